@@ -1,0 +1,1 @@
+"""Built-in assistants: one Markdown file each, TOML front matter between `+++` lines."""

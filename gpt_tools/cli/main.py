@@ -1,0 +1,133 @@
+"""`gpt-tools`: run, list and show assistants. Exit status: 0 ok, 1 run failed, 2 nothing sent."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import click
+
+from .. import __version__
+from ..errors import GptToolsError
+from .console import Console
+
+PROGRAM = "gpt-tools"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    name: str
+    files: tuple[str, ...]
+    input_text: str | None
+    instruct: str | None
+    model: str | None
+    backend: str | None
+    output_file: str | None
+    as_json: bool
+    allow_secrets: bool
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name=PROGRAM)
+def cli() -> None:
+    """Run named LLM assistants over your text."""
+
+
+@cli.command("run")
+@click.argument("name")
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("-t", "--input-text", help="Text to send (a rewriter's document, or a writer's request).")
+@click.option("-i", "--instruct", metavar="TEXT", help="Extra instructions for this run.")
+@click.option("-m", "--model", help="Model to use instead of the assistant's.")
+@click.option("--backend", help="Backend: openai, chat, or an installed plugin's.")
+@click.option("-o", "--output-file", type=click.Path(dir_okay=False), help="Write the result here (atomically).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result and its usage as JSON.")
+@click.option("--allow-secrets", is_flag=True, help="Send text even if it looks like it holds a secret.")
+def run_command(
+    name: str,
+    files: tuple[str, ...],
+    input_text: str | None,
+    instruct: str | None,
+    model: str | None,
+    backend: str | None,
+    output_file: str | None,
+    as_json: bool,
+    allow_secrets: bool,
+) -> int:
+    """Run assistant NAME over FILES, --input-text or stdin."""
+    options = RunOptions(name, files, input_text, instruct, model, backend, output_file, as_json, allow_secrets)
+    from .run import execute
+
+    return execute(options, Console(PROGRAM))
+
+
+@cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def list_command(as_json: bool) -> int:
+    """List assistants and where each is defined."""
+    from ..config import load_config
+
+    config = load_config()
+    rows = [
+        {
+            "name": a.name,
+            "mode": a.mode,
+            "model": a.model or config.settings.model,
+            "source": a.source,
+            "description": a.description,
+        }
+        for a in sorted(config.assistants.values(), key=lambda a: a.name.lower())
+    ]
+    console = Console(PROGRAM)
+    if as_json:
+        console.result(json.dumps(rows, indent=2) + "\n")
+        return 0
+    width = max(len(row["name"]) for row in rows)
+    lines = [f"{row['name']:<{width}}  {row['mode']:<7}  {row['description']}  [{row['source']}]" for row in rows]
+    console.result("\n".join(lines) + "\n")
+    return 0
+
+
+@cli.command("show")
+@click.argument("name")
+def show_command(name: str) -> int:
+    """Show one assistant's full definition."""
+    from ..config import load_config
+
+    config = load_config()
+    assistant = config.assistant(name)
+    fields = asdict(assistant)
+    instructions = fields.pop("instructions")
+    fields["model"] = fields["model"] or f"{config.settings.model} (default)"
+    fields["settings"] = dict(fields["settings"])
+    header = "\n".join(f"{key}: {value}" for key, value in fields.items() if value not in ((), {}, None, ""))
+    Console(PROGRAM).result(f"{header}\n\n{instructions}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status instead of calling sys.exit (testable in-process)."""
+    console = Console(PROGRAM)
+    try:
+        status = cli.main(args=list(sys.argv[1:] if argv is None else argv), prog_name=PROGRAM, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Abort:
+        console.error("interrupted")
+        return 130
+    except GptToolsError as exc:
+        console.error(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        console.error("interrupted")
+        return 130
+    return status if isinstance(status, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

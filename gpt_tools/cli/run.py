@@ -1,0 +1,76 @@
+"""`gpt-tools run`: gather input, run with progress, deliver the result."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from typing import TYPE_CHECKING
+
+from .. import atomicwrite, runner
+from ..config import load_config
+from ..errors import RunFailed
+from ..transport import RetryNotice
+from .console import Console
+from .inputs import gather
+
+if TYPE_CHECKING:
+    from .main import RunOptions
+
+
+def execute(options: RunOptions, console: Console) -> int:
+    config = load_config()
+    assistant = config.assistant(options.name)
+    given = gather(assistant, options.files, options.input_text, sys.stdin.buffer, sys.stdin.isatty())
+    stream_to_terminal = sys.stdout.isatty() and not options.as_json and not options.output_file
+    spinner = console.progress(f"{assistant.name} · {options.model or assistant.model or config.settings.model}")
+    streamed: list[str] = []
+
+    def on_delta(delta: str) -> None:
+        if stream_to_terminal:
+            spinner.stop()
+            streamed.append(delta)
+            console.result(delta)
+
+    def on_retry(notice: RetryNotice) -> None:
+        spinner.stop()
+        console.message(
+            f"{notice.reason}; retrying in {notice.wait:.1f} s (retry {notice.attempt}/{notice.max_retries})"
+        )
+
+    with spinner.running():
+        result = runner.run(
+            assistant,
+            given.text,
+            files=given.files,
+            model=options.model,
+            backend=options.backend,
+            extra_instructions=options.instruct,
+            allow_secrets=options.allow_secrets,
+            on_delta=on_delta,
+            on_retry=on_retry,
+            config=config,
+        )
+    _deliver(result, options, console, streamed="".join(streamed))
+    return 0
+
+
+def _deliver(result: runner.Result, options: RunOptions, console: Console, *, streamed: str) -> None:
+    if options.as_json:
+        console.result(json.dumps(asdict(result), indent=2, ensure_ascii=False) + "\n")
+    elif options.output_file:
+        try:
+            atomicwrite.write_atomic(options.output_file, result.text.encode("utf-8"))
+        except OSError as exc:
+            raise RunFailed(f"cannot write {options.output_file}: {exc.strerror or exc}") from None
+    elif streamed:
+        # The terminal already shows the streamed text; only finish the line.
+        console.result("" if streamed.endswith("\n") else "\n")
+    else:
+        console.result(result.text)
+    if console.stderr_tty:
+        usage = result.usage
+        console.message(
+            f"{result.assistant} · {result.model} · {usage.input_tokens:,} in / {usage.output_tokens:,} out · "
+            f"{result.elapsed:.1f} s" + (f" · wrote {options.output_file}" if options.output_file else "")
+        )

@@ -1,0 +1,64 @@
+"""Every failure the core can report, each carrying the exit status the front ends use.
+
+Exit statuses (documented in the README): 0 ok, 1 the run failed (network, API, or a reply the guards
+refused), 2 nothing was sent (usage, configuration, or input refused before any request).
+"""
+
+from __future__ import annotations
+
+
+class GptToolsError(Exception):
+    """Base of every error a user should see as a clear one-line message."""
+
+    exit_code = 1
+
+
+class UsageError(GptToolsError):
+    """The request could not even be built; nothing was sent and nothing cost money."""
+
+    exit_code = 2
+
+
+class ConfigError(UsageError):
+    """A config file is malformed: the message names the file and the key."""
+
+    def __init__(self, path: str, key: str | None, problem: str) -> None:
+        where = f"{path}: {key}" if key else path
+        super().__init__(f"{where}: {problem}")
+        self.path = path
+        self.key = key
+
+
+class UnknownAssistant(UsageError):
+    """The name matches no built-in or configured assistant."""
+
+
+class MissingKey(UsageError):
+    """No API key from the environment or from `api_key_cmd`."""
+
+
+class InputRefused(UsageError):
+    """The input must not be sent as it is (empty, binary, too large, holds a secret)."""
+
+
+class RunFailed(GptToolsError):
+    """The request was sent and did not give a usable reply."""
+
+
+class ApiError(RunFailed):
+    """The server answered with an error status."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class ReplyRejected(RunFailed):
+    """A reply arrived but is not a complete, usable result (incomplete, cut short, empty)."""
+
+
+class Cancelled(RunFailed):
+    """The caller cancelled the run (Ctrl-C, :GptCancel)."""
+
+    exit_code = 130

@@ -1,0 +1,64 @@
+"""Turning bytes into text and back without losing a byte of the user's conventions."""
+
+from __future__ import annotations
+
+from .errors import InputRefused
+
+BOM = "\ufeff"
+
+
+def decode_input(data: bytes, *, source: str = "input") -> str:
+    """Decode UTF-8 input, refusing binary data and invalid UTF-8 with the offending position."""
+    if b"\0" in data[:65536]:
+        raise InputRefused(f"{source} looks binary (it holds NUL bytes); refusing to send it")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputRefused(
+            f"{source} is not valid UTF-8 (byte {exc.start}, line {line}); refusing to send it"
+        ) from None
+
+
+def uses_crlf(text: str) -> bool:
+    """True when most line breaks of text are CRLF (Windows files keep their endings)."""
+    crlf = text.count("\r\n")
+    return crlf > 0 and crlf >= text.count("\n") - crlf
+
+
+def _newline_run(text: str, *, at_end: bool) -> str:
+    """The run of line breaks (LF or CRLF) at the start or end of text."""
+    stripped = text.rstrip("\r\n") if at_end else text.lstrip("\r\n")
+    if at_end:
+        return text[len(stripped) :]
+    return text[: len(text) - len(stripped)]
+
+
+def conform_to_input(reply: str, original: str, *, rewrite: bool) -> str:
+    """Give reply the line endings, BOM and leading/trailing newline convention of original.
+
+    Models normalise these freely; a user diffing or committing the result must see only real edits.
+    A rewrite keeps the exact runs of blank lines around the document; new text only gets a final
+    newline when the input had one.
+    """
+    body = reply.replace("\r\n", "\n").lstrip(BOM)
+    crlf = uses_crlf(original)
+    if rewrite:
+        body = body.strip("\n")
+        lead = _newline_run(original.lstrip(BOM), at_end=False).replace("\r\n", "\n")
+        trail = _newline_run(original, at_end=True).replace("\r\n", "\n")
+        body = lead + body + trail if body else lead + trail
+    elif original.endswith("\n"):
+        body = body.rstrip("\n") + "\n"
+    else:
+        body = body.rstrip("\n")
+    if crlf:
+        body = body.replace("\n", "\r\n")
+    if original.startswith(BOM):
+        body = BOM + body
+    return body
+
+
+def strip_bom(text: str) -> str:
+    """The text without a leading byte-order mark (the model must not see or drop it)."""
+    return text.removeprefix(BOM)

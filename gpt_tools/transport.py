@@ -1,0 +1,262 @@
+"""All HTTP goes through here: the standard library's http.client, retries, timeouts and SSE.
+
+Why not the openai SDK: importing it costs about a second, which a Vim filter pays on every call
+(bench/RESULTS.md). The two wire formats we speak are small JSON/SSE contracts; this module keeps
+the SDK's behaviour that users rely on: Retry-After, x-should-retry, exponential backoff with jitter,
+separate connect and read timeouts, HTTPS proxies from the environment.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import ApiError, Cancelled, RunFailed
+
+RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+USER_AGENT = "gpt-tools/0.1"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where and how to send requests; the key lives only here and in request headers."""
+
+    base_url: str
+    api_key: str | None
+    auth_header: str = "Authorization"
+    connect_timeout: float = 10.0
+    read_timeout: float = 300.0
+    max_retries: int = 4
+    max_retry_wait: float = 60.0
+
+    def __repr__(self) -> str:  # never let the key reach a log or a traceback
+        return f"Endpoint(base_url={self.base_url!r}, api_key={'***' if self.api_key else None})"
+
+
+@dataclass(frozen=True)
+class RetryNotice:
+    """Told to the caller before each wait, so a user sees why nothing is happening."""
+
+    attempt: int
+    max_retries: int
+    wait: float
+    reason: str
+
+
+RetryHook = Callable[[RetryNotice], None]
+
+
+class _Connection(http.client.HTTPConnection):
+    """Connects within the connect timeout, then waits up to the (longer) read timeout per read."""
+
+    read_timeout: float = 300.0
+
+    def connect(self) -> None:
+        super().connect()
+        self.sock.settimeout(self.read_timeout)
+
+
+class _TLSConnection(http.client.HTTPSConnection):
+    read_timeout: float = 300.0
+
+    def connect(self) -> None:
+        super().connect()
+        self.sock.settimeout(self.read_timeout)
+
+
+def _open_connection(endpoint: Endpoint) -> tuple[http.client.HTTPConnection, str]:
+    parts = urlsplit(endpoint.base_url)
+    host, port = parts.hostname or "localhost", parts.port
+    proxy = _proxy_for(parts.scheme, host)
+    target = proxy or (host, port)
+    conn: _Connection | _TLSConnection
+    if parts.scheme == "https":
+        conn = _TLSConnection(target[0], target[1], timeout=endpoint.connect_timeout)
+    else:
+        conn = _Connection(target[0], target[1], timeout=endpoint.connect_timeout)
+    conn.read_timeout = endpoint.read_timeout
+    if proxy is not None:
+        conn.set_tunnel(host, port)
+    return conn, parts.path.rstrip("/")
+
+
+def _proxy_for(scheme: str, host: str) -> tuple[str, int | None] | None:
+    """The HTTPS/HTTP proxy from the environment, honouring NO_PROXY (loopback is never proxied)."""
+    value = os.environ.get(f"{scheme}_proxy") or os.environ.get(f"{scheme.upper()}_PROXY")
+    if not value or host in ("localhost", "127.0.0.1", "::1"):
+        return None
+    no_proxy = os.environ.get("no_proxy") or os.environ.get("NO_PROXY") or ""
+    for entry in (item.strip().lstrip(".") for item in no_proxy.split(",")):
+        if entry == "*" or (entry and (host == entry or host.endswith("." + entry))):
+            return None
+    parts = urlsplit(value if "://" in value else "http://" + value)
+    return parts.hostname or value, parts.port
+
+
+def _headers(endpoint: Endpoint, stream: bool) -> dict[str, str]:
+    headers = {
+        "Content-Type": "application/json",
+        "Accept": "text/event-stream" if stream else "application/json",
+        "User-Agent": USER_AGENT,
+    }
+    if endpoint.api_key:
+        bearer = endpoint.auth_header.lower() == "authorization"
+        headers[endpoint.auth_header] = f"Bearer {endpoint.api_key}" if bearer else endpoint.api_key
+    return headers
+
+
+def _scrub(text: str, endpoint: Endpoint) -> str:
+    return text.replace(endpoint.api_key, "***") if endpoint.api_key else text
+
+
+def _error_from(status: int, body: bytes, endpoint: Endpoint) -> ApiError:
+    message, code = body.decode("utf-8", "replace").strip()[:500], None
+    try:
+        error = json.loads(body)["error"]
+        message, code = str(error.get("message") or message), error.get("code") or error.get("type")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        pass
+    hint = {401: " (check the API key)", 404: " (check the model name and base_url)"}.get(status, "")
+    return ApiError(f"HTTP {status}: {_scrub(message, endpoint)}{hint}", status=status, code=code)
+
+
+def _retry_after(response: http.client.HTTPResponse) -> float | None:
+    """Seconds the server asked us to wait (retry-after-ms, Retry-After seconds or HTTP date)."""
+    millis = response.getheader("retry-after-ms")
+    if millis:
+        try:
+            return float(millis) / 1000
+        except ValueError:
+            pass
+    value = response.getheader("retry-after")
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+def _should_retry(status: int, code: str | None, response: http.client.HTTPResponse) -> bool:
+    forced = (response.getheader("x-should-retry") or "").lower()
+    if forced in ("true", "false"):
+        return forced == "true"
+    return status in RETRY_STATUSES and code != "insufficient_quota"
+
+
+def _backoff(attempt: int) -> float:
+    return float(min(8.0, 0.5 * 2**attempt) * random.uniform(0.75, 1.0))
+
+
+def _attempt(
+    endpoint: Endpoint, path: str, payload: bytes, stream: bool
+) -> tuple[http.client.HTTPResponse | None, RunFailed | None, float | None]:
+    """One try: the open 200 response, or the error and any server-requested wait."""
+    conn, prefix = _open_connection(endpoint)
+    try:
+        conn.request("POST", prefix + path, body=payload, headers=_headers(endpoint, stream))
+        response = conn.getresponse()
+    except (OSError, http.client.HTTPException) as exc:
+        conn.close()
+        return None, RunFailed(f"cannot reach {endpoint.base_url}: {exc or type(exc).__name__}"), None
+    if response.status == 200:
+        return response, None, None
+    error = _error_from(response.status, response.read(), endpoint)
+    conn.close()
+    if not _should_retry(response.status, error.code, response):
+        raise error
+    return None, error, _retry_after(response)
+
+
+def _sleep(seconds: float, cancel: threading.Event | None) -> None:
+    if cancel is None:
+        time.sleep(seconds)
+    elif cancel.wait(seconds):
+        raise Cancelled("cancelled")
+
+
+def post(
+    endpoint: Endpoint,
+    path: str,
+    body: dict[str, Any],
+    *,
+    stream: bool,
+    on_retry: RetryHook | None = None,
+    cancel: threading.Event | None = None,
+) -> http.client.HTTPResponse:
+    """POST JSON and return the open 200 response, retrying what is worth retrying.
+
+    Only opening the response is retried: once a reply streams, a retry would duplicate output the
+    caller has already shown, so a cut stream is reported instead.
+    """
+    payload = json.dumps(body).encode("utf-8")
+    for attempt in range(endpoint.max_retries + 1):
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("cancelled")
+        response, error, asked = _attempt(endpoint, path, payload, stream)
+        if response is not None:
+            return response
+        assert error is not None
+        if attempt == endpoint.max_retries:
+            raise error
+        wait = asked if asked is not None else _backoff(attempt)
+        if wait > endpoint.max_retry_wait:
+            raise RunFailed(f"{error}; the server asks to wait {wait:.0f} s, over max_retry_wait") from error
+        if on_retry is not None:
+            on_retry(RetryNotice(attempt + 1, endpoint.max_retries, wait, str(error)))
+        _sleep(wait, cancel)
+    raise AssertionError("unreachable")
+
+
+def read_json(response: http.client.HTTPResponse) -> dict[str, Any]:
+    """The whole JSON body of a non-streamed reply; a body cut short is an error, never a result."""
+    try:
+        data = response.read()
+        value = json.loads(data)
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        raise RunFailed(f"the reply was cut short or unreadable: {exc or type(exc).__name__}") from None
+    finally:
+        response.close()
+    if not isinstance(value, dict):
+        raise RunFailed("the reply was not a JSON object")
+    return value
+
+
+def iter_sse(response: http.client.HTTPResponse, cancel: threading.Event | None = None) -> Iterator[tuple[str, str]]:
+    """(event, data) pairs of a server-sent event stream; ends when the connection does."""
+    event, data = "", list[str]()
+    try:
+        while True:
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("cancelled")
+            raw = response.readline()
+            if not raw:
+                return
+            line = raw.decode("utf-8").rstrip("\r\n")
+            if not line:
+                if data:
+                    yield event, "\n".join(data)
+                event, data = "", list[str]()
+            elif line.startswith("data:"):
+                data.append(line[5:].removeprefix(" "))
+            elif line.startswith("event:"):
+                event = line[6:].strip()
+    except TimeoutError:
+        raise RunFailed("the server stopped sending the reply (read timeout)") from None
+    except (OSError, http.client.HTTPException) as exc:
+        raise RunFailed(f"the reply stream was cut short: {exc or type(exc).__name__}") from None
+    finally:
+        response.close()
