@@ -18,6 +18,11 @@ PROGRAM = "gpt-filter"
 
 
 class _Parser(argparse.ArgumentParser):
+    """Never writes to stdout or exits: in a filter, stdout belongs to the user's text."""
+
+    def print_help(self, file: object = None) -> None:
+        raise _ArgExit(0)
+
     def error(self, message: str) -> NoReturn:
         raise _ArgError(message)
 

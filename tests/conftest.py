@@ -1,0 +1,92 @@
+"""Shared fixtures: the fake OpenAI server and an isolated environment for every test."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fake_openai import FakeOpenAI
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="session")
+def _server() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as server:
+        yield server
+
+
+@pytest.fixture
+def fake(_server: FakeOpenAI) -> Iterator[FakeOpenAI]:
+    """The fake server, reset for this test (one server per session keeps the suite fast)."""
+    _server.reset()
+    yield _server
+    _server.reset()
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No real key, config or state dir of the developer's can leak into a test."""
+    for name in list(os.environ):
+        if name.startswith(("OPENAI_", "GPT_TOOLS_")) or name.lower().endswith("_proxy"):
+            monkeypatch.delenv(name)
+    home = tmp_path / "home"
+    for sub in ("config", "state", "data", "cache"):
+        (home / sub).mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return work
+
+
+@pytest.fixture
+def api(fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> FakeOpenAI:
+    """The fake server wired in through the environment, as a user would point at a proxy."""
+    monkeypatch.setenv("OPENAI_BASE_URL", fake.url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+    # Keep retry waits short; tests about backoff set their own.
+    monkeypatch.setenv("GPT_TOOLS_CONFIG", str(write_config(Path.cwd(), "max_retries = 2\nmax_retry_wait = 5\n")))
+    return fake
+
+
+def write_config(folder: Path, text: str, name: str = "gpt-tools.toml") -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def log_file() -> Path:
+    return Path(os.environ["XDG_STATE_HOME"]) / "gpt-tools" / "gpt-tools.log"
+
+
+def program(name: str) -> str:
+    """The installed console script, next to the running interpreter."""
+    found = BIN / name
+    return str(found) if found.exists() else shutil.which(name) or name
+
+
+def run_program(
+    name: str, *args: str, stdin: bytes = b"", merge_stderr: bool = False, timeout: float = 60
+) -> subprocess.CompletedProcess[bytes]:
+    """Run a console script as a user would, detached from any terminal (no /dev/tty)."""
+    return subprocess.run(
+        [program(name), *args],
+        input=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
+        timeout=timeout,
+        start_new_session=True,
+        check=False,
+    )

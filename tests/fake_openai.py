@@ -1,0 +1,419 @@
+"""A fake OpenAI server: real HTTP on loopback, scripted replies and faults, standard library only.
+
+Tests, benchmarks and editor tests point real clients (the `openai` SDK, the project's own
+http.client code, Vim/Neovim jobs) at it, so it speaks the wire format the real service speaks:
+JSON bodies, SSE streams in chunked transfer encoding, OpenAI error shapes and headers.
+
+In-process use::
+
+    with FakeOpenAI() as server:
+        server.script(Scripted(text="Hello."), Scripted(fault="429"))
+        client = openai.OpenAI(base_url=server.url, api_key="test", max_retries=0)
+
+Out-of-process use: ``python tests/fake_openai.py [--port 0] [--latency 0.5] [--exit-on-stdin-eof]``
+prints its URL as the first stdout line; script it with POST /_fake/script, read GET /_fake/requests,
+clear it with POST /_fake/reset.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import dataclasses
+import json
+import signal
+import socket
+import sys
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Any, TypeVar, overload
+from urllib.parse import urlsplit
+
+if not __package__:
+    # Run as a script (or imported with tests/ on sys.path): make the `tests` package importable.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests import fake_openai_wire as wire
+from tests.fake_openai_wire import fix_typos
+
+__all__ = ["FakeOpenAI", "RecordedRequest", "Scripted", "fix_typos", "main"]
+
+MODEL_PATHS = {"/v1/responses": "responses", "/v1/chat/completions": "chat"}
+_T = TypeVar("_T")
+
+
+@dataclass
+class Scripted:
+    """One queued reply. `text=None` means: ask the server's responder."""
+
+    text: str | None = None
+    fault: str | None = None
+    retry_after: float | None = None
+    delay: float = 0.0
+    chunk_delay: float = 0.0
+
+    def __post_init__(self) -> None:
+        # A typo in a fault name would otherwise silently give a normal reply and a passing test.
+        if self.fault is not None and self.fault not in wire.FAULTS:
+            raise ValueError(f"unknown fault {self.fault!r}; known: {sorted(wire.FAULTS)}")
+
+
+class _Headers(dict[str, str]):
+    """Header names stored lower-cased (as HTTP/2 delivers them); lookups ignore case."""
+
+    def __getitem__(self, key: str) -> str:
+        return super().__getitem__(key.lower())
+
+    def __contains__(self, key: object) -> bool:
+        return super().__contains__(key.lower() if isinstance(key, str) else key)
+
+    @overload
+    def get(self, key: str, default: None = None, /) -> str | None: ...
+    @overload
+    def get(self, key: str, default: str, /) -> str: ...
+    @overload
+    def get(self, key: str, default: _T, /) -> str | _T: ...
+    def get(self, key: str, default: Any = None, /) -> Any:
+        return super().get(key.lower(), default)
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any  # parsed JSON, or None when empty or not JSON
+
+
+class FakeOpenAI:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, latency: float = 0.0) -> None:
+        self.host, self.port = host, port
+        self.latency = latency
+        self._initial_latency = latency
+        self.responder: Callable[[str], str] = fix_typos
+        self.requests: list[RecordedRequest] = []
+        self._default_fault: str | None = None
+        self._queue: collections.deque[Scripted] = collections.deque()
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def default_fault(self) -> str | None:
+        return self._default_fault
+
+    @default_fault.setter
+    def default_fault(self, fault: str | None) -> None:
+        self._default_fault = Scripted(fault=fault).fault  # same validation as scripted faults
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("FakeOpenAI is not started")
+        return f"http://{self.host}:{self._server.server_address[1]}/v1"
+
+    def start(self) -> FakeOpenAI:
+        self._stopping.clear()
+        self._server = _Server((self.host, self.port), self)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop promptly: wake sleeping handlers and drop open (keep-alive or streaming) sockets."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self._stopping.set()
+        server.shutdown()
+        server.server_close()
+        server.drop_connections()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeOpenAI:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def script(self, *replies: Scripted) -> None:
+        with self._lock:
+            self._queue.extend(replies)
+
+    def model_requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return [r for r in self.requests if r.method == "POST" and urlsplit(r.path).path in MODEL_PATHS]
+
+    def reset(self) -> None:
+        # Latency returns to the constructor's value so `--latency` survives a reset between runs; the
+        # responder returns to fix_typos so a session-wide server does not leak one test's responder.
+        with self._lock:
+            self.responder = fix_typos
+            self._queue.clear()
+            self.requests.clear()
+            self._default_fault = None
+            self.latency = self._initial_latency
+
+    def record(self, request: RecordedRequest) -> None:
+        with self._lock:
+            self.requests.append(request)
+
+    def next_reply(self) -> Scripted:
+        with self._lock:
+            if self._queue:
+                return self._queue.popleft()
+            return Scripted(fault=self._default_fault)
+
+    def sleep(self, seconds: float) -> bool:
+        """Sleep unless the server stops first; False means: give up, the server is going away."""
+        return seconds <= 0 or not self._stopping.wait(seconds)
+
+    def control(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+        """The /_fake/* endpoints, so a server in another process can be scripted too."""
+        if method == "GET" and path == "/_fake/requests":
+            with self._lock:
+                return 200, [dataclasses.asdict(r) for r in self.requests]
+        if method == "POST" and path == "/_fake/reset":
+            self.reset()
+            return 200, {"ok": True}
+        if method == "POST" and path == "/_fake/script" and isinstance(body, dict):
+            try:  # validate everything before changing anything
+                replies = [Scripted(**r) for r in body.get("replies") or []]
+                fault = Scripted(fault=body.get("default_fault", self.default_fault)).fault
+                latency = float(body.get("latency", self.latency))
+            except (TypeError, ValueError) as err:
+                return 400, wire.error_body(str(err), "invalid_request_error")
+            self.script(*replies)
+            self.default_fault, self.latency = fault, latency
+            return 200, {"ok": True, "queued": len(self._queue)}
+        return 404, wire.error_body(f"Invalid URL ({method} {path})", "invalid_request_error")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True  # a sleeping "slow" handler must never keep the process alive
+    block_on_close = False
+
+    def __init__(self, address: tuple[str, int], fake: FakeOpenAI) -> None:
+        self.fake = fake
+        self._connections: set[socket.socket] = set()
+        self._conn_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients hanging up mid-request (timeouts, cancelled runs) are what the tests provoke.
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            super().handle_error(request, client_address)
+
+    def track(self, conn: socket.socket, add: bool) -> None:
+        with self._conn_lock:
+            (self._connections.add if add else self._connections.discard)(conn)
+
+    def drop_connections(self) -> None:
+        with self._conn_lock:
+            for conn in list(self._connections):
+                with contextlib.suppress(OSError):  # already closed by the peer
+                    conn.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    # HTTP/1.1 so keep-alive and chunked streams behave as they do against the real service.
+    protocol_version = "HTTP/1.1"
+    server_version = "fake-openai/1.0"
+    timeout = 60  # idle keep-alive connections eventually go away
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.track(self.connection, True)
+
+    def finish(self) -> None:
+        self.server.track(self.connection, False)
+        with contextlib.suppress(OSError):  # client went away first; nothing left to flush
+            super().finish()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # keep test and benchmark output clean
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    def do_PUT(self) -> None:
+        self._dispatch()
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            data = b""
+            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                data += self.rfile.read(size)
+                self.rfile.readline()
+            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                pass  # trailers
+            return data
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def _dispatch(self) -> None:
+        raw = self._read_body()
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        path = urlsplit(self.path).path
+        fake = self.server.fake
+        if path.startswith("/_fake/"):
+            self._send_json(*fake.control(self.command, path, body))
+            return
+        # Record first: a test must see the request even if the answer is a fault or never comes.
+        headers = _Headers({k.lower(): v for k, v in self.headers.items()})
+        fake.record(RecordedRequest(self.command, self.path, headers, body))
+        if raw and body is None:
+            msg = "We could not parse the JSON body of your request. (HINT: This likely means you aren't "
+            msg += "using your HTTP library correctly.)"
+            self._send_json(400, wire.error_body(msg, "invalid_request_error"))
+        elif self.command == "POST" and path in MODEL_PATHS:
+            self._model(MODEL_PATHS[path], body)
+        elif self.command == "GET" and path == "/v1/models":
+            self._send_json(200, wire.models_list())
+        elif self.command == "GET" and path.startswith("/v1/models/"):
+            model = path.rsplit("/", 1)[1]
+            found = [m for m in wire.models_list()["data"] if m["id"] == model]
+            if found:
+                self._send_json(200, found[0])
+            else:
+                msg = f"The model '{model}' does not exist"
+                err = wire.error_body(msg, "invalid_request_error", "model_not_found", "model")
+                self._send_json(404, err)
+        else:
+            msg = f"Invalid URL ({self.command} {path})"
+            self._send_json(404, wire.error_body(msg, "invalid_request_error"))
+
+    def _model(self, kind: str, body: Any) -> None:
+        fake = self.server.fake
+        if not isinstance(body, dict) or not isinstance(body.get("model"), str):
+            msg, code = "Missing required parameter: 'model'.", "missing_required_parameter"
+            self._send_json(400, wire.error_body(msg, "invalid_request_error", code, "model"))
+            return
+        reply = fake.next_reply()
+        delay = reply.delay or (5.0 if reply.fault == "slow" else 0.0)
+        if not (fake.sleep(fake.latency) and fake.sleep(delay)):
+            self.close_connection = True  # stopping: hang up without an answer
+            return
+        if reply.fault in wire.ERROR_FAULTS:
+            key = self.headers.get("Authorization", "").removeprefix("Bearer ")
+            retry = reply.retry_after if reply.retry_after is not None else 1.0
+            status, err = wire.fault_error(reply.fault, body["model"], retry, key)
+            extra = {"Retry-After": f"{retry:g}"} if reply.fault == "429" else {}
+            self._send_json(status, err, extra)
+            return
+        try:
+            text = reply.text if reply.text is not None else fake.responder(wire.user_text(kind, body))
+        except Exception as err:  # a broken responder is a test bug: make it loud, not a hang
+            self._send_json(500, wire.error_body(f"fake_openai responder failed: {err!r}", "server_error"))
+            return
+        plan = wire.make_plan(kind, body, text, reply.fault)
+        cut = reply.fault == "cut"
+        if body.get("stream") is True:
+            self._stream(plan, cut, reply.chunk_delay)
+        elif kind == "responses":
+            final = "incomplete" if plan.incomplete else "completed"
+            self._send_json(200, wire.response_object(plan, final), cut=cut)
+        else:
+            self._send_json(200, wire.chat_completion(plan), cut=cut)
+
+    def _common_headers(self, status: int, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("x-request-id", "req_" + uuid.uuid4().hex)
+        self.send_header("openai-processing-ms", "12")
+
+    def _send_json(
+        self, status: int, payload: Any, extra: dict[str, str] | None = None, cut: bool = False
+    ) -> None:
+        data = wire.dumps(payload)
+        self._common_headers(status, "application/json")
+        for name, value in (extra or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        # "cut": promise the whole body, deliver half, hang up - a dropped connection mid-response.
+        self._write(data[: len(data) // 2] if cut else data)
+        if cut:
+            self.close_connection = True
+
+    def _stream(self, plan: wire.Plan, cut: bool, chunk_delay: float) -> None:
+        """SSE in chunked encoding: one HTTP chunk per event, a final zero chunk unless cut."""
+        self._common_headers(200, "text/event-stream; charset=utf-8")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        if plan.kind == "responses":
+            events = [wire.sse(payload, kind) for kind, payload in wire.response_events(plan, cut)]
+        else:
+            events = [wire.sse(chunk) for chunk in wire.chat_chunks(plan, cut)]
+            events += [] if cut else [wire.sse(b"[DONE]")]
+        for index, event in enumerate(events):
+            if index and not self.server.fake.sleep(chunk_delay):
+                cut = True
+                break
+            if not self._write(b"%X\r\n%s\r\n" % (len(event), event)):
+                return
+        if cut:
+            self.close_connection = True  # no zero chunk: the client sees a truncated body
+        else:
+            self._write(b"0\r\n\r\n")
+
+    def _write(self, data: bytes) -> bool:
+        try:
+            self.wfile.write(data)
+            self.wfile.flush()
+            return True
+        except OSError:  # the client hung up (e.g. closed the stream early)
+            self.close_connection = True
+            return False
+
+
+def _wait_for_eof(done: threading.Event) -> None:
+    sys.stdin.buffer.read()
+    done.set()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Fake OpenAI server for tests and benchmarks.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds every model request waits")
+    parser.add_argument("--exit-on-stdin-eof", action="store_true", help="exit when stdin closes")
+    args = parser.parse_args(argv)
+    done = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        done.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    if args.exit_on_stdin_eof:
+        # The parent keeps our stdin open while it lives, so its death (even SIGKILL) ends us too.
+        threading.Thread(target=_wait_for_eof, args=(done,), daemon=True).start()
+    with FakeOpenAI(args.host, args.port, args.latency) as server:
+        print(server.url, flush=True)
+        while not done.wait(0.5):
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

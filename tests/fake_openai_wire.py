@@ -1,0 +1,344 @@
+"""Payload builders for the fake OpenAI server: JSON bodies, SSE events, error shapes.
+
+Kept apart from the HTTP plumbing in fake_openai.py so each file stays readable. Standard library
+only, because the server is also started as a subprocess where start-up time matters. The shapes
+follow the models of the real `openai` SDK (types/responses, types/chat) so the SDK parses them
+exactly as it would parse the real service.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+JSON = dict[str, Any]
+
+# Fault name -> (HTTP status, error type, error code, message). "429" gets its Retry-After header in
+# the server; "quota" is a 429 too but deliberately without one: it will not succeed on retry.
+ERROR_FAULTS: dict[str, tuple[int, str, str | None, str]] = {
+    "500": (
+        500,
+        "server_error",
+        None,
+        "The server had an error while processing your request. Sorry about that!",
+    ),
+    "429": (
+        429,
+        "tokens",
+        "rate_limit_exceeded",
+        "Rate limit reached for {model} in organization org-fake on tokens per min (TPM): Limit 200000, "
+        "Used 199500, Requested 1200. Please try again in {retry}s. "
+        "Visit https://platform.openai.com/account/rate-limits to learn more.",
+    ),
+    "quota": (
+        429,
+        "insufficient_quota",
+        "insufficient_quota",
+        "You exceeded your current quota, please check your plan and billing details. For more information "
+        "on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.",
+    ),
+    "401": (
+        401,
+        "invalid_request_error",
+        "invalid_api_key",
+        "Incorrect API key provided: {key}. You can find your API key at "
+        "https://platform.openai.com/account/api-keys.",
+    ),
+    "context_length": (
+        400,
+        "invalid_request_error",
+        "context_length_exceeded",
+        "Your input exceeds the context window of this model. Please adjust your input and try again.",
+    ),
+}
+TEXT_FAULTS = frozenset({"slow", "cut", "incomplete", "fenced", "empty", "annotated"})
+FAULTS = frozenset(ERROR_FAULTS) | TEXT_FAULTS
+
+CITATION_MARKER = "【4:0†notes.md】"
+_TYPOS = {"teh": "the", "recieve": "receive", "seperate": "separate"}
+_TYPO_RE = re.compile(r"\b(" + "|".join(_TYPOS) + r")\b")
+
+
+def fix_typos(text: str) -> str:
+    """Default responder: a visible, deterministic edit that leaves every other byte alone."""
+    return _TYPO_RE.sub(lambda m: _TYPOS[m.group(1)], text)
+
+
+def error_body(message: str, err_type: str, code: str | None = None, param: str | None = None) -> JSON:
+    return {"error": {"message": message, "type": err_type, "param": param, "code": code}}
+
+
+def fault_error(fault: str, model: str, retry_after: float, api_key: str) -> tuple[int, JSON]:
+    status, err_type, code, template = ERROR_FAULTS[fault]
+    # Real 401s echo a masked key; never echo the whole secret even in a fake.
+    masked = (api_key[:3] + "*" * 4 + api_key[-4:]) if len(api_key) > 8 else "*" * len(api_key)
+    message = template.format(model=model, retry=f"{retry_after:g}", key=masked)
+    param = "input" if fault == "context_length" else None
+    return status, error_body(message, err_type, code, param)
+
+
+def approx_tokens(text: str) -> int:
+    """Rough len/4 estimate, at least 1, the way usage figures look without running a tokenizer."""
+    return max(1, round(len(text) / 4))
+
+
+def _texts(items: Any, roles: tuple[str, ...] | None) -> list[str]:
+    texts: list[str] = []
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict) or (roles is not None and item.get("role") not in roles):
+            continue
+        content = item.get("content")
+        if isinstance(content, str):
+            texts.append(content)
+        elif isinstance(content, list):
+            # "input_text" is the Responses part type, "text" the Chat one; accepting both costs nothing.
+            texts.extend(
+                part["text"]
+                for part in content
+                if isinstance(part, dict)
+                and part.get("type") in ("input_text", "text")
+                and isinstance(part.get("text"), str)
+            )
+    return texts
+
+
+def user_text(kind: str, body: JSON) -> str:
+    """The user's text only: instructions and system/developer messages are not part of it."""
+    if kind == "responses":
+        items = body.get("input")
+        if isinstance(items, str):
+            return items
+        return "\n\n".join(_texts(items, ("user",)))
+    return "\n\n".join(_texts(body.get("messages"), ("user",)))
+
+
+def prompt_text(kind: str, body: JSON) -> str:
+    """Everything the model would read, for the input token estimate."""
+    items = body.get("input") if kind == "responses" else body.get("messages")
+    parts = [items] if isinstance(items, str) else _texts(items, None)
+    instructions = body.get("instructions")
+    return "\n\n".join(([instructions] if isinstance(instructions, str) else []) + parts)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything one model reply needs, computed once so streamed and plain forms agree."""
+
+    kind: str  # "responses" or "chat"
+    body: JSON
+    text: str
+    incomplete: bool
+    annotation: JSON | None = None
+    created: int = field(default_factory=lambda: int(time.time()))
+    resp_id: str = field(default_factory=lambda: "resp_" + uuid.uuid4().hex)
+    msg_id: str = field(default_factory=lambda: "msg_" + uuid.uuid4().hex)
+    chat_id: str = field(default_factory=lambda: "chatcmpl-" + uuid.uuid4().hex[:24])
+
+    @property
+    def model(self) -> str:
+        return str(self.body.get("model"))
+
+    @property
+    def input_tokens(self) -> int:
+        return approx_tokens(prompt_text(self.kind, self.body))
+
+    @property
+    def output_tokens(self) -> int:
+        return approx_tokens(self.text)
+
+
+def make_plan(kind: str, body: JSON, text: str, fault: str | None) -> Plan:
+    annotation: JSON | None = None
+    if fault == "fenced":
+        text = "```markdown\n" + text + "\n```\n"
+    elif fault == "empty":
+        text = ""
+    elif fault == "incomplete":
+        # max_output_tokens stops the model mid-text, so only a prefix arrives.
+        text = text[: len(text) // 2]
+    elif fault == "annotated":
+        end = re.search(r"[.!?](?=\s|$)", text)
+        pos = end.end() if end else len(text)
+        text = text[:pos] + CITATION_MARKER + text[pos:]
+        # The SDK documents `index` as the position in the output text where the citation goes.
+        annotation = {"type": "file_citation", "file_id": "file-fake0notes", "filename": "notes.md"}
+        annotation["index"] = pos
+    return Plan(kind, body, text, fault == "incomplete", annotation)
+
+
+def split_text(text: str) -> list[str]:
+    """A few deltas that concatenate back to exactly `text` (word boundaries when possible)."""
+    if not text:
+        return []
+    pieces = re.split(r"(?<=\s)(?=\S)", text)
+    if len(pieces) < 3:
+        third = max(1, len(text) // 3)
+        pieces = [text[:third], text[third : 2 * third], text[2 * third :]]
+        pieces = [p for p in pieces if p]
+    count = min(5, len(pieces))
+    size = -(-len(pieces) // count)
+    return ["".join(pieces[i : i + size]) for i in range(0, len(pieces), size)]
+
+
+# --- Responses API ---------------------------------------------------------------------------
+
+
+def output_part(plan: Plan, text: str, final: bool) -> JSON:
+    annotations = [plan.annotation] if final and plan.annotation else []
+    return {"type": "output_text", "annotations": annotations, "logprobs": [], "text": text}
+
+
+def message_item(plan: Plan, status: str, content: list[JSON]) -> JSON:
+    return {"id": plan.msg_id, "type": "message", "status": status, "content": content, "role": "assistant"}
+
+
+def response_object(plan: Plan, status: str) -> JSON:
+    body, finished = plan.body, status in ("completed", "incomplete")
+    item_status = "incomplete" if plan.incomplete else "completed"
+    output = [message_item(plan, item_status, [output_part(plan, plan.text, True)])] if finished else []
+    usage = {
+        "input_tokens": plan.input_tokens,
+        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+        "output_tokens": plan.output_tokens,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": plan.input_tokens + plan.output_tokens,
+    }
+    return {
+        "id": plan.resp_id, "object": "response", "created_at": plan.created, "status": status,
+        "background": False, "completed_at": int(time.time()) if status == "completed" else None,
+        "error": None,
+        "incomplete_details": {"reason": "max_output_tokens"} if status == "incomplete" else None,
+        "instructions": body.get("instructions"), "max_output_tokens": body.get("max_output_tokens"),
+        "max_tool_calls": None, "model": plan.model, "output": output,
+        "parallel_tool_calls": body.get("parallel_tool_calls", True),
+        "previous_response_id": body.get("previous_response_id"), "prompt_cache_key": None,
+        "reasoning": body.get("reasoning") or {"effort": None, "summary": None},
+        "safety_identifier": None, "service_tier": "default", "store": body.get("store", True),
+        "temperature": body.get("temperature", 1.0),
+        "text": body.get("text") or {"format": {"type": "text"}, "verbosity": "medium"},
+        "tool_choice": "auto", "tools": body.get("tools") or [], "top_logprobs": 0,
+        "top_p": body.get("top_p", 1.0), "truncation": "disabled",
+        "usage": usage if finished else None, "user": None, "metadata": body.get("metadata") or {},
+    }  # fmt: skip
+
+
+def response_events(plan: Plan, cut: bool) -> list[tuple[str, JSON]]:
+    """The event sequence of a one-message reply, in the order the real service sends it.
+
+    With `cut`, only the opening events and about half the deltas: the caller then drops the
+    connection, as a network failure mid-answer would.
+    """
+    ids = {"item_id": plan.msg_id, "output_index": 0, "content_index": 0}
+    events: list[tuple[str, JSON]] = [
+        ("response.created", {"response": response_object(plan, "in_progress")}),
+        ("response.in_progress", {"response": response_object(plan, "in_progress")}),
+        ("response.output_item.added", {"output_index": 0, "item": message_item(plan, "in_progress", [])}),
+        ("response.content_part.added", {**ids, "part": output_part(plan, "", False)}),
+    ]
+    deltas = split_text(plan.text)
+    for delta in deltas[: len(deltas) // 2] if cut else deltas:
+        events.append(("response.output_text.delta", {**ids, "delta": delta, "logprobs": []}))
+    if not cut:
+        events.extend(_closing_events(plan, ids))
+    # Every event carries its type and a growing sequence_number, as the SDK's stream helper expects.
+    return [(kind, {"type": kind, **data, "sequence_number": seq}) for seq, (kind, data) in enumerate(events)]
+
+
+def _closing_events(plan: Plan, ids: JSON) -> list[tuple[str, JSON]]:
+    closing: list[tuple[str, JSON]] = []
+    if plan.annotation:
+        added = {**ids, "annotation_index": 0, "annotation": plan.annotation}
+        closing.append(("response.output_text.annotation.added", added))
+    part = output_part(plan, plan.text, True)
+    item = message_item(plan, "incomplete" if plan.incomplete else "completed", [part])
+    closing += [
+        ("response.output_text.done", {**ids, "text": plan.text, "logprobs": []}),
+        ("response.content_part.done", {**ids, "part": part}),
+        ("response.output_item.done", {"output_index": 0, "item": item}),
+    ]
+    status = "incomplete" if plan.incomplete else "completed"
+    closing.append((f"response.{status}", {"response": response_object(plan, status)}))
+    return closing
+
+
+# --- Chat Completions API --------------------------------------------------------------------
+
+
+def chat_usage(plan: Plan) -> JSON:
+    return {
+        "prompt_tokens": plan.input_tokens,
+        "completion_tokens": plan.output_tokens,
+        "total_tokens": plan.input_tokens + plan.output_tokens,
+        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+        "completion_tokens_details": {
+            "reasoning_tokens": 0,
+            "audio_tokens": 0,
+            "accepted_prediction_tokens": 0,
+            "rejected_prediction_tokens": 0,
+        },
+    }
+
+
+def _chat_envelope(plan: Plan, obj: str) -> JSON:
+    return {
+        "id": plan.chat_id,
+        "object": obj,
+        "created": plan.created,
+        "model": plan.model,
+        "service_tier": "default",
+        "system_fingerprint": None,
+    }
+
+
+def chat_completion(plan: Plan) -> JSON:
+    message: JSON = {"role": "assistant", "content": plan.text, "refusal": None, "annotations": []}
+    choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason(plan)}
+    return {**_chat_envelope(plan, "chat.completion"), "choices": [choice], "usage": chat_usage(plan)}
+
+
+def finish_reason(plan: Plan) -> str:
+    return "length" if plan.incomplete else "stop"
+
+
+def chat_chunks(plan: Plan, cut: bool) -> list[JSON]:
+    """Streamed chat chunks; the caller appends `data: [DONE]` unless the stream is cut."""
+    with_usage = bool((plan.body.get("stream_options") or {}).get("include_usage"))
+
+    def chunk(delta: JSON, finish: str | None) -> JSON:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+        extra: JSON = {"usage": None} if with_usage else {}  # the real service adds it to every chunk then
+        return {**_chat_envelope(plan, "chat.completion.chunk"), "choices": [choice], **extra}
+
+    deltas = split_text(plan.text)
+    chunks = [chunk({"role": "assistant", "content": "", "refusal": None}, None)]
+    chunks += [chunk({"content": d}, None) for d in (deltas[: len(deltas) // 2] if cut else deltas)]
+    if cut:
+        return chunks
+    chunks.append(chunk({}, finish_reason(plan)))
+    if with_usage:
+        envelope = _chat_envelope(plan, "chat.completion.chunk")
+        chunks.append({**envelope, "choices": [], "usage": chat_usage(plan)})
+    return chunks
+
+
+# --- framing ---------------------------------------------------------------------------------
+
+
+def dumps(payload: Any) -> bytes:
+    # Compact, raw UTF-8 like the real service, so clients meet multi-byte text split across reads.
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def sse(data: Any, event: str | None = None) -> bytes:
+    head = f"event: {event}\n".encode() if event else b""
+    return head + b"data: " + (data if isinstance(data, bytes) else dumps(data)) + b"\n\n"
+
+
+def models_list() -> JSON:
+    names = ("gpt-5-mini", "gpt-5", "gpt-5-nano", "gpt-4.1-mini")
+    data = [{"id": n, "object": "model", "created": 1754425777, "owned_by": "system"} for n in names]
+    return {"object": "list", "data": data}

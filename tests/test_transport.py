@@ -1,0 +1,96 @@
+"""Retries, backoff, Retry-After, timeouts and proxies of the one HTTP module."""
+
+from __future__ import annotations
+
+import pytest
+
+from gpt_tools import ApiError, RunFailed, transport
+from gpt_tools.transport import Endpoint, RetryNotice
+from tests.fake_openai import FakeOpenAI, Scripted
+
+BODY = {"model": "m", "input": "teh", "stream": False}
+
+
+def _endpoint(fake: FakeOpenAI, **overrides: object) -> Endpoint:
+    settings: dict[str, object] = {"base_url": fake.url, "api_key": "sk-secret-value", "max_retries": 3}
+    settings.update(overrides)
+    return Endpoint(**settings)  # type: ignore[arg-type]
+
+
+def _post(endpoint: Endpoint, notices: list[RetryNotice]) -> dict[str, object]:
+    response = transport.post(endpoint, "/responses", BODY, stream=False, on_retry=notices.append)
+    return transport.read_json(response)
+
+
+def test_retries_5xx_then_succeeds(fake: FakeOpenAI) -> None:
+    fake.script(Scripted(fault="500"), Scripted(fault="500"))
+    notices: list[RetryNotice] = []
+    assert _post(_endpoint(fake), notices)["status"] == "completed"
+    assert [n.attempt for n in notices] == [1, 2]
+    assert "HTTP 500" in notices[0].reason
+    assert len(fake.model_requests()) == 3
+
+
+def test_429_waits_what_retry_after_says(fake: FakeOpenAI) -> None:
+    fake.script(Scripted(fault="429", retry_after=0.3))
+    notices: list[RetryNotice] = []
+    _post(_endpoint(fake), notices)
+    assert [n.wait for n in notices] == [0.3]
+    assert "HTTP 429" in notices[0].reason
+
+
+def test_retry_after_beyond_limit_fails_fast(fake: FakeOpenAI) -> None:
+    fake.script(Scripted(fault="429", retry_after=120))
+    with pytest.raises(RunFailed, match="asks to wait 120 s, over max_retry_wait"):
+        _post(_endpoint(fake, max_retry_wait=10), [])
+    assert len(fake.model_requests()) == 1
+
+
+def test_quota_exhaustion_is_not_retried(fake: FakeOpenAI) -> None:
+    fake.script(Scripted(fault="quota"))
+    with pytest.raises(ApiError) as caught:
+        _post(_endpoint(fake), [])
+    assert caught.value.code == "insufficient_quota"
+    assert len(fake.model_requests()) == 1
+
+
+def test_gives_up_after_max_retries_with_last_error(fake: FakeOpenAI) -> None:
+    fake.default_fault = "500"
+    notices: list[RetryNotice] = []
+    with pytest.raises(ApiError, match="HTTP 500"):
+        _post(_endpoint(fake, max_retries=2), notices)
+    assert len(fake.model_requests()) == 3
+    assert len(notices) == 2
+
+
+def test_connection_refused_is_a_run_failure() -> None:
+    endpoint = Endpoint(base_url="http://127.0.0.1:9/v1", api_key=None, max_retries=1)
+    notices: list[RetryNotice] = []
+    with pytest.raises(RunFailed, match=r"cannot reach http://127\.0\.0\.1:9/v1"):
+        transport.post(endpoint, "/responses", BODY, stream=False, on_retry=notices.append)
+    assert len(notices) == 1
+
+
+def test_read_timeout_on_a_silent_server(fake: FakeOpenAI) -> None:
+    fake.script(*[Scripted(fault="slow", delay=3)] * 2)
+    with pytest.raises(RunFailed, match="cannot reach"):
+        _post(_endpoint(fake, read_timeout=0.3, max_retries=1), [])
+
+
+def test_key_never_appears_in_errors_or_repr(fake: FakeOpenAI) -> None:
+    endpoint = _endpoint(fake, max_retries=0)
+    assert "sk-secret-value" not in repr(endpoint)
+    fake.script(Scripted(fault="401"))
+    with pytest.raises(ApiError) as caught:
+        _post(endpoint, [])
+    assert "sk-secret-value" not in str(caught.value)
+
+
+def test_proxy_from_environment_honours_no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "example.org,.corp")
+    assert transport._proxy_for("https", "api.openai.com") == ("proxy.internal", 3128)
+    assert transport._proxy_for("https", "api.example.org") is None
+    assert transport._proxy_for("https", "llm.corp") is None
+    assert transport._proxy_for("https", "127.0.0.1") is None
+    assert transport._proxy_for("http", "api.openai.com") is None
