@@ -34,6 +34,7 @@ class Config:
     settings: Settings = field(default_factory=Settings)
     assistants: dict[str, Assistant] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)  # config files read, lowest precedence first
+    project_file: Path | None = None
 
     def assistant(self, name: str) -> Assistant:
         """The assistant called name, or an error listing the known names and a close match."""
@@ -49,8 +50,7 @@ class Config:
 
     @property
     def project_root(self) -> Path | None:
-        project = [path for path in self.files if path.name != "config.toml"]
-        return project[-1].parent if project else None
+        return self.project_file.parent if self.project_file else None
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -199,7 +199,8 @@ def find_project_config(start: Path) -> tuple[Path, dict[str, Any]] | None:
         pyproject = folder / "pyproject.toml"
         if pyproject.is_file():
             data = _read_toml(pyproject)
-            if "gpt-tools" in data.get("tool", {}):
+            tool = data.get("tool")
+            if isinstance(tool, dict) and "gpt-tools" in tool:
                 return pyproject, _table_of(pyproject, data)
     return None
 
@@ -229,4 +230,5 @@ def load_config(cwd: Path | str | None = None) -> Config:
     if project is not None:
         path, table = project
         _apply_layer(config, table, path)
+        config.project_file = path
     return config

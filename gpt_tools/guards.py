@@ -14,7 +14,7 @@ _SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("an AWS access key ID", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
     (
         "an AWS secret access key",
-        re.compile(r"(?i)aws_secret_access_key\s*[=:]\s*[\"']?[A-Za-z0-9/+=]{40}\b"),
+        re.compile(r"(?i)aws_secret_access_key\s*[=:]\s*[\"']?[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])"),
     ),
     ("a GitHub token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{50,})")),
     ("a Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{20,}")),
@@ -63,7 +63,9 @@ def estimate_tokens(text: str) -> int:
 
 
 _FENCE_LINE = re.compile(r"^(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`\s]*)[^`]*$")
-_DOC_LANGS = frozenset({"", "markdown", "md", "gfm", "mdx", "text", "txt"})
+# Only an explicit Markdown info string says "this fence wraps a document"; a bare ``` may be the
+# first of several code blocks, so it is unwrapped only when the parser sees one fence spanning all.
+_DOC_LANGS = frozenset({"markdown", "md", "gfm", "mdx"})
 _CITATIONS = (re.compile("【[^】\n]{0,80}†[^】\n]{0,200}】"), re.compile("\ue200[^\ue201]{0,300}\ue201"))
 
 

@@ -9,7 +9,7 @@ BOM = "\ufeff"
 
 def decode_input(data: bytes, *, source: str = "input") -> str:
     """Decode UTF-8 input, refusing binary data and invalid UTF-8 with the offending position."""
-    if b"\0" in data[:65536]:
+    if b"\0" in data:
         raise InputRefused(f"{source} looks binary (it holds NUL bytes); refusing to send it")
     try:
         return data.decode("utf-8")
@@ -45,7 +45,9 @@ def conform_to_input(reply: str, original: str, *, rewrite: bool) -> str:
     crlf = uses_crlf(original)
     if rewrite:
         body = body.strip("\n")
-        lead = _newline_run(original.lstrip(BOM), at_end=False).replace("\r\n", "\n")
+        # A blank-only original has one run of newlines, not a leading and a trailing one.
+        blank = not original.lstrip(BOM).strip("\r\n")
+        lead = "" if blank else _newline_run(original.lstrip(BOM), at_end=False).replace("\r\n", "\n")
         trail = _newline_run(original, at_end=True).replace("\r\n", "\n")
         body = lead + body + trail if body else lead + trail
     elif original.endswith("\n"):

@@ -1,0 +1,320 @@
+"""Guards: secrets never leave the machine (nor appear in messages), and only a clean, complete reply is used."""
+
+from __future__ import annotations
+
+import pytest
+
+from gpt_tools.errors import InputRefused, ReplyRejected
+from gpt_tools.guards import (
+    SecretFinding,
+    check_reply,
+    estimate_tokens,
+    find_secrets,
+    refuse_secrets,
+    strip_citations,
+    unwrap_outer_fence,
+)
+
+# Fake credentials with the right shapes (built from parts so no scanner mistakes this file for a leak).
+OPENAI_KEY = "sk-" + "proj-" + "Q7wErT9yUi2oPa4sDf6gHj8kLz1xCv3bNm5"
+OPENAI_LEGACY = "sk-" + "T3BlbkFJq8Zr2mXw5Yn7Vb4Lc9Kd1Gf6Hs3J"
+AWS_ID = "AKIA" + "Q3ZT7WLMNB4XRVPK"
+AWS_TEMP_ID = "ASIA" + "Z8YX7WVU6TSR5QPN"
+AWS_SECRET = "Zq8" + "rT2vLm9XwP4kN7bC1dF5gH3jK6sA0eYu2iOpQ"
+assert len(AWS_SECRET) == 40
+GITHUB_TOKEN = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+GITHUB_PAT = "github_pat_" + "11ABCDEFG0a1b2c3d4e5f6_g7h8i9j0k1l2m3n4o5p6q7r8s9t0u1v2w3x4y5z6"
+SLACK_TOKEN = "xoxb-" + "1234567890-0987654321-aBcDeFgHiJkLmNoP"
+PRIVATE_KEY = "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA7\n-----END RSA PRIVATE KEY-----"
+
+KINDS = {
+    "private key": (PRIVATE_KEY, "a private key block"),
+    "openai project key": (OPENAI_KEY, "an OpenAI-style API key (sk-…)"),
+    "openai legacy key": (OPENAI_LEGACY, "an OpenAI-style API key (sk-…)"),
+    "aws id": (AWS_ID, "an AWS access key ID"),
+    "aws temporary id": (AWS_TEMP_ID, "an AWS access key ID"),
+    "aws secret": (f"aws_secret_access_key={AWS_SECRET}", "an AWS secret access key"),
+    "aws secret spaced quoted": (f'AWS_SECRET_ACCESS_KEY = "{AWS_SECRET}"', "an AWS secret access key"),
+    "github token": (GITHUB_TOKEN, "a GitHub token"),
+    "github fine-grained pat": (GITHUB_PAT, "a GitHub token"),
+    "slack token": (SLACK_TOKEN, "a Slack token"),
+}
+
+
+# --- find_secrets ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("secret", "kind"), list(KINDS.values()), ids=list(KINDS))
+def test_each_kind_found_on_its_line(secret: str, kind: str) -> None:
+    text = f"# Setup\n\nSome prose.\n\n    {secret}\n\nMore prose.\n"
+    assert find_secrets(text, "notes.md") == [SecretFinding("notes.md", 5, kind)]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "-----BEGIN PRIVATE KEY-----",
+        "-----BEGIN OPENSSH PRIVATE KEY-----",
+        "-----BEGIN EC PRIVATE KEY-----",
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----",
+        "-----BEGIN PGP PRIVATE KEY BLOCK-----",
+    ],
+)
+def test_private_key_headers(header: str) -> None:
+    assert [f.kind for f in find_secrets(f"key:\n{header}\n")] == ["a private key block"]
+
+
+def test_public_key_and_certificate_are_not_secrets() -> None:
+    text = "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n-----BEGIN CERTIFICATE-----\nMIIB\n"
+    assert find_secrets(text) == []
+
+
+def test_several_findings_sorted_by_line_with_default_source() -> None:
+    text = f"{SLACK_TOKEN}\nfine\n{AWS_ID} and {GITHUB_TOKEN}\n"
+    findings = find_secrets(text)
+    assert [(f.source, f.line) for f in findings] == [("input", 1), ("input", 3), ("input", 3)]
+    assert {f.kind for f in findings} == {"a Slack token", "an AWS access key ID", "a GitHub token"}
+
+
+@pytest.mark.parametrize(
+    "placeholder",
+    [
+        "AKIAIOSFODNN7EXAMPLE",
+        "sk-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        "sk-proj-XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
+        "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "ghp_000000000000000000000000000000000000",
+        "xoxb-your-token-here-example-1234567890",
+    ],
+)
+def test_documentation_placeholders_are_not_findings(placeholder: str) -> None:
+    assert find_secrets(f"export KEY={placeholder}\n") == []
+
+
+@pytest.mark.parametrize(
+    "near_miss",
+    [
+        "sk-short123",  # too short for a key
+        "task-Q7wErT9yUi2oPa4sDf6gHj8kLz1xCv3bNm5",  # 'sk-' inside a word
+        "AKIA" + "Q3ZT7WLMNB4XRVP",  # 15 characters, not 16
+        "ghp_" + "a1B2c3D4e5",  # too short
+        "plain prose about keys and tokens",
+    ],
+)
+def test_near_misses_are_not_findings(near_miss: str) -> None:
+    assert find_secrets(near_miss) == []
+
+
+@pytest.mark.parametrize("last", ["/", "+"])
+def test_aws_secret_ending_in_slash_or_plus_is_found(last: str) -> None:
+    secret = AWS_SECRET[:-1] + last
+    assert len(secret) == 40
+    findings = find_secrets(f"aws_secret_access_key = {secret}\n")
+    assert [f.kind for f in findings] == ["an AWS secret access key"]
+
+
+# --- refuse_secrets ----------------------------------------------------------------------------------
+
+
+ALL_SECRETS = [secret for secret, _ in KINDS.values()]
+
+
+@pytest.mark.parametrize("secret", ALL_SECRETS, ids=list(KINDS))
+def test_refusal_names_source_and_line_but_never_the_secret(secret: str) -> None:
+    with pytest.raises(InputRefused) as caught:
+        refuse_secrets({"README.md": "intro\n\n" + secret + "\n"})
+    message = str(caught.value)
+    assert "README.md, line 3" in message
+    assert "--allow-secrets" in message
+    for line in secret.splitlines():
+        assert line not in message
+    # Not even a recognisable fragment of the secret value is echoed.
+    tail = secret.splitlines()[0][-12:]
+    assert tail not in message
+    assert caught.value.exit_code == 2
+
+
+def test_refusal_lists_every_source() -> None:
+    with pytest.raises(InputRefused) as caught:
+        refuse_secrets({"a.md": "clean\n", "b.env": f"x\n{AWS_ID}\n", "c.txt": SLACK_TOKEN})
+    message = str(caught.value)
+    assert "b.env, line 2" in message
+    assert "c.txt, line 1" in message
+    assert "a.md" not in message
+
+
+def test_refusal_caps_the_list_and_counts_the_rest() -> None:
+    text = "\n".join([AWS_ID] * 8)
+    with pytest.raises(InputRefused) as caught:
+        refuse_secrets({"keys.txt": text})
+    message = str(caught.value)
+    assert "keys.txt, line 5" in message
+    assert "keys.txt, line 6" not in message
+    assert "(and 3 more)" in message
+    assert AWS_ID not in message
+
+
+def test_clean_input_passes() -> None:
+    assert refuse_secrets({"doc.md": "# Title\n\nUse AKIAIOSFODNN7EXAMPLE in examples.\n", "empty": ""}) is None
+
+
+# --- estimate_tokens ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["", "a", "hello world", "x" * 1000, "ü" * 999, "word " * 4001])
+def test_estimate_tokens_is_generous(text: str) -> None:
+    estimate = estimate_tokens(text)
+    assert estimate >= 1
+    assert estimate >= len(text) / 4
+    assert estimate >= len(text) / 3
+
+
+# --- unwrap_outer_fence ------------------------------------------------------------------------------
+
+
+DOC = "# Title\n\nSome *text*.\n\n- item\n"
+
+
+@pytest.mark.parametrize(
+    ("opening", "closing"),
+    [
+        ("```markdown", "```"),
+        ("```md", "```"),
+        ("```", "```"),
+        ("~~~", "~~~"),
+        ("~~~markdown", "~~~"),
+        ("````markdown", "````"),
+        ("``` markdown", "```"),
+    ],
+)
+def test_wrapped_document_is_unwrapped(opening: str, closing: str) -> None:
+    reply = f"{opening}\n{DOC}{closing}\n"
+    assert unwrap_outer_fence(reply, DOC) == DOC
+
+
+def test_wrapper_with_surrounding_blank_lines_is_unwrapped() -> None:
+    assert unwrap_outer_fence(f"\n\n```markdown\n{DOC}```\n\n", DOC) == DOC
+
+
+def test_wrapper_closed_with_longer_fence_is_unwrapped() -> None:
+    assert unwrap_outer_fence(f"```markdown\n{DOC}`````\n", DOC) == DOC
+
+
+def test_markdown_wrapper_around_doc_with_inner_code_blocks_keeps_them() -> None:
+    inner = "# Usage\n\n```python\nprint('hi')\n```\n\nThen:\n\n```bash\nrun it\n```\n\nDone.\n"
+    assert unwrap_outer_fence(f"```markdown\n{inner}```\n", inner) == inner
+
+
+def test_single_code_block_in_other_language_is_unwrapped() -> None:
+    assert unwrap_outer_fence("```python\nx = 1\n```\n", "make x one") == "x = 1\n"
+
+
+def test_unwrapped_reply_is_untouched() -> None:
+    assert unwrap_outer_fence(DOC, DOC) == DOC
+
+
+def test_two_separate_code_blocks_are_not_changed() -> None:
+    reply = "```\na\n```\n\ntext\n\n```\nb\n```"
+    assert unwrap_outer_fence(reply, "write two blocks") == reply
+
+
+def test_two_separate_python_blocks_are_not_changed() -> None:
+    reply = "```python\na = 1\n```\n\ntext\n\n```python\nb = 2\n```\n"
+    assert unwrap_outer_fence(reply, "write two blocks") == reply
+
+
+@pytest.mark.parametrize("original", ["```\ncode\n```\n", "  ~~~markdown\n# t\n~~~\n"])
+def test_input_that_starts_with_a_fence_leaves_reply_untouched(original: str) -> None:
+    reply = "```markdown\n# Fixed\n```\n"
+    assert unwrap_outer_fence(reply, original) == reply
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "```markdown\n# Title\n\ntext\n",  # never closed
+        "```markdown\n# Title\n\ntext\n~~~\n",  # closed by the other fence character
+        "````markdown\n# Title\n```\n",  # closing fence shorter than the opening
+        "```\n",  # a lone fence
+        "```markdown\n# Title\n```\ntrailing text\n",  # text after the closing fence
+    ],
+)
+def test_not_a_complete_wrapper_is_untouched(reply: str) -> None:
+    assert unwrap_outer_fence(reply, "# Title\n") == reply
+
+
+# --- strip_citations ---------------------------------------------------------------------------------
+
+
+def test_file_search_citations_are_removed() -> None:
+    reply = "Use the flag【4:0†file.md】 to enable it.【12:3†docs/guide.md】\n"
+    assert strip_citations(reply, "question") == "Use the flag to enable it.\n"
+
+
+def test_private_use_citations_are_removed() -> None:
+    reply = "Fact one.\ue200cite\ue202turn0file1\ue201 Fact two.\n"
+    assert strip_citations(reply, "question") == "Fact one. Fact two.\n"
+
+
+def test_citations_kept_when_input_had_them() -> None:
+    original = "Quoted output: see【1:0†a.md】\n"
+    reply = "Quoted output: see【1:0†a.md】 and【2:0†b.md】\n"
+    assert strip_citations(reply, original) == reply
+
+
+def test_private_use_citations_kept_when_input_had_them() -> None:
+    original = "raw \ue200cite\ue201 marker\n"
+    reply = "raw \ue200cite\ue201 marker, also \ue200cite\ue202x\ue201\n"
+    assert strip_citations(reply, original) == reply
+
+
+def test_each_citation_style_judged_on_its_own() -> None:
+    original = "has【1:0†a.md】 only\n"
+    reply = "has【1:0†a.md】 and \ue200cite\ue202x\ue201 both\n"
+    assert strip_citations(reply, original) == "has【1:0†a.md】 and  both\n"
+
+
+def test_lenticular_brackets_without_dagger_are_kept() -> None:
+    reply = "Chinese quote 【注意】 stays.\n"
+    assert strip_citations(reply, "x") == reply
+
+
+# --- check_reply -------------------------------------------------------------------------------------
+
+
+def test_incomplete_reply_rejected_with_reason() -> None:
+    with pytest.raises(ReplyRejected) as caught:
+        check_reply("partial", status="incomplete", reason="max_output_tokens", original="doc")
+    message = str(caught.value)
+    assert "incomplete" in message
+    assert "max_output_tokens" in message
+    assert "nothing was applied" in message
+    assert caught.value.exit_code == 1
+
+
+@pytest.mark.parametrize("status", ["cut", "failed", "in_progress", "cancelled"])
+def test_unfinished_statuses_rejected(status: str) -> None:
+    with pytest.raises(ReplyRejected, match=f"status {status}"):
+        check_reply("# Full looking document\n", status=status, reason=None, original="doc")
+
+
+@pytest.mark.parametrize("reply", ["", "   ", "\n\n", " \t\n", "```markdown\n```\n"])
+def test_empty_reply_to_nonempty_input_rejected(reply: str) -> None:
+    with pytest.raises(ReplyRejected, match="empty reply"):
+        check_reply(reply, status="completed", reason=None, original="# Doc\n")
+
+
+def test_empty_reply_to_blank_input_is_accepted() -> None:
+    assert check_reply("", status="completed", reason=None, original="\n") == ""
+
+
+def test_completed_reply_is_cleaned() -> None:
+    reply = "```markdown\n# Doc\n\nFixed text.【3:1†src.md】\n```\n"
+    assert check_reply(reply, status="completed", reason=None, original="# Doc\n\nFixd text.\n") == (
+        "# Doc\n\nFixed text.\n"
+    )
+
+
+def test_completed_plain_reply_returned_as_is() -> None:
+    reply = "# Doc\n\nFixed text.\n"
+    assert check_reply(reply, status="completed", reason=None, original="# Doc\n\nFixd text.\n") == reply

@@ -1,0 +1,196 @@
+"""Text I/O: refuse what is not UTF-8 text, and give the reply the input's line endings, BOM and blank lines."""
+
+from __future__ import annotations
+
+import pytest
+
+from gpt_tools.errors import InputRefused
+from gpt_tools.textio import BOM, conform_to_input, decode_input, strip_bom, uses_crlf
+
+# --- decode_input ------------------------------------------------------------------------------------
+
+
+def test_decodes_utf8_unchanged() -> None:
+    text = "\ufeff# Tïtle\r\n\r\nnaïve café — 日本語 🎉\n"
+    assert decode_input(text.encode("utf-8")) == text
+
+
+def test_empty_input_decodes_to_empty_string() -> None:
+    assert decode_input(b"") == ""
+
+
+def test_nul_bytes_refused_as_binary() -> None:
+    with pytest.raises(InputRefused) as caught:
+        decode_input(b"PNG\x00\x01\x02", source="image.png")
+    message = str(caught.value)
+    assert "image.png" in message
+    assert "binary" in message
+    assert caught.value.exit_code == 2
+
+
+def test_utf16_text_is_refused() -> None:
+    with pytest.raises(InputRefused, match="binary"):
+        decode_input("hello".encode("utf-16"))
+
+
+def test_invalid_utf8_reports_byte_offset_and_line() -> None:
+    data = b"line one\nline two\ncaf\xe9 latin-1\n"
+    with pytest.raises(InputRefused) as caught:
+        decode_input(data, source="notes.txt")
+    message = str(caught.value)
+    assert "notes.txt" in message
+    assert "not valid UTF-8" in message
+    assert "byte 21," in message  # 9 + 9 + len("caf")
+    assert data[21:22] == b"\xe9"
+    assert "line 3" in message
+    assert caught.value.exit_code == 2
+
+
+def test_invalid_utf8_on_first_line() -> None:
+    with pytest.raises(InputRefused, match=r"byte 0, line 1"):
+        decode_input(b"\xff\xfe rest")
+
+
+def test_truncated_multibyte_sequence_at_end_is_refused() -> None:
+    data = "ok\n€".encode()[:-1]
+    with pytest.raises(InputRefused, match=r"byte 3, line 2"):
+        decode_input(data)
+
+
+def test_default_source_name() -> None:
+    with pytest.raises(InputRefused, match=r"^input "):
+        decode_input(b"\x80")
+
+
+# --- uses_crlf ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a\r\nb\r\n", True),
+        ("a\nb\n", False),
+        ("no newline at all", False),
+        ("", False),
+        ("a\r\nb\r\nc\n", True),  # majority CRLF
+        ("a\r\nb\nc\n", False),  # majority LF
+        ("a\r\nb\n", True),  # a tie keeps CRLF
+        ("single\r\n", True),
+        ("a\rb\r", False),  # old Mac CR only is not CRLF
+    ],
+)
+def test_uses_crlf_majority_rule(text: str, expected: bool) -> None:
+    assert uses_crlf(text) is expected
+
+
+# --- strip_bom ---------------------------------------------------------------------------------------
+
+
+def test_strip_bom() -> None:
+    assert strip_bom(BOM + "# Title\n") == "# Title\n"
+    assert strip_bom("# Title\n") == "# Title\n"
+    assert strip_bom("") == ""
+    # Only one leading mark is the BOM; a second one is content.
+    assert strip_bom(BOM + BOM + "x") == BOM + "x"
+    # A BOM character in the middle is content and stays.
+    assert strip_bom("a" + BOM + "b") == "a" + BOM + "b"
+
+
+# --- conform_to_input: rewrite -----------------------------------------------------------------------
+
+
+def rewrite(reply: str, original: str) -> str:
+    return conform_to_input(reply, original, rewrite=True)
+
+
+def write(reply: str, original: str) -> str:
+    return conform_to_input(reply, original, rewrite=False)
+
+
+def test_rewrite_crlf_input_gets_crlf_output_from_lf_reply() -> None:
+    assert rewrite("# Notes\n\nI receive the mail.\n", "# Notes\r\n\r\nI recieve teh mail.\r\n") == (
+        "# Notes\r\n\r\nI receive the mail.\r\n"
+    )
+
+
+def test_rewrite_crlf_reply_is_not_doubled() -> None:
+    assert rewrite("a\r\nb\r\n", "x\r\ny\r\n") == "a\r\nb\r\n"
+
+
+def test_rewrite_lf_input_gets_lf_output_from_crlf_reply() -> None:
+    assert rewrite("a\r\nb\r\n", "x\ny\n") == "a\nb\n"
+
+
+def test_rewrite_input_without_final_newline_gives_output_without() -> None:
+    assert rewrite("the end\n", "teh end") == "the end"
+    assert rewrite("the end\n\n\n", "teh end") == "the end"
+
+
+def test_rewrite_adds_final_newline_when_input_had_one() -> None:
+    assert rewrite("the end", "teh end\n") == "the end\n"
+
+
+def test_rewrite_keeps_exact_trailing_blank_lines() -> None:
+    assert rewrite("Fixed.\n", "Fixd.\n\n") == "Fixed.\n\n"
+    assert rewrite("Fixed.", "Fixd.\n\n\n") == "Fixed.\n\n\n"
+    assert rewrite("Fixed.\n\n\n\n", "Fixd.\n\n") == "Fixed.\n\n"
+
+
+def test_rewrite_keeps_leading_blank_lines() -> None:
+    assert rewrite("# Fixed\n", "\n\n# Fixd\n") == "\n\n# Fixed\n"
+    assert rewrite("\n\n\n# Fixed\n", "# Fixd\n") == "# Fixed\n"
+
+
+def test_rewrite_keeps_crlf_blank_lines_on_both_sides() -> None:
+    assert rewrite("\n# Fixed\nbody\n", "\r\n\r\n# Fixd\r\nbody\r\n\r\n") == "\r\n\r\n# Fixed\r\nbody\r\n\r\n"
+
+
+def test_rewrite_keeps_inner_blank_lines_of_reply() -> None:
+    assert rewrite("a\n\n\nb\n", "a\nb\n") == "a\n\n\nb\n"
+
+
+def test_rewrite_keeps_bom() -> None:
+    assert rewrite("the\n", BOM + "teh\n") == BOM + "the\n"
+
+
+def test_rewrite_keeps_bom_with_crlf_and_leading_blank_line() -> None:
+    assert rewrite("the\n", BOM + "\r\nteh\r\n") == BOM + "\r\nthe\r\n"
+
+
+def test_rewrite_does_not_add_bom_or_keep_a_stray_one() -> None:
+    assert rewrite(BOM + "the\n", "teh\n") == "the\n"
+    assert rewrite(BOM + "the\n", BOM + "teh\n") == BOM + "the\n"  # exactly one BOM
+
+
+def test_rewrite_keeps_leading_indentation_of_first_line() -> None:
+    assert rewrite("    code block\n", "    cdoe block\n") == "    code block\n"
+
+
+# --- conform_to_input: write -------------------------------------------------------------------------
+
+
+def test_write_adds_single_final_newline_when_input_had_one() -> None:
+    assert write("Summary.", "long text\n") == "Summary.\n"
+    assert write("Summary.\n\n\n", "long text\n\n\n") == "Summary.\n"
+
+
+def test_write_drops_final_newline_when_input_had_none() -> None:
+    assert write("Summary.\n", "long text") == "Summary."
+
+
+def test_write_does_not_copy_leading_blank_lines() -> None:
+    assert write("Summary.\n", "\n\nlong text\n") == "Summary.\n"
+
+
+def test_write_uses_input_line_endings() -> None:
+    assert write("Line 1\nLine 2\n", "a\r\nb\r\n") == "Line 1\r\nLine 2\r\n"
+    assert write("Line 1\r\nLine 2\r\n", "a\nb\n") == "Line 1\nLine 2\n"
+
+
+def test_nul_after_the_first_64k_is_still_binary() -> None:
+    with pytest.raises(InputRefused, match="looks binary"):
+        decode_input(b"a" * 100_000 + b"\0")
+
+
+def test_blank_only_original_is_not_doubled() -> None:
+    assert conform_to_input("", "\n\n", rewrite=True) == "\n\n"
