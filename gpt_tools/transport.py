@@ -1,7 +1,7 @@
 """All HTTP goes through here: the standard library's http.client, retries, timeouts and SSE.
 
-Why not the openai SDK: importing it costs about a second, which a Vim filter pays on every call
-(bench/RESULTS.md). The two wire formats we speak are small JSON/SSE contracts; this module keeps
+Why not the openai SDK: importing it costs 0.4-1.2 s on our machines, which a Vim filter would pay on
+every call (bench/RESULTS.md). The two wire formats we speak are small JSON/SSE contracts; this module keeps
 the SDK's behaviour that users rely on: Retry-After, x-should-retry, exponential backoff with jitter,
 separate connect and read timeouts, HTTPS proxies from the environment.
 """

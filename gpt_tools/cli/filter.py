@@ -59,7 +59,7 @@ def _parser() -> _Parser:
 def _filter(data: bytes, argv: Sequence[str]) -> bytes:
     """The bytes to print on success; raises on any failure."""
     args = _parser().parse_args(argv)
-    from .. import runner, textio  # after argument parsing: `--help` stays instant
+    from .. import runner, textio
 
     text = textio.decode_input(data, source="stdin")
     result = runner.run(
