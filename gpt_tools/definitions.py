@@ -29,6 +29,9 @@ class Settings:
     stream: bool = True
     store: bool = False  # do not keep users' documents on the provider's side unless asked
     max_input_tokens: int = 120_000  # estimated; larger inputs are refused, never silently cut
+    protect: bool = True  # rewriters never see front matter, code or URLs (protect.py)
+    chunk_tokens: int = 4_000  # rewriters get long documents in chunks of about this size
+    jobs: int = 8  # requests in flight at once (chunks, files)
 
 
 SETTING_TYPES: dict[str, tuple[type, ...]] = {
@@ -45,6 +48,9 @@ SETTING_TYPES: dict[str, tuple[type, ...]] = {
     "stream": (bool,),
     "store": (bool,),
     "max_input_tokens": (int,),
+    "protect": (bool,),
+    "chunk_tokens": (int,),
+    "jobs": (int,),
 }
 assert set(SETTING_TYPES) == {f.name for f in fields(Settings)}
 

@@ -6,17 +6,18 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import guards, textio
-from .backends import BackendRequest, Usage, get_backend
-from .backends.base import DeltaHook
+from .backends import BackendRequest, Reply, Usage, get_backend
+from .backends.base import Backend, DeltaHook
 from .config import Config, load_config
 from .definitions import Assistant, Settings, apply_settings
 from .errors import InputRefused, UsageError
 from .keys import resolve_endpoint
-from .transport import RetryHook
+from .session import Session
+from .transport import Endpoint, RetryHook
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,52 @@ class Result:
     status: str
     elapsed: float
     response_id: str | None = None
+    requests: int = 1  # requests actually sent (0 when every chunk came from the cache)
+    chunks: int = 1
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the requests behind one result cost and came from."""
+
+    usage: Usage
+    model: str = ""
+    response_id: str | None = None
+    requests: int = 1
+    chunks: int = 1
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything resolved for one run; the rewrite pipeline sends one request per chunk with it."""
+
+    assistant: Assistant
+    settings: Settings
+    instructions: str
+    endpoint: Endpoint
+    backend: Backend
+    session: Session
+    on_retry: RetryHook | None
+    cancel: threading.Event | None
+
+    def request(self, text: str) -> BackendRequest:
+        return BackendRequest(
+            model=self.settings.model,
+            instructions=self.instructions,
+            text=text,
+            temperature=self.assistant.temperature,
+            max_output_tokens=self.assistant.max_output_tokens,
+            tools=self.assistant.tools,
+            vector_store_ids=self.assistant.vector_store_ids,
+            stream=self.settings.stream,
+            store=self.settings.store,
+        )
+
+    def send(self, request: BackendRequest, on_delta: DeltaHook | None = None) -> Reply:
+        with self.session.slot():
+            return self.backend.complete(
+                request, self.endpoint, on_delta=on_delta, on_retry=self.on_retry, cancel=self.cancel
+            )
 
 
 def resolve_settings(config: Config, assistant: Assistant, *, model: str | None, backend: str | None) -> Settings:
@@ -81,6 +128,22 @@ def check_input(assistant: Assistant, settings: Settings, texts: dict[str, str],
         )
 
 
+def _plan(
+    definition: Assistant,
+    settings: Settings,
+    instructions: str,
+    session: Session | None,
+    on_retry: RetryHook | None,
+    cancel: threading.Event | None,
+) -> Plan:
+    if "file_search" in definition.tools and not definition.vector_store_ids:
+        raise UsageError(f"{definition.name} uses file_search but has no vector_store_ids configured")
+    session = session or Session(jobs=settings.jobs)
+    endpoint = replace(resolve_endpoint(settings), gate=session.gate)
+    backend = get_backend(settings.backend)
+    return Plan(definition, settings, instructions, endpoint, backend, session, on_retry, cancel)
+
+
 def run(
     assistant: str | Assistant,
     text: str,
@@ -93,12 +156,14 @@ def run(
     on_delta: DeltaHook | None = None,
     on_retry: RetryHook | None = None,
     cancel: threading.Event | None = None,
+    session: Session | None = None,
     config: Config | None = None,
     cwd: Path | str | None = None,
 ) -> Result:
     """Run assistant (a name or a definition) over text and return the guarded result.
 
-    Raises a GptToolsError subclass on any failure; the caller's text is never modified here.
+    A rewriting assistant's document is protected, chunked and (with a session cache) cached; see
+    rewrite.py. Raises a GptToolsError subclass on any failure; the caller's text is never modified.
     """
     started = time.monotonic()
     config = config or load_config(cwd)
@@ -108,33 +173,26 @@ def run(
     if extra_instructions:
         texts["instructions"] = extra_instructions
     check_input(definition, settings, texts, allow_secrets=allow_secrets)
-    if "file_search" in definition.tools and not definition.vector_store_ids:
-        raise UsageError(f"{definition.name} uses file_search but has no vector_store_ids configured")
     instructions, user_text = compose(definition, textio.strip_bom(text), files, extra_instructions)
-    request = BackendRequest(
-        model=settings.model,
-        instructions=instructions,
-        text=user_text,
-        temperature=definition.temperature,
-        max_output_tokens=definition.max_output_tokens,
-        tools=definition.tools,
-        vector_store_ids=definition.vector_store_ids,
-        stream=settings.stream,
-        store=settings.store,
-    )
-    endpoint = resolve_endpoint(settings)
-    reply = get_backend(settings.backend).complete(
-        request, endpoint, on_delta=on_delta, on_retry=on_retry, cancel=cancel
-    )
-    cleaned = guards.check_reply(reply.text, status=reply.status, reason=reply.reason, original=text)
-    final = textio.conform_to_input(cleaned, text, rewrite=definition.rewrites)
+    plan = _plan(definition, settings, instructions, session, on_retry, cancel)
+    if definition.rewrites:
+        from .rewrite import rewrite_document
+
+        final, outcome = rewrite_document(plan, text, on_delta)
+    else:
+        reply = plan.send(plan.request(user_text), on_delta)
+        cleaned = guards.check_reply(reply.text, status=reply.status, reason=reply.reason, original=text)
+        final = textio.conform_to_input(cleaned, text, rewrite=False)
+        outcome = Outcome(reply.usage, reply.model, reply.response_id)
     return Result(
         text=final,
         assistant=definition.name,
-        model=reply.model or settings.model,
+        model=outcome.model or settings.model,
         backend=settings.backend,
-        usage=reply.usage,
-        status=reply.status,
+        usage=outcome.usage,
+        status="completed",
         elapsed=time.monotonic() - started,
-        response_id=reply.response_id,
+        response_id=outcome.response_id,
+        requests=outcome.requests,
+        chunks=outcome.chunks,
     )

@@ -15,7 +15,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,6 +23,26 @@ from .errors import ApiError, Cancelled, RunFailed
 
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 USER_AGENT = "gpt-tools/0.1"
+
+
+class RateGate:
+    """A 'not before' time shared by concurrent requests: one 429 slows every worker down."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._not_before = 0.0
+
+    def pause(self, seconds: float) -> None:
+        with self._lock:
+            self._not_before = max(self._not_before, time.monotonic() + seconds)
+
+    def wait(self, cancel: threading.Event | None = None) -> None:
+        while True:
+            with self._lock:
+                remaining = self._not_before - time.monotonic()
+            if remaining <= 0:
+                return
+            _sleep(remaining, cancel)
 
 
 @dataclass(frozen=True)
@@ -36,6 +56,7 @@ class Endpoint:
     read_timeout: float = 300.0
     max_retries: int = 4
     max_retry_wait: float = 60.0
+    gate: RateGate | None = field(default=None, compare=False)
 
     def __repr__(self) -> str:  # never let the key reach a log or a traceback
         return f"Endpoint(base_url={self.base_url!r}, api_key={'***' if self.api_key else None})"
@@ -206,6 +227,8 @@ def post(
     for attempt in range(endpoint.max_retries + 1):
         if cancel is not None and cancel.is_set():
             raise Cancelled("cancelled")
+        if endpoint.gate is not None:
+            endpoint.gate.wait(cancel)
         response, error, asked = _attempt(endpoint, path, payload, stream)
         if response is not None:
             return response
@@ -215,6 +238,8 @@ def post(
         wait = asked if asked is not None else _backoff(attempt)
         if wait > endpoint.max_retry_wait:
             raise RunFailed(f"{error}; the server asks to wait {wait:.0f} s, over max_retry_wait") from error
+        if endpoint.gate is not None and isinstance(error, ApiError) and error.status == 429:
+            endpoint.gate.pause(wait)  # the limit is shared: everyone backs off, not just this worker
         if on_retry is not None:
             on_retry(RetryNotice(attempt + 1, endpoint.max_retries, wait, str(error)))
         _sleep(wait, cancel)

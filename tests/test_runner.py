@@ -14,7 +14,8 @@ from tests.conftest import write_config
 from tests.fake_openai import FakeOpenAI, Scripted
 
 DOC = "# Title\n\nThis is teh document.\n\n```python\nteh = 1\n```\n"
-FIXED = "# Title\n\nThis is the document.\n\n```python\nthe = 1\n```\n"
+FIXED = "# Title\n\nThis is the document.\n\n```python\nteh = 1\n```\n"  # code is protected
+PROSE = "# Title\n\nThis is teh document.\n"
 
 
 def _configure(folder: Path, extra: str = "") -> None:
@@ -26,12 +27,12 @@ def _configure(folder: Path, extra: str = "") -> None:
 def test_run_returns_the_fixed_document_and_usage(api: FakeOpenAI, backend: str, stream: bool) -> None:
     _configure(Path.cwd(), f"stream = {str(stream).lower()}\nbackend = '{backend}'\n")
     deltas: list[str] = []
-    result = gpt_tools.run("MarkdownLinter", DOC, on_delta=deltas.append, cwd=Path.cwd())
-    assert result.text == FIXED
+    result = gpt_tools.run("MarkdownLinter", PROSE, on_delta=deltas.append, cwd=Path.cwd())
+    assert result.text == PROSE.replace("teh", "the")
     assert result.status == "completed"
     assert result.backend == backend
     assert result.usage.input_tokens > 0 and result.usage.output_tokens > 0
-    assert ("".join(deltas) == FIXED) if stream else deltas == []
+    assert ("".join(deltas) == result.text) if stream else deltas == []
     [request] = api.model_requests()
     assert request.path == ("/v1/responses" if backend == "openai" else "/v1/chat/completions")
     assert request.headers["Authorization"] == "Bearer sk-test-not-a-real-key"
@@ -71,7 +72,8 @@ def test_rewriter_gets_the_bare_document_and_extras_in_instructions(api: FakeOpe
     notes = InputFile("style.md", "Use British spelling.")
     gpt_tools.run("MarkdownLinter", DOC, files=[notes], extra_instructions="Keep it short.")
     body = api.model_requests()[0].body
-    assert body["input"][0]["content"][0]["text"] == DOC
+    # The bare document, with its code block out of the model's reach.
+    assert body["input"][0]["content"][0]["text"] == "# Title\n\nThis is teh document.\n\n⟦B1⟧\n"
     assert "Keep it short." in body["instructions"]
     assert '<file path="style.md">\nUse British spelling.\n</file>' in body["instructions"]
 
@@ -220,4 +222,4 @@ def test_cancel_stops_a_slow_stream(api: FakeOpenAI) -> None:
     api.script(Scripted(chunk_delay=0.3))
     cancel = threading.Event()
     with pytest.raises(gpt_tools.Cancelled):
-        gpt_tools.run("MarkdownLinter", DOC * 3, on_delta=lambda _: cancel.set(), cancel=cancel)
+        gpt_tools.run("Summarizer", PROSE * 3, on_delta=lambda _: cancel.set(), cancel=cancel)

@@ -1,0 +1,150 @@
+"""Protected regions: the parts of a Markdown document a model must never touch.
+
+Front matter, code blocks (fenced, indented, HTML), inline code, and link/image URLs are replaced by
+placeholders such as ⟦B1⟧ before sending; after the reply, every placeholder must come back exactly
+once and in order, and is replaced by the original bytes. A reply that loses, duplicates, reorders
+or invents one is refused: the model changed something it was not allowed to see.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .errors import InputRefused, ReplyRejected
+
+# A document may itself talk about such markers (ours do): use the first pair it does not contain.
+_MARKER_PAIRS = (("⟦", "⟧"), ("⟪", "⟫"), ("〚", "〛"), ("⦃", "⦄"))
+_FRONT_MATTER = re.compile(r"\A(---|\+\+\+)[ \t]*\r?\n.*?\r?\n\1[ \t]*(?:\r?\n|\Z)", re.S)
+_CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)", re.S)
+_AUTOLINK = re.compile(r"<(?:https?|ftp|mailto):[^<>\s]+>")
+_LINK_TARGET = re.compile(r"(?<=\]\()(?:[^()\s]|\([^()\s]*\))*(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^()]*\)))?(?=\))")
+_REFERENCE = re.compile(r"(?<=\]:)[ \t]*\S+(?:[ \t]+(?:\"[^\"]*\"|'[^']*'|\([^()]*\)))?[ \t]*(?=\r?\n|$)")
+_REFERENCE_LINE = re.compile(r"^[ ]{0,3}\[[^\]^][^\]]*\]:")  # not a footnote: [^note]: is prose
+_BARE_URL = re.compile(r"\b(?:https?|ftp)://[^\s<>()\[\]`⟦⟪〚⦃]+[^\s<>()\[\]`.,;:!?\"'⟦⟪〚⦃]")
+_BLOCKS = {"fence": "code block", "code_block": "code block", "html_block": "HTML block"}
+_LETTERS = {"front matter": "F", "code block": "B", "HTML block": "H", "code": "C", "url": "U"}
+
+
+@dataclass(frozen=True)
+class Region:
+    token: str
+    original: str
+    kind: str
+    line: int  # 1-based line of the original where the region starts
+
+
+@dataclass(frozen=True)
+class Masked:
+    text: str
+    regions: tuple[Region, ...]
+    markers: tuple[str, str] = _MARKER_PAIRS[0]
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        return _placeholder(self.markers)
+
+
+def _placeholder(markers: tuple[str, str]) -> re.Pattern[str]:
+    return re.compile(f"{re.escape(markers[0])}[A-Z][0-9]+{re.escape(markers[1])}")
+
+
+def parser() -> object:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").enable("table")
+
+
+class _Masker:
+    def __init__(self, markers: tuple[str, str]) -> None:
+        self.markers = markers
+        self.pattern = _placeholder(markers)
+        self.regions: list[Region] = []
+
+    def token(self, kind: str, original: str, line: int) -> str:
+        if self.pattern.search(original):
+            return original  # already holds a region: nesting would restore in the wrong order
+        token = f"{self.markers[0]}{_LETTERS[kind]}{len(self.regions) + 1}{self.markers[1]}"
+        self.regions.append(Region(token, original, kind, line))
+        return token
+
+    def blocks(self, text: str, first_line: int) -> list[str]:
+        """Lines of text with every code/HTML block replaced by one placeholder line."""
+        lines = text.splitlines(keepends=True)
+        spans = sorted(
+            {(t.map[0], t.map[1], _BLOCKS[t.type]) for t in parser().parse(text) if t.type in _BLOCKS and t.map}  # type: ignore[attr-defined]
+        )
+        out: list[str] = []
+        cursor = 0
+        for start, end, kind in spans:
+            if start < cursor:  # nested inside a block already masked
+                continue
+            out.extend(lines[cursor:start])
+            original = "".join(lines[start:end])
+            ending = original[len(original.rstrip("\r\n")) :]
+            body = original[: len(original) - len(ending)]
+            out.append(self.token(kind, body, first_line + start) + ending)
+            cursor = end
+        out.extend(lines[cursor:])
+        return out
+
+    def _replacer(self, kind: str, number: int) -> Callable[[re.Match[str]], str]:
+        return lambda match: self.token(kind, match.group(0), number) if match.group(0) else ""
+
+    def inline(self, line: str, number: int) -> str:
+        if self.pattern.fullmatch(line.strip()):
+            return line
+        for kind, pattern in (("code", _CODE_SPAN), ("url", _AUTOLINK), ("url", _LINK_TARGET)):
+            line = pattern.sub(self._replacer(kind, number), line)
+        if _REFERENCE_LINE.match(line):
+            line = _REFERENCE.sub(lambda m: self.token("url", m.group(0), number), line)
+        return _BARE_URL.sub(lambda m: self.token("url", m.group(0), number), line)
+
+
+def mask(text: str) -> Masked:
+    """text with its protected regions replaced by placeholders."""
+    free = [pair for pair in _MARKER_PAIRS if pair[0] not in text and pair[1] not in text]
+    if not free:
+        raise InputRefused("the document uses every bracket pair protection could use as markers (⟦⟧ ⟪⟫ 〚〛 ⦃⦄)")
+    masker = _Masker(free[0])
+    head = ""
+    front = _FRONT_MATTER.match(text)
+    if front:
+        matter = front.group(0)
+        ending = matter[len(matter.rstrip("\r\n")) :]
+        head = masker.token("front matter", matter[: len(matter) - len(ending)], 1) + ending
+    body = text[front.end() :] if front else text
+    first = text[: front.end()].count("\n") + 1 if front else 1
+    lines = masker.blocks(body, first)
+    masked = head + "".join(masker.inline(line, first + i) for i, line in enumerate(lines))
+    return Masked(masked, tuple(masker.regions), masker.markers)
+
+
+def unmask(reply: str, masked: Masked) -> str:
+    """The reply with originals restored; ReplyRejected if any protected region was altered."""
+    found = masked.pattern.findall(reply)
+    expected = masked.pattern.findall(masked.text)
+    if found != expected:
+        raise ReplyRejected(_describe_damage(found, masked))
+    for region in masked.regions:
+        reply = reply.replace(region.token, region.original, 1)
+    return reply
+
+
+def _describe_damage(found: list[str], masked: Masked) -> str:
+    by_token = {region.token: region for region in masked.regions}
+    for region in masked.regions:
+        if region.token in masked.text and found.count(region.token) != 1:
+            verb = "removed" if region.token not in found else "duplicated"
+            return f"the reply {verb} a protected {region.kind} (line {region.line}); nothing was applied"
+    invented = [token for token in found if token not in by_token]
+    if invented:
+        return f"the reply invented a protected-region marker {invented[0]}; nothing was applied"
+    return "the reply moved protected regions (code, links, front matter) out of order; nothing was applied"
+
+
+def restrict(masked: Masked, text: str) -> Masked:
+    """The part of masked that covers text (one chunk of masked.text)."""
+    present = set(masked.pattern.findall(text))
+    return Masked(text, tuple(region for region in masked.regions if region.token in present), masked.markers)
