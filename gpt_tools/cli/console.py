@@ -75,6 +75,10 @@ class Console:
         """The result, exactly, on stdout."""
         write_stdout(text.encode("utf-8"))
 
+    def line(self, text: str) -> None:
+        """One report line on stdout (the hook's per-file lines and summary)."""
+        write_stdout((text + "\n").encode("utf-8"))
+
     def message(self, text: str, *, error: bool = False) -> None:
         line = f"{self.program}: {'error: ' if error else ''}{text}"
         if self.filter_mode:

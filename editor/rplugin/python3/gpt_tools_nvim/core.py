@@ -1,0 +1,47 @@
+"""The one door to the core library, `gpt_tools`, imported once per editor session.
+
+The plugin holds no logic of its own beyond editor plumbing: every run goes through `gpt_tools.run`.
+The import is deferred to the first use (in a worker thread for `:GptRun`), so starting the Python
+host, which loads every remote plugin, stays cheap for users who never call us.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+from types import ModuleType
+
+_lock = threading.Lock()
+_module: ModuleType | None = None
+
+# The checkout this plugin lives in: editor/rplugin/python3/gpt_tools_nvim/core.py -> parents[4].
+CHECKOUT = Path(__file__).resolve().parents[4]
+
+
+def load() -> ModuleType:
+    """`gpt_tools`, from the host's interpreter; else from the checkout this plugin came with."""
+    global _module
+    with _lock:
+        if _module is None:
+            try:
+                import gpt_tools
+            except ImportError:
+                if not (CHECKOUT / "gpt_tools" / "__init__.py").is_file():
+                    raise
+                sys.path.append(str(CHECKOUT))
+                import gpt_tools
+            import gpt_tools.runner  # noqa: F401  # the whole run path, so the first run pays no imports
+
+            _module = gpt_tools
+        return _module
+
+
+def describe(exc: BaseException) -> tuple[str, bool]:
+    """(one-line message, cancelled?) for any failure of a run."""
+    gpt = _module
+    if gpt is not None and isinstance(exc, gpt.Cancelled):
+        return "cancelled", True
+    if gpt is not None and isinstance(exc, gpt.GptToolsError):
+        return " ".join(str(exc).split()), False
+    return f"internal error ({type(exc).__name__}: {' '.join(str(exc).split())})", False

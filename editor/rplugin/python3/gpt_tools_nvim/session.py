@@ -1,0 +1,258 @@
+"""Runs in flight, one per buffer: the request in a worker thread, the result back on the host's loop.
+
+The editor is never blocked: `start` reads the range, starts a thread and returns. The worker calls
+the core (`gpt_tools.run`) with a cancel event and hands the outcome to `nvim.async_call`. The result
+replaces the range in ONE `nvim_buf_set_lines` call (one undo step), and only when the buffer's
+changedtick is the one seen at the start; otherwise it is offered in a diff split, never written.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from pynvim import Nvim
+from pynvim.api import Buffer, NvimError
+
+from . import core
+from .text import lines_to_text, replacement, text_to_lines
+from .ui import Ui
+
+PROGRESS_EVERY = 1.0  # seconds between progress messages
+APPLY_RETRIES = 25  # the buffer may be text-locked for a moment (e.g. the command-line window)
+APPLY_RETRY_WAIT = 0.2
+
+
+class UserError(Exception):
+    """A message for the user; nothing was started and nothing was changed."""
+
+
+@dataclass
+class Job:
+    id: int
+    bufnr: int
+    label: str
+    assistant: str
+    extra: str | None
+    first: int  # 0-based first line of the range
+    last: int  # 0-based end of the range, exclusive
+    snapshot: list[str]  # the whole buffer when the run started
+    tick: int  # b:changedtick when the run started
+    preview: bool
+    cwd: str
+    whole: bool
+    started: float = field(default_factory=time.monotonic)
+    cancel: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+    received: int = 0  # characters streamed so far
+
+    @property
+    def original(self) -> list[str]:
+        return self.snapshot[self.first : self.last]
+
+    @property
+    def title(self) -> str:
+        where = self.label if self.whole else f"{self.label} lines {self.first + 1}-{self.last}"
+        return f"GptRun {self.assistant} on {where}"
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+@dataclass
+class Outcome:
+    result: Any = None  # gpt_tools.Result on success
+    error: str = ""
+    cancelled: bool = False
+
+
+def _label(buffer: Buffer) -> str:
+    return os.path.basename(buffer.name) if buffer.name else f"buffer {buffer.number}"
+
+
+def _cwd(nvim: Nvim, buffer: Buffer) -> str:
+    """Where the project config is looked up: the file's folder, else Neovim's current directory."""
+    folder = os.path.dirname(buffer.name) if buffer.name else ""
+    return folder if folder and os.path.isdir(folder) else str(nvim.funcs.getcwd())
+
+
+class Controller:
+    def __init__(self, nvim: Nvim) -> None:
+        self.nvim = nvim
+        self.ui = Ui(nvim)
+        self.jobs: dict[int, Job] = {}
+        self.pending = 0  # worker threads still running, cancelled ones included
+        self._ids = itertools.count(1)
+
+    def cwd(self) -> str:
+        return _cwd(self.nvim, self.nvim.current.buffer)
+
+    # ------------------------------------------------------------------------------ start and cancel
+
+    def start(self, args: list[str], line_range: list[int], preview: bool) -> None:
+        buffer = self.nvim.current.buffer
+        if buffer.number in self.jobs:
+            raise UserError(f"{self.jobs[buffer.number].title} is still running; :GptCancel stops it")
+        snapshot = list(buffer.api.get_lines(0, -1, True))
+        first, last = line_range[0] - 1, line_range[1]
+        job = Job(
+            id=next(self._ids),
+            bufnr=buffer.number,
+            label=_label(buffer),
+            assistant=args[0],
+            extra=" ".join(args[1:]) or None,
+            first=first,
+            last=last,
+            snapshot=snapshot,
+            tick=int(buffer.api.get_changedtick()),
+            preview=preview,
+            cwd=_cwd(self.nvim, buffer),
+            whole=first == 0 and last == len(snapshot),
+        )
+        text = lines_to_text(job.original, first + 1)
+        self.jobs[job.bufnr] = job
+        self._count(+1)
+        threading.Thread(target=self._work, args=(job, text), name=f"gpt-tools-{job.id}", daemon=True).start()
+        threading.Thread(target=self._tick, args=(job,), name=f"gpt-tools-{job.id}-tick", daemon=True).start()
+        self.ui.progress(f"{job.title}…")
+
+    def cancel(self, everywhere: bool) -> None:
+        bufnr = self.nvim.current.buffer.number
+        jobs = list(self.jobs.values()) if everywhere else [self.jobs[bufnr]] if bufnr in self.jobs else []
+        if not jobs:
+            self.ui.notify("no GptRun in flight" + ("" if everywhere else " for this buffer"), "WARN")
+        for job in jobs:
+            del self.jobs[job.bufnr]
+            job.cancel.set()  # the core stops at its next check; its outcome is then dropped
+            self._report(job, "cancelled", f"{job.title} cancelled; the buffer was left unchanged", "WARN")
+
+    def shutdown(self) -> None:
+        for job in self.jobs.values():
+            job.cancel.set()
+
+    # ------------------------------------------------------------------------------ worker threads
+
+    def _work(self, job: Job, text: str) -> None:
+        outcome = Outcome()
+
+        def on_delta(delta: str) -> None:
+            job.received += len(delta)
+
+        def on_retry(notice: Any) -> None:
+            message = f"{job.title}: retry {notice.attempt}/{notice.max_retries} in {notice.wait:.0f} s"
+            self.nvim.async_call(self._warn_if_current, job, f"{message} ({notice.reason})")
+
+        try:
+            gpt = core.load()
+            outcome.result = gpt.run(
+                job.assistant,
+                text,
+                extra_instructions=job.extra,
+                on_delta=on_delta,
+                on_retry=on_retry,
+                cancel=job.cancel,
+                cwd=job.cwd,
+            )
+        except BaseException as exc:  # every failure must reach the user, none may reach the buffer
+            outcome.error, outcome.cancelled = core.describe(exc)
+        finally:
+            job.done.set()
+            self.nvim.async_call(self._finish, job, outcome)
+
+    def _tick(self, job: Job) -> None:
+        while not job.done.wait(PROGRESS_EVERY) and not job.cancel.is_set():
+            self.nvim.async_call(self._progress, job)
+
+    # ------------------------------------------------------------------------------ back on the loop
+
+    def _count(self, step: int) -> None:
+        self.pending += step
+        self.ui.set_pending(self.pending)
+
+    def _current(self, job: Job) -> bool:
+        return self.jobs.get(job.bufnr) is job
+
+    def _progress(self, job: Job) -> None:
+        if self._current(job):
+            streamed = f", {job.received:,} characters" if job.received else ""
+            self.ui.progress(f"{job.title}: {job.elapsed():.0f} s{streamed}")
+
+    def _warn_if_current(self, job: Job, message: str) -> None:
+        if self._current(job):
+            self.ui.notify(message, "WARN")
+
+    def _finish(self, job: Job, outcome: Outcome) -> None:
+        self._count(-1)
+        if not self._current(job):
+            return  # cancelled (already reported) or superseded: touch nothing
+        del self.jobs[job.bufnr]
+        if outcome.result is None:
+            status = "cancelled" if outcome.cancelled else "error"
+            message = f"{job.title} failed: {outcome.error}; the buffer was left unchanged"
+            self._report(job, status, message, "ERROR")
+        else:
+            self._deliver(job, outcome.result, 0)
+
+    def _buffer(self, bufnr: int) -> Buffer | None:
+        api = self.nvim.api
+        if api.buf_is_valid(bufnr) and api.buf_is_loaded(bufnr):
+            return self.nvim.buffers[bufnr]
+        return None
+
+    def _deliver(self, job: Job, result: Any, attempt: int) -> None:
+        lines = text_to_lines(result.text)
+        buffer = self._buffer(job.bufnr)
+        cost = _cost(result, job)
+        if buffer is None:
+            self._offer(job, lines, "conflict", f"{job.title}: the buffer is gone; result in a scratch split ({cost})")
+        elif job.preview:
+            self._offer(job, lines, "preview", f"{job.title}: preview in a diff split, nothing applied ({cost})")
+        elif int(buffer.api.get_changedtick()) != job.tick:
+            message = f"{job.title}: the buffer changed meanwhile, so nothing was overwritten; "
+            self._offer(job, lines, "conflict", message + f"the result is in a diff split (:diffget takes hunks) ({cost})")
+        else:
+            self._apply(job, buffer, lines, result, attempt)
+
+    def _apply(self, job: Job, buffer: Buffer, lines: list[str], result: Any, attempt: int) -> None:
+        span = replacement(job.original, lines)
+        try:
+            if span is not None:
+                start, end, new = span
+                buffer.api.set_lines(job.first + start, job.first + end, True, new)
+        except NvimError as exc:
+            if "E565" in str(exc) and attempt < APPLY_RETRIES:  # text-locked: try again shortly
+                timer = threading.Timer(APPLY_RETRY_WAIT, self.nvim.async_call, (self._deliver, job, result, attempt + 1))
+                timer.daemon = True
+                timer.start()
+                return
+            self._offer(job, lines, "conflict", f"{job.title}: could not apply ({exc}); result in a diff split")
+            return
+        changed = "no changes" if span is None else f"{len(span[2])} line(s) replaced, u undoes"
+        self._report(job, "ok", f"{job.title}: done, {changed} ({_cost(result, job)})", "INFO", result)
+
+    def _offer(self, job: Job, lines: list[str], status: str, message: str) -> None:
+        proposed = job.snapshot[: job.first] + lines + job.snapshot[job.last :]
+        alive = self._buffer(job.bufnr) is not None
+        self.ui.offer(job.bufnr, proposed if alive else lines, f"gpt-tools://{job.id}/{job.assistant}/{job.label}")
+        self._report(job, status, message, "WARN" if status == "conflict" else "INFO")
+
+    def _report(self, job: Job, status: str, message: str, level: str, result: Any = None) -> None:
+        info: dict[str, Any] = {
+            "status": status,
+            "buffer": job.bufnr,
+            "assistant": job.assistant,
+            "message": message,
+            "seconds": round(job.elapsed(), 3),
+        }
+        if result is not None:
+            info.update(input_tokens=result.usage.input_tokens, output_tokens=result.usage.output_tokens)
+        self.ui.done(info, message, level)
+
+
+def _cost(result: Any, job: Job) -> str:
+    usage = result.usage
+    return f"{usage.input_tokens:,} in + {usage.output_tokens:,} out tokens, {job.elapsed():.1f} s"

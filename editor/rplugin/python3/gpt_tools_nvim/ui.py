@@ -1,0 +1,39 @@
+"""What the user sees, through the Lua half of the plugin (editor/lua/gpt_tools/init.lua).
+
+Called on the host's event loop only (never from a worker thread: those use `nvim.async_call`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynvim import Nvim
+
+LUA = "return require('gpt_tools')[...](select(2, ...))"
+
+
+class Ui:
+    def __init__(self, nvim: Nvim) -> None:
+        self.nvim = nvim
+
+    def _lua(self, function: str, *args: Any) -> Any:
+        return self.nvim.exec_lua(LUA, function, *args)
+
+    def notify(self, message: str, level: str = "INFO") -> None:
+        """A message through `vim.notify` (so nvim-notify, fidget and the like show it)."""
+        self._lua("notify", message, level)
+
+    def progress(self, message: str) -> None:
+        """A transient status line: echoed without history, and kept in g:gpt_tools_status."""
+        self._lua("progress", message)
+
+    def done(self, info: dict[str, Any], message: str, level: str) -> None:
+        """Tell the user, set g:gpt_tools_last = info, then fire `User GptToolsDone`."""
+        self._lua("done", info, message, level)
+
+    def offer(self, bufnr: int, lines: list[str], name: str) -> None:
+        """Open lines in a scratch split, diffed against buffer bufnr when it still exists."""
+        self._lua("offer", bufnr, lines, name)
+
+    def set_pending(self, count: int) -> None:
+        self.nvim.vars["gpt_tools_pending"] = count
