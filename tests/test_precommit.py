@@ -1,0 +1,103 @@
+"""The hook through real git and real pre-commit (`try-repo` on this repository, and a real commit)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BIN, ROOT
+from tests.fake_openai import FakeOpenAI
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None and not os.environ.get("CI"), reason="git not installed")
+
+TYPO = "# Guide\n\nYou will recieve teh answer.\n\n```sh\necho teh\n```\n"
+FIXED = "# Guide\n\nYou will receive the answer.\n\n```sh\necho teh\n```\n"
+
+
+@pytest.fixture(scope="module")
+def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One pre-commit cache for the module: the hook's environment is built once per revision."""
+    return tmp_path_factory.mktemp("pre-commit-home")
+
+
+@pytest.fixture
+def repo(api: FakeOpenAI, pre_commit_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("PRE_COMMIT_HOME", str(pre_commit_home))
+    monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ['PATH']}")
+    for role in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{role}_NAME", "Test")
+        monkeypatch.setenv(f"GIT_{role}_EMAIL", "test@example.com")
+    monkeypatch.delenv("GPT_TOOLS_CONFIG")  # the hook runs in the repo; no project config there
+    path = Path.cwd() / "docs-repo"
+    path.mkdir()
+    _git(path, "init", "-q", "-b", "main")
+    (path / "guide.md").write_text(TYPO)
+    (path / "clean.md").write_text("# Clean\n\nAll good.\n")
+    (path / "script.py").write_text("teh = 1\n")  # not Markdown: never sent
+    _git(path, "add", ".")
+    yield path
+
+
+def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True, timeout=60)
+
+
+def _try_repo(repo: Path, hook: str) -> subprocess.CompletedProcess[str]:
+    command = [str(BIN / "pre-commit"), "try-repo", str(ROOT), hook, "--all-files"]
+    return subprocess.run(command, cwd=repo, capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_try_repo_fixes_then_converges_with_zero_requests(repo: Path, api: FakeOpenAI) -> None:
+    first = _try_repo(repo, "gpt-markdown-lint")
+    assert first.returncode == 1, first.stdout + first.stderr
+    assert "files were modified by this hook" in first.stdout
+    assert (repo / "guide.md").read_text() == FIXED
+    assert (repo / "script.py").read_text() == "teh = 1\n"
+    sent = len(api.model_requests())
+    assert sent == 2  # guide.md and clean.md; script.py is not Markdown
+    _git(repo, "add", ".")
+    second = _try_repo(repo, "gpt-markdown-lint")
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert len(api.model_requests()) == sent
+
+
+def test_check_hook_reports_and_never_writes(repo: Path) -> None:
+    done = _try_repo(repo, "gpt-markdown-check")
+    assert done.returncode == 1
+    assert "-You will recieve teh answer." in done.stdout
+    assert (repo / "guide.md").read_text() == TYPO
+
+
+def test_server_down_leaves_files_byte_identical(repo: Path, api: FakeOpenAI) -> None:
+    api.default_fault = "500"
+    done = _try_repo(repo, "gpt-markdown-lint")
+    assert done.returncode == 1
+    assert "not checked" in done.stdout and "guide.md" in done.stdout
+    assert (repo / "guide.md").read_text() == TYPO
+
+
+def test_reply_altering_a_code_block_leaves_the_file_untouched(repo: Path, api: FakeOpenAI) -> None:
+    api.responder = lambda text: text.replace("teh", "the").replace("⟦B1⟧", "```sh\necho the\n```")
+    done = _try_repo(repo, "gpt-markdown-lint")
+    assert done.returncode == 1
+    assert "left untouched: the reply removed a protected code block" in done.stdout
+    assert (repo / "guide.md").read_text() == TYPO
+
+
+def test_real_commit_with_the_hook_installed(repo: Path, api: FakeOpenAI) -> None:
+    revision = _git(ROOT, "rev-parse", "HEAD").stdout.strip()
+    config = f"repos:\n  - repo: {ROOT}\n    rev: {revision}\n    hooks:\n      - id: gpt-markdown-lint\n"
+    (repo / ".pre-commit-config.yaml").write_text(config)
+    _git(repo, "add", ".")
+    subprocess.run([str(BIN / "pre-commit"), "install"], cwd=repo, check=True, capture_output=True, timeout=60)
+    refused = subprocess.run(["git", "commit", "-qm", "docs"], cwd=repo, capture_output=True, text=True, timeout=300)
+    assert refused.returncode != 0  # the hook fixed a file: pre-commit fails the commit by design
+    assert (repo / "guide.md").read_text() == FIXED
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "docs")
+    assert _git(repo, "show", "HEAD:guide.md").stdout == FIXED
