@@ -1,0 +1,66 @@
+"""Terminal behaviour through a real pseudo-terminal: progress only on a terminal's stderr."""
+
+from __future__ import annotations
+
+import os
+import pty
+import subprocess
+
+from tests.conftest import program
+from tests.fake_openai import FakeOpenAI, Scripted
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: the other side closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _run(args: list[str], *, stdout_tty: bool, stderr_tty: bool) -> tuple[int, bytes, bytes]:
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [program("gpt-tools"), *args],
+        stdin=subprocess.DEVNULL,
+        stdout=slave if stdout_tty else subprocess.PIPE,
+        stderr=slave if stderr_tty else subprocess.PIPE,
+    )
+    os.close(slave)
+    piped = process.stdout or process.stderr
+    piped_bytes = piped.read() if piped else b""
+    code = process.wait(timeout=60)
+    terminal = _read_all(master)
+    os.close(master)
+    return code, terminal, piped_bytes
+
+
+def test_spinner_on_terminal_stderr_result_alone_on_piped_stdout(api: FakeOpenAI) -> None:
+    api.script(Scripted(delay=0.4))
+    code, terminal, stdout = _run(["run", "Summarizer", "-t", "teh news"], stdout_tty=False, stderr_tty=True)
+    assert code == 0
+    assert stdout == b"the news"
+    assert "⠋ Summarizer · gpt-5-mini".encode() in terminal  # the spinner's first frame
+    assert b" in / " in terminal and b" out \xc2\xb7 " in terminal  # the closing usage summary
+    assert b"\r" not in stdout
+
+
+def test_no_progress_when_stderr_is_not_a_terminal(api: FakeOpenAI) -> None:
+    code, terminal, stderr = _run(["run", "Summarizer", "-t", "teh news"], stdout_tty=True, stderr_tty=False)
+    assert code == 0
+    assert stderr == b""
+    assert b"the news" in terminal  # streamed to the terminal
+
+
+def test_reply_streams_to_a_terminal(api: FakeOpenAI) -> None:
+    api.script(Scripted(chunk_delay=0.05))
+    code, terminal, _ = _run(
+        ["run", "Summarizer", "-t", "teh quick brown fox jumps"], stdout_tty=True, stderr_tty=False
+    )
+    assert code == 0
+    assert b"the quick brown fox jumps" in terminal.replace(b"\r\n", b"\n")
