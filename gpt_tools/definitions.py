@@ -32,6 +32,7 @@ class Settings:
     protect: bool = True  # rewriters never see front matter, code or URLs (protect.py)
     chunk_tokens: int = 4_000  # rewriters get long documents in chunks of about this size
     jobs: int = 8  # requests in flight at once (chunks, files)
+    knowledge_tokens: int = 50_000  # knowledge files put into the context (chat backend) up to this
 
 
 SETTING_TYPES: dict[str, tuple[type, ...]] = {
@@ -51,6 +52,7 @@ SETTING_TYPES: dict[str, tuple[type, ...]] = {
     "protect": (bool,),
     "chunk_tokens": (int,),
     "jobs": (int,),
+    "knowledge_tokens": (int,),
 }
 assert set(SETTING_TYPES) == {f.name for f in fields(Settings)}
 

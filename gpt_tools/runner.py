@@ -9,12 +9,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import guards, textio
+from . import guards, knowledge, textio
 from .backends import BackendRequest, Reply, Usage, get_backend
 from .backends.base import Backend, DeltaHook
 from .config import Config, load_config
 from .definitions import Assistant, Settings, apply_settings
-from .errors import InputRefused, UsageError
+from .errors import ApiError, InputRefused, UsageError
 from .keys import resolve_endpoint
 from .session import Session
 from .transport import Endpoint, RetryHook
@@ -22,10 +22,14 @@ from .transport import Endpoint, RetryHook
 
 @dataclass(frozen=True)
 class InputFile:
-    """A file given with the text: a source for writers, reference material for rewriters."""
+    """A file given with the text: a source for writers, reference material for rewriters.
+
+    Text files travel as text; a file with `data` (a PDF, an image) is uploaded for this run only.
+    """
 
     path: str
     text: str
+    data: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,9 @@ class Plan:
     session: Session
     on_retry: RetryHook | None
     cancel: threading.Event | None
+    vector_store_ids: tuple[str, ...] = ()
+    container_file_ids: tuple[str, ...] = ()
+    attachments: tuple[str, ...] = ()
 
     def request(self, text: str) -> BackendRequest:
         return BackendRequest(
@@ -74,7 +81,9 @@ class Plan:
             temperature=self.assistant.temperature,
             max_output_tokens=self.assistant.max_output_tokens,
             tools=self.assistant.tools,
-            vector_store_ids=self.assistant.vector_store_ids,
+            vector_store_ids=self.vector_store_ids,
+            container_file_ids=self.container_file_ids,
+            attachments=self.attachments,
             stream=self.settings.stream,
             store=self.settings.store,
         )
@@ -103,7 +112,7 @@ def compose(assistant: Assistant, text: str, files: Sequence[InputFile], extra: 
     instructions = assistant.instructions.rstrip("\n")
     if extra:
         instructions += "\n\n# Additional instructions from the user\n\n" + extra.strip()
-    blocks = [_file_block(file) for file in files]
+    blocks = [_file_block(file) for file in files if file.data is None]
     if assistant.rewrites:
         if blocks:
             instructions += "\n\n# Reference files (not to be edited or output)\n\n" + "\n\n".join(blocks)
@@ -128,20 +137,66 @@ def check_input(assistant: Assistant, settings: Settings, texts: dict[str, str],
         )
 
 
+@dataclass(frozen=True)
+class Hooks:
+    """How a run reports back while it works."""
+
+    on_delta: DeltaHook | None = None
+    on_retry: RetryHook | None = None
+    on_progress: knowledge.ProgressHook | None = None
+    cancel: threading.Event | None = None
+
+
 def _plan(
     definition: Assistant,
     settings: Settings,
     instructions: str,
+    files: Sequence[InputFile],
     session: Session | None,
-    on_retry: RetryHook | None,
-    cancel: threading.Event | None,
+    hooks: Hooks,
+    *,
+    verify: bool = False,
 ) -> Plan:
-    if "file_search" in definition.tools and not definition.vector_store_ids:
-        raise UsageError(f"{definition.name} uses file_search but has no vector_store_ids configured")
+    """Resolve endpoint, backend and knowledge; syncing knowledge costs nothing when unchanged."""
     session = session or Session(jobs=settings.jobs)
     endpoint = replace(resolve_endpoint(settings), gate=session.gate)
     backend = get_backend(settings.backend)
-    return Plan(definition, settings, instructions, endpoint, backend, session, on_retry, cancel)
+    stores: tuple[str, ...] = definition.vector_store_ids
+    container: tuple[str, ...] = ()
+    server_tools = settings.backend == "openai" and bool({"file_search", "code_interpreter"} & set(definition.tools))
+    if definition.files and server_tools:
+        report = knowledge.sync(endpoint, definition, verify=verify, progress=hooks.on_progress)
+        stores = ((report.vector_store_id,) if report.vector_store_id else ()) + stores
+        container = report.file_ids
+    elif definition.files:
+        instructions += knowledge.inline(definition, settings.knowledge_tokens)
+    if "file_search" in definition.tools and not stores:
+        raise UsageError(f"{definition.name} uses file_search but has no knowledge files or vector_store_ids")
+    binary = [file for file in files if file.data is not None]
+    attachments = tuple(knowledge.attach(endpoint, Path.cwd(), file.path, file.data or b"") for file in binary)
+    return Plan(
+        definition,
+        settings,
+        instructions,
+        endpoint,
+        backend,
+        session,
+        hooks.on_retry,
+        hooks.cancel,
+        stores,
+        container,
+        attachments,
+    )
+
+
+def _execute(plan: Plan, text: str, user_text: str, on_delta: DeltaHook | None) -> tuple[str, Outcome]:
+    if plan.assistant.rewrites:
+        from .rewrite import rewrite_document
+
+        return rewrite_document(plan, text, on_delta)
+    reply = plan.send(plan.request(user_text), on_delta)
+    cleaned = guards.check_reply(reply.text, status=reply.status, reason=reply.reason, original=text)
+    return textio.conform_to_input(cleaned, text, rewrite=False), Outcome(reply.usage, reply.model, reply.response_id)
 
 
 def run(
@@ -155,6 +210,7 @@ def run(
     allow_secrets: bool = False,
     on_delta: DeltaHook | None = None,
     on_retry: RetryHook | None = None,
+    on_progress: knowledge.ProgressHook | None = None,
     cancel: threading.Event | None = None,
     session: Session | None = None,
     config: Config | None = None,
@@ -169,21 +225,21 @@ def run(
     config = config or load_config(cwd)
     definition = config.assistant(assistant) if isinstance(assistant, str) else assistant
     settings = resolve_settings(config, definition, model=model, backend=backend)
-    texts = {"input": text, **{file.path: file.text for file in files}}
+    texts = {"input": text, **{file.path: file.text for file in files if file.data is None}}
     if extra_instructions:
         texts["instructions"] = extra_instructions
     check_input(definition, settings, texts, allow_secrets=allow_secrets)
     instructions, user_text = compose(definition, textio.strip_bom(text), files, extra_instructions)
-    plan = _plan(definition, settings, instructions, session, on_retry, cancel)
-    if definition.rewrites:
-        from .rewrite import rewrite_document
-
-        final, outcome = rewrite_document(plan, text, on_delta)
-    else:
-        reply = plan.send(plan.request(user_text), on_delta)
-        cleaned = guards.check_reply(reply.text, status=reply.status, reason=reply.reason, original=text)
-        final = textio.conform_to_input(cleaned, text, rewrite=False)
-        outcome = Outcome(reply.usage, reply.model, reply.response_id)
+    hooks = Hooks(on_delta, on_retry, on_progress, cancel)
+    plan = _plan(definition, settings, instructions, files, session, hooks)
+    try:
+        final, outcome = _execute(plan, text, user_text, on_delta)
+    except ApiError as error:
+        if error.status != 404 or not plan.assistant.files:
+            raise
+        # The server lost a knowledge file or vector store: check, upload again, retry once.
+        plan = _plan(definition, settings, instructions, files, session, hooks, verify=True)
+        final, outcome = _execute(plan, text, user_text, on_delta)
     return Result(
         text=final,
         assistant=definition.name,

@@ -122,9 +122,37 @@ def _proxy_for(scheme: str, host: str) -> tuple[str, int | None] | None:
     return parts.hostname or value, parts.port
 
 
-def _headers(endpoint: Endpoint, stream: bool) -> dict[str, str]:
+@dataclass(frozen=True)
+class Payload:
+    """A request body: its bytes and content type (JSON or multipart)."""
+
+    data: bytes | None = None
+    content_type: str = "application/json"
+
+    @classmethod
+    def json(cls, body: dict[str, Any]) -> Payload:
+        return cls(json.dumps(body).encode("utf-8"))
+
+    @classmethod
+    def multipart(cls, fields: dict[str, str], filename: str, content: bytes) -> Payload:
+        """A form with text fields and one file, as the files API takes uploads."""
+        boundary = f"gpt-tools-{random.getrandbits(64):016x}"
+        parts = [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+            for name, value in fields.items()
+        ]
+        quoted = filename.replace('"', "%22").replace("\r", "").replace("\n", "")
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{quoted}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        )
+        body = b"".join(parts) + head.encode() + content + f"\r\n--{boundary}--\r\n".encode()
+        return cls(body, f"multipart/form-data; boundary={boundary}")
+
+
+def _headers(endpoint: Endpoint, stream: bool, content_type: str) -> dict[str, str]:
     headers = {
-        "Content-Type": "application/json",
+        "Content-Type": content_type,
         "Accept": "text/event-stream" if stream else "application/json",
         "User-Agent": USER_AGENT,
     }
@@ -138,14 +166,17 @@ def _scrub(text: str, endpoint: Endpoint) -> str:
     return text.replace(endpoint.api_key, "***") if endpoint.api_key else text
 
 
-def _error_from(status: int, body: bytes, endpoint: Endpoint) -> ApiError:
+def _error_from(status: int, body: bytes, endpoint: Endpoint, path: str) -> ApiError:
     message, code = body.decode("utf-8", "replace").strip()[:500], None
     try:
         error = json.loads(body)["error"]
         message, code = str(error.get("message") or message), error.get("code") or error.get("type")
     except (ValueError, KeyError, TypeError, AttributeError):
         pass
-    hint = {401: " (check the API key)", 404: " (check the model name and base_url)"}.get(status, "")
+    hints = {401: " (check the API key)"}
+    if path in ("/responses", "/chat/completions"):
+        hints[404] = " (check the model name and base_url)"
+    hint = hints.get(status, "")
     return ApiError(f"HTTP {status}: {_scrub(message, endpoint)}{hint}", status=status, code=code)
 
 
@@ -183,19 +214,20 @@ def _backoff(attempt: int) -> float:
 
 
 def _attempt(
-    endpoint: Endpoint, path: str, payload: bytes, stream: bool
+    endpoint: Endpoint, method: str, path: str, payload: Payload, stream: bool
 ) -> tuple[http.client.HTTPResponse | None, RunFailed | None, float | None]:
-    """One try: the open 200 response, or the error and any server-requested wait."""
+    """One try: the open 2xx response, or the error and any server-requested wait."""
     conn, prefix = _open_connection(endpoint)
+    headers = _headers(endpoint, stream, payload.content_type)
     try:
-        conn.request("POST", prefix + path, body=payload, headers=_headers(endpoint, stream))
+        conn.request(method, prefix + path, body=payload.data, headers=headers)
         response = conn.getresponse()
     except (OSError, http.client.HTTPException) as exc:
         conn.close()
         return None, RunFailed(f"cannot reach {endpoint.base_url}: {exc or type(exc).__name__}"), None
-    if response.status == 200:
+    if 200 <= response.status < 300:
         return response, None, None
-    error = _error_from(response.status, response.read(), endpoint)
+    error = _error_from(response.status, response.read(), endpoint, path.split("?")[0])
     conn.close()
     if not _should_retry(response.status, error.code, response):
         raise error
@@ -218,18 +250,43 @@ def post(
     on_retry: RetryHook | None = None,
     cancel: threading.Event | None = None,
 ) -> http.client.HTTPResponse:
-    """POST JSON and return the open 200 response, retrying what is worth retrying.
+    """POST JSON and return the open 2xx response, retrying what is worth retrying."""
+    return send(endpoint, "POST", path, Payload.json(body), stream=stream, on_retry=on_retry, cancel=cancel)
+
+
+def call(
+    endpoint: Endpoint,
+    method: str,
+    path: str,
+    payload: Payload | None = None,
+    *,
+    on_retry: RetryHook | None = None,
+) -> dict[str, Any]:
+    """A whole JSON request/response exchange (files, vector stores), with the same retries."""
+    return read_json(send(endpoint, method, path, payload or Payload(), stream=False, on_retry=on_retry))
+
+
+def send(
+    endpoint: Endpoint,
+    method: str,
+    path: str,
+    payload: Payload,
+    *,
+    stream: bool,
+    on_retry: RetryHook | None = None,
+    cancel: threading.Event | None = None,
+) -> http.client.HTTPResponse:
+    """Send a request and return the open 2xx response, retrying what is worth retrying.
 
     Only opening the response is retried: once a reply streams, a retry would duplicate output the
     caller has already shown, so a cut stream is reported instead.
     """
-    payload = json.dumps(body).encode("utf-8")
     for attempt in range(endpoint.max_retries + 1):
         if cancel is not None and cancel.is_set():
             raise Cancelled("cancelled")
         if endpoint.gate is not None:
             endpoint.gate.wait(cancel)
-        response, error, asked = _attempt(endpoint, path, payload, stream)
+        response, error, asked = _attempt(endpoint, method, path, payload, stream)
         if response is not None:
             return response
         assert error is not None

@@ -24,6 +24,8 @@ class BackendRequest:
     max_output_tokens: int | None = None
     tools: tuple[str, ...] = ()
     vector_store_ids: tuple[str, ...] = ()
+    container_file_ids: tuple[str, ...] = ()  # knowledge files code_interpreter can open
+    attachments: tuple[str, ...] = ()  # per-run uploaded files (input_file parts)
     stream: bool = True
     store: bool = False
 

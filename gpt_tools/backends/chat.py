@@ -21,6 +21,8 @@ _FINISH = {
 
 
 def build_body(request: BackendRequest) -> dict[str, Any]:
+    if request.attachments:
+        raise UsageError("the chat backend cannot take binary attachments; attach text files, or use backend 'openai'")
     if request.tools:
         raise UsageError(f"the chat backend cannot use the tools {', '.join(request.tools)}; use backend 'openai'")
     body: dict[str, Any] = {

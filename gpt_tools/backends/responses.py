@@ -14,11 +14,16 @@ from .base import BackendRequest, DeltaHook, Reply, register, usage_from
 _TERMINAL = {"response.completed", "response.incomplete", "response.failed", "response.cancelled"}
 
 
+def _content(request: BackendRequest) -> list[dict[str, Any]]:
+    parts: list[dict[str, Any]] = [{"type": "input_file", "file_id": file_id} for file_id in request.attachments]
+    return [*parts, {"type": "input_text", "text": request.text}]
+
+
 def build_body(request: BackendRequest) -> dict[str, Any]:
     body: dict[str, Any] = {
         "model": request.model,
         "instructions": request.instructions,
-        "input": [{"role": "user", "content": [{"type": "input_text", "text": request.text}]}],
+        "input": [{"role": "user", "content": _content(request)}],
         "stream": request.stream,
         "store": request.store,
     }
@@ -30,7 +35,10 @@ def build_body(request: BackendRequest) -> dict[str, Any]:
     if "file_search" in request.tools:
         tools.append({"type": "file_search", "vector_store_ids": list(request.vector_store_ids)})
     if "code_interpreter" in request.tools:
-        tools.append({"type": "code_interpreter", "container": {"type": "auto"}})
+        container: dict[str, Any] = {"type": "auto"}
+        if request.container_file_ids:
+            container["file_ids"] = list(request.container_file_ids)
+        tools.append({"type": "code_interpreter", "container": container})
     if tools:
         body["tools"] = tools
     return body

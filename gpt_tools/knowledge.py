@@ -1,0 +1,260 @@
+"""Knowledge files: uploaded once per content, kept in a vector store per assistant.
+
+Upload identity is the SHA-256 of the content, never the path: an edited file is uploaded again, an
+unchanged or renamed one never is. What was uploaded lives in one small state file at the project
+root (`.gpt-tools-state.json`: hashes, names and server IDs, no content, no key), written atomically
+under a cross-process lock, so any number of processes can sync at once and each content is
+uploaded once. An ID the server no longer knows (404) is dropped and uploaded again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import transport
+from .atomicwrite import write_atomic
+from .definitions import Assistant
+from .errors import ApiError, ConfigError, RunFailed, UsageError
+from .transport import Endpoint, Payload
+
+STATE_FILE = ".gpt-tools-state.json"
+ProgressHook = Callable[[str], None]
+
+
+@dataclass
+class State:
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)  # sha256 -> {id, name, bytes}
+    assistants: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {vector_store_id, files}
+
+    def to_json(self) -> bytes:
+        data = {"version": 1, "files": self.files, "assistants": self.assistants}
+        return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """An assistant's knowledge files, read and hashed (no network)."""
+
+    paths: tuple[Path, ...]
+    hashes: tuple[str, ...]
+    contents: tuple[bytes, ...]
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    vector_store_id: str | None
+    file_ids: tuple[str, ...]
+    uploaded: int = 0
+    attached: int = 0
+    detached: int = 0
+
+
+def state_root(assistant: Assistant) -> Path:
+    """Where an assistant's state lives: beside the config that defines it."""
+    return Path(assistant.source).parent if assistant.source != "built-in" else Path.cwd()
+
+
+def read_knowledge(assistant: Assistant) -> Knowledge:
+    root = state_root(assistant)
+    paths, hashes, contents = [], [], []
+    for name in assistant.files:
+        path = (root / name).resolve()
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            why = exc.strerror or exc
+            raise UsageError(f"{assistant.name}: knowledge file {name} cannot be read: {why}") from None
+        paths.append(path)
+        hashes.append(hashlib.sha256(data).hexdigest())
+        contents.append(data)
+    return Knowledge(tuple(paths), tuple(hashes), tuple(contents))
+
+
+class StateFile:
+    """The state file and its lock; use `with state_file.locked() as state:` to change it."""
+
+    def __init__(self, root: Path) -> None:
+        self.path = root / STATE_FILE
+        self.lock_path = root / (STATE_FILE + ".lock")
+
+    def read(self) -> State:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return State()
+        except (OSError, ValueError) as exc:
+            raise ConfigError(str(self.path), None, f"unreadable state file ({exc}); delete it to start over") from None
+        if not isinstance(data, dict) or data.get("version") != 1:
+            raise ConfigError(str(self.path), "version", "unknown state file format")
+        return State(dict(data.get("files") or {}), dict(data.get("assistants") or {}))
+
+    def write(self, state: State) -> None:
+        write_atomic(self.path, state.to_json())
+
+    @contextmanager
+    def locked(self) -> Iterator[State]:
+        from filelock import FileLock
+
+        with FileLock(str(self.lock_path), timeout=600):
+            state = self.read()
+            yield state
+            self.write(state)
+
+
+def upload(endpoint: Endpoint, name: str, content: bytes, purpose: str = "assistants") -> str:
+    reply = transport.call(endpoint, "POST", "/files", Payload.multipart({"purpose": purpose}, name, content))
+    return str(reply["id"])
+
+
+def _ensure_uploaded(endpoint: Endpoint, state: State, state_file: StateFile, knowledge: Knowledge) -> int:
+    uploaded = 0
+    for path, digest, content in zip(knowledge.paths, knowledge.hashes, knowledge.contents, strict=True):
+        if digest not in state.files:
+            state.files[digest] = {"id": upload(endpoint, path.name, content), "name": path.name, "bytes": len(content)}
+            state_file.write(state)  # durable at once: a crash later must not cost a second upload
+            uploaded += 1
+    return uploaded
+
+
+def _wait_for_batch(endpoint: Endpoint, store: str, batch: dict[str, Any], progress: ProgressHook | None) -> None:
+    started = time.monotonic()
+    while batch.get("status") == "in_progress":
+        counts = batch.get("file_counts") or {}
+        if progress is not None:
+            done, total = counts.get("completed", 0), counts.get("total", 0)
+            progress(f"indexing knowledge files: {done}/{total} ({time.monotonic() - started:.0f} s)")
+        time.sleep(0.2 if time.monotonic() - started < 5 else 1.0)
+        batch = transport.call(endpoint, "GET", f"/vector_stores/{store}/file_batches/{batch['id']}")
+    if batch.get("status") != "completed":
+        raise RunFailed(f"indexing knowledge files ended with status {batch.get('status')}: {batch.get('file_counts')}")
+
+
+def _attach(endpoint: Endpoint, store: str, file_ids: list[str], progress: ProgressHook | None) -> None:
+    path = f"/vector_stores/{store}/file_batches"
+    batch = transport.call(endpoint, "POST", path, Payload.json({"file_ids": file_ids}))
+    _wait_for_batch(endpoint, store, batch, progress)
+
+
+def _missing(error: ApiError) -> bool:
+    return error.status == 404
+
+
+def _sync_once(
+    endpoint: Endpoint, assistant: Assistant, state: State, state_file: StateFile, progress: ProgressHook | None
+) -> SyncReport:
+    knowledge = read_knowledge(assistant)
+    uploaded = _ensure_uploaded(endpoint, state, state_file, knowledge)
+    wanted = [state.files[digest]["id"] for digest in dict.fromkeys(knowledge.hashes)]
+    if "file_search" not in assistant.tools:  # code_interpreter only needs the uploaded files
+        state.assistants[assistant.name] = {"vector_store_id": None, "files": list(dict.fromkeys(knowledge.hashes))}
+        return SyncReport(None, tuple(wanted), uploaded)
+    entry = state.assistants.get(assistant.name) or {}
+    store = entry.get("vector_store_id")
+    if store is None:
+        name = Payload.json({"name": f"gpt-tools {assistant.name}"})
+        store = str(transport.call(endpoint, "POST", "/vector_stores", name)["id"])
+        entry = {"vector_store_id": store, "files": []}
+    current = {state.files[d]["id"] for d in entry.get("files", []) if d in state.files}
+    add = [file_id for file_id in wanted if file_id not in current]
+    if add:
+        _attach(endpoint, store, add, progress)
+    remove = current - set(wanted)
+    for file_id in remove:
+        try:
+            transport.call(endpoint, "DELETE", f"/vector_stores/{store}/files/{file_id}")
+        except ApiError as exc:
+            if not _missing(exc):
+                raise
+    state.assistants[assistant.name] = {"vector_store_id": store, "files": list(dict.fromkeys(knowledge.hashes))}
+    return SyncReport(store, tuple(wanted), uploaded, len(add), len(remove))
+
+
+def _heal(state: State, assistant: Assistant, error: ApiError) -> None:
+    """Forget what the server no longer knows: the named file, or the assistant's vector store."""
+    message = str(error)
+    for digest, record in list(state.files.items()):
+        if record["id"] in message:
+            del state.files[digest]
+            return
+    state.assistants.pop(assistant.name, None)
+
+
+def sync(
+    endpoint: Endpoint, assistant: Assistant, *, verify: bool = False, progress: ProgressHook | None = None
+) -> SyncReport:
+    """Make the server hold exactly assistant's knowledge files; no request when nothing changed."""
+    if not assistant.files:
+        return SyncReport(None, ())
+    state_file = StateFile(state_root(assistant))
+    with state_file.locked() as state:
+        if verify:
+            _verify(endpoint, state, assistant)
+        for _attempt in range(3):
+            try:
+                return _sync_once(endpoint, assistant, state, state_file, progress)
+            except ApiError as exc:
+                if not _missing(exc):
+                    raise
+                _heal(state, assistant, exc)
+        raise RunFailed(f"{assistant.name}: the server keeps losing knowledge files; try again later")
+
+
+def _verify(endpoint: Endpoint, state: State, assistant: Assistant) -> None:
+    """Check the server still has the vector store and its files; forget what it lost."""
+    entry = state.assistants.get(assistant.name)
+    if entry is None or entry.get("vector_store_id") is None:
+        return
+    try:
+        listing = transport.call(endpoint, "GET", f"/vector_stores/{entry['vector_store_id']}/files?limit=100")
+    except ApiError as exc:
+        if _missing(exc):
+            state.assistants.pop(assistant.name)
+            return
+        raise
+    present = {item["id"] for item in listing.get("data", [])}
+    for digest in entry.get("files", []):
+        record = state.files.get(digest)
+        if record and record["id"] not in present:
+            del state.files[digest]  # lost (or detached): upload again
+    entry["files"] = [d for d in entry.get("files", []) if d in state.files]
+
+
+def inline(assistant: Assistant, budget_tokens: int) -> str:
+    """Knowledge files as reference text for backends without file_search, within a token budget."""
+    from .guards import estimate_tokens
+    from .textio import decode_input
+
+    knowledge = read_knowledge(assistant)
+    texts = [
+        decode_input(data, source=str(path)) for path, data in zip(knowledge.paths, knowledge.contents, strict=True)
+    ]
+    sizes = [estimate_tokens(text) for text in texts]
+    if sum(sizes) > budget_tokens:
+        listed = ", ".join(f"{path.name} ~{size:,}" for path, size in zip(knowledge.paths, sizes, strict=True))
+        raise UsageError(
+            f"{assistant.name}: knowledge files are about {sum(sizes):,} tokens, over knowledge_tokens "
+            f"({budget_tokens:,}): {listed}. Use the openai backend with file_search, or raise the budget."
+        )
+    blocks = [
+        f'<file path="{path.name}">\n{text.rstrip()}\n</file>'
+        for path, text in zip(knowledge.paths, texts, strict=True)
+    ]
+    return "\n\n# Knowledge files (reference material)\n\n" + "\n\n".join(blocks)
+
+
+def attach(endpoint: Endpoint, root: Path, name: str, data: bytes) -> str:
+    """Upload a per-run file once per content (IDs kept in the state file; prune removes them)."""
+    digest = hashlib.sha256(data).hexdigest()
+    state_file = StateFile(root)
+    with state_file.locked() as state:
+        if digest not in state.files:
+            file_id = upload(endpoint, Path(name).name, data, purpose="user_data")
+            state.files[digest] = {"id": file_id, "name": Path(name).name, "bytes": len(data)}
+        return str(state.files[digest]["id"])
