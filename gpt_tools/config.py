@@ -11,7 +11,7 @@ import difflib
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,12 +55,18 @@ class Config:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
-        return data
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), None, f"invalid TOML: {exc}") from None
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(str(path), None, f"cannot read: {exc}") from None
+    return parse_toml(text, path)
+
+
+def parse_toml(text: str, path: Path) -> dict[str, Any]:
+    try:
+        data: dict[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), None, f"invalid TOML: {exc}") from None
+    return data
 
 
 def _split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str]:
@@ -120,8 +126,9 @@ def _string_list(path: Path, key: str, value: list[Any], allowed: tuple[str, ...
 
 
 def _instructions(table: Mapping[str, Any], base: Assistant | None, path: Path, key: str) -> str:
-    if "instructions" in table and "instructions_file" in table:
-        raise ConfigError(str(path), key, "give 'instructions' or 'instructions_file', not both")
+    given = [k for k in ("instructions", "instructions_file", "instructions_from") if k in table]
+    if len(given) > 1:
+        raise ConfigError(str(path), key, f"give only one of {', '.join(repr(k) for k in given)}")
     if "instructions_file" in table:
         file = path.parent / str(table["instructions_file"])
         try:
@@ -169,6 +176,21 @@ def _parse_assistant(name: str, table: Mapping[str, Any], base: Assistant | None
     )
 
 
+def _origin(config: Config, name: str, body: Mapping[str, Any], path: Path) -> Assistant | None:
+    """`instructions_from = "Other"`: start from Other's instructions and mode."""
+    origin = body.get("instructions_from")
+    if origin is None:
+        return None
+    key = f"assistants.{name}.instructions_from"
+    if not isinstance(origin, str) or origin not in config.assistants:
+        known = ", ".join(sorted(config.assistants))
+        raise ConfigError(str(path), key, f"no assistant named {origin!r}; known: {known}")
+    source = config.assistants[origin]
+    own = config.assistants.get(name)
+    start = own or Assistant(name=name, instructions="", mode=source.mode, description=source.description)
+    return replace(start, instructions=source.instructions)
+
+
 def _apply_layer(config: Config, table: Mapping[str, Any], path: Path) -> None:
     assistants = table.get("assistants", {})
     if not isinstance(assistants, dict):
@@ -181,7 +203,7 @@ def _apply_layer(config: Config, table: Mapping[str, Any], path: Path) -> None:
     for name, body in assistants.items():
         if not isinstance(body, dict):
             raise ConfigError(str(path), f"assistants.{name}", "expected a table")
-        base = config.assistants.get(name)
+        base = _origin(config, name, body, path) or config.assistants.get(name)
         config.assistants[name] = _parse_assistant(name, body, base, path, str(path))
     config.files.append(path)
 
@@ -220,12 +242,24 @@ def user_config_path() -> Path:
     return Path(user_config_dir("gpt-tools", appauthor=False)) / "config.toml"
 
 
-def load_config(cwd: Path | str | None = None) -> Config:
-    """Built-in assistants, then the user config, then the nearest project config."""
+def load_base_config() -> Config:
+    """Built-in assistants and the user config: what a project config is layered on."""
     config = Config(assistants=load_builtins())
     user = user_config_path()
     if user.is_file():
         _apply_layer(config, _read_toml(user), user)
+    return config
+
+
+def apply_project_layer(config: Config, table: Mapping[str, Any], path: Path) -> None:
+    """Layer a project config's table over config (validating every key)."""
+    _apply_layer(config, _table_of(path, dict(table)), path)
+    config.project_file = path
+
+
+def load_config(cwd: Path | str | None = None) -> Config:
+    """Built-in assistants, then the user config, then the nearest project config."""
+    config = load_base_config()
     project = find_project_config(Path(cwd or os.getcwd()).resolve())
     if project is not None:
         path, table = project

@@ -84,6 +84,7 @@ ASSISTANT_TYPES: dict[str, tuple[type, ...]] = {
     "description": (str,),
     "instructions": (str,),
     "instructions_file": (str,),
+    "instructions_from": (str,),
     "mode": (str,),
     "model": (str,),
     "temperature": (int, float),

@@ -258,3 +258,44 @@ def attach(endpoint: Endpoint, root: Path, name: str, data: bytes) -> str:
             file_id = upload(endpoint, Path(name).name, data, purpose="user_data")
             state.files[digest] = {"id": file_id, "name": Path(name).name, "bytes": len(data)}
         return str(state.files[digest]["id"])
+
+
+def usage(state: State) -> list[dict[str, Any]]:
+    """Every uploaded file with the assistants that use it."""
+    users: dict[str, list[str]] = {}
+    for name, entry in state.assistants.items():
+        for digest in entry.get("files", []):
+            users.setdefault(digest, []).append(name)
+    return [
+        {"sha256": digest, **record, "assistants": sorted(users.get(digest, []))}
+        for digest, record in sorted(state.files.items(), key=lambda item: item[1]["name"])
+    ]
+
+
+def prune(endpoint: Endpoint, state_file: StateFile, *, dry_run: bool) -> list[dict[str, Any]]:
+    """Delete server files no assistant uses; a file the server already lost is simply forgotten."""
+    with state_file.locked() as state:
+        unused = [row for row in usage(state) if not row["assistants"]]
+        if dry_run:
+            return unused
+        for row in unused:
+            try:
+                transport.call(endpoint, "DELETE", f"/files/{row['id']}")
+            except ApiError as exc:
+                if not _missing(exc):
+                    raise
+            del state.files[row["sha256"]]
+    return unused
+
+
+def lookup(state: State, root: Path, path_or_id: str) -> dict[str, Any] | None:
+    """The uploaded file for a local path (by content) or a server file ID."""
+    for digest, record in state.files.items():
+        if record["id"] == path_or_id:
+            return {"sha256": digest, **record}
+    candidate = root / path_or_id
+    if candidate.is_file():
+        digest = hashlib.sha256(candidate.read_bytes()).hexdigest()
+        if digest in state.files:
+            return {"sha256": digest, **state.files[digest]}
+    return None

@@ -380,7 +380,23 @@ def test_both_instructions_and_instructions_file(isolated_env: Path) -> None:
         isolated_env,
         '[assistants.Foo]\ninstructions = "x"\ninstructions_file = "p.md"\n',
         "assistants.Foo",
-        "not both",
+        "give only one of 'instructions', 'instructions_file'",
+    )
+
+
+def test_instructions_from_takes_another_assistants_instructions_and_mode(isolated_env: Path) -> None:
+    write_config(isolated_env, '[assistants.Strict]\ninstructions_from = "MarkdownLinter"\nmodel = "m"\n')
+    config = load_config(cwd=isolated_env)
+    strict, linter = config.assistant("Strict"), config.assistant("MarkdownLinter")
+    assert (strict.instructions, strict.mode, strict.model) == (linter.instructions, "rewrite", "m")
+
+
+def test_instructions_from_unknown_assistant(isolated_env: Path) -> None:
+    assert_config_error(
+        isolated_env,
+        '[assistants.Foo]\ninstructions_from = "Nope"\n',
+        "assistants.Foo.instructions_from",
+        "no assistant named 'Nope'",
     )
 
 

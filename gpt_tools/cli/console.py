@@ -125,6 +125,10 @@ class Spinner:
         self.stream.write("\r\033[K")
         self.stream.flush()
 
+    def relabel(self, label: str) -> None:
+        """Show what the work is doing now (e.g. indexing progress)."""
+        self.label = label
+
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:

@@ -51,6 +51,9 @@ def _parser() -> _Parser:
     parser.add_argument("--backend", help="backend to use (openai, chat, or a plugin's)")
     parser.add_argument("-i", "--instruct", metavar="TEXT", help="extra instructions for this run")
     parser.add_argument(
+        "--input-files", "--input_files", nargs="+", default=[], metavar="FILE", help="files to attach to this run"
+    )
+    parser.add_argument(
         "--allow-secrets", action="store_true", help="send text even if it looks like it holds a secret"
     )
     return parser
@@ -60,11 +63,13 @@ def _filter(data: bytes, argv: Sequence[str]) -> bytes:
     """The bytes to print on success; raises on any failure."""
     args = _parser().parse_args(argv)
     from .. import runner, textio
+    from .inputs import read_attachment
 
     text = textio.decode_input(data, source="stdin")
     result = runner.run(
         args.assistant,
         text,
+        files=[read_attachment(name) for name in args.input_files],
         model=args.model,
         backend=args.backend,
         extra_instructions=args.instruct,

@@ -64,3 +64,15 @@ def _one_document(assistant: Assistant, sources: list[InputFile], input_text: st
         )
     document = sources[0]
     return RunInput(document.text, document_path=None if document.path == "<stdin>" else document.path)
+
+
+def read_attachment(name: str) -> InputFile:
+    """A per-run file: UTF-8 text goes in as text, anything else is uploaded as an input_file."""
+    try:
+        data = Path(name).read_bytes()
+    except OSError as exc:
+        raise InputRefused(f"cannot read {name}: {exc.strerror or exc}") from None
+    try:
+        return InputFile(name, decode_input(data, source=name))
+    except InputRefused:
+        return InputFile(name, "", data=data)

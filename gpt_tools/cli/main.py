@@ -20,6 +20,7 @@ PROGRAM = "gpt-tools"
 class RunOptions:
     name: str
     files: tuple[str, ...]
+    attachments: tuple[str, ...]
     input_text: str | None
     instruct: str | None
     model: str | None
@@ -36,18 +37,33 @@ def cli() -> None:
 
 
 @cli.command("run")
-@click.argument("name")
+@click.argument("name", required=False)
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("-t", "--input-text", help="Text to send (a rewriter's document, or a writer's request).")
+@click.option("--assistant-name", "--assistant_name", "assistant_name", help="The assistant (instead of NAME).")
+@click.option(
+    "--input-files",
+    "--input_files",
+    "input_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Files to attach to this run: text goes in as text, others (PDF, images) are uploaded.",
+)
+@click.option("--list", "list_only", is_flag=True, help="List assistants and exit (the seed runner's --list).")
+@click.option("-t", "--input-text", "--input_text", help="Text to send (a rewriter's document, or a writer's request).")
 @click.option("-i", "--instruct", metavar="TEXT", help="Extra instructions for this run.")
 @click.option("-m", "--model", help="Model to use instead of the assistant's.")
 @click.option("--backend", help="Backend: openai, chat, or an installed plugin's.")
-@click.option("-o", "--output-file", type=click.Path(dir_okay=False), help="Write the result here (atomically).")
+@click.option(
+    "-o", "--output-file", "--output_file", type=click.Path(dir_okay=False), help="Write the result here (atomically)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result and its usage as JSON.")
 @click.option("--allow-secrets", is_flag=True, help="Send text even if it looks like it holds a secret.")
 def run_command(
-    name: str,
+    name: str | None,
     files: tuple[str, ...],
+    assistant_name: str | None,
+    input_files: tuple[str, ...],
+    list_only: bool,
     input_text: str | None,
     instruct: str | None,
     model: str | None,
@@ -57,7 +73,16 @@ def run_command(
     allow_secrets: bool,
 ) -> int:
     """Run assistant NAME over FILES, --input-text or stdin."""
-    options = RunOptions(name, files, input_text, instruct, model, backend, output_file, as_json, allow_secrets)
+    if list_only:
+        return int(list_command.callback(as_json))  # type: ignore[misc]
+    chosen = assistant_name or name
+    if chosen is None:
+        raise click.UsageError("missing the assistant: give NAME or --assistant-name")
+    if assistant_name and name:
+        files = (name, *files)  # with --assistant-name, a bare first word is a file
+    options = RunOptions(
+        chosen, files, input_files, input_text, instruct, model, backend, output_file, as_json, allow_secrets
+    )
     from .run import execute
 
     return execute(options, Console(PROGRAM))
@@ -107,11 +132,42 @@ def show_command(name: str) -> int:
     return 0
 
 
+def _spread(args: list[str], options: tuple[str, ...]) -> list[str]:
+    """`--input_files a b c` (the seed's argparse nargs='+') as click's repeated options."""
+    spread: list[str] = []
+    current: str | None = None
+    for arg in args:
+        if arg in options:
+            current = arg
+        elif current is not None and not arg.startswith("-"):
+            spread += [current, arg]
+        else:
+            current = None
+            spread.append(arg)
+    return spread
+
+
+def _as_filter(args: list[str]) -> list[str]:
+    """`gpt-tools run NAME --vim [...]`: the seed's Vim mode, exactly gpt-filter's arguments."""
+    rest = [arg for arg in args[1:] if arg != "--vim"]
+    if "--assistant_name" in rest or "--assistant-name" in rest:
+        flag = "--assistant_name" if "--assistant_name" in rest else "--assistant-name"
+        at = rest.index(flag)
+        rest = [*rest[at + 1 : at + 2], *rest[:at], *rest[at + 2 :]]
+    return rest
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status instead of calling sys.exit (testable in-process)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["run"] and "--vim" in args:
+        from .filter import main as filter_main
+
+        return filter_main(_as_filter(args))
     console = Console(PROGRAM)
     try:
-        status = cli.main(args=list(sys.argv[1:] if argv is None else argv), prog_name=PROGRAM, standalone_mode=False)
+        args = _spread(args, ("--input-files", "--input_files"))
+        status = cli.main(args=args, prog_name=PROGRAM, standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
@@ -128,6 +184,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     return status if isinstance(status, int) else 0
 
+
+def _register_groups() -> None:
+    from .manage import assistant_group, files_group
+
+    cli.add_command(assistant_group)
+    cli.add_command(files_group)
+
+
+_register_groups()
 
 if __name__ == "__main__":
     sys.exit(main())

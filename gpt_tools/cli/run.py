@@ -12,7 +12,7 @@ from ..config import load_config
 from ..errors import RunFailed
 from ..transport import RetryNotice
 from .console import Console
-from .inputs import gather
+from .inputs import gather, read_attachment
 
 if TYPE_CHECKING:
     from .main import RunOptions
@@ -22,6 +22,7 @@ def execute(options: RunOptions, console: Console) -> int:
     config = load_config()
     assistant = config.assistant(options.name)
     given = gather(assistant, options.files, options.input_text, sys.stdin.buffer, sys.stdin.isatty())
+    attached = tuple(read_attachment(name) for name in options.attachments)
     stream_to_terminal = sys.stdout.isatty() and not options.as_json and not options.output_file
     spinner = console.progress(f"{assistant.name} · {options.model or assistant.model or config.settings.model}")
     streamed: list[str] = []
@@ -42,7 +43,7 @@ def execute(options: RunOptions, console: Console) -> int:
         result = runner.run(
             assistant,
             given.text,
-            files=given.files,
+            files=given.files + attached,
             model=options.model,
             backend=options.backend,
             extra_instructions=options.instruct,

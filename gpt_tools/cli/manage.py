@@ -1,0 +1,184 @@
+"""`gpt-tools assistant ...` and `gpt-tools files ...`: thin click adapters over manager/knowledge.
+
+The seed scripts' underscore spellings (--instruction_name, --input_files, ...) are accepted too.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from .console import Console
+
+PROGRAM = "gpt-tools"
+
+
+def _definition_options(command: click.decorators.FC) -> click.decorators.FC:
+    options = [
+        click.option("--model", "-m", help="Model for this assistant."),
+        click.option(
+            "--instruction-name",
+            "--instruction_name",
+            "instruction_name",
+            help="instructions/NAME.md or an assistant's name.",
+        ),
+        click.option(
+            "--input-files", "--input_files", "input_files", multiple=True, help="Knowledge files (repeatable)."
+        ),
+        click.option(
+            "--retrieval-tool/--no-retrieval-tool",
+            "--retrieval_tool/--no_retrieval_tool",
+            "retrieval",
+            default=None,
+            help="file_search over the knowledge files.",
+        ),
+        click.option(
+            "--code-tool/--no-code-tool", "--code_tool/--no_code_tool", "code", default=None, help="code_interpreter."
+        ),
+        click.option("--mode", type=click.Choice(["rewrite", "write"]), help="rewrite: the reply replaces the input."),
+        click.option("--description", help="One line for `gpt-tools list`."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _changes(
+    model: str | None,
+    instruction_name: str | None,
+    input_files: tuple[str, ...],
+    retrieval: bool | None,
+    code: bool | None,
+    mode: str | None,
+    description: str | None,
+) -> object:
+    from ..manager import Changes
+
+    return Changes(
+        model, instruction_name, list(input_files) if input_files else None, retrieval, code, mode, description
+    )
+
+
+@click.group("assistant")
+def assistant_group() -> None:
+    """Create, edit, delete and list assistants in the project's config."""
+
+
+@assistant_group.command("create")
+@click.argument("name")
+@_definition_options
+def create(name: str, **fields: object) -> int:
+    """Add assistant NAME to the project config."""
+    from ..manager import create_assistant
+
+    path = create_assistant(name, _changes(**fields))  # type: ignore[arg-type]
+    Console(PROGRAM).message(f"created {name} in {path}")
+    return 0
+
+
+@assistant_group.command("edit")
+@click.argument("name")
+@click.option("--new-name", "--new_name", "new_name", help="Rename the assistant.")
+@_definition_options
+def edit(name: str, new_name: str | None, **fields: object) -> int:
+    """Change assistant NAME (editing a built-in adds an override to the project config)."""
+    from ..manager import edit_assistant
+
+    path = edit_assistant(name, _changes(**fields), new_name=new_name)  # type: ignore[arg-type]
+    Console(PROGRAM).message(f"updated {new_name or name} in {path}")
+    return 0
+
+
+@assistant_group.command("delete")
+@click.argument("name")
+def delete(name: str) -> int:
+    """Remove assistant NAME from the project config."""
+    from ..manager import delete_assistant
+
+    path = delete_assistant(name)
+    Console(PROGRAM).message(f"deleted {name} from {path}")
+    return 0
+
+
+@assistant_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def list_assistants(as_json: bool) -> int:
+    """List assistants and where each is defined (same as `gpt-tools list`)."""
+    from .main import list_command
+
+    return int(list_command.callback(as_json))  # type: ignore[misc]
+
+
+@click.group("files")
+def files_group() -> None:
+    """Knowledge files: sync, list what is uploaded, prune what no assistant uses."""
+
+
+def _state_root() -> Path:
+    from ..config import load_config
+
+    return load_config().project_root or Path.cwd()
+
+
+@files_group.command("sync")
+@click.argument("names", nargs=-1)
+@click.option("--verify", is_flag=True, help="Ask the server what it still has, and heal what it lost.")
+def sync(names: tuple[str, ...], verify: bool) -> int:
+    """Upload and index the knowledge files of NAMES (default: every assistant that has some)."""
+    from ..config import load_config
+    from ..keys import resolve_endpoint
+    from ..knowledge import sync as sync_knowledge
+    from ..runner import resolve_settings
+
+    console = Console(PROGRAM)
+    config = load_config()
+    chosen = [config.assistant(n) for n in names] or [a for a in config.assistants.values() if a.files]
+    for assistant in chosen:
+        endpoint = resolve_endpoint(resolve_settings(config, assistant, model=None, backend=None))
+        spinner = console.progress(f"{assistant.name}: syncing knowledge files")
+        with spinner.running():
+            report = sync_knowledge(endpoint, assistant, verify=verify, progress=spinner.relabel)
+        console.message(
+            f"{assistant.name}: {len(report.file_ids)} files, {report.uploaded} uploaded, "
+            f"{report.attached} attached, {report.detached} detached"
+            + (f" ({report.vector_store_id})" if report.vector_store_id else "")
+        )
+    return 0
+
+
+@files_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def list_files(as_json: bool) -> int:
+    """What was uploaded, and which assistants use each file."""
+    from ..knowledge import StateFile, usage
+
+    state = StateFile(_state_root()).read()
+    rows = usage(state)
+    console = Console(PROGRAM)
+    if as_json:
+        console.result(json.dumps(rows, indent=2) + "\n")
+    else:
+        lines = [f"{r['id']}  {r['bytes']:>9,}  {r['name']}  [{', '.join(r['assistants']) or 'unused'}]" for r in rows]
+        console.result("\n".join(lines) + ("\n" if lines else ""))
+    return 0
+
+
+@files_group.command("prune")
+@click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
+def prune(dry_run: bool) -> int:
+    """Delete uploaded files that no assistant uses any more (per-run attachments included)."""
+    from ..config import load_config
+    from ..keys import resolve_endpoint
+    from ..knowledge import StateFile
+    from ..knowledge import prune as prune_files
+
+    config = load_config()
+    endpoint = resolve_endpoint(config.settings)
+    removed = prune_files(endpoint, StateFile(_state_root()), dry_run=dry_run)
+    console = Console(PROGRAM)
+    for record in removed:
+        console.result(f"{'would delete' if dry_run else 'deleted'} {record['id']} {record['name']}\n")
+    console.message(f"{len(removed)} unused files {'to delete' if dry_run else 'deleted'}")
+    return 0
