@@ -18,6 +18,16 @@ from .errors import (
     UnknownAssistant,
     UsageError,
 )
+from .files import find_file, sync_knowledge, upload_file
+from .manager import (
+    Changes,
+    add_assistant_files,
+    create_assistant,
+    delete_assistant,
+    edit_assistant,
+    remove_assistant_files,
+    set_assistant_files,
+)
 from .runner import InputFile, Result, run
 
 __version__ = "0.1.0"
@@ -25,6 +35,7 @@ __all__ = [
     "ApiError",
     "Assistant",
     "Cancelled",
+    "Changes",
     "Config",
     "ConfigError",
     "GptToolsError",
@@ -37,6 +48,15 @@ __all__ = [
     "Settings",
     "UnknownAssistant",
     "UsageError",
+    "add_assistant_files",
+    "create_assistant",
+    "delete_assistant",
+    "edit_assistant",
+    "find_file",
     "load_config",
+    "remove_assistant_files",
     "run",
+    "set_assistant_files",
+    "sync_knowledge",
+    "upload_file",
 ]

@@ -1,0 +1,40 @@
+"""Knowledge files for scripts: the seed's upload_to_gpt / get_gpt_file_from_path, on today's API."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from . import knowledge
+from .config import load_config
+from .keys import resolve_endpoint
+from .runner import resolve_settings
+
+
+def _root(cwd: Path | str | None) -> Path:
+    base = Path(cwd or os.getcwd()).resolve()
+    return load_config(base).project_root or base
+
+
+def sync_knowledge(name: str, *, cwd: Path | str | None = None, verify: bool = False) -> knowledge.SyncReport:
+    """Upload (once per content) and index assistant name's knowledge files."""
+    config = load_config(cwd)
+    assistant = config.assistant(name)
+    endpoint = resolve_endpoint(resolve_settings(config, assistant, model=None, backend=None))
+    return knowledge.sync(endpoint, assistant, verify=verify)
+
+
+def upload_file(path: str | Path, *, cwd: Path | str | None = None) -> str:
+    """The server file ID for path's content, uploading it only if that content never was."""
+    config = load_config(cwd)
+    data = Path(cwd or os.getcwd(), path).read_bytes()
+    return knowledge.attach(resolve_endpoint(config.settings), _root(cwd), str(path), data)
+
+
+def find_file(path_or_id: str, *, cwd: Path | str | None = None) -> dict[str, Any] | None:
+    """The uploaded file for a local path (matched by content) or a file ID, from the state file."""
+    root = _root(cwd)
+    base = Path(cwd or os.getcwd()).resolve()
+    state = knowledge.StateFile(root).read()
+    return knowledge.lookup(state, base, path_or_id)
