@@ -12,6 +12,7 @@ from typing import Any
 
 from .guards import estimate_tokens
 from .protect import parser
+from .textio import split_lines
 
 
 def _top_level_starts(text: str) -> tuple[list[int], list[int]]:
@@ -34,7 +35,7 @@ def split_chunks(text: str, budget_tokens: int) -> list[str]:
     """Chunks whose concatenation is text, each under budget where structure allows."""
     if estimate_tokens(text) <= budget_tokens:
         return [text]
-    lines = text.splitlines(keepends=True)
+    lines = split_lines(text)
     headings, blocks = _top_level_starts(text)
     pieces: list[str] = []
     edges = [0, *[h for h in headings if h > 0], len(lines)]

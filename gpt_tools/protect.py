@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .errors import InputRefused, ReplyRejected
+from .textio import split_lines
 
 # A document may itself talk about such markers (ours do): use the first pair it does not contain.
 _MARKER_PAIRS = (("⟦", "⟧"), ("⟪", "⟫"), ("〚", "〛"), ("⦃", "⦄"))
@@ -23,6 +24,8 @@ _LINK_TARGET = re.compile(r"(?<=\]\()(?:[^()\s]|\([^()\s]*\))*(?:\s+(?:\"[^\"]*\
 _REFERENCE = re.compile(r"(?<=\]:)[ \t]*\S+(?:[ \t]+(?:\"[^\"]*\"|'[^']*'|\([^()]*\)))?[ \t]*(?=\r?\n|$)")
 _REFERENCE_LINE = re.compile(r"^[ ]{0,3}\[[^\]^][^\]]*\]:")  # not a footnote: [^note]: is prose
 _BARE_URL = re.compile(r"\b(?:https?|ftp)://[^\s<>()\[\]`⟦⟪〚⦃]+[^\s<>()\[\]`.,;:!?\"'⟦⟪〚⦃]")
+_CONTAINER_PREFIX = re.compile(r"(?:[ \t]*(?:>|[-+*](?=[ \t])|\d{1,9}[.)](?=[ \t])))*[ \t]*")
+_BLOCK_LETTERS = frozenset("FBH")
 _BLOCKS = {"fence": "code block", "code_block": "code block", "html_block": "HTML block"}
 _LETTERS = {"front matter": "F", "code block": "B", "HTML block": "H", "code": "C", "url": "U"}
 
@@ -69,24 +72,29 @@ class _Masker:
         self.regions.append(Region(token, original, kind, line))
         return token
 
-    def blocks(self, text: str, first_line: int) -> list[str]:
-        """Lines of text with every code/HTML block replaced by one placeholder line."""
-        lines = text.splitlines(keepends=True)
-        spans = sorted(
-            {(t.map[0], t.map[1], _BLOCKS[t.type]) for t in parser().parse(text) if t.type in _BLOCKS and t.map}  # type: ignore[attr-defined]
-        )
-        out: list[str] = []
+    def blocks(self, text: str, first_line: int) -> list[tuple[str, int]]:
+        """(line, original line number) of text, each code/HTML block replaced by one placeholder line.
+
+        A block inside a list item or quote keeps its first line's container prefix (indent, `>`,
+        list marker) outside the placeholder, so the model still sees the list or quote it is in.
+        """
+        lines = split_lines(text)
+        tokens = parser().parse(text)  # type: ignore[attr-defined]
+        spans = sorted({(t.map[0], t.map[1], _BLOCKS[t.type]) for t in tokens if t.type in _BLOCKS and t.map})
+        out: list[tuple[str, int]] = []
         cursor = 0
         for start, end, kind in spans:
             if start < cursor:  # nested inside a block already masked
                 continue
-            out.extend(lines[cursor:start])
+            out.extend((line, first_line + cursor + i) for i, line in enumerate(lines[cursor:start]))
             original = "".join(lines[start:end])
             ending = original[len(original.rstrip("\r\n")) :]
-            body = original[: len(original) - len(ending)]
-            out.append(self.token(kind, body, first_line + start) + ending)
+            prefix = _CONTAINER_PREFIX.match(original)
+            lead = prefix.group(0) if prefix else ""
+            body = original[len(lead) : len(original) - len(ending)]
+            out.append((lead + self.token(kind, body, first_line + start) + ending, first_line + start))
             cursor = end
-        out.extend(lines[cursor:])
+        out.extend((line, first_line + cursor + i) for i, line in enumerate(lines[cursor:]))
         return out
 
     def _replacer(self, kind: str, number: int) -> Callable[[re.Match[str]], str]:
@@ -115,21 +123,43 @@ def mask(text: str) -> Masked:
         ending = matter[len(matter.rstrip("\r\n")) :]
         head = masker.token("front matter", matter[: len(matter) - len(ending)], 1) + ending
     body = text[front.end() :] if front else text
-    first = text[: front.end()].count("\n") + 1 if front else 1
-    lines = masker.blocks(body, first)
-    masked = head + "".join(masker.inline(line, first + i) for i, line in enumerate(lines))
+    first = len(split_lines(text[: front.end()])) + 1 if front else 1
+    masked = head + "".join(masker.inline(line, number) for line, number in masker.blocks(body, first))
     return Masked(masked, tuple(masker.regions), masker.markers)
 
 
 def unmask(reply: str, masked: Masked) -> str:
     """The reply with originals restored; ReplyRejected if any protected region was altered."""
+    if not masked.regions:
+        return reply  # nothing was masked (protect = false): marker-like text is just text
     found = masked.pattern.findall(reply)
     expected = masked.pattern.findall(masked.text)
     if found != expected:
         raise ReplyRejected(_describe_damage(found, masked))
-    for region in masked.regions:
-        reply = reply.replace(region.token, region.original, 1)
-    return reply
+    _check_block_lines(reply, masked)
+    originals = {region.token: region.original for region in masked.regions}
+    return masked.pattern.sub(lambda match: originals[match.group(0)], reply)  # one pass: large docs stay fast
+
+
+def _check_block_lines(reply: str, masked: Masked) -> None:
+    """A block's marker must stay alone on its line (after its container prefix); front matter first.
+
+    Otherwise restoring would put a code fence mid-paragraph, where it is no longer a code block.
+    """
+    by_token = {region.token: region for region in masked.regions}
+    for line_number, line in enumerate(split_lines(reply)):
+        for token in masked.pattern.findall(line):
+            region = by_token[token]
+            if token[1] not in _BLOCK_LETTERS:
+                continue
+            rest = line.replace(token, "", 1)
+            prefix = _CONTAINER_PREFIX.match(rest)
+            alone = rest.strip() == "" or (prefix is not None and rest[prefix.end() :].strip() == "")
+            if not alone or (token[1] == "F" and (line_number != 0 or not line.startswith(token))):
+                raise ReplyRejected(
+                    f"the reply moved a protected {region.kind} (line {region.line}) into other text; "
+                    "nothing was applied"
+                )
 
 
 def _describe_damage(found: list[str], masked: Masked) -> str:
@@ -146,5 +176,7 @@ def _describe_damage(found: list[str], masked: Masked) -> str:
 
 def restrict(masked: Masked, text: str) -> Masked:
     """The part of masked that covers text (one chunk of masked.text)."""
+    if not masked.regions:
+        return Masked(text, (), masked.markers)
     present = set(masked.pattern.findall(text))
     return Masked(text, tuple(region for region in masked.regions if region.token in present), masked.markers)

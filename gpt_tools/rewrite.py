@@ -40,8 +40,7 @@ def check_ratio(before: str, after: str, where: str) -> None:
         )
 
 
-def _verify(reply_text: str, chunk: str, masked: protect.Masked, where: str) -> str:
-    cleaned = guards.check_reply(reply_text, status="completed", reason=None, original=chunk)
+def _verify(cleaned: str, chunk: str, masked: protect.Masked, where: str) -> str:
     out = textio.conform_to_input(cleaned, chunk, rewrite=True)
     protect.unmask(out, protect.restrict(masked, chunk))
     check_ratio(chunk, out, where)
@@ -58,10 +57,10 @@ def _run_chunk(plan: Plan, chunk: str, masked: protect.Masked, where: str, on_de
     if known and "refused" in known:
         raise ReplyRejected(f"{known['refused']} (remembered from an earlier run; edit the text to try again)")
     reply = plan.send(request, on_delta)
-    if reply.status != "completed":  # transient: never remembered
-        guards.check_reply(reply.text, status=reply.status, reason=reply.reason, original=chunk)
+    # Incomplete, cut or empty replies are transient: refused, but never remembered.
+    cleaned = guards.check_reply(reply.text, status=reply.status, reason=reply.reason, original=chunk)
     try:
-        out = _verify(reply.text, chunk, masked, where)
+        out = _verify(cleaned, chunk, masked, where)
     except ReplyRejected as refused:
         if cache:
             cache.put(key, {"refused": str(refused)})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from .errors import InputRefused
 
 BOM = "\ufeff"
@@ -64,3 +66,15 @@ def conform_to_input(reply: str, original: str, *, rewrite: bool) -> str:
 def strip_bom(text: str) -> str:
     """The text without a leading byte-order mark (the model must not see or drop it)."""
     return text.removeprefix(BOM)
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+\Z")
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines with their endings, breaking exactly where markdown-it does (\n, \r\n, \r).
+
+    str.splitlines also breaks at form feeds and Unicode separators, which would shift every line
+    number markdown-it reports and mask the wrong lines.
+    """
+    return _LINE.findall(text)

@@ -11,8 +11,10 @@ In-process use::
         client = openai.OpenAI(base_url=server.url, api_key="test", max_retries=0)
 
 Out-of-process use: ``python tests/fake_openai.py [--port 0] [--latency 0.5] [--exit-on-stdin-eof]``
-prints its URL as the first stdout line; script it with POST /_fake/script, read GET /_fake/requests,
-clear it with POST /_fake/reset.
+prints its URL as the first stdout line; script it with POST /_fake/script, read GET /_fake/requests
+and GET /_fake/state (uploads, files, vector stores), clear it with POST /_fake/reset.
+
+Files, vector stores and file batches (/v1/files, /v1/vector_stores/...) live in fake_openai_files.py.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ if not __package__:
     # Run as a script (or imported with tests/ on sys.path): make the `tests` package importable.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests import fake_openai_wire as wire
+from tests.fake_openai_files import FileStore
 from tests.fake_openai_wire import fix_typos
 
 __all__ = ["FakeOpenAI", "RecordedRequest", "Scripted", "fix_typos", "main"]
@@ -90,8 +93,11 @@ class RecordedRequest:
     body: Any  # parsed JSON, or None when empty or not JSON
 
 
-class FakeOpenAI:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, latency: float = 0.0) -> None:
+class FakeOpenAI(FileStore):
+    """The server. File state (FileStore): uploads, files, vector_stores, indexing_polls, forget_file()."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, latency: float = 0.0, indexing_polls: int = 1) -> None:
+        super().__init__(indexing_polls)
         self.host, self.port = host, port
         self.latency = latency
         self._initial_latency = latency
@@ -162,6 +168,7 @@ class FakeOpenAI:
             self.requests.clear()
             self._default_fault = None
             self.latency = self._initial_latency
+        self.reset_files()
 
     def record(self, request: RecordedRequest) -> None:
         with self._lock:
@@ -179,6 +186,8 @@ class FakeOpenAI:
 
     def control(self, method: str, path: str, body: Any) -> tuple[int, Any]:
         """The /_fake/* endpoints, so a server in another process can be scripted too."""
+        if (answer := self.files_control(method, path, body)) is not None:
+            return answer
         if method == "GET" and path == "/_fake/requests":
             with self._lock:
                 return 200, [dataclasses.asdict(r) for r in self.requests]
@@ -190,16 +199,18 @@ class FakeOpenAI:
                 replies = [Scripted(**r) for r in body.get("replies") or []]
                 fault = Scripted(fault=body.get("default_fault", self.default_fault)).fault
                 latency = float(body.get("latency", self.latency))
+                polls = int(body.get("indexing_polls", self.indexing_polls))
             except (TypeError, ValueError) as err:
                 return 400, wire.error_body(str(err), "invalid_request_error")
             self.script(*replies)
-            self.default_fault, self.latency = fault, latency
+            self.default_fault, self.latency, self.indexing_polls = fault, latency, polls
             return 200, {"ok": True, "queued": len(self._queue)}
         return 404, wire.error_body(f"Invalid URL ({method} {path})", "invalid_request_error")
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a sleeping "slow" handler must never keep the process alive
+    request_queue_size = 64  # 8+ concurrent clients (the hook, chunked rewrites) must not overflow the backlog
     block_on_close = False
 
     def __init__(self, address: tuple[str, int], fake: FakeOpenAI) -> None:
@@ -233,6 +244,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # Headers and body go out as separate writes; with Nagle on, the body waits for the client's
+        # delayed ACK and every request on a kept-alive connection costs ~40 ms that no real server adds.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.track(self.connection, True)
 
     def finish(self) -> None:
@@ -268,11 +282,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         raw = self._read_body()
+        form = wire.parse_multipart(raw, self.headers.get("Content-Type", ""))
         try:
-            body = json.loads(raw) if raw else None
+            body = wire.form_summary(form) if form is not None else json.loads(raw) if raw else None
         except ValueError:
             body = None
-        path = urlsplit(self.path).path
+        url = urlsplit(self.path)
+        path = url.path
         fake = self.server.fake
         if path.startswith("/_fake/"):
             self._send_json(*fake.control(self.command, path, body))
@@ -284,6 +300,12 @@ class _Handler(BaseHTTPRequestHandler):
             msg = "We could not parse the JSON body of your request. (HINT: This likely means you aren't "
             msg += "using your HTTP library correctly.)"
             self._send_json(400, wire.error_body(msg, "invalid_request_error"))
+        elif (reply := fake.files_request(self.command, path, url.query, body, form)) is not None:
+            status, payload, extra = reply
+            if isinstance(payload, bytes):
+                self._send_data(status, payload, "application/octet-stream", extra)
+            else:
+                self._send_json(status, payload, extra)
         elif self.command == "POST" and path in MODEL_PATHS:
             self._model(MODEL_PATHS[path], body)
         elif self.command == "GET" and path == "/v1/models":
@@ -306,6 +328,9 @@ class _Handler(BaseHTTPRequestHandler):
         if not isinstance(body, dict) or not isinstance(body.get("model"), str):
             msg, code = "Missing required parameter: 'model'.", "missing_required_parameter"
             self._send_json(400, wire.error_body(msg, "invalid_request_error", code, "model"))
+            return
+        if (missing := fake.check_references(kind, body)) is not None:
+            self._send_json(*missing)  # an unknown vector store or file: refused before any reply
             return
         reply = fake.next_reply()
         delay = reply.delay or (5.0 if reply.fault == "slow" else 0.0)
@@ -340,11 +365,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("x-request-id", "req_" + uuid.uuid4().hex)
         self.send_header("openai-processing-ms", "12")
 
-    def _send_json(
-        self, status: int, payload: Any, extra: dict[str, str] | None = None, cut: bool = False
+    def _send_json(self, status: int, payload: Any, extra: dict[str, str] | None = None, cut: bool = False) -> None:
+        self._send_data(status, wire.dumps(payload), "application/json", extra, cut)
+
+    def _send_data(
+        self, status: int, data: bytes, content_type: str, extra: dict[str, str] | None = None, cut: bool = False
     ) -> None:
-        data = wire.dumps(payload)
-        self._common_headers(status, "application/json")
+        self._common_headers(status, content_type)
         for name, value in (extra or {}).items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(data)))
@@ -397,6 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds every model request waits")
     parser.add_argument("--exit-on-stdin-eof", action="store_true", help="exit when stdin closes")
+    parser.add_argument("--indexing-polls", type=int, default=1, help="file batch polls before completion")
     args = parser.parse_args(argv)
     done = threading.Event()
 
@@ -408,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.exit_on_stdin_eof:
         # The parent keeps our stdin open while it lives, so its death (even SIGKILL) ends us too.
         threading.Thread(target=_wait_for_eof, args=(done,), daemon=True).start()
-    with FakeOpenAI(args.host, args.port, args.latency) as server:
+    with FakeOpenAI(args.host, args.port, args.latency, args.indexing_polls) as server:
         print(server.url, flush=True)
         while not done.wait(0.5):
             pass

@@ -14,6 +14,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 JSON = dict[str, Any]
 
@@ -45,8 +46,7 @@ ERROR_FAULTS: dict[str, tuple[int, str, str | None, str]] = {
         401,
         "invalid_request_error",
         "invalid_api_key",
-        "Incorrect API key provided: {key}. You can find your API key at "
-        "https://platform.openai.com/account/api-keys.",
+        "Incorrect API key provided: {key}. You can find your API key at https://platform.openai.com/account/api-keys.",
     ),
     "context_length": (
         400,
@@ -114,6 +114,22 @@ def user_text(kind: str, body: JSON) -> str:
             return items
         return "\n\n".join(_texts(items, ("user",)))
     return "\n\n".join(_texts(body.get("messages"), ("user",)))
+
+
+def file_ids_in(kind: str, body: JSON) -> list[str]:
+    """File ids a model request refers to: Responses `input_file` parts, Chat `file` parts."""
+    items = body.get("input") if kind == "responses" else body.get("messages")
+    found: list[str] = []
+    for item in items if isinstance(items, list) else []:
+        content = item.get("content") if isinstance(item, dict) else None
+        for part in content if isinstance(content, list) else []:
+            if not isinstance(part, dict):
+                continue
+            ref = part if part.get("type") == "input_file" else None
+            ref = part.get("file") if part.get("type") == "file" else ref
+            if isinstance(ref, dict) and isinstance(ref.get("file_id"), str):
+                found.append(ref["file_id"])
+    return found
 
 
 def prompt_text(kind: str, body: JSON) -> str:
@@ -342,3 +358,79 @@ def models_list() -> JSON:
     names = ("gpt-5-mini", "gpt-5", "gpt-5-nano", "gpt-4.1-mini")
     data = [{"id": n, "object": "model", "created": 1754425777, "owned_by": "system"} for n in names]
     return {"object": "list", "data": data}
+
+
+# --- files and lists -------------------------------------------------------------------------
+
+
+def cursor_page(items: list[JSON], query: dict[str, str], default_limit: int) -> tuple[int, JSON]:
+    """A cursor page (limit/order/after/before) over `items` in creation order, as SyncCursorPage reads it."""
+    limit_text, order = query.get("limit", str(default_limit)), query.get("order", "desc")
+    limit = int(limit_text) if limit_text.isdigit() else 0
+    if limit < 1 or order not in ("asc", "desc"):
+        param = "limit" if limit < 1 else "order"
+        message = f"Invalid '{param}': {query[param]!r}."
+        return 400, error_body(message, "invalid_request_error", "invalid_value", param)
+    items = items[::-1] if order == "desc" else items
+    ids = [item["id"] for item in items]
+    if "after" in query:
+        items = items[ids.index(query["after"]) + 1 :] if query["after"] in ids else []
+    elif "before" in query:
+        items = items[: ids.index(query["before"])][-limit:] if query["before"] in ids else []
+    data = items[:limit]
+    first, last = (data[0]["id"], data[-1]["id"]) if data else (None, None)
+    return 200, {"object": "list", "data": data, "first_id": first, "last_id": last, "has_more": len(items) > limit}
+
+
+@dataclass
+class FormPart:
+    data: bytes
+    filename: str | None = None
+    content_type: str | None = None
+
+
+def _disposition_param(header: str, key: str) -> str | None:
+    star = re.search(rf"(?:^|;)\s*{key}\*=[^']*'[^']*'([^;]*)", header)
+    if star:
+        return unquote(star.group(1).strip())
+    match = re.search(rf'(?:^|;)\s*{key}="((?:[^"\\]|\\.)*)"', header)
+    if not match:
+        return None
+    value = re.sub(r"\\(.)", r"\1", match.group(1))
+    # httpx escapes quotes and control characters the HTML5 way: %22, %0A, ...
+    return re.sub(r"%(22|[01][0-9A-F])", lambda m: chr(int(m.group(1), 16)), value)
+
+
+def parse_multipart(raw: bytes, content_type: str) -> dict[str, FormPart] | None:
+    """None when the body is not multipart/form-data; {} when it is but cannot be read."""
+    if not content_type.lower().startswith("multipart/form-data"):
+        return None
+    boundary = re.search(r'boundary="?([^";]+)"?', content_type)
+    if not boundary:
+        return {}
+    parts: dict[str, FormPart] = {}
+    for chunk in raw.split(b"--" + boundary.group(1).encode())[1:]:
+        if chunk.startswith(b"--"):
+            break  # the closing delimiter
+        head, sep, data = chunk.partition(b"\r\n\r\n")
+        headers: dict[str, str] = {}
+        for line in head.decode("utf-8", "replace").split("\r\n"):
+            name, colon, value = line.partition(":")
+            if colon:
+                headers[name.strip().lower()] = value.strip()
+        disposition = headers.get("content-disposition", "")
+        field_name = _disposition_param(disposition, "name")
+        if sep and field_name is not None:
+            filename = _disposition_param(disposition, "filename")
+            parts[field_name] = FormPart(data.removesuffix(b"\r\n"), filename, headers.get("content-type"))
+    return parts
+
+
+def form_summary(form: dict[str, FormPart]) -> JSON:
+    """What a recorded multipart request shows: text fields as text, files as name and size."""
+    return {
+        name: {"filename": part.filename, "bytes": len(part.data)}
+        if part.filename is not None
+        else part.data.decode("utf-8", "replace")
+        for name, part in form.items()
+    }

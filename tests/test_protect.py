@@ -1,0 +1,328 @@
+"""protect.py: what is hidden from the model, how it comes back, and which replies are refused."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from markdown_it import MarkdownIt
+
+from gpt_tools.chunking import split_chunks
+from gpt_tools.errors import InputRefused, ReplyRejected
+from gpt_tools.protect import Masked, mask, restrict, unmask
+
+YAML_FRONT = "---\ntitle: The Guide\ntags: [alpha, beta]\n---\n"
+TOML_FRONT = "+++\ntitle = 'The Guide'\ndraft = false\n+++\n"
+BODY = """\
+# Title
+
+Some prose with ``code with ` tick`` and `x = compute()` here.
+See [the docs](https://example.com/docs "Docs title") and ![a diagram](pics/diagram.png 'Alt title').
+Autolink <https://example.org/a?b=c> and bare https://example.net/end.
+Also https://example.net/mid, then more prose.
+
+- item one
+  ```python
+  teh_variable = 1
+  ```
+- item two
+
+  ~~~
+  tilde code in list
+  ~~~
+
+> quoted prose
+> ```sh
+> echo quoted-code
+> ```
+
+~~~ruby
+puts "tilde fence"
+~~~
+
+    indented_code_line()
+    another_indented_line()
+
+<div class="note">
+html block content
+</div>
+
+<!-- a comment nobody should edit -->
+
+[ref]: https://example.com/ref "Ref Title"
+[^note]: footnote prose with `footnote_code` inside
+
+| Column | Other |
+|--------|-------|
+| `cell_code` | [cell link](http://cells.example/x) |
+| plain | text |
+
+Last paragraph, see https://example.com/final.
+"""
+RICH = {"yaml": YAML_FRONT + BODY, "toml": TOML_FRONT + BODY}
+
+
+def _round_trips(text: str) -> Masked:
+    masked = mask(text)
+    assert unmask(masked.text, masked) == text
+    return masked
+
+
+@pytest.mark.parametrize("crlf", [False, True], ids=["lf", "crlf"])
+@pytest.mark.parametrize("front", ["yaml", "toml"])
+def test_rich_document_round_trips(front: str, crlf: bool) -> None:
+    text = RICH[front].replace("\n", "\r\n") if crlf else RICH[front]
+    masked = _round_trips(text)
+    assert masked.text.startswith("⟦F1⟧" + ("\r\n" if crlf else "\n"))
+    # Every region is a substring of the document, and nothing in masked.text is left of it.
+    assert all(region.original in text for region in masked.regions)
+    assert ("\r\n" in masked.text) is crlf
+    if crlf:
+        assert "\n" not in masked.text.replace("\r\n", "")
+
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def _markdown_files() -> Iterator[Path]:
+    for root in (PROJECT, Path("/usr/share/doc")):
+        yield from sorted(root.rglob("*.md"))
+
+
+def _readable(path: Path) -> str | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    # Keeps the loop quick (unmask() is O(regions x size)): the project's files whole, others' heads.
+    limit = 64_000 if PROJECT in path.parents else 4_000
+    return text[: text.rfind("\n", 0, limit) + 1] if len(text) > limit else text
+
+
+def test_every_markdown_file_round_trips_and_chunks_partition_its_regions() -> None:
+    checked = 0
+    for path in _markdown_files():
+        text = _readable(path)
+        if text is None:
+            continue
+        crlf = text.replace("\r\n", "\n").replace("\n", "\r\n")
+        try:
+            masked, masked_crlf = mask(text), mask(crlf)
+        except InputRefused:
+            continue
+        assert unmask(masked.text, masked) == text, path
+        assert unmask(masked_crlf.text, masked_crlf) == crlf, path
+        tokens = masked.pattern.findall(masked.text)
+        assert sorted(tokens) == sorted(r.token for r in masked.regions), path  # each exactly once
+        chunks = split_chunks(masked.text, 300)
+        assert "".join(chunks) == masked.text, path
+        parts = [restrict(masked, chunk) for chunk in chunks]
+        assert sum(len(p.regions) for p in parts) == len(masked.regions), path
+        assert "".join(unmask(p.text, p) for p in parts) == text, path
+        checked += 1
+    assert checked >= 5  # at least the project's own Markdown files
+
+
+def test_protected_regions_are_hidden_and_prose_is_not() -> None:
+    masked = mask(RICH["yaml"])
+    hidden = [
+        "title: The Guide",
+        "code with ` tick",
+        "x = compute()",
+        "https://example.com/docs",
+        "Docs title",
+        "pics/diagram.png",
+        "https://example.org/a?b=c",
+        "https://example.net/end",
+        "https://example.net/mid",
+        "teh_variable",
+        "tilde code in list",
+        "echo quoted-code",
+        'puts "tilde fence"',
+        "indented_code_line",
+        "html block content",
+        "a comment nobody should edit",
+        "https://example.com/ref",
+        "Ref Title",
+        "footnote_code",
+        "cell_code",
+        "http://cells.example/x",
+        "https://example.com/final",
+    ]
+    assert [h for h in hidden if h in masked.text] == []
+    visible = [
+        "# Title",
+        "Some prose with",
+        "[the docs](",
+        "![a diagram](",
+        "- item one",
+        "> quoted prose",
+        "[ref]:",
+        "[^note]: footnote prose with",
+        "| Column | Other |",
+        "[cell link](",
+        "| plain | text |",
+        "Last paragraph, see",
+    ]
+    assert [v for v in visible if v not in masked.text] == []
+    kinds = {region.kind for region in masked.regions}
+    assert kinds == {"front matter", "code block", "HTML block", "code", "url"}
+    assert {region.token[1] for region in masked.regions} == {"F", "B", "H", "C", "U"}
+
+
+@pytest.mark.parametrize(
+    ("line", "urls", "after"),
+    [
+        ("See https://example.com/a.\n", ["https://example.com/a"], "See ⟦U1⟧.\n"),
+        ("(https://x.y/z) and https://x.y/q, ok\n", ["https://x.y/z", "https://x.y/q"], "(⟦U1⟧) and ⟦U2⟧, ok\n"),
+        ("Query http://a.b/c?d=e!\n", ["http://a.b/c?d=e"], "Query ⟦U1⟧!\n"),
+        ("[w](https://en.wikipedia.org/wiki/Foo_(bar))\n", ["https://en.wikipedia.org/wiki/Foo_(bar)"], "[w](⟦U1⟧)\n"),
+    ],
+)
+def test_urls_are_masked_without_surrounding_punctuation(line: str, urls: list[str], after: str) -> None:
+    masked = _round_trips(line)
+    assert masked.text == after
+    assert [r.original for r in masked.regions] == urls
+
+
+def test_code_span_inside_link_text_and_link_target_both_masked() -> None:
+    masked = _round_trips("Use [`run()`](https://example.com/run 'Run') now.\n")
+    assert masked.text == "Use [⟦C1⟧](⟦U2⟧) now.\n"
+    assert [(r.kind, r.original) for r in masked.regions] == [
+        ("code", "`run()`"),
+        ("url", "https://example.com/run 'Run'"),
+    ]
+
+
+def test_document_without_protected_regions_is_unchanged() -> None:
+    text = "# Plain\n\nJust prose, with [a reference link][ref] and no code.\n"
+    masked = _round_trips(text)
+    assert masked.text == text and masked.regions == ()
+
+
+def test_document_using_the_markers_gets_another_pair_and_round_trips() -> None:
+    text = "Our placeholders look like ⟦B1⟧ and ⟦C2⟧; see `mask()`.\n\n```\ncode ⟦x⟧\n```\n"
+    masked = _round_trips(text)
+    assert masked.markers == ("⟪", "⟫")
+    assert masked.text == "Our placeholders look like ⟦B1⟧ and ⟦C2⟧; see ⟪C2⟫.\n\n⟪B1⟫\n"
+    # The document's own ⟦B1⟧ is prose: a reply may keep it as it is...
+    assert unmask(masked.text, masked) == text
+    # ...while the real placeholders are still checked.
+    with pytest.raises(ReplyRejected, match="removed a protected code"):
+        unmask("Our placeholders look like ⟦B1⟧ and ⟦C2⟧; see ⟪C2⟫.\n", masked)
+
+
+def test_each_marker_pair_in_use_moves_to_the_next() -> None:
+    assert mask("⟦ and ⟪ `c`\n").markers == ("〚", "〛")
+    assert mask("only a closing ⟧ `c`\n").markers == ("⟪", "⟫")
+    masked = _round_trips("⟦ ⟫ 〛 `c`\n")
+    assert masked.markers == ("⦃", "⦄") and masked.text == "⟦ ⟫ 〛 ⦃C1⦄\n"
+
+
+def test_document_using_every_marker_pair_is_refused() -> None:
+    with pytest.raises(InputRefused, match="every bracket pair"):
+        mask("⟦ ⟪ 〚 ⦃ `code`\n")
+
+
+CODE_DOC = "# Doc\n\nIntro with `inline` text.\n\n```python\nteh = 1\n```\n\nOutro [link](https://example.com).\n"
+
+
+def test_unmask_restores_an_edited_reply() -> None:
+    masked = mask(CODE_DOC)
+    assert masked.text == "# Doc\n\nIntro with ⟦C2⟧ text.\n\n⟦B1⟧\n\nOutro [link](⟦U3⟧).\n"
+    reply = "# Document\n\nAn intro with ⟦C2⟧ in it.\n\n⟦B1⟧\n\nThe outro [a link](⟦U3⟧).\n"
+    assert unmask(reply, masked) == (
+        "# Document\n\nAn intro with `inline` in it.\n\n```python\nteh = 1\n```\n\n"
+        "The outro [a link](https://example.com).\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("reply", "message"),
+    [
+        (
+            "# Doc\n\nIntro with ⟦C2⟧ text.\n\nOutro [link](⟦U3⟧).\n",
+            r"the reply removed a protected code block \(line 5\); nothing was applied",
+        ),
+        (
+            "# Doc\n\nIntro with ⟦C2⟧ text.\n\n⟦B1⟧\n\n⟦B1⟧\n\nOutro [link](⟦U3⟧).\n",
+            r"the reply duplicated a protected code block \(line 5\); nothing was applied",
+        ),
+        (
+            "# Doc\n\nIntro with text.\n\n⟦B1⟧\n\nOutro [link](⟦U3⟧).\n",
+            r"the reply removed a protected code \(line 3\)",
+        ),
+        (
+            "# Doc\n\nIntro with ⟦C2⟧ text.\n\n⟦B1⟧\n\nOutro [link]().\n",
+            r"the reply removed a protected url \(line ",  # its exact line is checked in the line-number test
+        ),
+        (
+            "# Doc\n\nOutro [link](⟦U3⟧).\n\n⟦B1⟧\n\nIntro with ⟦C2⟧ text.\n",
+            r"moved protected regions .* out of order; nothing was applied",
+        ),
+        (
+            "# Doc\n\nIntro with ⟦C2⟧ text.\n\n⟦B1⟧\n\nOutro [link](⟦U3⟧). ⟦B7⟧\n",
+            r"invented a protected-region marker ⟦B7⟧; nothing was applied",
+        ),
+        (
+            "# Doc\n\nIntro with ⟦C2⟧ text.\n\n⟪B1⟫\n\nOutro [link](⟦U3⟧).\n",
+            r"removed a protected code block \(line 5\)",
+        ),
+    ],
+    ids=["block-removed", "block-duplicated", "code-removed", "url-removed", "reordered", "invented", "re-marked"],
+)
+def test_unmask_refuses_damaged_replies(reply: str, message: str) -> None:
+    with pytest.raises(ReplyRejected, match=message):
+        unmask(reply, mask(CODE_DOC))
+
+
+def test_region_lines_for_front_matter_blocks_and_inline() -> None:
+    text = "---\na: 1\n---\n# T\n\nsee `one`\n\n<p>\nhtml\n</p>\n"
+    masked = mask(text)
+    assert [(r.kind, r.line) for r in masked.regions] == [("front matter", 1), ("HTML block", 8), ("code", 6)]
+
+
+def test_inline_region_line_counts_the_lines_of_blocks_before_it() -> None:
+    text = "```\none\ntwo\nthree\n```\n\nsee `code` on line 7\n"
+    masked = mask(text)
+    assert [(r.kind, r.line) for r in masked.regions] == [("code block", 1), ("code", 7)]
+    with pytest.raises(ReplyRejected, match=r"protected code \(line 7\)"):
+        unmask("⟦B1⟧\n\nsee on line 7\n", masked)
+
+
+def test_restrict_keeps_only_the_regions_of_a_chunk() -> None:
+    masked = mask(CODE_DOC)
+    cut = masked.text.index("⟦B1⟧")
+    first, second = masked.text[:cut], masked.text[cut:]
+    head, tail = restrict(masked, first), restrict(masked, second)
+    assert [r.token for r in head.regions] == ["⟦C2⟧"]
+    assert [r.token for r in tail.regions] == ["⟦B1⟧", "⟦U3⟧"]
+    assert head.markers == tail.markers == masked.markers
+    assert unmask(head.text, head) + unmask(tail.text, tail) == CODE_DOC
+    # A chunk's reply may not bring in another chunk's region.
+    with pytest.raises(ReplyRejected, match="invented a protected-region marker ⟦B1⟧"):
+        unmask(first + "⟦B1⟧\n", head)
+
+
+@pytest.mark.parametrize("separator", ["\x0c", "\u2028", "\x85"])
+def test_unusual_line_separators_do_not_shift_the_masked_block(separator: str) -> None:
+    text = f"a{separator}b{separator}c{separator}d\n\n```\nteh secret code\n```\n\nOutro.\n"
+    masked = _round_trips(text)
+    assert "teh secret code" not in masked.text
+    assert [r.original for r in masked.regions] == ["```\nteh secret code\n```"]
+
+
+def test_placeholder_for_a_block_in_a_list_item_keeps_the_list_structure() -> None:
+    text = "- item\n\n  ```\n  code\n  ```\n\n  more text in the item\n- item two\n"
+    masked = _round_trips(text)
+    md = MarkdownIt("commonmark")
+    top = [t.type for t in md.parse(masked.text) if t.level == 0 and t.nesting >= 0]
+    assert top == ["bullet_list_open"]
+
+
+def test_unmask_refuses_a_block_placeholder_moved_into_prose() -> None:
+    masked = mask("Intro line\n```\ncode\n```\nOutro\n")
+    assert masked.text == "Intro line\n⟦B1⟧\nOutro\n"
+    with pytest.raises(ReplyRejected):
+        unmask("Intro line ⟦B1⟧ Outro\n", masked)  # today: 'Intro line ```\ncode\n``` Outro\n'

@@ -1,0 +1,276 @@
+"""rewrite.py through `run()`: protection, chunking, verification, caching and concurrency."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+import gpt_tools
+from gpt_tools import ApiError, ReplyRejected
+from gpt_tools.cache import ResultCache
+from gpt_tools.session import Session
+from tests.conftest import write_config
+from tests.fake_openai import FakeOpenAI, Scripted, fix_typos
+
+LINTER = "MarkdownLinter"
+# The fake server listens with a backlog of 5: more simultaneous connects can stall a second on a SYN
+# retransmit, so multi-chunk runs here stay at 4 requests in flight.
+JOBS = 4
+
+
+def _configure(extra: str = "", retries: int = 2) -> None:
+    """Rewrite the config file the `api` fixture points GPT_TOOLS_CONFIG at."""
+    write_config(Path.cwd(), f"max_retries = {retries}\nmax_retry_wait = 5\n" + extra)
+
+
+def _sent(api: FakeOpenAI) -> list[str]:
+    """The user text of every model request, in arrival order."""
+    return [r.body["input"][0]["content"][0]["text"] for r in api.model_requests()]
+
+
+def _section(i: int, typo: bool = False, size: int = 900) -> str:
+    word = "teh" if typo else "the"
+    body = f"This is {word} prose of section {i}, which stays as it is. "
+    filler = "Plain sentence for padding the section to a realistic size. "
+    text = f"## Section {i}\n\n{body}{filler * (size // len(filler))}\n\n"
+    if i % 3 == 0:
+        text += f"```python\nteh_{i} = 'code stays'\n```\n\n"
+    if i % 4 == 0:
+        text += f"Inline `teh_{i}()` and [a link](https://example.com/teh/{i}) and https://example.org/teh{i}.\n\n"
+    return text
+
+
+def _document(sections: int, typo_at: int | None = None, size: int = 900) -> str:
+    return "# Handbook\n\nIntro.\n\n" + "".join(_section(i, i == typo_at, size) for i in range(sections))
+
+
+PROTECTED = """\
+---
+title: teh front matter
+---
+# Guide
+
+Prose with teh typo, inline `teh_code()` and a [link](https://example.com/teh "teh title").
+Bare https://example.org/teh/path. And <https://example.net/teh>.
+
+```sh
+echo teh code block
+```
+
+    teh indented code
+
+<div>teh html</div>
+
+[ref]: https://example.com/teh-ref
+"""
+
+
+def test_protected_regions_are_not_sent_and_come_back_byte_identical(api: FakeOpenAI) -> None:
+    result = gpt_tools.run(LINTER, PROTECTED)
+    expected = PROTECTED.replace("Prose with teh typo", "Prose with the typo")
+    assert result.text == expected
+    [sent] = _sent(api)
+    assert sent.count("teh") == 1  # only the prose typo reached the model
+    for hidden in ("front matter", "teh_code", "example.com", "example.org", "example.net", "echo", "html"):
+        assert hidden not in sent
+    assert sent.startswith("⟦F1⟧\n# Guide\n")
+    assert (result.requests, result.chunks) == (1, 1)
+
+
+def test_reply_dropping_a_code_block_is_rejected(api: FakeOpenAI) -> None:
+    text = "# Doc\n\nSome teh prose.\n\n```python\nx = 1\n```\n\nMore prose.\n"
+    api.script(Scripted(text="# Doc\n\nSome the prose.\n\nMore prose.\n"))
+    with pytest.raises(ReplyRejected, match=r"removed a protected code block \(line 5\); nothing was applied"):
+        gpt_tools.run(LINTER, text)
+    assert _sent(api) == ["# Doc\n\nSome teh prose.\n\n⟦B1⟧\n\nMore prose.\n"]
+
+
+def test_reply_far_too_short_is_rejected(api: FakeOpenAI) -> None:
+    text = "# Notes\n\n" + "A perfectly ordinary sentence with teh typo in it. " * 40 + "\n"
+    assert 1900 < len(text) < 2200
+    api.script(Scripted(text=text[: len(text) // 10]))
+    with pytest.raises(ReplyRejected, match=r"is 10% of the input's size, outside 50%-200%"):
+        gpt_tools.run(LINTER, text)
+
+
+def test_reply_far_too_long_is_rejected(api: FakeOpenAI) -> None:
+    text = "# Notes\n\n" + "Sentence number one with teh typo. " * 20 + "\n"
+    api.script(Scripted(text=text * 3))
+    with pytest.raises(ReplyRejected, match=r"is 300% of the input's size"):
+        gpt_tools.run(LINTER, text)
+
+
+def test_small_edits_to_a_tiny_document_are_not_ratio_checked(api: FakeOpenAI) -> None:
+    api.script(Scripted(text="Hello there, world.\n"))
+    assert gpt_tools.run(LINTER, "Hi.\n").text == "Hello there, world.\n"  # 20 chars for 4: below the floor
+
+
+def test_large_document_is_chunked_and_only_the_typo_section_changes(api: FakeOpenAI) -> None:
+    _configure("chunk_tokens = 2000\n")
+    text = _document(300, typo_at=177)
+    assert 280_000 < len(text.encode()) < 330_000
+    result = gpt_tools.run(LINTER, text, session=Session(jobs=JOBS))
+    assert result.chunks > 10
+    assert result.requests == result.chunks == len(api.model_requests())
+    before, after = text.split("\n## "), result.text.split("\n## ")
+    assert len(before) == len(after)
+    changed = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
+    assert len(changed) == 1 and after[changed[0]].startswith("Section 177\n")
+    assert result.text == text.replace("This is teh prose", "This is the prose")
+    sent = _sent(api)
+    assert sum(s.count("teh") for s in sent) == 1  # code, inline code and URLs all stayed home
+    assert all(len(s) <= 2000 * 3 for s in sent)
+
+
+def _cached_session(tmp_path: Path, jobs: int = JOBS) -> Session:
+    return Session(jobs=jobs, cache=ResultCache(tmp_path / "cache"))
+
+
+def test_session_cache_skips_known_chunks_and_converges(api: FakeOpenAI, tmp_path: Path) -> None:
+    _configure("chunk_tokens = 400\n")  # each ~900-char section is one chunk
+    session = _cached_session(tmp_path)
+    text = _document(12, typo_at=5)
+    first = gpt_tools.run(LINTER, text, session=session)
+    sent = len(api.model_requests())
+    assert first.requests == first.chunks == sent > 10
+    assert first.text == text.replace("This is teh", "This is the")
+
+    again = gpt_tools.run(LINTER, text, session=session)
+    assert (again.text, again.requests, again.chunks) == (first.text, 0, first.chunks)
+    assert len(api.model_requests()) == sent
+
+    converged = gpt_tools.run(LINTER, first.text, session=session)
+    assert (converged.text, converged.requests) == (first.text, 0)
+    assert len(api.model_requests()) == sent
+
+    edited = first.text.replace("prose of section 9,", "prose of section 9 (recieve),")
+    assert edited != first.text
+    rerun = gpt_tools.run(LINTER, edited, session=session)
+    assert rerun.requests == 1 and len(api.model_requests()) == sent + 1
+    assert rerun.text == edited.replace("recieve", "receive")
+    assert "section 9 (recieve)" in _sent(api)[-1]
+
+
+def test_cache_is_shared_through_the_folder_not_the_session(api: FakeOpenAI, tmp_path: Path) -> None:
+    text = _document(2, typo_at=1)
+    gpt_tools.run(LINTER, text, session=_cached_session(tmp_path))
+    result = gpt_tools.run(LINTER, text, session=_cached_session(tmp_path))
+    assert result.requests == 0 and len(api.model_requests()) == 1
+    assert gpt_tools.run(LINTER, text).requests == 1  # no session cache: always asks
+
+
+def test_refused_reply_is_remembered(api: FakeOpenAI, tmp_path: Path) -> None:
+    session = _cached_session(tmp_path)
+    text = "# Doc\n\nSome teh prose.\n\n```\ncode\n```\n"
+    api.script(Scripted(text="# Doc\n\nSome the prose.\n"))
+    with pytest.raises(ReplyRejected, match="removed a protected code block") as first:
+        gpt_tools.run(LINTER, text, session=session)
+    assert "remembered" not in str(first.value)
+    with pytest.raises(ReplyRejected, match=r"removed a protected code block.*remembered from an earlier run"):
+        gpt_tools.run(LINTER, text, session=session)
+    assert len(api.model_requests()) == 1
+    # Editing the text gives the model a new chance.
+    result = gpt_tools.run(LINTER, text.replace("Some", "Any"), session=session)
+    assert result.text == "# Doc\n\nAny the prose.\n\n```\ncode\n```\n"
+
+
+@pytest.mark.parametrize("fault", ["incomplete", "500"])
+def test_transient_failure_is_not_remembered(api: FakeOpenAI, tmp_path: Path, fault: str) -> None:
+    _configure(retries=0)
+    session = _cached_session(tmp_path)
+    text = "# Doc\n\nSome teh prose.\n"
+    api.script(Scripted(fault=fault))
+    with pytest.raises(ReplyRejected if fault == "incomplete" else ApiError):
+        gpt_tools.run(LINTER, text, session=session)
+    result = gpt_tools.run(LINTER, text, session=session)
+    assert (result.text, result.requests) == ("# Doc\n\nSome the prose.\n", 1)
+    assert len(api.model_requests()) == 2
+
+
+def test_chunks_run_concurrently_up_to_jobs(api: FakeOpenAI, tmp_path: Path) -> None:
+    _configure("chunk_tokens = 400\n")
+    api.latency = 0.05
+    lock = threading.Condition()
+    state = {"now": 0, "peak": 0, "calls": 0}
+
+    def responder(text: str) -> str:
+        with lock:
+            state["now"] += 1
+            state["calls"] += 1
+            state["peak"] = max(state["peak"], state["now"])
+            lock.notify_all()
+            # Hold this request until 4 are in flight at once (never happens if chunks run serially).
+            lock.wait_for(lambda: state["peak"] >= 4, timeout=10)
+            state["now"] -= 1
+        return fix_typos(text)
+
+    api.responder = responder
+    text = _document(10, typo_at=3)
+    result = gpt_tools.run(LINTER, text, session=Session(jobs=4))
+    assert result.chunks >= 8 and state["calls"] == result.chunks
+    assert state["peak"] == 4  # concurrent, and never more than jobs
+    assert result.text == text.replace("This is teh", "This is the")
+
+
+def test_rate_limit_on_one_chunk_still_gives_a_complete_result(api: FakeOpenAI) -> None:
+    _configure("chunk_tokens = 400\n")
+    api.script(Scripted(fault="429", retry_after=0.2))
+    retries: list[object] = []
+    text = _document(6, typo_at=2)
+    result = gpt_tools.run(LINTER, text, on_retry=retries.append, session=Session(jobs=JOBS))
+    assert result.text == text.replace("This is teh", "This is the")
+    assert result.chunks > 1 and result.requests == result.chunks
+    assert len(api.model_requests()) == result.chunks + 1
+    assert len(retries) == 1
+
+
+@pytest.mark.parametrize("chunk_tokens", [4000, 300])
+def test_crlf_document_keeps_crlf(api: FakeOpenAI, chunk_tokens: int) -> None:
+    _configure(f"chunk_tokens = {chunk_tokens}\n")
+    text = _document(4, typo_at=1).replace("\n", "\r\n")
+    result = gpt_tools.run(LINTER, text, session=Session(jobs=JOBS))
+    assert (result.chunks > 1) is (chunk_tokens == 300)
+    assert result.text == text.replace("This is teh", "This is the")
+    assert "\n" not in result.text.replace("\r\n", "")
+
+
+def test_bom_is_kept_and_never_sent(api: FakeOpenAI) -> None:
+    text = "\ufeff---\ntitle: x\n---\n# Doc\n\nSome teh prose.\n"
+    result = gpt_tools.run(LINTER, text)
+    assert result.text == text.replace("teh", "the")
+    [sent] = _sent(api)
+    assert sent == "⟦F1⟧\n# Doc\n\nSome teh prose.\n"  # front matter found after the BOM
+
+
+def test_streamed_deltas_only_when_nothing_is_masked(api: FakeOpenAI) -> None:
+    deltas: list[str] = []
+    plain = "# Doc\n\nSome teh prose.\n"
+    assert gpt_tools.run(LINTER, plain, on_delta=deltas.append).text == plain.replace("teh", "the")
+    assert "".join(deltas) == plain.replace("teh", "the")
+    deltas.clear()
+    gpt_tools.run(LINTER, plain + "\n`code`\n", on_delta=deltas.append)
+    assert deltas == []  # partial text would show placeholders
+
+
+def test_protect_off_sends_code_as_is(api: FakeOpenAI) -> None:
+    _configure("protect = false\n")
+    text = "# Doc\n\nSome teh prose and `teh code`.\n"
+    result = gpt_tools.run(LINTER, text)
+    assert _sent(api) == [text]
+    assert result.text == text.replace("teh", "the")
+
+
+def test_protect_off_allows_editing_marker_like_text(api: FakeOpenAI) -> None:
+    _configure("protect = false\n")
+    text = "# Markers\n\nA placeholder looks like ⟦B1⟧ in teh output.\n"
+    api.script(Scripted(text="# Markers\n\nA placeholder looks like [B1] in the output.\n"))
+    assert gpt_tools.run(LINTER, text).text == "# Markers\n\nA placeholder looks like [B1] in the output.\n"
+
+
+def test_form_feed_in_prose_does_not_expose_a_code_block(api: FakeOpenAI) -> None:
+    text = "# Doc\n\nPage one\x0c\x0c\x0cpage two.\n\n```\nteh = 1\n```\n"
+    result = gpt_tools.run(LINTER, text)
+    assert "teh = 1" not in _sent(api)[0]
+    assert result.text == text
