@@ -8,10 +8,11 @@ import stat
 from pathlib import Path
 
 
-def write_atomic(path: str | Path, data: bytes) -> None:
+def write_atomic(path: str | Path, data: bytes, *, durable: bool = True) -> None:
     """Replace path's content with data via a temp file and rename, keeping mode and symlinks.
 
     A crash or a full disk leaves either the old file or the new one, never a truncated mix.
+    `durable=False` skips the fsyncs, for files whose loss costs nothing but a repeat (caches).
     """
     target = Path(os.path.realpath(path))  # write through a symlink: the link itself stays a link
     try:
@@ -25,14 +26,16 @@ def write_atomic(path: str | Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         if mode is not None:
             os.chmod(temp, mode)
         os.replace(temp, target)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    _fsync_dir(target.parent)
+    if durable:
+        _fsync_dir(target.parent)
 
 
 def _fsync_dir(folder: Path) -> None:

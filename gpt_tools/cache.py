@@ -50,6 +50,7 @@ class ResultCache:
         path = self._path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(path, json.dumps(value, ensure_ascii=False).encode("utf-8"))
+            # No fsync: a cache entry lost in a crash only costs one request next time.
+            write_atomic(path, json.dumps(value, ensure_ascii=False).encode("utf-8"), durable=False)
         except OSError:
             pass  # a cache that cannot be written only costs a request next time

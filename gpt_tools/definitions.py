@@ -31,7 +31,7 @@ class Settings:
     max_input_tokens: int = 120_000  # estimated; larger inputs are refused, never silently cut
     protect: bool = True  # rewriters never see front matter, code or URLs (protect.py)
     chunk_tokens: int = 4_000  # rewriters get long documents in chunks of about this size
-    jobs: int = 8  # requests in flight at once (chunks, files)
+    jobs: int = 10  # requests in flight at once (chunks, hook files); gentle on rate limits, 429s are shared
     knowledge_tokens: int = 50_000  # knowledge files put into the context (chat backend) up to this
 
 

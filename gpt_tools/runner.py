@@ -126,6 +126,10 @@ def check_input(assistant: Assistant, settings: Settings, texts: dict[str, str],
     """Refuse, before spending anything, input that is empty, too large, or holds a secret."""
     if not any(text.strip() for text in texts.values()):
         raise InputRefused("the input is empty; nothing to send")
+    for source, text in texts.items():
+        if "\0" in text:  # library callers skip decode_input; NULs mean binary, never prose
+            line = text.count("\n", 0, text.index("\0")) + 1
+            raise InputRefused(f"{source} holds a NUL byte (line {line}); it looks binary, refusing to send it")
     if not allow_secrets:
         guards.refuse_secrets(texts)
     tokens = sum(guards.estimate_tokens(text) for text in texts.values())

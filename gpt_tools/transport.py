@@ -8,10 +8,12 @@ separate connect and read timeouts, HTTPS proxies from the environment.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -213,20 +215,61 @@ def _backoff(attempt: int) -> float:
     return float(min(8.0, 0.5 * 2**attempt) * random.uniform(0.75, 1.0))
 
 
+class _CancelWatch:
+    """Shuts a request's socket down when the caller cancels, so a blocked read returns at once.
+
+    Without it, a cancelled run would sit in getresponse() until the server answered or the read
+    timeout ran out (minutes), holding a worker thread of the editor.
+    """
+
+    def __init__(self, sock: socket.socket, cancel: threading.Event) -> None:
+        self._done = threading.Event()
+        self._sock, self._cancel = sock, cancel
+        threading.Thread(target=self._watch, daemon=True, name="gpt-tools-cancel").start()
+
+    def _watch(self) -> None:
+        while not self._done.is_set():
+            if self._cancel.wait(0.05):
+                with contextlib.suppress(OSError):
+                    self._sock.shutdown(socket.SHUT_RDWR)
+                return
+
+    def stop(self) -> None:
+        self._done.set()
+
+
+def _release(response: http.client.HTTPResponse) -> None:
+    """Close a response and stop watching its socket for cancellation."""
+    watch = getattr(response, "gpt_tools_watch", None)
+    if watch is not None:
+        watch.stop()
+    response.close()
+
+
 def _attempt(
-    endpoint: Endpoint, method: str, path: str, payload: Payload, stream: bool
+    endpoint: Endpoint, method: str, path: str, payload: Payload, stream: bool, cancel: threading.Event | None
 ) -> tuple[http.client.HTTPResponse | None, RunFailed | None, float | None]:
     """One try: the open 2xx response, or the error and any server-requested wait."""
     conn, prefix = _open_connection(endpoint)
     headers = _headers(endpoint, stream, payload.content_type)
+    watch: _CancelWatch | None = None
     try:
         conn.request(method, prefix + path, body=payload.data, headers=headers)
+        if cancel is not None and conn.sock is not None:
+            watch = _CancelWatch(conn.sock, cancel)
         response = conn.getresponse()
     except (OSError, http.client.HTTPException) as exc:
+        if watch is not None:
+            watch.stop()
         conn.close()
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("cancelled") from None
         return None, RunFailed(f"cannot reach {endpoint.base_url}: {exc or type(exc).__name__}"), None
     if 200 <= response.status < 300:
+        response.gpt_tools_watch = watch  # type: ignore[attr-defined]  # stopped by _release
         return response, None, None
+    if watch is not None:
+        watch.stop()
     error = _error_from(response.status, response.read(), endpoint, path.split("?")[0])
     conn.close()
     if not _should_retry(response.status, error.code, response):
@@ -286,7 +329,7 @@ def send(
             raise Cancelled("cancelled")
         if endpoint.gate is not None:
             endpoint.gate.wait(cancel)
-        response, error, asked = _attempt(endpoint, method, path, payload, stream)
+        response, error, asked = _attempt(endpoint, method, path, payload, stream, cancel)
         if response is not None:
             return response
         assert error is not None
@@ -311,7 +354,7 @@ def read_json(response: http.client.HTTPResponse) -> dict[str, Any]:
     except (OSError, http.client.HTTPException, ValueError) as exc:
         raise RunFailed(f"the reply was cut short or unreadable: {exc or type(exc).__name__}") from None
     finally:
-        response.close()
+        _release(response)
     if not isinstance(value, dict):
         raise RunFailed("the reply was not a JSON object")
     return value
@@ -336,9 +379,29 @@ def iter_sse(response: http.client.HTTPResponse, cancel: threading.Event | None 
                 data.append(line[5:].removeprefix(" "))
             elif line.startswith("event:"):
                 event = line[6:].strip()
-    except TimeoutError:
-        raise RunFailed("the server stopped sending the reply (read timeout)") from None
     except (OSError, http.client.HTTPException) as exc:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("cancelled") from None
+        if isinstance(exc, TimeoutError):
+            raise RunFailed("the server stopped sending the reply (read timeout)") from None
         raise RunFailed(f"the reply stream was cut short: {exc or type(exc).__name__}") from None
     finally:
-        response.close()
+        _release(response)
+
+
+def probe(endpoint: Endpoint) -> int | str:
+    """GET /models: the HTTP status (any status means reachable) or why the server is unreachable.
+
+    The body is never returned: an authentication error may echo part of the key.
+    """
+    quick = Endpoint(
+        endpoint.base_url, endpoint.api_key, endpoint.auth_header, min(endpoint.connect_timeout, 5.0), 5.0
+    )
+    conn, prefix = _open_connection(quick)
+    try:
+        conn.request("GET", prefix + "/models", headers=_headers(quick, False, "application/json"))
+        return conn.getresponse().status
+    except (OSError, http.client.HTTPException) as exc:
+        return f"unreachable: {exc or type(exc).__name__}"
+    finally:
+        conn.close()

@@ -223,3 +223,9 @@ def test_cancel_stops_a_slow_stream(api: FakeOpenAI) -> None:
     cancel = threading.Event()
     with pytest.raises(gpt_tools.Cancelled):
         gpt_tools.run("Summarizer", PROSE * 3, on_delta=lambda _: cancel.set(), cancel=cancel)
+
+
+def test_library_text_with_nul_is_refused(api: FakeOpenAI) -> None:
+    with pytest.raises(InputRefused, match="input holds a NUL byte \\(line 2\\)"):
+        gpt_tools.run("Summarizer", "fine\nbad\0byte\n")
+    assert api.model_requests() == []

@@ -94,3 +94,22 @@ def test_proxy_from_environment_honours_no_proxy(monkeypatch: pytest.MonkeyPatch
     assert transport._proxy_for("https", "llm.corp") is None
     assert transport._proxy_for("https", "127.0.0.1") is None
     assert transport._proxy_for("http", "api.openai.com") is None
+
+
+@pytest.mark.timeout(15)  # a hang guard: without the cancel watch this would wait for the 60 s reply
+def test_cancel_unblocks_a_request_the_server_has_not_answered(fake: FakeOpenAI) -> None:
+    import threading
+
+    from gpt_tools import Cancelled
+
+    fake.script(Scripted(fault="slow", delay=60))
+    cancel = threading.Event()
+    threading.Timer(0.2, cancel.set).start()
+    with pytest.raises(Cancelled):
+        transport.post(_endpoint(fake), "/responses", {**BODY, "stream": True}, stream=True, cancel=cancel)
+
+
+def test_probe_reports_status_or_why_unreachable(fake: FakeOpenAI) -> None:
+    assert transport.probe(_endpoint(fake)) == 200
+    unreachable = transport.probe(Endpoint(base_url="http://127.0.0.1:9/v1", api_key=None))
+    assert isinstance(unreachable, str) and unreachable.startswith("unreachable:")

@@ -15,16 +15,20 @@ function! gpt_tools#complete(lead, line, pos) abort
   return filter(l:names, 'v:val !=# "" && v:val =~? "^" . a:lead')
 endfunction
 
-" Run gpt-filter over lines first..last; replace them only on exit status 0.
+" The Ex command that reports message as an error (run by :GptFilter through :execute).
+function! s:fail(message) abort
+  return 'echoerr ' . string('GptFilter: ' . a:message)
+endfunction
+
+" Run gpt-filter over lines first..last; replace them only on exit status 0. Returns '' on success,
+" else an :echoerr command for :GptFilter to execute.
 function! gpt_tools#filter(first, last, args) abort
   if !executable(s:program())
-    echoerr 'GptFilter: ' . s:program() . ' not found; pip install gpt-tools, or set g:gpt_tools_filter'
-    return
+    return s:fail(s:program() . ' not found; pip install gpt-tools, or set g:gpt_tools_filter')
   endif
   let l:lines = getline(a:first, a:last)
   if match(l:lines, "\n") >= 0
-    echoerr 'GptFilter: the range holds NUL bytes (binary data); nothing was sent'
-    return
+    return s:fail('the range holds NUL bytes (binary data); nothing was sent')
   endif
   let l:errors = tempname()
   let l:command = join(map([s:program()] + a:args, 'shellescape(v:val)')) . ' 2>' . shellescape(l:errors)
@@ -33,11 +37,10 @@ function! gpt_tools#filter(first, last, args) abort
   let l:message = filereadable(l:errors) ? join(readfile(l:errors), ' ') : ''
   call delete(l:errors)
   if l:status != 0
-    let l:reason = empty(l:message) ? 'gpt-filter exited with status ' . l:status : l:message
-    echoerr 'GptFilter: ' . l:reason
-    return
+    return s:fail(empty(l:message) ? 'gpt-filter exited with status ' . l:status : l:message)
   endif
   call s:replace(a:first, a:last, split(l:output, "\n", 1)[: -2 + (l:output !~# "\n$")])
+  return ''
 endfunction
 
 " Replace lines first..last with new, as one change (one undo step), keeping the view.

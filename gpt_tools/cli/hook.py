@@ -53,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--fix", action="store_false", dest="check", help="write fixes back (default)")
     mode.add_argument("--check", action="store_true", help="only report what would change; never write")
     parser.set_defaults(check=False)  # otherwise --fix's store_false would make checking the default
-    parser.add_argument("--jobs", type=int, help="requests in flight at once (default: config `jobs`, 8)")
+    parser.add_argument("--jobs", type=int, help="requests in flight at once (default: config `jobs`, 10)")
     parser.add_argument("--max-bytes", type=int, default=500_000, help="skip larger files (default: %(default)s)")
     parser.add_argument(
         "--on-error",

@@ -21,7 +21,7 @@ function M.check()
   end
   local host = vim.g.python3_host_prog or vim.fn.exepath('python3')
   report.ok('Python 3 host with pynvim: ' .. host)
-  if vim.fn.exists(':GptRun') ~= 2 or vim.fn.exists('*GptToolsHealth') ~= 1 then
+  if vim.fn.exists(':GptRun') ~= 2 then
     report.error('the remote plugin is not registered', { 'run :UpdateRemotePlugins, then restart Neovim' })
     return
   end

@@ -4,9 +4,45 @@ local M = {}
 
 local levels = vim.log.levels
 
--- A message through vim.notify (replaced by nvim-notify, fidget, noice... when installed).
+local highlights = { ERROR = 'ErrorMsg', WARN = 'WarningMsg' }
+
+-- Neovim's own vim.notify shows errors with nvim_err_writeln, after which the editor pauses for a
+-- second so the error can be read: a stall in the middle of the user's typing. So when vim.notify is
+-- still the built-in one, echo with the same highlight instead (also kept in :messages).
+local function builtin_notify()
+  local info = debug.getinfo(vim.notify, 'S')
+  return info ~= nil and info.source:match('vim/_editor%.lua$') ~= nil
+end
+
+-- One line that fits the command line: a longer message would stop the user at a hit-enter prompt.
+-- The whole text stays in g:gpt_tools_last.message.
+local function fit(msg)
+  msg = msg:gsub('%s+', ' ')
+  local room = math.max(vim.v.echospace, 20)
+  if vim.fn.strdisplaywidth(msg) <= room then
+    return msg
+  end
+  local cut = vim.fn.strcharpart(msg, 0, room - 1)
+  while vim.fn.strdisplaywidth(cut) > room - 1 do
+    cut = vim.fn.strcharpart(cut, 0, vim.fn.strchars(cut) - 1)
+  end
+  return cut .. '…'
+end
+
+local function notify(msg, level)
+  if builtin_notify() then
+    vim.api.nvim_echo({ { fit(msg), highlights[level] or 'None' } }, true, {})
+  else
+    vim.notify(msg, levels[level] or levels.INFO, { title = 'gpt-tools' })
+  end
+end
+
+-- A message through vim.notify (replaced by nvim-notify, fidget, noice... when installed). Scheduled:
+-- called inside a command run through the API, an error message would become that call's exception.
 function M.notify(msg, level)
-  vim.notify(msg, levels[level] or levels.INFO, { title = 'gpt-tools' })
+  vim.schedule(function()
+    notify(msg, level)
+  end)
 end
 
 -- Transient progress: never in the message history, never while the user types a command line.
@@ -19,17 +55,20 @@ function M.progress(msg)
   if mode.blocking or mode.mode:sub(1, 1) == 'c' then
     return
   end
-  vim.api.nvim_echo({ { msg, 'MoreMsg' } }, false, {})
+  vim.api.nvim_echo({ { fit(msg), 'MoreMsg' } }, false, {})
 end
 
--- The end of a run: the message, g:gpt_tools_last, then the User GptToolsDone autocommand.
+-- The end of a run: the message, then g:gpt_tools_last, then the User GptToolsDone autocommand, in
+-- that order, so whoever waits on the signal finds the message already shown.
 function M.done(info, msg, level)
-  vim.g.gpt_tools_status = ''
-  vim.g.gpt_tools_last = info
-  M.notify(msg, level)
-  if vim.fn.exists('#User#GptToolsDone') == 1 then
-    vim.cmd('doautocmd <nomodeline> User GptToolsDone')
-  end
+  vim.schedule(function()
+    vim.g.gpt_tools_status = ''
+    notify(msg, level)
+    vim.g.gpt_tools_last = info
+    if vim.fn.exists('#User#GptToolsDone') == 1 then
+      vim.cmd('doautocmd <nomodeline> User GptToolsDone')
+    end
+  end)
 end
 
 local function scratch(lines, name, filetype)

@@ -10,6 +10,7 @@ Installation and the user-facing contract: editor/README.md.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pynvim
@@ -25,20 +26,20 @@ class GptTools:
     def __init__(self, nvim: Nvim) -> None:
         self.nvim = nvim
         self.controller = Controller(nvim)
+        # Import the core in the background as the host starts, so the first run does not wait for it.
+        threading.Thread(target=core.preload, name="gpt-tools-import", daemon=True).start()
 
     def _error(self, message: str) -> None:
         self.controller.ui.notify(message, "ERROR")
 
-    @pynvim.command(
-        "GptRun", nargs="+", range="%", bang=True, complete="customlist,GptToolsComplete", sync=True
-    )
+    @pynvim.command("GptRun", nargs="+", range="%", bang=True, complete="customlist,GptToolsComplete", sync=True)
     def gpt_run(self, args: list[str], line_range: list[int], bang: bool) -> None:
         try:
             self.controller.start(args, line_range, preview=bang)
         except (UserError, RangeRefused) as exc:
-            self._error(f"GptRun: {exc}")
+            self.controller.refuse(args[0], f"GptRun {args[0]}: {exc}")
         except Exception as exc:  # a bug here must not show a traceback or touch the buffer
-            self._error(f"GptRun: internal error ({type(exc).__name__}: {exc}); nothing was changed")
+            self.controller.refuse(args[0], f"GptRun: internal error ({type(exc).__name__}: {exc}); nothing changed")
 
     @pynvim.command("GptCancel", bang=True, sync=True)
     def gpt_cancel(self, bang: bool) -> None:

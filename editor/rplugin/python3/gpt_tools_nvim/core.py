@@ -7,6 +7,7 @@ host, which loads every remote plugin, stays cheap for users who never call us.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 from pathlib import Path
@@ -31,10 +32,16 @@ def load() -> ModuleType:
                     raise
                 sys.path.append(str(CHECKOUT))
                 import gpt_tools
-            import gpt_tools.runner  # noqa: F401  # the whole run path, so the first run pays no imports
+            import gpt_tools.runner  # the whole run path, so the first run pays no imports
 
             _module = gpt_tools
         return _module
+
+
+def preload() -> None:
+    """`load()`, for a background thread: a failure is reported by the run that needs the core."""
+    with contextlib.suppress(Exception):
+        load()
 
 
 def describe(exc: BaseException) -> tuple[str, bool]:

@@ -6,40 +6,18 @@ Returns [level, message, advice] items for editor/lua/gpt_tools/health.lua. The 
 from __future__ import annotations
 
 import sys
-import urllib.error
-import urllib.request
 from typing import Any
 
 from . import core
 
 Item = list[str]
-PROBE_TIMEOUT = 5.0
-
-
-# CORE-CANDIDATE: move to the core as `gpt_tools.transport.probe(endpoint) -> int | str`, built on
-# transport._open_connection so proxies, TLS and timeouts match real requests, and use it from a
-# `gpt-tools doctor` command too. Spec: GET {base_url}/models with the endpoint's auth header and
-# min(connect_timeout, 5 s); return the HTTP status (any status means reachable) or the connection
-# error text; never return the response body (servers echo part of the key in auth errors).
-def probe(endpoint: Any) -> int | str:
-    headers = {"User-Agent": "gpt-tools-nvim"}
-    if endpoint.api_key:
-        bearer = endpoint.auth_header.lower() == "authorization"
-        headers[endpoint.auth_header] = f"Bearer {endpoint.api_key}" if bearer else endpoint.api_key
-    request = urllib.request.Request(endpoint.base_url.rstrip("/") + "/models", headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=min(endpoint.connect_timeout, PROBE_TIMEOUT)) as reply:
-            return int(reply.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
-    except (urllib.error.URLError, OSError) as exc:
-        return str(getattr(exc, "reason", exc))
 
 
 def _endpoint_items(gpt: Any, config: Any) -> list[Item]:
     """Key and reachability for each distinct endpoint the assistants use."""
     from gpt_tools.keys import resolve_endpoint
     from gpt_tools.runner import resolve_settings
+    from gpt_tools.transport import probe
 
     items: list[Item] = []
     seen: set[tuple[str | None, str]] = set()
@@ -54,8 +32,11 @@ def _endpoint_items(gpt: Any, config: Any) -> list[Item]:
             items.append(["error", f"{assistant.name}: {exc}", "export the key before starting Neovim"])
             continue
         where = endpoint.base_url
-        items.append(["ok", f"API key present for {where} (not shown)"] if endpoint.api_key else
-                     ["ok", f"no API key needed for {where}"])
+        items.append(
+            ["ok", f"API key present for {where} (not shown)"]
+            if endpoint.api_key
+            else ["ok", f"no API key needed for {where}"]
+        )
         items.append(_reachability(where, probe(endpoint)))
     return items
 

@@ -97,6 +97,8 @@ class Controller:
         buffer = self.nvim.current.buffer
         if buffer.number in self.jobs:
             raise UserError(f"{self.jobs[buffer.number].title} is still running; :GptCancel stops it")
+        if not preview and not buffer.options["modifiable"]:
+            raise UserError("the buffer is not 'modifiable'; :GptRun! shows the result without applying it")
         snapshot = list(buffer.api.get_lines(0, -1, True))
         first, last = line_range[0] - 1, line_range[1]
         job = Job(
@@ -119,6 +121,11 @@ class Controller:
         threading.Thread(target=self._work, args=(job, text), name=f"gpt-tools-{job.id}", daemon=True).start()
         threading.Thread(target=self._tick, args=(job,), name=f"gpt-tools-{job.id}-tick", daemon=True).start()
         self.ui.progress(f"{job.title}…")
+
+    def refuse(self, assistant: str, message: str) -> None:
+        """A run that could not start: said like any other failure (message, g:gpt_tools_last, event)."""
+        info = {"status": "error", "buffer": self.nvim.current.buffer.number, "assistant": assistant}
+        self.ui.done({**info, "message": message, "seconds": 0}, message, "ERROR")
 
     def cancel(self, everywhere: bool) -> None:
         bufnr = self.nvim.current.buffer.number
@@ -208,14 +215,25 @@ class Controller:
         buffer = self._buffer(job.bufnr)
         cost = _cost(result, job)
         if buffer is None:
-            self._offer(job, lines, "conflict", f"{job.title}: the buffer is gone; result in a scratch split ({cost})")
+            self._offer(
+                job, lines, result, "conflict", f"{job.title}: the buffer is gone; result in a scratch split ({cost})"
+            )
         elif job.preview:
-            self._offer(job, lines, "preview", f"{job.title}: preview in a diff split, nothing applied ({cost})")
-        elif int(buffer.api.get_changedtick()) != job.tick:
-            message = f"{job.title}: the buffer changed meanwhile, so nothing was overwritten; "
-            self._offer(job, lines, "conflict", message + f"the result is in a diff split (:diffget takes hunks) ({cost})")
+            self._offer(
+                job, lines, result, "preview", f"{job.title}: preview in a diff split, nothing applied ({cost})"
+            )
+        elif self._edited(job, buffer):
+            message = f"{job.title}: the buffer changed meanwhile, so nothing was overwritten; the result is "
+            self._offer(job, lines, result, "conflict", message + f"in a diff split (:diffget takes hunks) ({cost})")
         else:
             self._apply(job, buffer, lines, result, attempt)
+
+    @staticmethod
+    def _edited(job: Job, buffer: Buffer) -> bool:
+        """Changed since the start? An edit undone again (changedtick moved, text identical) is not."""
+        if int(buffer.api.get_changedtick()) == job.tick:
+            return False
+        return list(buffer.api.get_lines(0, -1, True)) != job.snapshot
 
     def _apply(self, job: Job, buffer: Buffer, lines: list[str], result: Any, attempt: int) -> None:
         span = replacement(job.original, lines)
@@ -225,20 +243,21 @@ class Controller:
                 buffer.api.set_lines(job.first + start, job.first + end, True, new)
         except NvimError as exc:
             if "E565" in str(exc) and attempt < APPLY_RETRIES:  # text-locked: try again shortly
-                timer = threading.Timer(APPLY_RETRY_WAIT, self.nvim.async_call, (self._deliver, job, result, attempt + 1))
+                again = (self._deliver, job, result, attempt + 1)
+                timer = threading.Timer(APPLY_RETRY_WAIT, self.nvim.async_call, again)
                 timer.daemon = True
                 timer.start()
                 return
-            self._offer(job, lines, "conflict", f"{job.title}: could not apply ({exc}); result in a diff split")
+            self._offer(job, lines, result, "conflict", f"{job.title}: could not apply ({exc}); result in a diff split")
             return
         changed = "no changes" if span is None else f"{len(span[2])} line(s) replaced, u undoes"
         self._report(job, "ok", f"{job.title}: done, {changed} ({_cost(result, job)})", "INFO", result)
 
-    def _offer(self, job: Job, lines: list[str], status: str, message: str) -> None:
+    def _offer(self, job: Job, lines: list[str], result: Any, status: str, message: str) -> None:
         proposed = job.snapshot[: job.first] + lines + job.snapshot[job.last :]
         alive = self._buffer(job.bufnr) is not None
         self.ui.offer(job.bufnr, proposed if alive else lines, f"gpt-tools://{job.id}/{job.assistant}/{job.label}")
-        self._report(job, status, message, "WARN" if status == "conflict" else "INFO")
+        self._report(job, status, message, "WARN" if status == "conflict" else "INFO", result)
 
     def _report(self, job: Job, status: str, message: str, level: str, result: Any = None) -> None:
         info: dict[str, Any] = {

@@ -1,6 +1,6 @@
-"""Buffer lines <-> the text the core takes, and the smallest replacement between two line lists.
+r"""Buffer lines <-> the text the core takes, and the smallest replacement between two line lists.
 
-Neovim hands a buffer over as lines without their line breaks; a NUL byte in the file arrives as "\n"
+Neovim hands a buffer over as lines without their line breaks; a NUL byte in the file arrives as "\0"
 inside a line. A 'fileformat=dos' buffer has no "\r" in its lines (Neovim writes them back); a unix
 buffer holding CRLF lines keeps the "\r" at the end of each line, so the core sees CRLF text and
 answers in CRLF (gpt_tools.textio.conform_to_input), which splits back into the same kind of lines.
@@ -18,7 +18,7 @@ class RangeRefused(ValueError):
 def lines_to_text(lines: Sequence[str], first_line: int) -> str:
     """The range as the core's text: every line ends with a newline, as in the file."""
     for offset, line in enumerate(lines):
-        if "\n" in line:
+        if "\0" in line or "\n" in line:  # the API gives a NUL byte as "\0" (internally it is "\n")
             raise RangeRefused(f"line {first_line + offset} holds a NUL byte (binary data); nothing was sent")
         try:
             line.encode("utf-8")
