@@ -4,7 +4,7 @@ The fake server (tests/fake_openai.py) waits 0.5 s before answering every model 
 for the model's own time. Interleaved over N rounds, each with fresh copies of the docs and fresh
 cache directories, the script times three runs of the real console script:
 
-  (a) hook        `gpt-tools-hook --fix <40 files>`             default jobs (8 requests in flight)
+  (a) hook        `gpt-tools-hook --fix <40 files>`             default jobs (10 requests in flight)
   (b) sequential  `gpt-tools-hook --fix --jobs 1 <40 files>`    the same work, one request at a time
   (c) re-run      (a) again on the files it fixed, with (a)'s cache: must send no request at all
 
@@ -49,7 +49,7 @@ API_KEY = "fake-bench-key"
 DEFAULT_HOOK = "/work/venv/bin/gpt-tools-hook"
 DEFAULT_ROUNDS = 3
 DEFAULT_LATENCY = 0.5  # seconds the fake server waits before every model reply
-DEFAULT_JOBS = 8  # the hook's default (`jobs` in gpt_tools/definitions.py); only used for the floor
+DEFAULT_JOBS = 10  # the hook's default (`jobs` in gpt_tools/definitions.py); only used for the floor
 N_DOCS = 40
 RUN_TIMEOUT = 300.0  # seconds for one hook run; the sequential one takes about 40 x latency
 
@@ -437,7 +437,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="gpt-tools-hook concurrency benchmark against a slow fake server.")
     parser.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS, help=f"timed rounds (default {DEFAULT_ROUNDS})")
     parser.add_argument("--latency", type=float, default=DEFAULT_LATENCY, help="fake server seconds per request")
-    parser.add_argument("--jobs", type=int, help="pass --jobs N to run (a) (default: none, the hook's default 8)")
+    parser.add_argument("--jobs", type=int, help="pass --jobs N to run (a) (default: none, the hook's default 10)")
     parser.add_argument("--hook", default=DEFAULT_HOOK, help=f"the console script (default {DEFAULT_HOOK})")
     args = parser.parse_args(argv)
     if args.rounds < 1:
