@@ -146,6 +146,15 @@ def _missing(error: ApiError) -> bool:
     return error.status == 404
 
 
+def _delete(endpoint: Endpoint, path: str) -> None:
+    """DELETE something; what the server already lost is as good as deleted."""
+    try:
+        transport.call(endpoint, "DELETE", path)
+    except ApiError as exc:
+        if not _missing(exc):
+            raise
+
+
 def _sync_once(
     endpoint: Endpoint, assistant: Assistant, state: State, state_file: StateFile, progress: ProgressHook | None
 ) -> SyncReport:
@@ -167,11 +176,7 @@ def _sync_once(
         _attach(endpoint, store, add, progress)
     remove = current - set(wanted)
     for file_id in remove:
-        try:
-            transport.call(endpoint, "DELETE", f"/vector_stores/{store}/files/{file_id}")
-        except ApiError as exc:
-            if not _missing(exc):
-                raise
+        _delete(endpoint, f"/vector_stores/{store}/files/{file_id}")
     state.assistants[assistant.name] = {"vector_store_id": store, "files": list(dict.fromkeys(knowledge.hashes))}
     return SyncReport(store, tuple(wanted), uploaded, len(add), len(remove))
 
@@ -279,11 +284,7 @@ def prune(endpoint: Endpoint, state_file: StateFile, *, dry_run: bool) -> list[d
         if dry_run:
             return unused
         for row in unused:
-            try:
-                transport.call(endpoint, "DELETE", f"/files/{row['id']}")
-            except ApiError as exc:
-                if not _missing(exc):
-                    raise
+            _delete(endpoint, f"/files/{row['id']}")
             del state.files[row["sha256"]]
     return unused
 

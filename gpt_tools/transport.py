@@ -394,9 +394,7 @@ def probe(endpoint: Endpoint) -> int | str:
 
     The body is never returned: an authentication error may echo part of the key.
     """
-    quick = Endpoint(
-        endpoint.base_url, endpoint.api_key, endpoint.auth_header, min(endpoint.connect_timeout, 5.0), 5.0
-    )
+    quick = Endpoint(endpoint.base_url, endpoint.api_key, endpoint.auth_header, min(endpoint.connect_timeout, 5.0), 5.0)
     conn, prefix = _open_connection(quick)
     try:
         conn.request("GET", prefix + "/models", headers=_headers(quick, False, "application/json"))

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,6 +30,32 @@ def fake(_server: FakeOpenAI) -> Iterator[FakeOpenAI]:
     _server.reset()
     yield _server
     _server.reset()
+
+
+@pytest.fixture
+def server() -> Iterator[FakeOpenAI]:
+    """A fresh fake server of the test's own (for tests that inspect or break its state)."""
+    with FakeOpenAI() as fake:
+        yield fake
+
+
+@pytest.fixture
+def client(server: FakeOpenAI) -> Any:
+    """The real openai SDK talking to the fake: the reference the fake is held to."""
+    import openai
+
+    return openai.OpenAI(base_url=server.url, api_key="test", max_retries=0, timeout=10)
+
+
+SAMPLE_LINES = ["# Notes", "", "teh first line", "teh second line", "teh third line", "last teh line"]
+
+
+@pytest.fixture
+def document(tmp_path: Path) -> Path:
+    """A small Markdown file for the editor tests (Vim filter, Vim plugin)."""
+    path = tmp_path / "notes.md"
+    path.write_text("\n".join(SAMPLE_LINES) + "\n", encoding="utf-8")
+    return path
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,17 +25,6 @@ from tests.fake_openai import FakeOpenAI, Scripted, fix_typos
 
 MODEL = "gpt-5-mini"
 TEXT = "One two three four five six seven eight nine ten."
-
-
-@pytest.fixture
-def server() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as fake:
-        yield fake
-
-
-@pytest.fixture
-def client(server: FakeOpenAI) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.url, api_key="test", max_retries=0, timeout=10)
 
 
 def ask(client: openai.OpenAI, text: str = "x", **kwargs: Any) -> Any:

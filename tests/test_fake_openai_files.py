@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +15,6 @@ from tests.fake_openai import FakeOpenAI, Scripted
 
 MODEL = "gpt-5-mini"
 DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-@pytest.fixture
-def server() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as fake:
-        yield fake
-
-
-@pytest.fixture
-def client(server: FakeOpenAI) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.url, api_key="test", max_retries=0, timeout=10)
 
 
 def upload(client: openai.OpenAI, name: str = "notes.md", data: bytes = b"# Notes\n", **kwargs: Any) -> Any:

@@ -10,11 +10,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import BIN, log_file
+from tests.conftest import SAMPLE_LINES as LINES
 from tests.fake_openai import FakeOpenAI
 
 pytestmark = pytest.mark.skipif(shutil.which("vim") is None and not os.environ.get("CI"), reason="vim not installed")
-
-LINES = ["# Notes", "", "teh first line", "teh second line", "teh third line", "last teh line"]
 
 
 def _vim(path: Path, command: str) -> subprocess.CompletedProcess[bytes]:
@@ -27,13 +26,6 @@ def _vim(path: Path, command: str) -> subprocess.CompletedProcess[bytes]:
         start_new_session=True,  # no controlling terminal: messages can only go to the log
         check=False,
     )
-
-
-@pytest.fixture
-def document(tmp_path: Path) -> Path:
-    path = tmp_path / "notes.md"
-    path.write_text("\n".join(LINES) + "\n", encoding="utf-8")
-    return path
 
 
 def test_whole_buffer_is_fixed(api: FakeOpenAI, document: Path) -> None:

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import BIN, ROOT, write_config
+from tests.conftest import SAMPLE_LINES as LINES
 from tests.fake_openai import FakeOpenAI
 
 pytestmark = pytest.mark.skipif(shutil.which("vim") is None and not os.environ.get("CI"), reason="vim not installed")
 
-LINES = ["# Notes", "", "teh first line", "teh second line", "teh third line", "last teh line"]
 PLUGIN = ROOT / "editor" / "plugin" / "gpt_tools.vim"
 
 
@@ -29,13 +29,6 @@ def _vim(path: Path, *commands: str) -> str:
     argv += ["-c", f"call writefile([v:errmsg], '{errmsg}')", "-c", "wq", str(path)]
     subprocess.run(argv, env=env, capture_output=True, timeout=60, start_new_session=True, check=False)
     return errmsg.read_text(encoding="utf-8").strip()
-
-
-@pytest.fixture
-def document(tmp_path: Path) -> Path:
-    path = tmp_path / "notes.md"
-    path.write_text("\n".join(LINES) + "\n", encoding="utf-8")
-    return path
 
 
 def test_whole_buffer_is_fixed(api: FakeOpenAI, document: Path) -> None:
