@@ -216,14 +216,21 @@ def _verify(endpoint: Endpoint, state: State, assistant: Assistant) -> None:
     entry = state.assistants.get(assistant.name)
     if entry is None or entry.get("vector_store_id") is None:
         return
-    try:
-        listing = transport.call(endpoint, "GET", f"/vector_stores/{entry['vector_store_id']}/files?limit=100")
-    except ApiError as exc:
-        if _missing(exc):
-            state.assistants.pop(assistant.name)
-            return
-        raise
-    present = {item["id"] for item in listing.get("data", [])}
+    present: set[str] = set()
+    query = "limit=100"
+    while True:
+        try:
+            listing = transport.call(endpoint, "GET", f"/vector_stores/{entry['vector_store_id']}/files?{query}")
+        except ApiError as exc:
+            if _missing(exc):
+                state.assistants.pop(assistant.name)
+                return
+            raise
+        page = listing.get("data") or []
+        present |= {item["id"] for item in page}
+        if not listing.get("has_more") or not page:
+            break
+        query = f"limit=100&after={page[-1]['id']}"
     for digest in entry.get("files", []):
         record = state.files.get(digest)
         if record and record["id"] not in present:
@@ -277,12 +284,20 @@ def usage(state: State) -> list[dict[str, Any]]:
     ]
 
 
-def prune(endpoint: Endpoint, state_file: StateFile, *, dry_run: bool) -> list[dict[str, Any]]:
+def prune(
+    endpoint: Endpoint, state_file: StateFile, *, dry_run: bool, live: set[str] | None = None
+) -> list[dict[str, Any]]:
     """Delete server files no assistant uses; a file the server already lost is simply forgotten."""
     with state_file.locked() as state:
-        unused = [row for row in usage(state) if not row["assistants"]]
+        gone = [name for name in state.assistants if live is not None and name not in live]
+        kept = State(state.files, {n: e for n, e in state.assistants.items() if n not in gone})
+        unused = [row for row in usage(kept) if not row["assistants"]]
         if dry_run:
             return unused
+        for name in gone:
+            store = state.assistants.pop(name).get("vector_store_id")
+            if store:
+                _delete(endpoint, f"/vector_stores/{store}")
         for row in unused:
             _delete(endpoint, f"/files/{row['id']}")
             del state.files[row["sha256"]]

@@ -159,6 +159,7 @@ def _plan(
     session: Session | None,
     hooks: Hooks,
     *,
+    root: Path,
     verify: bool = False,
 ) -> Plan:
     """Resolve endpoint, backend and knowledge; syncing knowledge costs nothing when unchanged."""
@@ -174,10 +175,12 @@ def _plan(
         container = report.file_ids
     elif definition.files:
         instructions += knowledge.inline(definition, settings.knowledge_tokens)
+        if "file_search" in definition.tools:  # the inlined files stand in for the search
+            definition = replace(definition, tools=tuple(t for t in definition.tools if t != "file_search"))
     if "file_search" in definition.tools and not stores:
         raise UsageError(f"{definition.name} uses file_search but has no knowledge files or vector_store_ids")
     binary = [file for file in files if file.data is not None]
-    attachments = tuple(knowledge.attach(endpoint, Path.cwd(), file.path, file.data or b"") for file in binary)
+    attachments = tuple(knowledge.attach(endpoint, root, file.path, file.data or b"") for file in binary)
     return Plan(
         definition,
         settings,
@@ -235,14 +238,15 @@ def run(
     check_input(definition, settings, texts, allow_secrets=allow_secrets)
     instructions, user_text = compose(definition, textio.strip_bom(text), files, extra_instructions)
     hooks = Hooks(on_delta, on_retry, on_progress, cancel)
-    plan = _plan(definition, settings, instructions, files, session, hooks)
+    root = config.project_root or Path(cwd or os.getcwd()).resolve()
+    plan = _plan(definition, settings, instructions, files, session, hooks, root=root)
     try:
         final, outcome = _execute(plan, text, user_text, on_delta)
     except ApiError as error:
         if error.status != 404 or not plan.assistant.files:
             raise
         # The server lost a knowledge file or vector store: check, upload again, retry once.
-        plan = _plan(definition, settings, instructions, files, session, hooks, verify=True)
+        plan = _plan(definition, settings, instructions, files, session, hooks, root=root, verify=True)
         final, outcome = _execute(plan, text, user_text, on_delta)
     return Result(
         text=final,

@@ -176,7 +176,7 @@ def prune(dry_run: bool) -> int:
 
     config = load_config()
     endpoint = resolve_endpoint(config.settings)
-    removed = prune_files(endpoint, StateFile(_state_root()), dry_run=dry_run)
+    removed = prune_files(endpoint, StateFile(_state_root()), dry_run=dry_run, live=set(config.assistants))
     console = Console(PROGRAM)
     for record in removed:
         console.result(f"{'would delete' if dry_run else 'deleted'} {record['id']} {record['name']}\n")

@@ -1,0 +1,249 @@
+"""`gpt-tools assistant ...` and the seed scripts' spellings of `gpt-tools run`, in-process and installed."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from gpt_tools.cli.main import main
+from tests.conftest import run_program
+from tests.fake_openai import FakeOpenAI
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+
+DOC = "# Notes\n\nteh text\n"
+FIXED = "# Notes\n\nthe text\n"
+
+
+@pytest.fixture
+def project(isolated_env: Path) -> Path:
+    """A project with a commented config, an instructions/ folder and two knowledge files."""
+    config = isolated_env / "gpt-tools.toml"
+    config.write_text("# team config\n\n[assistants.House]  # ours\ninstructions = 'Our style.'\n", encoding="utf-8")
+    (isolated_env / "instructions").mkdir()
+    (isolated_env / "instructions" / "review.md").write_text("Review the text.\n")
+    (isolated_env / "style.md").write_text("# Style\n")
+    (isolated_env / "glossary.md").write_text("# Glossary\n")
+    return config
+
+
+@pytest.fixture
+def stdin(monkeypatch: pytest.MonkeyPatch) -> io.BytesIO:
+    data = io.BytesIO()
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(data))
+    return data
+
+
+def assistants(config: Path) -> dict[str, dict[str, object]]:
+    return dict(tomllib.loads(config.read_text(encoding="utf-8"))["assistants"])
+
+
+# --- assistant create/edit/delete/list -----------------------------------------------------------
+
+
+def test_create_with_dashed_options(project: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    argv = ["assistant", "create", "Reviewer", "--model", "gpt-5", "--instruction-name", "review"]
+    argv += ["--input-files", "style.md", "glossary.md", "--retrieval-tool", "--code-tool"]
+    assert main(argv) == 0
+    out, err = capfd.readouterr()
+    assert out == "" and err == f"gpt-tools: created Reviewer in {project}\n"
+    assert assistants(project)["Reviewer"] == {
+        "instructions_file": "instructions/review.md",
+        "model": "gpt-5",
+        "files": ["style.md", "glossary.md"],
+        "tools": ["file_search", "code_interpreter"],
+    }
+    assert project.read_text().startswith("# team config\n\n[assistants.House]  # ours\ninstructions = 'Our style.'\n")
+
+
+def test_seed_underscore_spellings(project: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    argv = ["assistant", "create", "Reviewer", "--model", "gpt-5", "--instruction_name", "review"]
+    argv += ["--input_files", "style.md", "glossary.md", "--retrieval_tool", "--code_tool"]
+    assert main(argv) == 0
+    assert assistants(project)["Reviewer"]["files"] == ["style.md", "glossary.md"]
+    assert assistants(project)["Reviewer"]["tools"] == ["file_search", "code_interpreter"]
+    assert main(["assistant", "edit", "Reviewer", "--new_name", "StyleReviewer", "--no_code_tool"]) == 0
+    assert "gpt-tools: updated StyleReviewer in" in capfd.readouterr().err
+    table = assistants(project)
+    assert "Reviewer" not in table
+    assert table["StyleReviewer"]["tools"] == ["file_search"]
+    assert main(["assistant", "edit", "StyleReviewer", "--no_retrieval_tool", "--instruction_name", "ProofReader"]) == 0
+    reviewer = assistants(project)["StyleReviewer"]
+    assert reviewer["tools"] == [] and reviewer["instructions_from"] == "ProofReader"
+    assert "instructions_file" not in reviewer
+
+
+def test_repeated_input_files_option(project: Path) -> None:
+    argv = ["assistant", "create", "K", "--instruction-name", "review", "--input-files", "style.md"]
+    assert main([*argv, "--input-files", "glossary.md"]) == 0
+    assert assistants(project)["K"]["files"] == ["style.md", "glossary.md"]
+
+
+def test_edit_builtin_mode_description_and_delete(project: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    assert main(["assistant", "edit", "MarkdownLinter", "--model", "gpt-5", "--description", "Ours now"]) == 0
+    assert assistants(project)["MarkdownLinter"] == {"model": "gpt-5", "description": "Ours now"}
+    assert main(["assistant", "create", "W", "--instruction-name", "House", "--mode", "write"]) == 0
+    assert assistants(project)["W"] == {"instructions_from": "House", "mode": "write"}
+    capfd.readouterr()
+    assert main(["assistant", "delete", "W"]) == 0
+    assert capfd.readouterr().err == f"gpt-tools: deleted W from {project}\n"
+    assert "W" not in assistants(project)
+
+
+ERRORS = [
+    (["assistant", "create", "House", "--instruction-name", "review"], "an assistant named 'House' exists already"),
+    (["assistant", "create", "ProofReader", "--instruction-name", "review"], "exists already (built-in)"),
+    (["assistant", "create", "X", "--model", "m"], "a new assistant needs --instruction-name"),
+    (["assistant", "edit", "Nobody", "--model", "m"], "unknown assistant 'Nobody'"),
+    (["assistant", "delete", "Nobody"], "unknown assistant 'Nobody'"),
+    (["assistant", "delete", "MarkdownLinter"], "MarkdownLinter is defined in built-in"),
+    (["assistant", "create", "X", "--instruction-name", "nope"], "no instructions named 'nope'"),
+    (["assistant", "create", "X", "--instruction-name", "review", "--input-files", "gone.md"], "not found: gone.md"),
+    (["assistant", "edit", "House", "--new-name", "DocWriter"], "an assistant named 'DocWriter' exists already"),
+    (["assistant", "create", "X", "--instruction-name", "review", "--mode", "sideways"], "Invalid value for '--mode'"),
+    (["assistant", "create", "X", "--bogus"], "No such option '--bogus'"),
+    (["assistant", "create"], "Missing argument 'NAME'"),
+]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"), ERRORS, ids=[" ".join(a[1:3]) + f" {i}" for i, (a, _) in enumerate(ERRORS)]
+)
+def test_errors_exit_2_and_leave_the_config_alone(
+    project: Path, capfd: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    before = project.read_bytes()
+    assert main(argv) == 2
+    out, err = capfd.readouterr()
+    assert out == ""
+    assert message in err
+    assert err.startswith(("gpt-tools: error: ", "Usage: gpt-tools", "Error: "))
+    assert project.read_bytes() == before
+
+
+def test_assistant_list(project: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    assert main(["assistant", "create", "Reviewer", "--instruction-name", "review", "--description", "Reviews"]) == 0
+    capfd.readouterr()
+    assert main(["assistant", "list"]) == 0
+    lines = capfd.readouterr().out.splitlines()
+    reviewer = next(line for line in lines if line.startswith("Reviewer "))
+    assert "Reviews" in reviewer and reviewer.endswith(f"[{project}]")
+    assert any(line.startswith("MarkdownLinter ") and line.endswith("[built-in]") for line in lines)
+    assert main(["assistant", "list", "--json"]) == 0
+    rows = {row["name"]: row for row in json.loads(capfd.readouterr().out)}
+    assert rows["Reviewer"]["source"] == str(project) and rows["Reviewer"]["description"] == "Reviews"
+    assert rows["House"]["source"] == str(project) and rows["ProofReader"]["source"] == "built-in"
+
+
+def test_installed_program_manages_assistants(project: Path) -> None:
+    done = run_program(
+        "gpt-tools", "assistant", "create", "Reviewer", "--instruction_name", "review",
+        "--input_files", "style.md", "glossary.md", "--retrieval_tool",
+    )  # fmt: skip
+    assert (done.returncode, done.stdout) == (0, b"")
+    assert done.stderr == f"gpt-tools: created Reviewer in {project}\n".encode()
+    done = run_program("gpt-tools", "assistant", "list")
+    assert done.returncode == 0 and b"Reviewer" in done.stdout
+    before = project.read_bytes()
+    done = run_program("gpt-tools", "assistant", "delete", "ProofReader")
+    assert done.returncode == 2 and done.stdout == b""
+    assert done.stderr.startswith(b"gpt-tools: error: ProofReader is defined in built-in")
+    assert project.read_bytes() == before
+
+
+# --- run: the seed runner's spellings ------------------------------------------------------------
+
+
+def test_run_assistant_name_and_input_text(api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--assistant_name", "MarkdownLinter", "--input_text", "teh"]) == 0
+    assert capfd.readouterr().out == "the"
+    assert main(["run", "--assistant-name", "MarkdownLinter", "--input-text", "teh"]) == 0
+    assert capfd.readouterr().out == "the"
+    assert len(api.model_requests()) == 2
+
+
+def test_run_output_file(api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--assistant_name", "MarkdownLinter", "--input_text", DOC, "--output_file", "out.md"]) == 0
+    assert capfd.readouterr().out == ""
+    assert Path("out.md").read_text() == FIXED
+
+
+def test_run_input_files_nargs(api: FakeOpenAI) -> None:
+    Path("a.py").write_text("print(1)\n")
+    Path("b.md").write_text("# B\n")
+    argv = ["run", "--assistant_name", "DocWriter", "--input_text", "Write a guide.", "--input_files", "a.py", "b.md"]
+    assert main(argv) == 0
+    sent = api.model_requests()[0].body["input"][0]["content"]
+    assert sent == [
+        {
+            "type": "input_text",
+            "text": 'Write a guide.\n\n<file path="a.py">\nprint(1)\n</file>\n\n<file path="b.md">\n# B\n</file>',
+        }
+    ]
+
+
+def test_run_list(api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--list"]) == 0
+    listed = capfd.readouterr().out
+    assert main(["list"]) == 0
+    assert capfd.readouterr().out == listed
+    assert "MarkdownLinter" in listed and "[built-in]" in listed
+    assert api.requests == []
+
+
+def test_run_vim_is_the_filter(api: FakeOpenAI, capfd: pytest.CaptureFixture[str], stdin: io.BytesIO) -> None:
+    stdin.write(DOC.encode())
+    stdin.seek(0)
+    assert main(["run", "MarkdownLinter", "--vim"]) == 0
+    assert capfd.readouterr().out == FIXED
+
+
+def test_run_vim_with_assistant_name(api: FakeOpenAI, capfd: pytest.CaptureFixture[str], stdin: io.BytesIO) -> None:
+    stdin.write(DOC.encode())
+    stdin.seek(0)
+    assert main(["run", "--assistant_name", "MarkdownLinter", "--vim"]) == 0
+    assert capfd.readouterr().out == FIXED
+
+
+def test_run_vim_failure_prints_the_input_byte_for_byte(
+    api: FakeOpenAI, capfdbinary: pytest.CaptureFixture[bytes], stdin: io.BytesIO
+) -> None:
+    data = "# Notes\r\n\r\nteh text with ünïcode\r\nno final newline".encode()
+    stdin.write(data)
+    stdin.seek(0)
+    api.default_fault = "401"
+    assert main(["run", "MarkdownLinter", "--vim"]) == 1
+    captured = capfdbinary.readouterr()
+    assert captured.out == data
+    assert b"HTTP 401" in captured.err and b"the text was left unchanged" in captured.err
+    assert len(api.model_requests()) == 1
+
+
+def test_run_vim_unknown_assistant_prints_the_input(
+    api: FakeOpenAI, capfd: pytest.CaptureFixture[str], stdin: io.BytesIO
+) -> None:
+    stdin.write(DOC.encode())
+    stdin.seek(0)
+    assert main(["run", "Nobody", "--vim"]) == 2
+    captured = capfd.readouterr()
+    assert captured.out == DOC
+    assert "unknown assistant 'Nobody'" in captured.err
+    assert api.requests == []
+
+
+def test_installed_run_vim_matches_gpt_filter(api: FakeOpenAI) -> None:
+    via_run = run_program("gpt-tools", "run", "MarkdownLinter", "--vim", stdin=DOC.encode())
+    via_filter = run_program("gpt-filter", "MarkdownLinter", stdin=DOC.encode())
+    assert (via_run.returncode, via_run.stdout) == (via_filter.returncode, via_filter.stdout) == (0, FIXED.encode())
+    api.default_fault = "401"
+    data = b"teh \xc3\xa4\r\nno newline"
+    via_run = run_program("gpt-tools", "run", "--assistant_name", "MarkdownLinter", "--vim", stdin=data)
+    assert (via_run.returncode, via_run.stdout) == (1, data)
+    assert b"HTTP 401" in via_run.stderr
