@@ -106,3 +106,36 @@ def test_help_does_not_replace_the_text(api: FakeOpenAI) -> None:
     done = run_program("gpt-filter", "--help", stdin=DOC)
     assert (done.returncode, done.stdout) == (0, DOC)
     assert b"usage: gpt-filter" in done.stderr
+
+
+def test_merged_stderr_message_goes_to_the_controlling_terminal(api: FakeOpenAI, tmp_path: Path) -> None:
+    """Under Vim in a terminal: the reason reaches /dev/tty, never the file that becomes the buffer."""
+    import os
+    import pty
+
+    from tests.conftest import program
+
+    api.default_fault = "500"
+    source, output = tmp_path / "in.md", tmp_path / "out.md"
+    source.write_bytes(DOC)
+    pid, master = pty.fork()
+    if pid == 0:  # child: the pty is its controlling terminal, like Vim's shell
+        with open(source, "rb") as stdin, open(output, "wb") as out:
+            os.dup2(stdin.fileno(), 0)
+            os.dup2(out.fileno(), 1)
+            os.dup2(out.fileno(), 2)  # Vim's shellredir: >%s 2>&1
+        os.execv(program("gpt-filter"), [program("gpt-filter"), "MarkdownLinter"])
+    _, status = os.waitpid(pid, 0)  # the pty buffers what the child wrote to /dev/tty meanwhile
+    terminal = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: nothing more from the terminal side
+            break
+        if not chunk:
+            break
+        terminal += chunk
+    os.close(master)
+    assert os.waitstatus_to_exitcode(status) == 1
+    assert output.read_bytes() == DOC
+    assert b"gpt-filter: error: HTTP 500" in terminal
