@@ -34,6 +34,7 @@ class Config:
     settings: Settings = field(default_factory=Settings)
     assistants: dict[str, Assistant] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)  # config files read, lowest precedence first
+    prices: dict[str, tuple[float, float, float]] = field(default_factory=dict)  # USD per 1M tokens
     project_file: Path | None = None
 
     def assistant(self, name: str) -> Assistant:
@@ -191,14 +192,39 @@ def _origin(config: Config, name: str, body: Mapping[str, Any], path: Path) -> A
     return replace(start, instructions=source.instructions)
 
 
+def _parse_prices(table: Any, path: Path) -> dict[str, tuple[float, float, float]]:
+    """`[prices."gpt-5-mini"] input = 0.25, cached_input = 0.025, output = 2.0` (USD per 1M tokens)."""
+    if not isinstance(table, dict):
+        raise ConfigError(str(path), "prices", "expected a table of models ([prices.MODEL])")
+    prices: dict[str, tuple[float, float, float]] = {}
+    for model, entry in table.items():
+        key = f"prices.{model}"
+        if not isinstance(entry, dict):
+            raise ConfigError(str(path), key, "expected a table with input, cached_input, output")
+        for name, value in entry.items():
+            if name not in ("input", "cached_input", "output"):
+                raise _unknown_key(path, f"{key}.{name}", {"input": 0, "cached_input": 0, "output": 0})
+            _check_type(path, f"{key}.{name}", value, (int, float))
+        if "input" not in entry or "output" not in entry:
+            raise ConfigError(str(path), key, "needs input and output (USD per million tokens)")
+        fresh, output = float(entry["input"]), float(entry["output"])
+        prices[model] = (
+            fresh,
+            float(entry["cached_input"]) if "cached_input" in entry else fresh,
+            output,
+        )
+    return prices
+
+
 def _apply_layer(config: Config, table: Mapping[str, Any], path: Path) -> None:
     assistants = table.get("assistants", {})
     if not isinstance(assistants, dict):
         raise ConfigError(str(path), "assistants", "expected a table of assistants ([assistants.NAME])")
-    settings = {key: value for key, value in table.items() if key != "assistants"}
+    config.prices.update(_parse_prices(table.get("prices", {}), path))
+    settings = {key: value for key, value in table.items() if key not in ("assistants", "prices")}
     for key in settings:
         if key not in SETTING_TYPES:
-            raise _unknown_key(path, key, {**SETTING_TYPES, "assistants": None})
+            raise _unknown_key(path, key, {**SETTING_TYPES, "assistants": None, "prices": None})
     config.settings = apply_settings(config.settings, _parse_settings(settings, path, ""))
     for name, body in assistants.items():
         if not isinstance(body, dict):

@@ -33,6 +33,8 @@ class Settings:
     chunk_tokens: int = 4_000  # rewriters get long documents in chunks of about this size
     jobs: int = 10  # requests in flight at once (chunks, hook files); gentle on rate limits, 429s are shared
     knowledge_tokens: int = 50_000  # knowledge files put into the context (chat backend) up to this
+    run_log: bool = True  # one row per run in the user's run log (runs.sqlite3): tokens, cost, status
+    log_texts: bool = False  # also keep the input and output texts in the run log
 
 
 SETTING_TYPES: dict[str, tuple[type, ...]] = {
@@ -53,6 +55,8 @@ SETTING_TYPES: dict[str, tuple[type, ...]] = {
     "chunk_tokens": (int,),
     "jobs": (int,),
     "knowledge_tokens": (int,),
+    "run_log": (bool,),
+    "log_texts": (bool,),
 }
 assert set(SETTING_TYPES) == {f.name for f in fields(Settings)}
 

@@ -222,22 +222,64 @@ def run(
     session: Session | None = None,
     config: Config | None = None,
     cwd: Path | str | None = None,
+    frontend: str = "library",
 ) -> Result:
     """Run assistant (a name or a definition) over text and return the guarded result.
 
     A rewriting assistant's document is protected, chunked and (with a session cache) cached; see
     rewrite.py. Raises a GptToolsError subclass on any failure; the caller's text is never modified.
+    Every run, failed or not, adds a row to the run log (runlog.py) unless `run_log = false`.
     """
     started = time.monotonic()
     config = config or load_config(cwd)
     definition = config.assistant(assistant) if isinstance(assistant, str) else assistant
     settings = resolve_settings(config, definition, model=model, backend=backend)
+    try:
+        result = _run(
+            config,
+            definition,
+            settings,
+            text,
+            files,
+            extra_instructions,
+            allow_secrets,
+            session,
+            cwd,
+            Hooks(on_delta, on_retry, on_progress, cancel),
+            started,
+        )
+    except BaseException as error:
+        if settings.run_log:
+            from .runlog import record_run
+
+            record_run(config, definition, settings, frontend, time.monotonic() - started, text, error=error)
+        raise
+    if settings.run_log:
+        from .runlog import record_run
+
+        record_run(config, definition, settings, frontend, time.monotonic() - started, text, result=result)
+    return result
+
+
+def _run(
+    config: Config,
+    definition: Assistant,
+    settings: Settings,
+    text: str,
+    files: Sequence[InputFile],
+    extra_instructions: str | None,
+    allow_secrets: bool,
+    session: Session | None,
+    cwd: Path | str | None,
+    hooks: Hooks,
+    started: float,
+) -> Result:
+    on_delta = hooks.on_delta
     texts = {"input": text, **{file.path: file.text for file in files if file.data is None}}
     if extra_instructions:
         texts["instructions"] = extra_instructions
     check_input(definition, settings, texts, allow_secrets=allow_secrets)
     instructions, user_text = compose(definition, textio.strip_bom(text), files, extra_instructions)
-    hooks = Hooks(on_delta, on_retry, on_progress, cancel)
     root = config.project_root or Path(cwd or os.getcwd()).resolve()
     plan = _plan(definition, settings, instructions, files, session, hooks, root=root)
     try:

@@ -74,6 +74,7 @@ def _filter(data: bytes, argv: Sequence[str]) -> bytes:
         backend=args.backend,
         extra_instructions=args.instruct,
         allow_secrets=args.allow_secrets,
+        frontend="filter",
     )
     return result.text.encode("utf-8")
 

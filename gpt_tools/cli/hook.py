@@ -111,7 +111,7 @@ class RunOne:
     def __call__(self, text: str) -> tuple[str, int]:
         from ..runner import run
 
-        result = run(self.assistant, text, model=self.model, session=self.session, config=self.config)
+        result = run(self.assistant, text, model=self.model, session=self.session, config=self.config, frontend="hook")
         return result.text, result.requests
 
 

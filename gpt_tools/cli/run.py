@@ -51,6 +51,7 @@ def execute(options: RunOptions, console: Console) -> int:
             on_delta=on_delta,
             on_retry=on_retry,
             config=config,
+            frontend="cli",
         )
     _deliver(result, options, console, streamed="".join(streamed))
     return 0

@@ -163,6 +163,7 @@ class Controller:
                 on_retry=on_retry,
                 cancel=job.cancel,
                 cwd=job.cwd,
+                frontend="nvim",
             )
         except BaseException as exc:  # every failure must reach the user, none may reach the buffer
             outcome.error, outcome.cancelled = core.describe(exc)

@@ -1,0 +1,277 @@
+"""The run log: one SQLite row per run from every front end, with tokens and a cost estimate.
+
+Lives in the user's data dir. Never holds the key; holds the texts only with `log_texts = true`.
+Safe under concurrent writers (pre-commit, several editors): WAL mode and a busy timeout. A locked,
+corrupt or unwritable log never fails a run: the row is dropped and the reason goes to the log file.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator, Mapping
+from contextlib import closing, contextmanager
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .config import Config
+    from .definitions import Assistant, Settings
+    from .runner import Result
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    time TEXT NOT NULL,            -- UTC, ISO 8601
+    frontend TEXT NOT NULL,        -- cli, filter, hook, nvim, library
+    assistant TEXT NOT NULL,
+    model TEXT NOT NULL,
+    backend TEXT NOT NULL,
+    input_tokens INTEGER NOT NULL DEFAULT 0,
+    output_tokens INTEGER NOT NULL DEFAULT 0,
+    cached_tokens INTEGER NOT NULL DEFAULT 0,
+    duration REAL NOT NULL,
+    status TEXT NOT NULL,          -- ok, error, cancelled
+    error TEXT,
+    cost REAL,                     -- USD estimate at the time of the run; NULL when the model has no price
+    cache_hit INTEGER NOT NULL DEFAULT 0,
+    requests INTEGER NOT NULL DEFAULT 0,
+    input_text TEXT,
+    output_text TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_time ON runs(time);
+"""
+
+# USD per million tokens: (input, cached input, output). Estimates; override with [prices] in config.
+PRICES: dict[str, tuple[float, float, float]] = {
+    "gpt-5": (1.25, 0.125, 10.0),
+    "gpt-5-mini": (0.25, 0.025, 2.0),
+    "gpt-5-nano": (0.05, 0.005, 0.40),
+    "gpt-4.1": (2.0, 0.50, 8.0),
+    "gpt-4.1-mini": (0.40, 0.10, 1.60),
+    "gpt-4.1-nano": (0.10, 0.025, 0.40),
+    "gpt-4o": (2.50, 1.25, 10.0),
+    "gpt-4o-mini": (0.15, 0.075, 0.60),
+}
+
+
+@dataclass(frozen=True)
+class Record:
+    frontend: str
+    assistant: str
+    model: str
+    backend: str
+    input_tokens: int
+    output_tokens: int
+    cached_tokens: int
+    duration: float
+    status: str
+    error: str | None = None
+    cache_hit: bool = False
+    requests: int = 0
+    input_text: str | None = None
+    output_text: str | None = None
+
+
+def default_path() -> Path:
+    override = os.environ.get("GPT_TOOLS_RUN_LOG")
+    if override:
+        return Path(override)
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("gpt-tools", appauthor=False)) / "runs.sqlite3"
+
+
+def price_for(model: str, prices: Mapping[str, tuple[float, float, float]]) -> tuple[float, float, float] | None:
+    """The price of model; dated snapshots (gpt-5-mini-2025-08-07) use their family's price."""
+    if model in prices:
+        return prices[model]
+    family = max((name for name in prices if model.startswith(name + "-")), key=len, default=None)
+    return prices[family] if family else None
+
+
+Prices = Mapping[str, tuple[float, float, float]]
+
+
+def cost(model: str, input_tokens: int, cached: int, output_tokens: int, prices: Prices) -> float | None:
+    price = price_for(model, prices)
+    if price is None:
+        return None
+    fresh = max(0, input_tokens - cached)
+    return (fresh * price[0] + cached * price[1] + output_tokens * price[2]) / 1_000_000
+
+
+@contextmanager
+def connect(path: Path) -> Iterator[sqlite3.Connection]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with closing(sqlite3.connect(path, timeout=5.0, isolation_level=None)) as db:
+        db.execute("PRAGMA busy_timeout = 5000")
+        db.execute("PRAGMA journal_mode = WAL")  # readers never block the writers of other processes
+        db.executescript(SCHEMA)
+        yield db
+
+
+def append(record: Record, *, prices: Mapping[str, tuple[float, float, float]], path: Path | None = None) -> bool:
+    """Add one row; False (and a line in the log file) when the log could not take it."""
+    estimate = cost(record.model, record.input_tokens, record.cached_tokens, record.output_tokens, prices)
+    row = (
+        datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        record.frontend,
+        record.assistant,
+        record.model,
+        record.backend,
+        record.input_tokens,
+        record.output_tokens,
+        record.cached_tokens,
+        round(record.duration, 3),
+        record.status,
+        record.error,
+        estimate,
+        int(record.cache_hit),
+        record.requests,
+        record.input_text,
+        record.output_text,
+    )
+    try:
+        with connect(path or default_path()) as db:
+            db.execute(
+                "INSERT INTO runs (time, frontend, assistant, model, backend, input_tokens, output_tokens,"
+                " cached_tokens, duration, status, error, cost, cache_hit, requests, input_text, output_text)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
+        return True
+    except (sqlite3.Error, OSError) as exc:
+        _note(f"run log not written ({type(exc).__name__}: {exc})")
+        return False
+
+
+def _note(message: str) -> None:
+    from .logfile import append_log
+
+    append_log("run-log", message)
+
+
+@dataclass(frozen=True)
+class Filters:
+    assistant: str | None = None
+    frontend: str | None = None
+    since: str | None = None  # ISO date or datetime, inclusive
+    until: str | None = None  # ISO date or datetime, exclusive
+
+
+def _where(filters: Filters) -> tuple[str, list[str]]:
+    clauses, values = [], []
+    for column, value in (("assistant", filters.assistant), ("frontend", filters.frontend)):
+        if value:
+            clauses.append(f"{column} = ?")
+            values.append(value)
+    if filters.since:
+        clauses.append("time >= ?")
+        values.append(filters.since)
+    if filters.until:
+        clauses.append("time < ?")
+        values.append(filters.until)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", values
+
+
+def recent(filters: Filters, limit: int, *, path: Path | None = None) -> list[dict[str, object]]:
+    """The last runs, newest first (texts left out: `logs` is for seeing what ran and cost)."""
+    where, values = _where(filters)
+    columns = (
+        "time, frontend, assistant, model, backend, input_tokens, output_tokens, cached_tokens, duration,"
+        " status, error, cost, cache_hit, requests"
+    )
+    target = path or default_path()
+    if not target.exists():
+        return []
+    with connect(target) as db:
+        db.row_factory = sqlite3.Row
+        rows = db.execute(f"SELECT {columns} FROM runs{where} ORDER BY id DESC LIMIT ?", [*values, limit])
+        return [dict(row) for row in rows]
+
+
+GROUPS = {"day": "substr(time, 1, 10)", "assistant": "assistant", "model": "model", "frontend": "frontend"}
+
+
+@dataclass
+class _Totals:
+    runs: int = 0
+    input_tokens: int = 0
+    cached_tokens: int = 0
+    output_tokens: int = 0
+    cache_hits: int = 0
+    cost: float = 0.0
+    unpriced_runs: int = 0  # runs of models the price table does not know: their cost is not in `cost`
+
+
+def usage(filters: Filters, by: str, prices: Prices, *, path: Path | None = None) -> list[dict[str, object]]:
+    """Runs, tokens and estimated cost per day/assistant/model/frontend, priced with today's table."""
+    where, values = _where(filters)
+    # Group by model too, so each group's cost uses its own models' prices; fold the models in Python.
+    query = (
+        f"SELECT {GROUPS[by]} AS grp, model, COUNT(*), SUM(input_tokens), SUM(cached_tokens),"
+        f" SUM(output_tokens), SUM(cache_hit) FROM runs{where} GROUP BY grp, model ORDER BY grp"
+    )
+    target = path or default_path()
+    if not target.exists():
+        return []
+    totals: dict[str, _Totals] = {}
+    with connect(target) as db:
+        for group, model, runs, tokens_in, cached, tokens_out, hits in db.execute(query, values):
+            row = totals.setdefault(group, _Totals())
+            row.runs += runs
+            row.input_tokens += tokens_in
+            row.cached_tokens += cached
+            row.output_tokens += tokens_out
+            row.cache_hits += hits
+            estimate = cost(model, tokens_in, cached, tokens_out, prices)
+            if estimate is None:
+                row.unpriced_runs += runs
+            else:
+                row.cost += estimate
+    return [{by: group, **asdict(row)} for group, row in totals.items()]
+
+
+def _status(error: BaseException | None) -> str:
+    from .errors import Cancelled
+
+    if error is None:
+        return "ok"
+    return "cancelled" if isinstance(error, (Cancelled, KeyboardInterrupt)) else "error"
+
+
+def record_run(
+    config: Config,
+    assistant: Assistant,
+    settings: Settings,
+    frontend: str,
+    duration: float,
+    text: str,
+    *,
+    result: Result | None = None,
+    error: BaseException | None = None,
+) -> None:
+    """Log one run of `runner.run()`, whatever its outcome; never raises for the log's sake."""
+    from .backends import Usage
+
+    usage = result.usage if result else Usage()
+    record = Record(
+        frontend=frontend,
+        assistant=assistant.name,
+        model=result.model if result else settings.model,
+        backend=settings.backend,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cached_tokens=usage.cached_tokens,
+        duration=duration,
+        status=_status(error),
+        error=f"{type(error).__name__}: {error}"[:500] if error else None,
+        cache_hit=bool(result and result.requests == 0),
+        requests=result.requests if result else 0,
+        input_text=text if settings.log_texts else None,
+        output_text=result.text if result and settings.log_texts else None,
+    )
+    append(record, prices={**PRICES, **config.prices})
