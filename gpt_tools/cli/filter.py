@@ -56,16 +56,34 @@ def _parser() -> _Parser:
     parser.add_argument(
         "--allow-secrets", action="store_true", help="send text even if it looks like it holds a secret"
     )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="say what would be sent and cost (not in the text); send nothing"
+    )
     return parser
 
 
-def _filter(data: bytes, argv: Sequence[str]) -> bytes:
+def _filter(data: bytes, argv: Sequence[str], console: Console) -> bytes:
     """The bytes to print on success; raises on any failure."""
     args = _parser().parse_args(argv)
     from .. import runner, textio
     from .inputs import read_attachment
 
     text = textio.decode_input(data, source="stdin")
+    if args.dry_run:
+        from ..preview import preview
+
+        files = [read_attachment(name) for name in args.input_files]
+        plan = preview(
+            args.assistant,
+            text,
+            files=files,
+            model=args.model,
+            backend=args.backend,
+            extra_instructions=args.instruct,
+            allow_secrets=args.allow_secrets,
+        )
+        console.message(plan.describe())
+        return data  # the buffer stays exactly as it was
     result = runner.run(
         args.assistant,
         text,
@@ -85,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     data = b""
     try:
         data = sys.stdin.buffer.read()
-        write_stdout(_filter(data, argv))
+        write_stdout(_filter(data, argv, console))
         return 0
     except _ArgExit as exc:  # --help: the help text must not replace the user's text either
         console.message(_parser().format_help().rstrip())

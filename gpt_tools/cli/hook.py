@@ -32,6 +32,7 @@ class Options:
     on_error: str
     use_cache: bool
     model: str | None
+    dry_run: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--no-cache", action="store_false", dest="use_cache", help="ask again even for known text")
     parser.add_argument("-m", "--model", help="model to use instead of the assistant's")
+    parser.add_argument("--dry-run", action="store_true", help="show what would be sent and cost; send nothing")
     return parser
 
 
@@ -156,6 +158,30 @@ def _report(outcomes: list[Outcome], options: Options, console: Console) -> int:
     return 1 if failed else 0
 
 
+def _dry_run(options: Options, console: Console) -> int:
+    """Per file: what would be sent and its estimated cost. Nothing is sent, nothing written."""
+    from .. import load_config
+    from ..errors import GptToolsError
+    from ..preview import preview
+    from ..textio import decode_input
+
+    config = load_config()
+    total = 0.0
+    for path in options.files:
+        try:
+            text = decode_input(Path(path).read_bytes(), source=path)
+            plan = preview(options.assistant, text, model=options.model, config=config)
+        except (OSError, GptToolsError) as exc:
+            console.line(f"{path}: would be skipped: {exc}")
+            continue
+        total += plan.cost or 0.0
+        console.line(f"{path}: ~{plan.input_tokens:,} tokens in, {plan.chunks} request(s), ~${plan.cost or 0:.4f}")
+    console.line(
+        f"{PROGRAM}: dry run, {len(options.files)} files, ~${total:.4f} at most (before the cache); nothing sent"
+    )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     console = Console(PROGRAM)
     args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
@@ -168,10 +194,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         on_error=args.on_error,
         use_cache=args.use_cache,
         model=args.model,
+        dry_run=args.dry_run,
     )
     from ..errors import GptToolsError
 
     try:
+        if options.dry_run:
+            return _dry_run(options, console)
         run_one = RunOne(options)
         workers = max(1, run_one.session.jobs)
         with ThreadPoolExecutor(max_workers=workers) as pool:

@@ -28,6 +28,7 @@ class RunOptions:
     output_file: str | None
     as_json: bool
     allow_secrets: bool
+    dry_run: bool = False
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -58,6 +59,7 @@ def cli() -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result and its usage as JSON.")
 @click.option("--allow-secrets", is_flag=True, help="Send text even if it looks like it holds a secret.")
+@click.option("--dry-run", is_flag=True, help="Show what would be sent and its estimated cost; send nothing.")
 def run_command(
     name: str | None,
     files: tuple[str, ...],
@@ -71,6 +73,7 @@ def run_command(
     output_file: str | None,
     as_json: bool,
     allow_secrets: bool,
+    dry_run: bool,
 ) -> int:
     """Run assistant NAME over FILES, --input-text or stdin."""
     if list_only:
@@ -81,7 +84,7 @@ def run_command(
     if assistant_name and name:
         files = (name, *files)  # with --assistant-name, a bare first word is a file
     options = RunOptions(
-        chosen, files, input_files, input_text, instruct, model, backend, output_file, as_json, allow_secrets
+        chosen, files, input_files, input_text, instruct, model, backend, output_file, as_json, allow_secrets, dry_run
     )
     from .run import execute
 

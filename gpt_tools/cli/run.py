@@ -8,8 +8,9 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from .. import atomicwrite, runner
-from ..config import load_config
+from ..config import Config, load_config
 from ..errors import RunFailed
+from ..runner import InputFile
 from ..transport import RetryNotice
 from .console import Console
 from .inputs import gather, read_attachment
@@ -23,6 +24,8 @@ def execute(options: RunOptions, console: Console) -> int:
     assistant = config.assistant(options.name)
     given = gather(assistant, options.files, options.input_text, sys.stdin.buffer, sys.stdin.isatty())
     attached = tuple(read_attachment(name) for name in options.attachments)
+    if options.dry_run:
+        return _dry_run(options, console, config, given.text, given.files + attached)
     stream_to_terminal = sys.stdout.isatty() and not options.as_json and not options.output_file
     spinner = console.progress(f"{assistant.name} · {options.model or assistant.model or config.settings.model}")
     streamed: list[str] = []
@@ -76,3 +79,20 @@ def _deliver(result: runner.Result, options: RunOptions, console: Console, *, st
             f"{result.assistant} · {result.model} · {usage.input_tokens:,} in / {usage.output_tokens:,} out · "
             f"{result.elapsed:.1f} s" + (f" · wrote {options.output_file}" if options.output_file else "")
         )
+
+
+def _dry_run(options: RunOptions, console: Console, config: Config, text: str, files: tuple[InputFile, ...]) -> int:
+    from ..preview import preview
+
+    plan = preview(
+        options.name,
+        text,
+        files=files,
+        model=options.model,
+        backend=options.backend,
+        extra_instructions=options.instruct,
+        allow_secrets=options.allow_secrets,
+        config=config,
+    )
+    console.result(json.dumps(asdict(plan), indent=2) + "\n" if options.as_json else plan.describe() + "\n")
+    return 0

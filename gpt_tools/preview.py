@@ -1,0 +1,103 @@
+"""`--dry-run`: what a run would send and roughly cost, sending nothing (no request, no upload)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import guards, knowledge, textio
+from .config import Config, load_config
+from .definitions import OPENAI_BASE_URL, Assistant
+from .runner import InputFile, check_input, compose, resolve_settings
+
+
+@dataclass(frozen=True)
+class Preview:
+    assistant: str
+    model: str
+    backend: str
+    endpoint: str
+    mode: str
+    input_tokens: int  # estimated, generously: instructions + text + files
+    output_tokens: int | None  # a rewrite's reply is about its document; a writer's is unknown
+    cost: float | None  # USD for input_tokens + output_tokens at the model's price; None if unpriced
+    chunks: int = 1
+    files: list[str] = field(default_factory=list)  # per-run files
+    knowledge_files: list[str] = field(default_factory=list)
+    knowledge_uploads: int = 0  # knowledge files whose content the server does not have yet
+
+    def describe(self) -> str:
+        """One short paragraph for a terminal or the filter's message channel."""
+        out = f"~{self.output_tokens:,} out" if self.output_tokens is not None else "output unknown"
+        money = f"~${self.cost:.4f}" if self.cost is not None else "no price for this model"
+        lines = [
+            f"dry run: {self.assistant} ({self.mode}) on {self.model} via {self.backend} at {self.endpoint}",
+            f"  ~{self.input_tokens:,} tokens in, {out}, {money}; {self.chunks} request(s); nothing was sent",
+        ]
+        if self.files:
+            lines.append(f"  files: {', '.join(self.files)}")
+        if self.knowledge_files:
+            lines.append(f"  knowledge: {len(self.knowledge_files)} files, {self.knowledge_uploads} would be uploaded")
+        return "\n".join(lines)
+
+
+def _knowledge(assistant: Assistant) -> tuple[list[str], int]:
+    if not assistant.files:
+        return [], 0
+    found = knowledge.read_knowledge(assistant)
+    state = knowledge.StateFile(knowledge.state_root(assistant)).read()
+    missing = sum(1 for digest in set(found.hashes) if digest not in state.files)
+    return [path.name for path in found.paths], missing
+
+
+def preview(
+    assistant: str | Assistant,
+    text: str,
+    *,
+    files: Sequence[InputFile] = (),
+    model: str | None = None,
+    backend: str | None = None,
+    extra_instructions: str | None = None,
+    allow_secrets: bool = False,
+    config: Config | None = None,
+    cwd: Path | str | None = None,
+) -> Preview:
+    """The plan of `run()` with the same arguments; the same input refusals apply."""
+    from . import runlog
+    from .chunking import split_chunks
+    from .protect import mask
+
+    config = config or load_config(cwd)
+    definition = config.assistant(assistant) if isinstance(assistant, str) else assistant
+    settings = resolve_settings(config, definition, model=model, backend=backend)
+    texts = {"input": text, **{file.path: file.text for file in files if file.data is None}}
+    check_input(definition, settings, texts, allow_secrets=allow_secrets)
+    instructions, user_text = compose(definition, textio.strip_bom(text), files, extra_instructions)
+    chunks = 1
+    if definition.rewrites:
+        body = mask(textio.strip_bom(text)).text if settings.protect else text
+        chunks = len(split_chunks(body, settings.chunk_tokens))
+    document = guards.estimate_tokens(user_text)
+    tokens_in = document + chunks * guards.estimate_tokens(instructions)
+    tokens_out = document if definition.rewrites else definition.max_output_tokens
+    estimate = runlog.cost(settings.model, tokens_in, 0, tokens_out or 0, {**runlog.PRICES, **config.prices})
+    names, uploads = _knowledge(definition)
+    # Not resolve_endpoint(): a dry run must not need the key, nor run api_key_cmd (it may prompt).
+    endpoint = settings.base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_BASE_URL
+
+    return Preview(
+        assistant=definition.name,
+        model=settings.model,
+        backend=settings.backend,
+        endpoint=endpoint,
+        mode=definition.mode,
+        input_tokens=tokens_in,
+        output_tokens=tokens_out,
+        cost=estimate,
+        chunks=chunks,
+        files=[file.path for file in files],
+        knowledge_files=names,
+        knowledge_uploads=uploads,
+    )

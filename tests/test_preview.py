@@ -1,0 +1,73 @@
+"""`--dry-run` on run, gpt-filter and the hook: a plan and a cost estimate, and nothing sent."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import gpt_tools
+from gpt_tools.cli.hook import main as hook_main
+from gpt_tools.cli.main import main
+from gpt_tools.preview import preview
+from tests.conftest import run_program, write_config
+from tests.fake_openai import FakeOpenAI
+
+DOC = "# Title\n\nSome teh prose.\n\n```python\nprint('kept')\n```\n"
+
+
+def test_cli_dry_run_sends_nothing_and_reports_the_plan(api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
+    Path("doc.md").write_text(DOC)
+    assert main(["run", "MarkdownLinter", "doc.md", "--dry-run", "--json"]) == 0
+    plan = json.loads(capfd.readouterr().out)
+    assert plan["assistant"] == "MarkdownLinter" and plan["mode"] == "rewrite" and plan["chunks"] == 1
+    assert plan["endpoint"] == api.url and plan["model"] == "gpt-5-mini"
+    assert plan["input_tokens"] > 0 and plan["output_tokens"] > 0 and plan["cost"] > 0
+    assert api.requests == []
+
+
+def test_filter_dry_run_keeps_the_text_and_says_why_elsewhere(api: FakeOpenAI) -> None:
+    done = run_program("gpt-filter", "MarkdownLinter", "--dry-run", stdin=DOC.encode())
+    assert (done.returncode, done.stdout) == (0, DOC.encode())
+    assert b"dry run: MarkdownLinter (rewrite) on gpt-5-mini" in done.stderr
+    assert b"nothing was sent" in done.stderr
+    assert api.requests == []
+
+
+def test_hook_dry_run_writes_nothing(api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
+    Path("a.md").write_text(DOC)
+    assert hook_main(["--dry-run", "a.md"]) == 0
+    assert Path("a.md").read_text() == DOC
+    assert "a.md: ~" in capfd.readouterr().out
+    assert api.requests == []
+
+
+def test_dry_run_needs_no_key_and_runs_no_key_command(fake: FakeOpenAI) -> None:
+    write_config(Path.cwd(), "api_key_cmd = 'touch ran-key-command'\n")
+    plan = preview("Summarizer", "text to summarise")
+    assert plan.endpoint == "https://api.openai.com/v1"
+    assert not Path("ran-key-command").exists()
+
+
+def test_dry_run_still_refuses_secrets(api: FakeOpenAI) -> None:
+    with pytest.raises(gpt_tools.InputRefused, match="looks like a GitHub token"):
+        preview("Summarizer", "token ghp_" + "A1b2C3d4E5" * 4)
+
+
+def test_dry_run_counts_knowledge_uploads_without_uploading(api: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    Path("kb.md").write_text("facts\n")
+    config = write_config(
+        Path.cwd(), "[assistants.Kb]\ninstructions = 'Answer.'\nfiles = ['kb.md']\ntools = ['file_search']\n"
+    )
+    monkeypatch.setenv("GPT_TOOLS_CONFIG", str(config))
+    plan = preview("Kb", "question?")
+    assert (plan.knowledge_files, plan.knowledge_uploads) == (["kb.md"], 1)
+    assert api.requests == []
+
+
+def test_long_rewrite_reports_its_chunks(api: FakeOpenAI) -> None:
+    write_config(Path.cwd(), "chunk_tokens = 200\n")
+    sections = "".join(f"## Part {i}\n\n" + "Some prose here. " * 40 + "\n\n" for i in range(10))
+    plan = preview("MarkdownLinter", sections)
+    assert plan.chunks > 1
