@@ -21,8 +21,6 @@ written into the repository or the virtualenvs, and the timed rounds see the ste
 from __future__ import annotations
 
 import argparse
-import contextlib
-import http.client
 import json
 import os
 import re
@@ -30,21 +28,28 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-REPO = Path(__file__).resolve().parent.parent
-FAKE_SERVER = REPO / "tests" / "fake_openai.py"
+from benchlib import (
+    API_KEY,
+    REPO,
+    BenchError,
+    child_env,
+    fake_server,
+    recorded_requests,
+    request_path,
+    stats,
+    verdict,
+)
+
 ASSISTANT = "MarkdownLinter"
 ASSISTANT_FILE = REPO / "gpt_tools" / "assistants" / f"{ASSISTANT}.md"
 LLM_MODEL_ID = "fake"
 MODEL_NAME = "gpt-5-mini"
-API_KEY = "fake-bench-key"
 
 DEFAULT_RUNS = 21
 DEFAULT_GPT_FILTER = "/work/venv/bin/gpt-filter"
@@ -161,69 +166,8 @@ def fix_typos(text: str) -> str:
     return pattern.sub(lambda m: TYPOS[m.group(1)], text)
 
 
-class BenchError(Exception):
-    """Something the benchmark depends on did not behave; the numbers would mean nothing."""
-
-
-# --------------------------------------------------------------------------------------------- server
-
-
-@contextlib.contextmanager
-def fake_server(env: dict[str, str]) -> Iterator[str]:
-    """Run tests/fake_openai.py (zero latency) as a subprocess; yield its base URL; always stop it."""
-    proc = subprocess.Popen(
-        [sys.executable, str(FAKE_SERVER), "--port", "0", "--exit-on-stdin-eof"],
-        cwd=REPO,
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        line: list[str] = []
-        assert proc.stdout is not None
-        stdout = proc.stdout
-        reader = threading.Thread(target=lambda: line.append(stdout.readline()), daemon=True)
-        reader.start()
-        reader.join(20)
-        url = line[0].strip() if line else ""
-        if not url.startswith("http://"):
-            raise BenchError(f"fake server did not print its URL (got {url!r}, exit status {proc.poll()})")
-        yield url
-    finally:
-        with contextlib.suppress(OSError):
-            if proc.stdin is not None:
-                proc.stdin.close()  # --exit-on-stdin-eof
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        if proc.stdout is not None:
-            proc.stdout.close()
-
-
-def recorded_requests(base_url: str) -> list[dict[str, Any]]:
-    """GET /_fake/requests: every model request the server has seen, oldest first."""
-    parts = urlsplit(base_url)
-    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
-    try:
-        conn.request("GET", "/_fake/requests")
-        response = conn.getresponse()
-        body = response.read()
-        if response.status != 200:
-            raise BenchError(f"GET /_fake/requests answered HTTP {response.status}")
-    finally:
-        conn.close()
-    value = json.loads(body)
-    if not isinstance(value, list):
-        raise BenchError("GET /_fake/requests did not return a list")
-    return value
-
-
 def model_paths(requests: list[dict[str, Any]]) -> list[str]:
-    return [urlsplit(str(r.get("path", ""))).path for r in requests]
+    return [request_path(r) for r in requests]
 
 
 # --------------------------------------------------------------------------------------------- setup
@@ -250,24 +194,6 @@ def default_python(gpt_filter: str) -> str:
     if first.startswith("#!") and " " not in first[2:].strip():
         return first[2:].strip()
     return str(Path(gpt_filter).parent / "python")
-
-
-def child_env(base_url: str, tmp: Path) -> dict[str, str]:
-    """A clean, identical environment for every timed command (see the module docstring)."""
-    dropped = ("GPT_TOOLS_", "OPENAI_", "LLM_")
-    proxies = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
-    env = {k: v for k, v in os.environ.items() if not k.startswith(dropped) and k.lower() not in proxies}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env.update(
-        PYTHONPYCACHEPREFIX=str(tmp / "pycache"),
-        OPENAI_BASE_URL=base_url,
-        OPENAI_API_KEY=API_KEY,
-        LLM_USER_PATH=str(tmp / "llm"),
-        XDG_CONFIG_HOME=str(tmp / "config"),  # no user config.toml of gpt-tools
-        XDG_STATE_HOME=str(tmp / "state"),  # its log file, if it writes one
-        NO_PROXY="127.0.0.1,localhost",
-    )
-    return env
 
 
 def configure_llm(llm: str, base_url: str, env: dict[str, str], tmp: Path) -> None:
@@ -348,22 +274,6 @@ def verify_llm(cmd: Command, base_url: str, doc_path: Path, env: dict[str, str],
 # --------------------------------------------------------------------------------------------- report
 
 
-@dataclass(frozen=True)
-class Stats:
-    median: float
-    p10: float
-    p90: float
-
-
-def stats(values: Sequence[float]) -> Stats:
-    deciles = statistics.quantiles(values, n=10, method="inclusive")
-    return Stats(statistics.median(values), deciles[0], deciles[-1])
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
-
-
 def report(commands: list[Command], runs: int) -> tuple[str, bool]:
     python, gpt_filter, llm = commands
     lines = [
@@ -420,9 +330,9 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
     workdir = tmp / "cwd"  # outside any project: no gpt-tools.toml / pyproject.toml is picked up
     workdir.mkdir()
 
-    server_env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    with fake_server(server_env) as base_url:
-        env = child_env(base_url, tmp)
+    with fake_server() as base_url:
+        # Also drop the caller's LLM_* settings: llm gets its own LLM_USER_PATH (see configure_llm).
+        env = child_env(base_url, tmp, drop=("GPT_TOOLS_", "OPENAI_", "LLM_"), LLM_USER_PATH=str(tmp / "llm"))
         configure_llm(args.llm, base_url, env, tmp)
         commands = [
             Command("python -c pass", [python, "-c", "pass"]),

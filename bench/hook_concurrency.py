@@ -22,9 +22,6 @@ PYTHONPYCACHEPREFIX; one untimed warm-up run compiles everything first. Standard
 from __future__ import annotations
 
 import argparse
-import contextlib
-import http.client
-import json
 import math
 import os
 import random
@@ -34,17 +31,20 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
-REPO = Path(__file__).resolve().parent.parent
-FAKE_SERVER = REPO / "tests" / "fake_openai.py"
-API_KEY = "fake-bench-key"
+from benchlib import (
+    BenchError,
+    child_env,
+    fake_server,
+    recorded_requests,
+    request_path,
+    reset_server,
+    timed_child,
+    verdict,
+)
 
 DEFAULT_HOOK = "/work/venv/bin/gpt-tools-hook"
 DEFAULT_ROUNDS = 3
@@ -60,10 +60,6 @@ MAX_RERUN = 1.0  # seconds, and no request at all
 
 MODEL_PATHS = ("/v1/responses", "/v1/chat/completions")
 SUMMARY = re.compile(r"^gpt-tools-hook: (\d+) changed, (\d+) checked, (\d+) requests$", re.M)
-
-
-class BenchError(Exception):
-    """Something the benchmark depends on did not behave; the numbers would mean nothing."""
 
 
 # --------------------------------------------------------------------------------------------- documents
@@ -233,67 +229,9 @@ def make_documents(count: int) -> list[tuple[str, str, str]]:
 # --------------------------------------------------------------------------------------------- server
 
 
-@contextlib.contextmanager
-def fake_server(latency: float) -> Iterator[str]:
-    """Run tests/fake_openai.py as a subprocess; yield its base URL; always stop it."""
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    argv = [sys.executable, str(FAKE_SERVER), "--port", "0", "--latency", str(latency), "--exit-on-stdin-eof"]
-    proc = subprocess.Popen(argv, cwd=REPO, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        line: list[str] = []
-        assert proc.stdout is not None
-        stdout = proc.stdout
-        reader = threading.Thread(target=lambda: line.append(stdout.readline()), daemon=True)
-        reader.start()
-        reader.join(20)
-        url = line[0].strip() if line else ""
-        if not url.startswith("http://"):
-            raise BenchError(f"fake server did not print its URL (got {url!r}, exit status {proc.poll()})")
-        yield url
-    finally:
-        with contextlib.suppress(OSError):
-            if proc.stdin is not None:
-                proc.stdin.close()  # --exit-on-stdin-eof: the server stops by itself
-        try:
-            # Not SIGTERM at once: the server would then exit while its stdin reader thread is still
-            # inside read(), and CPython aborts at shutdown ("could not acquire lock for <stdin>").
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.terminate()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
-        if proc.stdout is not None:
-            proc.stdout.close()
-
-
-def control(base_url: str, method: str, path: str) -> Any:
-    """One call to the fake server's /_fake/* control endpoints."""
-    parts = urlsplit(base_url)
-    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
-    try:
-        conn.request(method, path, body=b"{}" if method == "POST" else None)
-        response = conn.getresponse()
-        body = response.read()
-        if response.status != 200:
-            raise BenchError(f"{method} {path} answered HTTP {response.status}")
-    finally:
-        conn.close()
-    return json.loads(body)
-
-
-def reset_server(base_url: str) -> None:
-    control(base_url, "POST", "/_fake/reset")
-
-
 def model_requests(base_url: str) -> int:
     """Model requests seen since the last reset; anything else reaching the server is an error."""
-    recorded = control(base_url, "GET", "/_fake/requests")
-    if not isinstance(recorded, list):
-        raise BenchError("GET /_fake/requests did not return a list")
-    paths = [(str(r.get("method")), urlsplit(str(r.get("path", ""))).path) for r in recorded]
+    paths = [(str(r.get("method")), request_path(r)) for r in recorded_requests(base_url)]
     unexpected = [p for p in paths if p[0] != "POST" or p[1] not in MODEL_PATHS]
     if unexpected:
         raise BenchError(f"unexpected requests at the fake server: {unexpected[:5]}")
@@ -301,23 +239,6 @@ def model_requests(base_url: str) -> int:
 
 
 # --------------------------------------------------------------------------------------------- runs
-
-
-def child_env(base_url: str, tmp: Path) -> dict[str, str]:
-    """The environment every hook run gets; XDG_CACHE_HOME is set per run (see run_hook)."""
-    dropped = ("GPT_TOOLS_", "OPENAI_")  # GPT_TOOLS_CONFIG, GPT_TOOLS_MODEL, ... must not leak in
-    proxies = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
-    env = {k: v for k, v in os.environ.items() if not k.startswith(dropped) and k.lower() not in proxies}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env.update(
-        PYTHONPYCACHEPREFIX=str(tmp / "pycache"),
-        OPENAI_BASE_URL=base_url,
-        OPENAI_API_KEY=API_KEY,
-        XDG_CONFIG_HOME=str(tmp / "config"),  # no user config.toml
-        XDG_STATE_HOME=str(tmp / "state"),  # the log file, if anything is logged
-        NO_PROXY="127.0.0.1,localhost",
-    )
-    return env
 
 
 @dataclass
@@ -347,18 +268,8 @@ def run_hook(
     """Run the hook once in cwd on files (relative names, as pre-commit passes them); check it; return
     (wall time, model requests the server saw)."""
     reset_server(base_url)
-    started = time.perf_counter()
-    done = subprocess.run(
-        [*argv, *files],
-        cwd=cwd,
-        env={**env, "XDG_CACHE_HOME": str(cache)},
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT,
-        check=False,
-    )
-    elapsed = time.perf_counter() - started
+    run_env = {**env, "XDG_CACHE_HOME": str(cache)}
+    elapsed, done = timed_child([*argv, *files], cwd=cwd, env=run_env, timeout=RUN_TIMEOUT)
     requests = model_requests(base_url)
     output = f"stdout: {done.stdout.strip()[-1500:]}\nstderr: {done.stderr.strip()[-1500:]}"
     summary = SUMMARY.search(done.stdout)
@@ -383,10 +294,6 @@ def check_files(folder: Path, docs: list[tuple[str, str, str]], label: str) -> d
 
 
 # --------------------------------------------------------------------------------------------- report
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
 
 
 def report(runs: dict[str, Run], args: argparse.Namespace) -> tuple[str, bool]:
@@ -457,8 +364,8 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
     clean = Expect(status=0, changed=0, requests=0)
     runs = {"hook": Run("(a) hook"), "sequential": Run("(b) sequential"), "rerun": Run("(c) re-run")}
 
-    with fake_server(args.latency) as base_url:
-        env = child_env(base_url, tmp)
+    with fake_server("--latency", str(args.latency)) as base_url:
+        env = child_env(base_url, tmp)  # XDG_CACHE_HOME is set per run (see run_hook)
         print(f"fake server: {base_url}; latency {args.latency:g} s; docs: {args.doc_sizes}", file=sys.stderr)
 
         warm = tmp / "warm-up"

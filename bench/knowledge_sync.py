@@ -26,26 +26,18 @@ the server reset, so the timed cold sync really starts from nothing). Standard l
 from __future__ import annotations
 
 import argparse
-import contextlib
-import http.client
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
-REPO = Path(__file__).resolve().parent.parent
-FAKE_SERVER = REPO / "tests" / "fake_openai.py"
-API_KEY = "fake-bench-key"
+from benchlib import BenchError, child_env, control, fake_server, reset_server, stats, timed_child, verdict
+
 DEFAULT_GPT_TOOLS = "/work/venv/bin/gpt-tools"
 DEFAULT_RUNS = 11
 DEFAULT_FILES = 20
@@ -54,10 +46,6 @@ STATE_FILE = ".gpt-tools-state.json"
 RUN_TIMEOUT = 120.0
 
 MAX_WARM_MEDIAN = 0.5  # seconds (issue 3)
-
-
-class BenchError(Exception):
-    """Something the benchmark depends on did not behave; the numbers would mean nothing."""
 
 
 # --------------------------------------------------------------------------------------------- project
@@ -111,56 +99,6 @@ def make_project(root: Path, count: int) -> list[str]:
 # --------------------------------------------------------------------------------------------- server
 
 
-@contextlib.contextmanager
-def fake_server() -> Iterator[str]:
-    """Run tests/fake_openai.py as a subprocess; yield its base URL; always stop it."""
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    argv = [sys.executable, str(FAKE_SERVER), "--port", "0", "--exit-on-stdin-eof"]
-    proc = subprocess.Popen(argv, cwd=REPO, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        line: list[str] = []
-        if proc.stdout is None:
-            raise BenchError("fake server has no stdout pipe")
-        stdout = proc.stdout
-        reader = threading.Thread(target=lambda: line.append(stdout.readline()), daemon=True)
-        reader.start()
-        reader.join(20)
-        url = line[0].strip() if line else ""
-        if not url.startswith("http://"):
-            raise BenchError(f"fake server did not print its URL (got {url!r}, exit status {proc.poll()})")
-        yield url
-    finally:
-        with contextlib.suppress(OSError):
-            if proc.stdin is not None:
-                proc.stdin.close()  # --exit-on-stdin-eof: the server stops by itself
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.terminate()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
-        if proc.stdout is not None:
-            proc.stdout.close()
-
-
-def control(base_url: str, method: str, path: str) -> Any:
-    """One call to the fake server's /_fake/* control endpoints."""
-    parts = urlsplit(base_url)
-    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
-    try:
-        conn.request(method, path, body=b"{}" if method == "POST" else None)
-        response = conn.getresponse()
-        body = response.read()
-        if response.status != 200:
-            raise BenchError(f"{method} {path} answered HTTP {response.status}")
-    finally:
-        conn.close()
-    return json.loads(body)
-
-
 @dataclass(frozen=True)
 class Counters:
     uploads: int
@@ -180,35 +118,8 @@ def counters(base_url: str) -> Counters:
 # --------------------------------------------------------------------------------------------- runs
 
 
-def child_env(base_url: str, tmp: Path) -> dict[str, str]:
-    dropped = ("GPT_TOOLS_", "OPENAI_")  # GPT_TOOLS_CONFIG, GPT_TOOLS_MODEL, ... must not leak in
-    proxies = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
-    env = {k: v for k, v in os.environ.items() if not k.startswith(dropped) and k.lower() not in proxies}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env.update(
-        PYTHONPYCACHEPREFIX=str(tmp / "pycache"),
-        OPENAI_BASE_URL=base_url,
-        OPENAI_API_KEY=API_KEY,
-        XDG_CONFIG_HOME=str(tmp / "config"),  # no user config.toml
-        XDG_STATE_HOME=str(tmp / "state"),  # the log file, if anything is logged
-        NO_PROXY="127.0.0.1,localhost",
-    )
-    return env
-
-
 def timed(argv: Sequence[str], cwd: Path, env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
-    started = time.perf_counter()
-    done = subprocess.run(
-        list(argv),
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT,
-        check=False,
-    )
-    elapsed = time.perf_counter() - started
+    elapsed, done = timed_child(argv, cwd=cwd, env=env, timeout=RUN_TIMEOUT)
     if done.returncode != 0:
         raise BenchError(f"{' '.join(argv)} exited {done.returncode}: {done.stderr.strip()[-500:]}")
     return elapsed, done
@@ -228,18 +139,6 @@ def check_state(project: Path, file_ids: set[str]) -> None:
     recorded = {record["id"] for record in data["files"].values()}
     if recorded != file_ids:
         raise BenchError(f"the state file names {len(recorded)} files, the server holds {len(file_ids)}")
-
-
-@dataclass(frozen=True)
-class Stats:
-    median: float
-    p10: float
-    p90: float
-
-
-def stats(values: list[float]) -> Stats:
-    deciles = statistics.quantiles(values, n=10, method="inclusive")
-    return Stats(statistics.median(values), deciles[0], deciles[-1])
 
 
 @dataclass(frozen=True)
@@ -263,7 +162,7 @@ def measure(gpt_tools: str, runs: int, count: int) -> Results:
         timed([gpt_tools, "files", "sync"], project, env)
         for name in (STATE_FILE, STATE_FILE + ".lock"):
             (project / name).unlink(missing_ok=True)
-        control(url, "POST", "/_fake/reset")
+        reset_server(url)
 
         cold, done = timed([gpt_tools, "files", "sync"], project, env)
         expect_summary(done.stderr, count, count, count)
@@ -309,14 +208,13 @@ def report(results: Results, runs: int, count: int) -> tuple[str, bool]:
         f"| reference `gpt-tools --version` | {runs} | {ref.median:.3f} | {ref.p10:.3f} | {ref.p90:.3f} | | |",
     ]
     ok_uploads, ok_requests, ok_time = uploads == 0, requests == 0, warm.median <= MAX_WARM_MEDIAN
-    verdict = {True: "PASS", False: "FAIL"}
     targets = [
         "",
         "| figure | value | target | result |",
         "|---|---:|---:|---|",
-        f"| uploads per warm sync | {max(results.warm_uploads)} (max) | 0 | {verdict[ok_uploads]} |",
-        f"| HTTP requests per warm sync | {max(results.warm_requests)} (max) | 0 | {verdict[ok_requests]} |",
-        f"| warm sync median | {warm.median:.3f} s | <= {MAX_WARM_MEDIAN} s | {verdict[ok_time]} |",
+        f"| uploads per warm sync | {max(results.warm_uploads)} (max) | 0 | {verdict(ok_uploads)} |",
+        f"| HTTP requests per warm sync | {max(results.warm_requests)} (max) | 0 | {verdict(ok_requests)} |",
+        f"| warm sync median | {warm.median:.3f} s | <= {MAX_WARM_MEDIAN} s | {verdict(ok_time)} |",
         f"| warm sync p90 | {warm.p90:.3f} s | | |",
         f"| warm median over `--version` median | {warm.median - ref.median:+.3f} s | | |",
     ]

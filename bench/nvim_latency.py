@@ -28,11 +28,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+from benchlib import REPO, stats
+
 sys.path.insert(0, str(REPO))
 
-from tests.fake_openai import FakeOpenAI, Scripted  # noqa: E402
-from tests.nvim_helpers import register_plugin, start_nvim, stop_nvim, wait_done  # noqa: E402
+from tests.fake_openai import FakeOpenAI, Scripted
+from tests.nvim_helpers import register_plugin, start_nvim, stop_nvim, wait_done
 
 TARGET_RETURN = 0.050  # seconds: `:GptRun` must give the editor back within this (warm host)
 PARAGRAPH = (
@@ -73,8 +74,8 @@ def one_round(init: Path, doc: Path, server: FakeOpenAI, delay: float, prestart:
 
 
 def row(label: str, values: list[float], target: str = "") -> str:
-    deciles = statistics.quantiles(values, n=10, method="inclusive")
-    ms = [1000 * v for v in (statistics.median(values), deciles[0], deciles[-1])]
+    s = stats(values)
+    ms = [1000 * v for v in (s.median, s.p10, s.p90)]
     return f"| {label} | {ms[0]:.1f} | {ms[1]:.1f} | {ms[2]:.1f} | {target} |"
 
 

@@ -20,6 +20,9 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
+from pathlib import Path
+
+from benchlib import cached_bytecode_env
 
 DEFAULT_PYTHON = "/work/venv/bin/python"
 DEFAULT_MODULES = ("openai", "gpt_tools.runner")
@@ -52,8 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--python", default=DEFAULT_PYTHON)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="importtime-bench-") as tmp:
-        env = dict(os.environ, PYTHONPYCACHEPREFIX=os.path.join(tmp, "pycache"))
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env = cached_bytecode_env(os.environ, Path(tmp) / "pycache")
         print("| command | runs: cumulative µs of the top-level line | median (µs) |")
         print("|---|---|---:|")
         for module in args.modules:

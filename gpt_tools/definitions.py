@@ -28,7 +28,8 @@ class Settings:
     max_retry_wait: float = 60.0  # a Retry-After longer than this fails instead of hanging the editor
     stream: bool = True
     store: bool = False  # do not keep users' documents on the provider's side unless asked
-    max_input_tokens: int = 120_000  # estimated; larger inputs are refused, never silently cut
+    max_input_tokens: int = 120_000  # estimated, per request; larger inputs are refused, never silently cut
+    max_document_tokens: int = 400_000  # estimated, a rewriter's whole document (sent in chunks)
     protect: bool = True  # rewriters never see front matter, code or URLs (protect.py)
     chunk_tokens: int = 4_000  # rewriters get long documents in chunks of about this size
     jobs: int = 10  # requests in flight at once (chunks, hook files); gentle on rate limits, 429s are shared
@@ -51,6 +52,7 @@ SETTING_TYPES: dict[str, tuple[type, ...]] = {
     "stream": (bool,),
     "store": (bool,),
     "max_input_tokens": (int,),
+    "max_document_tokens": (int,),
     "protect": (bool,),
     "chunk_tokens": (int,),
     "jobs": (int,),

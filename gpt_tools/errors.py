@@ -57,6 +57,10 @@ class ApiError(RunFailed):
 class ReplyRejected(RunFailed):
     """A reply arrived but is not a complete, usable result (incomplete, cut short, empty)."""
 
+    def __init__(self, message: str, *, remembered: bool = False) -> None:
+        super().__init__(message)
+        self.remembered = remembered  # refused by an earlier run (result cache): no request this time
+
 
 class Cancelled(RunFailed):
     """The caller cancelled the run (Ctrl-C, :GptCancel)."""

@@ -315,3 +315,15 @@ def lookup(state: State, root: Path, path_or_id: str) -> dict[str, Any] | None:
         if digest in state.files:
             return {"sha256": digest, **state.files[digest]}
     return None
+
+
+def readable_texts(assistant: Assistant) -> dict[str, str]:
+    """The knowledge files that are text, by path: what the secret guard must read before they go out."""
+    knowledge = read_knowledge(assistant)
+    texts = {}
+    for path, data in zip(knowledge.paths, knowledge.contents, strict=True):
+        try:
+            texts[str(path)] = data.decode("utf-8")
+        except UnicodeDecodeError:
+            continue  # a PDF or an image: nothing the text patterns could read
+    return texts

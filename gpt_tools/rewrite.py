@@ -8,19 +8,20 @@ repeated run does not pay for it again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from . import guards, protect, textio
-from .backends import Usage
+from .backends import Reply, Usage
 from .backends.base import DeltaHook
 from .cache import ResultCache
 from .chunking import split_chunks
-from .errors import ReplyRejected
+from .errors import InputRefused, ReplyRejected
 from .runner import Outcome, Plan
 
 MIN_RATIO, MAX_RATIO = 0.5, 2.0  # a rewrite outside these bounds is not a fix, it is something else
-RATIO_FLOOR = 400  # characters; below this, small absolute edits make ratios meaningless
+SMALL_SLACK = 60  # characters a short text may change by whatever the ratio: "teh cat" -> "The cat."
 
 
 @dataclass(frozen=True)
@@ -33,9 +34,17 @@ class _Chunk:
 
 
 def check_ratio(before: str, after: str, where: str) -> None:
-    if len(before) >= RATIO_FLOOR and not MIN_RATIO <= len(after) / len(before) <= MAX_RATIO:
+    """Refuse a 'rewrite' whose size is far from the input's (a refusal, chatter, a summary).
+
+    Short texts get an absolute slack instead, so a fix of a few words is never refused, while a
+    paragraph replaced by "I'm sorry, I can't help with that" still is.
+    """
+    if abs(len(after) - len(before)) <= SMALL_SLACK:
+        return
+    if not before or not MIN_RATIO <= len(after) / len(before) <= MAX_RATIO:
+        ratio = f"{len(after) / len(before):.0%}" if before else "far more than"
         raise ReplyRejected(
-            f"the reply for {where} is {len(after) / len(before):.0%} of the input's size, outside "
+            f"the reply for {where} is {ratio} of the input's size, outside "
             f"{MIN_RATIO:.0%}-{MAX_RATIO:.0%}; a rewrite should not be that different; nothing was applied"
         )
 
@@ -47,7 +56,24 @@ def _verify(cleaned: str, chunk: str, masked: protect.Masked, where: str) -> str
     return out
 
 
+def check_chunk_size(chunk: str, max_input_tokens: int, where: str) -> None:
+    tokens = guards.estimate_tokens(chunk)
+    if tokens > max_input_tokens:  # one block no heading or blank line could split
+        raise InputRefused(
+            f"{where} is about {tokens:,} tokens with no place to split it, over max_input_tokens "
+            f"({max_input_tokens:,}); nothing was sent"
+        )
+
+
+def check_chunk_reply(reply: Reply, chunk: str, masked: protect.Masked, where: str) -> str:
+    """A chunk's reply, guarded and verified, as masked text in the chunk's conventions (for batch runs,
+    whose replies arrive later and in bulk; a live run does the same in two steps around its cache)."""
+    cleaned = guards.check_reply(reply.text, status=reply.status, reason=reply.reason, original=chunk)
+    return _verify(cleaned, chunk, masked, where)
+
+
 def _run_chunk(plan: Plan, chunk: str, masked: protect.Masked, where: str, on_delta: DeltaHook | None) -> _Chunk:
+    check_chunk_size(chunk, plan.settings.max_input_tokens, where)
     cache: ResultCache | None = plan.session.cache
     request = plan.request(chunk)
     key = cache.key(request, plan.settings.backend, plan.endpoint.base_url) if cache else ""
@@ -55,7 +81,9 @@ def _run_chunk(plan: Plan, chunk: str, masked: protect.Masked, where: str, on_de
     if known and isinstance(known.get("text"), str):
         return _Chunk(known["text"], Usage(), "", None, sent=False)
     if known and "refused" in known:
-        raise ReplyRejected(f"{known['refused']} (remembered from an earlier run; edit the text to try again)")
+        raise ReplyRejected(
+            f"{known['refused']} (remembered from an earlier run; edit the text to try again)", remembered=True
+        )
     reply = plan.send(request, on_delta)
     # Incomplete, cut or empty replies are transient: refused, but never remembered.
     cleaned = guards.check_reply(reply.text, status=reply.status, reason=reply.reason, original=chunk)
@@ -71,22 +99,48 @@ def _run_chunk(plan: Plan, chunk: str, masked: protect.Masked, where: str, on_de
     return _Chunk(out, reply.usage, reply.model, reply.response_id, sent=True)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A document ready to send: its text without BOM, its masked form, and the masked text's chunks."""
+
+    body: str
+    masked: protect.Masked
+    chunks: tuple[str, ...]
+
+    @property
+    def names(self) -> list[str]:
+        """How messages name each chunk."""
+        if len(self.chunks) == 1:
+            return ["the document"]
+        return [f"chunk {i + 1}/{len(self.chunks)}" for i in range(len(self.chunks))]
+
+
+def prepare(text: str, *, protect_regions: bool, chunk_tokens: int) -> Prepared:
+    """Mask and split text; deterministic, so a batch run can redo it at collect time."""
+    body = textio.strip_bom(text)
+    masked = protect.mask(body) if protect_regions else protect.Masked(body, ())
+    return Prepared(body, masked, tuple(split_chunks(masked.text, chunk_tokens)))
+
+
+def assemble(prepared: Prepared, parts: Sequence[str], text: str) -> str:
+    """The verified chunk replies joined, protected regions restored, in text's own conventions."""
+    restored = protect.unmask("".join(parts), prepared.masked)
+    check_ratio(prepared.body, restored, "the document")
+    return textio.conform_to_input(restored, text, rewrite=True)
+
+
 def rewrite_document(plan: Plan, text: str, on_delta: DeltaHook | None = None) -> tuple[str, Outcome]:
     """The rewritten document in text's own conventions, and what it cost."""
-    body = textio.strip_bom(text)
-    masked = protect.mask(body) if plan.settings.protect else protect.Masked(body, ())
-    chunks = split_chunks(masked.text, plan.settings.chunk_tokens)
+    prepared = prepare(text, protect_regions=plan.settings.protect, chunk_tokens=plan.settings.chunk_tokens)
+    chunks, masked, names = prepared.chunks, prepared.masked, prepared.names
     # Streaming partial text only makes sense when it is the final text: one chunk, nothing masked.
     stream_to = on_delta if len(chunks) == 1 and not masked.regions else None
-    names = [f"chunk {i + 1}/{len(chunks)}" if len(chunks) > 1 else "the document" for i in range(len(chunks))]
     if len(chunks) == 1:
         done = [_run_chunk(plan, chunks[0], masked, names[0], stream_to)]
     else:
         with ThreadPoolExecutor(max_workers=min(len(chunks), plan.session.jobs)) as pool:
             done = list(pool.map(lambda c, n: _run_chunk(plan, c, masked, n, None), chunks, names))
-    restored = protect.unmask("".join(part.text for part in done), masked)
-    check_ratio(body, restored, "the document")
-    final = textio.conform_to_input(restored, text, rewrite=True)
+    final = assemble(prepared, [part.text for part in done], text)
     sent = [part for part in done if part.sent]
     usage = Usage(
         sum(p.usage.input_tokens for p in sent),

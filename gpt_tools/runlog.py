@@ -16,6 +16,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .errors import Cancelled, GptToolsError, InputRefused
+
 if TYPE_CHECKING:
     from .config import Config
     from .definitions import Assistant, Settings
@@ -177,6 +179,16 @@ def _where(filters: Filters) -> tuple[str, list[str]]:
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", values
 
 
+@contextmanager
+def reading(path: Path) -> Iterator[sqlite3.Connection]:
+    """For `logs` and `usage`: a damaged log is one clear error, not a traceback."""
+    try:
+        with connect(path) as db:
+            yield db
+    except sqlite3.DatabaseError as exc:
+        raise GptToolsError(f"the run log {path} cannot be read ({exc}); move it aside to start a new one") from None
+
+
 def recent(filters: Filters, limit: int, *, path: Path | None = None) -> list[dict[str, object]]:
     """The last runs, newest first (texts left out: `logs` is for seeing what ran and cost)."""
     where, values = _where(filters)
@@ -187,7 +199,7 @@ def recent(filters: Filters, limit: int, *, path: Path | None = None) -> list[di
     target = path or default_path()
     if not target.exists():
         return []
-    with connect(target) as db:
+    with reading(target) as db:
         db.row_factory = sqlite3.Row
         rows = db.execute(f"SELECT {columns} FROM runs{where} ORDER BY id DESC LIMIT ?", [*values, limit])
         return [dict(row) for row in rows]
@@ -219,7 +231,7 @@ def usage(filters: Filters, by: str, prices: Prices, *, path: Path | None = None
     if not target.exists():
         return []
     totals: dict[str, _Totals] = {}
-    with connect(target) as db:
+    with reading(target) as db:
         for group, model, runs, tokens_in, cached, tokens_out, hits in db.execute(query, values):
             row = totals.setdefault(group, _Totals())
             row.runs += runs
@@ -236,7 +248,6 @@ def usage(filters: Filters, by: str, prices: Prices, *, path: Path | None = None
 
 
 def _status(error: BaseException | None) -> str:
-    from .errors import Cancelled
 
     if error is None:
         return "ok"
@@ -271,7 +282,8 @@ def record_run(
         error=f"{type(error).__name__}: {error}"[:500] if error else None,
         cache_hit=bool(result and result.requests == 0),
         requests=result.requests if result else 0,
-        input_text=text if settings.log_texts else None,
+        # A refused input may be refused *because* it holds a secret: never keep it.
+        input_text=text if settings.log_texts and not isinstance(error, InputRefused) else None,
         output_text=result.text if result and settings.log_texts else None,
     )
     append(record, prices={**PRICES, **config.prices})

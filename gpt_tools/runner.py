@@ -122,22 +122,40 @@ def compose(assistant: Assistant, text: str, files: Sequence[InputFile], extra: 
     return instructions, "\n\n".join(([text] if text.strip() else []) + blocks)
 
 
-def check_input(assistant: Assistant, settings: Settings, texts: dict[str, str], *, allow_secrets: bool) -> None:
-    """Refuse, before spending anything, input that is empty, too large, or holds a secret."""
+def check_input(
+    assistant: Assistant,
+    settings: Settings,
+    texts: dict[str, str],
+    *,
+    allow_secrets: bool,
+    context: dict[str, str] | None = None,
+) -> None:
+    """Refuse, before spending anything, input that is empty, too large, or holds a secret.
+
+    `texts` is the user's input; `context` (instructions, knowledge files) goes out with it, so it is
+    scanned for secrets and NULs too, but does not count as input.
+    """
     if not any(text.strip() for text in texts.values()):
         raise InputRefused("the input is empty; nothing to send")
-    for source, text in texts.items():
+    everything = {**(context or {}), **texts}
+    for source, text in everything.items():
         if "\0" in text:  # library callers skip decode_input; NULs mean binary, never prose
             line = text.count("\n", 0, text.index("\0")) + 1
             raise InputRefused(f"{source} holds a NUL byte (line {line}); it looks binary, refusing to send it")
     if not allow_secrets:
-        guards.refuse_secrets(texts)
+        guards.refuse_secrets(everything)
+    # A rewriter's document goes out in chunks (each under max_input_tokens, checked per request), so
+    # its whole size has a separate, larger cap that still keeps surprise bills away.
+    limit, name = (
+        (settings.max_document_tokens, "max_document_tokens")
+        if assistant.rewrites
+        else (settings.max_input_tokens, "max_input_tokens")
+    )
     tokens = sum(guards.estimate_tokens(text) for text in texts.values())
-    if tokens > settings.max_input_tokens:
+    if tokens > limit:
         raise InputRefused(
-            f"the input is about {tokens:,} tokens, over the limit of {settings.max_input_tokens:,} "
-            f"(max_input_tokens) for {assistant.name}; nothing was sent. "
-            "Split the document, or raise the limit."
+            f"the input is about {tokens:,} tokens, over the limit of {limit:,} ({name}) for "
+            f"{assistant.name}; nothing was sent. Split the document, or raise the limit."
         )
 
 
@@ -276,10 +294,11 @@ def _run(
 ) -> Result:
     on_delta = hooks.on_delta
     texts = {"input": text, **{file.path: file.text for file in files if file.data is None}}
-    if extra_instructions:
-        texts["instructions"] = extra_instructions
-    check_input(definition, settings, texts, allow_secrets=allow_secrets)
     instructions, user_text = compose(definition, textio.strip_bom(text), files, extra_instructions)
+    context = {"instructions": instructions}  # the assistant's own (instructions_file too) and -i extras
+    if definition.files and not allow_secrets:
+        context.update(knowledge.readable_texts(definition))  # knowledge goes out too: inlined or uploaded
+    check_input(definition, settings, texts, allow_secrets=allow_secrets, context=context)
     root = config.project_root or Path(cwd or os.getcwd()).resolve()
     plan = _plan(definition, settings, instructions, files, session, hooks, root=root)
     try:

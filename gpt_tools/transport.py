@@ -403,3 +403,14 @@ def probe(endpoint: Endpoint) -> int | str:
         return f"unreachable: {exc or type(exc).__name__}"
     finally:
         conn.close()
+
+
+def fetch(endpoint: Endpoint, path: str, *, on_retry: RetryHook | None = None) -> bytes:
+    """GET a raw body (a file's content), with the same retries; a body cut short is an error."""
+    response = send(endpoint, "GET", path, Payload(), stream=False, on_retry=on_retry)
+    try:
+        return response.read()
+    except (OSError, http.client.HTTPException) as exc:
+        raise RunFailed(f"the download was cut short: {exc or type(exc).__name__}") from None
+    finally:
+        _release(response)

@@ -14,7 +14,8 @@ Out-of-process use: ``python tests/fake_openai.py [--port 0] [--latency 0.5] [--
 prints its URL as the first stdout line; script it with POST /_fake/script, read GET /_fake/requests
 and GET /_fake/state (uploads, files, vector stores), clear it with POST /_fake/reset.
 
-Files, vector stores and file batches (/v1/files, /v1/vector_stores/...) live in fake_openai_files.py.
+Files, vector stores and file batches (/v1/files, /v1/vector_stores/...) live in fake_openai_files.py,
+batches (/v1/batches) in fake_openai_batches.py.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import collections
 import contextlib
 import dataclasses
 import json
+import os
+import select
 import signal
 import socket
 import sys
@@ -41,7 +44,7 @@ if not __package__:
     # Run as a script (or imported with tests/ on sys.path): make the `tests` package importable.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests import fake_openai_wire as wire
-from tests.fake_openai_files import FileStore
+from tests.fake_openai_batches import BatchStore
 from tests.fake_openai_wire import fix_typos
 
 __all__ = ["FakeOpenAI", "RecordedRequest", "Scripted", "fix_typos", "main"]
@@ -93,8 +96,9 @@ class RecordedRequest:
     body: Any  # parsed JSON, or None when empty or not JSON
 
 
-class FakeOpenAI(FileStore):
-    """The server. File state (FileStore): uploads, files, vector_stores, indexing_polls, forget_file()."""
+class FakeOpenAI(BatchStore):
+    """The server. File state (FileStore): uploads, files, vector_stores, indexing_polls, forget_file();
+    batches (BatchStore): batches, batch_polls."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, latency: float = 0.0, indexing_polls: int = 1) -> None:
         super().__init__(indexing_polls)
@@ -413,9 +417,21 @@ class _Handler(BaseHTTPRequestHandler):
             return False
 
 
-def _wait_for_eof(done: threading.Event) -> None:
-    sys.stdin.buffer.read()
-    done.set()
+def _stdin_closed(timeout: float) -> bool:
+    """Wait up to `timeout` seconds for stdin to reach end of file; True once it has.
+
+    Polled from the main thread with select() and os.read() on the raw descriptor, never from a reader
+    thread blocked in sys.stdin.buffer.read(): such a thread holds the BufferedReader's lock, and when a
+    signal then ends the process CPython aborts at shutdown ("Fatal Python error: could not acquire lock
+    for <stdin>"). Whatever the parent writes is read and dropped; a missing or broken stdin counts as
+    closed, like a parent that went away.
+    """
+    try:
+        fd = sys.stdin.fileno()
+        readable, _, _ = select.select([fd], [], [], timeout)
+        return bool(readable) and not os.read(fd, 65536)
+    except (AttributeError, OSError, ValueError):  # stdin is None, closed, or not selectable
+        return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -433,13 +449,16 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    if args.exit_on_stdin_eof:
-        # The parent keeps our stdin open while it lives, so its death (even SIGKILL) ends us too.
-        threading.Thread(target=_wait_for_eof, args=(done,), daemon=True).start()
     with FakeOpenAI(args.host, args.port, args.latency, args.indexing_polls) as server:
         print(server.url, flush=True)
-        while not done.wait(0.5):
-            pass
+        while not done.is_set():
+            # The parent keeps our stdin open while it lives, so its death (even SIGKILL) ends us too.
+            if args.exit_on_stdin_eof:
+                if _stdin_closed(0.5):
+                    break
+            else:
+                done.wait(0.5)
+    sys.stdout.flush()
     return 0
 
 

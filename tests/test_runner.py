@@ -133,7 +133,7 @@ def test_context_length_error_is_reported_clearly(api: FakeOpenAI) -> None:
         ("", "empty"),
         ("  \n\n", "empty"),
         ("key = sk-proj-" + "a1B2c3D4" * 6 + "\n", "line 1: looks like an OpenAI"),
-        ("x" * 400_000, "over the limit"),
+        ("x" * 400_000, "over (the limit|max_input_tokens)"),
     ],
 )
 def test_refused_input_sends_nothing(api: FakeOpenAI, text: str, message: str) -> None:

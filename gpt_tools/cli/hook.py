@@ -69,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _process(path: str, options: Options, run_one: RunOne) -> Outcome:
-    from ..errors import GptToolsError, ReplyRejected
+    from ..errors import GptToolsError, InputRefused, ReplyRejected
     from ..textio import decode_input
 
     try:
@@ -87,7 +87,9 @@ def _process(path: str, options: Options, run_one: RunOne) -> Outcome:
     try:
         fixed, requests = run_one(text)
     except ReplyRejected as exc:
-        return Outcome(path, original, problem=f"left untouched: {exc}", requests=1)
+        return Outcome(path, original, problem=f"left untouched: {exc}", requests=0 if exc.remembered else 1)
+    except InputRefused as exc:  # this file only (a secret, too large): the others are still fixed
+        return Outcome(path, original, problem=f"skipped: {exc}")
     except GptToolsError as exc:
         return Outcome(path, original, problem=str(exc), api_failure=True)
     return Outcome(path, original, fixed=fixed.encode("utf-8"), requests=requests)

@@ -61,13 +61,15 @@ def execute(options: RunOptions, console: Console) -> int:
 
 
 def _deliver(result: runner.Result, options: RunOptions, console: Console, *, streamed: str) -> None:
-    if options.as_json:
-        console.result(json.dumps(asdict(result), indent=2, ensure_ascii=False) + "\n")
-    elif options.output_file:
+    if options.output_file:
         try:
             atomicwrite.write_atomic(options.output_file, result.text.encode("utf-8"))
         except OSError as exc:
             raise RunFailed(f"cannot write {options.output_file}: {exc.strerror or exc}") from None
+    if options.as_json:
+        console.result(json.dumps(asdict(result), indent=2, ensure_ascii=False) + "\n")
+    elif options.output_file:
+        pass
     elif streamed:
         # The terminal already shows the streamed text; only finish the line.
         console.result("" if streamed.endswith("\n") else "\n")
