@@ -35,6 +35,7 @@ class Config:
     assistants: dict[str, Assistant] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)  # config files read, lowest precedence first
     prices: dict[str, tuple[float, float, float]] = field(default_factory=dict)  # USD per 1M tokens
+    trusted: list[str] = field(default_factory=list)  # projects allowed to set base_url & co (trust.py)
     project_file: Path | None = None
 
     def assistant(self, name: str) -> Assistant:
@@ -270,10 +271,14 @@ def user_config_path() -> Path:
 
 def load_base_config() -> Config:
     """Built-in assistants and the user config: what a project config is layered on."""
+    from . import trust
+
     config = Config(assistants=load_builtins())
     user = user_config_path()
     if user.is_file():
-        _apply_layer(config, _read_toml(user), user)
+        table = _read_toml(user)
+        config.trusted = trust.trusted_list(table, user)
+        _apply_layer(config, {key: value for key, value in table.items() if key != trust.KEY}, user)
     return config
 
 
@@ -288,7 +293,10 @@ def load_config(cwd: Path | str | None = None) -> Config:
     config = load_base_config()
     project = find_project_config(Path(cwd or os.getcwd()).resolve())
     if project is not None:
+        from . import trust
+
         path, table = project
+        trust.check(path, table, config.trusted, explicit=bool(os.environ.get("GPT_TOOLS_CONFIG")))
         _apply_layer(config, table, path)
         config.project_file = path
     return config

@@ -94,6 +94,14 @@ def write_config(folder: Path, text: str, name: str = "gpt-tools.toml") -> Path:
     return path
 
 
+def trust_project(folder: Path) -> None:
+    """What `gpt-tools trust FOLDER` does: let that project's config choose endpoint and key."""
+    from gpt_tools.config import user_config_path
+    from gpt_tools.trust import trust
+
+    trust(folder, user_config_path())
+
+
 def log_file() -> Path:
     return Path(os.environ["XDG_STATE_HOME"]) / "gpt-tools" / "gpt-tools.log"
 

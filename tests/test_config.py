@@ -10,7 +10,7 @@ import pytest
 from gpt_tools.config import Config, load_builtins, load_config
 from gpt_tools.definitions import DEFAULT_MODEL, Assistant
 from gpt_tools.errors import ConfigError, UnknownAssistant
-from tests.conftest import write_config
+from tests.conftest import trust_project, write_config
 
 BUILTIN_NAMES = {"ChangelogWriter", "DocWriter", "MarkdownLinter", "ProofReader", "Simplifier", "Summarizer"}
 
@@ -216,6 +216,7 @@ def test_per_assistant_settings_land_in_settings(isolated_env: Path) -> None:
         '[assistants.Local]\ninstructions = "x"\nbackend = "chat"\nbase_url = "http://localhost:8080/v1"\n'
         'max_retries = 1\nstream = false\nmodel = "llama"\n',
     )
+    trust_project(isolated_env)
     config = load_config(cwd=isolated_env)
     local = config.assistant("Local")
     assert dict(local.settings) == {
@@ -234,6 +235,7 @@ def test_per_assistant_settings_land_in_settings(isolated_env: Path) -> None:
 def test_per_assistant_settings_merge_across_layers(isolated_env: Path) -> None:
     user_config('[assistants.MarkdownLinter]\nbackend = "chat"\nbase_url = "http://user/v1"\n')
     write_config(isolated_env, '[assistants.MarkdownLinter]\nbase_url = "http://project/v1"\n')
+    trust_project(isolated_env)
     linter = load_config(cwd=isolated_env).assistant("MarkdownLinter")
     assert dict(linter.settings) == {"backend": "chat", "base_url": "http://project/v1"}
 
@@ -244,6 +246,7 @@ def test_top_level_settings_types_accepted(isolated_env: Path) -> None:
         'backend = "chat"\nconnect_timeout = 3\nread_timeout = 12.5\nstream = false\nstore = true\n'
         'max_input_tokens = 5000\napi_key_env = "MY_KEY"\n',
     )
+    trust_project(isolated_env)
     settings = load_config(cwd=isolated_env).settings
     assert settings.backend == "chat"
     assert settings.connect_timeout == 3

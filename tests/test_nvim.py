@@ -270,3 +270,89 @@ def test_unmodifiable_buffer_is_refused_but_can_be_previewed(api: FakeOpenAI, nv
     assert "not 'modifiable'" in wait_done(nvim)["message"] and api.model_requests() == []
     start_run(nvim, "GptRun! MarkdownLinter")
     assert wait_done(nvim)["status"] == "preview" and buffer[:] == LINES
+
+
+def enter_insert_mode(nvim: Any, keys: str) -> None:
+    """Type keys that leave the user in Insert mode, as a user would, and wait until Neovim is there."""
+    nvim.input(keys)
+    wait_for("Insert mode", lambda: nvim.api.get_mode()["mode"] == "i" or None)
+
+
+def wait_held_back(nvim: Any) -> str:
+    """Until the result has arrived and waits for the end of Insert mode (g:gpt_tools_status says so)."""
+
+    def held() -> str | None:
+        status = str(nvim.vars.get("gpt_tools_status", ""))
+        return status if status.endswith("result ready; applies when you leave insert mode") else None
+
+    return wait_for("the result to be held back", held)
+
+
+def held_back(nvim: Any) -> int:
+    """How many results wait for InsertLeave (the plugin's one-shot autocommands)."""
+    return len(nvim.api.get_autocmds({"group": "gpt_tools_deferred", "event": "InsertLeave"}))
+
+
+def arrive_in_insert_mode(api: FakeOpenAI, nvim: Any, document: Path, before: str = "") -> Any:
+    """A run whose result arrives while the user is in Insert mode at the end of the buffer."""
+    opened = gate(api)
+    buffer = edit(nvim, document)
+    if before:
+        nvim.command(before)
+    start_run(nvim, "GptRun MarkdownLinter")
+    wait_requests(api)
+    enter_insert_mode(nvim, "GA")
+    opened.set()
+    wait_held_back(nvim)
+    wait_idle(nvim)
+    return buffer
+
+
+def test_result_arriving_in_insert_mode_applies_on_leaving_as_its_own_undo_step(
+    api: FakeOpenAI, nvim: Any, document: Path
+) -> None:
+    buffer = arrive_in_insert_mode(api, nvim, document, before="normal! ggOmine")  # an edit of the user's
+    assert buffer[:] == ["mine", *LINES] and nvim.vars.get("gpt_tools_last") is None  # not applied yet
+    assert held_back(nvim) == 1
+    nvim.input("<Esc>")
+    done = wait_done(nvim)
+    assert done["status"] == "ok" and "line(s) replaced" in done["message"], done
+    assert buffer[:] == ["mine", *FIXED] and nvim.vars["gpt_tools_status"] == ""
+    assert nvim.api.get_mode()["mode"] == "n" and held_back(nvim) == 0
+    nvim.command("undo")  # the result alone
+    assert buffer[:] == ["mine", *LINES]
+    nvim.command("undo")  # then the user's own edit, still one step of its own
+    assert buffer[:] == LINES and nvim.funcs.undotree()["seq_cur"] == 0
+
+
+def test_typing_while_the_result_is_held_back_wins_and_the_result_is_offered(
+    api: FakeOpenAI, nvim: Any, document: Path
+) -> None:
+    buffer = arrive_in_insert_mode(api, nvim, document)
+    nvim.input("typed<Esc>")
+    done = wait_done(nvim)
+    assert done["status"] == "conflict" and "nothing was overwritten" in done["message"], done
+    assert buffer[:] == [*LINES[:-1], LINES[-1] + "typed"]
+    scratch = [b for b in nvim.buffers if b.name.startswith("gpt-tools://")]
+    assert len(scratch) == 1 and scratch[0][:] == FIXED
+    assert nvim.current.buffer.number == buffer.number
+    nvim.command("undo")  # the typing alone
+    assert buffer[:] == LINES and nvim.funcs.undotree()["seq_cur"] == 0
+
+
+def test_cancel_drops_a_result_held_back_for_insert_mode(api: FakeOpenAI, nvim: Any, document: Path) -> None:
+    buffer = arrive_in_insert_mode(api, nvim, document)
+    tick = buffer.api.get_changedtick()
+    nvim.command("GptCancel")  # as from an Insert-mode mapping: <Cmd>GptCancel<CR>
+    done = wait_done(nvim)
+    assert done["status"] == "cancelled" and nvim.vars["gpt_tools_status"] == ""
+    assert held_back(nvim) == 0  # nothing left to fire
+    nvim.input("<Esc>")
+    wait_for("Normal mode", lambda: nvim.api.get_mode()["mode"] == "n" or None)
+    assert buffer[:] == LINES and buffer.api.get_changedtick() == tick
+    start_run(nvim, "GptRun MarkdownLinter")  # the buffer is free, and the next run's result is the one applied
+    done = wait_done(nvim)
+    assert done["status"] == "ok" and "line(s) replaced" in done["message"], done
+    assert buffer[:] == FIXED
+    nvim.command("undo")
+    assert buffer[:] == LINES and nvim.funcs.undotree()["seq_cur"] == 0

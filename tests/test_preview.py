@@ -11,7 +11,7 @@ import gpt_tools
 from gpt_tools.cli.hook import main as hook_main
 from gpt_tools.cli.main import main
 from gpt_tools.preview import preview
-from tests.conftest import run_program, write_config
+from tests.conftest import run_program, trust_project, write_config
 from tests.fake_openai import FakeOpenAI
 
 DOC = "# Title\n\nSome teh prose.\n\n```python\nprint('kept')\n```\n"
@@ -45,6 +45,7 @@ def test_hook_dry_run_writes_nothing(api: FakeOpenAI, capfd: pytest.CaptureFixtu
 
 def test_dry_run_needs_no_key_and_runs_no_key_command(fake: FakeOpenAI) -> None:
     write_config(Path.cwd(), "api_key_cmd = 'touch ran-key-command'\n")
+    trust_project(Path.cwd())
     plan = preview("Summarizer", "text to summarise")
     assert plan.endpoint == "https://api.openai.com/v1"
     assert not Path("ran-key-command").exists()

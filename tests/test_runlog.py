@@ -25,15 +25,15 @@ from gpt_tools.errors import Cancelled, GptToolsError, InputRefused
 from tests.conftest import ROOT, log_file, run_program, write_config
 from tests.fake_openai import FakeOpenAI, Scripted
 
-BASE_CONFIG = "max_retries = 2\nmax_retry_wait = 5\n"
+BASE_CONFIG = "max_retry_wait = 5\n"
 PROSE = "# Title\n\nThis is teh document.\n"
 # Shaped like a real key, so that the secret guard recognises it inside a text.
 REAL_LOOKING_KEY = "sk-proj-Q7vT2mZk9LpR4xWc8NbY3hJd6FgS1aUe0VoKiXq5"
 
 
-def _configure(extra: str = "") -> None:
+def _configure(extra: str = "", retries: int = 2) -> None:
     """Rewrite the config the `api` fixture points GPT_TOOLS_CONFIG at."""
-    write_config(Path.cwd(), BASE_CONFIG + extra)
+    write_config(Path.cwd(), f"{BASE_CONFIG}max_retries = {retries}\n{extra}")
 
 
 def _db() -> Path:
@@ -89,6 +89,7 @@ def test_library_run_writes_one_row_with_the_right_fields(api: FakeOpenAI) -> No
 
 
 def test_failing_run_is_logged_as_error_with_its_message(api: FakeOpenAI) -> None:
+    _configure(retries=0)
     api.default_fault = "500"
     with pytest.raises(GptToolsError, match="HTTP 500") as caught:
         gpt_tools.run("MarkdownLinter", PROSE, cwd=Path.cwd())
@@ -126,7 +127,7 @@ def test_cancelled_run_is_logged_as_cancelled(api: FakeOpenAI) -> None:
 
 def test_the_key_never_reaches_the_database(api: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", REAL_LOOKING_KEY)
-    _configure("log_texts = true\n")  # even with the texts kept
+    _configure("log_texts = true\n", retries=0)  # even with the texts kept
     gpt_tools.run("MarkdownLinter", PROSE, cwd=Path.cwd())
     api.script(Scripted(fault="401"))  # its message echoes a masked key, like the real service
     with pytest.raises(GptToolsError):
@@ -171,7 +172,7 @@ def test_default_texts_leave_no_trace_in_the_file(api: FakeOpenAI) -> None:
 
 
 def test_failed_run_keeps_its_input_text_with_log_texts(api: FakeOpenAI) -> None:
-    _configure("log_texts = true\n")
+    _configure("log_texts = true\n", retries=0)
     api.default_fault = "500"
     with pytest.raises(GptToolsError):
         gpt_tools.run("MarkdownLinter", PROSE, cwd=Path.cwd())
@@ -219,6 +220,7 @@ def test_cli_run_records_frontend_cli(api: FakeOpenAI, stdin: io.BytesIO) -> Non
 
 
 def test_cli_failure_records_error(api: FakeOpenAI, stdin: io.BytesIO) -> None:
+    _configure(retries=0)
     api.default_fault = "500"
     assert main(["run", "MarkdownLinter", "-t", "teh"]) == 1
     [row] = _rows()
@@ -228,6 +230,7 @@ def test_cli_failure_records_error(api: FakeOpenAI, stdin: io.BytesIO) -> None:
 def test_gpt_filter_records_frontend_filter(api: FakeOpenAI) -> None:
     done = run_program("gpt-filter", "MarkdownLinter", stdin=b"teh line\n")
     assert (done.returncode, done.stdout) == (0, b"the line\n")
+    _configure(retries=0)
     api.default_fault = "500"
     done = run_program("gpt-filter", "MarkdownLinter", stdin=b"teh line\n")
     assert (done.returncode, done.stdout) == (1, b"teh line\n")

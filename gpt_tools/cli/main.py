@@ -190,12 +190,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _register_groups() -> None:
     from .logs import logs_command, usage_command
-    from .manage import assistant_group, files_group
+    from .manage import assistant_group, files_group, trust_command
 
     cli.add_command(assistant_group)
     cli.add_command(files_group)
     cli.add_command(logs_command)
     cli.add_command(usage_command)
+    cli.add_command(trust_command)
 
 
 _register_groups()

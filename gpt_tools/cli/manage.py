@@ -182,3 +182,29 @@ def prune(dry_run: bool) -> int:
         console.result(f"{'would delete' if dry_run else 'deleted'} {record['id']} {record['name']}\n")
     console.message(f"{len(removed)} unused files {'to delete' if dry_run else 'deleted'}")
     return 0
+
+
+@click.command("trust")
+@click.argument("folder", required=False, type=click.Path(file_okay=False, exists=True))
+@click.option("--remove", is_flag=True, help="Stop trusting the folder.")
+@click.option("--list", "list_only", is_flag=True, help="List the trusted folders.")
+def trust_command(folder: str | None, remove: bool, list_only: bool) -> int:
+    """Let the project in FOLDER (default: here) set base_url, api_key_env, api_key_cmd, auth_header.
+
+    A repository's config with those settings decides where your API key goes; they are refused until
+    you trust the project. The list lives in your user config (trusted_projects).
+    """
+    from ..config import _read_toml, user_config_path
+    from ..trust import trust, trusted_list
+
+    console = Console(PROGRAM)
+    user = user_config_path()
+    if list_only:
+        entries = trusted_list(_read_toml(user), user) if user.is_file() else []
+        console.result("".join(f"{entry}\n" for entry in entries))
+        return 0
+    target = Path(folder or Path.cwd()).resolve()
+    changed = trust(target, user, remove=remove)
+    verb = "no longer trusted" if remove else "trusted"
+    console.message(f"{target}: {verb}" + ("" if changed else " (already)") + f" ({user})")
+    return 0

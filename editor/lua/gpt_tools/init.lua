@@ -71,6 +71,52 @@ function M.done(info, msg, level)
   end)
 end
 
+-- Apply a run's result as one change of its own, if that is safe right now. Checking the mode and
+-- changedtick and changing the buffer in one call leaves no gap for a key typed in between.
+--   'insert'  the user is in Insert or Replace mode (also after i_CTRL-O): a change now would join
+--             the undo step of their typing, so one u would revert both. Nothing done.
+--   'busy'    Neovim waits for a key (a pending operator, a prompt). Nothing done.
+--   'changed' b:changedtick is no longer tick. Nothing done.
+--   'applied' lines [first, last) of bufnr replaced by lines.
+function M.apply(bufnr, tick, first, last, lines)
+  local mode = vim.api.nvim_get_mode()
+  if mode.mode:match('^[iR]') or mode.mode:match('^ni') then
+    return 'insert'
+  end
+  if mode.blocking then
+    return 'busy'
+  end
+  if vim.api.nvim_buf_get_changedtick(bufnr) ~= tick then
+    return 'changed'
+  end
+  vim.api.nvim_buf_set_lines(bufnr, first, last, true, lines)
+  return 'applied'
+end
+
+-- Hold a result back until the user leaves Insert mode: a one-shot InsertLeave autocommand hands
+-- run id back to the remote plugin (GptToolsResume, a notification), which takes the apply path
+-- again. Returns the autocommand's id (for M.forget), or nil when GptToolsResume is not registered
+-- (a manifest written by an older version: :UpdateRemotePlugins).
+function M.defer(id)
+  -- A remote function is defined on its first call (FuncUndefined), so exists('*...') alone is not it.
+  if vim.fn.exists('*GptToolsResume') == 0 and vim.fn.exists('#FuncUndefined#GptToolsResume') == 0 then
+    return nil
+  end
+  return vim.api.nvim_create_autocmd('InsertLeave', {
+    group = vim.api.nvim_create_augroup('gpt_tools_deferred', { clear = false }),
+    once = true,
+    desc = 'gpt-tools: apply the result of run ' .. id,
+    callback = function()
+      vim.fn.GptToolsResume(id)
+    end,
+  })
+end
+
+-- Drop a held-back result's autocommand (:GptCancel); a no-op when it has already run.
+function M.forget(autocmd)
+  pcall(vim.api.nvim_del_autocmd, autocmd)
+end
+
 local function scratch(lines, name, filetype)
   vim.cmd('vertical new')
   local buf = vim.api.nvim_get_current_buf()

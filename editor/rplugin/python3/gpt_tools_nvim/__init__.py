@@ -45,6 +45,11 @@ class GptTools:
     def gpt_cancel(self, bang: bool) -> None:
         self.controller.cancel(everywhere=bang)
 
+    @pynvim.function("GptToolsResume", sync=False)
+    def resume(self, args: list[Any]) -> None:
+        """Called by the InsertLeave autocommand of a result held back during Insert mode."""
+        self.controller.resume(int(args[0]))
+
     @pynvim.command("GptList", sync=True)
     def gpt_list(self) -> None:
         try:

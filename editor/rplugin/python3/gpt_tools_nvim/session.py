@@ -4,6 +4,11 @@ The editor is never blocked: `start` reads the range, starts a thread and return
 the core (`gpt_tools.run`) with a cancel event and hands the outcome to `nvim.async_call`. The result
 replaces the range in ONE `nvim_buf_set_lines` call (one undo step), and only when the buffer's
 changedtick is the one seen at the start; otherwise it is offered in a diff split, never written.
+
+A result that arrives while the user is in Insert or Replace mode is held back: applied then, it would
+join the undo step of the user's typing (one `u` would revert both). A one-shot InsertLeave
+autocommand hands it back (`resume`), and it takes the same path again, changedtick check included:
+if the user typed meanwhile, it is offered in the diff split instead.
 """
 
 from __future__ import annotations
@@ -49,6 +54,8 @@ class Job:
     cancel: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
     received: int = 0  # characters streamed so far
+    result: Any = None  # gpt_tools.Result, kept while it waits for the user to leave Insert mode
+    waiting: int | None = None  # the InsertLeave autocommand holding the result back
 
     @property
     def original(self) -> list[str]:
@@ -96,7 +103,9 @@ class Controller:
     def start(self, args: list[str], line_range: list[int], preview: bool) -> None:
         buffer = self.nvim.current.buffer
         if buffer.number in self.jobs:
-            raise UserError(f"{self.jobs[buffer.number].title} is still running; :GptCancel stops it")
+            job = self.jobs[buffer.number]
+            state = "is still running" if job.waiting is None else "has a result waiting for the end of Insert mode"
+            raise UserError(f"{job.title} {state}; :GptCancel stops it")
         if not preview and not buffer.options["modifiable"]:
             raise UserError("the buffer is not 'modifiable'; :GptRun! shows the result without applying it")
         snapshot = list(buffer.api.get_lines(0, -1, True))
@@ -135,7 +144,22 @@ class Controller:
         for job in jobs:
             del self.jobs[job.bufnr]
             job.cancel.set()  # the core stops at its next check; its outcome is then dropped
+            if job.waiting is not None:  # a result held back until InsertLeave: drop it
+                self.ui.forget(job.waiting)
+                job.waiting = job.result = None
             self._report(job, "cancelled", f"{job.title} cancelled; the buffer was left unchanged", "WARN")
+
+    def resume(self, job_id: int) -> None:
+        """InsertLeave after a result was held back: the normal apply path again, all its checks included."""
+        job = next((job for job in self.jobs.values() if job.id == job_id and job.waiting is not None), None)
+        if job is None:
+            return  # cancelled meanwhile (already reported): the result is dropped
+        result, job.waiting, job.result = job.result, None, None
+        try:
+            self._deliver(job, result, 0)
+        except Exception as exc:  # the job must not stay in flight, nor the user left without a word
+            message = f"{job.title}: internal error ({type(exc).__name__}: {exc})"
+            self._report(job, "error", message, "ERROR")
 
     def shutdown(self) -> None:
         for job in self.jobs.values():
@@ -197,7 +221,6 @@ class Controller:
         self._count(-1)
         if not self._current(job):
             return  # cancelled (already reported) or superseded: touch nothing
-        del self.jobs[job.bufnr]
         if outcome.result is None:
             status = "cancelled" if outcome.cancelled else "error"
             message = f"{job.title} failed: {outcome.error}; the buffer was left unchanged"
@@ -212,6 +235,9 @@ class Controller:
         return None
 
     def _deliver(self, job: Job, result: Any, attempt: int) -> None:
+        """Apply, offer or hold back the result. The job stays in self.jobs until it is reported."""
+        if not self._current(job):
+            return  # cancelled while a retry or the end of Insert mode was awaited: touch nothing
         lines = text_to_lines(result.text)
         buffer = self._buffer(job.bufnr)
         cost = _cost(result, job)
@@ -223,36 +249,65 @@ class Controller:
             self._offer(
                 job, lines, result, "preview", f"{job.title}: preview in a diff split, nothing applied ({cost})"
             )
-        elif self._edited(job, buffer):
+        elif (tick := self._unedited_tick(job, buffer)) is None:
             message = f"{job.title}: the buffer changed meanwhile, so nothing was overwritten; the result is "
             self._offer(job, lines, result, "conflict", message + f"in a diff split (:diffget takes hunks) ({cost})")
         else:
-            self._apply(job, buffer, lines, result, attempt)
+            self._apply(job, lines, result, tick, attempt)
 
     @staticmethod
-    def _edited(job: Job, buffer: Buffer) -> bool:
-        """Changed since the start? An edit undone again (changedtick moved, text identical) is not."""
-        if int(buffer.api.get_changedtick()) == job.tick:
-            return False
-        return list(buffer.api.get_lines(0, -1, True)) != job.snapshot
+    def _unedited_tick(job: Job, buffer: Buffer) -> int | None:
+        """The changedtick, if the text is the one the run started from; None if the user edited it.
 
-    def _apply(self, job: Job, buffer: Buffer, lines: list[str], result: Any, attempt: int) -> None:
+        An edit undone again (changedtick moved, text identical) is no edit.
+        """
+        tick = int(buffer.api.get_changedtick())
+        if tick == job.tick or list(buffer.api.get_lines(0, -1, True)) == job.snapshot:
+            return tick
+        return None
+
+    def _apply(self, job: Job, lines: list[str], result: Any, tick: int, attempt: int) -> None:
         span = replacement(job.original, lines)
+        if span is None:
+            self._report(job, "ok", f"{job.title}: done, no changes ({_cost(result, job)})", "INFO", result)
+            return
+        start, end, new = span
         try:
-            if span is not None:
-                start, end, new = span
-                buffer.api.set_lines(job.first + start, job.first + end, True, new)
+            # Mode check, changedtick check and the change itself, in one call: nothing comes between.
+            state = self.ui.apply(job.bufnr, tick, job.first + start, job.first + end, new)
         except NvimError as exc:
             if "E565" in str(exc) and attempt < APPLY_RETRIES:  # text-locked: try again shortly
-                again = (self._deliver, job, result, attempt + 1)
-                timer = threading.Timer(APPLY_RETRY_WAIT, self.nvim.async_call, again)
-                timer.daemon = True
-                timer.start()
+                self._retry(job, result, attempt + 1)
                 return
             self._offer(job, lines, result, "conflict", f"{job.title}: could not apply ({exc}); result in a diff split")
             return
-        changed = "no changes" if span is None else f"{len(span[2])} line(s) replaced, u undoes"
-        self._report(job, "ok", f"{job.title}: done, {changed} ({_cost(result, job)})", "INFO", result)
+        if state == "insert":
+            self._defer(job, lines, result)
+        elif state == "busy":  # Neovim waits for a key (pending operator, prompt): look again shortly
+            self._retry(job, result, attempt)
+        elif state == "changed" and attempt < APPLY_RETRIES:  # an edit came between check and apply
+            self._deliver(job, result, attempt + 1)
+        elif state == "changed":
+            message = f"{job.title}: the buffer keeps changing; result in a diff split"
+            self._offer(job, lines, result, "conflict", message)
+        else:
+            changed = f"{len(new)} line(s) replaced, u undoes"
+            self._report(job, "ok", f"{job.title}: done, {changed} ({_cost(result, job)})", "INFO", result)
+
+    def _retry(self, job: Job, result: Any, attempt: int) -> None:
+        timer = threading.Timer(APPLY_RETRY_WAIT, self.nvim.async_call, (self._deliver, job, result, attempt))
+        timer.daemon = True
+        timer.start()
+
+    def _defer(self, job: Job, lines: list[str], result: Any) -> None:
+        """The user is in Insert mode: hold the result back until InsertLeave, then `resume`."""
+        waiting = self.ui.defer(job.id)
+        if waiting is None:  # GptToolsResume is not registered: a manifest from before it existed
+            message = f"{job.title}: result in a diff split, not applied during Insert mode (run :UpdateRemotePlugins)"
+            self._offer(job, lines, result, "conflict", message)
+            return
+        job.waiting, job.result = waiting, result
+        self.ui.progress(f"{job.title}: result ready; applies when you leave insert mode")
 
     def _offer(self, job: Job, lines: list[str], result: Any, status: str, message: str) -> None:
         proposed = job.snapshot[: job.first] + lines + job.snapshot[job.last :]
@@ -261,6 +316,9 @@ class Controller:
         self._report(job, status, message, "WARN" if status == "conflict" else "INFO", result)
 
     def _report(self, job: Job, status: str, message: str, level: str, result: Any = None) -> None:
+        """The end of a run, whatever it was: the buffer is free for the next one."""
+        if self._current(job):
+            del self.jobs[job.bufnr]
         info: dict[str, Any] = {
             "status": status,
             "buffer": job.bufnr,

@@ -35,5 +35,22 @@ class Ui:
         """Open lines in a scratch split, diffed against buffer bufnr when it still exists."""
         self._lua("offer", bufnr, lines, name)
 
+    def apply(self, bufnr: int, tick: int, first: int, last: int, lines: list[str]) -> str:
+        """Replace lines [first, last) of bufnr if changedtick is still tick and the user is not typing.
+
+        'applied', or: 'insert' (Insert/Replace mode: nothing done), 'busy' (Neovim waits for a key),
+        'changed' (changedtick moved). Raises NvimError when Neovim refuses (E565: text locked).
+        """
+        return str(self._lua("apply", bufnr, tick, first, last, lines))
+
+    def defer(self, job_id: int) -> int | None:
+        """A one-shot InsertLeave autocommand calling GptToolsResume(job_id): its id, or None if impossible."""
+        waiting = self._lua("defer", job_id)
+        return None if waiting is None else int(waiting)
+
+    def forget(self, waiting: int) -> None:
+        """Delete the autocommand `defer` created (nothing if it already ran)."""
+        self._lua("forget", waiting)
+
     def set_pending(self, count: int) -> None:
         self.nvim.vars["gpt_tools_pending"] = count

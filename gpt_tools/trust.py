@@ -1,0 +1,69 @@
+"""Which projects may decide where your API key goes.
+
+A repository's config that sets `base_url`, `api_key_env`, `api_key_cmd` or `auth_header` could send
+your key (or any environment variable) to another host, or run a command, the moment you run a filter
+or commit in a clone. Those keys are honoured only for projects you trusted with `gpt-tools trust`
+(recorded as `trusted_projects` in your user config), or for a file you named in $GPT_TOOLS_CONFIG.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .atomicwrite import write_atomic
+from .errors import ConfigError
+
+SENSITIVE = ("base_url", "api_key_env", "api_key_cmd", "auth_header")
+KEY = "trusted_projects"
+
+
+def sensitive_keys(table: Mapping[str, Any]) -> list[str]:
+    """Dotted names of the sensitive settings a config table sets (top level and per assistant)."""
+    found = [key for key in SENSITIVE if key in table]
+    assistants = table.get("assistants")
+    for name, body in (assistants.items() if isinstance(assistants, Mapping) else ()):
+        if isinstance(body, Mapping):
+            found += [f"assistants.{name}.{key}" for key in SENSITIVE if key in body]
+    return found
+
+
+def trusted_list(user_table: Mapping[str, Any], path: Path) -> list[str]:
+    value = user_table.get(KEY, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(str(path), KEY, "expected a list of folder paths")
+    return [os.path.realpath(os.path.expanduser(item)) for item in value]
+
+
+def check(path: Path, table: Mapping[str, Any], trusted: list[str], *, explicit: bool) -> None:
+    """Refuse a project config's sensitive settings unless the project is trusted."""
+    if KEY in table:
+        raise ConfigError(str(path), KEY, "belongs in your user config, not in a project's")
+    keys = sensitive_keys(table)
+    if not keys or explicit or os.path.realpath(path.parent) in trusted:
+        return
+    raise ConfigError(
+        str(path),
+        keys[0],
+        "decides where your API key is sent, and this project is not trusted; if you trust it, run "
+        f"`gpt-tools trust {path.parent}` (or move the setting to your user config)",
+    )
+
+
+def trust(folder: Path, user_config: Path, *, remove: bool = False) -> bool:
+    """Add (or remove) folder in the user config's trusted_projects; True if anything changed."""
+    import tomlkit
+
+    doc = tomlkit.parse(user_config.read_text(encoding="utf-8")) if user_config.exists() else tomlkit.document()
+    entries = [str(item) for item in doc.get(KEY, [])]
+    target = os.path.realpath(folder)
+    present = any(os.path.realpath(os.path.expanduser(item)) == target for item in entries)
+    if present != remove:
+        return False
+    kept = [item for item in entries if os.path.realpath(os.path.expanduser(item)) != target]
+    doc[KEY] = kept if remove else [*entries, target]
+    user_config.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(user_config, tomlkit.dumps(doc).encode("utf-8"))
+    return True

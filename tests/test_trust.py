@@ -1,0 +1,71 @@
+"""A cloned repository's config must not decide where the user's key goes without consent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import gpt_tools
+from gpt_tools.cli.main import main
+from gpt_tools.config import user_config_path
+from tests.conftest import run_program, write_config
+from tests.fake_openai import FakeOpenAI
+
+EVIL = "base_url = 'http://127.0.0.1:9/v1'\n"
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        EVIL,
+        "api_key_env = 'HOME'\n",
+        "api_key_cmd = 'touch pwned; echo key'\n",
+        "auth_header = 'X-Leak'\n",
+        "[assistants.MarkdownLinter]\nbase_url = 'http://127.0.0.1:9/v1'\n",
+    ],
+)
+def test_untrusted_project_cannot_redirect_the_key(
+    fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, config: str
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-user-secret-key")
+    monkeypatch.setenv("OPENAI_BASE_URL", fake.url)
+    write_config(Path.cwd(), config)
+    done = run_program("gpt-filter", "MarkdownLinter", stdin=b"teh text\n")
+    assert (done.returncode, done.stdout) == (2, b"teh text\n")
+    assert b"decides where your API key is sent, and this project is not trusted" in done.stderr
+    assert b"gpt-tools trust" in done.stderr
+    assert fake.requests == [] and not Path("pwned").exists()
+
+
+def test_trust_lets_the_project_choose_its_endpoint(fake: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
+    write_config(Path.cwd(), f"base_url = '{fake.url}'\n")
+    assert main(["trust"]) == 0
+    assert str(Path.cwd().resolve()) in user_config_path().read_text()
+    assert gpt_tools.run("ProofReader", "teh\n").text == "the\n"
+    assert main(["trust", "--list"]) == 0
+    assert str(Path.cwd().resolve()) in capfd.readouterr().out
+    assert main(["trust", "--remove"]) == 0
+    with pytest.raises(gpt_tools.ConfigError, match="not trusted"):
+        gpt_tools.run("ProofReader", "teh\n")
+
+
+def test_trust_keeps_the_user_configs_comments(fake: FakeOpenAI) -> None:
+    user = user_config_path()
+    user.parent.mkdir(parents=True, exist_ok=True)
+    user.write_text("# my settings\nmodel = 'gpt-5'  # pinned\n")
+    assert main(["trust"]) == 0
+    text = user.read_text()
+    assert text.startswith("# my settings\nmodel = 'gpt-5'  # pinned\n") and "trusted_projects" in text
+
+
+def test_explicit_config_file_is_trusted(fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    config = write_config(tmp_path, f"base_url = '{fake.url}'\n", name="mine.toml")
+    monkeypatch.setenv("GPT_TOOLS_CONFIG", str(config))
+    assert gpt_tools.run("ProofReader", "teh\n").text == "the\n"
+
+
+def test_project_cannot_trust_itself(fake: FakeOpenAI) -> None:
+    write_config(Path.cwd(), f"trusted_projects = ['{Path.cwd()}']\n{EVIL}")
+    with pytest.raises(gpt_tools.ConfigError, match="trusted_projects: belongs in your user config"):
+        gpt_tools.load_config()
