@@ -8,6 +8,8 @@ or invents one is refused: the model changed something it was not allowed to see
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +20,8 @@ from .textio import split_lines
 # A document may itself talk about such markers (ours do): use the first pair it does not contain.
 _MARKER_PAIRS = (("⟦", "⟧"), ("⟪", "⟫"), ("〚", "〛"), ("⦃", "⦄"))
 _FRONT_MATTER = re.compile(r"\A(---|\+\+\+)[ \t]*\r?\n.*?\r?\n\1[ \t]*(?:\r?\n|\Z)", re.S)
-_CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)", re.S)
+# A code span may cross line breaks, but never a blank line (that would end its paragraph).
+_CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)((?:(?!\n[ \t]*\r?\n)[\s\S])+?)(?<!`)\1(?!`)")
 _AUTOLINK = re.compile(r"<(?:https?|ftp|mailto):[^<>\s]+>")
 _LINK_TARGET = re.compile(r"(?<=\]\()(?:[^()\s]|\([^()\s]*\))*(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^()]*\)))?(?=\))")
 _REFERENCE = re.compile(r"(?<=\]:)[ \t]*\S+(?:[ \t]+(?:\"[^\"]*\"|'[^']*'|\([^()]*\)))?[ \t]*(?=\r?\n|$)")
@@ -100,10 +103,49 @@ class _Masker:
     def _replacer(self, kind: str, number: int) -> Callable[[re.Match[str]], str]:
         return lambda match: self.token(kind, match.group(0), number) if match.group(0) else ""
 
+    def code_spans(self, lines: list[tuple[str, int]]) -> list[tuple[str, int]]:
+        """Mask inline code over the joined text (spans may cross lines), keeping true line numbers."""
+        text = "".join(line for line, _ in lines)
+        starts = list(itertools.accumulate((len(line) for line, _ in lines[:-1]), initial=0))
+        numbers = [number for _, number in lines]
+
+        def number_at(position: int) -> int:
+            return numbers[bisect.bisect_right(starts, position) - 1] if numbers else 1
+
+        out: list[tuple[str, int]] = []
+        current, current_number, cursor = "", number_at(0), 0
+        for match in _CODE_SPAN.finditer(text):
+            current, current_number = self._copy(text, cursor, match.start(), current, current_number, out, number_at)
+            current += self.token("code", match.group(0), number_at(match.start()))
+            cursor = match.end()
+        current, current_number = self._copy(text, cursor, len(text), current, current_number, out, number_at)
+        if current:
+            out.append((current, current_number))
+        return out
+
+    @staticmethod
+    def _copy(
+        text: str,
+        start: int,
+        end: int,
+        current: str,
+        number: int,
+        out: list[tuple[str, int]],
+        number_at: Callable[[int], int],
+    ) -> tuple[str, int]:
+        """Append text[start:end] to the lines being built; a new line starts after each newline."""
+        while start < end:
+            newline = text.find("\n", start, end)
+            if newline < 0:
+                return current + text[start:end], number
+            out.append((current + text[start : newline + 1], number))
+            current, number, start = "", number_at(newline + 1), newline + 1
+        return current, number
+
     def inline(self, line: str, number: int) -> str:
         if self.pattern.fullmatch(line.strip()):
             return line
-        for kind, pattern in (("code", _CODE_SPAN), ("url", _AUTOLINK), ("url", _LINK_TARGET)):
+        for kind, pattern in (("url", _AUTOLINK), ("url", _LINK_TARGET)):
             line = pattern.sub(self._replacer(kind, number), line)
         if _REFERENCE_LINE.match(line):
             line = _REFERENCE.sub(lambda m: self.token("url", m.group(0), number), line)
@@ -124,7 +166,8 @@ def mask(text: str) -> Masked:
         head = masker.token("front matter", matter[: len(matter) - len(ending)], 1) + ending
     body = text[front.end() :] if front else text
     first = len(split_lines(text[: front.end()])) + 1 if front else 1
-    masked = head + "".join(masker.inline(line, number) for line, number in masker.blocks(body, first))
+    lines = masker.code_spans(masker.blocks(body, first))
+    masked = head + "".join(masker.inline(line, number) for line, number in lines)
     return Masked(masked, tuple(masker.regions), masker.markers)
 
 

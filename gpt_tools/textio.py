@@ -56,7 +56,9 @@ def conform_to_input(reply: str, original: str, *, rewrite: bool) -> str:
         body = body.rstrip("\n") + "\n"
     else:
         body = body.rstrip("\n")
-    if crlf:
+    if rewrite and "\r\n" in original and "\n" in original.replace("\r\n", ""):
+        body = _keep_mixed_endings(body, original.lstrip(BOM), "\r\n" if crlf else "\n")
+    elif crlf:
         body = body.replace("\n", "\r\n")
     if original.startswith(BOM):
         body = BOM + body
@@ -78,3 +80,24 @@ def split_lines(text: str) -> list[str]:
     number markdown-it reports and mask the wrong lines.
     """
     return _LINE.findall(text)
+
+
+def _keep_mixed_endings(body: str, original: str, majority: str) -> str:
+    """Each line the rewrite left alone keeps its own ending; changed lines get the original's
+    ending line for line, or the majority ending where lines were added or removed."""
+    from difflib import SequenceMatcher
+
+    old = split_lines(original)
+    new = body.splitlines(keepends=True)
+    old_bare = [line.rstrip("\r\n") for line in old]
+    new_bare = [line.rstrip("\n") for line in new]
+    out: list[str] = []
+    for tag, i1, i2, j1, j2 in SequenceMatcher(None, old_bare, new_bare, autojunk=False).get_opcodes():
+        for offset, j in enumerate(range(j1, j2)):
+            has_end = new[j].endswith("\n")
+            if tag in ("equal", "replace") and i2 - i1 == j2 - j1:
+                ending = old[i1 + offset][len(old_bare[i1 + offset]) :] or (majority if has_end else "")
+            else:
+                ending = majority if has_end else ""
+            out.append(new_bare[j] + (ending if has_end else ""))
+    return "".join(out)
