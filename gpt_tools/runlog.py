@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass
@@ -105,14 +106,24 @@ def cost(model: str, input_tokens: int, cached: int, output_tokens: int, prices:
     return (fresh * price[0] + cached * price[1] + output_tokens * price[2]) / 1_000_000
 
 
+BUSY_TIMEOUT = 5.0  # seconds a writer waits for another (pre-commit threads, editors) before giving up
+
+
 @contextmanager
 def connect(path: Path) -> Iterator[sqlite3.Connection]:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with closing(sqlite3.connect(path, timeout=5.0, isolation_level=None)) as db:
-        db.execute("PRAGMA busy_timeout = 5000")
+    with closing(sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)) as db:
+        db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
         db.execute("PRAGMA journal_mode = WAL")  # readers never block the writers of other processes
         db.executescript(SCHEMA)
         yield db
+
+
+_INSERT = (
+    "INSERT INTO runs (time, frontend, assistant, model, backend, input_tokens, output_tokens,"
+    " cached_tokens, duration, status, error, cost, cache_hit, requests, input_text, output_text)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def append(record: Record, *, prices: Mapping[str, tuple[float, float, float]], path: Path | None = None) -> bool:
@@ -136,18 +147,23 @@ def append(record: Record, *, prices: Mapping[str, tuple[float, float, float]], 
         record.input_text,
         record.output_text,
     )
-    try:
-        with connect(path or default_path()) as db:
-            db.execute(
-                "INSERT INTO runs (time, frontend, assistant, model, backend, input_tokens, output_tokens,"
-                " cached_tokens, duration, status, error, cost, cache_hit, requests, input_text, output_text)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                row,
-            )
-        return True
-    except (sqlite3.Error, OSError) as exc:
-        _note(f"run log not written ({type(exc).__name__}: {exc})")
-        return False
+    # While another process is still creating the log, SQLite answers "locked" at once instead of
+    # waiting out the busy timeout; retry until the same deadline rather than drop the row.
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    while True:
+        try:
+            with connect(path or default_path()) as db:
+                db.execute(_INSERT, row)
+            return True
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) and time.monotonic() < deadline:
+                time.sleep(0.01)
+                continue
+            _note(f"run log not written ({type(exc).__name__}: {exc})")
+            return False
+        except (sqlite3.Error, OSError) as exc:
+            _note(f"run log not written ({type(exc).__name__}: {exc})")
+            return False
 
 
 def _note(message: str) -> None:

@@ -9,10 +9,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from . import conversation as conversations
 from . import guards, knowledge, textio
 from .backends import BackendRequest, Reply, Usage, get_backend
 from .backends.base import Backend, DeltaHook
 from .config import Config, load_config
+from .conversation import Conversation
 from .definitions import Assistant, Settings, apply_settings
 from .errors import ApiError, InputRefused, UsageError
 from .keys import resolve_endpoint
@@ -72,6 +74,8 @@ class Plan:
     vector_store_ids: tuple[str, ...] = ()
     container_file_ids: tuple[str, ...] = ()
     attachments: tuple[str, ...] = ()
+    previous_response_id: str | None = None
+    history: tuple[tuple[str, str], ...] = ()
 
     def request(self, text: str) -> BackendRequest:
         return BackendRequest(
@@ -84,6 +88,8 @@ class Plan:
             vector_store_ids=self.vector_store_ids,
             container_file_ids=self.container_file_ids,
             attachments=self.attachments,
+            previous_response_id=self.previous_response_id,
+            history=self.history,
             stream=self.settings.stream,
             store=self.settings.store,
         )
@@ -214,6 +220,21 @@ def _plan(
     )
 
 
+def _with_conversation(plan: Plan, conversation: Conversation | None, *, resend: bool = False) -> Plan:
+    """A conversation turn: chain on the stored previous response, or resend the local history."""
+    if conversation is None:
+        return plan
+    if plan.assistant.rewrites:
+        raise UsageError(f"{plan.assistant.name} rewrites documents; conversations are for writing assistants")
+    openai = plan.settings.backend == "openai"
+    # The next turn can only chain on this one if OpenAI keeps it: conversation turns are stored.
+    settings = replace(plan.settings, store=True) if openai else plan.settings
+    if openai and conversation.last_response_id and not resend:
+        return replace(plan, settings=settings, previous_response_id=conversation.last_response_id, history=())
+    turns = tuple((message["role"], message["content"]) for message in conversation.messages)
+    return replace(plan, settings=settings, previous_response_id=None, history=turns)
+
+
 def _execute(plan: Plan, text: str, user_text: str, on_delta: DeltaHook | None) -> tuple[str, Outcome]:
     if plan.assistant.rewrites:
         from .rewrite import rewrite_document
@@ -241,6 +262,7 @@ def run(
     config: Config | None = None,
     cwd: Path | str | None = None,
     frontend: str = "library",
+    conversation: Conversation | None = None,
 ) -> Result:
     """Run assistant (a name or a definition) over text and return the guarded result.
 
@@ -265,6 +287,7 @@ def run(
             cwd,
             Hooks(on_delta, on_retry, on_progress, cancel),
             started,
+            conversation,
         )
     except BaseException as error:
         if settings.run_log:
@@ -291,6 +314,7 @@ def _run(
     cwd: Path | str | None,
     hooks: Hooks,
     started: float,
+    conversation: Conversation | None = None,
 ) -> Result:
     on_delta = hooks.on_delta
     texts = {"input": text, **{file.path: file.text for file in files if file.data is None}}
@@ -300,15 +324,24 @@ def _run(
         context.update(knowledge.readable_texts(definition))  # knowledge goes out too: inlined or uploaded
     check_input(definition, settings, texts, allow_secrets=allow_secrets, context=context)
     root = config.project_root or Path(cwd or os.getcwd()).resolve()
-    plan = _plan(definition, settings, instructions, files, session, hooks, root=root)
+    plan = _with_conversation(_plan(definition, settings, instructions, files, session, hooks, root=root), conversation)
     try:
         final, outcome = _execute(plan, text, user_text, on_delta)
     except ApiError as error:
-        if error.status != 404 or not plan.assistant.files:
+        lost = error.status in (400, 404) and "previous" in str(error).lower()
+        if conversation is not None and plan.previous_response_id and lost:
+            # The stored previous response is gone (expired, deleted): resend the local history.
+            plan = _with_conversation(plan, conversation, resend=True)
+        elif error.status == 404 and plan.assistant.files:
+            # The server lost a knowledge file or vector store: check, upload again, retry once.
+            plan = _plan(definition, settings, instructions, files, session, hooks, root=root, verify=True)
+            plan = _with_conversation(plan, conversation)
+        else:
             raise
-        # The server lost a knowledge file or vector store: check, upload again, retry once.
-        plan = _plan(definition, settings, instructions, files, session, hooks, root=root, verify=True)
         final, outcome = _execute(plan, text, user_text, on_delta)
+    if conversation is not None:
+        conversation.add_turn(user_text, final, outcome.response_id)
+        conversations.save(conversation)
     return Result(
         text=final,
         assistant=definition.name,

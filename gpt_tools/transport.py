@@ -369,6 +369,8 @@ def iter_sse(response: http.client.HTTPResponse, cancel: threading.Event | None 
                 raise Cancelled("cancelled")
             raw = response.readline()
             if not raw:
+                if cancel is not None and cancel.is_set():  # our own shutdown ends the stream: not a cut
+                    raise Cancelled("cancelled")
                 return
             line = raw.decode("utf-8").rstrip("\r\n")
             if not line:

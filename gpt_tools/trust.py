@@ -24,7 +24,7 @@ def sensitive_keys(table: Mapping[str, Any]) -> list[str]:
     """Dotted names of the sensitive settings a config table sets (top level and per assistant)."""
     found = [key for key in SENSITIVE if key in table]
     assistants = table.get("assistants")
-    for name, body in (assistants.items() if isinstance(assistants, Mapping) else ()):
+    for name, body in assistants.items() if isinstance(assistants, Mapping) else ():
         if isinstance(body, Mapping):
             found += [f"assistants.{name}.{key}" for key in SENSITIVE if key in body]
     return found

@@ -26,6 +26,8 @@ class BackendRequest:
     vector_store_ids: tuple[str, ...] = ()
     container_file_ids: tuple[str, ...] = ()  # knowledge files code_interpreter can open
     attachments: tuple[str, ...] = ()  # per-run uploaded files (input_file parts)
+    previous_response_id: str | None = None  # a conversation turn on the Responses API
+    history: tuple[tuple[str, str], ...] = ()  # (role, text) turns to resend when there is no previous ID
     stream: bool = True
     store: bool = False
 

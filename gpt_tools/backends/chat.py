@@ -29,6 +29,7 @@ def build_body(request: BackendRequest) -> dict[str, Any]:
         "model": request.model,
         "messages": [
             {"role": "system", "content": request.instructions},
+            *({"role": role, "content": text} for role, text in request.history),
             {"role": "user", "content": request.text},
         ],
         "stream": request.stream,

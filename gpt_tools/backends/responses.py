@@ -19,14 +19,21 @@ def _content(request: BackendRequest) -> list[dict[str, Any]]:
     return [*parts, {"type": "input_text", "text": request.text}]
 
 
+def _history(request: BackendRequest) -> list[dict[str, Any]]:
+    kinds = {"user": "input_text", "assistant": "output_text"}
+    return [{"role": role, "content": [{"type": kinds[role], "text": text}]} for role, text in request.history]
+
+
 def build_body(request: BackendRequest) -> dict[str, Any]:
     body: dict[str, Any] = {
         "model": request.model,
         "instructions": request.instructions,
-        "input": [{"role": "user", "content": _content(request)}],
+        "input": [*_history(request), {"role": "user", "content": _content(request)}],
         "stream": request.stream,
         "store": request.store,
     }
+    if request.previous_response_id:
+        body["previous_response_id"] = request.previous_response_id
     if request.temperature is not None:
         body["temperature"] = request.temperature
     if request.max_output_tokens is not None:

@@ -29,6 +29,8 @@ class RunOptions:
     as_json: bool
     allow_secrets: bool
     dry_run: bool = False
+    continue_last: bool = False
+    conversation_id: str | None = None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -60,6 +62,8 @@ def cli() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the result and its usage as JSON.")
 @click.option("--allow-secrets", is_flag=True, help="Send text even if it looks like it holds a secret.")
 @click.option("--dry-run", is_flag=True, help="Show what would be sent and its estimated cost; send nothing.")
+@click.option("--continue", "continue_last", is_flag=True, help="Continue this project's last conversation.")
+@click.option("--conversation", "conversation_id", metavar="ID", help="Continue conversation ID.")
 def run_command(
     name: str | None,
     files: tuple[str, ...],
@@ -74,6 +78,8 @@ def run_command(
     as_json: bool,
     allow_secrets: bool,
     dry_run: bool,
+    continue_last: bool,
+    conversation_id: str | None,
 ) -> int:
     """Run assistant NAME over FILES, --input-text or stdin."""
     if list_only:
@@ -84,7 +90,19 @@ def run_command(
     if assistant_name and name:
         files = (name, *files)  # with --assistant-name, a bare first word is a file
     options = RunOptions(
-        chosen, files, input_files, input_text, instruct, model, backend, output_file, as_json, allow_secrets, dry_run
+        chosen,
+        files,
+        input_files,
+        input_text,
+        instruct,
+        model,
+        backend,
+        output_file,
+        as_json,
+        allow_secrets,
+        dry_run,
+        continue_last,
+        conversation_id,
     )
     from .run import execute
 
@@ -189,6 +207,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _register_groups() -> None:
+    from .batch import batch_group
+    from .chat import chat_command
     from .logs import logs_command, usage_command
     from .manage import assistant_group, files_group, trust_command
 
@@ -197,6 +217,8 @@ def _register_groups() -> None:
     cli.add_command(logs_command)
     cli.add_command(usage_command)
     cli.add_command(trust_command)
+    cli.add_command(chat_command)
+    cli.add_command(batch_group)
 
 
 _register_groups()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import asdict
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import atomicwrite, runner
@@ -42,6 +43,14 @@ def execute(options: RunOptions, console: Console) -> int:
             f"{notice.reason}; retrying in {notice.wait:.1f} s (retry {notice.attempt}/{notice.max_retries})"
         )
 
+    talk = None
+    if options.continue_last or options.conversation_id:
+        from .. import conversation
+
+        root = config.project_root or Path.cwd()
+        talk = conversation.resume(
+            assistant.name, root, continue_last=options.continue_last, conversation_id=options.conversation_id
+        )
     with spinner.running():
         result = runner.run(
             assistant,
@@ -55,8 +64,11 @@ def execute(options: RunOptions, console: Console) -> int:
             on_retry=on_retry,
             config=config,
             frontend="cli",
+            conversation=talk,
         )
     _deliver(result, options, console, streamed="".join(streamed))
+    if talk is not None and console.stderr_tty:
+        console.message(f"conversation {talk.id} (continue with --continue or --conversation {talk.id})")
     return 0
 
 

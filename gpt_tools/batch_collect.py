@@ -1,0 +1,138 @@
+"""Collecting a batch run: its replies through the live rewrite's guards, then atomic writes.
+
+A file is written only when every chunk came back usable and the file is byte-identical to what was
+submitted. The SHA-256 of each result goes into the batch's record before anything is written, so a
+second collect (or one after a crash) reports "already applied", never "changed since submit".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from . import transport
+from .atomicwrite import write_atomic
+from .backends import Reply
+from .backends.responses import reply_from
+from .batch import BatchRecord, FileRecord, retrieve, save_record, sha256
+from .errors import GptToolsError, RunFailed
+from .rewrite import assemble, check_chunk_reply, prepare
+from .transport import Endpoint
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    path: str
+    status: str  # "fixed", "unchanged", "already applied", "skipped" or "failed"
+    reason: str = ""
+    before: bytes = b""
+    after: bytes | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status not in ("skipped", "failed")
+
+
+def _results(endpoint: Endpoint, batch: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """custom_id -> its output line, from the error file and then the output file."""
+    found: dict[str, dict[str, Any]] = {}
+    for key in ("error_file_id", "output_file_id"):  # output last: a success outranks an error
+        file_id = batch.get(key)
+        if not file_id:
+            continue
+        for raw in transport.fetch(endpoint, f"/files/{file_id}/content").splitlines():
+            try:
+                line = json.loads(raw)
+            except ValueError:
+                continue  # a damaged line: its chunk counts as missing
+            if isinstance(line, dict) and isinstance(line.get("custom_id"), str):
+                found[line["custom_id"]] = line
+    return found
+
+
+def _reply(line: dict[str, Any]) -> Reply:
+    error = line.get("error")
+    if isinstance(error, dict):
+        raise RunFailed(f"the batch could not run it: {error.get('message') or error.get('code')}")
+    response = line.get("response") or {}
+    raw = response.get("body")
+    body: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    if response.get("status_code") != 200:
+        message = (body.get("error") or {}).get("message") or "no message"
+        raise RunFailed(f"HTTP {response.get('status_code')}: {message}")
+    return reply_from(body)
+
+
+def _assemble(record: BatchRecord, entry: FileRecord, data: bytes, results: dict[str, dict[str, Any]]) -> bytes:
+    text = data.decode("utf-8")
+    prepared = prepare(text, protect_regions=record.protect, chunk_tokens=record.chunk_tokens)
+    if [sha256(chunk) for chunk in prepared.chunks] != entry.chunk_sha256:
+        raise RunFailed("the file no longer splits as it did at submit (was gpt-tools upgraded?); submit it again")
+    parts = []
+    for custom_id, chunk, where in zip(entry.custom_ids, prepared.chunks, prepared.names, strict=True):
+        line = results.get(custom_id)
+        try:
+            if line is None:
+                raise RunFailed("no result in the batch's output")
+            parts.append(check_chunk_reply(_reply(line), chunk, prepared.masked, where))
+        except GptToolsError as exc:
+            raise RunFailed(str(exc) if where in str(exc) else f"{where}: {exc}") from None
+    return assemble(prepared, parts, text).encode("utf-8")
+
+
+def _outcome(record: BatchRecord, entry: FileRecord, results: dict[str, dict[str, Any]]) -> FileOutcome:
+    try:
+        data = Path(entry.path).read_bytes()
+    except OSError as exc:
+        return FileOutcome(entry.path, "skipped", f"cannot read: {exc.strerror or exc}")
+    digest = sha256(data)
+    if digest != entry.sha256:
+        if digest == entry.result_sha256:
+            return FileOutcome(entry.path, "already applied", before=data)
+        return FileOutcome(entry.path, "skipped", "changed since submit; submit it again", before=data)
+    try:
+        after = _assemble(record, entry, data, results)
+    except GptToolsError as exc:
+        return FileOutcome(entry.path, "failed", str(exc), before=data)
+    return FileOutcome(entry.path, "fixed" if after != data else "unchanged", before=data, after=after)
+
+
+def collect(record: BatchRecord, endpoint: Endpoint) -> tuple[dict[str, Any], list[FileOutcome]]:
+    """The batch as the server sees it, and per file what its results would do (nothing is written).
+
+    No outcomes unless the batch completed. Each usable result's SHA-256 goes into the record.
+    """
+    batch = retrieve(endpoint, record.id)
+    if batch.get("status") != "completed":
+        return batch, []
+    results = _results(endpoint, batch)
+    outcomes = [_outcome(record, entry, results) for entry in record.files]
+    for entry, outcome in zip(record.files, outcomes, strict=True):
+        if outcome.after is not None:
+            entry.result_sha256 = sha256(outcome.after)
+    return batch, outcomes
+
+
+def apply(record: BatchRecord, outcomes: Sequence[FileOutcome]) -> list[FileOutcome]:
+    """Write every fixed file atomically, unless it changed meanwhile; the record is saved first."""
+    save_record(record)  # a crash mid-way must leave "already applied", not "changed since submit"
+    done: list[FileOutcome] = []
+    for outcome in outcomes:
+        if outcome.status == "fixed" and outcome.after is not None:
+            outcome = _write(outcome)
+        done.append(outcome)
+    record.state = "collected" if all(outcome.ok for outcome in done) else "partly collected"
+    return done
+
+
+def _write(outcome: FileOutcome) -> FileOutcome:
+    try:
+        if Path(outcome.path).read_bytes() != outcome.before:
+            return replace(outcome, status="skipped", reason="changed while collecting; collect again", after=None)
+        write_atomic(outcome.path, outcome.after or b"")
+    except OSError as exc:
+        return replace(outcome, status="failed", reason=f"cannot write: {exc.strerror or exc}", after=None)
+    return outcome

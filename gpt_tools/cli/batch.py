@@ -1,0 +1,153 @@
+"""`gpt-tools batch submit|status|collect|cancel`: thin click adapters over gpt_tools/batch.py.
+
+stdout carries results (the new batch's ID, status lines, one line per collected file, diffs);
+messages go to stderr.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import Counter
+from typing import Any
+
+import click
+
+from .console import Console
+
+PROGRAM = "gpt-tools batch"
+DIFF_LINES = 60  # per file, as in the hook: enough to see what changes, short enough to read
+
+
+@click.group("batch")
+def batch_group() -> None:
+    """Run a rewriting assistant over many files with OpenAI's Batch API (cheaper, done within 24 h)."""
+
+
+@batch_group.command("submit")
+@click.argument("name")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("-m", "--model", help="Model to use instead of the assistant's.")
+@click.option("-i", "--instruct", metavar="TEXT", help="Extra instructions for every file.")
+@click.option("--allow-secrets", is_flag=True, help="Send text even if it looks like it holds a secret.")
+@click.option("--max-bytes", type=int, default=500_000, show_default=True, help="Skip larger files.")
+@click.option("--dry-run", is_flag=True, help="Count the requests and files; upload nothing.")
+def submit_command(
+    name: str,
+    paths: tuple[str, ...],
+    model: str | None,
+    instruct: str | None,
+    allow_secrets: bool,
+    max_bytes: int,
+    dry_run: bool,
+) -> int:
+    """Submit assistant NAME over FILES (a DIR means its *.md files) as one batch."""
+    from .. import batch
+
+    console = Console(PROGRAM)
+    submission = batch.plan_submission(
+        name, paths, model=model, instruct=instruct, allow_secrets=allow_secrets, max_bytes=max_bytes
+    )
+    for path, note in submission.notes:
+        console.message(f"{batch.shown(path)}: {note}")
+    summary = (
+        f"{submission.requests} requests for {len(submission.documents)} files "
+        f"({submission.assistant.name} on {submission.settings.model})"
+    )
+    if dry_run:
+        console.line(f"dry run: {summary}; nothing was uploaded")
+        return 0
+    record = batch.submit(submission)
+    console.line(record.id)
+    console.message(f"submitted {summary} as {record.id}")
+    console.message(f"check it with `gpt-tools batch status {record.id}`")
+    console.message(f"apply it with `gpt-tools batch collect {record.id} --write` once completed")
+    return 0
+
+
+def _counts(info: dict[str, Any]) -> str:
+    counts = info.get("request_counts") or {}
+    done, failed, total = counts.get("completed", 0), counts.get("failed", 0), counts.get("total", 0)
+    return f"{done}/{total} requests done, {failed} failed"
+
+
+@batch_group.command("status")
+@click.argument("batch_id", required=False)
+def status_command(batch_id: str | None) -> int:
+    """Show batch BATCH_ID on the server, or list every batch submitted from here."""
+    from .. import batch
+    from ..errors import GptToolsError
+
+    console = Console(PROGRAM)
+    if batch_id is not None:
+        record = batch.find_record(batch_id)
+        info = batch.retrieve(batch.endpoint_for(record), batch_id)
+        console.line(f"{batch_id}: {info.get('status')}, {_counts(info)}")
+        for error in (info.get("errors") or {}).get("data") or []:
+            console.line(f"  error: {error.get('message')}" + (f" (line {error['line']})" if error.get("line") else ""))
+        if record is not None:
+            console.line(f"  {record.assistant}, {len(record.files)} files, submitted {record.created}, {record.state}")
+        return 0
+    records = batch.list_records()
+    for record in records:
+        try:
+            info = batch.retrieve(batch.endpoint_for(record), record.id)
+            server = f"{info.get('status')}, {_counts(info)}"
+        except GptToolsError as exc:
+            server = f"server status unknown: {exc}"
+        console.line(f"{record.id}  {record.assistant}  {len(record.files)} files  {record.state}  {server}")
+    if not records:
+        console.message("no batches submitted from this account's state dir")
+    return 0
+
+
+def _diff(path: str, before: bytes, after: bytes) -> str:
+    old = before.decode("utf-8").splitlines(keepends=True)
+    new = after.decode("utf-8").splitlines(keepends=True)
+    lines = list(difflib.unified_diff(old, new, f"a/{path}", f"b/{path}", n=1))
+    text = "".join(line if line.endswith("\n") else line + "\n" for line in lines[:DIFF_LINES])
+    return text + (f"... ({len(lines) - DIFF_LINES} more diff lines)\n" if len(lines) > DIFF_LINES else "")
+
+
+def _line(outcome: Any, shown: str, write: bool) -> str:
+    if outcome.status == "fixed":
+        return f"fixed {shown}" if write else f"would fix {shown}:\n{_diff(shown, outcome.before, outcome.after)}"
+    if outcome.status == "failed":
+        return f"left untouched {shown}: {outcome.reason}"
+    if outcome.status == "skipped":
+        return f"skipped {shown}: {outcome.reason}"
+    return f"{outcome.status} {shown}"
+
+
+@batch_group.command("collect")
+@click.argument("batch_id")
+@click.option("--write/--diff", default=False, help="Write the fixed files, or only show a diff (default).")
+def collect_command(batch_id: str, write: bool) -> int:
+    """Apply a completed batch's results, with the guards of a live run; files changed since are skipped."""
+    from .. import batch, batch_collect
+
+    console = Console(PROGRAM)
+    with batch.locked(batch_id) as record:
+        info, outcomes = batch_collect.collect(record, batch.endpoint_for(record))
+        if info.get("status") != "completed":
+            console.message(f"{batch_id} is {info.get('status')} ({_counts(info)}); nothing was written")
+            return 1
+        if write:
+            outcomes = batch_collect.apply(record, outcomes)
+    for outcome in outcomes:
+        console.line(_line(outcome, batch.shown(outcome.path), write).rstrip("\n"))
+    tally = Counter(outcome.status for outcome in outcomes)
+    labels = {"fixed": "fixed" if write else "would fix", "failed": "left untouched"}
+    order = ("fixed", "unchanged", "already applied", "skipped", "failed")
+    console.message(", ".join(f"{tally[key]} {labels.get(key, key)}" for key in order if tally[key]) or "no files")
+    return 0 if all(outcome.ok for outcome in outcomes) else 1
+
+
+@batch_group.command("cancel")
+@click.argument("batch_id")
+def cancel_command(batch_id: str) -> int:
+    """Ask the server to stop batch BATCH_ID; requests already done still count."""
+    from .. import batch
+
+    info = batch.cancel(batch.endpoint_for(batch.find_record(batch_id)), batch_id)
+    Console(PROGRAM).line(f"{batch_id}: {info.get('status')}")
+    return 0

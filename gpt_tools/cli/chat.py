@@ -1,0 +1,180 @@
+"""`gpt-tools chat NAME`: an interactive conversation with streaming replies.
+
+Ctrl-C cancels the reply in flight and stays in the chat (the cancel closes the connection, so no
+further tokens are paid for); Ctrl-D leaves. Line editing and history come from readline; the
+history file lives in the user's state dir.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from .console import Console
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..conversation import Conversation
+    from ..runner import Result
+
+PROGRAM = "gpt-tools"
+
+
+@dataclass(frozen=True)
+class ChatOptions:
+    name: str
+    continue_last: bool
+    conversation_id: str | None
+    model: str | None
+    backend: str | None
+
+
+@click.command("chat")
+@click.argument("name")
+@click.option("--continue", "continue_last", is_flag=True, help="Continue this project's last conversation.")
+@click.option("--conversation", "conversation_id", metavar="ID", help="Continue conversation ID.")
+@click.option("-m", "--model", help="Model to use instead of the assistant's.")
+@click.option("--backend", help="Backend: openai, chat, or an installed plugin's.")
+def chat_command(
+    name: str, continue_last: bool, conversation_id: str | None, model: str | None, backend: str | None
+) -> int:
+    """Talk with assistant NAME: Ctrl-C cancels a reply, Ctrl-D leaves."""
+    status = repl(ChatOptions(name, continue_last, conversation_id, model, backend), Console(PROGRAM))
+    if sys.stdin.isatty():
+        # After a Ctrl-C at the prompt, GNU readline can spin forever in interpreter shutdown (seen
+        # with CPython 3.11 here). Every turn is already saved and logged; save the history and leave.
+        _leave(status)
+    return status
+
+
+def _leave(status: int) -> None:
+    import atexit
+
+    atexit._run_exitfuncs()  # readline history and anything else registered
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
+def _history_file() -> Path:
+    from platformdirs import user_state_dir
+
+    return Path(user_state_dir("gpt-tools", appauthor=False)) / "chat_history"
+
+
+def _readline() -> None:
+    try:
+        import readline
+    except ImportError:  # not on every platform; input() still works without editing
+        return
+    path = _history_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        readline.read_history_file(path)
+    except OSError:
+        pass
+    readline.set_history_length(1000)
+    import atexit
+
+    atexit.register(lambda: _save_history(readline, path))
+
+
+def _save_history(readline: object, path: Path) -> None:
+    with contextlib.suppress(OSError):
+        readline.write_history_file(path)  # type: ignore[attr-defined]
+
+
+def repl(options: ChatOptions, console: Console) -> int:
+    from .. import conversation
+    from ..config import load_config
+    from ..errors import UsageError
+
+    config = load_config()
+    assistant = config.assistant(options.name)
+    if assistant.rewrites:
+        raise UsageError(f"{assistant.name} rewrites documents; chat with a writing assistant")
+    root = config.project_root or Path.cwd()
+    talk = conversation.resume(
+        assistant.name, root, continue_last=options.continue_last, conversation_id=options.conversation_id
+    ) or conversation.new(assistant.name, root)
+    _readline()
+    turns = len(talk.messages) // 2
+    console.message(
+        f"{assistant.name} · {talk.id}"
+        + (f" · continuing after {turns} turns" if turns else "")
+        + " · Ctrl-C cancels a reply, Ctrl-D leaves"
+    )
+    while True:
+        try:
+            line = input("you> ")
+        except EOFError:
+            console.result("\n")
+            return 0
+        except KeyboardInterrupt:
+            console.result("\n")
+            continue
+        if line.strip():
+            _turn(line, talk, options, config, console)
+
+
+def _turn(line: str, talk: Conversation, options: ChatOptions, config: Config, console: Console) -> None:
+    """One reply, streamed; Ctrl-C while it streams cancels it and returns to the prompt."""
+    from .. import runner
+    from ..errors import Cancelled, GptToolsError
+
+    cancel = threading.Event()
+    results: list[Result] = []
+    errors: list[BaseException] = []
+    streamed: list[str] = []
+
+    def on_delta(delta: str) -> None:
+        streamed.append(delta)
+        console.result(delta)
+
+    def work() -> None:
+        try:
+            result = runner.run(
+                options.name,
+                line,
+                model=options.model,
+                backend=options.backend,
+                on_delta=on_delta,
+                cancel=cancel,
+                config=config,
+                conversation=talk,
+                frontend="chat",
+            )
+            results.append(result)
+        except BaseException as exc:  # reported below, in the main thread
+            errors.append(exc)
+        finally:
+            finished.set()
+
+    # Wait on an Event, not Thread.join(): a join interrupted by Ctrl-C can leave is_alive() False
+    # while the thread still runs (CPython 3.11), and the prompt would return over a live reply.
+    finished = threading.Event()
+    worker = threading.Thread(target=work, daemon=True, name="gpt-tools-chat")
+    worker.start()
+    while not finished.is_set():
+        try:
+            finished.wait(0.1)
+        except KeyboardInterrupt:
+            cancel.set()
+    if streamed and not "".join(streamed).endswith("\n"):
+        console.result("\n")
+    error = errors[0] if errors else None
+    if isinstance(error, Cancelled):
+        console.message("reply cancelled")
+    elif isinstance(error, GptToolsError):
+        console.error(str(error))
+    elif error is not None:
+        raise error
+    elif not streamed and results:
+        console.result(results[0].text + "\n")

@@ -1,0 +1,331 @@
+"""Batch runs: submit builds the JSONL a live run would send, collect applies it with the live guards."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gpt_tools import load_config
+from gpt_tools.batch import records_dir
+from gpt_tools.cli.batch import batch_group
+from gpt_tools.errors import GptToolsError
+from gpt_tools.rewrite import prepare
+from tests.conftest import write_config
+from tests.fake_openai import FakeOpenAI, Scripted
+
+TYPO = "# Guide\n\nYou will recieve teh answer.\n\n```sh\necho teh\n```\n"
+FIXED = "# Guide\n\nYou will receive the answer.\n\n```sh\necho teh\n```\n"
+CLEAN = "# Clean\n\nNothing to fix here.\n"
+CHUNK_TOKENS = 60
+
+
+def _long() -> str:
+    filler = "long enough to fill a chunk of its own, with some more words for good measure."
+    sections = [f"## Part {i}\n\nThis is teh text of part {i}, {filler}\n\n" for i in range(3)]
+    return "# Long\n\n" + "".join(sections)
+
+
+@pytest.fixture
+def files(api: FakeOpenAI) -> dict[str, Path]:
+    write_config(Path.cwd(), f"max_retries = 2\nmax_retry_wait = 5\nchunk_tokens = {CHUNK_TOKENS}\n")
+    docs = Path("docs")
+    (docs / "sub").mkdir(parents=True)
+    paths = {"crlf": docs / "crlf.md", "long": docs / "long.md", "clean": docs / "sub" / "clean.md"}
+    paths["typo"] = docs / "typo.md"
+    paths["typo"].write_text(TYPO)
+    paths["crlf"].write_bytes(b"teh line\r\nsecond\r\n")
+    paths["crlf"].chmod(0o640)
+    paths["long"].write_text(_long())
+    paths["clean"].write_text(CLEAN)
+    return paths  # sorted as a DIR expands: crlf, long, sub/clean, typo
+
+
+def _batch(*args: str) -> int:
+    """The group as `gpt-tools batch` runs it: a GptToolsError is its exit status."""
+    try:
+        status = batch_group.main(list(args), prog_name="gpt-tools batch", standalone_mode=False)
+    except GptToolsError as exc:
+        return exc.exit_code
+    return int(status or 0)
+
+
+def _submit(capfd: pytest.CaptureFixture[str], *args: str) -> str:
+    assert _batch("submit", "MarkdownLinter", *args) == 0
+    return capfd.readouterr().out.splitlines()[0]
+
+
+def _chunks(text: str) -> int:
+    return len(prepare(text, protect_regions=True, chunk_tokens=CHUNK_TOKENS).chunks)
+
+
+def _lines(api: FakeOpenAI, batch_id: str) -> list[dict[str, Any]]:
+    stored = api.files[api.batches[batch_id].input_file_id]
+    assert stored.purpose == "batch"
+    return [json.loads(line) for line in stored.content.decode().splitlines()]
+
+
+def _snapshot(files: dict[str, Path]) -> dict[str, tuple[bytes, int]]:
+    return {name: (path.read_bytes(), path.stat().st_mtime_ns) for name, path in files.items()}
+
+
+def test_submit_builds_one_request_per_chunk(files: dict[str, Path], api: FakeOpenAI, capfd) -> None:
+    assert _chunks(_long()) == 3  # the long file really is chunked
+    batch_id = _submit(capfd, "docs")
+    lines = _lines(api, batch_id)
+    order = ["crlf", "long", "clean", "typo"]
+    expected = [f"{i}-{n}" for i, name in enumerate(order) for n in range(_chunks(files[name].read_text()))]
+    assert [line["custom_id"] for line in lines] == expected
+    instructions = load_config().assistant("MarkdownLinter").instructions.rstrip("\n")
+    for line in lines:
+        assert line["method"] == "POST" and line["url"] == "/v1/responses"
+        body = line["body"]
+        assert body["stream"] is False and body["store"] is False
+        assert body["model"] == "gpt-5-mini" and body["instructions"] == instructions
+    typo_text = lines[-1]["body"]["input"][0]["content"][0]["text"]
+    assert "recieve teh" in typo_text and "echo teh" not in typo_text and "⟦B1⟧" in typo_text  # code is masked
+    assert api.model_requests() == []  # nothing ran live
+    job = api.batches[batch_id]
+    assert job.endpoint == "/v1/responses" and job.completion_window == "24h"
+    assert job.metadata == {"tool": "gpt-tools", "assistant": "MarkdownLinter"}
+
+
+def test_submit_saves_the_record(files: dict[str, Path], api: FakeOpenAI, capfd) -> None:
+    batch_id = _submit(capfd, str(files["typo"]), str(files["long"]))
+    record = json.loads((records_dir() / f"{batch_id}.json").read_text())
+    assert record["id"] == batch_id and record["assistant"] == "MarkdownLinter" and record["model"] == "gpt-5-mini"
+    assert record["root"] == str(Path.cwd().resolve()) and record["created"]
+    typo, long = record["files"]
+    assert typo["path"] == str(files["typo"].resolve()) and typo["chunks"] == 1 and typo["custom_ids"] == ["0-0"]
+    assert typo["sha256"] == hashlib.sha256(TYPO.encode()).hexdigest()
+    assert long["chunks"] == 3 and long["custom_ids"] == ["1-0", "1-1", "1-2"]
+    assert "recieve" not in json.dumps(record)  # no content in the record
+
+
+def test_dry_run_sends_nothing(files: dict[str, Path], api: FakeOpenAI, capfd) -> None:
+    assert _batch("submit", "MarkdownLinter", "docs", "--dry-run") == 0
+    assert "dry run: 6 requests for 4 files" in capfd.readouterr().out
+    assert api.uploads == 0 and api.batches == {} and not records_dir().exists()
+
+
+def test_skips_hidden_binary_and_secret_files(files: dict[str, Path], api: FakeOpenAI, capfd) -> None:
+    Path("docs/.drafts").mkdir()
+    Path("docs/.drafts/hidden.md").write_text("teh zebrafish\n")
+    Path("docs/binary.md").write_bytes(b"teh\0bin\n")
+    Path("docs/latin1.md").write_bytes("caf\xe9 teh\n".encode("latin-1"))
+    Path("docs/secret.md").write_text("key AKIAABCDEFGHIJKLMNOP here\n")
+    assert _batch("submit", "MarkdownLinter", "docs") == 0
+    out, err = capfd.readouterr()
+    batch_id = out.splitlines()[0]
+    assert "binary.md: skipped" in err and "latin1.md: skipped" in err and "not valid UTF-8" in err
+    assert "secret.md: skipped" in err and "--allow-secrets" in err and "AKIAABCDEFGHIJKLMNOP" not in err
+    sent = json.dumps(_lines(api, batch_id))
+    assert "zebrafish" not in sent and "AKIA" not in sent and len(api.batches[batch_id].input_file_id) > 0
+
+
+def test_writing_assistant_and_unknown_batch_are_usage_errors(files: dict[str, Path], api: FakeOpenAI) -> None:
+    assert _batch("submit", "Summarizer", "docs") == 2
+    assert _batch("collect", "batch_nope") == 2
+    assert _batch("collect", "../escape") == 2
+    assert api.uploads == 0
+
+
+def test_status_before_completion_and_collect_writes_nothing(files: dict[str, Path], api: FakeOpenAI, capfd) -> None:
+    api.batch_polls = 5
+    batch_id = _submit(capfd, "docs")
+    before = _snapshot(files)
+    assert _batch("status", batch_id) == 0
+    out = capfd.readouterr().out
+    assert f"{batch_id}: in_progress, 0/6 requests done, 0 failed" in out and "MarkdownLinter, 4 files" in out
+    assert _batch("status") == 0
+    listed = capfd.readouterr().out
+    assert batch_id in listed and "MarkdownLinter  4 files  submitted  in_progress" in listed
+    assert _batch("collect", batch_id, "--write") == 1
+    assert "is in_progress" in capfd.readouterr().err
+    assert _snapshot(files) == before
+
+
+def test_collect_diff_shows_and_writes_nothing(files: dict[str, Path], api: FakeOpenAI, capfd) -> None:
+    batch_id = _submit(capfd, "docs")
+    before = _snapshot(files)
+    assert _batch("collect", batch_id) == 0
+    out = capfd.readouterr().out
+    assert "would fix docs/typo.md:" in out and "-You will recieve teh answer." in out
+    assert "+You will receive the answer." in out and "unchanged docs/sub/clean.md" in out
+    assert _snapshot(files) == before
+
+
+def test_collect_write_applies_fixes_and_keeps_conventions(files: dict[str, Path], api: FakeOpenAI, capfd) -> None:
+    batch_id = _submit(capfd, "docs")
+    clean_mtime = files["clean"].stat().st_mtime_ns
+    assert _batch("collect", batch_id, "--write") == 0
+    out = capfd.readouterr().out
+    assert files["typo"].read_text() == FIXED  # the code block's "echo teh" is untouched
+    assert files["crlf"].read_bytes() == b"the line\r\nsecond\r\n"
+    assert files["crlf"].stat().st_mode & 0o777 == 0o640
+    assert files["long"].read_text() == _long().replace("teh", "the")
+    assert files["clean"].stat().st_mtime_ns == clean_mtime
+    assert "fixed docs/typo.md" in out and "fixed docs/long.md" in out and "unchanged docs/sub/clean.md" in out
+    assert json.loads((records_dir() / f"{batch_id}.json").read_text())["state"] == "collected"
+    assert api.model_requests() == []
+
+
+def test_collecting_twice_is_harmless(files: dict[str, Path], api: FakeOpenAI, capfd) -> None:
+    batch_id = _submit(capfd, "docs")
+    assert _batch("collect", batch_id, "--write") == 0
+    after = _snapshot(files)
+    capfd.readouterr()
+    assert _batch("collect", batch_id, "--write") == 0
+    out = capfd.readouterr().out
+    assert "already applied docs/typo.md" in out and "already applied docs/long.md" in out
+    assert _snapshot(files) == after
+    assert _batch("collect", batch_id) == 0  # and --diff after --write shows no diff
+    assert "would fix" not in capfd.readouterr().out
+
+
+def test_collect_from_another_folder(
+    files: dict[str, Path], api: FakeOpenAI, capfd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batch_id = _submit(capfd, "docs")
+    typo = files["typo"].resolve()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # the record keeps absolute paths and the project root
+    assert _batch("collect", batch_id, "--write") == 0
+    assert typo.read_text() == FIXED
+    assert f"fixed {typo}" in capfd.readouterr().out
+
+
+def test_file_edited_after_submit_is_skipped(files: dict[str, Path], api: FakeOpenAI, capfd) -> None:
+    batch_id = _submit(capfd, "docs")
+    files["typo"].write_text(TYPO + "\nA new paragraph.\n")
+    assert _batch("collect", batch_id, "--write") == 1
+    out = capfd.readouterr().out
+    assert "skipped docs/typo.md: changed since submit" in out
+    assert files["typo"].read_text() == TYPO + "\nA new paragraph.\n"
+    assert files["crlf"].read_bytes() == b"the line\r\nsecond\r\n"  # the others are applied
+    assert json.loads((records_dir() / f"{batch_id}.json").read_text())["state"] == "partly collected"
+
+
+def test_a_batch_that_partly_fails(files: dict[str, Path], api: FakeOpenAI, capfd) -> None:
+    batch_id = _submit(capfd, "docs")
+    # One reply per line in file order: crlf, long x3, clean, typo; the long file's second chunk fails.
+    api.script(Scripted(), Scripted(), Scripted(fault="500"))
+    long_before = files["long"].read_bytes()
+    assert _batch("collect", batch_id, "--write") == 1
+    out = capfd.readouterr().out
+    assert "left untouched docs/long.md: chunk 2/3: HTTP 500: The server had an error" in out
+    assert files["long"].read_bytes() == long_before
+    assert files["typo"].read_text() == FIXED and files["crlf"].read_bytes() == b"the line\r\nsecond\r\n"
+    job = api.batches[batch_id]
+    assert job.counts == {"total": 6, "completed": 5, "failed": 1} and job.error_file_id is not None
+    error_line = json.loads(api.files[job.error_file_id].content)
+    assert error_line["custom_id"] == "1-1" and error_line["response"]["status_code"] == 500
+    # Collecting again: the fixed files are already applied, the failed one is still reported.
+    assert _batch("collect", batch_id, "--write") == 1
+    out = capfd.readouterr().out
+    assert "already applied docs/typo.md" in out and "left untouched docs/long.md" in out
+
+
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        (Scripted(fault="incomplete"), "not complete: status incomplete"),
+        (Scripted(fault="empty"), "empty reply"),
+        (Scripted(text="# Guide\n\nYou will receive the answer.\n"), "removed a protected code block"),
+    ],
+)
+def test_replies_the_guards_refuse_leave_the_file_untouched(
+    files: dict[str, Path], api: FakeOpenAI, capfd, reply: Scripted, reason: str
+) -> None:
+    batch_id = _submit(capfd, str(files["typo"]), str(files["crlf"]))
+    api.script(reply)
+    assert _batch("collect", batch_id, "--write") == 1
+    out = capfd.readouterr().out
+    assert "left untouched docs/typo.md" in out and reason in out
+    assert files["typo"].read_text() == TYPO and files["crlf"].read_bytes() == b"the line\r\nsecond\r\n"
+
+
+def test_fenced_reply_is_unwrapped(files: dict[str, Path], api: FakeOpenAI, capfd) -> None:
+    batch_id = _submit(capfd, str(files["crlf"]))
+    api.script(Scripted(fault="fenced"))
+    assert _batch("collect", batch_id, "--write") == 0
+    assert files["crlf"].read_bytes() == b"the line\r\nsecond\r\n"
+
+
+def test_cancel(files: dict[str, Path], api: FakeOpenAI, capfd) -> None:
+    api.batch_polls = 5
+    batch_id = _submit(capfd, "docs")
+    assert _batch("cancel", batch_id) == 0
+    assert f"{batch_id}: cancelling" in capfd.readouterr().out
+    assert _batch("collect", batch_id, "--write") == 1
+    assert "is cancelled" in capfd.readouterr().err
+
+
+# --- the fake's Batch API, held to the real SDK --------------------------------------------------
+
+
+def _jsonl(*lines: dict[str, Any]) -> bytes:
+    return b"".join(json.dumps(line).encode() + b"\n" for line in lines)
+
+
+def _request(custom_id: str, text: str, **extra: Any) -> dict[str, Any]:
+    body = {"model": "gpt-5-mini", "input": [{"role": "user", "content": [{"type": "input_text", "text": text}]}]}
+    return {"custom_id": custom_id, "method": "POST", "url": "/v1/responses", "body": {**body, **extra}}
+
+
+def test_sdk_creates_retrieves_and_downloads(client: Any, server: FakeOpenAI) -> None:
+    from openai.types.responses import Response
+
+    data = _jsonl(_request("a", "teh one"), _request("b", "teh two"), _request("c", "streamed", stream=True))
+    uploaded = client.files.create(file=("in.jsonl", data), purpose="batch")
+    server.script(Scripted(), Scripted(fault="500"))
+    created = client.batches.create(
+        input_file_id=uploaded.id, endpoint="/v1/responses", completion_window="24h", metadata={"k": "v"}
+    )
+    assert created.status == "validating" and created.output_file_id is None and created.metadata == {"k": "v"}
+    done = client.batches.retrieve(created.id)
+    assert done.status == "completed" and done.request_counts is not None
+    assert (done.request_counts.total, done.request_counts.completed, done.request_counts.failed) == (3, 1, 2)
+    output = [json.loads(line) for line in client.files.content(done.output_file_id).content.splitlines()]
+    assert [line["custom_id"] for line in output] == ["a"] and output[0]["id"].startswith("batch_req_")
+    assert Response.model_validate(output[0]["response"]["body"]).output_text == "the one"
+    errors = [json.loads(line) for line in client.files.content(done.error_file_id).content.splitlines()]
+    assert {line["custom_id"]: line["response"]["status_code"] for line in errors} == {"b": 500, "c": 400}
+    assert client.files.retrieve(done.output_file_id).purpose == "batch_output"
+    assert [batch.id for batch in client.batches.list()] == [created.id]
+
+
+def test_sdk_polls_and_cancels(client: Any, server: FakeOpenAI) -> None:
+    import openai
+
+    server.batch_polls = 2
+    uploaded = client.files.create(file=("in.jsonl", _jsonl(_request("a", "teh"))), purpose="batch")
+    batch = client.batches.create(input_file_id=uploaded.id, endpoint="/v1/responses", completion_window="24h")
+    assert client.batches.retrieve(batch.id).status == "in_progress"
+    assert client.batches.retrieve(batch.id).status == "completed"
+    other = client.batches.create(input_file_id=uploaded.id, endpoint="/v1/responses", completion_window="24h")
+    assert client.batches.cancel(other.id).status == "cancelling"
+    assert client.batches.retrieve(other.id).status == "cancelled"
+    with pytest.raises(openai.BadRequestError, match="Cannot cancel"):
+        client.batches.cancel(batch.id)
+    wrong = client.files.create(file=("notes.md", b"teh"), purpose="assistants")
+    with pytest.raises(openai.BadRequestError, match="purpose 'batch'"):
+        client.batches.create(input_file_id=wrong.id, endpoint="/v1/responses", completion_window="24h")
+    with pytest.raises(openai.NotFoundError):
+        client.batches.retrieve("batch_missing")
+
+
+def test_invalid_input_file_fails_the_batch(client: Any, server: FakeOpenAI) -> None:
+    bad = _jsonl(_request("a", "x"), _request("a", "dup"), {**_request("b", "x"), "url": "/v1/chat/completions"})
+    uploaded = client.files.create(file=("in.jsonl", bad), purpose="batch")
+    batch = client.batches.create(input_file_id=uploaded.id, endpoint="/v1/responses", completion_window="24h")
+    failed = client.batches.retrieve(batch.id)
+    assert failed.status == "failed" and failed.errors is not None and failed.errors.data is not None
+    assert [(error.code, error.line) for error in failed.errors.data] == [
+        ("duplicate_custom_id", 2),
+        ("mismatched_endpoint", 3),
+    ]

@@ -1,0 +1,176 @@
+"""Conversations: continued across processes, on both backends, and the interactive chat."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import pty
+import select
+import termios
+import time
+from pathlib import Path
+
+import pytest
+
+import gpt_tools
+from gpt_tools import conversation
+from tests.conftest import program, run_program, write_config
+from tests.fake_openai import FakeOpenAI, Scripted
+
+
+def _state() -> Path:
+    return Path(os.environ["XDG_STATE_HOME"]) / "gpt-tools" / "conversations"
+
+
+def test_continue_chains_turns_across_processes(api: FakeOpenAI) -> None:
+    first = run_program("gpt-tools", "run", "Summarizer", "--continue", "-t", "teh first")
+    assert first.returncode == 0, first.stderr
+    [saved] = [p for p in _state().glob("conv-*.json")]
+    after_first = json.loads(saved.read_text())
+    second = run_program("gpt-tools", "run", "Summarizer", "--continue", "-t", "teh second")
+    assert second.returncode == 0, second.stderr
+    one, two = (r.body for r in api.model_requests())
+    assert "previous_response_id" not in one and one["store"] is True
+    assert two["previous_response_id"] == after_first["last_response_id"] and two["store"] is True
+    assert two["instructions"] == one["instructions"]  # re-sent every turn: the API does not keep them
+    assert [m["content"] for m in json.loads(saved.read_text())["messages"]] == [
+        "teh first",
+        "the first",
+        "teh second",
+        "the second",
+    ]
+
+
+def test_runs_without_a_conversation_stay_unstored(api: FakeOpenAI) -> None:
+    gpt_tools.run("Summarizer", "teh")
+    assert api.model_requests()[0].body["store"] is False
+
+
+def test_chat_backend_resends_the_local_history(api: FakeOpenAI) -> None:
+    talk = conversation.new("Summarizer", Path.cwd())
+    gpt_tools.run("Summarizer", "teh one", backend="chat", conversation=talk)
+    gpt_tools.run("Summarizer", "teh two", backend="chat", conversation=talk)
+    messages = api.model_requests()[1].body["messages"]
+    assert [(m["role"], m["content"]) for m in messages[1:]] == [
+        ("user", "teh one"),
+        ("assistant", "the one"),
+        ("user", "teh two"),
+    ]
+
+
+def test_explicit_conversation_id(api: FakeOpenAI) -> None:
+    talk = conversation.new("Summarizer", Path.cwd())
+    gpt_tools.run("Summarizer", "teh", conversation=talk)
+    done = run_program("gpt-tools", "run", "Summarizer", "--conversation", talk.id, "-t", "more")
+    assert done.returncode == 0
+    second = api.model_requests()[1].body
+    assert second["previous_response_id"] is not None
+    assert second["previous_response_id"] != conversation.load(talk.id).last_response_id  # it advanced
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--conversation", "conv-nope"], b"no conversation 'conv-nope'"),
+        (["--conversation", "../x"], b"not a conversation ID"),
+    ],
+)
+def test_bad_conversation_ids_are_usage_errors(api: FakeOpenAI, args: list[str], message: bytes) -> None:
+    done = run_program("gpt-tools", "run", "Summarizer", *args, "-t", "x")
+    assert done.returncode == 2 and message in done.stderr
+    assert api.model_requests() == []
+
+
+def test_conversation_belongs_to_its_assistant(api: FakeOpenAI) -> None:
+    talk = conversation.new("Summarizer", Path.cwd())
+    conversation.save(talk)
+    done = run_program("gpt-tools", "run", "DocWriter", "--conversation", talk.id, "-t", "x")
+    assert done.returncode == 2 and b"belongs to Summarizer" in done.stderr
+
+
+def test_rewriters_do_not_converse(api: FakeOpenAI) -> None:
+    with pytest.raises(gpt_tools.UsageError, match="conversations are for writing assistants"):
+        gpt_tools.run("MarkdownLinter", "teh", conversation=conversation.new("MarkdownLinter", Path.cwd()))
+
+
+def test_failed_turn_does_not_advance_the_conversation(api: FakeOpenAI) -> None:
+    talk = conversation.new("Summarizer", Path.cwd())
+    api.script(Scripted(fault="incomplete"))
+    with pytest.raises(gpt_tools.ReplyRejected):
+        gpt_tools.run("Summarizer", "teh", conversation=talk)
+    assert talk.messages == [] and talk.last_response_id is None
+
+
+class _Terminal:
+    """A program on a pseudo-terminal, read with deadlines (no fixed sleeps)."""
+
+    def __init__(self, *argv: str) -> None:
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            os.execv(argv[0], list(argv))
+        self.seen = b""
+
+    def expect(self, needle: bytes, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while needle not in self.seen:
+            left = deadline - time.monotonic()
+            assert left > 0, f"{needle!r} not seen; got {self.seen[-400:]!r}"
+            ready, _, _ = select.select([self.fd], [], [], left)
+            if ready:
+                try:
+                    self.seen += os.read(self.fd, 4096)
+                except OSError:
+                    break
+        assert needle in self.seen, f"{needle!r} not seen; got {self.seen[-400:]!r}"
+
+    def send(self, data: bytes) -> None:
+        os.write(self.fd, data)
+
+    def prompt(self, timeout: float = 20) -> None:
+        """Wait for `you> ` and for readline to be reading (terminal out of canonical mode).
+
+        Readline re-configures the terminal when it starts reading a line and may drop what was typed
+        before that; a person never types that fast, a test does.
+        """
+        self.expect(b"you> ", timeout)
+        deadline = time.monotonic() + timeout
+        while termios.tcgetattr(self.fd)[3] & termios.ICANON:
+            assert time.monotonic() < deadline, "readline never started reading"
+            time.sleep(0.01)
+
+    def exit_code(self, timeout: float = 20) -> int:
+        deadline = time.monotonic() + timeout
+        while True:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                os.close(self.fd)
+                return os.waitstatus_to_exitcode(status)
+            if time.monotonic() > deadline:
+                os.kill(self.pid, 9)
+                raise AssertionError(f"did not exit; last output {self.seen[-300:]!r}")
+            ready, _, _ = select.select([self.fd], [], [], 0.1)
+            if ready:
+                with contextlib.suppress(OSError):
+                    self.seen += os.read(self.fd, 4096)
+
+
+def test_chat_ctrl_c_cancels_the_reply_and_stays(api: FakeOpenAI) -> None:
+    write_config(Path.cwd(), "max_retries = 0\n")
+    long_reply = " ".join(f"word{i}" for i in range(400))
+    api.script(Scripted(text=long_reply, chunk_delay=0.2), Scripted(text="quick answer"))
+    chat = _Terminal(program("gpt-tools"), "chat", "Summarizer")
+    chat.prompt()
+    chat.send(b"tell me a long story\r")
+    chat.expect(b"word0")
+    chat.send(b"\x03")  # Ctrl-C while the reply streams
+    chat.expect(b"reply cancelled")
+    chat.prompt()
+    chat.send(b"and now?\r")
+    chat.expect(b"quick answer")
+    chat.prompt()
+    chat.send(b"\x04")  # Ctrl-D leaves
+    assert chat.exit_code() == 0
+    assert b"word399" not in chat.seen
+    talk = json.loads(next(_state().glob("conv-*.json")).read_text())
+    assert [m["content"] for m in talk["messages"]] == ["and now?", "quick answer"]  # the cancelled turn is not kept
