@@ -54,6 +54,13 @@ ERROR_FAULTS: dict[str, tuple[int, str, str | None, str]] = {
         "context_length_exceeded",
         "Your input exceeds the context window of this model. Please adjust your input and try again.",
     ),
+    # A stored response that expired or was deleted, named by a later turn's previous_response_id.
+    "previous_not_found": (
+        400,
+        "invalid_request_error",
+        "previous_response_not_found",
+        "Previous response with id 'resp_expired' not found.",
+    ),
 }
 TEXT_FAULTS = frozenset({"slow", "cut", "incomplete", "fenced", "empty", "annotated"})
 FAULTS = frozenset(ERROR_FAULTS) | TEXT_FAULTS

@@ -174,3 +174,24 @@ def test_chat_ctrl_c_cancels_the_reply_and_stays(api: FakeOpenAI) -> None:
     assert b"word399" not in chat.seen
     talk = json.loads(next(_state().glob("conv-*.json")).read_text())
     assert [m["content"] for m in talk["messages"]] == ["and now?", "quick answer"]  # the cancelled turn is not kept
+
+
+def test_expired_previous_response_falls_back_to_the_local_history(api: FakeOpenAI) -> None:
+    talk = conversation.new("Summarizer", Path.cwd())
+    gpt_tools.run("Summarizer", "teh one", conversation=talk)
+    api.script(Scripted(fault="previous_not_found"))
+    result = gpt_tools.run("Summarizer", "teh two", conversation=talk)
+    refused, resent = (r.body for r in api.model_requests()[1:])
+    assert "previous_response_id" in refused
+    assert "previous_response_id" not in resent
+    assert [item["content"][0]["text"] for item in resent["input"]] == ["teh one", "the one", "teh two"]
+    assert [m["content"] for m in talk.messages] == ["teh one", "the one", "teh two", result.text]
+
+
+def test_context_length_errors_are_not_mistaken_for_expiry(api: FakeOpenAI) -> None:
+    talk = conversation.new("Summarizer", Path.cwd())
+    gpt_tools.run("Summarizer", "teh one", conversation=talk)
+    api.script(Scripted(fault="context_length"))
+    with pytest.raises(gpt_tools.ApiError, match="context window"):
+        gpt_tools.run("Summarizer", "teh two", conversation=talk)
+    assert len(api.model_requests()) == 2
