@@ -10,7 +10,7 @@ from pathlib import Path
 from . import guards, knowledge, textio
 from .config import Config, load_config
 from .definitions import OPENAI_BASE_URL, Assistant
-from .runner import InputFile, check_input, compose, resolve_settings
+from .runner import InputFile, checked_input, resolve_settings
 
 
 @dataclass(frozen=True)
@@ -72,9 +72,7 @@ def preview(
     config = config or load_config(cwd)
     definition = config.assistant(assistant) if isinstance(assistant, str) else assistant
     settings = resolve_settings(config, definition, model=model, backend=backend)
-    texts = {"input": text, **{file.path: file.text for file in files if file.data is None}}
-    check_input(definition, settings, texts, allow_secrets=allow_secrets)
-    instructions, user_text = compose(definition, textio.strip_bom(text), files, extra_instructions)
+    instructions, user_text = checked_input(definition, settings, text, files, extra_instructions, allow_secrets)
     chunks = 1
     if definition.rewrites:
         body = mask(textio.strip_bom(text)).text if settings.protect else text

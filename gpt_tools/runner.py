@@ -165,6 +165,24 @@ def check_input(
         )
 
 
+def checked_input(
+    definition: Assistant,
+    settings: Settings,
+    text: str,
+    files: Sequence[InputFile],
+    extra_instructions: str | None,
+    allow_secrets: bool,
+) -> tuple[str, str]:
+    """(instructions, user text) for a run, after every input check; shared by run() and --dry-run."""
+    texts = {"input": text, **{file.path: file.text for file in files if file.data is None}}
+    instructions, user_text = compose(definition, textio.strip_bom(text), files, extra_instructions)
+    context = {"instructions": instructions}  # the assistant's own (instructions_file too) and -i extras
+    if definition.files and not allow_secrets:
+        context.update(knowledge.readable_texts(definition))  # knowledge goes out too: inlined or uploaded
+    check_input(definition, settings, texts, allow_secrets=allow_secrets, context=context)
+    return instructions, user_text
+
+
 @dataclass(frozen=True)
 class Hooks:
     """How a run reports back while it works."""
@@ -317,12 +335,7 @@ def _run(
     conversation: Conversation | None = None,
 ) -> Result:
     on_delta = hooks.on_delta
-    texts = {"input": text, **{file.path: file.text for file in files if file.data is None}}
-    instructions, user_text = compose(definition, textio.strip_bom(text), files, extra_instructions)
-    context = {"instructions": instructions}  # the assistant's own (instructions_file too) and -i extras
-    if definition.files and not allow_secrets:
-        context.update(knowledge.readable_texts(definition))  # knowledge goes out too: inlined or uploaded
-    check_input(definition, settings, texts, allow_secrets=allow_secrets, context=context)
+    instructions, user_text = checked_input(definition, settings, text, files, extra_instructions, allow_secrets)
     root = config.project_root or Path(cwd or os.getcwd()).resolve()
     plan = _with_conversation(_plan(definition, settings, instructions, files, session, hooks, root=root), conversation)
     try:

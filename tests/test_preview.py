@@ -72,3 +72,11 @@ def test_long_rewrite_reports_its_chunks(api: FakeOpenAI) -> None:
     sections = "".join(f"## Part {i}\n\n" + "Some prose here. " * 40 + "\n\n" for i in range(10))
     plan = preview("MarkdownLinter", sections)
     assert plan.chunks > 1
+
+
+def test_dry_run_refuses_a_secret_in_a_knowledge_file(api: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    Path("kb.md").write_text("deploy token: ghp_" + "A1b2C3d4E5" * 4 + "\n")
+    config = write_config(Path.cwd(), "[assistants.Kb]\ninstructions = 'Answer.'\nfiles = ['kb.md']\n")
+    monkeypatch.setenv("GPT_TOOLS_CONFIG", str(config))
+    with pytest.raises(gpt_tools.InputRefused, match=r"kb\.md, line 1: looks like a GitHub token"):
+        preview("Kb", "question?")
