@@ -78,6 +78,7 @@ class BatchRecord:
     chunk_tokens: int
     files: list[FileRecord] = field(default_factory=list)
     state: str = "submitted"  # then "collected", or "partly collected" when files were left untouched
+    logged: bool = False  # its usage went into the run log (once, at the first collect)
 
     def to_json(self) -> bytes:
         return (json.dumps({"version": FORMAT, **asdict(self)}, indent=2) + "\n").encode("utf-8")

@@ -100,6 +100,48 @@ def _outcome(record: BatchRecord, entry: FileRecord, results: dict[str, dict[str
     return FileOutcome(entry.path, "fixed" if after != data else "unchanged", before=data, after=after)
 
 
+BATCH_DISCOUNT = 0.5  # the Batch API bills half the synchronous price
+
+
+def _log_usage(record: BatchRecord, batch: dict[str, Any], results: dict[str, dict[str, Any]]) -> None:
+    """One run-log row for the whole batch: what its requests used and cost (at the batch price)."""
+    from . import runlog
+    from .config import load_config
+
+    tokens_in = tokens_out = cached = 0
+    for line in results.values():
+        body = (line.get("response") or {}).get("body")
+        usage = body.get("usage") if isinstance(body, dict) else None
+        if isinstance(usage, dict):
+            tokens_in += int(usage.get("input_tokens") or 0)
+            tokens_out += int(usage.get("output_tokens") or 0)
+            cached += int((usage.get("input_tokens_details") or {}).get("cached_tokens") or 0)
+    counts = batch.get("request_counts") or {}
+    started, finished = batch.get("created_at") or 0, batch.get("completed_at") or 0
+    failed = int(counts.get("failed") or 0)
+    entry = runlog.Record(
+        frontend="batch",
+        assistant=record.assistant,
+        model=record.model,
+        backend="openai",
+        input_tokens=tokens_in,
+        output_tokens=tokens_out,
+        cached_tokens=cached,
+        duration=float(max(0, finished - started)),
+        status="error" if failed else "ok",
+        error=f"{failed} of {counts.get('total')} requests failed" if failed else None,
+        requests=len(results),
+    )
+    try:
+        config_prices = load_config(record.root).prices
+    except GptToolsError:
+        config_prices = {}
+    prices = {
+        model: tuple(p * BATCH_DISCOUNT for p in price) for model, price in {**runlog.PRICES, **config_prices}.items()
+    }
+    runlog.append(entry, prices=prices)  # type: ignore[arg-type]
+
+
 def collect(record: BatchRecord, endpoint: Endpoint) -> tuple[dict[str, Any], list[FileOutcome]]:
     """The batch as the server sees it, and per file what its results would do (nothing is written).
 
@@ -109,6 +151,9 @@ def collect(record: BatchRecord, endpoint: Endpoint) -> tuple[dict[str, Any], li
     if batch.get("status") != "completed":
         return batch, []
     results = _results(endpoint, batch)
+    if not record.logged:
+        _log_usage(record, batch, results)
+        record.logged = True
     outcomes = [_outcome(record, entry, results) for entry in record.files]
     for entry, outcome in zip(record.files, outcomes, strict=True):
         if outcome.after is not None:

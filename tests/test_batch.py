@@ -329,3 +329,20 @@ def test_invalid_input_file_fails_the_batch(client: Any, server: FakeOpenAI) -> 
         ("duplicate_custom_id", 2),
         ("mismatched_endpoint", 3),
     ]
+
+
+def test_a_collected_batch_is_logged_once_at_the_batch_price(files: dict[str, Path], api: FakeOpenAI, capfd) -> None:
+    from gpt_tools import runlog
+
+    batch_id = _submit(capfd, "docs")
+    assert _batch("collect", batch_id) == 0
+    assert _batch("collect", batch_id, "--write") == 0
+    rows = [row for row in runlog.recent(runlog.Filters(frontend="batch"), 10)]
+    assert len(rows) == 1
+    [row] = rows
+    assert (
+        row["assistant"] == "MarkdownLinter" and row["status"] == "ok" and row["requests"] == len(_lines(api, batch_id))
+    )
+    assert row["input_tokens"] > 0 and row["output_tokens"] > 0
+    full = runlog.cost(row["model"], row["input_tokens"], row["cached_tokens"], row["output_tokens"], runlog.PRICES)
+    assert full is not None and row["cost"] == pytest.approx(full / 2)

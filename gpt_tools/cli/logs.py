@@ -21,7 +21,9 @@ def _filter_options(command: click.decorators.FC) -> click.decorators.FC:
     for option in reversed(
         [
             click.option("--assistant", help="Only runs of this assistant."),
-            click.option("--frontend", type=click.Choice(["cli", "filter", "hook", "nvim", "chat", "library"])),
+            click.option(
+                "--frontend", type=click.Choice(["cli", "filter", "hook", "nvim", "chat", "batch", "library"])
+            ),
             click.option("--since", metavar="DATE", help="From this ISO date or time (UTC), inclusive."),
             click.option("--until", metavar="DATE", help="Up to this ISO date or time (UTC), exclusive."),
             click.option("--json", "as_json", is_flag=True, help="Print as JSON."),
