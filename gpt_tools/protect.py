@@ -30,6 +30,9 @@ _BARE_URL = re.compile(r"\b(?:https?|ftp)://[^\s<>()\[\]`⟦⟪〚⦃]+[^\s<>()\
 _CONTAINER_PREFIX = re.compile(r"(?:[ \t]*(?:>|[-+*](?=[ \t])|\d{1,9}[.)](?=[ \t])))*[ \t]*")
 _BLOCK_LETTERS = frozenset("FBH")
 _BLOCKS = {"fence": "code block", "code_block": "code block", "html_block": "HTML block"}
+# Every code or HTML block needs a fence, a tab, a `<`, or four spaces after its container markers; a
+# document with none of these has no block to mask, and skips markdown-it's ~30 ms import.
+_MAYBE_BLOCK = re.compile(r"```|~~~|<|\t|^[ >\-+*\d.)]*    ", re.M)
 _LETTERS = {"front matter": "F", "code block": "B", "HTML block": "H", "code": "C", "url": "U"}
 
 
@@ -82,6 +85,8 @@ class _Masker:
         list marker) outside the placeholder, so the model still sees the list or quote it is in.
         """
         lines = split_lines(text)
+        if not _MAYBE_BLOCK.search(text):  # nothing could start a code or HTML block: skip the parser
+            return [(line, first_line + i) for i, line in enumerate(lines)]
         tokens = parser().parse(text)  # type: ignore[attr-defined]
         spans = sorted({(t.map[0], t.map[1], _BLOCKS[t.type]) for t in tokens if t.type in _BLOCKS and t.map})
         out: list[tuple[str, int]] = []
