@@ -16,7 +16,7 @@ from .backends.base import Backend, DeltaHook
 from .config import Config, load_config
 from .conversation import Conversation
 from .definitions import Assistant, Settings, apply_settings
-from .errors import ApiError, InputRefused, UsageError
+from .errors import ApiError, Cancelled, InputRefused, UsageError
 from .keys import resolve_endpoint
 from .session import Session
 from .transport import Endpoint, RetryHook
@@ -352,6 +352,9 @@ def _run(
         else:
             raise
         final, outcome = _execute(plan, text, user_text, on_delta)
+    if hooks.cancel is not None and hooks.cancel.is_set():
+        # Cancelled as the reply completed: the caller has dropped it, so it must not become a turn.
+        raise Cancelled("cancelled")
     if conversation is not None:
         conversation.add_turn(user_text, final, outcome.response_id)
         conversations.save(conversation)

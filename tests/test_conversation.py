@@ -195,3 +195,20 @@ def test_context_length_errors_are_not_mistaken_for_expiry(api: FakeOpenAI) -> N
     with pytest.raises(gpt_tools.ApiError, match="context window"):
         gpt_tools.run("Summarizer", "teh two", conversation=talk)
     assert len(api.model_requests()) == 2
+
+
+def test_a_reply_completing_as_it_is_cancelled_is_not_kept(api: FakeOpenAI) -> None:
+    import threading
+
+    talk = conversation.new("Summarizer", Path.cwd())
+    cancel = threading.Event()
+
+    def answer_and_cancel(text: str) -> str:
+        cancel.set()  # the user cancels while the server is answering
+        return text
+
+    api.responder = answer_and_cancel
+    write_config(Path.cwd(), "stream = false\nmax_retries = 0\n")
+    with pytest.raises(gpt_tools.RunFailed):  # Cancelled, or the reply cut by the cancel: either way no turn
+        gpt_tools.run("Summarizer", "teh", conversation=talk, cancel=cancel)
+    assert talk.messages == [] and not list(_state().glob("conv-*.json"))

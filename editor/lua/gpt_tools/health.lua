@@ -26,6 +26,9 @@ function M.check()
     return
   end
   report.ok('remote plugin registered (:GptRun, :GptList, :GptCancel)')
+  if vim.fn.exists(':GptChat') ~= 2 then
+    report.warn(':GptChat is not registered (a manifest from an older version)', { 'run :UpdateRemotePlugins' })
+  end
   local ok, items = pcall(vim.fn.GptToolsHealth, vim.fn.getcwd())
   if not ok then
     report.error('the remote plugin failed to answer: ' .. tostring(items), { 'see :messages' })

@@ -1,7 +1,9 @@
 """gpt-tools for Neovim: a pynvim remote plugin, a thin adapter over the core library `gpt_tools`.
 
     :[range]GptRun[!] {assistant} [extra instructions]   run over the range (default: whole buffer)
-    :GptCancel[!]                                        cancel this buffer's run (! every run)
+    :GptChat[!] {assistant} [--continue | --conversation ID]
+                                                         a chat buffer (! continues the last conversation)
+    :GptCancel[!]                                        cancel this buffer's run or reply (! every one)
     :GptList                                             the assistants of this project
     :checkhealth gpt_tools
 
@@ -17,6 +19,7 @@ import pynvim
 from pynvim import Nvim
 
 from . import core, health
+from .chat import Chats
 from .session import Controller, UserError
 from .text import RangeRefused
 
@@ -26,6 +29,7 @@ class GptTools:
     def __init__(self, nvim: Nvim) -> None:
         self.nvim = nvim
         self.controller = Controller(nvim)
+        self.chats = Chats(nvim, self.controller.ui, self.controller.count)
         # Import the core in the background as the host starts, so the first run does not wait for it.
         threading.Thread(target=core.preload, name="gpt-tools-import", daemon=True).start()
 
@@ -41,9 +45,44 @@ class GptTools:
         except Exception as exc:  # a bug here must not show a traceback or touch the buffer
             self.controller.refuse(args[0], f"GptRun: internal error ({type(exc).__name__}: {exc}); nothing changed")
 
+    @pynvim.command("GptChat", nargs="+", bang=True, complete="customlist,GptToolsCompleteWriters", sync=True)
+    def gpt_chat(self, args: list[str], bang: bool) -> None:
+        try:
+            self.chats.open(args, bang, self.controller.cwd())
+        except UserError as exc:
+            self.controller.refuse(args[0], f"GptChat {args[0]}: {exc}")
+        except Exception as exc:  # unknown assistant, unreadable conversation, or a bug: said, never raised
+            self.controller.refuse(args[0], f"GptChat {args[0]}: {core.describe(exc)[0]}")
+
+    @pynvim.function("GptToolsChatSend", sync=True)
+    def chat_send(self, args: list[Any]) -> None:
+        """<CR> in a chat buffer."""
+        try:
+            self.chats.send()
+        except Exception as exc:
+            self._error(f"GptChat: internal error ({type(exc).__name__}: {exc})")
+
+    @pynvim.function("GptToolsChatFlush", sync=False)
+    def chat_flush(self, args: list[Any]) -> None:
+        """Called on InsertLeave when a chat write was held back during Insert mode."""
+        self.chats.resume(int(args[0]))
+
+    @pynvim.function("GptToolsChatClosed", sync=False)
+    def chat_closed(self, args: list[Any]) -> None:
+        """Called when a chat buffer is unloaded."""
+        self.chats.closed(int(args[0]))
+
     @pynvim.command("GptCancel", bang=True, sync=True)
     def gpt_cancel(self, bang: bool) -> None:
-        self.controller.cancel(everywhere=bang)
+        bufnr = self.nvim.current.buffer.number
+        if bang:
+            if not self.chats.cancel(None) + self.controller.cancel(everywhere=True, quiet=True):
+                self.controller.ui.notify("no GptRun or GptChat reply in flight", "WARN")
+        elif self.chats.owns(bufnr):
+            if not self.chats.cancel(bufnr) + self.controller.cancel(everywhere=False, quiet=True):
+                self.controller.ui.notify("no GptChat reply in flight in this chat", "WARN")
+        else:
+            self.controller.cancel(everywhere=False)
 
     @pynvim.function("GptToolsResume", sync=False)
     def resume(self, args: list[Any]) -> None:
@@ -64,15 +103,27 @@ class GptTools:
         ]
         self.nvim.api.echo([["\n".join(rows) or "no assistants", ""]], False, {})
 
+    def _names(self, args: list[Any], writers_only: bool) -> list[str]:
+        lead = str(args[0]).lower() if args else ""
+        try:
+            assistants = core.load().load_config(self.controller.cwd()).assistants
+        except Exception:
+            return []
+        return sorted(
+            name
+            for name, item in assistants.items()
+            if name.lower().startswith(lead) and not (writers_only and item.rewrites)
+        )
+
     @pynvim.function("GptToolsComplete", sync=True)
     def complete(self, args: list[Any]) -> list[str]:
         """customlist completion: assistant names of the current buffer's project, by prefix."""
-        lead = str(args[0]).lower() if args else ""
-        try:
-            names = core.load().load_config(self.controller.cwd()).assistants
-        except Exception:
-            return []
-        return sorted(name for name in names if name.lower().startswith(lead))
+        return self._names(args, writers_only=False)
+
+    @pynvim.function("GptToolsCompleteWriters", sync=True)
+    def complete_writers(self, args: list[Any]) -> list[str]:
+        """customlist completion for :GptChat: the writing assistants only."""
+        return self._names(args, writers_only=True)
 
     @pynvim.function("GptToolsHealth", sync=True)
     def health(self, args: list[Any]) -> list[list[str]]:
@@ -82,3 +133,4 @@ class GptTools:
     @pynvim.shutdown_hook
     def shutdown(self) -> None:
         self.controller.shutdown()
+        self.chats.shutdown()

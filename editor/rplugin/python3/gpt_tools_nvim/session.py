@@ -126,7 +126,7 @@ class Controller:
         )
         text = lines_to_text(job.original, first + 1)
         self.jobs[job.bufnr] = job
-        self._count(+1)
+        self.count(+1)
         threading.Thread(target=self._work, args=(job, text), name=f"gpt-tools-{job.id}", daemon=True).start()
         threading.Thread(target=self._tick, args=(job,), name=f"gpt-tools-{job.id}-tick", daemon=True).start()
         self.ui.progress(f"{job.title}…")
@@ -136,10 +136,11 @@ class Controller:
         info = {"status": "error", "buffer": self.nvim.current.buffer.number, "assistant": assistant}
         self.ui.done({**info, "message": message, "seconds": 0}, message, "ERROR")
 
-    def cancel(self, everywhere: bool) -> None:
+    def cancel(self, everywhere: bool, quiet: bool = False) -> int:
+        """Cancel this buffer's run (every run); how many. Unless quiet, says so when there was none."""
         bufnr = self.nvim.current.buffer.number
         jobs = list(self.jobs.values()) if everywhere else [self.jobs[bufnr]] if bufnr in self.jobs else []
-        if not jobs:
+        if not jobs and not quiet:
             self.ui.notify("no GptRun in flight" + ("" if everywhere else " for this buffer"), "WARN")
         for job in jobs:
             del self.jobs[job.bufnr]
@@ -148,6 +149,7 @@ class Controller:
                 self.ui.forget(job.waiting)
                 job.waiting = job.result = None
             self._report(job, "cancelled", f"{job.title} cancelled; the buffer was left unchanged", "WARN")
+        return len(jobs)
 
     def resume(self, job_id: int) -> None:
         """InsertLeave after a result was held back: the normal apply path again, all its checks included."""
@@ -201,7 +203,8 @@ class Controller:
 
     # ------------------------------------------------------------------------------ back on the loop
 
-    def _count(self, step: int) -> None:
+    def count(self, step: int) -> None:
+        """Worker threads still running (runs and chat replies): g:gpt_tools_pending."""
         self.pending += step
         self.ui.set_pending(self.pending)
 
@@ -218,7 +221,7 @@ class Controller:
             self.ui.notify(message, "WARN")
 
     def _finish(self, job: Job, outcome: Outcome) -> None:
-        self._count(-1)
+        self.count(-1)
         if not self._current(job):
             return  # cancelled (already reported) or superseded: touch nothing
         if outcome.result is None:
