@@ -8,11 +8,12 @@ import stat
 from pathlib import Path
 
 
-def write_atomic(path: str | Path, data: bytes, *, durable: bool = True) -> None:
+def write_atomic(path: str | Path, data: bytes, *, durable: bool = True, private: bool = False) -> None:
     """Replace path's content with data via a temp file and rename, keeping mode and symlinks.
 
     A crash or a full disk leaves either the old file or the new one, never a truncated mix.
     `durable=False` skips the fsyncs, for files whose loss costs nothing but a repeat (caches).
+    `private=True` creates a new file readable by its owner only (conversations, histories).
     """
     target = Path(os.path.realpath(path))  # write through a symlink: the link itself stays a link
     try:
@@ -21,7 +22,7 @@ def write_atomic(path: str | Path, data: bytes, *, durable: bool = True) -> None
         mode = None
     temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
     # 0o666 lets the umask decide a new file's mode, as any editor would.
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

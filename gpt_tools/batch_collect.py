@@ -100,9 +100,6 @@ def _outcome(record: BatchRecord, entry: FileRecord, results: dict[str, dict[str
     return FileOutcome(entry.path, "fixed" if after != data else "unchanged", before=data, after=after)
 
 
-BATCH_DISCOUNT = 0.5  # the Batch API bills half the synchronous price
-
-
 def _log_usage(record: BatchRecord, batch: dict[str, Any], results: dict[str, dict[str, Any]]) -> None:
     """One run-log row for the whole batch: what its requests used and cost (at the batch price)."""
     from . import runlog
@@ -136,10 +133,10 @@ def _log_usage(record: BatchRecord, batch: dict[str, Any], results: dict[str, di
         config_prices = load_config(record.root).prices
     except GptToolsError:
         config_prices = {}
-    prices = {
-        model: tuple(p * BATCH_DISCOUNT for p in price) for model, price in {**runlog.PRICES, **config_prices}.items()
-    }
-    runlog.append(entry, prices=prices)  # type: ignore[arg-type]
+    half = runlog.BATCH_DISCOUNT
+    full = {**runlog.PRICES, **config_prices}
+    prices = {model: (fresh * half, hit * half, out * half) for model, (fresh, hit, out) in full.items()}
+    runlog.append(entry, prices=prices)
 
 
 def collect(record: BatchRecord, endpoint: Endpoint) -> tuple[dict[str, Any], list[FileOutcome]]:
@@ -154,6 +151,7 @@ def collect(record: BatchRecord, endpoint: Endpoint) -> tuple[dict[str, Any], li
     if not record.logged:
         _log_usage(record, batch, results)
         record.logged = True
+        save_record(record)  # at once: an interruption before the end must not log the batch twice
     outcomes = [_outcome(record, entry, results) for entry in record.files]
     for entry, outcome in zip(record.files, outcomes, strict=True):
         if outcome.after is not None:

@@ -67,10 +67,39 @@ def load(conversation_id: str) -> Conversation:
     return Conversation(**data)
 
 
-def save(conversation: Conversation) -> None:
+def _write(conversation: Conversation) -> None:
     path = _path(conversation.id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, json.dumps(asdict(conversation), indent=1, ensure_ascii=False).encode("utf-8"))
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # histories are private
+    data = json.dumps(asdict(conversation), indent=1, ensure_ascii=False).encode("utf-8")
+    write_atomic(path, data, private=True)
+
+
+def save(conversation: Conversation) -> None:
+    _write(conversation)
+    _remember(conversation)
+
+
+def refresh(conversation: Conversation) -> None:
+    """Catch up with turns another process (a terminal chat, the editor) added since we loaded it."""
+    try:
+        latest = load(conversation.id)
+    except UsageError:
+        return  # not saved yet: nothing newer exists
+    conversation.messages = latest.messages
+    conversation.last_response_id = latest.last_response_id
+    conversation.updated = latest.updated
+
+
+def record_turn(conversation: Conversation, user: str, reply: str, response_id: str | None) -> None:
+    """Append a turn to the latest saved state under a lock: two front ends never drop each other's."""
+    from filelock import FileLock
+
+    path = _path(conversation.id)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with FileLock(str(path) + ".lock", timeout=30):
+        refresh(conversation)
+        conversation.add_turn(user, reply, response_id)
+        _write(conversation)
     _remember(conversation)
 
 
@@ -97,6 +126,16 @@ def last(assistant: str, project: Path) -> Conversation | None:
         return load(index[f"{project}::{assistant}"])
     except (OSError, ValueError, KeyError, UsageError):
         return None
+
+
+def project_for(config_root: Path | None, cwd: Path) -> Path:
+    """The project a conversation belongs to: the config's folder, else the git root, else cwd."""
+    if config_root is not None:
+        return config_root
+    for folder in (cwd, *cwd.parents):
+        if (folder / ".git").exists():
+            return folder
+    return cwd
 
 
 def resume(assistant: str, project: Path, *, continue_last: bool, conversation_id: str | None) -> Conversation | None:

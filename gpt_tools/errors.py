@@ -44,6 +44,8 @@ class InputRefused(UsageError):
 class RunFailed(GptToolsError):
     """The request was sent and did not give a usable reply."""
 
+    usage: object = None  # the tokens the server billed for the unusable reply, when it said (backends.Usage)
+
 
 class ApiError(RunFailed):
     """The server answered with an error status."""

@@ -85,13 +85,17 @@ def _run_chunk(plan: Plan, chunk: str, masked: protect.Masked, where: str, on_de
             f"{known['refused']} (remembered from an earlier run; edit the text to try again)", remembered=True
         )
     reply = plan.send(request, on_delta)
-    # Incomplete, cut or empty replies are transient: refused, but never remembered.
-    cleaned = guards.check_reply(reply.text, status=reply.status, reason=reply.reason, original=chunk)
     try:
-        out = _verify(cleaned, chunk, masked, where)
+        # Incomplete, cut or empty replies are transient: refused, but never remembered.
+        cleaned = guards.check_reply(reply.text, status=reply.status, reason=reply.reason, original=chunk)
+        try:
+            out = _verify(cleaned, chunk, masked, where)
+        except ReplyRejected as refused:
+            if cache:
+                cache.put(key, {"refused": str(refused)})
+            raise
     except ReplyRejected as refused:
-        if cache:
-            cache.put(key, {"refused": str(refused)})
+        refused.usage = reply.usage  # billed all the same: the run log must say so
         raise
     if cache:
         cache.put(key, {"text": out})

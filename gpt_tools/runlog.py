@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import Cancelled, GptToolsError, InputRefused
+from .errors import Cancelled, GptToolsError, InputRefused, ReplyRejected
 
 if TYPE_CHECKING:
     from .config import Config
@@ -46,6 +46,8 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_time ON runs(time);
 """
+
+BATCH_DISCOUNT = 0.5  # the Batch API bills half the synchronous price
 
 # USD per million tokens: (input, cached input, output). Estimates; override with [prices] in config.
 PRICES: dict[str, tuple[float, float, float]] = {
@@ -76,6 +78,7 @@ class Record:
     requests: int = 0
     input_text: str | None = None
     output_text: str | None = None
+    priced: bool = True  # False when the tokens are unknown (a failed run): cost NULL, never a false $0
 
 
 def default_path() -> Path:
@@ -106,12 +109,16 @@ def cost(model: str, input_tokens: int, cached: int, output_tokens: int, prices:
     return (fresh * price[0] + cached * price[1] + output_tokens * price[2]) / 1_000_000
 
 
-BUSY_TIMEOUT = 5.0  # seconds a writer waits for another (pre-commit threads, editors) before giving up
+# Seconds a writer waits for another (pre-commit threads, editors). Writes take milliseconds in WAL
+# mode, and a filter in an editor must not hang on a log another program holds locked.
+BUSY_TIMEOUT = 1.0
 
 
 @contextmanager
 def connect(path: Path) -> Iterator[sqlite3.Connection]:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():  # the log may hold texts (log_texts): readable by its owner only
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
     with closing(sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)) as db:
         db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
         db.execute("PRAGMA journal_mode = WAL")  # readers never block the writers of other processes
@@ -128,7 +135,11 @@ _INSERT = (
 
 def append(record: Record, *, prices: Mapping[str, tuple[float, float, float]], path: Path | None = None) -> bool:
     """Add one row; False (and a line in the log file) when the log could not take it."""
-    estimate = cost(record.model, record.input_tokens, record.cached_tokens, record.output_tokens, prices)
+    estimate = (
+        cost(record.model, record.input_tokens, record.cached_tokens, record.output_tokens, prices)
+        if record.priced
+        else None
+    )
     row = (
         datetime.now(timezone.utc).isoformat(timespec="seconds"),
         record.frontend,
@@ -240,15 +251,16 @@ def usage(filters: Filters, by: str, prices: Prices, *, path: Path | None = None
     where, values = _where(filters)
     # Group by model too, so each group's cost uses its own models' prices; fold the models in Python.
     query = (
-        f"SELECT {GROUPS[by]} AS grp, model, COUNT(*), SUM(input_tokens), SUM(cached_tokens),"
-        f" SUM(output_tokens), SUM(cache_hit) FROM runs{where} GROUP BY grp, model ORDER BY grp"
+        f"SELECT {GROUPS[by]} AS grp, model, frontend = 'batch' AS batched, COUNT(*), SUM(input_tokens),"
+        f" SUM(cached_tokens), SUM(output_tokens), SUM(cache_hit) FROM runs{where}"
+        " GROUP BY grp, model, batched ORDER BY grp"
     )
     target = path or default_path()
     if not target.exists():
         return []
     totals: dict[str, _Totals] = {}
     with reading(target) as db:
-        for group, model, runs, tokens_in, cached, tokens_out, hits in db.execute(query, values):
+        for group, model, batched, runs, tokens_in, cached, tokens_out, hits in db.execute(query, values):
             row = totals.setdefault(group, _Totals())
             row.runs += runs
             row.input_tokens += tokens_in
@@ -259,7 +271,7 @@ def usage(filters: Filters, by: str, prices: Prices, *, path: Path | None = None
             if estimate is None:
                 row.unpriced_runs += runs
             else:
-                row.cost += estimate
+                row.cost += estimate * (BATCH_DISCOUNT if batched else 1.0)
     return [{by: group, **asdict(row)} for group, row in totals.items()]
 
 
@@ -284,7 +296,13 @@ def record_run(
     """Log one run of `runner.run()`, whatever its outcome; never raises for the log's sake."""
     from .backends import Usage
 
-    usage = result.usage if result else Usage()
+    billed = getattr(error, "usage", None)
+    if not isinstance(billed, Usage) or billed == Usage():  # a cut stream reports nothing
+        billed = None
+    usage = result.usage if result else billed or Usage()
+    # An HTTP error or a refusal before sending bills nothing ($0); a reply cut short, refused by the
+    # guards or cancelled mid-stream was billed for what the server produced, unknown unless it said.
+    known = not isinstance(error, (ReplyRejected, Cancelled)) or billed is not None
     record = Record(
         frontend=frontend,
         assistant=assistant.name,
@@ -301,5 +319,6 @@ def record_run(
         # A refused input may be refused *because* it holds a secret: never keep it.
         input_text=text if settings.log_texts and not isinstance(error, InputRefused) else None,
         output_text=result.text if result and settings.log_texts else None,
+        priced=known,  # refused before sending: truly $0; failed after: unknown unless the server said
     )
     append(record, prices={**PRICES, **config.prices})

@@ -16,7 +16,7 @@ from .backends.base import Backend, DeltaHook
 from .config import Config, load_config
 from .conversation import Conversation
 from .definitions import Assistant, Settings, apply_settings
-from .errors import ApiError, Cancelled, InputRefused, UsageError
+from .errors import ApiError, Cancelled, InputRefused, ReplyRejected, UsageError
 from .keys import resolve_endpoint
 from .session import Session
 from .transport import Endpoint, RetryHook
@@ -259,7 +259,11 @@ def _execute(plan: Plan, text: str, user_text: str, on_delta: DeltaHook | None) 
 
         return rewrite_document(plan, text, on_delta)
     reply = plan.send(plan.request(user_text), on_delta)
-    cleaned = guards.check_reply(reply.text, status=reply.status, reason=reply.reason, original=text)
+    try:
+        cleaned = guards.check_reply(reply.text, status=reply.status, reason=reply.reason, original=text)
+    except ReplyRejected as refused:
+        refused.usage = reply.usage  # billed all the same: the run log must say so
+        raise
     return textio.conform_to_input(cleaned, text, rewrite=False), Outcome(reply.usage, reply.model, reply.response_id)
 
 
@@ -337,6 +341,8 @@ def _run(
     on_delta = hooks.on_delta
     instructions, user_text = checked_input(definition, settings, text, files, extra_instructions, allow_secrets)
     root = config.project_root or Path(cwd or os.getcwd()).resolve()
+    if conversation is not None:
+        conversations.refresh(conversation)  # another front end may have added turns meanwhile
     plan = _with_conversation(_plan(definition, settings, instructions, files, session, hooks, root=root), conversation)
     try:
         final, outcome = _execute(plan, text, user_text, on_delta)
@@ -356,8 +362,9 @@ def _run(
         # Cancelled as the reply completed: the caller has dropped it, so it must not become a turn.
         raise Cancelled("cancelled")
     if conversation is not None:
-        conversation.add_turn(user_text, final, outcome.response_id)
-        conversations.save(conversation)
+        # Only a Responses API ID can be chained on; a chat-backend turn is continued by its history.
+        chain_id = outcome.response_id if settings.backend == "openai" else None
+        conversations.record_turn(conversation, user_text, final, chain_id)
     return Result(
         text=final,
         assistant=definition.name,

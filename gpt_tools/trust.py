@@ -2,8 +2,10 @@
 
 A repository's config that sets `base_url`, `api_key_env`, `api_key_cmd` or `auth_header` could send
 your key (or any environment variable) to another host, or run a command, the moment you run a filter
-or commit in a clone. Those keys are honoured only for projects you trusted with `gpt-tools trust`
-(recorded as `trusted_projects` in your user config), or for a file you named in $GPT_TOOLS_CONFIG.
+or commit in a clone; one that sets `log_texts`, `run_log` or `[prices]` could make your run log keep
+your texts, hide runs, or misprice what you spend. Those keys are honoured only for projects you
+trusted with `gpt-tools trust` (recorded as `trusted_projects` in your user config), or for a file you
+named in $GPT_TOOLS_CONFIG.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from typing import Any
 from .atomicwrite import write_atomic
 from .errors import ConfigError
 
-SENSITIVE = ("base_url", "api_key_env", "api_key_cmd", "auth_header")
+SENSITIVE = ("base_url", "api_key_env", "api_key_cmd", "auth_header", "log_texts", "run_log")
+TOP_LEVEL_ONLY = ("prices",)
 KEY = "trusted_projects"
 
 
 def sensitive_keys(table: Mapping[str, Any]) -> list[str]:
     """Dotted names of the sensitive settings a config table sets (top level and per assistant)."""
-    found = [key for key in SENSITIVE if key in table]
+    found = [key for key in (*SENSITIVE, *TOP_LEVEL_ONLY) if key in table]
     assistants = table.get("assistants")
     for name, body in assistants.items() if isinstance(assistants, Mapping) else ():
         if isinstance(body, Mapping):
@@ -47,8 +50,8 @@ def check(path: Path, table: Mapping[str, Any], trusted: list[str], *, explicit:
     raise ConfigError(
         str(path),
         keys[0],
-        "decides where your API key is sent, and this project is not trusted; if you trust it, run "
-        f"`gpt-tools trust {path.parent}` (or move the setting to your user config)",
+        "decides where your API key is sent or what your run log keeps, and this project is not trusted; "
+        f"if you trust it, run `gpt-tools trust {path.parent}` (or move the setting to your user config)",
     )
 
 

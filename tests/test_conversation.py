@@ -212,3 +212,46 @@ def test_a_reply_completing_as_it_is_cancelled_is_not_kept(api: FakeOpenAI) -> N
     with pytest.raises(gpt_tools.RunFailed):  # Cancelled, or the reply cut by the cancel: either way no turn
         gpt_tools.run("Summarizer", "teh", conversation=talk, cancel=cancel)
     assert talk.messages == [] and not list(_state().glob("conv-*.json"))
+
+
+def test_two_front_ends_on_one_conversation_keep_every_turn(api: FakeOpenAI) -> None:
+    """A chat holding the conversation in memory must not drop a turn another process added."""
+    chat_side = conversation.new("Summarizer", Path.cwd())
+    gpt_tools.run("Summarizer", "teh chat one", conversation=chat_side)
+    other_side = conversation.load(chat_side.id)  # e.g. `gpt-tools run --conversation ID` meanwhile
+    gpt_tools.run("Summarizer", "teh cli turn", conversation=other_side)
+    cli_turn = other_side.last_response_id
+    gpt_tools.run("Summarizer", "teh chat two", conversation=chat_side)
+    users = [m["content"] for m in conversation.load(chat_side.id).messages if m["role"] == "user"]
+    assert users == ["teh chat one", "teh cli turn", "teh chat two"]
+    third = api.model_requests()[2].body
+    assert third["previous_response_id"] == cli_turn  # chained on the CLI's turn, not forked before it
+
+
+def test_a_chat_backend_turn_is_never_chained_by_id(api: FakeOpenAI) -> None:
+    talk = conversation.new("Summarizer", Path.cwd())
+    gpt_tools.run("Summarizer", "teh one", backend="chat", conversation=talk)
+    assert talk.last_response_id is None
+    gpt_tools.run("Summarizer", "teh two", conversation=talk)  # back on the Responses API
+    second = api.model_requests()[1].body
+    assert "previous_response_id" not in second
+    assert [item["content"][0]["text"] for item in second["input"]][:2] == ["teh one", "the one"]
+
+
+def test_conversation_files_are_private(api: FakeOpenAI) -> None:
+    talk = conversation.new("Summarizer", Path.cwd())
+    gpt_tools.run("Summarizer", "teh secret plans", conversation=talk)
+    path = _state() / f"{talk.id}.json"
+    assert path.stat().st_mode & 0o077 == 0
+    assert _state().stat().st_mode & 0o077 == 0
+
+
+def test_continue_finds_the_git_root_without_a_config(api: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GPT_TOOLS_CONFIG")
+    (Path.cwd() / ".git").mkdir()
+    (Path.cwd() / "sub").mkdir()
+    assert run_program("gpt-tools", "run", "Summarizer", "--continue", "-t", "at root").returncode == 0
+    monkeypatch.chdir("sub")
+    assert run_program("gpt-tools", "run", "Summarizer", "--continue", "-t", "in sub").returncode == 0
+    [saved] = list(_state().glob("conv-*.json"))
+    assert len(json.loads(saved.read_text())["messages"]) == 4

@@ -651,3 +651,30 @@ def test_usage_in_process_matches_the_cli(seeded: Path, capfd: pytest.CaptureFix
     for by in runlog.GROUPS:
         assert runlog.usage(runlog.Filters(), by, runlog.PRICES) == _json(capfd, "usage", "--by", by)
     assert runlog.recent(runlog.Filters(frontend="nvim"), 10)[0]["model"] == "my-local-llama"
+
+
+def test_an_incomplete_reply_logs_what_the_server_billed(api: FakeOpenAI) -> None:
+    _configure(retries=0)
+    api.script(Scripted(fault="incomplete"))
+    with pytest.raises(gpt_tools.ReplyRejected):
+        gpt_tools.run("Summarizer", PROSE, cwd=Path.cwd())
+    [row] = _rows()
+    assert row["status"] == "error" and row["input_tokens"] > 0 and row["output_tokens"] > 0 and row["cost"] > 0
+
+
+def test_a_cut_reply_logs_an_unknown_cost_never_a_false_zero(api: FakeOpenAI) -> None:
+    _configure(retries=0)
+    api.script(Scripted(fault="cut"))
+    with pytest.raises(gpt_tools.ReplyRejected):
+        gpt_tools.run("Summarizer", PROSE, cwd=Path.cwd())
+    [row] = _rows()
+    assert row["status"] == "error" and row["cost"] is None
+
+
+def test_usage_prices_batch_rows_at_half(tmp_path: Path) -> None:
+    path = tmp_path / "runs.sqlite3"
+    for frontend in ("cli", "batch"):
+        record = runlog.Record(frontend, "A", "gpt-5-mini", "openai", 1_000_000, 0, 0, 1.0, "ok")
+        assert runlog.append(record, prices=runlog.PRICES, path=path)
+    rows = {row["frontend"]: row for row in runlog.usage(runlog.Filters(), "frontend", runlog.PRICES, path=path)}
+    assert rows["cli"]["cost"] == pytest.approx(0.25) and rows["batch"]["cost"] == pytest.approx(0.125)

@@ -23,6 +23,9 @@ EVIL = "base_url = 'http://127.0.0.1:9/v1'\n"
         "api_key_cmd = 'touch pwned; echo key'\n",
         "auth_header = 'X-Leak'\n",
         "[assistants.MarkdownLinter]\nbase_url = 'http://127.0.0.1:9/v1'\n",
+        "log_texts = true\n",
+        "run_log = false\n",
+        "[prices.gpt-5-mini]\ninput = 0\noutput = 0\n",
     ],
 )
 def test_untrusted_project_cannot_redirect_the_key(
@@ -33,7 +36,9 @@ def test_untrusted_project_cannot_redirect_the_key(
     write_config(Path.cwd(), config)
     done = run_program("gpt-filter", "MarkdownLinter", stdin=b"teh text\n")
     assert (done.returncode, done.stdout) == (2, b"teh text\n")
-    assert b"decides where your API key is sent, and this project is not trusted" in done.stderr
+    assert b"decides where your API key is sent or what your run log keeps, and this project is not trusted" in (
+        done.stderr
+    )
     assert b"gpt-tools trust" in done.stderr
     assert fake.requests == [] and not Path("pwned").exists()
 

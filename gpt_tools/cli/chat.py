@@ -76,7 +76,7 @@ def _readline() -> None:
         return
     path = _history_file()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         readline.read_history_file(path)
     except OSError:
         pass
@@ -89,6 +89,7 @@ def _readline() -> None:
 def _save_history(readline: object, path: Path) -> None:
     with contextlib.suppress(OSError):
         readline.write_history_file(path)  # type: ignore[attr-defined]
+        path.chmod(0o600)  # what you typed to a model is private
 
 
 def repl(options: ChatOptions, console: Console) -> int:
@@ -100,7 +101,7 @@ def repl(options: ChatOptions, console: Console) -> int:
     assistant = config.assistant(options.name)
     if assistant.rewrites:
         raise UsageError(f"{assistant.name} rewrites documents; chat with a writing assistant")
-    root = config.project_root or Path.cwd()
+    root = conversation.project_for(config.project_root, Path.cwd())
     talk = conversation.resume(
         assistant.name, root, continue_last=options.continue_last, conversation_id=options.conversation_id
     ) or conversation.new(assistant.name, root)

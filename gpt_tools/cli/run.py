@@ -47,7 +47,7 @@ def execute(options: RunOptions, console: Console) -> int:
     if options.continue_last or options.conversation_id:
         from .. import conversation
 
-        root = config.project_root or Path.cwd()
+        root = conversation.project_for(config.project_root, Path.cwd())
         talk = conversation.resume(
             assistant.name, root, continue_last=options.continue_last, conversation_id=options.conversation_id
         )

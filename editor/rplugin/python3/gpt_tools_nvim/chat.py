@@ -132,8 +132,8 @@ class Chats:
         assistant = config.assistant(name)
         if assistant.rewrites:
             raise UserError(f"{assistant.name} rewrites documents; chat with a writing assistant (:GptRun rewrites)")
-        root = config.project_root or Path(cwd)
         conversations = gpt.conversation
+        root = conversations.project_for(config.project_root, Path(cwd))
         talk = conversations.resume(
             assistant.name, root, continue_last=continue_last, conversation_id=conversation_id
         ) or conversations.new(assistant.name, root)
