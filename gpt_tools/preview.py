@@ -9,7 +9,9 @@ from pathlib import Path
 
 from . import guards, knowledge, textio
 from .config import Config, load_config
+from .conversation import Conversation
 from .definitions import OPENAI_BASE_URL, Assistant
+from .errors import UsageError
 from .runner import InputFile, checked_input, resolve_settings
 
 
@@ -32,6 +34,8 @@ class Preview:
         """One short paragraph for a terminal or the filter's message channel."""
         out = f"~{self.output_tokens:,} out" if self.output_tokens is not None else "output unknown"
         money = f"~${self.cost:.4f}" if self.cost is not None else "no price for this model"
+        if self.cost is not None and self.output_tokens is None:
+            money += " for the input alone (the output is not estimated)"
         lines = [
             f"dry run: {self.assistant} ({self.mode}) on {self.model} via {self.backend} at {self.endpoint}",
             f"  ~{self.input_tokens:,} tokens in, {out}, {money}; {self.chunks} request(s); nothing was sent",
@@ -43,10 +47,12 @@ class Preview:
         return "\n".join(lines)
 
 
-def _knowledge(assistant: Assistant) -> tuple[list[str], int]:
+def _knowledge(assistant: Assistant, uploads: bool) -> tuple[list[str], int]:
     if not assistant.files:
         return [], 0
     found = knowledge.read_knowledge(assistant)
+    if not uploads:  # inlined into the instructions: nothing is uploaded
+        return [path.name for path in found.paths], 0
     state = knowledge.StateFile(knowledge.state_root(assistant)).read()
     missing = sum(1 for digest in set(found.hashes) if digest not in state.files)
     return [path.name for path in found.paths], missing
@@ -63,6 +69,7 @@ def preview(
     allow_secrets: bool = False,
     config: Config | None = None,
     cwd: Path | str | None = None,
+    conversation: Conversation | None = None,
 ) -> Preview:
     """The plan of `run()` with the same arguments; the same input refusals apply."""
     from . import runlog
@@ -73,15 +80,22 @@ def preview(
     definition = config.assistant(assistant) if isinstance(assistant, str) else assistant
     settings = resolve_settings(config, definition, model=model, backend=backend)
     instructions, user_text = checked_input(definition, settings, text, files, extra_instructions, allow_secrets)
+    if conversation is not None and definition.rewrites:
+        raise UsageError(f"{definition.name} rewrites documents; conversations are for writing assistants")
+    server_tools = settings.backend == "openai" and bool({"file_search", "code_interpreter"} & set(definition.tools))
+    if definition.files and not server_tools:  # a live run inlines them, within knowledge_tokens
+        instructions += knowledge.inline(definition, settings.knowledge_tokens)
+    # A turn is billed for the whole conversation so far, sent again or chained by previous_response_id.
+    history = sum(guards.estimate_tokens(m["content"]) for m in conversation.messages) if conversation else 0
     chunks = 1
     if definition.rewrites:
         body = mask(textio.strip_bom(text)).text if settings.protect else text
         chunks = len(split_chunks(body, settings.chunk_tokens))
     document = guards.estimate_tokens(user_text)
-    tokens_in = document + chunks * guards.estimate_tokens(instructions)
+    tokens_in = document + chunks * guards.estimate_tokens(instructions) + history
     tokens_out = document if definition.rewrites else definition.max_output_tokens
     estimate = runlog.cost(settings.model, tokens_in, 0, tokens_out or 0, {**runlog.PRICES, **config.prices})
-    names, uploads = _knowledge(definition)
+    names, uploads = _knowledge(definition, server_tools)
     # Not resolve_endpoint(): a dry run must not need the key, nor run api_key_cmd (it may prompt).
     endpoint = settings.base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_BASE_URL
 

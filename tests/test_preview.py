@@ -80,3 +80,28 @@ def test_dry_run_refuses_a_secret_in_a_knowledge_file(api: FakeOpenAI, monkeypat
     monkeypatch.setenv("GPT_TOOLS_CONFIG", str(config))
     with pytest.raises(gpt_tools.InputRefused, match=r"kb\.md, line 1: looks like a GitHub token"):
         preview("Kb", "question?")
+
+
+def test_dry_run_counts_the_conversation_so_far(api: FakeOpenAI) -> None:
+    from gpt_tools import conversation
+
+    talk = conversation.new("Summarizer", Path.cwd())
+    gpt_tools.run("Summarizer", "word " * 3000, conversation=talk)
+    alone = preview("Summarizer", "next question")
+    with_history = preview("Summarizer", "next question", conversation=talk)
+    assert with_history.input_tokens - alone.input_tokens > 1500
+
+
+def test_dry_run_counts_inlined_knowledge_and_no_uploads(api: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    Path("kb.md").write_text("fact " * 4000)
+    config = write_config(Path.cwd(), "[assistants.Kb]\ninstructions = 'Answer.'\nfiles = ['kb.md']\n")
+    monkeypatch.setenv("GPT_TOOLS_CONFIG", str(config))
+    plan = preview("Kb", "question?")
+    assert plan.input_tokens > 4000 and plan.knowledge_uploads == 0
+
+
+def test_dry_run_refuses_what_a_run_refuses(api: FakeOpenAI) -> None:
+    done = run_program("gpt-tools", "run", "Summarizer", "--conversation", "conv-nope", "--dry-run", "-t", "x")
+    assert done.returncode == 2 and b"no conversation" in done.stderr
+    done = run_program("gpt-tools", "run", "MarkdownLinter", "--continue", "--dry-run", "-t", "x")
+    assert done.returncode == 2 and b"conversations are for writing assistants" in done.stderr

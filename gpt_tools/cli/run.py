@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from .. import atomicwrite, runner
 from ..config import Config, load_config
+from ..conversation import Conversation
 from ..errors import RunFailed
 from ..runner import InputFile
 from ..transport import RetryNotice
@@ -25,8 +26,6 @@ def execute(options: RunOptions, console: Console) -> int:
     assistant = config.assistant(options.name)
     given = gather(assistant, options.files, options.input_text, sys.stdin.buffer, sys.stdin.isatty())
     attached = tuple(read_attachment(name) for name in options.attachments)
-    if options.dry_run:
-        return _dry_run(options, console, config, given.text, given.files + attached)
     stream_to_terminal = sys.stdout.isatty() and not options.as_json and not options.output_file
     spinner = console.progress(f"{assistant.name} · {options.model or assistant.model or config.settings.model}")
     streamed: list[str] = []
@@ -51,6 +50,8 @@ def execute(options: RunOptions, console: Console) -> int:
         talk = conversation.resume(
             assistant.name, root, continue_last=options.continue_last, conversation_id=options.conversation_id
         )
+    if options.dry_run:
+        return _dry_run(options, console, config, given.text, given.files + attached, talk)
     with spinner.running():
         result = runner.run(
             assistant,
@@ -95,7 +96,14 @@ def _deliver(result: runner.Result, options: RunOptions, console: Console, *, st
         )
 
 
-def _dry_run(options: RunOptions, console: Console, config: Config, text: str, files: tuple[InputFile, ...]) -> int:
+def _dry_run(
+    options: RunOptions,
+    console: Console,
+    config: Config,
+    text: str,
+    files: tuple[InputFile, ...],
+    talk: Conversation | None,
+) -> int:
     from ..preview import preview
 
     plan = preview(
@@ -107,6 +115,7 @@ def _dry_run(options: RunOptions, console: Console, config: Config, text: str, f
         extra_instructions=options.instruct,
         allow_secrets=options.allow_secrets,
         config=config,
+        conversation=talk,
     )
     console.result(json.dumps(asdict(plan), indent=2) + "\n" if options.as_json else plan.describe() + "\n")
     return 0
