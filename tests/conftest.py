@@ -47,6 +47,32 @@ def client(server: FakeOpenAI) -> Any:
     return openai.OpenAI(base_url=server.url, api_key="test", max_retries=0, timeout=10)
 
 
+@pytest.fixture(scope="session")
+def plugin_init(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The editor plugin registered once (`:UpdateRemotePlugins` into a temporary manifest)."""
+    from tests.nvim_helpers import register_plugin
+
+    return register_plugin(tmp_path_factory.mktemp("nvim"))
+
+
+@pytest.fixture
+def nvim(
+    fake: FakeOpenAI, api: FakeOpenAI, plugin_init: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Any]:
+    """A real headless Neovim with the plugin, talking to the fake server."""
+    from tests.nvim_helpers import start_nvim, stop_nvim
+
+    init, manifest = plugin_init
+    monkeypatch.setenv("NVIM_RPLUGIN_MANIFEST", str(manifest))
+    write_config(Path.cwd(), "max_retries = 0\n")  # the api fixture's config: failures fail at once
+    editor = start_nvim(init)
+    try:
+        yield editor
+    finally:
+        api.responder = lambda text: text  # release any gated reply before the server is reset
+        stop_nvim(editor)
+
+
 SAMPLE_LINES = ["# Notes", "", "teh first line", "teh second line", "teh third line", "last teh line"]
 
 

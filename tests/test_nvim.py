@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +20,7 @@ from tests.nvim_helpers import (
     NVIM,
     gate,
     pynvim,
-    register_plugin,
-    start_nvim,
     start_run,
-    stop_nvim,
     wait_done,
     wait_for,
     wait_idle,
@@ -37,24 +33,6 @@ pytestmark = pytest.mark.skipif(
 
 LINES = ["# Notes", "", "teh first line", "teh second line", "teh third line", "last teh line  ", "\tteh tab"]
 FIXED = [line.replace("teh", "the") for line in LINES]
-
-
-@pytest.fixture(scope="module")
-def plugin_init(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return register_plugin(tmp_path_factory.mktemp("nvim"))
-
-
-@pytest.fixture
-def nvim(api: FakeOpenAI, plugin_init: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    init, manifest = plugin_init
-    monkeypatch.setenv("NVIM_RPLUGIN_MANIFEST", str(manifest))
-    write_config(Path.cwd(), "max_retries = 0\n")  # the api fixture's config: failures fail at once
-    editor = start_nvim(init)
-    try:
-        yield editor
-    finally:
-        api.responder = lambda text: text  # release any gated reply before the server is reset
-        stop_nvim(editor)
 
 
 @pytest.fixture
