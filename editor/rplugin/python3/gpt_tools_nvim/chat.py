@@ -31,7 +31,7 @@ from pynvim.api import NvimError
 from . import core
 from .chatview import HELD, ChatView, reply_lines, transcript
 from .session import UserError
-from .ui import Ui
+from .ui import Ui, completion, usage_line
 
 FLUSH_EVERY = 0.05  # seconds between two writes of streamed text
 PROGRESS_EVERY = 1.0
@@ -325,7 +325,9 @@ class Chats:
             if self._write(chat, reply, lambda: self.view.finish(chat.bufnr, changed, None, None)) is None:
                 return
             chat.reply, chat.conversation = None, outcome.conversation
-            self._report(chat, reply, "ok", f"{chat.title}: reply done ({_cost(result, reply)})", "INFO", result)
+            self._report(
+                chat, reply, "ok", f"{chat.title}: reply done ({usage_line(result, reply.elapsed())})", "INFO", result
+            )
             return
         what = "cancelled" if outcome.cancelled else f"error: {outcome.error}"
         note = f"> **{what}**. This reply is not part of the conversation."
@@ -343,19 +345,13 @@ class Chats:
 
     def _report(self, chat: Chat, reply: Reply, status: str, message: str, level: str, result: Any = None) -> None:
         """g:gpt_tools_last, then `User GptToolsDone`, as for :GptRun."""
-        info: dict[str, Any] = {
-            "status": status,
-            "buffer": chat.bufnr,
-            "assistant": chat.assistant,
-            "conversation": chat.conversation.id,
-            "message": message,
-            "seconds": round(reply.elapsed(), 3),
-        }
-        if result is not None:
-            info.update(input_tokens=result.usage.input_tokens, output_tokens=result.usage.output_tokens)
+        info = completion(
+            status,
+            reply.elapsed(),
+            result,
+            buffer=chat.bufnr,
+            assistant=chat.assistant,
+            conversation=chat.conversation.id,
+            message=message,
+        )
         self.ui.done(info, message, level)
-
-
-def _cost(result: Any, reply: Reply) -> str:
-    usage = result.usage
-    return f"{usage.input_tokens:,} in + {usage.output_tokens:,} out tokens, {reply.elapsed():.1f} s"

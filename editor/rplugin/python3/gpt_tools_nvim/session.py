@@ -25,7 +25,7 @@ from pynvim.api import Buffer, NvimError
 
 from . import core
 from .text import lines_to_text, replacement, text_to_lines
-from .ui import Ui
+from .ui import Ui, completion, usage_line
 
 PROGRESS_EVERY = 1.0  # seconds between progress messages
 APPLY_RETRIES = 25  # the buffer may be text-locked for a moment (e.g. the command-line window)
@@ -243,7 +243,7 @@ class Controller:
             return  # cancelled while a retry or the end of Insert mode was awaited: touch nothing
         lines = text_to_lines(result.text)
         buffer = self._buffer(job.bufnr)
-        cost = _cost(result, job)
+        cost = usage_line(result, job.elapsed())
         if buffer is None:
             self._offer(
                 job, lines, result, "conflict", f"{job.title}: the buffer is gone; result in a scratch split ({cost})"
@@ -272,7 +272,9 @@ class Controller:
     def _apply(self, job: Job, lines: list[str], result: Any, tick: int, attempt: int) -> None:
         span = replacement(job.original, lines)
         if span is None:
-            self._report(job, "ok", f"{job.title}: done, no changes ({_cost(result, job)})", "INFO", result)
+            self._report(
+                job, "ok", f"{job.title}: done, no changes ({usage_line(result, job.elapsed())})", "INFO", result
+            )
             return
         start, end, new = span
         try:
@@ -295,7 +297,9 @@ class Controller:
             self._offer(job, lines, result, "conflict", message)
         else:
             changed = f"{len(new)} line(s) replaced, u undoes"
-            self._report(job, "ok", f"{job.title}: done, {changed} ({_cost(result, job)})", "INFO", result)
+            self._report(
+                job, "ok", f"{job.title}: done, {changed} ({usage_line(result, job.elapsed())})", "INFO", result
+            )
 
     def _retry(self, job: Job, result: Any, attempt: int) -> None:
         timer = threading.Timer(APPLY_RETRY_WAIT, self.nvim.async_call, (self._deliver, job, result, attempt))
@@ -322,18 +326,5 @@ class Controller:
         """The end of a run, whatever it was: the buffer is free for the next one."""
         if self._current(job):
             del self.jobs[job.bufnr]
-        info: dict[str, Any] = {
-            "status": status,
-            "buffer": job.bufnr,
-            "assistant": job.assistant,
-            "message": message,
-            "seconds": round(job.elapsed(), 3),
-        }
-        if result is not None:
-            info.update(input_tokens=result.usage.input_tokens, output_tokens=result.usage.output_tokens)
+        info = completion(status, job.elapsed(), result, buffer=job.bufnr, assistant=job.assistant, message=message)
         self.ui.done(info, message, level)
-
-
-def _cost(result: Any, job: Job) -> str:
-    usage = result.usage
-    return f"{usage.input_tokens:,} in + {usage.output_tokens:,} out tokens, {job.elapsed():.1f} s"

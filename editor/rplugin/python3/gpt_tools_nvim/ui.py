@@ -12,6 +12,20 @@ from pynvim import Nvim
 LUA = "return require('gpt_tools')[...](select(2, ...))"
 
 
+def usage_line(result: Any, seconds: float) -> str:
+    """Tokens and time of a finished run, for the success message."""
+    usage = result.usage
+    return f"{usage.input_tokens:,} in + {usage.output_tokens:,} out tokens, {seconds:.1f} s"
+
+
+def completion(status: str, seconds: float, result: Any, **fields: Any) -> dict[str, Any]:
+    """What g:gpt_tools_last holds when a run or a chat reply ends (tests and users wait on it)."""
+    info: dict[str, Any] = {"status": status, **fields, "seconds": round(seconds, 3)}
+    if result is not None:
+        info.update(input_tokens=result.usage.input_tokens, output_tokens=result.usage.output_tokens)
+    return info
+
+
 class Ui:
     def __init__(self, nvim: Nvim) -> None:
         self.nvim = nvim
