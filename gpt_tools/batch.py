@@ -22,14 +22,13 @@ from typing import Any
 
 from . import guards, knowledge, transport
 from .atomicwrite import write_atomic
-from .backends import get_backend
 from .backends.responses import build_body
 from .config import load_config
 from .definitions import Assistant, Settings
 from .errors import ConfigError, GptToolsError, InputRefused, UsageError
 from .keys import resolve_endpoint
 from .rewrite import Prepared, check_chunk_size, prepare
-from .runner import Plan, check_input, compose, resolve_settings
+from .runner import Hooks, Plan, check_input, compose, make_plan, resolve_settings
 from .session import Session
 from .textio import decode_input
 from .transport import Endpoint, Payload
@@ -259,30 +258,11 @@ def plan_submission(
     return Submission(assistant, settings, instructions, root, tuple(documents), tuple(notes))
 
 
-def _plan(submission: Submission, endpoint: Endpoint) -> Plan:
+def _plan(submission: Submission) -> Plan:
     """What a live run would resolve (knowledge files included), answering whole instead of streaming."""
-    assistant, instructions = submission.assistant, submission.instructions
-    stores: tuple[str, ...] = assistant.vector_store_ids
-    container: tuple[str, ...] = ()
-    if assistant.files and {"file_search", "code_interpreter"} & set(assistant.tools):
-        report = knowledge.sync(endpoint, assistant)
-        stores = ((report.vector_store_id,) if report.vector_store_id else ()) + stores
-        container = report.file_ids
-    elif assistant.files:
-        instructions += knowledge.inline(assistant, submission.settings.knowledge_tokens)
-    if "file_search" in assistant.tools and not stores:
-        raise UsageError(f"{assistant.name} uses file_search but has no knowledge files or vector_store_ids")
-    return Plan(
-        assistant=assistant,
-        settings=replace(submission.settings, stream=False),
-        instructions=instructions,
-        endpoint=endpoint,
-        backend=get_backend("openai"),
-        session=Session(jobs=1),
-        on_retry=None,
-        cancel=None,
-        vector_store_ids=stores,
-        container_file_ids=container,
+    settings = replace(submission.settings, stream=False)
+    return make_plan(
+        submission.assistant, settings, submission.instructions, (), Session(jobs=1), Hooks(), root=submission.root
     )
 
 
@@ -309,8 +289,9 @@ def build_input(plan: Plan, documents: Sequence[Document]) -> tuple[bytes, list[
 
 def submit(submission: Submission) -> BatchRecord:
     """Upload the requests, create the batch and record it; the record is all collect needs."""
-    endpoint = resolve_endpoint(submission.settings)
-    data, files = build_input(_plan(submission, endpoint), submission.documents)
+    plan = _plan(submission)
+    endpoint = plan.endpoint
+    data, files = build_input(plan, submission.documents)
     file_id = knowledge.upload(endpoint, "gpt-tools-batch.jsonl", data, purpose="batch")
     metadata = {"tool": "gpt-tools", "assistant": submission.assistant.name}
     body = {"input_file_id": file_id, "endpoint": ENDPOINT, "completion_window": WINDOW, "metadata": metadata}

@@ -35,18 +35,23 @@ def _needs_key(base_url: str) -> bool:
     return host == "api.openai.com" or host.endswith(".openai.azure.com")
 
 
+def base_url(settings: Settings) -> str:
+    """Where requests go: the setting, else $OPENAI_BASE_URL, else OpenAI's own endpoint."""
+    return settings.base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_BASE_URL
+
+
 def resolve_endpoint(settings: Settings) -> Endpoint:
-    """The endpoint for these settings: $OPENAI_BASE_URL and the key from env or api_key_cmd."""
-    base_url = settings.base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_BASE_URL
+    """The endpoint for these settings: base_url() and the key from env or api_key_cmd."""
+    url = base_url(settings)
     key = os.environ.get(settings.api_key_env) or None
     if key is None and settings.api_key_cmd:
         key = _key_from_command(settings.api_key_cmd)
-    if key is None and _needs_key(base_url):
+    if key is None and _needs_key(url):
         raise MissingKey(
             f'no API key: set {settings.api_key_env}, or api_key_cmd in the config (e.g. "pass show openai")'
         )
     return Endpoint(
-        base_url=base_url,
+        base_url=url,
         api_key=key,
         auth_header=settings.auth_header,
         connect_timeout=settings.connect_timeout,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,9 +9,10 @@ from pathlib import Path
 from . import guards, knowledge, textio
 from .config import Config, load_config
 from .conversation import Conversation
-from .definitions import OPENAI_BASE_URL, Assistant
+from .definitions import Assistant
 from .errors import UsageError
-from .runner import InputFile, checked_input, resolve_settings
+from .keys import base_url
+from .runner import InputFile, checked_input, resolve_settings, uses_server_tools
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def preview(
     instructions, user_text = checked_input(definition, settings, text, files, extra_instructions, allow_secrets)
     if conversation is not None and definition.rewrites:
         raise UsageError(f"{definition.name} rewrites documents; conversations are for writing assistants")
-    server_tools = settings.backend == "openai" and bool({"file_search", "code_interpreter"} & set(definition.tools))
+    server_tools = uses_server_tools(definition, settings)
     if definition.files and not server_tools:  # a live run inlines them, within knowledge_tokens
         instructions += knowledge.inline(definition, settings.knowledge_tokens)
     # A turn is billed for the whole conversation so far, sent again or chained by previous_response_id.
@@ -97,7 +97,7 @@ def preview(
     estimate = runlog.cost(settings.model, tokens_in, 0, tokens_out or 0, {**runlog.PRICES, **config.prices})
     names, uploads = _knowledge(definition, server_tools)
     # Not resolve_endpoint(): a dry run must not need the key, nor run api_key_cmd (it may prompt).
-    endpoint = settings.base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_BASE_URL
+    endpoint = base_url(settings)
 
     return Preview(
         assistant=definition.name,

@@ -183,6 +183,11 @@ def checked_input(
     return instructions, user_text
 
 
+def uses_server_tools(definition: Assistant, settings: Settings) -> bool:
+    """Knowledge files go to OpenAI's file_search/code_interpreter; otherwise they are inlined."""
+    return settings.backend == "openai" and bool({"file_search", "code_interpreter"} & set(definition.tools))
+
+
 @dataclass(frozen=True)
 class Hooks:
     """How a run reports back while it works."""
@@ -193,7 +198,7 @@ class Hooks:
     cancel: threading.Event | None = None
 
 
-def _plan(
+def make_plan(
     definition: Assistant,
     settings: Settings,
     instructions: str,
@@ -210,8 +215,7 @@ def _plan(
     backend = get_backend(settings.backend)
     stores: tuple[str, ...] = definition.vector_store_ids
     container: tuple[str, ...] = ()
-    server_tools = settings.backend == "openai" and bool({"file_search", "code_interpreter"} & set(definition.tools))
-    if definition.files and server_tools:
+    if definition.files and uses_server_tools(definition, settings):
         report = knowledge.sync(endpoint, definition, verify=verify, progress=hooks.on_progress)
         stores = ((report.vector_store_id,) if report.vector_store_id else ()) + stores
         container = report.file_ids
@@ -343,7 +347,9 @@ def _run(
     root = config.project_root or Path(cwd or os.getcwd()).resolve()
     if conversation is not None:
         conversations.refresh(conversation)  # another front end may have added turns meanwhile
-    plan = _with_conversation(_plan(definition, settings, instructions, files, session, hooks, root=root), conversation)
+    plan = _with_conversation(
+        make_plan(definition, settings, instructions, files, session, hooks, root=root), conversation
+    )
     try:
         final, outcome = _execute(plan, text, user_text, on_delta)
     except ApiError as error:
@@ -353,7 +359,7 @@ def _run(
             plan = _with_conversation(plan, conversation, resend=True)
         elif error.status == 404 and plan.assistant.files:
             # The server lost a knowledge file or vector store: check, upload again, retry once.
-            plan = _plan(definition, settings, instructions, files, session, hooks, root=root, verify=True)
+            plan = make_plan(definition, settings, instructions, files, session, hooks, root=root, verify=True)
             plan = _with_conversation(plan, conversation)
         else:
             raise
