@@ -25,7 +25,6 @@ from ..textio import decode_input
 class RunInput:
     text: str
     files: tuple[InputFile, ...] = ()
-    document_path: str | None = None  # the file a rewriter's result belongs to, if any
 
 
 def _read_file(name: str) -> InputFile:
@@ -62,8 +61,7 @@ def _one_document(assistant: Assistant, sources: list[InputFile], input_text: st
             f"{assistant.name} rewrites one document and was given {given} inputs; "
             "run it once per file (the pre-commit hook does that), and pass extra guidance with --instruct"
         )
-    document = sources[0]
-    return RunInput(document.text, document_path=None if document.path == "<stdin>" else document.path)
+    return RunInput(sources[0].text)
 
 
 def read_attachment(name: str) -> InputFile:
