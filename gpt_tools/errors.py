@@ -50,10 +50,13 @@ class RunFailed(GptToolsError):
 class ApiError(RunFailed):
     """The server answered with an error status."""
 
-    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, code: str | None = None, request_id: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
+        self.request_id = request_id  # the server's x-request-id: what its support asks for
 
 
 class ReplyRejected(RunFailed):

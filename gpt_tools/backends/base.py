@@ -49,6 +49,7 @@ class Reply:
     usage: Usage = field(default_factory=Usage)
     model: str = ""
     response_id: str | None = None
+    request_id: str | None = None  # the server's x-request-id header, for the run log and support
 
 
 class Backend(Protocol):
