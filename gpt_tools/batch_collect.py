@@ -43,7 +43,8 @@ def _results(endpoint: Endpoint, batch: dict[str, Any]) -> dict[str, dict[str, A
         file_id = batch.get(key)
         if not file_id:
             continue
-        for raw in transport.fetch(endpoint, f"/files/{file_id}/content").splitlines():
+        # JSONL lines end at LF only: str.splitlines would cut a line at a raw U+2028 inside a string.
+        for raw in transport.fetch(endpoint, f"/files/{file_id}/content").split(b"\n"):
             try:
                 line = json.loads(raw)
             except ValueError:

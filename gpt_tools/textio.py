@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
+from difflib import SequenceMatcher
 
 from .errors import InputRefused
 
@@ -24,45 +26,60 @@ def decode_input(data: bytes, *, source: str = "input") -> str:
 
 def uses_crlf(text: str) -> bool:
     """True when most line breaks of text are CRLF (Windows files keep their endings)."""
-    crlf = text.count("\r\n")
-    return crlf > 0 and crlf >= text.count("\n") - crlf
+    return majority_ending(text) == "\r\n"
 
 
-def _newline_run(text: str, *, at_end: bool) -> str:
-    """The run of line breaks (LF or CRLF) at the start or end of text."""
-    stripped = text.rstrip("\r\n") if at_end else text.lstrip("\r\n")
-    if at_end:
-        return text[len(stripped) :]
-    return text[: len(text) - len(stripped)]
+_LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+\Z")
+_BREAKS = "\r\n"
+# A tie goes to CRLF, then LF: a file that is half Windows is a Windows file.
+_PREFERENCE = ("\r\n", "\n", "\r")
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines with their endings, breaking exactly where markdown-it does (\n, \r\n, \r).
+
+    str.splitlines also breaks at form feeds, vertical tabs, U+0085 and U+2028/2029, which would shift
+    every line number markdown-it reports, mask the wrong lines, and give those lines a line ending.
+    """
+    return _LINE.findall(text)
+
+
+def _ending(line: str) -> str:
+    return line[len(line.rstrip(_BREAKS)) :]
+
+
+def majority_ending(text: str) -> str:
+    """The most common line break of text (LF when it has none)."""
+    counts = Counter(_ending(line) for line in split_lines(text))
+    counts.pop("", None)
+    if not counts:
+        return "\n"
+    return max(_PREFERENCE, key=lambda ending: (counts[ending], -_PREFERENCE.index(ending)))
 
 
 def conform_to_input(reply: str, original: str, *, rewrite: bool) -> str:
     """Give reply the line endings, BOM and leading/trailing newline convention of original.
 
     Models normalise these freely; a user diffing or committing the result must see only real edits.
-    A rewrite keeps the exact runs of blank lines around the document; new text only gets a final
-    newline when the input had one.
+    A rewrite keeps the exact runs of blank lines around the document, and each line it left alone
+    keeps its own ending, so an unchanged reply gives the original back byte for byte whatever mix
+    of LF, CRLF and CR it has; new text only gets a final newline when the input had one.
     """
-    body = reply.replace("\r\n", "\n").lstrip(BOM)
-    crlf = uses_crlf(original)
+    source = original.removeprefix(BOM)
+    # The model never saw the BOM: one it adds is not the user's, but a second BOM of the input is text.
+    body = reply if source.startswith(BOM) else reply.lstrip(BOM)
+    majority = majority_ending(source)
     if rewrite:
-        body = body.strip("\n")
-        # A blank-only original has one run of newlines, not a leading and a trailing one.
-        blank = not original.lstrip(BOM).strip("\r\n")
-        lead = "" if blank else _newline_run(original.lstrip(BOM), at_end=False).replace("\r\n", "\n")
-        trail = _newline_run(original, at_end=True).replace("\r\n", "\n")
-        body = lead + body + trail if body else lead + trail
-    elif original.endswith("\n"):
-        body = body.rstrip("\n") + "\n"
+        core = source.strip(_BREAKS)
+        # A blank-only original has one run of line breaks, not a leading and a trailing one.
+        lead = source[: len(source) - len(source.lstrip(_BREAKS))] if core else ""
+        trail = source[len(source.rstrip(_BREAKS)) :]
+        lines = _keep_endings(split_lines(body.strip(_BREAKS)), split_lines(core), majority)
+        text = lead + "".join(lines) + trail if lines else lead + trail
     else:
-        body = body.rstrip("\n")
-    if rewrite and "\r\n" in original and "\n" in original.replace("\r\n", ""):
-        body = _keep_mixed_endings(body, original.lstrip(BOM), "\r\n" if crlf else "\n")
-    elif crlf:
-        body = body.replace("\n", "\r\n")
-    if original.startswith(BOM):
-        body = BOM + body
-    return body
+        bare = [line.rstrip(_BREAKS) for line in split_lines(body.rstrip(_BREAKS))]
+        text = majority.join(bare) + (majority if source.endswith(tuple(_BREAKS)) else "")
+    return BOM + text if original.startswith(BOM) else text
 
 
 def strip_bom(text: str) -> str:
@@ -70,34 +87,19 @@ def strip_bom(text: str) -> str:
     return text.removeprefix(BOM)
 
 
-_LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+\Z")
-
-
-def split_lines(text: str) -> list[str]:
-    """Lines with their endings, breaking exactly where markdown-it does (\n, \r\n, \r).
-
-    str.splitlines also breaks at form feeds and Unicode separators, which would shift every line
-    number markdown-it reports and mask the wrong lines.
-    """
-    return _LINE.findall(text)
-
-
-def _keep_mixed_endings(body: str, original: str, majority: str) -> str:
-    """Each line the rewrite left alone keeps its own ending; changed lines get the original's
-    ending line for line, or the majority ending where lines were added or removed."""
-    from difflib import SequenceMatcher
-
-    old = split_lines(original)
-    new = body.splitlines(keepends=True)
-    old_bare = [line.rstrip("\r\n") for line in old]
-    new_bare = [line.rstrip("\n") for line in new]
+def _keep_endings(new: list[str], old: list[str], majority: str) -> list[str]:
+    """new's lines, each line the rewrite left alone (or replaced one for one) with the ending its
+    original had, and the majority ending where lines were added or removed; the last line keeps none."""
+    endings = {_ending(line) for line in old[:-1]}
+    new_bare = [line.rstrip(_BREAKS) for line in new]
+    if len(endings) <= 1:  # one kind of ending: no need to match lines up
+        return [line + (endings.pop() if endings else majority) for line in new_bare[:-1]] + new_bare[-1:]
+    old_bare = [line.rstrip(_BREAKS) for line in old]
     out: list[str] = []
     for tag, i1, i2, j1, j2 in SequenceMatcher(None, old_bare, new_bare, autojunk=False).get_opcodes():
-        for offset, j in enumerate(range(j1, j2)):
-            has_end = new[j].endswith("\n")
-            if tag in ("equal", "replace") and i2 - i1 == j2 - j1:
-                ending = old[i1 + offset][len(old_bare[i1 + offset]) :] or (majority if has_end else "")
-            else:
-                ending = majority if has_end else ""
-            out.append(new_bare[j] + (ending if has_end else ""))
-    return "".join(out)
+        for offset in range(j2 - j1):
+            kept = tag in ("equal", "replace") and i2 - i1 == j2 - j1
+            out.append(new_bare[j1 + offset] + ((_ending(old[i1 + offset]) or majority) if kept else majority))
+    if out:
+        out[-1] = out[-1].rstrip(_BREAKS)
+    return out

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable
+
 import pytest
 
 from gpt_tools.errors import InputRefused
+from gpt_tools.protect import restrict, unmask
+from gpt_tools.rewrite import assemble, prepare
 from gpt_tools.textio import BOM, conform_to_input, decode_input, strip_bom, uses_crlf
 
 # --- decode_input ------------------------------------------------------------------------------------
@@ -194,3 +199,91 @@ def test_nul_after_the_first_64k_is_still_binary() -> None:
 
 def test_blank_only_original_is_not_doubled() -> None:
     assert conform_to_input("", "\n\n", rewrite=True) == "\n\n"
+
+
+# --- line endings: every mix comes back byte for byte ------------------------------------------------
+
+ENDINGS = ("\n", "\r\n", "\r")
+# Characters str.splitlines() breaks at but Markdown (and so the model's view) does not.
+NOT_BREAKS = ("\x0c", "\x0b", "\x85", "\u2028", "\u2029", "\x1c", "\x1d", "\x1e")
+WORDS = ("alpha", "beta", "`code`", "[a link](https://example.com/x)", "teh", "# Heading", "- item", "")
+
+
+def _document(rng: random.Random) -> str:
+    lines = []
+    for _ in range(rng.randint(1, 12)):
+        words = [rng.choice(WORDS) for _ in range(rng.randint(0, 4))]
+        if rng.random() < 0.5:
+            words.insert(rng.randint(0, len(words)), rng.choice(NOT_BREAKS))
+        lines.append(" ".join(words) + rng.choice(ENDINGS))
+    text = "".join(lines)
+    if rng.random() < 0.3:
+        text = text.rstrip("\r\n")  # no final newline
+    if rng.random() < 0.3:
+        text = rng.choice(ENDINGS) + text  # a leading blank line
+    if rng.random() < 0.3:
+        text = BOM + text
+    return text
+
+
+def _pipeline(text: str, reply_for: Callable[[str], str]) -> str:
+    """What rewrite_document does with each chunk's reply, without a model."""
+    prepared = prepare(text, protect_regions=True, chunk_tokens=20)
+    parts = []
+    for chunk in prepared.chunks:
+        part = conform_to_input(reply_for(chunk), chunk, rewrite=True)
+        unmask(part, restrict(prepared.masked, chunk))
+        parts.append(part)
+    return assemble(prepared, parts, text)
+
+
+def _as_a_model_writes(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_an_unchanged_reply_gives_every_line_ending_mix_back_byte_for_byte(seed: int) -> None:
+    text = _document(random.Random(seed))
+    assert _pipeline(text, lambda chunk: chunk) == text
+    assert _pipeline(text, _as_a_model_writes) == text  # models answer in LF
+    assert conform_to_input(text, text, rewrite=True) == text
+    assert conform_to_input(strip_bom(text), text, rewrite=True) == text
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_a_reply_with_one_word_changed_changes_only_that_word(seed: int) -> None:
+    text = _document(random.Random(seed))
+    if "teh" not in text:
+        text += " teh"
+    changed = []
+
+    def fix_one_word(chunk: str) -> str:
+        if changed or "teh" not in chunk:
+            return _as_a_model_writes(chunk)
+        changed.append(chunk)
+        return _as_a_model_writes(chunk).replace("teh", "the", 1)
+
+    fixed = _pipeline(text, fix_one_word)
+    assert fixed == text.replace("teh", "the", 1)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a\rb\r", "one\r", "\r\rx\r\r", "a\r\nb\x0cc\nd\r\n", "a\nb\u2028c\r\nd\n", "a\r\n\x85b\n", "a\r\n\x0bb\rc"],
+)
+def test_conforming_is_idempotent(text: str) -> None:
+    once = conform_to_input(text, text, rewrite=True)
+    assert once == text
+    assert conform_to_input(once, text, rewrite=True) == text  # CR-only text used to gain CRs: 1 -> 3 -> 9
+
+
+def test_cr_only_text_keeps_cr_for_new_lines() -> None:
+    assert rewrite("Fixed.\nNew line.\n", "Fixd.\r") == "Fixed.\rNew line.\r"
+
+
+def test_a_second_bom_is_text_and_stays() -> None:
+    assert rewrite(BOM + "x\n", BOM + BOM + "x\n") == BOM + BOM + "x\n"
+
+
+def test_write_keeps_unusual_separators_inside_lines() -> None:
+    assert write("a\x0cb\u2028c\n", "x\r\ny\r\n") == "a\x0cb\u2028c\r\n"

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from ..textio import split_lines
 from .console import Console
 
 PROGRAM = "gpt-tools batch"
@@ -101,8 +102,8 @@ def status_command(batch_id: str | None) -> int:
 
 
 def _diff(path: str, before: bytes, after: bytes) -> str:
-    old = before.decode("utf-8").splitlines(keepends=True)
-    new = after.decode("utf-8").splitlines(keepends=True)
+    old = split_lines(before.decode("utf-8"))  # Markdown's lines, not str.splitlines'
+    new = split_lines(after.decode("utf-8"))
     lines = list(difflib.unified_diff(old, new, f"a/{path}", f"b/{path}", n=1))
     text = "".join(line if line.endswith("\n") else line + "\n" for line in lines[:DIFF_LINES])
     return text + (f"... ({len(lines) - DIFF_LINES} more diff lines)\n" if len(lines) > DIFF_LINES else "")

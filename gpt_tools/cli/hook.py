@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..textio import split_lines
 from .console import Console
 
 PROGRAM = "gpt-tools-hook"
@@ -121,8 +122,9 @@ class RunOne:
 
 def _diff(outcome: Outcome) -> str:
     assert outcome.fixed is not None
-    before = outcome.original.decode("utf-8").splitlines(keepends=True)
-    after = outcome.fixed.decode("utf-8").splitlines(keepends=True)
+    # Lines as Markdown sees them: str.splitlines would also cut at form feeds and U+2028.
+    before = split_lines(outcome.original.decode("utf-8"))
+    after = split_lines(outcome.fixed.decode("utf-8"))
     lines = list(difflib.unified_diff(before, after, f"a/{outcome.path}", f"b/{outcome.path}", n=1))
     shown = "".join(line if line.endswith("\n") else line + "\n" for line in lines[:DIFF_LINES])
     more = f"... ({len(lines) - DIFF_LINES} more diff lines)\n" if len(lines) > DIFF_LINES else ""
