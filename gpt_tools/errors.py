@@ -45,6 +45,7 @@ class RunFailed(GptToolsError):
     """The request was sent and did not give a usable reply."""
 
     usage: object = None  # the tokens the server billed for the unusable reply, when it said (backends.Usage)
+    request_id: str | None = None  # the server's x-request-id, when a reply (even a cut one) came
 
 
 class ApiError(RunFailed):
@@ -65,6 +66,18 @@ class ReplyRejected(RunFailed):
     def __init__(self, message: str, *, remembered: bool = False) -> None:
         super().__init__(message)
         self.remembered = remembered  # refused by an earlier run (result cache): no request this time
+
+
+class TurnNotSaved(RunFailed):
+    """A conversation turn's reply arrived (and was billed) but could not be saved (a full disk).
+
+    `result` holds the reply (a runner.Result): front ends deliver it, then report this error.
+    """
+
+    def __init__(self, message: str, *, result: object) -> None:
+        super().__init__(message)
+        self.result = result
+        self.usage = getattr(result, "usage", None)  # the run log prices it: it was paid for
 
 
 class Cancelled(RunFailed):

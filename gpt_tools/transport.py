@@ -13,6 +13,7 @@ import http.client
 import json
 import os
 import random
+import re
 import socket
 import threading
 import time
@@ -21,30 +22,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import ApiError, Cancelled, RunFailed
+from . import redact
+from .errors import ApiError, Cancelled, RunFailed, UsageError
+from .ratelimit import RateGate
 
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 USER_AGENT = "gpt-tools/0.1"
-
-
-class RateGate:
-    """A 'not before' time shared by concurrent requests: one 429 slows every worker down."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._not_before = 0.0
-
-    def pause(self, seconds: float) -> None:
-        with self._lock:
-            self._not_before = max(self._not_before, time.monotonic() + seconds)
-
-    def wait(self, cancel: threading.Event | None = None) -> None:
-        while True:
-            with self._lock:
-                remaining = self._not_before - time.monotonic()
-            if remaining <= 0:
-                return
-            _sleep(remaining, cancel)
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token
 
 
 @dataclass(frozen=True)
@@ -59,6 +43,8 @@ class Endpoint:
     max_retries: int = 4
     max_retry_wait: float = 60.0
     gate: RateGate | None = field(default=None, compare=False)
+    organization: str | None = None  # OpenAI-Organization: who is billed ($OPENAI_ORG_ID)
+    project: str | None = None  # OpenAI-Project ($OPENAI_PROJECT_ID)
 
     def __repr__(self) -> str:  # never let the key reach a log or a traceback
         return f"Endpoint(base_url={self.base_url!r}, api_key={'***' if self.api_key else None})"
@@ -153,23 +139,31 @@ class Payload:
 
 
 def _headers(endpoint: Endpoint, stream: bool, content_type: str) -> dict[str, str]:
+    """Every request's headers, one code path for model calls, files, batches, fetch and probe."""
     headers = {
         "Content-Type": content_type,
         "Accept": "text/event-stream" if stream else "application/json",
         "User-Agent": USER_AGENT,
     }
     if endpoint.api_key:
+        redact.remember(endpoint.api_key)  # also for endpoints built by hand, not by keys.resolve_endpoint
         bearer = endpoint.auth_header.lower() == "authorization"
         headers[endpoint.auth_header] = f"Bearer {endpoint.api_key}" if bearer else endpoint.api_key
+    if endpoint.organization:
+        headers["OpenAI-Organization"] = endpoint.organization
+    if endpoint.project:
+        headers["OpenAI-Project"] = endpoint.project
+    for name, value in headers.items():
+        # http.client would refuse these with an error quoting the value, the key included.
+        if not _HEADER_NAME.fullmatch(name) or any(ord(char) < 0x20 or ord(char) > 0x7E for char in value):
+            raise UsageError(f"the {name} header holds a control or non-ASCII character; nothing was sent")
     return headers
 
 
-def _scrub(text: str, endpoint: Endpoint) -> str:
-    return text.replace(endpoint.api_key, "***") if endpoint.api_key else text
-
-
-def _error_from(status: int, body: bytes, endpoint: Endpoint, path: str) -> ApiError:
-    message, code = body.decode("utf-8", "replace").strip()[:500], None
+def _error_from(status: int, body: bytes, path: str, request_id: str | None) -> ApiError:
+    # Redact before cutting: a cut made first could leave the start of a key that redact() no longer
+    # recognises as the whole secret.
+    message, code = redact.redact(body.decode("utf-8", "replace").strip())[:500], None
     try:
         error = json.loads(body)["error"]
         message, code = str(error.get("message") or message), error.get("code") or error.get("type")
@@ -179,7 +173,24 @@ def _error_from(status: int, body: bytes, endpoint: Endpoint, path: str) -> ApiE
     if path in ("/responses", "/chat/completions"):
         hints[404] = " (check the model name and base_url)"
     hint = hints.get(status, "")
-    return ApiError(f"HTTP {status}: {_scrub(message, endpoint)}{hint}", status=status, code=code)
+    text = f"HTTP {status}: {redact.redact(message)}{hint}{_request_note(request_id)}"
+    return ApiError(text, status=status, code=code if isinstance(code, str) else None, request_id=request_id)
+
+
+def _request_note(request_id: str | None) -> str:
+    return f" (request {redact.redact(request_id)})" if request_id else ""
+
+
+def _display(url: str) -> str:
+    """A base URL as messages show it: without user info or query, either of which may hold a secret."""
+    parts = urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    return redact.redact(f"{parts.scheme}://{netloc}{parts.path}")
+
+
+def _failure(what: str, exc: BaseException) -> str:
+    """A message about a low-level exception (http.client, socket, ssl), which may quote a header value."""
+    return redact.redact(f"{what}: {exc or type(exc).__name__}")
 
 
 def _retry_after(response: http.client.HTTPResponse) -> float | None:
@@ -264,13 +275,13 @@ def _attempt(
         conn.close()
         if cancel is not None and cancel.is_set():
             raise Cancelled("cancelled") from None
-        return None, RunFailed(f"cannot reach {endpoint.base_url}: {exc or type(exc).__name__}"), None
+        return None, RunFailed(_failure(f"cannot reach {_display(endpoint.base_url)}", exc)), None
     if 200 <= response.status < 300:
         response.gpt_tools_watch = watch  # type: ignore[attr-defined]  # stopped by _release
         return response, None, None
     if watch is not None:
         watch.stop()
-    error = _error_from(response.status, response.read(), endpoint, path.split("?")[0])
+    error = _error_from(response.status, response.read(), path.split("?")[0], response.getheader("x-request-id"))
     conn.close()
     if not _should_retry(response.status, error.code, response):
         raise error
@@ -338,11 +349,12 @@ def send(
         wait = asked if asked is not None else _backoff(attempt)
         if wait > endpoint.max_retry_wait:
             raise RunFailed(f"{error}; the server asks to wait {wait:.0f} s, over max_retry_wait") from error
-        if endpoint.gate is not None and isinstance(error, ApiError) and error.status == 429:
-            endpoint.gate.pause(wait)  # the limit is shared: everyone backs off, not just this worker
         if on_retry is not None:
             on_retry(RetryNotice(attempt + 1, endpoint.max_retries, wait, str(error)))
-        _sleep(wait, cancel)
+        if endpoint.gate is not None and isinstance(error, ApiError) and error.status == 429:
+            endpoint.gate.refused(wait, cancel)  # the limit is shared: everyone backs off, and fewer go at once
+        else:
+            _sleep(wait, cancel)
     raise AssertionError("unreachable")
 
 
@@ -352,7 +364,7 @@ def read_json(response: http.client.HTTPResponse) -> dict[str, Any]:
         data = response.read()
         value = json.loads(data)
     except (OSError, http.client.HTTPException, ValueError) as exc:
-        raise RunFailed(f"the reply was cut short or unreadable: {exc or type(exc).__name__}") from None
+        raise RunFailed(_failure("the reply was cut short or unreadable", exc)) from None
     finally:
         _release(response)
     if not isinstance(value, dict):
@@ -386,7 +398,7 @@ def iter_sse(response: http.client.HTTPResponse, cancel: threading.Event | None 
             raise Cancelled("cancelled") from None
         if isinstance(exc, TimeoutError):
             raise RunFailed("the server stopped sending the reply (read timeout)") from None
-        raise RunFailed(f"the reply stream was cut short: {exc or type(exc).__name__}") from None
+        raise RunFailed(_failure("the reply stream was cut short", exc)) from None
     finally:
         _release(response)
 
@@ -402,7 +414,7 @@ def probe(endpoint: Endpoint) -> int | str:
         conn.request("GET", prefix + "/models", headers=_headers(quick, False, "application/json"))
         return conn.getresponse().status
     except (OSError, http.client.HTTPException) as exc:
-        return f"unreachable: {exc or type(exc).__name__}"
+        return _failure("unreachable", exc)
     finally:
         conn.close()
 
@@ -413,6 +425,6 @@ def fetch(endpoint: Endpoint, path: str, *, on_retry: RetryHook | None = None) -
     try:
         return response.read()
     except (OSError, http.client.HTTPException) as exc:
-        raise RunFailed(f"the download was cut short: {exc or type(exc).__name__}") from None
+        raise RunFailed(_failure("the download was cut short", exc)) from None
     finally:
         _release(response)

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+
 import pytest
 
 from gpt_tools import ApiError, RunFailed, transport
+from gpt_tools.errors import UsageError
 from gpt_tools.transport import Endpoint, RetryNotice
 from tests.fake_openai import FakeOpenAI, Scripted
+from tests.scripted_http import Answer, ScriptedServer
+
+KEY = "sk-proj-Abc123Def456Ghi789Jkl0"
 
 BODY = {"model": "m", "input": "teh", "stream": False}
 
@@ -113,3 +120,51 @@ def test_probe_reports_status_or_why_unreachable(fake: FakeOpenAI) -> None:
     assert transport.probe(_endpoint(fake)) == 200
     unreachable = transport.probe(Endpoint(base_url="http://127.0.0.1:9/v1", api_key=None))
     assert isinstance(unreachable, str) and unreachable.startswith("unreachable:")
+
+
+@pytest.fixture
+def wire() -> Iterator[ScriptedServer]:
+    with ScriptedServer() as server:
+        yield server
+
+
+def _raw_endpoint(server: ScriptedServer, **overrides: object) -> Endpoint:
+    settings: dict[str, object] = {"base_url": server.url, "api_key": KEY, "max_retries": 2}
+    settings.update(overrides)
+    return Endpoint(**settings)  # type: ignore[arg-type]
+
+
+def _error_answer(status: int, message: str = "nope", **headers: str) -> Answer:
+    body = json.dumps({"error": {"message": message, "type": "x", "code": None}}).encode()
+    return Answer(status=status, body=body, headers=headers)
+
+
+def test_long_error_body_is_redacted_before_it_is_cut(wire: ScriptedServer) -> None:
+    wire.script(Answer(status=403, body=b"x" * 490 + f" key {KEY} rejected".encode()))
+    with pytest.raises(ApiError) as caught:
+        _post(_raw_endpoint(wire), [])
+    assert KEY[:8] not in str(caught.value)  # a cut at 500 would have left "sk-proj-Ab..."
+    assert "***" in str(caught.value)
+
+
+def test_a_key_that_cannot_be_a_header_is_refused_without_showing_it(wire: ScriptedServer) -> None:
+    with pytest.raises(UsageError) as caught:
+        _post(_raw_endpoint(wire, api_key=KEY + "\r"), [])
+    assert KEY not in str(caught.value) and KEY[8:] not in str(caught.value)
+    assert wire.requests == []
+
+
+def test_errors_carry_the_request_id(wire: ScriptedServer) -> None:
+    wire.script(_error_answer(400, "bad input", **{"x-request-id": "req_abc123"}))
+    with pytest.raises(ApiError) as caught:
+        _post(_raw_endpoint(wire), [])
+    assert caught.value.request_id == "req_abc123"
+    assert "(request req_abc123)" in str(caught.value)
+
+
+def test_organization_and_project_headers_are_sent(fake: FakeOpenAI) -> None:
+    _post(_endpoint(fake, organization="org-abc", project="proj_xyz"), [])
+    _post(_endpoint(fake), [])
+    first, second = (request.headers for request in fake.model_requests())
+    assert (first["openai-organization"], first["openai-project"]) == ("org-abc", "proj_xyz")
+    assert "openai-organization" not in second and "openai-project" not in second
