@@ -1,33 +1,31 @@
-"""What concurrent runs share: a bound on requests in flight, one rate-limit pause, the result cache.
+"""What concurrent runs share: the server's limits (an adaptive concurrency and a 429 pause) and the result cache.
 
 When the server answers 429 with Retry-After, every worker waits before its next request, instead of
-each burning its own retries against a limit they all share.
+each burning its own retries against a limit they all share, and the number of requests in flight
+drops to what the server accepts (see ratelimit.py).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from .cache import ResultCache
-from .transport import RateGate
+from .definitions import Settings
+from .ratelimit import RateGate
 
 
 @dataclass
 class Session:
     """Share one Session between runs that should share limits (the pre-commit hook does)."""
 
-    jobs: int = 8
+    jobs: int = Settings.jobs  # the most requests in flight; fewer while the server refuses more
     cache: ResultCache | None = None
-    gate: RateGate = field(default_factory=RateGate)
-    _slots: threading.BoundedSemaphore = field(init=False, repr=False)
+    gate: RateGate = field(init=False)
 
     def __post_init__(self) -> None:
-        self._slots = threading.BoundedSemaphore(max(1, self.jobs))
+        self.gate = RateGate(ceiling=self.jobs)
 
-    @contextmanager
-    def slot(self) -> Iterator[None]:
-        with self._slots:
-            yield
+    def slot(self, cancel: threading.Event | None = None) -> AbstractContextManager[None]:
+        return self.gate.slot(cancel)

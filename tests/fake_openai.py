@@ -113,6 +113,11 @@ class FakeOpenAI(BatchStore):
         self._stopping = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        # A server that allows only this many model requests at once answers the rest 429 + Retry-After
+        # (vLLM/LM Studio queues, a proxy's concurrency cap): what the hook's adaptive concurrency meets.
+        self.max_in_flight: int | None = None
+        self.limit_retry_after = 1.0
+        self.in_flight = self.peak_in_flight = self.refused_over_limit = 0
 
     @property
     def default_fault(self) -> str | None:
@@ -172,7 +177,22 @@ class FakeOpenAI(BatchStore):
             self.requests.clear()
             self._default_fault = None
             self.latency = self._initial_latency
+            self.peak_in_flight = self.refused_over_limit = 0  # the limit itself stays, like --latency
         self.reset_files()
+
+    def enter(self) -> bool:
+        """Count a model request in; False when it is over `max_in_flight` (answer it 429)."""
+        with self._lock:
+            if self.max_in_flight is not None and self.in_flight >= self.max_in_flight:
+                self.refused_over_limit += 1
+                return False
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            return True
+
+    def leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
 
     def record(self, request: RecordedRequest) -> None:
         with self._lock:
@@ -192,6 +212,10 @@ class FakeOpenAI(BatchStore):
         """The /_fake/* endpoints, so a server in another process can be scripted too."""
         if (answer := self.files_control(method, path, body)) is not None:
             return answer
+        if method == "GET" and path == "/_fake/stats":
+            with self._lock:
+                stats = {"peak_in_flight": self.peak_in_flight, "refused_over_limit": self.refused_over_limit}
+            return 200, stats
         if method == "GET" and path == "/_fake/requests":
             with self._lock:
                 return 200, [dataclasses.asdict(r) for r in self.requests]
@@ -336,6 +360,18 @@ class _Handler(BaseHTTPRequestHandler):
         if (missing := fake.check_references(kind, body)) is not None:
             self._send_json(*missing)  # an unknown vector store or file: refused before any reply
             return
+        if not fake.enter():
+            msg = "Too many requests in flight; please retry."
+            retry = {"Retry-After": f"{fake.limit_retry_after:g}"}
+            self._send_json(429, wire.error_body(msg, "rate_limit_exceeded", "rate_limit_exceeded"), retry)
+            return
+        try:
+            self._answer(kind, body)
+        finally:
+            fake.leave()
+
+    def _answer(self, kind: str, body: Any) -> None:
+        fake = self.server.fake
         reply = fake.next_reply()
         delay = reply.delay or (5.0 if reply.fault == "slow" else 0.0)
         if not (fake.sleep(fake.latency) and fake.sleep(delay)):
@@ -441,6 +477,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds every model request waits")
     parser.add_argument("--exit-on-stdin-eof", action="store_true", help="exit when stdin closes")
     parser.add_argument("--indexing-polls", type=int, default=1, help="file batch polls before completion")
+    parser.add_argument("--max-in-flight", type=int, help="answer model requests beyond this many at once with 429")
+    parser.add_argument("--limit-retry-after", type=float, default=1.0, help="Retry-After of those 429s (seconds)")
     args = parser.parse_args(argv)
     done = threading.Event()
 
@@ -450,6 +488,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     with FakeOpenAI(args.host, args.port, args.latency, args.indexing_polls) as server:
+        server.max_in_flight, server.limit_retry_after = args.max_in_flight, args.limit_retry_after
         print(server.url, flush=True)
         while not done.is_set():
             # The parent keeps our stdin open while it lives, so its death (even SIGKILL) ends us too.
