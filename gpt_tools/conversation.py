@@ -10,14 +10,25 @@ The last conversation per project and assistant is remembered for `--continue`.
 from __future__ import annotations
 
 import json
+import re
 import secrets
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock, Timeout
+
 from .atomicwrite import write_atomic
-from .errors import UsageError
+from .errors import Cancelled, UsageError
+from .private import app_dir, private_dir, private_file
+
+LAST = "last"  # `--conversation last`: this project's last conversation with the assistant
+_ID = re.compile(r"conv-[A-Za-z0-9_-]{1,100}")  # names a file: nothing that could leave the folder
+LOCK_POLL = 0.2  # seconds between checks for a cancel while another turn holds the conversation
 
 
 @dataclass
@@ -41,14 +52,17 @@ def _now() -> str:
 
 
 def folder() -> Path:
-    from platformdirs import user_state_dir
+    return app_dir("state") / "conversations"
 
-    return Path(user_state_dir("gpt-tools", appauthor=False)) / "conversations"
+
+def _folder() -> Path:
+    """The folder, created private (0700 up to the app dir), looser modes of older versions fixed."""
+    return private_dir(folder(), owned_below=app_dir("state"))
 
 
 def _path(conversation_id: str) -> Path:
-    if not conversation_id.replace("-", "").replace("_", "").isalnum():
-        raise UsageError(f"not a conversation ID: {conversation_id!r}")
+    if not _ID.fullmatch(conversation_id):
+        raise UsageError(f"not a conversation ID: {conversation_id!r} (IDs look like conv-1a2b3c4d5e6f, or `last`)")
     return folder() / f"{conversation_id}.json"
 
 
@@ -60,16 +74,17 @@ def new(assistant: str, project: Path) -> Conversation:
 def load(conversation_id: str) -> Conversation:
     try:
         data: dict[str, Any] = json.loads(_path(conversation_id).read_text(encoding="utf-8"))
+        return Conversation(**data)
     except FileNotFoundError:
         raise UsageError(f"no conversation {conversation_id!r} (see {folder()})") from None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, TypeError) as exc:
         raise UsageError(f"conversation {conversation_id!r} cannot be read: {exc}") from None
-    return Conversation(**data)
 
 
 def _write(conversation: Conversation) -> None:
+    _folder()
     path = _path(conversation.id)
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # histories are private
+    private_file(path)  # write_atomic keeps an existing file's mode: an older 0644 one is fixed first
     data = json.dumps(asdict(conversation), indent=1, ensure_ascii=False).encode("utf-8")
     write_atomic(path, data, private=True)
 
@@ -90,16 +105,59 @@ def refresh(conversation: Conversation) -> None:
     conversation.updated = latest.updated
 
 
-def record_turn(conversation: Conversation, user: str, reply: str, response_id: str | None) -> None:
-    """Append a turn to the latest saved state under a lock: two front ends never drop each other's."""
-    from filelock import FileLock
+@contextmanager
+def turn(
+    conversation: Conversation | None,
+    *,
+    cancel: threading.Event | None = None,
+    on_wait: Callable[[str], None] | None = None,
+) -> Iterator[None]:
+    """Hold the conversation for one whole turn (read its latest state, send, save), across processes.
 
-    path = _path(conversation.id)
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    with FileLock(str(path) + ".lock", timeout=30):
-        refresh(conversation)
-        conversation.add_turn(user, reply, response_id)
+    A turn chains on the last saved response (previous_response_id). Two turns started together would
+    both chain on the same parent, both be saved, and the next turn would follow only one of them: the
+    server-side chain forks and the other turn is forgotten. Detecting the fork at save time would mean
+    paying for the turn again; waiting costs nothing, and the second turn then chains on the first
+    one's reply, as if typed after it. The lock is an OS file lock: a crashed holder releases it.
+    None (no conversation) holds nothing.
+    """
+    if conversation is None:
+        yield
+        return
+    _folder()
+    lock = FileLock(f"{_path(conversation.id)}.lock", mode=0o600)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        if on_wait is not None:
+            on_wait(f"conversation {conversation.id} has a turn in progress elsewhere; waiting for it to finish")
+        while True:
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("cancelled while waiting for the conversation's other turn") from None
+            try:
+                lock.acquire(timeout=LOCK_POLL)
+                break
+            except Timeout:
+                continue
+    try:
+        refresh(conversation)  # under the lock: the state this turn chains on is the latest one
+        yield
+    finally:
+        lock.release()
+
+
+def record_turn(conversation: Conversation, user: str, reply: str, response_id: str | None) -> None:
+    """Append a turn and save it; call it inside `turn()`, which holds the conversation.
+
+    OSError (a full disk) leaves the conversation as it was saved, in memory too, and is raised.
+    """
+    messages, previous, updated = list(conversation.messages), conversation.last_response_id, conversation.updated
+    conversation.add_turn(user, reply, response_id)
+    try:
         _write(conversation)
+    except OSError:
+        conversation.messages, conversation.last_response_id, conversation.updated = messages, previous, updated
+        raise
     _remember(conversation)
 
 
@@ -108,15 +166,14 @@ def _index() -> Path:
 
 
 def _remember(conversation: Conversation) -> None:
-    from filelock import FileLock
-
-    with FileLock(str(_index()) + ".lock", timeout=30):
+    with FileLock(str(_folder() / "last.json.lock"), timeout=30, mode=0o600):
         try:
             index = json.loads(_index().read_text(encoding="utf-8"))
         except (OSError, ValueError):
             index = {}
         index[f"{conversation.project}::{conversation.assistant}"] = conversation.id
-        write_atomic(_index(), json.dumps(index, indent=1).encode("utf-8"))
+        private_file(_index())
+        write_atomic(_index(), json.dumps(index, indent=1).encode("utf-8"), private=True)
 
 
 def last(assistant: str, project: Path) -> Conversation | None:
@@ -124,7 +181,7 @@ def last(assistant: str, project: Path) -> Conversation | None:
     try:
         index = json.loads(_index().read_text(encoding="utf-8"))
         return load(index[f"{project}::{assistant}"])
-    except (OSError, ValueError, KeyError, UsageError):
+    except (OSError, ValueError, KeyError, TypeError, UsageError):
         return None
 
 
@@ -140,6 +197,11 @@ def project_for(config_root: Path | None, cwd: Path) -> Path:
 
 def resume(assistant: str, project: Path, *, continue_last: bool, conversation_id: str | None) -> Conversation | None:
     """The conversation a run should join: an explicit ID, the last one (or a new one), or none."""
+    if conversation_id == LAST:
+        found_last = last(assistant, project)
+        if found_last is None:
+            raise UsageError(f"no conversation with {assistant} in {project} yet; start one with --continue")
+        return found_last
     if conversation_id:
         found = load(conversation_id)
         if found.assistant != assistant:

@@ -31,6 +31,7 @@ class _Chunk:
     model: str
     response_id: str | None
     sent: bool
+    request_id: str | None = None  # the server's x-request-id, for the run log
 
 
 def check_ratio(before: str, after: str, where: str) -> None:
@@ -100,7 +101,7 @@ def _run_chunk(plan: Plan, chunk: str, masked: protect.Masked, where: str, on_de
     if cache:
         cache.put(key, {"text": out})
         cache.put(cache.key(plan.request(out), plan.settings.backend, plan.endpoint.base_url), {"text": out})
-    return _Chunk(out, reply.usage, reply.model, reply.response_id, sent=True)
+    return _Chunk(out, reply.usage, reply.model, reply.response_id, sent=True, request_id=reply.request_id)
 
 
 @dataclass(frozen=True)
@@ -152,4 +153,6 @@ def rewrite_document(plan: Plan, text: str, on_delta: DeltaHook | None = None) -
         sum(p.usage.cached_tokens for p in sent),
     )
     model = next((p.model for p in sent if p.model), "")
-    return final, Outcome(usage, model, next((p.response_id for p in sent), None), len(sent), len(chunks))
+    request_ids = ",".join(p.request_id for p in sent if p.request_id) or None  # one per chunk sent
+    outcome = Outcome(usage, model, next((p.response_id for p in sent), None), len(sent), len(chunks), request_ids)
+    return final, outcome

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from .backends.base import Backend, DeltaHook
 from .config import Config, load_config
 from .conversation import Conversation
 from .definitions import Assistant, Settings, apply_settings
-from .errors import ApiError, Cancelled, InputRefused, ReplyRejected, UsageError
+from .errors import ApiError, Cancelled, InputRefused, ReplyRejected, TurnNotSaved, UsageError
 from .keys import resolve_endpoint
 from .session import Session
 from .transport import Endpoint, RetryHook
@@ -46,6 +46,7 @@ class Result:
     response_id: str | None = None
     requests: int = 1  # requests actually sent (0 when every chunk came from the cache)
     chunks: int = 1
+    request_id: str | None = None  # the server's x-request-id (comma-separated, one per chunk sent)
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class Outcome:
     response_id: str | None = None
     requests: int = 1
     chunks: int = 1
+    request_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -267,8 +269,10 @@ def _execute(plan: Plan, text: str, user_text: str, on_delta: DeltaHook | None) 
         cleaned = guards.check_reply(reply.text, status=reply.status, reason=reply.reason, original=text)
     except ReplyRejected as refused:
         refused.usage = reply.usage  # billed all the same: the run log must say so
+        refused.request_id = refused.request_id or reply.request_id
         raise
-    return textio.conform_to_input(cleaned, text, rewrite=False), Outcome(reply.usage, reply.model, reply.response_id)
+    outcome = Outcome(reply.usage, reply.model, reply.response_id, request_id=reply.request_id)
+    return textio.conform_to_input(cleaned, text, rewrite=False), outcome
 
 
 def run(
@@ -289,32 +293,36 @@ def run(
     cwd: Path | str | None = None,
     frontend: str = "library",
     conversation: Conversation | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> Result:
     """Run assistant (a name or a definition) over text and return the guarded result.
 
     A rewriting assistant's document is protected, chunked and (with a session cache) cached; see
     rewrite.py. Raises a GptToolsError subclass on any failure; the caller's text is never modified.
     Every run, failed or not, adds a row to the run log (runlog.py) unless `run_log = false`.
+    A conversation turn holds the conversation from reading it to saving it (`on_wait` hears when
+    another turn holds it); a reply that cannot be saved raises TurnNotSaved, which carries it.
     """
     started = time.monotonic()
     config = config or load_config(cwd)
     definition = config.assistant(assistant) if isinstance(assistant, str) else assistant
     settings = resolve_settings(config, definition, model=model, backend=backend)
     try:
-        result = _run(
-            config,
-            definition,
-            settings,
-            text,
-            files,
-            extra_instructions,
-            allow_secrets,
-            session,
-            cwd,
-            Hooks(on_delta, on_retry, on_progress, cancel),
-            started,
-            conversation,
-        )
+        with conversations.turn(conversation, cancel=cancel, on_wait=on_wait):
+            result = _run(
+                config,
+                definition,
+                settings,
+                text,
+                files,
+                extra_instructions,
+                allow_secrets,
+                session,
+                cwd,
+                Hooks(on_delta, on_retry, on_progress, cancel),
+                started,
+                conversation,
+            )
     except BaseException as error:
         if settings.run_log:
             from .runlog import record_run
@@ -345,8 +353,6 @@ def _run(
     on_delta = hooks.on_delta
     instructions, user_text = checked_input(definition, settings, text, files, extra_instructions, allow_secrets)
     root = config.project_root or Path(cwd or os.getcwd()).resolve()
-    if conversation is not None:
-        conversations.refresh(conversation)  # another front end may have added turns meanwhile
     plan = _with_conversation(
         make_plan(definition, settings, instructions, files, session, hooks, root=root), conversation
     )
@@ -367,11 +373,7 @@ def _run(
     if hooks.cancel is not None and hooks.cancel.is_set():
         # Cancelled as the reply completed: the caller has dropped it, so it must not become a turn.
         raise Cancelled("cancelled")
-    if conversation is not None:
-        # Only a Responses API ID can be chained on; a chat-backend turn is continued by its history.
-        chain_id = outcome.response_id if settings.backend == "openai" else None
-        conversations.record_turn(conversation, user_text, final, chain_id)
-    return Result(
+    result = Result(
         text=final,
         assistant=definition.name,
         model=outcome.model or settings.model,
@@ -382,4 +384,17 @@ def _run(
         response_id=outcome.response_id,
         requests=outcome.requests,
         chunks=outcome.chunks,
+        request_id=outcome.request_id,
     )
+    if conversation is not None:
+        # Only a Responses API ID can be chained on; a chat-backend turn is continued by its history.
+        chain_id = outcome.response_id if settings.backend == "openai" else None
+        try:
+            conversations.record_turn(conversation, user_text, final, chain_id)
+        except OSError as exc:
+            raise TurnNotSaved(
+                f"this reply was not saved in conversation {conversation.id} "
+                f"({exc.strerror or exc}): the next turn will not know it",
+                result=result,
+            ) from None
+    return result

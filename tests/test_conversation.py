@@ -7,9 +7,12 @@ import json
 import os
 import pty
 import select
+import subprocess
 import termios
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -184,7 +187,9 @@ def test_expired_previous_response_falls_back_to_the_local_history(api: FakeOpen
     refused, resent = (r.body for r in api.model_requests()[1:])
     assert "previous_response_id" in refused
     assert "previous_response_id" not in resent
-    assert [item["content"][0]["text"] for item in resent["input"]] == ["teh one", "the one", "teh two"]
+    # Earlier turns as EasyInputMessage items with string content (an assistant turn may not hold input parts).
+    assert [item["content"] for item in resent["input"][:2]] == ["teh one", "the one"]
+    assert resent["input"][2]["content"][0]["text"] == "teh two"
     assert [m["content"] for m in talk.messages] == ["teh one", "the one", "teh two", result.text]
 
 
@@ -235,7 +240,7 @@ def test_a_chat_backend_turn_is_never_chained_by_id(api: FakeOpenAI) -> None:
     gpt_tools.run("Summarizer", "teh two", conversation=talk)  # back on the Responses API
     second = api.model_requests()[1].body
     assert "previous_response_id" not in second
-    assert [item["content"][0]["text"] for item in second["input"]][:2] == ["teh one", "the one"]
+    assert [item["content"] for item in second["input"][:2]] == ["teh one", "the one"]
 
 
 def test_conversation_files_are_private(api: FakeOpenAI) -> None:
@@ -255,3 +260,151 @@ def test_continue_finds_the_git_root_without_a_config(api: FakeOpenAI, monkeypat
     assert run_program("gpt-tools", "run", "Summarizer", "--continue", "-t", "in sub").returncode == 0
     [saved] = list(_state().glob("conv-*.json"))
     assert len(json.loads(saved.read_text())["messages"]) == 4
+
+
+# --------------------------------------------------------------- concurrent turns, unsaved turns
+
+
+def _read_available(stream: Any) -> bytes:
+    try:
+        return stream.read() or b""
+    except BlockingIOError:
+        return b""
+
+
+def test_concurrent_turns_of_one_conversation_never_fork(api: FakeOpenAI) -> None:
+    """Two `run --continue` processes at once: the second waits, then chains on the first."""
+    assert run_program("gpt-tools", "run", "DocWriter", "--continue", "-t", "turn zero").returncode == 0
+    gate = threading.Event()
+
+    def slow(text: str) -> str:
+        gate.wait(30)  # the first turn is still being answered while the second starts
+        return "reply to " + text
+
+    api.responder = slow
+    argv = [program("gpt-tools"), "run", "DocWriter", "--continue", "--json", "-t"]
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "start_new_session": True}
+    first = subprocess.Popen([*argv, "turn A"], **pipes)
+    try:
+        _until(lambda: len(api.model_requests()) == 2, "the first turn's request")
+        second = subprocess.Popen([*argv, "turn B"], **pipes)
+        os.set_blocking(second.stderr.fileno(), False)
+        said = b""
+
+        def second_waits_or_sends() -> bool:
+            nonlocal said
+            said += _read_available(second.stderr)
+            return b"waiting" in said or len(api.model_requests()) > 2
+
+        _until(second_waits_or_sends, "the second turn to wait (or to send)")
+    finally:
+        gate.set()
+    out_a, _ = first.communicate(timeout=30)
+    out_b, rest = second.communicate(timeout=30)
+    assert first.returncode == 0 and second.returncode == 0, said + rest
+    api.responder = lambda text: "reply to " + text
+    assert run_program("gpt-tools", "run", "DocWriter", "--continue", "-t", "turn C").returncode == 0
+    _zero, a, b, c = (r.body for r in api.model_requests())
+    id_a, id_b = json.loads(out_a)["response_id"], json.loads(out_b)["response_id"]
+    assert b["previous_response_id"] == id_a  # B chained on A: no fork
+    assert c["previous_response_id"] == id_b  # so the third turn's chain holds both
+    assert a["previous_response_id"] not in (None, id_a, id_b)
+    [saved] = list(_state().glob("conv-*.json"))
+    users = [m["content"] for m in json.loads(saved.read_text())["messages"] if m["role"] == "user"]
+    assert users == ["turn zero", "turn A", "turn B", "turn C"]
+    assert b"turn in progress elsewhere; waiting" in said + rest  # the wait is said, not silent
+
+
+def _until(condition: Any, what: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def test_a_turn_waiting_for_another_can_be_cancelled(api: FakeOpenAI) -> None:
+    talk = conversation.new("Summarizer", Path.cwd())
+    cancel, heard, failures = threading.Event(), [], []
+
+    def turn() -> None:
+        try:
+            gpt_tools.run("Summarizer", "teh", conversation=talk, cancel=cancel, on_wait=heard.append)
+        except BaseException as exc:
+            failures.append(exc)
+
+    with conversation.turn(conversation.new("Summarizer", Path.cwd())):
+        pass  # an unrelated conversation's lock does not hold this one
+    with conversation.turn(talk):  # another turn holds this conversation
+        worker = threading.Thread(target=turn)
+        worker.start()
+        _until(lambda: bool(heard), "the wait to be reported")
+        cancel.set()
+        worker.join(10)
+    assert isinstance(failures[0], gpt_tools.errors.Cancelled)
+    assert api.model_requests() == [] and talk.id in heard[0]
+
+
+def test_a_turn_that_cannot_be_saved_prints_the_reply_and_says_so(api: FakeOpenAI) -> None:
+    """A full disk (RLIMIT_FSIZE: writes past it fail with EFBIG) after the reply was paid for."""
+    import resource
+
+    assert run_program("gpt-tools", "run", "DocWriter", "--continue", "-t", "turn zero").returncode == 0
+    [saved] = list(_state().glob("conv-*.json"))
+    before = saved.read_bytes()
+    long_reply = "word " * 2000  # the conversation file would grow past the limit
+
+    def tiny_disk() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (len(before) + 100, len(before) + 100))
+
+    api.script(Scripted(text=long_reply))
+    done = subprocess.run(
+        [program("gpt-tools"), "run", "DocWriter", "--continue", "-t", "turn one"],
+        capture_output=True,
+        preexec_fn=tiny_disk,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stdout.decode().strip() == long_reply.strip()  # the paid-for reply is delivered
+    assert b"was not saved in conversation" in done.stderr and b"Traceback" not in done.stderr
+    assert saved.read_bytes() == before  # the conversation is as it was, not truncated
+
+
+def test_an_unsaved_turn_leaves_the_conversation_as_saved(api: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    talk = conversation.new("Summarizer", Path.cwd())
+    gpt_tools.run("Summarizer", "teh one", conversation=talk)
+    saved = list(talk.messages), talk.last_response_id
+
+    def full_disk(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(conversation, "write_atomic", full_disk)
+    with pytest.raises(gpt_tools.errors.TurnNotSaved, match="No space left") as caught:
+        gpt_tools.run("Summarizer", "teh two", conversation=talk)
+    assert caught.value.result.text == "the two"
+    assert (talk.messages, talk.last_response_id) == saved
+    assert caught.value.exit_code == 1
+
+
+def test_conversation_last_is_this_projects_last_conversation(api: FakeOpenAI) -> None:
+    done = run_program("gpt-tools", "run", "Summarizer", "--conversation", "last", "-t", "x")
+    assert done.returncode == 2 and b"no conversation with Summarizer" in done.stderr
+    assert b"Traceback" not in done.stderr and api.model_requests() == []
+    assert run_program("gpt-tools", "run", "Summarizer", "--continue", "-t", "teh one").returncode == 0
+    assert run_program("gpt-tools", "run", "Summarizer", "--conversation", "last", "-t", "teh two").returncode == 0
+    [saved] = list(_state().glob("conv-*.json"))
+    assert len(json.loads(saved.read_text())["messages"]) == 4
+
+
+def test_looser_conversation_files_of_older_versions_are_made_private(api: FakeOpenAI) -> None:
+    talk = conversation.new("Summarizer", Path.cwd())
+    gpt_tools.run("Summarizer", "teh one", conversation=talk)
+    app = _state().parent
+    for path, mode in ((app, 0o755), (_state(), 0o755), (_state() / f"{talk.id}.json", 0o644)):
+        path.chmod(mode)
+    (_state() / "last.json").chmod(0o644)
+    gpt_tools.run("Summarizer", "teh two", conversation=talk)
+    for path in (app, _state(), _state() / f"{talk.id}.json", _state() / "last.json"):
+        assert path.stat().st_mode & 0o077 == 0, path

@@ -64,9 +64,9 @@ def _leave(status: int) -> None:
 
 
 def _history_file() -> Path:
-    from platformdirs import user_state_dir
+    from ..private import app_dir
 
-    return Path(user_state_dir("gpt-tools", appauthor=False)) / "chat_history"
+    return app_dir("state") / "chat_history"
 
 
 def _readline() -> None:
@@ -74,9 +74,11 @@ def _readline() -> None:
         import readline
     except ImportError:  # not on every platform; input() still works without editing
         return
+    from ..private import app_dir, private_dir
+
     path = _history_file()
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_dir(path.parent, owned_below=app_dir("state"))
         readline.read_history_file(path)
     except OSError:
         pass
@@ -87,9 +89,13 @@ def _readline() -> None:
 
 
 def _save_history(readline: object, path: Path) -> None:
+    from ..private import open_private
+
     with contextlib.suppress(OSError):
+        # What you typed to a model is private: the file is 0600 (an older looser one tightened)
+        # before readline writes into it, never readable by others even for a moment.
+        os.close(open_private(path, os.O_WRONLY))
         readline.write_history_file(path)  # type: ignore[attr-defined]
-        path.chmod(0o600)  # what you typed to a model is private
 
 
 def repl(options: ChatOptions, console: Console) -> int:
@@ -112,23 +118,27 @@ def repl(options: ChatOptions, console: Console) -> int:
         + (f" · continuing after {turns} turns" if turns else "")
         + " · Ctrl-C cancels a reply, Ctrl-D leaves"
     )
+    saved = True
     while True:
         try:
             line = input("you> ")
         except EOFError:
             console.result("\n")
-            return 0
+            return 0 if saved else 1  # a reply that could not be saved is a failure, said when it happened
         except KeyboardInterrupt:
             console.result("\n")
             continue
         if line.strip():
-            _turn(line, talk, options, config, console)
+            saved = _turn(line, talk, options, config, console) and saved
 
 
-def _turn(line: str, talk: Conversation, options: ChatOptions, config: Config, console: Console) -> None:
-    """One reply, streamed; Ctrl-C while it streams cancels it and returns to the prompt."""
+def _turn(line: str, talk: Conversation, options: ChatOptions, config: Config, console: Console) -> bool:
+    """One reply, streamed; Ctrl-C while it streams cancels it and returns to the prompt.
+
+    False when a reply arrived but could not be saved (it is shown all the same).
+    """
     from .. import runner
-    from ..errors import Cancelled, GptToolsError
+    from ..errors import Cancelled, GptToolsError, TurnNotSaved
 
     cancel = threading.Event()
     results: list[Result] = []
@@ -151,6 +161,7 @@ def _turn(line: str, talk: Conversation, options: ChatOptions, config: Config, c
                 config=config,
                 conversation=talk,
                 frontend="chat",
+                on_wait=console.message,
             )
             results.append(result)
         except BaseException as exc:  # reported below, in the main thread
@@ -171,6 +182,11 @@ def _turn(line: str, talk: Conversation, options: ChatOptions, config: Config, c
     if streamed and not "".join(streamed).endswith("\n"):
         console.result("\n")
     error = errors[0] if errors else None
+    if isinstance(error, TurnNotSaved):
+        if not streamed:
+            console.result(error.result.text + "\n")  # type: ignore[attr-defined]
+        console.error(str(error))
+        return False
     if isinstance(error, Cancelled):
         console.message("reply cancelled")
     elif isinstance(error, GptToolsError):
@@ -179,3 +195,4 @@ def _turn(line: str, talk: Conversation, options: ChatOptions, config: Config, c
         raise error
     elif not streamed and results:
         console.result(results[0].text + "\n")
+    return True

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from .. import atomicwrite, runner
 from ..config import Config, load_config
 from ..conversation import Conversation
-from ..errors import RunFailed
+from ..errors import RunFailed, TurnNotSaved
 from ..runner import InputFile
 from ..transport import RetryNotice
 from .console import Console
@@ -52,21 +52,31 @@ def execute(options: RunOptions, console: Console) -> int:
         )
     if options.dry_run:
         return _dry_run(options, console, config, given.text, given.files + attached, talk)
-    with spinner.running():
-        result = runner.run(
-            assistant,
-            given.text,
-            files=given.files + attached,
-            model=options.model,
-            backend=options.backend,
-            extra_instructions=options.instruct,
-            allow_secrets=options.allow_secrets,
-            on_delta=on_delta,
-            on_retry=on_retry,
-            config=config,
-            frontend="cli",
-            conversation=talk,
-        )
+
+    def on_wait(message: str) -> None:
+        spinner.stop()
+        console.message(message)
+
+    try:
+        with spinner.running():
+            result = runner.run(
+                assistant,
+                given.text,
+                files=given.files + attached,
+                model=options.model,
+                backend=options.backend,
+                extra_instructions=options.instruct,
+                allow_secrets=options.allow_secrets,
+                on_delta=on_delta,
+                on_retry=on_retry,
+                config=config,
+                frontend="cli",
+                conversation=talk,
+                on_wait=on_wait,
+            )
+    except TurnNotSaved as unsaved:  # paid for: deliver the reply, then say it was not saved (exit 1)
+        _deliver(unsaved.result, options, console, streamed="".join(streamed))  # type: ignore[arg-type]
+        raise
     _deliver(result, options, console, streamed="".join(streamed))
     if talk is not None and console.stderr_tty:
         console.message(f"conversation {talk.id} (continue with --continue or --conversation {talk.id})")
