@@ -109,6 +109,8 @@ def strip_citations(reply: str, original: str) -> str:
 
 def check_reply(text: str, *, status: str, reason: str | None, original: str) -> str:
     """Refuse anything but a complete, non-empty reply, then clean it for use."""
+    if status == "refused":  # the backends put the model's own explanation in reason
+        raise ReplyRejected(f"the model refused: {reason or 'no reason given'}; nothing was applied")
     if status != "completed":
         why = f" ({reason})" if reason else ""
         raise ReplyRejected(f"the reply was not complete: status {status}{why}; nothing was applied")

@@ -12,7 +12,7 @@ from pathlib import Path
 from . import conversation as conversations
 from . import guards, knowledge, textio
 from .backends import BackendRequest, Reply, Usage, get_backend
-from .backends.base import Backend, DeltaHook
+from .backends.base import Attachment, Backend, DeltaHook, image_type
 from .config import Config, load_config
 from .conversation import Conversation
 from .definitions import Assistant, Settings, apply_settings
@@ -75,7 +75,7 @@ class Plan:
     cancel: threading.Event | None
     vector_store_ids: tuple[str, ...] = ()
     container_file_ids: tuple[str, ...] = ()
-    attachments: tuple[str, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
     previous_response_id: str | None = None
     history: tuple[tuple[str, str], ...] = ()
 
@@ -227,8 +227,7 @@ def make_plan(
             definition = replace(definition, tools=tuple(t for t in definition.tools if t != "file_search"))
     if "file_search" in definition.tools and not stores:
         raise UsageError(f"{definition.name} uses file_search but has no knowledge files or vector_store_ids")
-    binary = [file for file in files if file.data is not None]
-    attachments = tuple(knowledge.attach(endpoint, root, file.path, file.data or b"") for file in binary)
+    attachments = _attachments(settings, endpoint, root, files)
     return Plan(
         definition,
         settings,
@@ -241,6 +240,24 @@ def make_plan(
         stores,
         container,
         attachments,
+    )
+
+
+def _attachments(
+    settings: Settings, endpoint: Endpoint, root: Path, files: Sequence[InputFile]
+) -> tuple[Attachment, ...]:
+    """Binary files, typed (image or not): uploaded for the Responses API, inline for other backends
+    (a local server has no files API; the chat backend sends images as data URLs, refuses the rest)."""
+    binary = [(file.path, file.data) for file in files if file.data is not None]
+    if settings.backend != "openai":
+        return tuple(Attachment.inline(name, data) for name, data in binary)
+    return tuple(
+        Attachment(
+            name=name,
+            media_type=image_type(data) or "application/octet-stream",
+            file_id=knowledge.attach(endpoint, root, name, data),
+        )
+        for name, data in binary
     )
 
 

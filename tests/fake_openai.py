@@ -45,6 +45,7 @@ if not __package__:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests import fake_openai_wire as wire
 from tests.fake_openai_batches import BatchStore
+from tests.fake_openai_odd import odd_reply
 from tests.fake_openai_wire import fix_typos
 
 __all__ = ["FakeOpenAI", "RecordedRequest", "Scripted", "fix_typos", "main"]
@@ -391,7 +392,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         plan = wire.make_plan(kind, body, text, reply.fault)
         cut = reply.fault == "cut"
-        if body.get("stream") is True:
+        if reply.fault in wire.ODD_FAULTS:
+            key = self.headers.get("Authorization", "").removeprefix("Bearer ")
+            self._send_odd(*odd_reply(reply.fault, plan, body.get("stream") is True, key))
+        elif body.get("stream") is True:
             self._stream(plan, cut, reply.chunk_delay)
         elif kind == "responses":
             final = "incomplete" if plan.incomplete else "completed"
@@ -420,6 +424,19 @@ class _Handler(BaseHTTPRequestHandler):
         self._write(data[: len(data) // 2] if cut else data)
         if cut:
             self.close_connection = True
+
+    def _send_odd(self, content_type: str, pieces: list[bytes]) -> None:
+        """A 200 whose body is one of fake_openai_odd's broken replies (SSE: one HTTP chunk per event)."""
+        if content_type.startswith("application/json"):
+            self._send_data(200, b"".join(pieces), content_type)
+            return
+        self._common_headers(200, content_type)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for piece in pieces:
+            if not self._write(b"%X\r\n%s\r\n" % (len(piece), piece)):
+                return
+        self._write(b"0\r\n\r\n")
 
     def _stream(self, plan: wire.Plan, cut: bool, chunk_delay: float) -> None:
         """SSE in chunked encoding: one HTTP chunk per event, a final zero chunk unless cut."""

@@ -62,8 +62,15 @@ ERROR_FAULTS: dict[str, tuple[int, str, str | None, str]] = {
         "Previous response with id 'resp_expired' not found.",
     ),
 }
-TEXT_FAULTS = frozenset({"slow", "cut", "incomplete", "fenced", "empty", "annotated"})
-FAULTS = frozenset(ERROR_FAULTS) | TEXT_FAULTS
+TEXT_FAULTS = frozenset({"slow", "cut", "incomplete", "fenced", "empty", "annotated", "commentary", "refusal"})
+# Replies no well-behaved server sends (fake_openai_odd.py builds them): each must end as a clean error.
+ODD_FAULTS = frozenset(
+    {"error_body", "bad_json", "bad_utf8", "not_object", "odd_usage", "stream_error", "failed", "json_stream"}
+)
+FAULTS = frozenset(ERROR_FAULTS) | TEXT_FAULTS | ODD_FAULTS
+# What a codex / gpt-5 model says before its answer (a `phase: "commentary"` message).
+COMMENTARY_TEXT = "I'll fix the typos and keep everything else as it is."
+REFUSAL_TEXT = "I'm sorry, but I can't help with that."
 
 CITATION_MARKER = "【4:0†notes.md】"
 _TYPOS = {"teh": "the", "recieve": "receive", "seperate": "separate"}
@@ -156,6 +163,7 @@ class Plan:
     text: str
     incomplete: bool
     annotation: JSON | None = None
+    fault: str | None = None
     created: int = field(default_factory=lambda: int(time.time()))
     resp_id: str = field(default_factory=lambda: "resp_" + uuid.uuid4().hex)
     msg_id: str = field(default_factory=lambda: "msg_" + uuid.uuid4().hex)
@@ -190,7 +198,7 @@ def make_plan(kind: str, body: JSON, text: str, fault: str | None) -> Plan:
         # The SDK documents `index` as the position in the output text where the citation goes.
         annotation = {"type": "file_citation", "file_id": "file-fake0notes", "filename": "notes.md"}
         annotation["index"] = pos
-    return Plan(kind, body, text, fault == "incomplete", annotation)
+    return Plan(kind, body, text, fault == "incomplete", annotation, fault)
 
 
 def split_text(text: str) -> list[str]:
@@ -211,18 +219,69 @@ def split_text(text: str) -> list[str]:
 
 
 def output_part(plan: Plan, text: str, final: bool) -> JSON:
+    if plan.fault == "refusal":  # a refusal part instead of text: the model declined
+        return {"type": "refusal", "refusal": REFUSAL_TEXT if final else ""}
     annotations = [plan.annotation] if final and plan.annotation else []
     return {"type": "output_text", "annotations": annotations, "logprobs": [], "text": text}
 
 
-def message_item(plan: Plan, status: str, content: list[JSON]) -> JSON:
-    return {"id": plan.msg_id, "type": "message", "status": status, "content": content, "role": "assistant"}
+def message_item(
+    plan: Plan, status: str, content: list[JSON], *, item_id: str | None = None, phase: str | None = None
+) -> JSON:
+    item = {"id": item_id or plan.msg_id, "type": "message", "status": status, "content": content, "role": "assistant"}
+    phase = phase or ("final_answer" if plan.fault == "commentary" else None)
+    return {**item, "phase": phase} if phase else item
+
+
+@dataclass(frozen=True)
+class _Message:
+    """One message item of the output: the answer, or a commentary message before it."""
+
+    item_id: str
+    index: int
+    text: str
+    phase: str | None
+    answer: bool
+
+    def part(self, plan: Plan, text: str, final: bool) -> JSON:
+        if self.answer:
+            return output_part(plan, text, final)
+        return {"type": "output_text", "annotations": [], "logprobs": [], "text": text}
+
+    def item(self, plan: Plan, status: str, content: list[JSON]) -> JSON:
+        return message_item(plan, status, content, item_id=self.item_id, phase=self.phase)
+
+
+def leading_items(plan: Plan) -> list[JSON]:
+    """Completed output items before the answer, as gpt-5 and codex models send them: a reasoning
+    item first, then a file_search_call when the request has file_search, then any commentary."""
+    items: list[JSON] = []
+    tools = plan.body.get("tools") if isinstance(plan.body.get("tools"), list) else []
+    searches = any(isinstance(t, dict) and t.get("type") == "file_search" for t in tools)
+    if plan.fault == "commentary" or searches:
+        items.append({"id": "rs_" + plan.msg_id[4:], "type": "reasoning", "summary": [], "status": "completed"})
+    if searches:
+        call = {"id": "fs_" + plan.msg_id[4:], "type": "file_search_call", "status": "completed"}
+        items.append({**call, "queries": [user_text("responses", plan.body)[:40]], "results": None})
+    if plan.fault == "commentary":
+        note = _commentary(plan, len(items))
+        items.append(note.item(plan, "completed", [note.part(plan, note.text, True)]))
+    return items
+
+
+def _commentary(plan: Plan, index: int) -> _Message:
+    return _Message("msg_c" + plan.msg_id[5:], index, COMMENTARY_TEXT, "commentary", False)
+
+
+def _answer(plan: Plan) -> _Message:
+    return _Message(plan.msg_id, len(leading_items(plan)), plan.text, None, True)
 
 
 def response_object(plan: Plan, status: str) -> JSON:
     body, finished = plan.body, status in ("completed", "incomplete")
     item_status = "incomplete" if plan.incomplete else "completed"
-    output = [message_item(plan, item_status, [output_part(plan, plan.text, True)])] if finished else []
+    answer = message_item(plan, item_status, [output_part(plan, plan.text, True)])
+    output = [*leading_items(plan), answer] if finished else []
     usage = {
         "input_tokens": plan.input_tokens,
         "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
@@ -250,42 +309,75 @@ def response_object(plan: Plan, status: str) -> JSON:
 
 
 def response_events(plan: Plan, cut: bool) -> list[tuple[str, JSON]]:
-    """The event sequence of a one-message reply, in the order the real service sends it.
+    """The event sequence of a reply, in the order the real service sends it: the leading items
+    (reasoning, file_search_call, commentary), then the answer message.
 
-    With `cut`, only the opening events and about half the deltas: the caller then drops the
-    connection, as a network failure mid-answer would.
+    With `cut`, only the opening events and about half the answer's deltas: the caller then drops
+    the connection, as a network failure mid-answer would.
     """
-    ids = {"item_id": plan.msg_id, "output_index": 0, "content_index": 0}
     events: list[tuple[str, JSON]] = [
         ("response.created", {"response": response_object(plan, "in_progress")}),
         ("response.in_progress", {"response": response_object(plan, "in_progress")}),
-        ("response.output_item.added", {"output_index": 0, "item": message_item(plan, "in_progress", [])}),
-        ("response.content_part.added", {**ids, "part": output_part(plan, "", False)}),
     ]
-    deltas = split_text(plan.text)
-    for delta in deltas[: len(deltas) // 2] if cut else deltas:
-        events.append(("response.output_text.delta", {**ids, "delta": delta, "logprobs": []}))
+    for index, item in enumerate(leading_items(plan)):
+        if item["type"] == "message":
+            events += _message_events(plan, _commentary(plan, index), cut=False)
+        else:
+            events += _item_events(item, index)
+    events += _message_events(plan, _answer(plan), cut=cut)
     if not cut:
-        events.extend(_closing_events(plan, ids))
+        status = "incomplete" if plan.incomplete else "completed"
+        events.append((f"response.{status}", {"response": response_object(plan, status)}))
     # Every event carries its type and a growing sequence_number, as the SDK's stream helper expects.
     return [(kind, {"type": kind, **data, "sequence_number": seq}) for seq, (kind, data) in enumerate(events)]
 
 
-def _closing_events(plan: Plan, ids: JSON) -> list[tuple[str, JSON]]:
-    closing: list[tuple[str, JSON]] = []
-    if plan.annotation:
-        added = {**ids, "annotation_index": 0, "annotation": plan.annotation}
-        closing.append(("response.output_text.annotation.added", added))
-    part = output_part(plan, plan.text, True)
-    item = message_item(plan, "incomplete" if plan.incomplete else "completed", [part])
-    closing += [
-        ("response.output_text.done", {**ids, "text": plan.text, "logprobs": []}),
-        ("response.content_part.done", {**ids, "part": part}),
-        ("response.output_item.done", {"output_index": 0, "item": item}),
+def _item_events(item: JSON, index: int) -> list[tuple[str, JSON]]:
+    added = {"output_index": index, "item": {**item, "status": "in_progress"}}
+    if item["type"] == "reasoning":
+        return [
+            ("response.output_item.added", added),
+            ("response.output_item.done", {"output_index": index, "item": item}),
+        ]
+    ids = {"output_index": index, "item_id": item["id"]}
+    phases = ("in_progress", "searching", "completed")
+    return [
+        ("response.output_item.added", added),
+        *((f"response.file_search_call.{phase}", dict(ids)) for phase in phases),
+        ("response.output_item.done", {"output_index": index, "item": item}),
     ]
-    status = "incomplete" if plan.incomplete else "completed"
-    closing.append((f"response.{status}", {"response": response_object(plan, status)}))
-    return closing
+
+
+def _message_events(plan: Plan, message: _Message, *, cut: bool) -> list[tuple[str, JSON]]:
+    ids = {"item_id": message.item_id, "output_index": message.index, "content_index": 0}
+    events: list[tuple[str, JSON]] = [
+        ("response.output_item.added", {"output_index": message.index, "item": message.item(plan, "in_progress", [])}),
+        ("response.content_part.added", {**ids, "part": message.part(plan, "", False)}),
+    ]
+    refusal = message.answer and plan.fault == "refusal"
+    deltas = split_text(REFUSAL_TEXT if refusal else message.text)
+    kind = "response.refusal.delta" if refusal else "response.output_text.delta"
+    for delta in deltas[: len(deltas) // 2] if cut else deltas:
+        events.append((kind, {**ids, "delta": delta} if refusal else {**ids, "delta": delta, "logprobs": []}))
+    if cut:
+        return events
+    if message.answer and plan.annotation:
+        added = {**ids, "annotation_index": 0, "annotation": plan.annotation}
+        events.append(("response.output_text.annotation.added", added))
+    part = message.part(plan, message.text, True)
+    final = "incomplete" if plan.incomplete and message.answer else "completed"
+    done = (
+        ("response.refusal.done", {**ids, "refusal": REFUSAL_TEXT})
+        if refusal
+        else ("response.output_text.done", {**ids, "text": message.text, "logprobs": []})
+    )
+    item_done = {"output_index": message.index, "item": message.item(plan, final, [part])}
+    return [
+        *events,
+        done,
+        ("response.content_part.done", {**ids, "part": part}),
+        ("response.output_item.done", item_done),
+    ]
 
 
 # --- Chat Completions API --------------------------------------------------------------------
@@ -319,6 +411,8 @@ def _chat_envelope(plan: Plan, obj: str) -> JSON:
 
 def chat_completion(plan: Plan) -> JSON:
     message: JSON = {"role": "assistant", "content": plan.text, "refusal": None, "annotations": []}
+    if plan.fault == "refusal":
+        message.update(content=None, refusal=REFUSAL_TEXT)
     choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason(plan)}
     return {**_chat_envelope(plan, "chat.completion"), "choices": [choice], "usage": chat_usage(plan)}
 
@@ -336,9 +430,10 @@ def chat_chunks(plan: Plan, cut: bool) -> list[JSON]:
         extra: JSON = {"usage": None} if with_usage else {}  # the real service adds it to every chunk then
         return {**_chat_envelope(plan, "chat.completion.chunk"), "choices": [choice], **extra}
 
-    deltas = split_text(plan.text)
+    field_name = "refusal" if plan.fault == "refusal" else "content"
+    deltas = split_text(REFUSAL_TEXT if plan.fault == "refusal" else plan.text)
     chunks = [chunk({"role": "assistant", "content": "", "refusal": None}, None)]
-    chunks += [chunk({"content": d}, None) for d in (deltas[: len(deltas) // 2] if cut else deltas)]
+    chunks += [chunk({field_name: d}, None) for d in (deltas[: len(deltas) // 2] if cut else deltas)]
     if cut:
         return chunks
     chunks.append(chunk({}, finish_reason(plan)))

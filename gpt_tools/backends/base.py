@@ -2,15 +2,60 @@
 
 from __future__ import annotations
 
+import base64
+import http.client
+import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from ..errors import UsageError
+from .. import transport
+from ..errors import ApiError, RunFailed, UsageError
+from ..redact import redact
 from ..transport import Endpoint, RetryHook
 
 DeltaHook = Callable[[str], None]
+JSON = dict[str, Any]
+
+# The image formats the APIs take as image parts (input_image, image_url), told by their magic bytes.
+_IMAGE_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+
+
+def image_type(data: bytes) -> str | None:
+    """The media type of an image the APIs accept as an image part, or None for any other file."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return next((kind for magic, kind in _IMAGE_MAGIC if data.startswith(magic)), None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Attachment:
+    """A per-run binary file: an image goes out as an image part, anything else as a file part.
+
+    The Responses API takes an uploaded file's ID; a backend that cannot take uploads gets the bytes
+    inline as a data URL (the chat backend, for images only).
+    """
+
+    name: str
+    media_type: str  # "image/png", ..., or "application/octet-stream" for any non-image file
+    file_id: str | None = None
+    data_url: str | None = None
+
+    @property
+    def is_image(self) -> bool:
+        return self.media_type.startswith("image/")
+
+    @classmethod
+    def inline(cls, name: str, data: bytes) -> Attachment:
+        media_type = image_type(data) or "application/octet-stream"
+        encoded = base64.b64encode(data).decode("ascii")
+        return cls(name=name, media_type=media_type, data_url=f"data:{media_type};base64,{encoded}")
 
 
 @dataclass(frozen=True)
@@ -25,7 +70,7 @@ class BackendRequest:
     tools: tuple[str, ...] = ()
     vector_store_ids: tuple[str, ...] = ()
     container_file_ids: tuple[str, ...] = ()  # knowledge files code_interpreter can open
-    attachments: tuple[str, ...] = ()  # per-run uploaded files (input_file parts)
+    attachments: tuple[Attachment, ...] = ()  # per-run binary files (image or file parts)
     previous_response_id: str | None = None  # a conversation turn on the Responses API
     history: tuple[tuple[str, str], ...] = ()  # (role, text) turns to resend when there is no previous ID
     stream: bool = True
@@ -44,7 +89,7 @@ class Reply:
     """What the server said, before the output guards decide whether it is usable."""
 
     text: str
-    status: str  # "completed" or why not: "incomplete", "failed", "cut"
+    status: str  # "completed" or why not: "incomplete", "failed", "cut", "refused" (reason: the model's words)
     reason: str | None = None
     usage: Usage = field(default_factory=Usage)
     model: str = ""
@@ -96,9 +141,95 @@ def _load_plugins() -> None:
             register(entry.name, loaded() if isinstance(loaded, type) else loaded)
 
 
-def usage_from(data: dict[str, Any] | None, *, input_key: str, output_key: str, details_key: str) -> Usage:
-    """Token counts from either API's usage object (they name the same things differently)."""
-    if not data:
+def usage_from(data: Any, *, input_key: str, output_key: str, details_key: str) -> Usage:
+    """Token counts from either API's usage object (they name the same things differently).
+
+    No usage (null, absent: many compatible servers) counts as zero; a figure that is not a
+    non-negative integer is a broken reply, never a number to guess at.
+    """
+    if data is None:
         return Usage()
-    details = data.get(details_key) or {}
-    return Usage(int(data.get(input_key) or 0), int(data.get(output_key) or 0), int(details.get("cached_tokens") or 0))
+    if not isinstance(data, dict):
+        raise RunFailed(f"the reply's usage is not an object: {_shown(data)}")
+    details = data.get(details_key)
+    if details is not None and not isinstance(details, dict):
+        raise RunFailed(f"the reply's usage.{details_key} is not an object: {_shown(details)}")
+    return Usage(
+        input_tokens=_count(data, input_key),
+        output_tokens=_count(data, output_key),
+        cached_tokens=_count(details or {}, "cached_tokens"),
+    )
+
+
+def _count(data: JSON, key: str) -> int:
+    value = data.get(key)
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise RunFailed(f"the reply's usage has an unreadable {key}: {_shown(value)}")
+    return value
+
+
+def _shown(value: Any) -> str:
+    return redact(json.dumps(value, ensure_ascii=False)[:80])
+
+
+def dicts(value: Any) -> list[JSON]:
+    """The objects of a JSON list (anything else in it, or a non-list, is ignored): replies are untrusted."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def text_of(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def request_id(response: http.client.HTTPResponse) -> str | None:
+    """The server's x-request-id: what its support asks for when a reply goes wrong."""
+    return response.getheader("x-request-id") or None
+
+
+def error_reply(data: JSON, request: str | None) -> ApiError | None:
+    """The ApiError for a body or chunk that is an OpenAI error object (`{"error": {...}}`), else None.
+
+    Some servers and proxies answer 200 with an error body, or put one in the middle of a stream.
+    """
+    error = data.get("error")
+    if not isinstance(error, dict):
+        return None
+    message = redact(text_of(error.get("message")) or json.dumps(error, ensure_ascii=False)[:500])
+    code = text_of(error.get("code")) or text_of(error.get("type")) or None
+    return ApiError(f"the server reported an error: {message}", code=code, request_id=request)
+
+
+def is_json(response: http.client.HTTPResponse) -> bool:
+    """True when a reply asked for as a stream came back as one JSON body (an error, or no SSE support)."""
+    media = (response.getheader("content-type") or "").split(";")[0].strip().lower()
+    return media == "application/json"
+
+
+def sse_objects(response: http.client.HTTPResponse, cancel: threading.Event | None) -> Iterator[JSON | None]:
+    """The JSON object of each server-sent event; None for the `[DONE]` sentinel.
+
+    A stream that is not UTF-8, or an event that is not a JSON object, is a broken reply (RunFailed).
+    """
+    # A generator (closed on a broken event, so the connection is released at once, not at GC).
+    events = cast(Generator[tuple[str, str], None, None], transport.iter_sse(response, cancel))
+    while True:
+        try:
+            _event, data = next(events)
+        except StopIteration:
+            return
+        except UnicodeDecodeError:
+            raise RunFailed("the reply stream is not valid UTF-8") from None
+        if data.strip() == "[DONE]":
+            yield None
+            continue
+        try:
+            value = json.loads(data)
+        except ValueError:
+            events.close()
+            raise RunFailed(f"the reply stream held an event that is not JSON: {redact(data[:80])!r}") from None
+        if not isinstance(value, dict):
+            events.close()
+            raise RunFailed(f"the reply stream held an event that is not a JSON object: {_shown(value)}")
+        yield value

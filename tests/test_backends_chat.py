@@ -1,0 +1,118 @@
+"""The `chat` backend (Chat Completions) against the fake server: what it sends and how it reads replies,
+including the replies a server should not send."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+
+import gpt_tools
+from gpt_tools import redact
+from gpt_tools.backends import BackendRequest, chat
+from gpt_tools.backends.base import Attachment
+from gpt_tools.errors import ApiError, RunFailed, UsageError
+from gpt_tools.transport import Endpoint
+from tests.conftest import write_config
+from tests.fake_openai import FakeOpenAI, Scripted
+from tests.fake_openai_wire import REFUSAL_TEXT
+
+KEY = "hunter2-not-shaped-like-a-key"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 16
+PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"
+
+
+@pytest.fixture
+def endpoint(fake: FakeOpenAI) -> Endpoint:
+    redact.remember(KEY)
+    return Endpoint(fake.url, KEY, max_retries=0)
+
+
+def _request(stream: bool, **fields: object) -> BackendRequest:
+    return BackendRequest(model="gpt-5-mini", instructions="Fix typos.", text="teh text", stream=stream, **fields)  # type: ignore[arg-type]
+
+
+def test_output_limit_is_max_completion_tokens_for_openai_and_max_tokens_for_local_servers(
+    fake: FakeOpenAI, endpoint: Endpoint
+) -> None:
+    request = _request(False, max_output_tokens=99)
+    assert chat.build_body(request)["max_completion_tokens"] == 99
+    assert "max_tokens" not in chat.build_body(request)
+    assert chat.token_limit_key("https://api.openai.com/v1") == "max_completion_tokens"
+    assert chat.token_limit_key("https://res.openai.azure.com/openai/v1") == "max_completion_tokens"
+    assert chat.token_limit_key("http://localhost:11434/v1") == "max_tokens"  # Ollama ignores the other
+    chat.ChatBackend().complete(request, endpoint)
+    assert fake.model_requests()[-1].body["max_tokens"] == 99
+
+
+def test_images_go_inline_as_image_url_and_other_files_are_refused() -> None:
+    image = Attachment.inline("a.png", PNG)
+    content = chat.build_body(_request(False, attachments=(image,)))["messages"][1]["content"]
+    url = "data:image/png;base64," + base64.b64encode(PNG).decode()
+    assert content == [{"type": "image_url", "image_url": {"url": url}}, {"type": "text", "text": "teh text"}]
+    with pytest.raises(UsageError, match=r"images but not other binary files \(b.pdf\)"):
+        chat.build_body(_request(False, attachments=(Attachment.inline("b.pdf", PDF),)))
+
+
+def test_run_on_the_chat_backend_uploads_nothing(api: FakeOpenAI) -> None:
+    write_config(Path.cwd(), "backend = 'chat'\nmax_retries = 0\n")
+    gpt_tools.run("DocWriter", "Describe it.", files=[gpt_tools.InputFile("shot.png", "", data=PNG)])
+    assert api.uploads == 0
+    assert api.model_requests()[0].body["messages"][1]["content"][0]["type"] == "image_url"
+    with pytest.raises(UsageError):
+        gpt_tools.run("DocWriter", "Describe it.", files=[gpt_tools.InputFile("r.pdf", "", data=PDF)])
+    assert len(api.model_requests()) == 1 and api.uploads == 0  # refused before anything was sent
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_a_refusal_is_reported_with_its_reason(fake: FakeOpenAI, endpoint: Endpoint, stream: bool) -> None:
+    fake.script(Scripted(fault="refusal"))
+    reply = chat.ChatBackend().complete(_request(stream), endpoint)
+    assert (reply.status, reply.reason, reply.text) == ("refused", REFUSAL_TEXT, "")
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_request_id_is_kept(fake: FakeOpenAI, endpoint: Endpoint, stream: bool) -> None:
+    reply = chat.ChatBackend().complete(_request(stream), endpoint)
+    assert reply.request_id is not None and reply.request_id.startswith("req_")
+
+
+@pytest.mark.parametrize("stream", [True, False])
+@pytest.mark.parametrize(
+    ("fault", "error", "message"),
+    [
+        ("bad_json", RunFailed, "not JSON|unreadable"),
+        ("bad_utf8", RunFailed, "UTF-8|unreadable"),
+        ("not_object", RunFailed, "not a JSON object"),
+        ("odd_usage", RunFailed, "usage has an unreadable prompt_tokens"),
+        ("error_body", ApiError, "the server reported an error: Upstream rejected"),
+        ("stream_error", ApiError, "the server reported an error: Upstream rejected"),
+    ],
+)
+def test_malformed_replies_are_clean_errors(
+    fake: FakeOpenAI, endpoint: Endpoint, stream: bool, fault: str, error: type[Exception], message: str
+) -> None:
+    fake.script(Scripted(fault=fault))
+    with pytest.raises(error, match=message) as raised:
+        chat.ChatBackend().complete(_request(stream), endpoint)
+    assert type(raised.value) is error
+    assert KEY not in str(raised.value)
+    if isinstance(raised.value, ApiError):
+        assert "***" in str(raised.value) and raised.value.request_id is not None
+
+
+def test_a_json_reply_to_a_stream_request_is_read_as_one(fake: FakeOpenAI, endpoint: Endpoint) -> None:
+    fake.script(Scripted(fault="json_stream"))
+    reply = chat.ChatBackend().complete(_request(True), endpoint)
+    assert (reply.status, reply.text) == ("completed", "the text")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"choices": "nope"}, {"choices": [None]}, {"choices": [{"message": "x", "finish_reason": 3}]}, {}],
+)
+def test_odd_but_readable_completions_do_not_crash(body: dict[str, object]) -> None:
+    reply = chat.reply_from(body, None)
+    assert (reply.status, reply.text) == ("cut", "")
+    assert reply.reason == "the reply ended before a finish_reason"
