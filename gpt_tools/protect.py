@@ -14,26 +14,35 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from . import protect_inline
 from .errors import InputRefused, ReplyRejected
+from .protect_inline import Span
 from .textio import split_lines
 
 # A document may itself talk about such markers (ours do): use the first pair it does not contain.
 _MARKER_PAIRS = (("⟦", "⟧"), ("⟪", "⟫"), ("〚", "〛"), ("⦃", "⦄"))
-_FRONT_MATTER = re.compile(r"\A(---|\+\+\+)[ \t]*\r?\n.*?\r?\n\1[ \t]*(?:\r?\n|\Z)", re.S)
-# A code span may cross line breaks, but never a blank line (that would end its paragraph).
-_CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)((?:(?!\n[ \t]*\r?\n)[\s\S])+?)(?<!`)\1(?!`)")
-_AUTOLINK = re.compile(r"<(?:https?|ftp|mailto):[^<>\s]+>")
-_LINK_TARGET = re.compile(r"(?<=\]\()(?:[^()\s]|\([^()\s]*\))*(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^()]*\)))?(?=\))")
-_REFERENCE = re.compile(r"(?<=\]:)[ \t]*\S+(?:[ \t]+(?:\"[^\"]*\"|'[^']*'|\([^()]*\)))?[ \t]*(?=\r?\n|$)")
-_REFERENCE_LINE = re.compile(r"^[ ]{0,3}\[[^\]^][^\]]*\]:")  # not a footnote: [^note]: is prose
-_BARE_URL = re.compile(r"\b(?:https?|ftp)://[^\s<>()\[\]`⟦⟪〚⦃]+[^\s<>()\[\]`.,;:!?\"'⟦⟪〚⦃]")
+_NL = protect_inline.NEWLINE
+# YAML front matter may end with `...` as well as `---` (YAML's own end-of-document marker).
+_FRONT_MATTER = re.compile(
+    rf"\A(?:---[ \t]*{_NL}(?:.*?{_NL})??(?:---|\.\.\.)|\+\+\+[ \t]*{_NL}(?:.*?{_NL})??\+\+\+)[ \t]*(?:{_NL}|\Z)", re.S
+)
+_BREAK = re.compile(_NL)
 _CONTAINER_PREFIX = re.compile(r"(?:[ \t]*(?:>|[-+*](?=[ \t])|\d{1,9}[.)](?=[ \t])))*[ \t]*")
 _BLOCK_LETTERS = frozenset("FBH")
 _BLOCKS = {"fence": "code block", "code_block": "code block", "html_block": "HTML block"}
 # Every code or HTML block needs a fence, a tab, a `<`, or four spaces after its container markers; a
 # document with none of these has no block to mask, and skips markdown-it's ~30 ms import.
 _MAYBE_BLOCK = re.compile(r"```|~~~|<|\t|^[ >\-+*\d.)]*    ", re.M)
-_LETTERS = {"front matter": "F", "code block": "B", "HTML block": "H", "code": "C", "url": "U"}
+_LETTERS = {
+    "front matter": "F",
+    "code block": "B",
+    "HTML block": "H",
+    "code": "C",
+    "url": "U",
+    "HTML tag": "T",
+    "template": "J",
+}
+Shape = tuple[str, ...]  # a block as markdown-it sees it: type, info, content, enclosing containers
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,8 @@ class Region:
     original: str
     kind: str
     line: int  # 1-based line of the original where the region starts
+    lead: str = ""  # a block's container prefix (indent, `>`, list marker) on its first line
+    shape: Shape = ()  # a block's parse, which the restored document must reproduce
 
 
 @dataclass(frozen=True)
@@ -71,11 +82,11 @@ class _Masker:
         self.pattern = _placeholder(markers)
         self.regions: list[Region] = []
 
-    def token(self, kind: str, original: str, line: int) -> str:
+    def token(self, kind: str, original: str, line: int, *, lead: str = "", shape: Shape = ()) -> str:
         if self.pattern.search(original):
             return original  # already holds a region: nesting would restore in the wrong order
         token = f"{self.markers[0]}{_LETTERS[kind]}{len(self.regions) + 1}{self.markers[1]}"
-        self.regions.append(Region(token, original, kind, line))
+        self.regions.append(Region(token, original, kind, line, lead, shape))
         return token
 
     def blocks(self, text: str, first_line: int) -> list[tuple[str, int]]:
@@ -87,11 +98,9 @@ class _Masker:
         lines = split_lines(text)
         if not _MAYBE_BLOCK.search(text):  # nothing could start a code or HTML block: skip the parser
             return [(line, first_line + i) for i, line in enumerate(lines)]
-        tokens = parser().parse(text)  # type: ignore[attr-defined]
-        spans = sorted({(t.map[0], t.map[1], _BLOCKS[t.type]) for t in tokens if t.type in _BLOCKS and t.map})
         out: list[tuple[str, int]] = []
         cursor = 0
-        for start, end, kind in spans:
+        for start, end, shape in _block_shapes(text):
             if start < cursor:  # nested inside a block already masked
                 continue
             out.extend((line, first_line + cursor + i) for i, line in enumerate(lines[cursor:start]))
@@ -100,16 +109,14 @@ class _Masker:
             prefix = _CONTAINER_PREFIX.match(original)
             lead = prefix.group(0) if prefix else ""
             body = original[len(lead) : len(original) - len(ending)]
-            out.append((lead + self.token(kind, body, first_line + start) + ending, first_line + start))
+            token = self.token(_BLOCKS[shape[0]], body, first_line + start, lead=lead, shape=shape)
+            out.append((lead + token + ending, first_line + start))
             cursor = end
         out.extend((line, first_line + cursor + i) for i, line in enumerate(lines[cursor:]))
         return out
 
-    def _replacer(self, kind: str, number: int) -> Callable[[re.Match[str]], str]:
-        return lambda match: self.token(kind, match.group(0), number) if match.group(0) else ""
-
-    def code_spans(self, lines: list[tuple[str, int]]) -> list[tuple[str, int]]:
-        """Mask inline code over the joined text (spans may cross lines), keeping true line numbers."""
+    def substitute(self, lines: list[tuple[str, int]], find: Callable[[str], list[Span]]) -> list[tuple[str, int]]:
+        """Mask what find() finds in the joined text (spans may cross lines), keeping true line numbers."""
         text = "".join(line for line, _ in lines)
         starts = list(itertools.accumulate((len(line) for line, _ in lines[:-1]), initial=0))
         numbers = [number for _, number in lines]
@@ -119,10 +126,10 @@ class _Masker:
 
         out: list[tuple[str, int]] = []
         current, current_number, cursor = "", number_at(0), 0
-        for match in _CODE_SPAN.finditer(text):
-            current, current_number = self._copy(text, cursor, match.start(), current, current_number, out, number_at)
-            current += self.token("code", match.group(0), number_at(match.start()))
-            cursor = match.end()
+        for start, end, kind in find(text):
+            current, current_number = self._copy(text, cursor, start, current, current_number, out, number_at)
+            current += self.token(kind, text[start:end], number_at(start))
+            cursor = end
         current, current_number = self._copy(text, cursor, len(text), current, current_number, out, number_at)
         if current:
             out.append((current, current_number))
@@ -138,23 +145,33 @@ class _Masker:
         out: list[tuple[str, int]],
         number_at: Callable[[int], int],
     ) -> tuple[str, int]:
-        """Append text[start:end] to the lines being built; a new line starts after each newline."""
+        """Append text[start:end] to the lines being built; a new line starts after each line break."""
         while start < end:
-            newline = text.find("\n", start, end)
-            if newline < 0:
+            newline = _BREAK.search(text, start, end)
+            if newline is None:
                 return current + text[start:end], number
-            out.append((current + text[start : newline + 1], number))
-            current, number, start = "", number_at(newline + 1), newline + 1
+            out.append((current + text[start : newline.end()], number))
+            current, number, start = "", number_at(newline.end()), newline.end()
         return current, number
 
-    def inline(self, line: str, number: int) -> str:
-        if self.pattern.fullmatch(line.strip()):
-            return line
-        for kind, pattern in (("url", _AUTOLINK), ("url", _LINK_TARGET)):
-            line = pattern.sub(self._replacer(kind, number), line)
-        if _REFERENCE_LINE.match(line):
-            line = _REFERENCE.sub(lambda m: self.token("url", m.group(0), number), line)
-        return _BARE_URL.sub(lambda m: self.token("url", m.group(0), number), line)
+
+def _code_spans(text: str) -> list[Span]:
+    return [(match.start(), match.end(), "code") for match in protect_inline.CODE_SPAN.finditer(text)]
+
+
+def _block_shapes(text: str) -> list[tuple[int, int, Shape]]:
+    """(first line, end line, shape) of every code and HTML block of text, in order."""
+    tokens = parser().parse(text)  # type: ignore[attr-defined]
+    containers: list[str] = []
+    found: list[tuple[int, int, Shape]] = []
+    for token in tokens:
+        if token.nesting == 1:
+            containers.append(token.type)
+        elif token.nesting == -1:
+            containers.pop()
+        elif token.type in _BLOCKS and token.map:
+            found.append((token.map[0], token.map[1], (token.type, token.info, token.content, *containers)))
+    return found
 
 
 def mask(text: str) -> Masked:
@@ -171,8 +188,10 @@ def mask(text: str) -> Masked:
         head = masker.token("front matter", matter[: len(matter) - len(ending)], 1) + ending
     body = text[front.end() :] if front else text
     first = len(split_lines(text[: front.end()])) + 1 if front else 1
-    lines = masker.code_spans(masker.blocks(body, first))
-    masked = head + "".join(masker.inline(line, number) for line, number in lines)
+    lines = masker.blocks(body, first)
+    for find in (_code_spans, protect_inline.structural, protect_inline.bare):
+        lines = masker.substitute(lines, find)
+    masked = head + "".join(line for line, _ in lines)
     return Masked(masked, tuple(masker.regions), masker.markers)
 
 
@@ -184,30 +203,88 @@ def unmask(reply: str, masked: Masked) -> str:
     expected = masked.pattern.findall(masked.text)
     if found != expected:
         raise ReplyRejected(_describe_damage(found, masked))
-    _check_block_lines(reply, masked)
-    originals = {region.token: region.original for region in masked.regions}
-    return masked.pattern.sub(lambda match: originals[match.group(0)], reply)  # one pass: large docs stay fast
+    reply = _settle_block_lines(reply, masked)
+    by_token = {region.token: region for region in masked.regions}
+    pieces: list[str] = []
+    blocks: list[tuple[int, Region]] = []  # where each code/HTML block starts in the restored text
+    size = cursor = 0
+    for match in masked.pattern.finditer(reply):  # one pass: large documents stay fast
+        region = by_token[match.group(0)]
+        pieces.append(reply[cursor : match.start()])
+        size += match.start() - cursor
+        if region.shape:
+            blocks.append((size, region))
+        pieces.append(region.original)
+        size += len(region.original)
+        cursor = match.end()
+    restored = "".join(pieces) + reply[cursor:]
+    _check_blocks(restored, blocks, masked)
+    return restored
 
 
-def _check_block_lines(reply: str, masked: Masked) -> None:
-    """A block's marker must stay alone on its line (after its container prefix); front matter first.
+def _moved(region: Region) -> ReplyRejected:
+    return ReplyRejected(
+        f"the reply moved a protected {region.kind} (line {region.line}) into other text; nothing was applied"
+    )
 
-    Otherwise restoring would put a code fence mid-paragraph, where it is no longer a code block.
+
+def _settle_block_lines(reply: str, masked: Masked) -> str:
+    """reply with each block marker's line exactly as it was masked, where the model only re-spaced it.
+
+    A block marker must stay alone on its line, after a container prefix; front matter first. The
+    block's inner lines carry their original indentation, so its first line's prefix must come back as
+    it was: a model that re-indents the marker line (or drops its `>` spacing) gets it put back. A
+    changed container marker (`-` for `*`, a renumbered item) is kept, and _check_blocks decides.
     """
     by_token = {region.token: region for region in masked.regions}
-    for line_number, line in enumerate(split_lines(reply)):
-        for token in masked.pattern.findall(line):
-            region = by_token[token]
-            if token[1] not in _BLOCK_LETTERS:
-                continue
-            rest = line.replace(token, "", 1)
-            prefix = _CONTAINER_PREFIX.match(rest)
-            alone = rest.strip() == "" or (prefix is not None and rest[prefix.end() :].strip() == "")
-            if not alone or (token[1] == "F" and (line_number != 0 or not line.startswith(token))):
-                raise ReplyRejected(
-                    f"the reply moved a protected {region.kind} (line {region.line}) into other text; "
-                    "nothing was applied"
-                )
+    lines = split_lines(reply)
+    for number, line in enumerate(lines):
+        tokens = [token for token in masked.pattern.findall(line) if token[1] in _BLOCK_LETTERS]
+        if not tokens:
+            continue
+        region = by_token[tokens[0]]
+        at = line.index(region.token)
+        prefix, after = line[:at], line[at + len(region.token) :]
+        ending = after[len(after.rstrip("\r\n")) :]
+        if masked.pattern.search(after) or after.strip() or not _CONTAINER_PREFIX.fullmatch(prefix):
+            raise _moved(region)
+        if region.token[1] == "F" and (number != 0 or prefix):
+            raise _moved(region)
+        if _squeezed(prefix) == _squeezed(region.lead):
+            prefix = region.lead
+        lines[number] = prefix + region.token + ending
+    return "".join(lines)
+
+
+def _squeezed(prefix: str) -> str:
+    return prefix.replace(" ", "").replace("\t", "")
+
+
+def _check_blocks(restored: str, blocks: list[tuple[int, Region]], masked: Masked) -> None:
+    """Every code and HTML block must parse back as itself: same kind, content and enclosing containers.
+
+    A model that joins a block to the paragraph before it, moves it out of its list item or quote, or
+    re-indents its list, would otherwise turn code into prose or prose into code.
+    """
+    if not blocks:
+        return
+    cut = 0
+    front = masked.regions[0] if masked.regions[0].kind == "front matter" else None
+    if front and restored.startswith(front.original):
+        newline = _BREAK.match(restored, len(front.original))
+        cut = newline.end() if newline else len(restored)
+    body = restored[cut:]
+    shapes = {start: shape for start, _, shape in _block_shapes(body)}
+    line = position = 0
+    for offset, region in blocks:
+        line += len(_BREAK.findall(body, position, offset - cut))
+        position = offset - cut
+        if shapes.get(line) != region.shape:
+            raise ReplyRejected(
+                f"the reply re-indented or moved a protected {region.kind} (line {region.line}): restored there, "
+                "it would no longer be the same block (it would leave its list item or quote, or merge with "
+                "the text next to it); nothing was applied"
+            )
 
 
 def _describe_damage(found: list[str], masked: Masked) -> str:

@@ -11,6 +11,7 @@ from markdown_it import MarkdownIt
 from gpt_tools.chunking import split_chunks
 from gpt_tools.errors import InputRefused, ReplyRejected
 from gpt_tools.protect import Masked, mask, restrict, unmask
+from gpt_tools.textio import split_lines
 
 YAML_FRONT = "---\ntitle: The Guide\ntags: [alpha, beta]\n---\n"
 TOML_FRONT = "+++\ntitle = 'The Guide'\ndraft = false\n+++\n"
@@ -326,3 +327,57 @@ def test_unmask_refuses_a_block_placeholder_moved_into_prose() -> None:
     assert masked.text == "Intro line\n⟦B1⟧\nOutro\n"
     with pytest.raises(ReplyRejected):
         unmask("Intro line ⟦B1⟧ Outro\n", masked)  # today: 'Intro line ```\ncode\n``` Outro\n'
+
+
+# --- golden fixtures (markdown-it's format: a title, then sections each closed by a "." line) ---------
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "protect"
+
+
+def _fixture_file(name: str, sections: int) -> list[tuple[str, list[str]]]:
+    """(title, sections) of each case; split_lines, since a fixture may hold form feeds."""
+    cases: list[tuple[str, list[str]]] = []
+    lines, current = split_lines((FIXTURES / name).read_text(encoding="utf-8")), list[str]()
+    for line in lines:
+        if line.rstrip("\r\n") != ".":
+            current.append(line)
+        elif not cases or len(cases[-1][1]) == sections:
+            cases.append(("".join(current).strip(), []))
+            current = []
+        else:
+            cases[-1][1].append("".join(current))
+            current = []
+    assert cases and all(len(parts) == sections for _, parts in cases), name
+    return cases
+
+
+MASKING = _fixture_file("masking.md", 2)
+REPLIES = _fixture_file("replies.md", 3)
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"], ids=["lf", "crlf", "cr"])
+@pytest.mark.parametrize(("title", "parts"), MASKING, ids=[title for title, _ in MASKING])
+def test_masking_fixture(title: str, parts: list[str], ending: str) -> None:
+    text, expected = (part.replace("\n", ending) for part in parts)
+    masked = mask(text)
+    assert masked.text == expected
+    assert unmask(masked.text, masked) == text
+    # The model sees each region's bytes nowhere: every original is gone from the masked text.
+    assert [r.original for r in masked.regions if r.original in masked.text] == []
+
+
+@pytest.mark.parametrize(("title", "parts"), REPLIES, ids=[title for title, _ in REPLIES])
+def test_reply_fixture(title: str, parts: list[str]) -> None:
+    text, reply, result = parts
+    masked = mask(text)
+    if result == "refused\n":
+        with pytest.raises(ReplyRejected):
+            unmask(reply, masked)
+    else:
+        assert unmask(reply, masked) == result
+        assert _blocks(result) == _blocks(text) != []  # every code block is still itself, in its container
+
+
+def _blocks(text: str) -> list[tuple[str, str, int]]:
+    tokens = MarkdownIt("commonmark").parse(text)
+    return [(t.type, t.content, t.level) for t in tokens if t.type in {"fence", "code_block", "html_block"}]
