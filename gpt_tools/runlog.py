@@ -8,12 +8,13 @@ corrupt or unwritable log never fails a run: the row is dropped and the reason g
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,11 +25,13 @@ if TYPE_CHECKING:
     from .definitions import Assistant, Settings
     from .runner import Result
 
-SCHEMA = """
+# The schema as the first release created it: version 0 (PRAGMA user_version unset). A database of
+# that release has this table and user_version 0; a new one has neither. Both take the migrations.
+_V0 = """
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY,
     time TEXT NOT NULL,            -- UTC, ISO 8601
-    frontend TEXT NOT NULL,        -- cli, filter, hook, nvim, library
+    frontend TEXT NOT NULL,        -- cli, filter, hook, nvim, chat, batch, library
     assistant TEXT NOT NULL,
     model TEXT NOT NULL,
     backend TEXT NOT NULL,
@@ -43,9 +46,18 @@ CREATE TABLE IF NOT EXISTS runs (
     requests INTEGER NOT NULL DEFAULT 0,
     input_text TEXT,
     output_text TEXT
-);
-CREATE INDEX IF NOT EXISTS runs_time ON runs(time);
+)
 """
+
+# Ordered migrations: MIGRATIONS[n] takes a database from version n to n + 1. Append only; never
+# edit one that has shipped, since databases out there are at every version.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 0 -> 1: the original table (a no-op on a database of the first release)
+    (_V0, "CREATE INDEX IF NOT EXISTS runs_time ON runs(time)"),
+    # 1 -> 2: the server's x-request-id
+    ("ALTER TABLE runs ADD COLUMN request_id TEXT",),
+)
+VERSION = len(MIGRATIONS)
 
 BATCH_DISCOUNT = 0.5  # the Batch API bills half the synchronous price
 
@@ -79,6 +91,7 @@ class Record:
     input_text: str | None = None
     output_text: str | None = None
     priced: bool = True  # False when the tokens are unknown (a failed run): cost NULL, never a false $0
+    request_id: str | None = None  # the server's x-request-id: what OpenAI's support asks for
 
 
 def default_path() -> Path:
@@ -114,22 +127,50 @@ def cost(model: str, input_tokens: int, cached: int, output_tokens: int, prices:
 BUSY_TIMEOUT = 1.0
 
 
+def _private(path: Path) -> None:
+    """The log may hold texts (log_texts): readable by its owner only, its WAL and shared memory too."""
+    from .private import app_dir, private_dir, private_file
+
+    private_dir(path.parent, owned_below=app_dir("data"))  # an explicit GPT_TOOLS_RUN_LOG's folder is the user's
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))  # SQLite gives -wal and -shm this mode
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        private_file(file)  # an older, looser log is fixed
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    """Bring the schema to VERSION, one migration at a time, each in its own transaction.
+
+    Concurrent processes may open an old log at once: BEGIN IMMEDIATE makes one of them migrate
+    while the others wait (busy timeout), then re-read the version and find nothing to do.
+    """
+    while (version := int(db.execute("PRAGMA user_version").fetchone()[0])) < VERSION:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if int(db.execute("PRAGMA user_version").fetchone()[0]) == version:
+                for statement in MIGRATIONS[version]:
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {version + 1}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+
 @contextmanager
 def connect(path: Path) -> Iterator[sqlite3.Connection]:
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if not path.exists():  # the log may hold texts (log_texts): readable by its owner only
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    _private(path)
     with closing(sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)) as db:
         db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
         db.execute("PRAGMA journal_mode = WAL")  # readers never block the writers of other processes
-        db.executescript(SCHEMA)
+        migrate(db)
         yield db
 
 
 _INSERT = (
     "INSERT INTO runs (time, frontend, assistant, model, backend, input_tokens, output_tokens,"
-    " cached_tokens, duration, status, error, cost, cache_hit, requests, input_text, output_text)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " cached_tokens, duration, status, error, cost, cache_hit, requests, input_text, output_text, request_id)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -151,12 +192,13 @@ def append(record: Record, *, prices: Mapping[str, tuple[float, float, float]], 
         record.cached_tokens,
         round(record.duration, 3),
         record.status,
-        record.error,
+        _redacted(record.error),
         estimate,
         int(record.cache_hit),
         record.requests,
-        record.input_text,
-        record.output_text,
+        _redacted(record.input_text),
+        _redacted(record.output_text),
+        _redacted(record.request_id),
     )
     # While another process is still creating the log, SQLite answers "locked" at once instead of
     # waiting out the busy timeout; retry until the same deadline rather than drop the row.
@@ -177,10 +219,48 @@ def append(record: Record, *, prices: Mapping[str, tuple[float, float, float]], 
             return False
 
 
+def _redacted(text: str | None) -> str | None:
+    """Every text bound for the log loses the process's secrets first (redact.py): a key in an
+    error message, or in a text the user logged with log_texts, never reaches the disk."""
+    from .redact import redact
+
+    return None if text is None else redact(text)
+
+
 def _note(message: str) -> None:
     from .logfile import append_log
 
     append_log("run-log", message)
+
+
+_RELATIVE = re.compile(r"(\d{1,5})([hdw])")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+
+
+def parse_time(value: str, *, now: datetime | None = None) -> str:
+    """A --since/--until value as the log's own time format (UTC ISO 8601), for comparing with it.
+
+    Accepts an ISO date (`2026-12-01`, a UTC day), an ISO date and time (`2026-12-01T14:30`, UTC
+    unless it has an offset), `today` and `yesterday` (UTC days), and `12h`, `7d`, `2w` ago.
+    Anything else raises ValueError: a filter that silently matched nothing would say "no runs".
+    """
+    now = now or datetime.now(timezone.utc)
+    text = value.strip().lower()
+    if text in ("today", "yesterday"):
+        return (now.date() - timedelta(days=1 if text == "yesterday" else 0)).isoformat()
+    relative = _RELATIVE.fullmatch(text)
+    if relative:
+        ago = now - int(relative.group(1)) * _UNITS[relative.group(2)]
+        return ago.astimezone(timezone.utc).isoformat(timespec="seconds")
+    if _DATE.fullmatch(text):
+        return date.fromisoformat(text).isoformat()  # ValueError for 2026-13-45
+    if not _DATE.match(text):
+        raise ValueError(f"not a date: {value!r}")
+    moment = datetime.fromisoformat(text.upper().removesuffix("Z") + ("+00:00" if text.endswith("z") else ""))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)
@@ -221,7 +301,7 @@ def recent(filters: Filters, limit: int, *, path: Path | None = None) -> list[di
     where, values = _where(filters)
     columns = (
         "time, frontend, assistant, model, backend, input_tokens, output_tokens, cached_tokens, duration,"
-        " status, error, cost, cache_hit, requests"
+        " status, error, cost, cache_hit, requests, request_id"
     )
     target = path or default_path()
     if not target.exists():
@@ -320,5 +400,6 @@ def record_run(
         input_text=text if settings.log_texts and not isinstance(error, InputRefused) else None,
         output_text=result.text if result and settings.log_texts else None,
         priced=known,  # refused before sending: truly $0; failed after: unknown unless the server said
+        request_id=result.request_id if result else getattr(error, "request_id", None),
     )
     append(record, prices={**PRICES, **config.prices})

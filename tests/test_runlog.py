@@ -678,3 +678,99 @@ def test_usage_prices_batch_rows_at_half(tmp_path: Path) -> None:
         assert runlog.append(record, prices=runlog.PRICES, path=path)
     rows = {row["frontend"]: row for row in runlog.usage(runlog.Filters(), "frontend", runlog.PRICES, path=path)}
     assert rows["cli"]["cost"] == pytest.approx(0.25) and rows["batch"]["cost"] == pytest.approx(0.125)
+
+
+# ------------------------------------------------------------ schema version, request IDs, privacy
+
+V0_SCHEMA = """
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY, time TEXT NOT NULL, frontend TEXT NOT NULL, assistant TEXT NOT NULL,
+    model TEXT NOT NULL, backend TEXT NOT NULL, input_tokens INTEGER NOT NULL DEFAULT 0,
+    output_tokens INTEGER NOT NULL DEFAULT 0, cached_tokens INTEGER NOT NULL DEFAULT 0,
+    duration REAL NOT NULL, status TEXT NOT NULL, error TEXT, cost REAL,
+    cache_hit INTEGER NOT NULL DEFAULT 0, requests INTEGER NOT NULL DEFAULT 0,
+    input_text TEXT, output_text TEXT
+);
+CREATE INDEX runs_time ON runs(time);
+INSERT INTO runs (time, frontend, assistant, model, backend, duration, status)
+    VALUES ('2026-03-01T09:00:00+00:00', 'cli', 'ProofReader', 'gpt-5-mini', 'openai', 1.0, 'ok');
+"""
+
+
+def test_a_log_of_the_first_release_is_migrated_in_place(api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
+    _db().parent.mkdir(parents=True, exist_ok=True)
+    with closing(sqlite3.connect(_db())) as db:
+        db.executescript(V0_SCHEMA)  # what the code before versioning created: user_version 0
+    gpt_tools.run("Summarizer", "teh", cwd=Path.cwd())
+    with closing(sqlite3.connect(_db())) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == runlog.VERSION == 2
+    old, new = _rows()
+    assert old["assistant"] == "ProofReader" and old["request_id"] is None  # kept as it was
+    assert new["request_id"].startswith("req_")
+    rows = _json(capfd, "logs")
+    assert rows[0]["request_id"] == new["request_id"] and rows[1]["request_id"] is None
+
+
+def test_a_new_log_is_created_at_the_current_version() -> None:
+    assert runlog.append(runlog.Record("cli", "A", "m", "openai", 0, 0, 0, 0.1, "ok"), prices={})
+    with closing(sqlite3.connect(_db())) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == runlog.VERSION
+        assert "request_id" in [row[1] for row in db.execute("PRAGMA table_info(runs)")]
+
+
+def test_failed_runs_keep_the_servers_request_id(api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
+    _configure(retries=0)
+    api.script(Scripted(fault="500"))
+    with pytest.raises(GptToolsError):
+        gpt_tools.run("Summarizer", "teh", cwd=Path.cwd())
+    [row] = _rows()
+    assert row["status"] == "error" and row["request_id"].startswith("req_")
+    assert main(["logs"]) == 0
+    assert row["request_id"] in capfd.readouterr().out  # shown in the text output too
+
+
+def test_every_text_in_the_run_log_is_redacted(api: FakeOpenAI) -> None:
+    from gpt_tools import redact
+
+    secret = "a-remembered-proxy-password-0042"
+    _configure("log_texts = true\n")
+    redact.remember(secret)
+    try:
+        api.responder = lambda text: f"{text} {secret}"  # a server echoing it back
+        gpt_tools.run("Summarizer", f"teh {secret}", cwd=Path.cwd(), allow_secrets=True)
+    finally:
+        redact.forget_all()
+    [row] = _rows()
+    assert secret not in (row["input_text"] + row["output_text"]) and "***" in row["output_text"]
+    assert secret.encode() not in _db_bytes()
+
+
+def test_the_run_log_is_private_even_when_it_was_not(api: FakeOpenAI) -> None:
+    gpt_tools.run("Summarizer", "teh", cwd=Path.cwd())
+    folder = _db().parent
+    files = sorted(folder.glob(_db().name + "*"))
+    assert {path.name for path in files} >= {_db().name}
+    folder.chmod(0o755)
+    for path in files:
+        path.chmod(0o644)
+    holder = sqlite3.connect(_db())  # holds the WAL and shared memory open, as another process would
+    try:
+        holder.execute("SELECT COUNT(*) FROM runs").fetchone()
+        gpt_tools.run("Summarizer", "teh", cwd=Path.cwd())
+        files = sorted(folder.glob(_db().name + "*"))
+        assert [path.name[len(_db().name) :] for path in files] == ["", "-shm", "-wal"]
+        for path in files:
+            assert path.stat().st_mode & 0o777 == 0o600, path
+        assert folder.stat().st_mode & 0o777 == 0o700
+    finally:
+        holder.close()
+
+
+def test_an_explicit_log_folder_keeps_its_mode(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o755)
+    monkeypatch.setenv("GPT_TOOLS_RUN_LOG", str(shared / "runs.sqlite3"))
+    assert runlog.append(runlog.Record("cli", "A", "m", "openai", 0, 0, 0, 0.1, "ok"), prices={})
+    assert shared.stat().st_mode & 0o777 == 0o755  # the user's folder: not ours to change
+    assert (shared / "runs.sqlite3").stat().st_mode & 0o777 == 0o600

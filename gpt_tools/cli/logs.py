@@ -3,17 +3,40 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
 from .console import Console
 
-PROGRAM = "gpt-tools"
-
-
-def _filters(assistant: str | None, frontend: str | None, since: str | None, until: str | None) -> object:
+if TYPE_CHECKING:
     from ..runlog import Filters
 
+PROGRAM = "gpt-tools"
+WHEN = "DATE"
+
+
+def _when(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A date for --since/--until, checked: a typo must be a usage error, not an empty answer."""
+    from ..runlog import parse_time
+
+    if value is None:
+        return None
+    try:
+        return parse_time(value)
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"{value!r} is not a date ({exc}); use 2026-12-01, 2026-12-01T14:30, today, yesterday, 12h, 7d or 2w",
+            ctx,
+            param,
+        ) from None
+
+
+def _filters(assistant: str | None, frontend: str | None, since: str | None, until: str | None) -> Filters:
+    from ..runlog import Filters
+
+    if since and until and since >= until:  # both in the log's time format: the strings compare as times
+        raise click.BadParameter(f"--since ({since}) is not before --until ({until}): no run can match")
     return Filters(assistant, frontend, since, until)
 
 
@@ -24,8 +47,15 @@ def _filter_options(command: click.decorators.FC) -> click.decorators.FC:
             click.option(
                 "--frontend", type=click.Choice(["cli", "filter", "hook", "nvim", "chat", "batch", "library"])
             ),
-            click.option("--since", metavar="DATE", help="From this ISO date or time (UTC), inclusive."),
-            click.option("--until", metavar="DATE", help="Up to this ISO date or time (UTC), exclusive."),
+            click.option(
+                "--since",
+                callback=_when,
+                metavar=WHEN,
+                help="From this ISO date or time (UTC), today, yesterday or 12h/7d/2w ago; inclusive.",
+            ),
+            click.option(
+                "--until", callback=_when, metavar=WHEN, help="Up to this date or time (as --since), exclusive."
+            ),
             click.option("--json", "as_json", is_flag=True, help="Print as JSON."),
         ]
     ):
@@ -39,14 +69,14 @@ def _money(value: object) -> str:
 
 @click.command("logs")
 @_filter_options
-@click.option("-n", "--limit", type=int, default=20, show_default=True, help="How many runs.")
+@click.option("-n", "--limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many runs.")
 def logs_command(
     assistant: str | None, frontend: str | None, since: str | None, until: str | None, as_json: bool, limit: int
 ) -> int:
     """The last runs from every front end, newest first."""
     from ..runlog import recent
 
-    rows = recent(_filters(assistant, frontend, since, until), limit)  # type: ignore[arg-type]
+    rows = recent(_filters(assistant, frontend, since, until), limit)
     console = Console(PROGRAM)
     if as_json:
         console.result(json.dumps(rows, indent=2) + "\n")
@@ -56,7 +86,9 @@ def logs_command(
         console.result(
             f"{row['time']}  {row['frontend']:<7} {row['assistant']:<16} {row['model']:<14} "
             f"{row['input_tokens']:>7,} in {row['output_tokens']:>7,} out  {float(row['duration']):6.1f}s  "  # type: ignore[arg-type]
-            f"{_money(row['cost']):>9}  {row['status']}{hit}\n"
+            f"{_money(row['cost']):>9}  {row['status']}{hit}"
+            + (f"  {row['request_id']}" if row.get("request_id") else "")  # what the provider's support asks for
+            + "\n"
         )
     return 0
 
@@ -72,7 +104,7 @@ def usage_command(
     from ..runlog import PRICES, usage
 
     prices = {**PRICES, **load_config().prices}
-    rows = usage(_filters(assistant, frontend, since, until), by, prices)  # type: ignore[arg-type]
+    rows = usage(_filters(assistant, frontend, since, until), by, prices)
     console = Console(PROGRAM)
     if as_json:
         console.result(json.dumps(rows, indent=2) + "\n")
