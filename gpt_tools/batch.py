@@ -24,9 +24,11 @@ from . import guards, knowledge, transport
 from .atomicwrite import write_atomic
 from .backends.responses import build_body
 from .config import load_config
+from .conversation import project_for
 from .definitions import Assistant, Settings
 from .errors import ConfigError, GptToolsError, InputRefused, UsageError
 from .keys import resolve_endpoint
+from .private import app_dir, private_dir, private_file
 from .rewrite import Prepared, check_chunk_size, prepare
 from .runner import Hooks, Plan, check_input, compose, make_plan, resolve_settings
 from .session import Session
@@ -90,9 +92,7 @@ class BatchRecord:
 
 
 def records_dir() -> Path:
-    from platformdirs import user_state_dir
-
-    return Path(user_state_dir("gpt-tools", appauthor=False)) / "batches"
+    return app_dir("state") / "batches"
 
 
 def _valid(batch_id: str) -> str:
@@ -120,9 +120,11 @@ def find_record(batch_id: str) -> BatchRecord | None:
 
 
 def save_record(record: BatchRecord) -> None:
+    """Atomically; private (0600 in 0700 folders), as the paths of a user's files are."""
     path = _record_path(record.id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, record.to_json())
+    private_dir(path.parent, owned_below=app_dir("state"))
+    private_file(path)  # write_atomic keeps an existing file's mode: an older 0644 record is fixed first
+    write_atomic(path, record.to_json(), private=True)
 
 
 def list_records() -> list[BatchRecord]:
@@ -141,7 +143,7 @@ def locked(batch_id: str) -> Iterator[BatchRecord]:
     unknown = UsageError(f"no local record of batch {batch_id}; `gpt-tools batch status` lists the known ones")
     if not path.exists():  # checked before locking too, so an unknown ID leaves no lock file behind
         raise unknown
-    with FileLock(str(path) + ".lock", timeout=600):
+    with FileLock(str(path) + ".lock", timeout=600, mode=0o600):
         record = find_record(batch_id)
         if record is None:
             raise unknown
@@ -176,18 +178,42 @@ class Submission:
         return sum(len(document.prepared.chunks) for document in self.documents)
 
 
-def expand(paths: Sequence[str | Path]) -> list[Path]:
-    """FILES as given and each DIR's *.md files (recursively, hidden folders skipped), each once."""
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def expand(paths: Sequence[str | Path], root: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """FILES as given and each DIR's *.md files (recursively, hidden folders skipped), each once;
+    and the paths left out, with why.
+
+    A repository can commit symlinks to anything (`notes.md -> ~/.netrc`), and collect --write would
+    then rewrite their targets. So a walk never follows one (file or folder), and a path given
+    explicitly that goes through a symlink is taken only when it resolves inside `root`.
+    """
     found: dict[Path, None] = {}
+    notes: list[tuple[Path, str]] = []
     for given in map(Path, paths):
-        if not given.is_dir():
-            found.setdefault(given.resolve(), None)
-            continue
-        for path in sorted(given.rglob("*.md")):
-            hidden = any(part.startswith(".") for part in path.relative_to(given).parts[:-1])
-            if not hidden and path.is_file():
-                found.setdefault(path.resolve(), None)
-    return list(found)
+        real = Path(os.path.realpath(given))
+        if real != Path(os.path.abspath(given)) and not _inside(real, root):
+            notes.append((given, f"skipped: a symlink to {real}, outside the project"))
+        elif not real.is_dir():
+            found.setdefault(real, None)
+        else:
+            found.update(dict.fromkeys(_walk(real, notes)))
+    return list(found), notes
+
+
+def _walk(top: Path, notes: list[tuple[Path, str]]) -> list[Path]:
+    """top's *.md files, sorted, outside hidden folders, never through a symlink (file or folder)."""
+    found = []
+    for folder, subfolders, names in os.walk(top):  # os.walk does not enter symlinked folders
+        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+        for path in (Path(folder, name) for name in names if name.endswith(".md")):
+            if path.is_symlink():
+                notes.append((path, "skipped: a symlink (never followed in a folder)"))
+            elif path.is_file():
+                found.append(path)
+    return sorted(found)
 
 
 def _read(path: Path, settings: Settings, max_bytes: int) -> Document | str:
@@ -240,8 +266,9 @@ def plan_submission(
         context.update(knowledge.readable_texts(assistant))
     if not allow_secrets:
         guards.refuse_secrets(context)  # sent with every request: refuses the whole batch
-    documents, notes = [], []
-    for path in expand(paths):
+    files, notes = expand(paths, project_for(config.project_root, Path(cwd or os.getcwd()).resolve()))
+    documents = []
+    for path in files:
         found = _read(path, settings, max_bytes)
         if isinstance(found, str):
             notes.append((path, found))
@@ -253,7 +280,8 @@ def plan_submission(
             continue
         documents.append(found)
     if not documents:
-        raise UsageError("no file to submit" + (" (every file was left out)" if notes else ""))
+        left_out = "".join(f"\n  {shown(path)}: {note}" for path, note in notes)  # else never shown
+        raise UsageError("no file to submit" + (f"; every file was left out:{left_out}" if notes else ""))
     root = config.project_root or Path(cwd or os.getcwd()).resolve()
     return Submission(assistant, settings, instructions, root, tuple(documents), tuple(notes))
 

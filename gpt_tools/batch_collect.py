@@ -8,6 +8,8 @@ second collect (or one after a crash) reports "already applied", never "changed 
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -172,7 +174,18 @@ def apply(record: BatchRecord, outcomes: Sequence[FileOutcome]) -> list[FileOutc
     return done
 
 
+def _regular(path: str) -> bool:
+    """Still a regular file reached through no symlink: one swapped in since submit is never written through."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode) and os.path.realpath(path) == os.path.abspath(path)
+    except OSError:
+        return False
+
+
 def _write(outcome: FileOutcome) -> FileOutcome:
+    if not _regular(outcome.path):
+        reason = "no longer a regular file (a symlink?); left alone"
+        return replace(outcome, status="skipped", reason=reason, after=None)
     try:
         if Path(outcome.path).read_bytes() != outcome.before:
             return replace(outcome, status="skipped", reason="changed while collecting; collect again", after=None)

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .definitions import ASSISTANT_TYPES, SETTING_TYPES, TOOLS, Assistant, Settings, apply_settings
+from .definitions import ASSISTANT_TYPES, SETTING_TYPES, TOOLS, Assistant, Settings, apply_settings, out_of_range
 from .errors import ConfigError, UnknownAssistant
+from .localread import FileRefused, read_regular
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -57,15 +58,17 @@ class Config:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_regular(path).decode("utf-8-sig")  # a BOM (Windows editors) is not TOML, nor an error
+    except FileRefused as exc:
+        raise ConfigError(str(path), None, f"cannot read: {exc.reason}") from None
+    except UnicodeDecodeError as exc:
         raise ConfigError(str(path), None, f"cannot read: {exc}") from None
     return parse_toml(text, path)
 
 
 def parse_toml(text: str, path: Path) -> dict[str, Any]:
     try:
-        data: dict[str, Any] = tomllib.loads(text)
+        data: dict[str, Any] = tomllib.loads(text.removeprefix("\ufeff"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), None, f"invalid TOML: {exc}") from None
     return data
@@ -108,6 +111,10 @@ def _check_type(path: Path, key: str, value: Any, types: tuple[type, ...]) -> No
     if not ok:
         wanted = "a number" if float in types else _TYPE_NAMES[types[0]]
         raise ConfigError(str(path), key, f"expected {wanted}, got {type(value).__name__} {value!r}")
+    name = "price" if key.startswith("prices.") else key.rsplit(".", 1)[-1]
+    problem = out_of_range(name, value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if problem:
+        raise ConfigError(str(path), key, problem)
 
 
 def _parse_settings(table: Mapping[str, Any], path: Path, prefix: str) -> dict[str, Any]:
@@ -127,16 +134,26 @@ def _string_list(path: Path, key: str, value: list[Any], allowed: tuple[str, ...
     return tuple(value)
 
 
-def _instructions(table: Mapping[str, Any], base: Assistant | None, path: Path, key: str) -> str:
+def refused(path: Path, key: str, name: str, exc: FileRefused, root: Path | None) -> ConfigError:
+    """The ConfigError for a file a config names and may not (or cannot) be read."""
+    hint = ""
+    if exc.outside and root is not None:
+        hint = f"; until you trust this project its files must lie inside it (`gpt-tools trust {root}`)"
+    return ConfigError(str(path), key, f"{name!r} {exc.reason}{hint}")
+
+
+def _instructions(table: Mapping[str, Any], base: Assistant | None, path: Path, key: str, root: Path | None) -> str:
     given = [k for k in ("instructions", "instructions_file", "instructions_from") if k in table]
     if len(given) > 1:
         raise ConfigError(str(path), key, f"give only one of {', '.join(repr(k) for k in given)}")
     if "instructions_file" in table:
-        file = path.parent / str(table["instructions_file"])
+        name = str(table["instructions_file"])
         try:
-            return file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(str(path), key + ".instructions_file", f"cannot read {file}: {exc}") from None
+            return read_regular(path.parent / name, root=root).decode("utf-8")
+        except FileRefused as exc:
+            raise refused(path, key + ".instructions_file", name, exc, root) from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(str(path), key + ".instructions_file", f"{name!r} is not UTF-8: {exc}") from None
     if "instructions" in table:
         return str(table["instructions"])
     if base is not None:
@@ -144,8 +161,13 @@ def _instructions(table: Mapping[str, Any], base: Assistant | None, path: Path, 
     raise ConfigError(str(path), key, "an assistant needs 'instructions' or 'instructions_file'")
 
 
-def _parse_assistant(name: str, table: Mapping[str, Any], base: Assistant | None, path: Path, source: str) -> Assistant:
-    """One assistant table, merged field by field over the definition it overrides (if any)."""
+def _parse_assistant(
+    name: str, table: Mapping[str, Any], base: Assistant | None, path: Path, source: str, root: Path | None = None
+) -> Assistant:
+    """One assistant table, merged field by field over the definition it overrides (if any).
+
+    root: the folder an untrusted project's files must stay inside (None: the config is trusted).
+    """
     key = f"assistants.{name}"
     settings = dict(base.settings) if base else {}
     values: dict[str, Any] = {}
@@ -162,7 +184,7 @@ def _parse_assistant(name: str, table: Mapping[str, Any], base: Assistant | None
     start = base or Assistant(name=name, instructions="")
     return Assistant(
         name=name,
-        instructions=_instructions(table, base, path, key),
+        instructions=_instructions(table, base, path, key, root),
         description=values.get("description", start.description),
         mode=values.get("mode", start.mode),
         model=values.get("model", start.model),
@@ -175,6 +197,7 @@ def _parse_assistant(name: str, table: Mapping[str, Any], base: Assistant | None
         else start.vector_store_ids,
         source=source,
         settings=settings,
+        confined_to=str(root) if root is not None else None,
     )
 
 
@@ -217,7 +240,7 @@ def _parse_prices(table: Any, path: Path) -> dict[str, tuple[float, float, float
     return prices
 
 
-def _apply_layer(config: Config, table: Mapping[str, Any], path: Path) -> None:
+def _apply_layer(config: Config, table: Mapping[str, Any], path: Path, root: Path | None = None) -> None:
     assistants = table.get("assistants", {})
     if not isinstance(assistants, dict):
         raise ConfigError(str(path), "assistants", "expected a table of assistants ([assistants.NAME])")
@@ -231,7 +254,7 @@ def _apply_layer(config: Config, table: Mapping[str, Any], path: Path) -> None:
         if not isinstance(body, dict):
             raise ConfigError(str(path), f"assistants.{name}", "expected a table")
         base = _origin(config, name, body, path) or config.assistants.get(name)
-        config.assistants[name] = _parse_assistant(name, body, base, path, str(path))
+        config.assistants[name] = _parse_assistant(name, body, base, path, str(path), root)
     config.files.append(path)
 
 
@@ -282,9 +305,18 @@ def load_base_config() -> Config:
     return config
 
 
+def confinement(config: Config, path: Path) -> Path | None:
+    """The folder a project config's files must stay inside: None once trusted (or $GPT_TOOLS_CONFIG)."""
+    from . import trust
+
+    if os.environ.get("GPT_TOOLS_CONFIG") or trust.is_trusted(path, config.trusted):
+        return None
+    return Path(os.path.realpath(path.parent))
+
+
 def apply_project_layer(config: Config, table: Mapping[str, Any], path: Path) -> None:
     """Layer a project config's table over config (validating every key)."""
-    _apply_layer(config, _table_of(path, dict(table)), path)
+    _apply_layer(config, _table_of(path, dict(table)), path, confinement(config, path))
     config.project_file = path
 
 
@@ -297,6 +329,6 @@ def load_config(cwd: Path | str | None = None) -> Config:
 
         path, table = project
         trust.check(path, table, config.trusted, explicit=bool(os.environ.get("GPT_TOOLS_CONFIG")))
-        _apply_layer(config, table, path)
+        _apply_layer(config, table, path, confinement(config, path))
         config.project_file = path
     return config

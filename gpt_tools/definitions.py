@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
@@ -36,6 +37,7 @@ class Settings:
     knowledge_tokens: int = 50_000  # knowledge files put into the context (chat backend) up to this
     run_log: bool = True  # one row per run in the user's run log (runs.sqlite3): tokens, cost, status
     log_texts: bool = False  # also keep the input and output texts in the run log
+    index_timeout: float = 300.0  # longest wait for the server to index knowledge files
 
 
 SETTING_TYPES: dict[str, tuple[type, ...]] = {
@@ -59,6 +61,7 @@ SETTING_TYPES: dict[str, tuple[type, ...]] = {
     "knowledge_tokens": (int,),
     "run_log": (bool,),
     "log_texts": (bool,),
+    "index_timeout": (int, float),
 }
 assert set(SETTING_TYPES) == {f.name for f in fields(Settings)}
 
@@ -79,6 +82,8 @@ class Assistant:
     vector_store_ids: tuple[str, ...] = ()
     source: str = "built-in"  # where the definition came from, for `gpt-tools list`
     settings: Mapping[str, Any] = field(default_factory=dict)  # per-assistant overrides of Settings
+    # The project folder its files must stay inside (an untrusted project's assistant); None: anywhere.
+    confined_to: str | None = None
 
     @property
     def rewrites(self) -> bool:
@@ -99,6 +104,53 @@ ASSISTANT_TYPES: dict[str, tuple[type, ...]] = {
     "files": (list,),
     "vector_store_ids": (list,),
 }
+
+
+# (lowest, highest, whether the lowest itself is allowed); NaN and infinities never are. Checked at load
+# time so `read_timeout = 0` is a config error naming the key, not a traceback in the middle of a run.
+RANGES: dict[str, tuple[float, float | None, bool]] = {
+    "connect_timeout": (0, None, False),
+    "read_timeout": (0, None, False),
+    "max_retries": (0, 100, True),
+    "max_retry_wait": (0, None, True),
+    "max_input_tokens": (1, None, True),
+    "max_document_tokens": (1, None, True),
+    "chunk_tokens": (1, None, True),
+    "jobs": (1, 1000, True),
+    "knowledge_tokens": (0, None, True),
+    "index_timeout": (0, None, False),
+    "temperature": (0, 2, True),
+    "max_output_tokens": (1, None, True),
+    "price": (0, None, True),
+}
+
+
+def out_of_range(key: str, value: float) -> str | None:
+    """Why value is not allowed for key (a RANGES name), or None if it is."""
+    if key not in RANGES:
+        return None
+    low, high, low_ok = RANGES[key]
+    if math.isnan(value) or math.isinf(value):
+        return f"expected a finite number, got {value!r}"
+    if value < low or (value == low and not low_ok) or (high is not None and value > high):
+        above = f"at least {low}" if low_ok else f"more than {low}"
+        return f"expected {above}" + (f" and at most {high}" if high is not None else "") + f", got {value!r}"
+    return None
+
+
+def flag_value(key: str) -> Callable[[str], float]:
+    """An argparse `type=` for a flag that sets numeric setting key: out of range is a usage error (2)."""
+    number = int if SETTING_TYPES[key] == (int,) else float
+
+    def convert(text: str) -> float:
+        value = number(text)
+        problem = out_of_range(key, value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    convert.__name__ = key  # argparse names it in "invalid jobs value: '0'"
+    return convert
 
 
 def apply_settings(base: Settings, overrides: Mapping[str, Any]) -> Settings:

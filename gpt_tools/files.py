@@ -8,7 +8,10 @@ from typing import Any
 
 from . import knowledge
 from .config import load_config
+from .errors import InputRefused
+from .guards import refuse_secrets, scannable_text
 from .keys import resolve_endpoint
+from .localread import FileRefused, read_regular
 from .runner import resolve_settings
 
 
@@ -21,14 +24,22 @@ def sync_knowledge(name: str, *, cwd: Path | str | None = None, verify: bool = F
     """Upload (once per content) and index assistant name's knowledge files."""
     config = load_config(cwd)
     assistant = config.assistant(name)
-    endpoint = resolve_endpoint(resolve_settings(config, assistant, model=None, backend=None))
-    return knowledge.sync(endpoint, assistant, verify=verify)
+    settings = resolve_settings(config, assistant, model=None, backend=None)
+    return knowledge.sync(resolve_endpoint(settings), assistant, verify=verify, timeout=settings.index_timeout)
 
 
-def upload_file(path: str | Path, *, cwd: Path | str | None = None) -> str:
-    """The server file ID for path's content, uploading it only if that content never was."""
+def upload_file(path: str | Path, *, cwd: Path | str | None = None, allow_secrets: bool = False) -> str:
+    """The server file ID for path's content, uploading it only if that content never was.
+
+    Only a regular file within the size cap is read, and its bytes pass the secret guard first.
+    """
     config = load_config(cwd)
-    data = Path(cwd or os.getcwd(), path).read_bytes()
+    try:
+        data = read_regular(Path(cwd or os.getcwd(), path))
+    except FileRefused as exc:
+        raise InputRefused(f"cannot read {path}: {exc.reason}") from None
+    if not allow_secrets:
+        refuse_secrets({str(path): scannable_text(data)})
     return knowledge.attach(resolve_endpoint(config.settings), _root(cwd), str(path), data)
 
 

@@ -45,6 +45,21 @@ def find_secrets(text: str, source: str = "input") -> list[SecretFinding]:
     return sorted(findings, key=lambda f: (f.source, f.line))
 
 
+def scannable_text(data: bytes) -> str:
+    """Any file's bytes as text the secret patterns can read (they are ASCII): nothing makes a file unscannable.
+
+    Invalid UTF-8 and NULs become harmless non-word characters (the text holds no NUL: it is only
+    scanned, never sent as text); UTF-16 (with a BOM, or mostly NULs) is read as such so a key in it is
+    still one run of characters.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace").replace("\x00", " ")
+    text = data.decode("utf-8", errors="replace")
+    if data.count(0) * 4 >= len(data) > 0:  # UTF-16 without a BOM: the ASCII of a key is every other byte
+        return text.replace("\x00", "")
+    return text.replace("\x00", " ")
+
+
 def refuse_secrets(texts: dict[str, str]) -> None:
     """Raise InputRefused naming where secrets are; never echo the secret itself."""
     findings = [f for source, text in texts.items() for f in find_secrets(text, source)]

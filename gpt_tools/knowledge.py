@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,7 +22,8 @@ from typing import Any
 from . import transport
 from .atomicwrite import write_atomic
 from .definitions import Assistant
-from .errors import ApiError, ConfigError, RunFailed, UsageError
+from .errors import ApiError, Cancelled, ConfigError, RunFailed, UsageError
+from .localread import FileRefused, read_regular
 from .transport import Endpoint, Payload
 
 STATE_FILE = ".gpt-tools-state.json"
@@ -62,16 +64,19 @@ def state_root(assistant: Assistant) -> Path:
 
 
 def read_knowledge(assistant: Assistant) -> Knowledge:
+    """Read and hash the files; an untrusted project's must lie inside it (localread), each within a cap."""
+    from .config import refused
+
     root = state_root(assistant)
+    confined = Path(assistant.confined_to) if assistant.confined_to else None
     paths, hashes, contents = [], [], []
     for name in assistant.files:
-        path = (root / name).resolve()
+        path = root / name
         try:
-            data = path.read_bytes()
-        except OSError as exc:
-            why = exc.strerror or exc
-            raise UsageError(f"{assistant.name}: knowledge file {name} cannot be read: {why}") from None
-        paths.append(path)
+            data = read_regular(path, root=confined)
+        except FileRefused as exc:
+            raise refused(Path(assistant.source), f"assistants.{assistant.name}.files", name, exc, confined) from None
+        paths.append(path.resolve())
         hashes.append(hashlib.sha256(data).hexdigest())
         contents.append(data)
     return Knowledge(tuple(paths), tuple(hashes), tuple(contents))
@@ -123,23 +128,75 @@ def _ensure_uploaded(endpoint: Endpoint, state: State, state_file: StateFile, kn
     return uploaded
 
 
-def _wait_for_batch(endpoint: Endpoint, store: str, batch: dict[str, Any], progress: ProgressHook | None) -> None:
+@dataclass(frozen=True, kw_only=True)
+class Indexing:
+    """How long to wait for the server to index files, and how the caller cancels the wait."""
+
+    timeout: float = 300.0
+    cancel: threading.Event | None = None
+    progress: ProgressHook | None = None
+
+
+class IndexingUnfinished(RunFailed):
+    """The server had not finished indexing by the deadline; it goes on, a later sync picks it up."""
+
+
+def _wait_for_batch(endpoint: Endpoint, store: str, batch: dict[str, Any], indexing: Indexing) -> dict[str, Any]:
     started = time.monotonic()
     while batch.get("status") == "in_progress":
+        waited = time.monotonic() - started
         counts = batch.get("file_counts") or {}
-        if progress is not None:
+        if indexing.progress is not None:
             done, total = counts.get("completed", 0), counts.get("total", 0)
-            progress(f"indexing knowledge files: {done}/{total} ({time.monotonic() - started:.0f} s)")
-        time.sleep(0.2 if time.monotonic() - started < 5 else 1.0)
+            indexing.progress(f"indexing knowledge files: {done}/{total} ({waited:.0f} s)")
+        if waited >= indexing.timeout:
+            raise IndexingUnfinished(
+                f"the server is still indexing knowledge files after {indexing.timeout:g} s "
+                f"({counts.get('completed', 0)}/{counts.get('total', 0)} done, index_timeout); it goes on "
+                "by itself: run `gpt-tools files sync` later to finish"
+            )
+        pause = min(0.2 if waited < 5 else 1.0, max(0.0, indexing.timeout - waited))
+        if indexing.cancel is not None and indexing.cancel.wait(pause):
+            raise Cancelled("cancelled while the server indexed knowledge files")
+        if indexing.cancel is None:
+            time.sleep(pause)
         batch = transport.call(endpoint, "GET", f"/vector_stores/{store}/file_batches/{batch['id']}")
-    if batch.get("status") != "completed":
+    if batch.get("status") not in ("completed", "failed"):
         raise RunFailed(f"indexing knowledge files ended with status {batch.get('status')}: {batch.get('file_counts')}")
+    return batch
 
 
-def _attach(endpoint: Endpoint, store: str, file_ids: list[str], progress: ProgressHook | None) -> None:
+def _failed_files(endpoint: Endpoint, store: str, batch: dict[str, Any]) -> dict[str, str]:
+    """file ID -> the server's last_error, for the batch's files whose indexing failed."""
+    if batch.get("status") == "completed" and not (batch.get("file_counts") or {}).get("failed"):
+        return {}
+    failed: dict[str, str] = {}
+    query = "filter=failed&limit=100"
+    while True:
+        page = transport.call(endpoint, "GET", f"/vector_stores/{store}/file_batches/{batch['id']}/files?{query}")
+        items = page.get("data") or []
+        for item in items:
+            error = item.get("last_error") or {}
+            failed[str(item["id"])] = str(error.get("message") or error.get("code") or "no reason given")
+        if not page.get("has_more") or not items:
+            return failed
+        query = f"filter=failed&limit=100&after={items[-1]['id']}"
+
+
+def _attach(endpoint: Endpoint, store: str, file_ids: list[str], indexing: Indexing) -> dict[str, str]:
+    """Attach files to the store and wait for indexing; a failed file is tried once more.
+
+    Returns the files that failed twice (file ID -> last_error): attached but never searchable.
+    """
     path = f"/vector_stores/{store}/file_batches"
-    batch = transport.call(endpoint, "POST", path, Payload.json({"file_ids": file_ids}))
-    _wait_for_batch(endpoint, store, batch, progress)
+    failed: dict[str, str] = {}
+    for _attempt in range(2):
+        batch = transport.call(endpoint, "POST", path, Payload.json({"file_ids": file_ids}))
+        failed = _failed_files(endpoint, store, _wait_for_batch(endpoint, store, batch, indexing))
+        if not failed:
+            return {}
+        file_ids = list(failed)
+    return failed
 
 
 def _missing(error: ApiError) -> bool:
@@ -156,7 +213,7 @@ def _delete(endpoint: Endpoint, path: str) -> None:
 
 
 def _sync_once(
-    endpoint: Endpoint, assistant: Assistant, state: State, state_file: StateFile, progress: ProgressHook | None
+    endpoint: Endpoint, assistant: Assistant, state: State, state_file: StateFile, indexing: Indexing
 ) -> SyncReport:
     knowledge = read_knowledge(assistant)
     uploaded = _ensure_uploaded(endpoint, state, state_file, knowledge)
@@ -172,12 +229,23 @@ def _sync_once(
         entry = {"vector_store_id": store, "files": []}
     current = {state.files[d]["id"] for d in entry.get("files", []) if d in state.files}
     add = [file_id for file_id in wanted if file_id not in current]
-    if add:
-        _attach(endpoint, store, add, progress)
     remove = current - set(wanted)
     for file_id in remove:
         _delete(endpoint, f"/vector_stores/{store}/files/{file_id}")
-    state.assistants[assistant.name] = {"vector_store_id": store, "files": list(dict.fromkeys(knowledge.hashes))}
+    kept = [d for d in dict.fromkeys(knowledge.hashes) if state.files[d]["id"] in current]
+    # Recorded before the wait: the store is reused, and only files known to be indexed count as
+    # attached, so a sync after a failure or a deadline attaches the rest again.
+    state.assistants[assistant.name] = {"vector_store_id": store, "files": kept}
+    state_file.write(state)
+    failed = _attach(endpoint, store, add, indexing) if add else {}
+    state.assistants[assistant.name]["files"] = [
+        d for d in dict.fromkeys(knowledge.hashes) if state.files[d]["id"] not in failed
+    ]
+    if failed:
+        state_file.write(state)
+        names = {record["id"]: record["name"] for record in state.files.values()}
+        listed = "; ".join(f"{names.get(file_id, file_id)} ({file_id}): {why}" for file_id, why in failed.items())
+        raise RunFailed(f"{assistant.name}: the server could not index knowledge files, twice: {listed}")
     return SyncReport(store, tuple(wanted), uploaded, len(add), len(remove))
 
 
@@ -192,9 +260,19 @@ def _heal(state: State, assistant: Assistant, error: ApiError) -> None:
 
 
 def sync(
-    endpoint: Endpoint, assistant: Assistant, *, verify: bool = False, progress: ProgressHook | None = None
+    endpoint: Endpoint,
+    assistant: Assistant,
+    *,
+    verify: bool = False,
+    progress: ProgressHook | None = None,
+    timeout: float = 300.0,
+    cancel: threading.Event | None = None,
 ) -> SyncReport:
-    """Make the server hold exactly assistant's knowledge files; no request when nothing changed."""
+    """Make the server hold exactly assistant's knowledge files; no request when nothing changed.
+
+    Indexing is waited for up to timeout seconds (the index_timeout setting), then IndexingUnfinished.
+    """
+    indexing = Indexing(timeout=timeout, cancel=cancel, progress=progress)
     if not assistant.files:
         return SyncReport(None, ())
     state_file = StateFile(state_root(assistant))
@@ -203,7 +281,7 @@ def sync(
             _verify(endpoint, state, assistant)
         for _attempt in range(3):
             try:
-                return _sync_once(endpoint, assistant, state, state_file, progress)
+                return _sync_once(endpoint, assistant, state, state_file, indexing)
             except ApiError as exc:
                 if not _missing(exc):
                     raise
@@ -318,12 +396,12 @@ def lookup(state: State, root: Path, path_or_id: str) -> dict[str, Any] | None:
 
 
 def readable_texts(assistant: Assistant) -> dict[str, str]:
-    """The knowledge files that are text, by path: what the secret guard must read before they go out."""
+    """Every knowledge file as text the secret guard can read, by path, whatever its encoding.
+
+    A key survives any byte around it: one invalid UTF-8 byte or a NUL must not make a file "binary"
+    and let it go out unscanned (guards.scannable_text).
+    """
+    from .guards import scannable_text
+
     knowledge = read_knowledge(assistant)
-    texts = {}
-    for path, data in zip(knowledge.paths, knowledge.contents, strict=True):
-        try:
-            texts[str(path)] = data.decode("utf-8")
-        except UnicodeDecodeError:
-            continue  # a PDF or an image: nothing the text patterns could read
-    return texts
+    return {str(path): scannable_text(data) for path, data in zip(knowledge.paths, knowledge.contents, strict=True)}

@@ -8,22 +8,25 @@ file is (atomically) replaced: a failed command leaves the config byte-identical
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .atomicwrite import write_atomic
 from .config import (
     PROJECT_FILE,
     Config,
     apply_project_layer,
+    confinement,
     find_project_config,
     load_base_config,
     load_config,
     parse_toml,
 )
 from .errors import ConfigError, UsageError
+from .localread import inside
+from .tomledit import Layout, dumps, edit_lock, read_document, write_document
 
 INSTRUCTIONS_DIR = "instructions"
 
@@ -46,18 +49,18 @@ def _target(cwd: Path) -> Path:
     return found[0] if found else cwd / PROJECT_FILE
 
 
-def _document(path: Path) -> tuple[Any, Any]:
-    """(whole tomlkit document, the gpt-tools table in it), creating the table if needed."""
+def _document(path: Path) -> tuple[Any, Any, Layout]:
+    """(whole tomlkit document, the gpt-tools table in it, layout), creating the table if needed."""
     import tomlkit
 
-    doc = tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else tomlkit.document()
+    doc, layout = read_document(path)
     table: Any = doc
     if path.name == "pyproject.toml":
         tool = doc.setdefault("tool", tomlkit.table(is_super_table=True))
         table = tool.setdefault("gpt-tools", tomlkit.table())
     if "assistants" not in table:
         table["assistants"] = tomlkit.table(is_super_table=True)
-    return doc, table
+    return doc, table, layout
 
 
 def _relative(path: Path, folder: Path) -> str:
@@ -86,9 +89,7 @@ def _apply(entry: Any, changes: Changes, config: Config, folder: Path, cwd: Path
         if value is not None:
             entry[field_name] = value
     if changes.input_files is not None:
-        missing = [name for name in changes.input_files if not (cwd / name).is_file()]
-        if missing:
-            raise UsageError(f"input file not found: {', '.join(missing)}")
+        _check_files(changes.input_files, config, folder, cwd)
         entry["files"] = [_relative(cwd / name, folder) for name in changes.input_files]
     tools = list(entry.get("tools", []))
     for tool, wanted in (("file_search", changes.retrieval), ("code_interpreter", changes.code)):
@@ -100,52 +101,87 @@ def _apply(entry: Any, changes: Changes, config: Config, folder: Path, cwd: Path
         entry["tools"] = tools
 
 
-def _save(path: Path, doc: Any) -> None:
-    """Validate the edited text as config, then replace the file atomically."""
-    import tomlkit
+def _check_files(names: Sequence[str], config: Config, folder: Path, cwd: Path) -> None:
+    """Knowledge files must exist as regular files, and lie in the project until it is trusted."""
+    missing = [name for name in names if not (cwd / name).is_file()]
+    if missing:
+        raise UsageError(f"input file not found: {', '.join(missing)}")
+    path = _target(cwd)
+    root = confinement(config, path)
+    outside = [name for name in names if root is not None and not inside(cwd / name, root)]
+    if outside:
+        raise UsageError(
+            f"{', '.join(outside)}: outside the project {root}; an untrusted project's knowledge files "
+            f"must lie inside it (`gpt-tools trust {root}` lifts that); nothing was written"
+        )
 
-    text = tomlkit.dumps(doc)
+
+def _save(path: Path, doc: Any, layout: Layout) -> None:
+    """Validate the edited text as config, then replace the file atomically."""
+    text = dumps(doc, layout)
     try:
         apply_project_layer(load_base_config(), parse_toml(text, path), path)
     except ConfigError as exc:
         raise UsageError(f"the change would make the config invalid ({exc}); nothing was written") from None
-    write_atomic(path, text.encode("utf-8"))
+    write_document(path, text)
 
 
-def _context(cwd: Path | str | None) -> tuple[Path, Path, Config, Any, Any]:
+@dataclass(frozen=True, kw_only=True)
+class _Edit:
+    """One edit's view of the config, read under the edit lock."""
+
+    base: Path
+    path: Path
+    config: Config
+    doc: Any
+    table: Any
+    layout: Layout
+
+    def save(self) -> Path:
+        _save(self.path, self.doc, self.layout)
+        return self.path
+
+
+@contextmanager
+def _editing(cwd: Path | str | None) -> Iterator[_Edit]:
+    """Lock the project config, then read it: what another process changed meanwhile is kept."""
     base = Path(cwd or os.getcwd()).resolve()
     path = _target(base)
-    doc, table = _document(path)
-    return base, path, load_config(base), doc, table
+    with edit_lock(path):
+        doc, table, layout = _document(path)
+        yield _Edit(base=base, path=path, config=load_config(base), doc=doc, table=table, layout=layout)
 
 
 def create_assistant(name: str, changes: Changes, *, cwd: Path | str | None = None) -> Path:
     """Add a new assistant to the project config; its name must be new."""
     import tomlkit
 
-    base, path, config, doc, table = _context(cwd)
-    if name in config.assistants:
-        where = config.assistants[name].source
-        raise UsageError(f"an assistant named {name!r} exists already ({where}); use `assistant edit`")
-    if changes.instruction_name is None:
-        raise UsageError("a new assistant needs --instruction-name")
-    entry = tomlkit.table()
-    _apply(entry, changes, config, path.parent, base)
-    table["assistants"][name] = entry
-    _save(path, doc)
-    return path
+    with _editing(cwd) as edit:
+        if name in edit.config.assistants:
+            where = edit.config.assistants[name].source
+            raise UsageError(f"an assistant named {name!r} exists already ({where}); use `assistant edit`")
+        if changes.instruction_name is None:
+            raise UsageError("a new assistant needs --instruction-name")
+        entry = tomlkit.table()
+        _apply(entry, changes, edit.config, edit.path.parent, edit.base)
+        edit.table["assistants"][name] = entry
+        return edit.save()
 
 
 def edit_assistant(name: str, changes: Changes, *, new_name: str | None = None, cwd: Path | str | None = None) -> Path:
     """Change an assistant; editing a built-in adds a project entry that overrides its fields."""
+    with _editing(cwd) as edit:
+        return _edit_entry(edit, name, changes, new_name)
+
+
+def _edit_entry(edit: _Edit, name: str, changes: Changes, new_name: str | None) -> Path:
     import tomlkit
 
-    base, path, config, doc, table = _context(cwd)
-    config.assistant(name)  # unknown names fail here, listing the known ones
-    name = config.assistant(name).name
-    assistants = table["assistants"]
+    config = edit.config
+    name = config.assistant(name).name  # unknown names fail here, listing the known ones
+    assistants = edit.table["assistants"]
     entry = assistants[name] if name in assistants else tomlkit.table()
-    _apply(entry, changes, config, path.parent, base)
+    _apply(entry, changes, config, edit.path.parent, edit.base)
     if new_name and new_name != name:
         if new_name in config.assistants:
             raise UsageError(f"an assistant named {new_name!r} exists already ({config.assistants[new_name].source})")
@@ -154,19 +190,17 @@ def edit_assistant(name: str, changes: Changes, *, new_name: str | None = None, 
         del assistants[name]
         name = new_name
     assistants[name] = entry
-    _save(path, doc)
-    return path
+    return edit.save()
 
 
 def delete_assistant(name: str, *, cwd: Path | str | None = None) -> Path:
     """Remove an assistant from the project config (built-ins cannot be deleted)."""
-    _, path, config, doc, table = _context(cwd)
-    found = config.assistant(name)
-    if found.name not in table["assistants"]:
-        raise UsageError(f"{found.name} is defined in {found.source}, not in {path}; nothing to delete here")
-    del table["assistants"][found.name]
-    _save(path, doc)
-    return path
+    with _editing(cwd) as edit:
+        found = edit.config.assistant(name)
+        if found.name not in edit.table["assistants"]:
+            raise UsageError(f"{found.name} is defined in {found.source}, not in {edit.path}; nothing to delete here")
+        del edit.table["assistants"][found.name]
+        return edit.save()
 
 
 def set_assistant_files(name: str, files: Sequence[str], *, cwd: Path | str | None = None) -> Path:
@@ -175,17 +209,16 @@ def set_assistant_files(name: str, files: Sequence[str], *, cwd: Path | str | No
 
 
 def add_assistant_files(name: str, files: Sequence[str], *, cwd: Path | str | None = None) -> Path:
-    base = Path(cwd or os.getcwd()).resolve()
-    assistant = load_config(base).assistant(name)
-    folder = _target(base).parent
-    current = [_relative(folder / f, base) for f in assistant.files]
-    return set_assistant_files(name, list(dict.fromkeys([*current, *files])), cwd=base)
+    with _editing(cwd) as edit:
+        current = [_relative(edit.path.parent / f, edit.base) for f in edit.config.assistant(name).files]
+        wanted = list(dict.fromkeys([*current, *files]))
+        return _edit_entry(edit, name, Changes(input_files=wanted), None)
 
 
 def remove_assistant_files(name: str, files: Sequence[str], *, cwd: Path | str | None = None) -> Path:
-    base = Path(cwd or os.getcwd()).resolve()
-    assistant = load_config(base).assistant(name)
-    folder = _target(base).parent
-    drop = {(base / f).resolve() for f in files}
-    kept = [_relative(folder / f, base) for f in assistant.files if (folder / f).resolve() not in drop]
-    return set_assistant_files(name, kept, cwd=base)
+    with _editing(cwd) as edit:
+        folder, base = edit.path.parent, edit.base
+        drop = {(base / f).resolve() for f in files}
+        assistant = edit.config.assistant(name)
+        kept = [_relative(folder / f, base) for f in assistant.files if (folder / f).resolve() not in drop]
+        return _edit_entry(edit, name, Changes(input_files=kept), None)

@@ -181,6 +181,8 @@ def checked_input(
     context = {"instructions": instructions}  # the assistant's own (instructions_file too) and -i extras
     if definition.files and not allow_secrets:
         context.update(knowledge.readable_texts(definition))  # knowledge goes out too: inlined or uploaded
+    if not allow_secrets:  # uploaded attachments (not UTF-8, a NUL) are scanned byte-wise, never skipped
+        context.update({file.path: guards.scannable_text(file.data) for file in files if file.data is not None})
     check_input(definition, settings, texts, allow_secrets=allow_secrets, context=context)
     return instructions, user_text
 
@@ -218,7 +220,14 @@ def make_plan(
     stores: tuple[str, ...] = definition.vector_store_ids
     container: tuple[str, ...] = ()
     if definition.files and uses_server_tools(definition, settings):
-        report = knowledge.sync(endpoint, definition, verify=verify, progress=hooks.on_progress)
+        report = knowledge.sync(
+            endpoint,
+            definition,
+            verify=verify,
+            progress=hooks.on_progress,
+            timeout=settings.index_timeout,
+            cancel=hooks.cancel,
+        )
         stores = ((report.vector_store_id,) if report.vector_store_id else ()) + stores
         container = report.file_ids
     elif definition.files:

@@ -143,9 +143,13 @@ class FileStore:
         self.files: dict[str, StoredFile] = {}
         self.vector_stores: dict[str, StoredVectorStore] = {}
         self.file_batches: dict[str, StoredBatch] = {}
+        self.index_failures: dict[str, int] = {}  # filename -> how many more times its indexing fails
+        self.index_errors: dict[str, JSON] = {}  # file ID -> the last_error of its failed indexing
 
     def reset_files(self) -> None:
         with self._files_lock:
+            self.index_failures.clear()
+            self.index_errors.clear()
             self.uploads = 0
             self.files.clear()
             self.vector_stores.clear()
@@ -281,7 +285,8 @@ class FileStore:
         return {
             "id": entry.file_id, "object": "vector_store.file", "created_at": entry.created_at,
             "vector_store_id": store_id, "status": entry.status,
-            "usage_bytes": entry.usage_bytes if entry.status == "completed" else 0, "last_error": None,
+            "usage_bytes": entry.usage_bytes if entry.status == "completed" else 0,
+            "last_error": self.index_errors.get(entry.file_id) if entry.status == "failed" else None,
             "chunking_strategy": entry.chunking_strategy, "attributes": entry.attributes,
         }  # fmt: skip
 
@@ -393,6 +398,11 @@ class FileStore:
         for entry in self.vector_stores[batch.vector_store_id].entries.values():
             if entry.batch_id == batch.id and entry.status == "in_progress":
                 entry.status = status
+                name = self.files[entry.file_id].filename if entry.file_id in self.files else ""
+                if status == "completed" and self.index_failures.get(name, 0) > 0:
+                    self.index_failures[name] -= 1
+                    entry.status = "failed"
+                    self.index_errors[entry.file_id] = {"code": "unsupported_file", "message": f"{name}: cannot parse"}
         batch.status, batch.final_counts = status, self._live_counts(batch)
 
     def _create_batch(self, query: JSON, body: JSON, form: Any, store_id: str) -> Reply:

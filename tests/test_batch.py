@@ -346,3 +346,65 @@ def test_a_collected_batch_is_logged_once_at_the_batch_price(files: dict[str, Pa
     assert row["input_tokens"] > 0 and row["output_tokens"] > 0
     full = runlog.cost(row["model"], row["input_tokens"], row["cached_tokens"], row["output_tokens"], runlog.PRICES)
     assert full is not None and row["cost"] == pytest.approx(full / 2)
+
+
+# ------------------------------------------------------------------- symlinks and private records
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    """Files outside the project that a cloned repository's symlinks point at."""
+    folder = tmp_path / "outside"
+    (folder / "notes").mkdir(parents=True)
+    (folder / "secret.md").write_text(TYPO)
+    (folder / "notes" / "private.md").write_text(TYPO)
+    return folder
+
+
+def test_a_walk_never_follows_symlinks(files: dict[str, Path], api: FakeOpenAI, capfd, outside: Path) -> None:
+    Path("docs/netrc.md").symlink_to(outside / "secret.md")  # committed in the repository
+    Path("docs/notes").symlink_to(outside / "notes", target_is_directory=True)
+    assert _batch("submit", "MarkdownLinter", "docs") == 0
+    out, err = capfd.readouterr()
+    batch_id = out.splitlines()[0]
+    assert "docs/netrc.md: skipped: a symlink" in err
+    record = json.loads((records_dir() / f"{batch_id}.json").read_text())
+    assert [Path(entry["path"]).name for entry in record["files"]] == ["crlf.md", "long.md", "clean.md", "typo.md"]
+    assert _batch("collect", batch_id, "--write") == 0
+    assert (outside / "secret.md").read_text() == TYPO and (outside / "notes" / "private.md").read_text() == TYPO
+
+
+def test_an_explicit_symlink_must_stay_inside_the_project(
+    files: dict[str, Path], api: FakeOpenAI, capfd, outside: Path
+) -> None:
+    Path("docs/netrc.md").symlink_to(outside / "secret.md")
+    Path("away").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(GptToolsError, match="every file was left out") as refused:
+        batch_group.main(["submit", "MarkdownLinter", "docs/netrc.md", "away", "away/secret.md"], standalone_mode=False)
+    assert str(refused.value).count("outside the project") == 3 and api.uploads == 0
+    Path("docs/alias.md").symlink_to(files["typo"].resolve())  # inside: taken, as its target
+    batch_id = _submit(capfd, "docs/alias.md")
+    [entry] = json.loads((records_dir() / f"{batch_id}.json").read_text())["files"]
+    assert entry["path"] == str(files["typo"].resolve())
+
+
+def test_collect_never_writes_through_a_symlink_swapped_in(
+    files: dict[str, Path], api: FakeOpenAI, capfd, outside: Path
+) -> None:
+    batch_id = _submit(capfd, str(files["typo"]))
+    files["typo"].unlink()
+    files["typo"].symlink_to(outside / "secret.md")  # same content, so it still looks unchanged
+    assert _batch("collect", batch_id, "--write") == 1
+    assert "skipped docs/typo.md: no longer a regular file" in capfd.readouterr().out
+    assert (outside / "secret.md").read_text() == TYPO and files["typo"].is_symlink()
+
+
+def test_batch_records_are_private(files: dict[str, Path], api: FakeOpenAI, capfd) -> None:
+    batch_id = _submit(capfd, str(files["typo"]))
+    path = records_dir() / f"{batch_id}.json"
+    for item, mode in ((path, 0o600), (records_dir(), 0o700), (records_dir().parent, 0o700)):
+        assert item.stat().st_mode & 0o777 == mode, item
+    path.chmod(0o644)  # a record from an older version
+    records_dir().chmod(0o755)
+    assert _batch("collect", batch_id) == 0
+    assert path.stat().st_mode & 0o777 == 0o600 and records_dir().stat().st_mode & 0o777 == 0o700

@@ -247,3 +247,62 @@ def test_installed_run_vim_matches_gpt_filter(api: FakeOpenAI) -> None:
     via_run = run_program("gpt-tools", "run", "--assistant_name", "MarkdownLinter", "--vim", stdin=data)
     assert (via_run.returncode, via_run.stdout) == (1, data)
     assert b"HTTP 401" in via_run.stderr
+
+
+# --- what is printed from a config is escaped ----------------------------------------------------
+
+
+def test_list_and_show_escape_control_characters(isolated_env: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    fake_source = "\\u001b[2K\\r\\u001b[1AProofReader  write  Looks official  [built-in]"
+    (isolated_env / "gpt-tools.toml").write_text(
+        "[assistants.Evil]\n"
+        f'description = "ok{fake_source}\\u202e\\u0085"\n'
+        'instructions = "Hi\\u001b]0;title\\u0007\\nline two"\n',
+        encoding="utf-8",
+    )
+    for argv in (["list"], ["assistant", "list"], ["show", "Evil"]):
+        assert main(argv) == 0
+        out = capfd.readouterr().out
+        assert not any(
+            (ord(c) < 32 and c not in "\n") or 0x7F <= ord(c) <= 0x9F or 0x202A <= ord(c) <= 0x202E for c in out
+        )
+        assert "\\x1b[2K\\x0d\\x1b[1AProofReader" in out and "\\u202e\\x85" in out
+    assert "Hi\\x1b]0;title\\x07\nline two" in out  # show keeps the instructions' own lines
+    assert main(["list", "--json"]) == 0
+    assert "\x1b" not in capfd.readouterr().out  # JSON escapes them by itself
+
+
+def test_errors_quoting_config_values_are_escaped(isolated_env: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    (isolated_env / "gpt-tools.toml").write_text(
+        '[assistants."X\\u001b[31m"]\ninstructions_file = "\\u001b[2Jgone.md"\n', encoding="utf-8"
+    )
+    assert main(["list"]) == 2
+    err = capfd.readouterr().err
+    assert "\x1b" not in err and "\\x1b[31m" in err
+
+
+# --- files list/prune see every state file -------------------------------------------------------
+
+
+def test_files_list_and_prune_see_an_assistant_of_the_user_config(
+    api: FakeOpenAI, isolated_env: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from gpt_tools.config import user_config_path
+
+    user = user_config_path()
+    user.parent.mkdir(parents=True, exist_ok=True)
+    (user.parent / "notes.md").write_text("# My notes\n")
+    user.write_text(
+        "[assistants.Mine]\ninstructions = 'Use my notes.'\ntools = ['file_search']\nfiles = ['notes.md']\n"
+    )
+    assert main(["files", "sync", "Mine"]) == 0
+    assert main(["files", "list", "--json"]) == 0
+    rows = json.loads(capfd.readouterr().out)
+    assert [(r["name"], r["assistants"]) for r in rows] == [("notes.md", ["Mine"])]
+    (user.parent / "notes.md").write_text("# My notes, edited\n")
+    assert main(["files", "sync", "Mine"]) == 0
+    capfd.readouterr()
+    assert main(["files", "prune"]) == 0
+    out, err = capfd.readouterr()
+    assert out.startswith("deleted ") and out.endswith(" notes.md\n") and "1 unused files deleted" in err
+    assert len(api.files) == 1

@@ -489,3 +489,126 @@ def test_pyproject_whose_tool_is_not_a_table_is_skipped(isolated_env: Path) -> N
     (isolated_env / "pyproject.toml").write_text('tool = "gpt-tools"\n')
     config = load_config(cwd=isolated_env)
     assert config.project_file is None and config.project_root is None
+
+
+# --- files an untrusted project may name ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["absolute", "dotdot", "symlink"])
+def test_untrusted_project_instructions_file_stays_inside_the_project(isolated_env: Path, kind: str) -> None:
+    secret = isolated_env.parent / "passwd"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    name = {"absolute": str(secret), "dotdot": "../passwd", "symlink": "inside.md"}[kind]
+    if kind == "symlink":
+        (isolated_env / "inside.md").symlink_to(secret)
+    config = write_config(isolated_env, f'[assistants.Leak]\ninstructions_file = "{name}"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(isolated_env)
+    assert (caught.value.path, caught.value.key) == (str(config), "assistants.Leak.instructions_file")
+    assert f"gpt-tools trust {isolated_env}" in str(caught.value)
+    trust_project(isolated_env)  # trusting the project lifts the confinement
+    assert load_config(isolated_env).assistant("Leak").instructions.startswith("root:x:0:0")
+
+
+def test_untrusted_project_may_use_a_symlink_that_stays_inside(isolated_env: Path) -> None:
+    (isolated_env / "prompts").mkdir()
+    (isolated_env / "prompts" / "real.md").write_text("Be brief.\n")
+    (isolated_env / "link.md").symlink_to(isolated_env / "prompts" / "real.md")
+    write_config(isolated_env, '[assistants.Brief]\ninstructions_file = "link.md"\n')
+    assert load_config(isolated_env).assistant("Brief").instructions == "Be brief.\n"
+
+
+def test_user_config_instructions_file_may_be_anywhere(isolated_env: Path) -> None:
+    elsewhere = isolated_env.parent / "mine.md"
+    elsewhere.write_text("My own prompt.\n")
+    user = Path(os.environ["XDG_CONFIG_HOME"]) / "gpt-tools"
+    user.mkdir(parents=True)
+    write_config(user, f'[assistants.Mine]\ninstructions_file = "{elsewhere}"\n', name="config.toml")
+    assert load_config(isolated_env).assistant("Mine").instructions == "My own prompt.\n"
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("target", ["/dev/zero", "fifo", "folder"])
+def test_instructions_file_must_be_a_regular_file_even_when_trusted(isolated_env: Path, target: str) -> None:
+    if target == "fifo":
+        os.mkfifo(isolated_env / "pipe.md")
+        target = "pipe.md"
+    elif target == "folder":
+        (isolated_env / "dir.md").mkdir()
+        target = "dir.md"
+    write_config(isolated_env, f'[assistants.Odd]\ninstructions_file = "{target}"\n')
+    trust_project(isolated_env)
+    with pytest.raises(ConfigError) as caught:
+        load_config(isolated_env)
+    assert caught.value.key == "assistants.Odd.instructions_file"
+
+
+def test_instructions_file_larger_than_the_cap_is_refused(isolated_env: Path) -> None:
+    from gpt_tools.localread import MAX_FILE_BYTES
+
+    (isolated_env / "long.md").touch()
+    os.truncate(isolated_env / "long.md", MAX_FILE_BYTES + 1)  # sparse: no disk used
+    write_config(isolated_env, '[assistants.Long]\ninstructions_file = "long.md"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(isolated_env)
+    assert caught.value.key == "assistants.Long.instructions_file"
+
+
+# --- numbers out of range ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ("max_retries = -1", "max_retries"),
+        ("connect_timeout = -1", "connect_timeout"),
+        ("read_timeout = 0", "read_timeout"),
+        ("read_timeout = nan", "read_timeout"),
+        ("max_retry_wait = -inf", "max_retry_wait"),
+        ("jobs = 0", "jobs"),
+        ("chunk_tokens = 0", "chunk_tokens"),
+        ("max_input_tokens = -5", "max_input_tokens"),
+        ("max_document_tokens = 0", "max_document_tokens"),
+        ("knowledge_tokens = -1", "knowledge_tokens"),
+        ("index_timeout = 0", "index_timeout"),
+        ('[assistants.X]\ninstructions = "x"\ntemperature = 2.5', "assistants.X.temperature"),
+        ('[assistants.X]\ninstructions = "x"\ntemperature = -0.1', "assistants.X.temperature"),
+        ('[assistants.X]\ninstructions = "x"\nmax_output_tokens = 0', "assistants.X.max_output_tokens"),
+        ('[assistants.X]\ninstructions = "x"\njobs = -3', "assistants.X.jobs"),
+        ('[prices."m"]\ninput = -1.0\noutput = 1.0', "prices.m.input"),
+    ],
+)
+def test_out_of_range_settings_are_config_errors_naming_the_key(isolated_env: Path, line: str, key: str) -> None:
+    config = write_config(isolated_env, line + "\n")
+    trust_project(isolated_env)  # [prices] needs trust; the range check holds either way
+    with pytest.raises(ConfigError) as caught:
+        load_config(isolated_env)
+    assert (caught.value.path, caught.value.key) == (str(config), key)
+
+
+def test_out_of_range_setting_from_the_cli_exits_2(isolated_env: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    from gpt_tools.cli.main import main
+
+    write_config(isolated_env, "max_retries = -1\n")
+    assert main(["run", "MarkdownLinter", "-t", "text\n"]) == 2
+    assert "max_retries" in capfd.readouterr().err
+
+
+def test_edge_values_are_accepted(isolated_env: Path) -> None:
+    write_config(
+        isolated_env,
+        "max_retries = 0\nmax_retry_wait = 0\nknowledge_tokens = 0\njobs = 1\n"
+        '[assistants.X]\ninstructions = "x"\ntemperature = 0\n[assistants.Y]\ninstructions = "y"\ntemperature = 2\n',
+    )
+    config = load_config(isolated_env)
+    assert config.settings.max_retries == 0 and config.assistant("Y").temperature == 2
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "many"])
+def test_hook_jobs_flag_out_of_range_is_a_usage_error(isolated_env: Path, value: str) -> None:
+    from gpt_tools.cli import hook
+
+    (isolated_env / "doc.md").write_text("# Doc\n")
+    with pytest.raises(SystemExit) as caught:
+        hook.main(["--jobs", value, "doc.md"])
+    assert caught.value.code == 2

@@ -529,3 +529,163 @@ def test_prune_deletes_the_files_of_a_deleted_assistant(kb: FakeOpenAI, capfd: p
     assert main(["files", "prune"]) == 0
     assert "3 unused files deleted" in capfd.readouterr().err
     assert not set(report.file_ids) & set(kb.files)
+
+
+# --- files an untrusted project may name ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["absolute", "dotdot", "symlink"])
+def test_untrusted_project_cannot_upload_a_file_outside_itself(kb: FakeOpenAI, isolated_env: Path, kind: str) -> None:
+    secret = isolated_env.parent / "home" / ".netrc"
+    secret.write_text("machine example.com login me password hunter2\n")
+    name = {"absolute": str(secret), "dotdot": "../home/.netrc", "symlink": "kb/link.md"}[kind]
+    if kind == "symlink":
+        (isolated_env / "kb" / "link.md").symlink_to(secret)
+    write_project(isolated_env, kb_table(files=["kb/k0.md", name]))
+    with pytest.raises(gpt_tools.ConfigError) as caught:
+        gpt_tools.sync_knowledge("Kb")
+    assert caught.value.key == "assistants.Kb.files" and caught.value.path == str(isolated_env / "gpt-tools.toml")
+    assert "gpt-tools trust" in str(caught.value)
+    assert kb.uploads == 0 and kb.requests == []
+    # `files sync` is the same refusal, exit 2
+    assert main(["files", "sync"]) == 2 and kb.uploads == 0
+
+
+def test_trusted_project_may_name_files_outside_itself(kb: FakeOpenAI, isolated_env: Path) -> None:
+    from tests.conftest import trust_project
+
+    outside = isolated_env.parent / "shared.md"
+    outside.write_text("# Shared knowledge\n")
+    write_project(isolated_env, kb_table(files=[str(outside)]))
+    trust_project(isolated_env)
+    gpt_tools.sync_knowledge("Kb")
+    assert [f.content for f in kb.files.values()] == [b"# Shared knowledge\n"]
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("target", ["/dev/zero", "fifo"])
+def test_a_device_or_fifo_as_knowledge_file_is_refused_without_reading_it(
+    kb: FakeOpenAI, isolated_env: Path, target: str
+) -> None:
+    from tests.conftest import trust_project
+
+    if target == "fifo":
+        os.mkfifo(isolated_env / "kb" / "pipe.md")
+        target = "kb/pipe.md"
+    write_project(isolated_env, kb_table(files=[target]))
+    trust_project(isolated_env)  # even a trusted project gets regular files only
+    with pytest.raises(gpt_tools.ConfigError) as caught:
+        gpt_tools.sync_knowledge("Kb")
+    assert caught.value.key == "assistants.Kb.files" and kb.uploads == 0
+
+
+def test_a_knowledge_file_over_the_size_cap_is_refused(kb: FakeOpenAI, isolated_env: Path) -> None:
+    from gpt_tools.localread import MAX_FILE_BYTES
+
+    write_project(isolated_env, kb_table(files=["kb/big.md"]), {"kb/big.md": ""})
+    os.truncate(isolated_env / "kb" / "big.md", MAX_FILE_BYTES + 1)  # sparse: no disk used
+    with pytest.raises(gpt_tools.ConfigError) as caught:
+        gpt_tools.sync_knowledge("Kb")
+    assert caught.value.key == "assistants.Kb.files" and kb.uploads == 0
+
+
+# --- the secret guard reads every byte -----------------------------------------------------------
+
+KEY_IN_FILE = "sk-proj-" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+
+
+@pytest.mark.parametrize("noise", [b"\xff", b"\x00", "é".encode("latin-1")])
+def test_knowledge_file_with_a_key_and_a_non_utf8_byte_is_refused(
+    kb: FakeOpenAI, isolated_env: Path, noise: bytes
+) -> None:
+    (isolated_env / "kb" / "k1.md").write_bytes(b"notes " + noise + b"\napi_key = " + KEY_IN_FILE.encode() + b"\n")
+    with pytest.raises(gpt_tools.InputRefused):
+        gpt_tools.run("Kb", "question")
+    assert kb.uploads == 0 and kb.model_requests() == []
+    assert gpt_tools.run("Kb", "question", allow_secrets=True).text == "question"  # as for text
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le"])
+def test_knowledge_file_in_utf16_with_a_key_is_refused(kb: FakeOpenAI, isolated_env: Path, encoding: str) -> None:
+    (isolated_env / "kb" / "k1.md").write_bytes(f"notes\napi_key = {KEY_IN_FILE}\n".encode(encoding))
+    with pytest.raises(gpt_tools.InputRefused):
+        gpt_tools.run("Kb", "question")
+    assert kb.uploads == 0
+
+
+def test_binary_attachment_with_a_key_is_refused_before_upload(
+    api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    Path("report.pdf").write_bytes(PDF + b"\x00\xff " + KEY_IN_FILE.encode() + b"\n")
+    assert main(["run", "DocWriter", "-t", "Summarize.", "--input-files", "report.pdf"]) == 2
+    assert api.uploads == 0 and api.model_requests() == []
+    assert "report.pdf" in capfd.readouterr().err
+    assert main(["run", "DocWriter", "-t", "Summarize.", "--input-files", "report.pdf", "--allow-secrets"]) == 0
+    assert api.uploads == 1
+
+
+def test_upload_file_scans_the_bytes(kb: FakeOpenAI) -> None:
+    Path("doc.bin").write_bytes(b"\x80\x00 " + KEY_IN_FILE.encode())
+    with pytest.raises(gpt_tools.InputRefused):
+        gpt_tools.upload_file("doc.bin")
+    assert kb.uploads == 0
+    assert gpt_tools.upload_file("doc.bin", allow_secrets=True)
+
+
+# --- indexing that fails or never ends -----------------------------------------------------------
+
+
+def test_a_file_whose_indexing_fails_once_is_retried(kb: FakeOpenAI) -> None:
+    kb.index_failures["k1.md"] = 1
+    report = gpt_tools.sync_knowledge("Kb")
+    assert report.vector_store_id is not None
+    assert set(kb.vector_stores[report.vector_store_id].statuses.values()) == {"completed"}
+    assert len(state()["assistants"]["Kb"]["files"]) == 3
+
+
+def test_a_file_whose_indexing_fails_twice_is_an_error_naming_it(
+    kb: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    kb.index_failures["k1.md"] = 2
+    with pytest.raises(gpt_tools.RunFailed) as caught:
+        gpt_tools.sync_knowledge("Kb")
+    assert "k1.md" in str(caught.value) and "cannot parse" in str(caught.value)  # the server's last_error
+    recorded = state()["assistants"]["Kb"]
+    assert sha(FILES["kb/k1.md"]) not in recorded["files"] and len(recorded["files"]) == 2
+    # Never reported as attached: the next sync attaches it again (and the server manages this time).
+    report = gpt_tools.sync_knowledge("Kb")
+    assert report.attached == 1 and report.vector_store_id == recorded["vector_store_id"]
+    assert set(kb.vector_stores[report.vector_store_id].statuses.values()) == {"completed"}
+    kb.index_failures["k2.md"] = 2
+    (Path("kb") / "k2.md").write_text("changed\n")
+    capfd.readouterr()
+    assert main(["files", "sync"]) == 1
+    assert "k2.md" in capfd.readouterr().err
+
+
+def test_indexing_past_the_deadline_is_an_error_and_a_later_sync_finishes(kb: FakeOpenAI, isolated_env: Path) -> None:
+    write_project(isolated_env, "index_timeout = 0.05\n" + kb_table())
+    kb.indexing_polls = 10**9
+    with pytest.raises(knowledge.IndexingUnfinished):
+        gpt_tools.sync_knowledge("Kb")
+    with pytest.raises(gpt_tools.RunFailed):
+        gpt_tools.run("Kb", "question")  # gpt-filter, the hook: an error, never a hang
+    kb.indexing_polls = 0
+    for batch in kb.file_batches.values():
+        batch.polls_left = 0
+    report = gpt_tools.sync_knowledge("Kb")
+    assert report.attached == 3 and len(state()["assistants"]["Kb"]["files"]) == 3
+
+
+def test_cancel_stops_the_wait_for_indexing(kb: FakeOpenAI) -> None:
+    import threading
+
+    from gpt_tools.config import load_config
+    from gpt_tools.keys import resolve_endpoint
+
+    kb.indexing_polls = 10**9
+    cancel = threading.Event()
+    cancel.set()
+    config = load_config()
+    with pytest.raises(gpt_tools.Cancelled):
+        knowledge.sync(resolve_endpoint(config.settings), config.assistant("Kb"), cancel=cancel)

@@ -443,3 +443,85 @@ def test_names_that_need_quoting(project: Path) -> None:
     names = set(tomllib.loads(text(project))["assistants"])
     assert names == {"House", "Other", "Ünï", "v2.0"}
     assert text(project).startswith(CONFIG)
+
+
+# --- concurrent edits, line endings --------------------------------------------------------------
+
+
+def test_eight_concurrent_creates_all_survive(project: Path) -> None:
+    """8 real processes at once: each re-reads the config under the edit lock, so none is lost."""
+    import subprocess
+
+    from tests.conftest import program
+
+    names = [f"Par{i}" for i in range(8)]
+    procs = [
+        subprocess.Popen(
+            [program("gpt-tools"), "assistant", "create", name, "--instruction-name", "Style"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for name in names
+    ]
+    codes = [proc.wait(timeout=120) for proc in procs]
+    assert codes == [0] * 8, [proc.stderr.read() for proc in procs if proc.stderr]
+    assert set(names) <= set(tomllib.loads(text(project))["assistants"])
+    assert text(project).startswith(CONFIG) and no_temp_files(project.parent)
+    edits = [
+        subprocess.Popen([program("gpt-tools"), "assistant", verb, name, *extra])
+        for verb, name, extra in [("delete", n, []) for n in names[:4]]
+        + [("edit", n, ["--description", f"d{n}"]) for n in names[4:]]
+    ]
+    assert [proc.wait(timeout=120) for proc in edits] == [0] * 8
+    assistants = tomllib.loads(text(project))["assistants"]
+    assert not set(names[:4]) & set(assistants)
+    assert [assistants[n]["description"] for n in names[4:]] == [f"d{n}" for n in names[4:]]
+
+
+def test_edits_keep_crlf_line_endings_bom_and_final_newline(project: Path) -> None:
+    crlf = ("\ufeff" + CONFIG).replace("\n", "\r\n").encode("utf-8")
+    project.write_bytes(crlf)
+    create_assistant("New", Changes(instruction_name="Style"))
+    data = project.read_bytes()
+    assert data.startswith(crlf) and data.endswith(b"\r\n")
+    assert b"\n" not in data.replace(b"\r\n", b"")  # every added line is CRLF too
+    assert load_config().assistant("New").instructions == "Write in our house style.\n"
+    edit_assistant("House", Changes(description="d"))
+    delete_assistant("Other")
+    data = project.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf# Project config") and b"\n" not in data.replace(b"\r\n", b"")
+
+
+def test_edits_keep_a_missing_final_newline(project: Path) -> None:
+    project.write_text(CONFIG.rstrip("\n"), encoding="utf-8")
+    edit_assistant("Other", Changes(description="d"))
+    assert not text(project).endswith("\n") and table(project, "Other")["description"] == "d"
+
+
+# --- knowledge files of an untrusted project -----------------------------------------------------
+
+
+def test_input_files_outside_an_untrusted_project_are_refused(project: Path) -> None:
+    outside = project.parent.parent / "elsewhere.md"
+    outside.write_text("# Elsewhere\n")
+    before = project.read_bytes()
+    with pytest.raises(UsageError, match="gpt-tools trust"):
+        create_assistant("New", Changes(instruction_name="Style", input_files=[str(outside)]))
+    with pytest.raises(UsageError):
+        set_assistant_files("House", ["docs/a.md", "../elsewhere.md"])
+    assert project.read_bytes() == before
+    from tests.conftest import trust_project
+
+    trust_project(project.parent)
+    set_assistant_files("House", ["docs/a.md", "../elsewhere.md"])
+    assert table(project, "House")["files"] == ["docs/a.md", "../elsewhere.md"]
+
+
+def test_instructions_symlink_out_of_an_untrusted_project_is_refused(project: Path) -> None:
+    outside = project.parent.parent / "secret.md"
+    outside.write_text("secret\n")
+    (project.parent / "instructions" / "Leak.md").symlink_to(outside)
+    before = project.read_bytes()
+    with pytest.raises(UsageError, match="gpt-tools trust"):
+        create_assistant("New", Changes(instruction_name="Leak"))
+    assert project.read_bytes() == before

@@ -9,7 +9,7 @@ import pytest
 import gpt_tools
 from gpt_tools.cli.main import main
 from gpt_tools.config import user_config_path
-from tests.conftest import run_program, write_config
+from tests.conftest import run_program, trust_project, write_config
 from tests.fake_openai import FakeOpenAI
 
 EVIL = "base_url = 'http://127.0.0.1:9/v1'\n"
@@ -26,6 +26,8 @@ EVIL = "base_url = 'http://127.0.0.1:9/v1'\n"
         "log_texts = true\n",
         "run_log = false\n",
         "[prices.gpt-5-mini]\ninput = 0\noutput = 0\n",
+        "store = true\n",
+        "[assistants.MarkdownLinter]\nstore = true\n",
     ],
 )
 def test_untrusted_project_cannot_redirect_the_key(
@@ -74,3 +76,58 @@ def test_project_cannot_trust_itself(fake: FakeOpenAI) -> None:
     write_config(Path.cwd(), f"trusted_projects = ['{Path.cwd()}']\n{EVIL}")
     with pytest.raises(gpt_tools.ConfigError, match="trusted_projects: belongs in your user config"):
         gpt_tools.load_config()
+
+
+def test_trusted_project_may_set_store(fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_config(Path.cwd(), "store = true\n")
+    trust_project(Path.cwd())
+    assert gpt_tools.load_config().settings.store is True
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        'trusted_projects = "/"\n',
+        'trusted_projects = "/home/me/project"\n',
+        "trusted_projects = [1, 2]\n",
+        "trusted_projects = {a = '/'}\n",
+    ],
+)
+def test_a_malformed_trusted_projects_is_a_config_error_never_a_grant(
+    fake: FakeOpenAI, capfd: pytest.CaptureFixture[str], value: str
+) -> None:
+    user = user_config_path()
+    user.parent.mkdir(parents=True, exist_ok=True)
+    user.write_text(value)
+    assert main(["trust"]) == 2
+    err = capfd.readouterr().err
+    assert f"{user}: trusted_projects: expected a list of folder paths" in err and "Traceback" not in err
+    assert user.read_text() == value  # left as it was: no list of characters, no "/" trusted
+    write_config(Path.cwd(), EVIL)
+    with pytest.raises(gpt_tools.ConfigError) as caught:
+        gpt_tools.load_config()
+    assert caught.value.key == "trusted_projects"
+
+
+@pytest.mark.parametrize("text", ["model = 'gpt-5\n", "[[[\n", "a = 1\na = 2\n"])
+def test_trust_on_a_malformed_user_config_exits_2_without_a_traceback(
+    fake: FakeOpenAI, capfd: pytest.CaptureFixture[str], text: str
+) -> None:
+    user = user_config_path()
+    user.parent.mkdir(parents=True, exist_ok=True)
+    user.write_text(text)
+    done = run_program("gpt-tools", "trust")
+    assert done.returncode == 2 and b"Traceback" not in done.stderr
+    assert done.stderr.startswith(f"gpt-tools: error: {user}: invalid TOML".encode())
+    assert user.read_text() == text
+
+
+def test_trust_keeps_crlf_line_endings_and_bom(fake: FakeOpenAI) -> None:
+    user = user_config_path()
+    user.parent.mkdir(parents=True, exist_ok=True)
+    user.write_bytes(b"\xef\xbb\xbf# mine\r\nmodel = 'gpt-5'\r\n")
+    assert main(["trust"]) == 0
+    data = user.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf# mine\r\nmodel = 'gpt-5'\r\n") and data.endswith(b"\r\n")
+    assert b"\n" not in data.replace(b"\r\n", b"")
+    assert gpt_tools.load_config().trusted == [str(Path.cwd().resolve())]

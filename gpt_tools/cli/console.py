@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import TextIO
 
 from ..logfile import append_log
+from .safe_text import printable
 
 
 def stderr_is_stdout() -> bool:
@@ -58,7 +59,8 @@ class Console:
         write_stdout((text + "\n").encode("utf-8"))
 
     def message(self, text: str, *, error: bool = False) -> None:
-        line = f"{self.program}: {'error: ' if error else ''}{text}"
+        # Messages quote config values and file names (a cloned repository's): no raw escapes.
+        line = f"{self.program}: {'error: ' if error else ''}{printable(text, keep_newlines=True)}"
         if self.filter_mode:
             append_log(self.program, line)
         if not self.merged:

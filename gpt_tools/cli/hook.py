@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..definitions import flag_value
 from ..textio import split_lines
 from .console import Console
 
@@ -55,7 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--fix", action="store_false", dest="check", help="write fixes back (default)")
     mode.add_argument("--check", action="store_true", help="only report what would change; never write")
     parser.set_defaults(check=False)  # otherwise --fix's store_false would make checking the default
-    parser.add_argument("--jobs", type=int, help="requests in flight at once (default: config `jobs`, 10)")
+    jobs_help = "requests in flight at once (default: config `jobs`, 10)"
+    parser.add_argument("--jobs", type=flag_value("jobs"), help=jobs_help)
     parser.add_argument("--max-bytes", type=int, default=500_000, help="skip larger files (default: %(default)s)")
     parser.add_argument(
         "--on-error",

@@ -17,6 +17,7 @@ from typing import BinaryIO
 
 from ..definitions import Assistant
 from ..errors import InputRefused, UsageError
+from ..localread import FileRefused, read_regular
 from ..runner import InputFile
 from ..textio import decode_input
 
@@ -65,11 +66,15 @@ def _one_document(assistant: Assistant, sources: list[InputFile], input_text: st
 
 
 def read_attachment(name: str) -> InputFile:
-    """A per-run file: UTF-8 text goes in as text, anything else is uploaded as an input_file."""
+    """A per-run file: UTF-8 text goes in as text, anything else is uploaded as an input_file.
+
+    The user named it, so it may be anywhere; but only a regular file within the size cap is read (a
+    FIFO or a device must not hang the editor or fill the memory).
+    """
     try:
-        data = Path(name).read_bytes()
-    except OSError as exc:
-        raise InputRefused(f"cannot read {name}: {exc.strerror or exc}") from None
+        data = read_regular(Path(name))
+    except FileRefused as exc:
+        raise InputRefused(f"cannot read {name}: {exc.reason}") from None
     try:
         return InputFile(name, decode_input(data, source=name))
     except InputRefused:

@@ -130,8 +130,11 @@ def list_command(as_json: bool) -> int:
     if as_json:
         console.result(json.dumps(rows, indent=2) + "\n")
         return 0
-    width = max(len(row["name"]) for row in rows)
-    lines = [f"{row['name']:<{width}}  {row['mode']:<7}  {row['description']}  [{row['source']}]" for row in rows]
+    from .safe_text import printable  # every field may come from a cloned repository's config
+
+    shown = [{key: printable(str(value)) for key, value in row.items()} for row in rows]
+    width = max(len(row["name"]) for row in shown)
+    lines = [f"{row['name']:<{width}}  {row['mode']:<7}  {row['description']}  [{row['source']}]" for row in shown]
     console.result("\n".join(lines) + "\n")
     return 0
 
@@ -148,8 +151,12 @@ def show_command(name: str) -> int:
     instructions = fields.pop("instructions")
     fields["model"] = fields["model"] or f"{config.settings.model} (default)"
     fields["settings"] = dict(fields["settings"])
-    header = "\n".join(f"{key}: {value}" for key, value in fields.items() if value not in ((), {}, None, ""))
-    Console(PROGRAM).result(f"{header}\n\n{instructions}")
+    from .safe_text import printable
+
+    header = "\n".join(
+        f"{key}: {printable(str(value))}" for key, value in fields.items() if value not in ((), {}, None, "")
+    )
+    Console(PROGRAM).result(f"{header}\n\n{printable(instructions, keep_newlines=True)}")
     return 0
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from ..config import Config
 from .console import Console
 
 PROGRAM = "gpt-tools"
@@ -116,10 +117,13 @@ def files_group() -> None:
     """Knowledge files: sync, list what is uploaded, prune what no assistant uses."""
 
 
-def _state_root() -> Path:
-    from ..config import load_config
+def _state_roots(config: Config) -> list[Path]:
+    """Every state file an assistant of config syncs into: the project's, and the user config's."""
+    from ..knowledge import STATE_FILE, state_root
 
-    return load_config().project_root or Path.cwd()
+    roots = [config.project_root or Path.cwd()]
+    roots += [state_root(a) for a in config.assistants.values() if (state_root(a) / STATE_FILE).exists()]
+    return list(dict.fromkeys(root.resolve() for root in roots))
 
 
 @files_group.command("sync")
@@ -136,10 +140,16 @@ def sync(names: tuple[str, ...], verify: bool) -> int:
     config = load_config()
     chosen = [config.assistant(n) for n in names] or [a for a in config.assistants.values() if a.files]
     for assistant in chosen:
-        endpoint = resolve_endpoint(resolve_settings(config, assistant, model=None, backend=None))
+        settings = resolve_settings(config, assistant, model=None, backend=None)
         spinner = console.progress(f"{assistant.name}: syncing knowledge files")
         with spinner.running():
-            report = sync_knowledge(endpoint, assistant, verify=verify, progress=spinner.relabel)
+            report = sync_knowledge(
+                resolve_endpoint(settings),
+                assistant,
+                verify=verify,
+                progress=spinner.relabel,
+                timeout=settings.index_timeout,
+            )
         console.message(
             f"{assistant.name}: {len(report.file_ids)} files, {report.uploaded} uploaded, "
             f"{report.attached} attached, {report.detached} detached"
@@ -152,15 +162,19 @@ def sync(names: tuple[str, ...], verify: bool) -> int:
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def list_files(as_json: bool) -> int:
     """What was uploaded, and which assistants use each file."""
+    from ..config import load_config
     from ..knowledge import StateFile, usage
+    from .safe_text import printable
 
-    state = StateFile(_state_root()).read()
-    rows = usage(state)
+    rows = [row for root in _state_roots(load_config()) for row in usage(StateFile(root).read())]
     console = Console(PROGRAM)
     if as_json:
         console.result(json.dumps(rows, indent=2) + "\n")
     else:
-        lines = [f"{r['id']}  {r['bytes']:>9,}  {r['name']}  [{', '.join(r['assistants']) or 'unused'}]" for r in rows]
+        lines = [
+            printable(f"{r['id']}  {r['bytes']:>9,}  {r['name']}  [{', '.join(r['assistants']) or 'unused'}]")
+            for r in rows
+        ]
         console.result("\n".join(lines) + ("\n" if lines else ""))
     return 0
 
@@ -173,13 +187,19 @@ def prune(dry_run: bool) -> int:
     from ..keys import resolve_endpoint
     from ..knowledge import StateFile
     from ..knowledge import prune as prune_files
+    from .safe_text import printable
 
     config = load_config()
     endpoint = resolve_endpoint(config.settings)
-    removed = prune_files(endpoint, StateFile(_state_root()), dry_run=dry_run, live=set(config.assistants))
+    live = set(config.assistants)
+    removed = [
+        record
+        for root in _state_roots(config)
+        for record in prune_files(endpoint, StateFile(root), dry_run=dry_run, live=live)
+    ]
     console = Console(PROGRAM)
     for record in removed:
-        console.result(f"{'would delete' if dry_run else 'deleted'} {record['id']} {record['name']}\n")
+        console.result(printable(f"{'would delete' if dry_run else 'deleted'} {record['id']} {record['name']}") + "\n")
     console.message(f"{len(removed)} unused files {'to delete' if dry_run else 'deleted'}")
     return 0
 

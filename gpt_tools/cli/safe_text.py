@@ -1,0 +1,27 @@
+"""Text from a config (a cloned repository's) made safe to print on a terminal.
+
+An assistant's description, name or file name could carry escape sequences (moving the cursor,
+faking `[built-in]` in `gpt-tools list`) or bidi overrides (reordering what a line seems to say).
+Every such character is shown as a visible escape instead: C0 and C1 controls, DEL, and the bidi
+embeddings, overrides and isolates.
+"""
+
+from __future__ import annotations
+
+import re
+
+_UNSAFE = "\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c"
+_ALL = re.compile(f"[{_UNSAFE}]")
+_ALL_BUT_LINES = re.compile(f"(?![\t\n])[{_UNSAFE}]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group(0)
+    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+
+def printable(text: str, *, keep_newlines: bool = False) -> str:
+    """text with every terminal control character escaped; newlines (and tabs) kept if asked."""
+    if keep_newlines:
+        return _ALL_BUT_LINES.sub(_escape, text.replace("\r\n", "\n"))
+    return _ALL.sub(_escape, text)
