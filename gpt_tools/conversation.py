@@ -149,7 +149,8 @@ def turn(
 def record_turn(conversation: Conversation, user: str, reply: str, response_id: str | None) -> None:
     """Append a turn and save it; call it inside `turn()`, which holds the conversation.
 
-    OSError (a full disk) leaves the conversation as it was saved, in memory too, and is raised.
+    OSError (a full disk) leaves the conversation as it was saved, in memory too, and is raised;
+    NotRemembered means the turn was saved but `--continue` will not find the conversation.
     """
     messages, previous, updated = list(conversation.messages), conversation.last_response_id, conversation.updated
     conversation.add_turn(user, reply, response_id)
@@ -158,7 +159,18 @@ def record_turn(conversation: Conversation, user: str, reply: str, response_id: 
     except OSError:
         conversation.messages, conversation.last_response_id, conversation.updated = messages, previous, updated
         raise
-    _remember(conversation)
+    try:
+        _remember(conversation)
+    except OSError as exc:
+        raise NotRemembered(exc) from exc
+
+
+class NotRemembered(Exception):
+    """The turn was saved, but the conversation could not be recorded as the project's last one."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error.strerror or str(error))
+        self.error = error
 
 
 def _index() -> Path:

@@ -423,4 +423,10 @@ def _run(
                 f"({exc.strerror or exc}): the next turn will not know it",
                 result=result,
             ) from None
+        except conversations.NotRemembered as exc:
+            raise TurnNotSaved(
+                f"this reply was saved in conversation {conversation.id}, but it could not be made this "
+                f"project's last conversation ({exc}): continue it with --conversation {conversation.id}",
+                result=result,
+            ) from None
     return result

@@ -408,3 +408,12 @@ def test_looser_conversation_files_of_older_versions_are_made_private(api: FakeO
     gpt_tools.run("Summarizer", "teh two", conversation=talk)
     for path in (app, _state(), _state() / f"{talk.id}.json", _state() / "last.json"):
         assert path.stat().st_mode & 0o077 == 0, path
+
+
+def test_a_turn_saved_but_not_remembered_says_how_to_continue(api: FakeOpenAI) -> None:
+    talk = conversation.new("Summarizer", Path.cwd())
+    _state().mkdir(parents=True)
+    (_state() / "last.json").mkdir()  # the index cannot be replaced
+    with pytest.raises(gpt_tools.errors.TurnNotSaved, match=f"saved in conversation {talk.id}.*--conversation"):
+        gpt_tools.run("Summarizer", "teh one", conversation=talk)
+    assert len(conversation.load(talk.id).messages) == 2  # the turn itself is kept
