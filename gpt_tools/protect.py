@@ -32,7 +32,7 @@ _BLOCK_LETTERS = frozenset("FBH")
 _BLOCKS = {"fence": "code block", "code_block": "code block", "html_block": "HTML block"}
 # Every code or HTML block needs a fence, a tab, a `<`, or four spaces after its container markers; a
 # document with none of these has no block to mask, and skips markdown-it's ~30 ms import.
-_MAYBE_BLOCK = re.compile(r"```|~~~|<|\t|^[ >\-+*\d.)]*    ", re.M)
+_MAYBE_BLOCK = re.compile(r"```|~~~|<|\t|(?:\A|(?<=[\r\n]))[ >\-+*\d.)]*    ")  # re.M's ^ misses CR-only lines
 _LETTERS = {
     "front matter": "F",
     "code block": "B",
@@ -195,15 +195,25 @@ def mask(text: str) -> Masked:
     return Masked(masked, tuple(masker.regions), masker.markers)
 
 
-def unmask(reply: str, masked: Masked) -> str:
-    """The reply with originals restored; ReplyRejected if any protected region was altered."""
+def settle(reply: str, masked: Masked) -> str:
+    """The (masked) reply with each block marker's line as it was masked, where the model only re-spaced it.
+
+    ReplyRejected if a marker was lost, duplicated, reordered or invented, or a block marker left its line.
+    """
     if not masked.regions:
-        return reply  # nothing was masked (protect = false): marker-like text is just text
+        return reply
     found = masked.pattern.findall(reply)
     expected = masked.pattern.findall(masked.text)
     if found != expected:
         raise ReplyRejected(_describe_damage(found, masked))
-    reply = _settle_block_lines(reply, masked)
+    return _settle_block_lines(reply, masked)
+
+
+def unmask(reply: str, masked: Masked) -> str:
+    """The reply with originals restored; ReplyRejected if any protected region was altered."""
+    if not masked.regions:
+        return reply  # nothing was masked (protect = false): marker-like text is just text
+    reply = settle(reply, masked)
     by_token = {region.token: region for region in masked.regions}
     pieces: list[str] = []
     blocks: list[tuple[int, Region]] = []  # where each code/HTML block starts in the restored text

@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
+from gpt_tools.backends import Reply
 from gpt_tools.chunking import split_chunks
 from gpt_tools.errors import InputRefused, ReplyRejected
 from gpt_tools.protect import Masked, mask, restrict, unmask
+from gpt_tools.rewrite import assemble, check_chunk_reply, prepare
 from gpt_tools.textio import split_lines
 
 YAML_FRONT = "---\ntitle: The Guide\ntags: [alpha, beta]\n---\n"
@@ -381,3 +383,13 @@ def test_reply_fixture(title: str, parts: list[str]) -> None:
 def _blocks(text: str) -> list[tuple[str, str, int]]:
     tokens = MarkdownIt("commonmark").parse(text)
     return [(t.type, t.content, t.level) for t in tokens if t.type in {"fence", "code_block", "html_block"}]
+
+
+def test_a_chunk_reply_is_settled_so_a_rerun_finds_it_in_the_cache() -> None:
+    text = "Intro text here.\n\n- item\n\n  ```\n  code\n  ```\n"
+    prepared = prepare(text, protect_regions=True, chunk_tokens=4000)
+    (chunk,) = prepared.chunks
+    reply = Reply(chunk.replace("  ⟦B1⟧", "⟦B1⟧"), "completed")
+    # What is cached and assembled is the chunk as masked, not the model's re-spaced marker line.
+    assert check_chunk_reply(reply, chunk, prepared.masked, "the document") == chunk
+    assert assemble(prepared, [chunk], text) == text

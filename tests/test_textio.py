@@ -209,10 +209,16 @@ NOT_BREAKS = ("\x0c", "\x0b", "\x85", "\u2028", "\u2029", "\x1c", "\x1d", "\x1e"
 WORDS = ("alpha", "beta", "`code`", "[a link](https://example.com/x)", "teh", "# Heading", "- item", "")
 
 
-def _document(rng: random.Random) -> str:
+# Lines that open or hold code and HTML blocks, alone or in a list item or quote.
+BLOCK_LINES = ("```", "~~~ sh", "    indented()", "\tcode", "<div>", "> ```", "- ```", "  ```", "1. <p>", "---")
+
+
+def _document(rng: random.Random, *, blocks: bool = False) -> str:
     lines = []
     for _ in range(rng.randint(1, 12)):
         words = [rng.choice(WORDS) for _ in range(rng.randint(0, 4))]
+        if blocks and rng.random() < 0.4:
+            words.insert(0, rng.choice(BLOCK_LINES))
         if rng.random() < 0.5:
             words.insert(rng.randint(0, len(words)), rng.choice(NOT_BREAKS))
         lines.append(" ".join(words) + rng.choice(ENDINGS))
@@ -243,7 +249,7 @@ def _as_a_model_writes(text: str) -> str:
 
 @pytest.mark.parametrize("seed", range(300))
 def test_an_unchanged_reply_gives_every_line_ending_mix_back_byte_for_byte(seed: int) -> None:
-    text = _document(random.Random(seed))
+    text = _document(random.Random(seed), blocks=seed % 2 == 1)
     assert _pipeline(text, lambda chunk: chunk) == text
     assert _pipeline(text, _as_a_model_writes) == text  # models answer in LF
     assert conform_to_input(text, text, rewrite=True) == text
