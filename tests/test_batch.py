@@ -408,3 +408,12 @@ def test_batch_records_are_private(files: dict[str, Path], api: FakeOpenAI, capf
     records_dir().chmod(0o755)
     assert _batch("collect", batch_id) == 0
     assert path.stat().st_mode & 0o777 == 0o600 and records_dir().stat().st_mode & 0o777 == 0o700
+
+
+def test_file_names_reach_the_terminal_escaped(files: dict[str, Path], api: FakeOpenAI, capfd) -> None:
+    evil = Path("docs") / "\x1b[2Jevil.md"
+    evil.write_text(TYPO)
+    batch_id = _submit(capfd, str(evil))
+    assert _batch("collect", batch_id) == 0
+    out = capfd.readouterr().out
+    assert "\x1b" not in out and "would fix docs/\\x1b[2Jevil.md" in out

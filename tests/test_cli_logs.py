@@ -82,3 +82,12 @@ def test_relative_dates_select_runs(capfd: pytest.CaptureFixture[str]) -> None:
 def test_a_limit_below_one_is_a_usage_error() -> None:
     done = run_program("gpt-tools", "logs", "-n", "0")
     assert done.returncode == 2 and b"Traceback" not in done.stderr
+
+
+def test_names_from_a_config_reach_the_terminal_escaped(capfd: pytest.CaptureFixture[str]) -> None:
+    record = runlog.Record("cli", "\x1b[2J\x1b[31mFake", "gpt-5-mini", "openai", 1, 1, 0, 0.1, "ok")
+    assert runlog.append(record, prices={})
+    assert main(["logs"]) == 0
+    assert main(["usage", "--by", "assistant"]) == 0
+    out = capfd.readouterr().out
+    assert "\x1b" not in out and out.count("\\x1b[2J\\x1b[31mFake") == 2

@@ -108,9 +108,13 @@ def test_failed_turn_does_not_advance_the_conversation(api: FakeOpenAI) -> None:
 class _Terminal:
     """A program on a pseudo-terminal, read with deadlines (no fixed sleeps)."""
 
-    def __init__(self, *argv: str) -> None:
+    def __init__(self, *argv: str, file_size_limit: int | None = None) -> None:
         self.pid, self.fd = pty.fork()
         if self.pid == 0:
+            if file_size_limit is not None:  # a full disk, for this program only
+                import resource
+
+                resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
             os.execv(argv[0], list(argv))
         self.seen = b""
 
@@ -417,3 +421,31 @@ def test_a_turn_saved_but_not_remembered_says_how_to_continue(api: FakeOpenAI) -
     with pytest.raises(gpt_tools.errors.TurnNotSaved, match=f"saved in conversation {talk.id}.*--conversation"):
         gpt_tools.run("Summarizer", "teh one", conversation=talk)
     assert len(conversation.load(talk.id).messages) == 2  # the turn itself is kept
+
+
+def test_a_chat_turn_that_cannot_be_saved_is_shown_and_said(api: FakeOpenAI) -> None:
+    write_config(Path.cwd(), "max_retries = 0\n")
+    long_reply = "word " * 2000
+    api.script(Scripted(text=long_reply), Scripted(text="short"))
+    chat = _Terminal(program("gpt-tools"), "chat", "Summarizer", file_size_limit=4000)
+    chat.prompt()
+    chat.send(b"a long one\r")
+    chat.expect(b"was not saved in conversation")
+    chat.prompt()  # the chat goes on
+    chat.send(b"\x04")
+    assert chat.exit_code() == 1  # a lost turn is a failure, though the chat went on
+    assert chat.seen.count(b"word") >= 2000 and b"Traceback" not in chat.seen
+
+
+def test_the_chat_history_file_is_private_even_when_it_was_not() -> None:
+    import readline
+
+    from gpt_tools.cli import chat
+
+    path = chat._history_file()
+    path.parent.mkdir(parents=True)
+    path.write_text("what I typed\n")
+    path.chmod(0o644)
+    readline.add_history("more I typed")
+    chat._save_history(readline, path)
+    assert path.stat().st_mode & 0o777 == 0o600 and "more I typed" in path.read_text()

@@ -14,6 +14,7 @@ import click
 
 from ..textio import split_lines
 from .console import Console
+from .safe_text import printable
 
 PROGRAM = "gpt-tools batch"
 DIFF_LINES = 60  # per file, as in the hook: enough to see what changes, short enough to read
@@ -84,7 +85,8 @@ def status_command(batch_id: str | None) -> int:
         info = batch.retrieve(batch.endpoint_for(record), batch_id)
         console.line(f"{batch_id}: {info.get('status')}, {_counts(info)}")
         for error in (info.get("errors") or {}).get("data") or []:
-            console.line(f"  error: {error.get('message')}" + (f" (line {error['line']})" if error.get("line") else ""))
+            where = f" (line {error['line']})" if error.get("line") else ""
+            console.line(printable(f"  error: {error.get('message')}{where}"))  # the server's text
         if record is not None:
             console.line(f"  {record.assistant}, {len(record.files)} files, submitted {record.created}, {record.state}")
         return 0
@@ -95,7 +97,7 @@ def status_command(batch_id: str | None) -> int:
             server = f"{info.get('status')}, {_counts(info)}"
         except GptToolsError as exc:
             server = f"server status unknown: {exc}"
-        console.line(f"{record.id}  {record.assistant}  {len(record.files)} files  {record.state}  {server}")
+        console.line(printable(f"{record.id}  {record.assistant}  {len(record.files)} files  {record.state}  {server}"))
     if not records:
         console.message("no batches submitted from this account's state dir")
     return 0
@@ -135,7 +137,8 @@ def collect_command(batch_id: str, write: bool) -> int:
         if write:
             outcomes = batch_collect.apply(record, outcomes)
     for outcome in outcomes:
-        console.line(_line(outcome, batch.shown(outcome.path), write).rstrip("\n"))
+        # File names and contents come from a repository: no raw terminal escapes.
+        console.line(printable(_line(outcome, batch.shown(outcome.path), write).rstrip("\n"), keep_newlines=True))
     tally = Counter(outcome.status for outcome in outcomes)
     labels = {"fixed": "fixed" if write else "would fix", "failed": "left untouched"}
     order = ("fixed", "unchanged", "already applied", "skipped", "failed")

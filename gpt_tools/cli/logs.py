@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from .console import Console
+from .safe_text import printable
 
 if TYPE_CHECKING:
     from ..runlog import Filters
@@ -83,13 +84,13 @@ def logs_command(
         return 0
     for row in rows:
         hit = " cache" if row["cache_hit"] else ""
-        console.result(
+        line = (
             f"{row['time']}  {row['frontend']:<7} {row['assistant']:<16} {row['model']:<14} "
             f"{row['input_tokens']:>7,} in {row['output_tokens']:>7,} out  {float(row['duration']):6.1f}s  "  # type: ignore[arg-type]
             f"{_money(row['cost']):>9}  {row['status']}{hit}"
             + (f"  {row['request_id']}" if row.get("request_id") else "")  # what the provider's support asks for
-            + "\n"
         )
+        console.result(printable(line) + "\n")  # names came from a config (a cloned repository's)
     return 0
 
 
@@ -113,9 +114,10 @@ def usage_command(
     for row in rows:
         total += float(row["cost"])  # type: ignore[arg-type]
         unpriced = f"  ({row['unpriced_runs']} runs of unpriced models)" if row["unpriced_runs"] else ""
-        console.result(
+        line = (
             f"{row[by]!s:<20} {row['runs']:>6} runs {row['input_tokens']:>11,} in {row['output_tokens']:>11,} out  "
-            f"{_money(row['cost']):>10}{unpriced}\n"
+            f"{_money(row['cost']):>10}{unpriced}"
         )
+        console.result(printable(line) + "\n")
     console.result(f"{'total':<20} {_money(total):>62}\n" if rows else "no runs logged yet\n")
     return 0
