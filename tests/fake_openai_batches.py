@@ -46,6 +46,10 @@ class StoredJob:
 
     def to_json(self) -> JSON:
         stamps = ("in_progress", "finalizing", "completed", "failed", "expired", "cancelling", "cancelled")
+        # What has not happened (yet) is left out: the spec types these fields as integers/strings/objects, never null.
+        return {key: value for key, value in self._fields(stamps).items() if value is not None}
+
+    def _fields(self, stamps: tuple[str, ...]) -> JSON:
         return {
             "id": self.id, "object": "batch", "endpoint": self.endpoint, "errors": self.errors,
             "input_file_id": self.input_file_id, "completion_window": self.completion_window,

@@ -51,7 +51,8 @@ class StoredFile:
         return {
             "id": self.id, "object": "file", "bytes": self.size, "created_at": self.created_at,
             "filename": self.filename, "purpose": self.purpose, "status": "processed",
-            "expires_at": self.expires_at, "status_details": None,
+            # The spec types expires_at as an integer, never null: a file that never expires has none.
+            **({"expires_at": self.expires_at} if self.expires_at is not None else {}),
         }  # fmt: skip
 
 
@@ -277,7 +278,7 @@ class FileStore:
             "usage_bytes": usage, "file_counts": counts,
             "status": "in_progress" if counts["in_progress"] else "completed",
             "last_active_at": store.last_active_at, "metadata": store.metadata,
-            "expires_after": store.expires_after,
+            **({"expires_after": store.expires_after} if store.expires_after else {}),  # an object, never null
             "expires_at": store.last_active_at + int(days) * 86400 if isinstance(days, int) else None,
         }  # fmt: skip
 

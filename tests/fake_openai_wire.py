@@ -304,7 +304,9 @@ def response_object(plan: Plan, status: str) -> JSON:
         "text": body.get("text") or {"format": {"type": "text"}, "verbosity": "medium"},
         "tool_choice": "auto", "tools": body.get("tools") or [], "top_logprobs": 0,
         "top_p": body.get("top_p", 1.0), "truncation": "disabled",
-        "usage": usage if finished else None, "user": None, "metadata": body.get("metadata") or {},
+        "metadata": body.get("metadata") or {},
+        # No `usage` before the end and no `user`: the spec types them as object and string, never null.
+        **({"usage": usage} if finished else {}),
     }  # fmt: skip
 
 
@@ -404,8 +406,7 @@ def _chat_envelope(plan: Plan, obj: str) -> JSON:
         "object": obj,
         "created": plan.created,
         "model": plan.model,
-        "service_tier": "default",
-        "system_fingerprint": None,
+        "service_tier": "default",  # no `system_fingerprint`: the spec types it as a string, never null
     }
 
 

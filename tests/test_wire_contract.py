@@ -1,0 +1,223 @@
+"""The wire under contract: every request body the backends send, and every reply and event the fake
+server sends, held to OpenAI's OpenAPI document (the subset in tests/contract/, see extract.py there)
+and to the openai SDK's types (request TypedDicts, response models).
+
+The fake stands in for the real service in every other test, so where it disagrees with the spec the
+fake is what gets fixed.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import typing
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import openai
+import pytest
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from openai.types.chat import completion_create_params as chat_params
+from openai.types.responses import Response, ResponseStreamEvent
+from openai.types.responses import response_create_params as responses_params
+from pydantic import TypeAdapter
+
+from gpt_tools.backends import BackendRequest, chat, responses
+from gpt_tools.backends.base import Attachment
+from tests import fake_openai_wire as wire
+from tests.fake_openai import FakeOpenAI, Scripted
+
+CONTRACT = json.loads((Path(__file__).parent / "contract" / "openapi-subset.json").read_text(encoding="utf-8"))
+SCHEMAS: dict[str, Any] = CONTRACT["schemas"]
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 16
+PDF = b"%PDF-1.4\n"
+
+
+@functools.cache
+def _validator(name: str) -> jsonschema.protocols.Validator:
+    schema = {"$ref": f"#/components/schemas/{name}", "components": {"schemas": SCHEMAS}}
+    return jsonschema.Draft202012Validator(schema)
+
+
+def spec_errors(name: str, value: Any) -> list[str]:
+    """Why `value` is not a valid `name` of the spec (empty when it is)."""
+    found = sorted(_validator(name).iter_errors(value), key=lambda e: list(e.absolute_path))
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message[:300]}" for e in found]
+
+
+def spec_properties(name: str) -> set[str]:
+    """Every property a schema names, through allOf (the spec's objects are open: unknown keys pass)."""
+    schema = SCHEMAS[name]
+    found = set(schema.get("properties", {}))
+    for part in schema.get("allOf", []):
+        found |= spec_properties(part["$ref"].rsplit("/", 1)[1]) if "$ref" in part else set(part.get("properties", {}))
+    return found
+
+
+def assert_request(spec_name: str, sdk_type: Any, body: dict[str, Any]) -> None:
+    assert spec_errors(spec_name, body) == []
+    TypeAdapter(sdk_type).validate_python(body)  # the SDK's request TypedDicts (unknown keys pass there too)
+    known = spec_properties(spec_name) & set(typing.get_type_hints(sdk_type))
+    assert set(body) <= known, f"keys neither the spec nor the SDK knows: {set(body) - known}"
+
+
+def _request(stream: bool, **fields: Any) -> BackendRequest:
+    return BackendRequest(model="gpt-5-mini", instructions="Fix typos.", text="teh text", stream=stream, **fields)
+
+
+IMAGE = Attachment(name="a.png", media_type="image/png", file_id="file-img")
+PDF_FILE = Attachment(name="b.pdf", media_type="application/octet-stream", file_id="file-pdf")
+RESPONSES_REQUESTS = {
+    "plain": {},
+    "options": {"temperature": 0.2, "max_output_tokens": 300, "store": True},
+    "file_search": {"tools": ("file_search",), "vector_store_ids": ("vs_1", "vs_2")},
+    "code_interpreter": {"tools": ("code_interpreter",), "container_file_ids": ("file-a", "file-b")},
+    "both_tools": {"tools": ("file_search", "code_interpreter"), "vector_store_ids": ("vs_1",)},
+    "attachments": {"attachments": (IMAGE, PDF_FILE)},
+    "history_fallback": {"history": (("user", "teh one"), ("assistant", "the one"), ("user", "more"))},
+    "previous_response_id": {"previous_response_id": "resp_123"},
+}
+
+
+@pytest.mark.parametrize("stream", [True, False])
+@pytest.mark.parametrize("case", sorted(RESPONSES_REQUESTS))
+def test_responses_request_bodies_follow_the_spec_and_the_sdk(case: str, stream: bool) -> None:
+    body = responses.build_body(_request(stream, **RESPONSES_REQUESTS[case]))
+    sdk = (
+        responses_params.ResponseCreateParamsStreaming if stream else responses_params.ResponseCreateParamsNonStreaming
+    )
+    assert_request("CreateResponse", sdk, body)
+
+
+def test_the_old_history_shape_is_refused_by_both_oracles() -> None:
+    """What the history fallback used to send: output_text parts in an input message."""
+    body = {"model": "m", "input": [{"role": "assistant", "content": [{"type": "output_text", "text": "a"}]}]}
+    assert spec_errors("CreateResponse", body) != []
+    with pytest.raises(ValueError):
+        TypeAdapter(responses_params.ResponseCreateParamsNonStreaming).validate_python(body)
+
+
+CHAT_REQUESTS = {
+    "plain": {},
+    "options": {"temperature": 0.2, "max_output_tokens": 300},
+    "history": {"history": (("user", "teh one"), ("assistant", "the one"))},
+    "image": {"attachments": (Attachment.inline("a.png", PNG),)},
+}
+
+
+@pytest.mark.parametrize("limit_key", ["max_completion_tokens", "max_tokens"])
+@pytest.mark.parametrize("stream", [True, False])
+@pytest.mark.parametrize("case", sorted(CHAT_REQUESTS))
+def test_chat_request_bodies_follow_the_spec_and_the_sdk(case: str, stream: bool, limit_key: str) -> None:
+    body = chat.build_body(_request(stream, **CHAT_REQUESTS[case]), limit_key=limit_key)
+    sdk = chat_params.CompletionCreateParamsStreaming if stream else chat_params.CompletionCreateParamsNonStreaming
+    assert_request("CreateChatCompletionRequest", sdk, body)
+
+
+# --- what the fake sends -------------------------------------------------------------------------
+
+REPLIES = {  # name -> (request fields, fault)
+    "plain": ({}, None),
+    "incomplete": ({}, "incomplete"),
+    "citations": ({}, "annotated"),
+    "commentary": ({}, "commentary"),
+    "refusal": ({}, "refusal"),
+    "file_search": ({"tools": ("file_search",), "vector_store_ids": ("vs_1",)}, None),
+}
+
+
+# Event type -> its schema, from the union's branches (each pins `type` to one value).
+EVENT_SCHEMAS = {
+    SCHEMAS[name]["properties"]["type"]["enum"][0]: name
+    for name in (branch["$ref"].rsplit("/", 1)[1] for branch in SCHEMAS["ResponseStreamEvent"]["anyOf"])
+}
+
+
+def _plan(kind: str, case: str, stream: bool) -> wire.Plan:
+    fields, fault = REPLIES[case]
+    build = responses.build_body if kind == "responses" else chat.build_body
+    body = build(_request(stream, **(fields if kind == "responses" else {})))
+    return wire.make_plan(kind, body, "the text. More text.", fault)
+
+
+@pytest.mark.parametrize("case", sorted(REPLIES))
+def test_fake_responses_follow_the_spec_and_parse_with_the_sdk(case: str) -> None:
+    plan = _plan("responses", case, stream=False)
+    body = wire.response_object(plan, "incomplete" if plan.incomplete else "completed")
+    assert spec_errors("Response", body) == []
+    parsed = Response.model_validate(body)
+    if case == "commentary":  # reasoning first, then the commentary, then the answer
+        assert [(item.type, getattr(item, "phase", None)) for item in parsed.output] == [
+            ("reasoning", None), ("message", "commentary"), ("message", "final_answer")
+        ]  # fmt: skip
+    if case == "file_search":
+        assert [item.type for item in parsed.output] == ["reasoning", "file_search_call", "message"]
+
+
+@pytest.mark.parametrize("cut", [False, True])
+@pytest.mark.parametrize("case", sorted(REPLIES))
+def test_fake_events_follow_the_spec_and_parse_with_the_sdk(case: str, cut: bool) -> None:
+    events = wire.response_events(_plan("responses", case, stream=True), cut)
+    adapter: TypeAdapter[Any] = TypeAdapter(ResponseStreamEvent)
+    for number, (kind, event) in enumerate(events):
+        assert (event["type"], event["sequence_number"]) == (kind, number)
+        assert spec_errors(EVENT_SCHEMAS[kind], event) == [], kind  # the event's own schema: clear errors
+        assert spec_errors("ResponseStreamEvent", event) == [], kind
+        assert adapter.validate_python(event).type == kind
+
+
+@pytest.mark.parametrize("case", ["plain", "incomplete", "refusal"])
+def test_fake_chat_replies_follow_the_spec_and_parse_with_the_sdk(case: str) -> None:
+    body = wire.chat_completion(_plan("chat", case, stream=False))
+    assert spec_errors("CreateChatCompletionResponse", body) == []
+    ChatCompletion.model_validate(body)
+    for chunk in wire.chat_chunks(_plan("chat", case, stream=True), cut=False):
+        assert spec_errors("CreateChatCompletionStreamResponse", chunk) == []
+        ChatCompletionChunk.model_validate(chunk)
+
+
+@pytest.mark.parametrize("case", ["commentary", "file_search", "citations", "refusal"])
+def test_the_sdk_streams_the_fake_to_the_same_final_response(server: FakeOpenAI, client: Any, case: str) -> None:
+    fields, fault = REPLIES[case]
+    body = responses.build_body(_request(True, **fields))
+    if case == "file_search":
+        made = client.files.create(file=("n.md", b"# n\n"), purpose="assistants")
+        body["tools"][0]["vector_store_ids"] = [client.vector_stores.create(file_ids=[made.id]).id]
+    server.script(*(Scripted(text="the text. More text.", fault=fault) for _ in range(2)))
+    del body["stream"]
+    with client.responses.stream(**body) as stream:
+        final = stream.get_final_response()
+    plain = client.responses.create(**body)
+    assert [item.type for item in final.output] == [item.type for item in plain.output]
+    if case != "refusal":
+        assert final.output_text == plain.output_text != ""
+
+
+def _raw(response: Any) -> Any:
+    return json.loads(response.http_response.content)
+
+
+def test_fake_files_vector_stores_and_batches_follow_the_spec(server: FakeOpenAI, client: Any) -> None:
+    raw = client.with_raw_response
+    server.indexing_polls = 1
+    made = _raw(raw.files.create(file=("notes.md", b"# Notes\n"), purpose="assistants"))
+    assert spec_errors("OpenAIFile", made) == []
+    assert spec_errors("ListFilesResponse", _raw(raw.files.list(limit=1))) == []
+    store = _raw(raw.vector_stores.create(name="kb"))
+    assert spec_errors("VectorStoreObject", store) == []
+    job = _raw(raw.vector_stores.file_batches.create(store["id"], file_ids=[made["id"]]))
+    assert spec_errors("VectorStoreFileBatchObject", job) == []
+    listed = _raw(raw.vector_stores.files.list(store["id"]))
+    assert spec_errors("ListVectorStoreFilesResponse", listed) == []
+    for entry in listed["data"]:
+        assert spec_errors("VectorStoreFileObject", entry) == []
+    assert {entry["status"] for entry in listed["data"]} <= {"in_progress", "completed", "failed", "cancelled"}
+    line = {"custom_id": "a", "method": "POST", "url": "/v1/responses", "body": {"model": "m", "input": "teh"}}
+    batch_file = client.files.create(file=("b.jsonl", json.dumps(line).encode() + b"\n"), purpose="batch")
+    batch = _raw(raw.batches.create(input_file_id=batch_file.id, endpoint="/v1/responses", completion_window="24h"))
+    assert spec_errors("Batch", batch) == []
+    assert spec_errors("ListBatchesResponse", _raw(raw.batches.list())) == []
+    with pytest.raises(openai.NotFoundError) as missing:
+        client.files.retrieve("file-nope")
+    assert spec_errors("ErrorResponse", missing.value.response.json()) == []
