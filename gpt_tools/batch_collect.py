@@ -87,6 +87,8 @@ def _assemble(record: BatchRecord, entry: FileRecord, data: bytes, results: dict
 
 
 def _outcome(record: BatchRecord, entry: FileRecord, results: dict[str, dict[str, Any]]) -> FileOutcome:
+    if os.path.lexists(entry.path) and not _regular(entry.path):  # a symlink, FIFO or device now: not read
+        return FileOutcome(entry.path, "skipped", _NOT_REGULAR)
     try:
         data = Path(entry.path).read_bytes()
     except OSError as exc:
@@ -174,6 +176,9 @@ def apply(record: BatchRecord, outcomes: Sequence[FileOutcome]) -> list[FileOutc
     return done
 
 
+_NOT_REGULAR = "no longer a regular file (a symlink?); left alone"
+
+
 def _regular(path: str) -> bool:
     """Still a regular file reached through no symlink: one swapped in since submit is never written through."""
     try:
@@ -183,9 +188,8 @@ def _regular(path: str) -> bool:
 
 
 def _write(outcome: FileOutcome) -> FileOutcome:
-    if not _regular(outcome.path):
-        reason = "no longer a regular file (a symlink?); left alone"
-        return replace(outcome, status="skipped", reason=reason, after=None)
+    if not _regular(outcome.path):  # checked again: it may have been swapped while collecting
+        return replace(outcome, status="skipped", reason=_NOT_REGULAR, after=None)
     try:
         if Path(outcome.path).read_bytes() != outcome.before:
             return replace(outcome, status="skipped", reason="changed while collecting; collect again", after=None)

@@ -417,3 +417,29 @@ def test_file_names_reach_the_terminal_escaped(files: dict[str, Path], api: Fake
     assert _batch("collect", batch_id) == 0
     out = capfd.readouterr().out
     assert "\x1b" not in out and "would fix docs/\\x1b[2Jevil.md" in out
+
+
+def test_a_symlink_swapped_in_while_collecting_is_not_written_through(
+    files: dict[str, Path], api: FakeOpenAI, capfd, outside: Path
+) -> None:
+    from gpt_tools import batch, batch_collect
+
+    batch_id = _submit(capfd, str(files["typo"]))
+    with batch.locked(batch_id) as record:
+        _, outcomes = batch_collect.collect(record, batch.endpoint_for(record))
+        assert [outcome.status for outcome in outcomes] == ["fixed"]
+        files["typo"].unlink()  # between reading the file and writing the fix
+        files["typo"].symlink_to(outside / "secret.md")
+        [written] = batch_collect.apply(record, outcomes)
+    assert written.status == "skipped" and "no longer a regular file" in written.reason
+    assert (outside / "secret.md").read_text() == TYPO
+
+
+def test_a_fifo_swapped_in_is_never_read(files: dict[str, Path], api: FakeOpenAI, capfd) -> None:
+    import os
+
+    batch_id = _submit(capfd, str(files["typo"]))
+    files["typo"].unlink()
+    os.mkfifo(files["typo"])  # reading it would block forever
+    assert _batch("collect", batch_id, "--write") == 1
+    assert "skipped docs/typo.md: no longer a regular file" in capfd.readouterr().out
