@@ -41,6 +41,7 @@ _LETTERS = {
     "url": "U",
     "HTML tag": "T",
     "template": "J",
+    "attribute list": "A",
 }
 Shape = tuple[str, ...]  # a block as markdown-it sees it: type, info, content, enclosing containers
 

@@ -118,9 +118,9 @@ def html_and_templates(text: str) -> Iterator[Span]:
     for match in HTML_TAG_RE.finditer(text):
         if not _BARE_TAG.fullmatch(match.group(0)):
             yield match.start(), match.end(), "HTML tag"
-    for pattern in (_TEMPLATE, _ATTRIBUTES):
+    for kind, pattern in (("template", _TEMPLATE), ("attribute list", _ATTRIBUTES)):
         for match in pattern.finditer(text):
-            yield match.start(), match.end(), "template"
+            yield match.start(), match.end(), kind
 
 
 def _trim_url(url: str) -> str:

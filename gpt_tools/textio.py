@@ -18,7 +18,8 @@ def decode_input(data: bytes, *, source: str = "input") -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
+        head = data[: exc.start]
+        line = head.count(b"\n") + head.count(b"\r") - head.count(b"\r\n") + 1  # LF, CRLF and CR lines
         raise InputRefused(
             f"{source} is not valid UTF-8 (byte {exc.start}, line {line}); refusing to send it"
         ) from None

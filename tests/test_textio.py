@@ -293,3 +293,9 @@ def test_a_second_bom_is_text_and_stays() -> None:
 
 def test_write_keeps_unusual_separators_inside_lines() -> None:
     assert write("a\x0cb\u2028c\n", "x\r\ny\r\n") == "a\x0cb\u2028c\r\n"
+
+
+@pytest.mark.parametrize("ending", [b"\n", b"\r\n", b"\r"])
+def test_invalid_utf8_line_counts_every_kind_of_line_break(ending: bytes) -> None:
+    with pytest.raises(InputRefused, match=r"line 3\)"):
+        decode_input(ending.join([b"one", b"two", b"caf\xe9"]))
