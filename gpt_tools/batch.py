@@ -80,6 +80,7 @@ class BatchRecord:
     files: list[FileRecord] = field(default_factory=list)
     state: str = "submitted"  # then "collected", or "partly collected" when files were left untouched
     logged: bool = False  # its usage went into the run log (once, at the first collect)
+    rewords: bool = False  # the assistant's content guard at submit (fidelity.py); older records: strict
 
     def to_json(self) -> bytes:
         return (json.dumps({"version": FORMAT, **asdict(self)}, indent=2) + "\n").encode("utf-8")
@@ -333,7 +334,7 @@ def submit(submission: Submission) -> BatchRecord:
     created = datetime.now().astimezone().isoformat(timespec="seconds")
     record = BatchRecord(
         str(batch["id"]), submission.assistant.name, settings.model, created, str(submission.root),
-        file_id, settings.protect, settings.chunk_tokens, files,
+        file_id, settings.protect, settings.chunk_tokens, files, rewords=settings.rewords,
     )  # fmt: skip
     save_record(record)
     return record

@@ -80,7 +80,7 @@ def _assemble(record: BatchRecord, entry: FileRecord, data: bytes, results: dict
         try:
             if line is None:
                 raise RunFailed("no result in the batch's output")
-            parts.append(check_chunk_reply(_reply(line), chunk, prepared.masked, where))
+            parts.append(check_chunk_reply(_reply(line), chunk, prepared.masked, where, rewords=record.rewords))
         except GptToolsError as exc:
             raise RunFailed(str(exc) if where in str(exc) else f"{where}: {exc}") from None
     return assemble(prepared, parts, text).encode("utf-8")

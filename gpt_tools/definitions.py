@@ -32,6 +32,7 @@ class Settings:
     max_input_tokens: int = 120_000  # estimated, per request; larger inputs are refused, never silently cut
     max_document_tokens: int = 400_000  # estimated, a rewriter's whole document (sent in chunks)
     protect: bool = True  # rewriters never see front matter, code or URLs (protect.py)
+    rewords: bool = False  # a rewriter that rewords freely (Simplifier): the content guard allows it (fidelity.py)
     chunk_tokens: int = 4_000  # rewriters get long documents in chunks of about this size
     jobs: int = 10  # requests in flight at once (chunks, hook files); gentle on rate limits, 429s are shared
     knowledge_tokens: int = 50_000  # knowledge files put into the context (chat backend) up to this
@@ -56,6 +57,7 @@ SETTING_TYPES: dict[str, tuple[type, ...]] = {
     "max_input_tokens": (int,),
     "max_document_tokens": (int,),
     "protect": (bool,),
+    "rewords": (bool,),
     "chunk_tokens": (int,),
     "jobs": (int,),
     "knowledge_tokens": (int,),

@@ -1,9 +1,10 @@
 """Rewriting a document safely: protect, chunk, send the chunks concurrently, verify, reassemble.
 
-Every chunk's reply must pass the output guards, bring back its protected regions intact and keep a
-plausible size; otherwise the whole document is refused. With a session cache, a chunk seen before
-(or a chunk that is itself an earlier fix) costs no request, and a refused reply is remembered so a
-repeated run does not pay for it again.
+Every chunk's reply must pass the output guards, bring back its protected regions intact, keep a
+plausible size and keep the chunk's prose block by block (fidelity.py); otherwise the whole document
+is refused. With a session cache, a chunk seen before (or a chunk that is itself an earlier fix) costs
+no request, and a refused reply is remembered so a repeated run does not pay for it again; only a
+reply that passed every guard is cached as a result, and it is checked again before it is replayed.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from . import guards, protect, textio
+from . import fidelity, guards, protect, textio
 from .backends import Reply, Usage
 from .backends.base import DeltaHook
 from .cache import ResultCache
@@ -50,13 +51,19 @@ def check_ratio(before: str, after: str, where: str) -> None:
         )
 
 
-def _verify(cleaned: str, chunk: str, masked: protect.Masked, where: str) -> str:
+def _verify(cleaned: str, chunk: str, masked: protect.Masked, where: str, strictness: fidelity.Fidelity) -> str:
     part = protect.restrict(masked, chunk)
     # Settled: a re-spaced block marker line is cached as masked, so the next run hits the cache.
     out = protect.settle(textio.conform_to_input(cleaned, chunk, rewrite=True), part)
     protect.unmask(out, part)
     check_ratio(chunk, out, where)
+    fidelity.check_content(chunk, out, where, strictness)
     return out
+
+
+def strictness(rewords: bool) -> fidelity.Fidelity:
+    """The content guard an assistant gets: `rewords = true` (Simplifier) allows heavy rewording."""
+    return fidelity.REWORDS if rewords else fidelity.STRICT
 
 
 def check_chunk_size(chunk: str, max_input_tokens: int, where: str) -> None:
@@ -68,31 +75,45 @@ def check_chunk_size(chunk: str, max_input_tokens: int, where: str) -> None:
         )
 
 
-def check_chunk_reply(reply: Reply, chunk: str, masked: protect.Masked, where: str) -> str:
+def check_chunk_reply(reply: Reply, chunk: str, masked: protect.Masked, where: str, *, rewords: bool = False) -> str:
     """A chunk's reply, guarded and verified, as masked text in the chunk's conventions (for batch runs,
     whose replies arrive later and in bulk; a live run does the same in two steps around its cache)."""
     cleaned = guards.check_reply(reply.text, status=reply.status, reason=reply.reason, original=chunk)
-    return _verify(cleaned, chunk, masked, where)
+    return _verify(cleaned, chunk, masked, where, strictness(rewords))
+
+
+def _key(plan: Plan, cache: ResultCache, text: str) -> str:
+    guard = f"{fidelity.VERSION}:{strictness(plan.settings.rewords).name}"  # what was accepted, and by what
+    return cache.key(plan.request(text), plan.settings.backend, plan.endpoint.base_url, guard=guard)
+
+
+def _from_cache(plan: Plan, cache: ResultCache, key: str, chunk: str, masked: protect.Masked, where: str) -> str | None:
+    """A remembered result, checked again as if it had just arrived; a remembered refusal is raised."""
+    known = cache.get(key)
+    if known and isinstance(known.get("text"), str):
+        try:
+            return _verify(known["text"], chunk, masked, where, strictness(plan.settings.rewords))
+        except ReplyRejected:
+            return None  # an entry today's guards refuse (damaged, or from older code) is never replayed
+    if known and "refused" in known:
+        raise ReplyRejected(
+            f"{known['refused']} (remembered from an earlier run; edit the text to try again)", remembered=True
+        )
+    return None
 
 
 def _run_chunk(plan: Plan, chunk: str, masked: protect.Masked, where: str, on_delta: DeltaHook | None) -> _Chunk:
     check_chunk_size(chunk, plan.settings.max_input_tokens, where)
     cache: ResultCache | None = plan.session.cache
-    request = plan.request(chunk)
-    key = cache.key(request, plan.settings.backend, plan.endpoint.base_url) if cache else ""
-    known = cache.get(key) if cache else None
-    if known and isinstance(known.get("text"), str):
-        return _Chunk(known["text"], Usage(), "", None, sent=False)
-    if known and "refused" in known:
-        raise ReplyRejected(
-            f"{known['refused']} (remembered from an earlier run; edit the text to try again)", remembered=True
-        )
-    reply = plan.send(request, on_delta)
+    key = _key(plan, cache, chunk) if cache else ""
+    if cache and (known := _from_cache(plan, cache, key, chunk, masked, where)) is not None:
+        return _Chunk(known, Usage(), "", None, sent=False)
+    reply = plan.send(plan.request(chunk), on_delta)
     try:
         # Incomplete, cut or empty replies are transient: refused, but never remembered.
         cleaned = guards.check_reply(reply.text, status=reply.status, reason=reply.reason, original=chunk)
         try:
-            out = _verify(cleaned, chunk, masked, where)
+            out = _verify(cleaned, chunk, masked, where, strictness(plan.settings.rewords))
         except ReplyRejected as refused:
             if cache:
                 cache.put(key, {"refused": str(refused)})
@@ -102,7 +123,7 @@ def _run_chunk(plan: Plan, chunk: str, masked: protect.Masked, where: str, on_de
         raise
     if cache:
         cache.put(key, {"text": out})
-        cache.put(cache.key(plan.request(out), plan.settings.backend, plan.endpoint.base_url), {"text": out})
+        cache.put(_key(plan, cache, out), {"text": out})
     return _Chunk(out, reply.usage, reply.model, reply.response_id, sent=True, request_id=reply.request_id)
 
 

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import os
+import stat
 import threading
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+import gpt_tools
 from gpt_tools.backends import BackendRequest
 from gpt_tools.cache import ResultCache, default_folder
+from gpt_tools.errors import ReplyRejected
+from gpt_tools.session import Session
+from tests.fake_openai import FakeOpenAI, Scripted
 
 REQUEST = BackendRequest(model="gpt-5-mini", instructions="Fix typos.", text="teh text\n", temperature=0.2)
 BACKEND, BASE_URL = "openai", "https://api.openai.com/v1"
@@ -124,3 +131,80 @@ def test_default_folder_is_under_the_user_cache_dir() -> None:
     folder = default_folder()
     assert folder == Path(os.environ["XDG_CACHE_HOME"]) / "gpt-tools" / "results"
     assert ResultCache().folder == folder
+
+
+def test_key_changes_with_the_guards_that_accept_the_reply() -> None:
+    strict = ResultCache.key(REQUEST, BACKEND, BASE_URL, guard="1:strict")
+    assert strict != KEY
+    assert strict != ResultCache.key(REQUEST, BACKEND, BASE_URL, guard="1:rewords")
+    assert strict != ResultCache.key(REQUEST, BACKEND, BASE_URL, guard="2:strict")  # a newer guard starts afresh
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def usual_umask() -> Iterator[None]:
+    """umask 022, with which a careless writer makes files 0644 and folders 0755."""
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+@pytest.mark.usefixtures("usual_umask")
+def test_entries_are_private_in_private_folders() -> None:
+    cache = ResultCache()
+    cache.put(KEY, {"text": "a whole document"})
+    entry = cache.folder / KEY[:2] / f"{KEY}.json"
+    assert _mode(entry) == 0o600
+    assert _mode(entry.parent) == _mode(cache.folder) == _mode(cache.folder.parent) == 0o700
+
+
+@pytest.mark.usefixtures("usual_umask")
+def test_folders_left_open_by_an_older_version_are_tightened() -> None:
+    cache = ResultCache()
+    (cache.folder / KEY[:2]).mkdir(parents=True)
+    entry = cache.folder / KEY[:2] / f"{KEY}.json"
+    entry.write_text('{"text": "old"}', encoding="utf-8")
+    assert (_mode(entry), _mode(entry.parent)) == (0o644, 0o755)
+    cache.put(KEY, {"text": "new"})
+    assert _mode(entry) == 0o600
+    assert _mode(entry.parent) == _mode(cache.folder) == _mode(cache.folder.parent) == 0o700
+    assert _mode(Path(os.environ["XDG_CACHE_HOME"])) == 0o755  # the user's own cache dir keeps its mode
+
+
+# --- What the rewrite pipeline stores and replays ---------------------------------------------------------
+
+DOCUMENT = "# Guide\n\n" + "".join(f"Step {i}: run teh command number {i} and check its output.\n\n" for i in range(6))
+UNRELATED = "".join(f"A note about day {i}: it was sunny, warm and calm all day.\n\n" for i in range(6))
+
+
+def _entries(folder: Path) -> list[dict[str, object]]:
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.rglob("*.json"))]
+
+
+def test_a_refused_reply_is_remembered_as_a_refusal_never_as_a_result(api: FakeOpenAI, tmp_path: Path) -> None:
+    session = Session(cache=ResultCache(tmp_path / "cache"))
+    api.script(Scripted(text=UNRELATED))
+    with pytest.raises(ReplyRejected, match="nothing in common with the input"):
+        gpt_tools.run("MarkdownLinter", DOCUMENT, session=session)
+    [entry] = _entries(tmp_path / "cache")
+    assert set(entry) == {"refused"}
+    # The user reverts and runs again: no request, and still refused, never "fixed" from the cache.
+    with pytest.raises(ReplyRejected, match="remembered from an earlier run") as again:
+        gpt_tools.run("MarkdownLinter", DOCUMENT, session=session)
+    assert again.value.remembered and len(api.model_requests()) == 1
+
+
+def test_a_cached_result_the_guards_now_refuse_is_not_replayed(api: FakeOpenAI, tmp_path: Path) -> None:
+    """An entry written by older code (or damaged) that holds a damaging reply is asked again."""
+    session = Session(cache=ResultCache(tmp_path / "cache"))
+    fixed = gpt_tools.run("MarkdownLinter", DOCUMENT, session=session).text
+    assert fixed == DOCUMENT.replace("teh", "the")
+    for path in (tmp_path / "cache").rglob("*.json"):  # poison every result: the fix and the "clean" entry
+        path.write_text(json.dumps({"text": UNRELATED}), encoding="utf-8")
+    again = gpt_tools.run("MarkdownLinter", DOCUMENT, session=session)
+    assert (again.text, again.requests) == (fixed, 1)
+    converged = gpt_tools.run("MarkdownLinter", fixed, session=session)
+    assert (converged.text, converged.requests) == (fixed, 0)  # the fresh result was stored again

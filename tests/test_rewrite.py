@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -103,8 +104,8 @@ def test_reply_far_too_long_is_rejected(api: FakeOpenAI) -> None:
 
 
 def test_small_edits_to_a_tiny_document_are_not_ratio_checked(api: FakeOpenAI) -> None:
-    api.script(Scripted(text="Hello there, world.\n"))
-    assert gpt_tools.run(LINTER, "Hi.\n").text == "Hello there, world.\n"  # 20 chars for 4: below the floor
+    api.script(Scripted(text="**The**.\n"))
+    assert gpt_tools.run(LINTER, "teh\n").text == "**The**.\n"  # 9 chars for 4: below the floor
 
 
 def test_large_document_is_chunked_and_only_the_typo_section_changes(api: FakeOpenAI) -> None:
@@ -274,3 +275,72 @@ def test_form_feed_in_prose_does_not_expose_a_code_block(api: FakeOpenAI) -> Non
     result = gpt_tools.run(LINTER, text)
     assert "teh = 1" not in _sent(api)[0]
     assert result.text == text
+
+
+# --- The content guard through run(): what the pre-commit hook and the filter would have written --------
+
+
+def _paragraphs(count: int) -> str:
+    return "# Guide\n\n" + "".join(
+        f"Install step {i}: run the command number {i} and check its output.\n\n" for i in range(count)
+    )
+
+
+def test_reply_dropping_paragraphs_is_refused_and_nothing_is_cached_as_a_result(
+    api: FakeOpenAI, tmp_path: Path
+) -> None:
+    text = _paragraphs(10)
+    kept = text.split("\n\n")
+    api.script(Scripted(text="\n\n".join(kept[:4] + kept[8:])))
+    session = _cached_session(tmp_path)
+    with pytest.raises(
+        ReplyRejected, match=r"drops 4 of 10 paragraphs, starting 'Install step 3: .*nothing was applied"
+    ):
+        gpt_tools.run(LINTER, text, session=session)
+    entries = [p.read_text(encoding="utf-8") for p in (tmp_path / "cache").rglob("*.json")]
+    assert len(entries) == 1 and '"refused"' in entries[0] and '"text"' not in entries[0]
+
+
+@pytest.mark.parametrize(
+    ("reply", "message"),
+    [
+        (lambda t: "Here is the fixed document:\n\n" + t, r"adds 1 block at the start"),
+        (lambda t: t + "\nLet me know if you need anything else!\n", r"adds 1 block at the end"),
+        (lambda t: t + t, r"adds 11 blocks at the end"),
+        (lambda t: "".join(f"A note about day {i}: it was sunny, warm and calm.\n\n" for i in range(11)), "nothing in"),
+    ],
+    ids=["preamble", "closing note", "twice", "unrelated"],
+)
+def test_chatter_duplicates_and_unrelated_replies_are_refused(
+    api: FakeOpenAI, reply: Callable[[str], str], message: str
+) -> None:
+    text = _paragraphs(10)
+    api.script(Scripted(text=reply(text)))
+    with pytest.raises(ReplyRejected, match=message):
+        gpt_tools.run(LINTER, text)
+
+
+def test_one_chunk_replaced_by_another_is_refused(api: FakeOpenAI) -> None:
+    _configure("chunk_tokens = 400\n")
+    text = _document(4, typo_at=1)
+    first: list[str] = []
+
+    def responder(chunk: str) -> str:  # every chunk comes back as the first one the server saw
+        first.append(chunk)
+        return first[0]
+
+    api.responder = responder
+    with pytest.raises(ReplyRejected, match=r"the reply for chunk \d+/\d+ "):
+        gpt_tools.run(LINTER, text, session=Session(jobs=1))
+
+
+def test_simplifier_may_reword_but_not_drop(api: FakeOpenAI) -> None:
+    wordy = "In order to utilize the installer, you must download it beforehand.\n\n"
+    keep = "Keep the installer somewhere safe.\n\n"
+    end = "Then run it, and follow every prompt until the installer says that it has finished its work.\n"
+    text = f"# Setup\n\n{wordy}{keep}{end}"
+    plain = f"# Setup\n\nTo use the installer, download it first.\n\n{keep}{end}"
+    api.script(Scripted(text=plain), Scripted(text=plain.replace(keep, "")))
+    assert gpt_tools.run("Simplifier", text).text == plain
+    with pytest.raises(ReplyRejected, match=r"drops 1 of 3 paragraphs, starting 'Keep the installer somewhere safe\.'"):
+        gpt_tools.run("Simplifier", text)
