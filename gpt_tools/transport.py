@@ -2,31 +2,30 @@
 
 Why not the openai SDK: importing it costs 0.4-1.2 s on our machines, which a Vim filter would pay on
 every call (bench/RESULTS.md). The two wire formats we speak are small JSON/SSE contracts; this module keeps
-the SDK's behaviour that users rely on: Retry-After, x-should-retry, exponential backoff with jitter,
-separate connect and read timeouts, HTTPS proxies from the environment.
+the SDK's behaviour that users rely on: its retry rules (retrypolicy.py), separate connect and read
+timeouts, proxies from the environment with their credentials, one kept-alive connection per thread
+(connections.py), OPENAI_ORG_ID/OPENAI_PROJECT_ID headers, and x-request-id on every error.
 """
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json
-import os
 import random
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import redact
+from . import connections, redact, retrypolicy
 from .errors import ApiError, Cancelled, RunFailed, UsageError
+from .exchange import Response as Response  # re-exported: what post() and send() return
+from .exchange import exchange
 from .ratelimit import RateGate
 
-RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 USER_AGENT = "gpt-tools/0.1"
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token
 
@@ -61,53 +60,6 @@ class RetryNotice:
 
 
 RetryHook = Callable[[RetryNotice], None]
-
-
-class _Connection(http.client.HTTPConnection):
-    """Connects within the connect timeout, then waits up to the (longer) read timeout per read."""
-
-    read_timeout: float = 300.0
-
-    def connect(self) -> None:
-        super().connect()
-        self.sock.settimeout(self.read_timeout)
-
-
-class _TLSConnection(http.client.HTTPSConnection):
-    read_timeout: float = 300.0
-
-    def connect(self) -> None:
-        super().connect()
-        self.sock.settimeout(self.read_timeout)
-
-
-def _open_connection(endpoint: Endpoint) -> tuple[http.client.HTTPConnection, str]:
-    parts = urlsplit(endpoint.base_url)
-    host, port = parts.hostname or "localhost", parts.port
-    proxy = _proxy_for(parts.scheme, host)
-    target = proxy or (host, port)
-    conn: _Connection | _TLSConnection
-    if parts.scheme == "https":
-        conn = _TLSConnection(target[0], target[1], timeout=endpoint.connect_timeout)
-    else:
-        conn = _Connection(target[0], target[1], timeout=endpoint.connect_timeout)
-    conn.read_timeout = endpoint.read_timeout
-    if proxy is not None:
-        conn.set_tunnel(host, port)
-    return conn, parts.path.rstrip("/")
-
-
-def _proxy_for(scheme: str, host: str) -> tuple[str, int | None] | None:
-    """The HTTPS/HTTP proxy from the environment, honouring NO_PROXY (loopback is never proxied)."""
-    value = os.environ.get(f"{scheme}_proxy") or os.environ.get(f"{scheme.upper()}_PROXY")
-    if not value or host in ("localhost", "127.0.0.1", "::1"):
-        return None
-    no_proxy = os.environ.get("no_proxy") or os.environ.get("NO_PROXY") or ""
-    for entry in (item.strip().lstrip(".") for item in no_proxy.split(",")):
-        if entry == "*" or (entry and (host == entry or host.endswith("." + entry))):
-            return None
-    parts = urlsplit(value if "://" in value else "http://" + value)
-    return parts.hostname or value, parts.port
 
 
 @dataclass(frozen=True)
@@ -193,99 +145,56 @@ def _failure(what: str, exc: BaseException) -> str:
     return redact.redact(f"{what}: {exc or type(exc).__name__}")
 
 
-def _retry_after(response: http.client.HTTPResponse) -> float | None:
-    """Seconds the server asked us to wait (retry-after-ms, Retry-After seconds or HTTP date)."""
-    millis = response.getheader("retry-after-ms")
-    if millis:
-        try:
-            return float(millis) / 1000
-        except ValueError:
-            pass
-    value = response.getheader("retry-after")
-    if not value:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        from email.utils import parsedate_to_datetime
-
-        try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
-
-
-def _should_retry(status: int, code: str | None, response: http.client.HTTPResponse) -> bool:
-    forced = (response.getheader("x-should-retry") or "").lower()
-    if forced in ("true", "false"):
-        return forced == "true"
-    return status in RETRY_STATUSES and code != "insufficient_quota"
-
-
-def _backoff(attempt: int) -> float:
-    return float(min(8.0, 0.5 * 2**attempt) * random.uniform(0.75, 1.0))
-
-
-class _CancelWatch:
-    """Shuts a request's socket down when the caller cancels, so a blocked read returns at once.
-
-    Without it, a cancelled run would sit in getresponse() until the server answered or the read
-    timeout ran out (minutes), holding a worker thread of the editor.
-    """
-
-    def __init__(self, sock: socket.socket, cancel: threading.Event) -> None:
-        self._done = threading.Event()
-        self._sock, self._cancel = sock, cancel
-        threading.Thread(target=self._watch, daemon=True, name="gpt-tools-cancel").start()
-
-    def _watch(self) -> None:
-        while not self._done.is_set():
-            if self._cancel.wait(0.05):
-                with contextlib.suppress(OSError):
-                    self._sock.shutdown(socket.SHUT_RDWR)
-                return
-
-    def stop(self) -> None:
-        self._done.set()
-
-
-def _release(response: http.client.HTTPResponse) -> None:
-    """Close a response and stop watching its socket for cancellation."""
-    watch = getattr(response, "gpt_tools_watch", None)
-    if watch is not None:
-        watch.stop()
-    response.close()
-
-
 def _attempt(
     endpoint: Endpoint, method: str, path: str, payload: Payload, stream: bool, cancel: threading.Event | None
-) -> tuple[http.client.HTTPResponse | None, RunFailed | None, float | None]:
+) -> tuple[Response | None, RunFailed | None, float | None]:
     """One try: the open 2xx response, or the error and any server-requested wait."""
-    conn, prefix = _open_connection(endpoint)
-    headers = _headers(endpoint, stream, payload.content_type)
-    watch: _CancelWatch | None = None
+    where = connections.route(endpoint.base_url)
+    headers = {**_headers(endpoint, stream, payload.content_type), **where.proxy_headers()}
     try:
-        conn.request(method, prefix + path, body=payload.data, headers=headers)
-        if cancel is not None and conn.sock is not None:
-            watch = _CancelWatch(conn.sock, cancel)
-        response = conn.getresponse()
+        timeouts = endpoint.connect_timeout, endpoint.read_timeout
+        conn, raw, watch = exchange(where, timeouts, (method, where.target(path), payload.data, headers), cancel)
+    except connections.ProxyRefused as exc:
+        _raise_if_cancelled(cancel)
+        error = ApiError(_failure(f"cannot reach {_display(endpoint.base_url)}", exc) + _PROXY_HINT, status=exc.status)
+        if exc.status < 500:
+            raise error from None
+        return None, error, None
     except (OSError, http.client.HTTPException) as exc:
-        if watch is not None:
-            watch.stop()
-        conn.close()
-        if cancel is not None and cancel.is_set():
-            raise Cancelled("cancelled") from None
+        _raise_if_cancelled(cancel)
         return None, RunFailed(_failure(f"cannot reach {_display(endpoint.base_url)}", exc)), None
-    if 200 <= response.status < 300:
-        response.gpt_tools_watch = watch  # type: ignore[attr-defined]  # stopped by _release
+    response = Response(raw, conn, where, watch, cancel)
+    if 200 <= raw.status < 300 and stream:
         return response, None, None
-    if watch is not None:
-        watch.stop()
-    error = _error_from(response.status, response.read(), path.split("?")[0], response.getheader("x-request-id"))
-    conn.close()
-    if not _should_retry(response.status, error.code, response):
+    try:
+        body = response.read()
+    except (OSError, http.client.HTTPException) as exc:
+        # Nothing reached the caller yet, so a cut body is retried like a connection that failed.
+        _raise_if_cancelled(cancel)
+        return None, _cut(_failure("the reply was cut short", exc), response.request_id), None
+    finally:
+        response.close()
+    if 200 <= raw.status < 300:
+        response.body = body
+        return response, None, None
+    error = _error_from(raw.status, body, path.split("?")[0], response.request_id)
+    if not retrypolicy.should_retry(raw.status, error.code, raw.headers):
         raise error
-    return None, error, _retry_after(response)
+    return None, error, retrypolicy.retry_after(raw.headers)
+
+
+_PROXY_HINT = " (check the proxy URL and its user:password@ in HTTPS_PROXY)"
+
+
+def _cut(message: str, request_id: str | None) -> RunFailed:
+    error = RunFailed(message + _request_note(request_id))
+    error.request_id = request_id
+    return error
+
+
+def _raise_if_cancelled(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise Cancelled("cancelled") from None
 
 
 def _sleep(seconds: float, cancel: threading.Event | None) -> None:
@@ -303,7 +212,7 @@ def post(
     stream: bool,
     on_retry: RetryHook | None = None,
     cancel: threading.Event | None = None,
-) -> http.client.HTTPResponse:
+) -> Response:
     """POST JSON and return the open 2xx response, retrying what is worth retrying."""
     return send(endpoint, "POST", path, Payload.json(body), stream=stream, on_retry=on_retry, cancel=cancel)
 
@@ -329,7 +238,7 @@ def send(
     stream: bool,
     on_retry: RetryHook | None = None,
     cancel: threading.Event | None = None,
-) -> http.client.HTTPResponse:
+) -> Response:
     """Send a request and return the open 2xx response, retrying what is worth retrying.
 
     Only opening the response is retried: once a reply streams, a retry would duplicate output the
@@ -346,9 +255,9 @@ def send(
         assert error is not None
         if attempt == endpoint.max_retries:
             raise error
-        wait = asked if asked is not None else _backoff(attempt)
+        wait = asked if asked is not None else retrypolicy.backoff(attempt)
         if wait > endpoint.max_retry_wait:
-            raise RunFailed(f"{error}; the server asks to wait {wait:.0f} s, over max_retry_wait") from error
+            raise _too_long(error, wait) from error
         if on_retry is not None:
             on_retry(RetryNotice(attempt + 1, endpoint.max_retries, wait, str(error)))
         if endpoint.gate is not None and isinstance(error, ApiError) and error.status == 429:
@@ -358,7 +267,14 @@ def send(
     raise AssertionError("unreachable")
 
 
-def read_json(response: http.client.HTTPResponse) -> dict[str, Any]:
+def _too_long(error: RunFailed, wait: float) -> RunFailed:
+    message = f"{error}; the server asks to wait {wait:.0f} s, over max_retry_wait"
+    if isinstance(error, ApiError):
+        return ApiError(message, status=error.status, code=error.code, request_id=error.request_id)
+    return RunFailed(message)
+
+
+def read_json(response: Response) -> dict[str, Any]:
     """The whole JSON body of a non-streamed reply; a body cut short is an error, never a result."""
     try:
         data = response.read()
@@ -366,13 +282,13 @@ def read_json(response: http.client.HTTPResponse) -> dict[str, Any]:
     except (OSError, http.client.HTTPException, ValueError) as exc:
         raise RunFailed(_failure("the reply was cut short or unreadable", exc)) from None
     finally:
-        _release(response)
+        response.close()
     if not isinstance(value, dict):
         raise RunFailed("the reply was not a JSON object")
     return value
 
 
-def iter_sse(response: http.client.HTTPResponse, cancel: threading.Event | None = None) -> Iterator[tuple[str, str]]:
+def iter_sse(response: Response, cancel: threading.Event | None = None) -> Iterator[tuple[str, str]]:
     """(event, data) pairs of a server-sent event stream; ends when the connection does."""
     event, data = "", list[str]()
     try:
@@ -384,7 +300,10 @@ def iter_sse(response: http.client.HTTPResponse, cancel: threading.Event | None 
                 if cancel is not None and cancel.is_set():  # our own shutdown ends the stream: not a cut
                     raise Cancelled("cancelled")
                 return
-            line = raw.decode("utf-8").rstrip("\r\n")
+            try:
+                line = raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError:
+                raise RunFailed("the reply stream was not valid UTF-8") from None
             if not line:
                 if data:
                     yield event, "\n".join(data)
@@ -400,7 +319,7 @@ def iter_sse(response: http.client.HTTPResponse, cancel: threading.Event | None 
             raise RunFailed("the server stopped sending the reply (read timeout)") from None
         raise RunFailed(_failure("the reply stream was cut short", exc)) from None
     finally:
-        _release(response)
+        response.close()
 
 
 def probe(endpoint: Endpoint) -> int | str:
@@ -408,15 +327,16 @@ def probe(endpoint: Endpoint) -> int | str:
 
     The body is never returned: an authentication error may echo part of the key.
     """
-    quick = Endpoint(endpoint.base_url, endpoint.api_key, endpoint.auth_header, min(endpoint.connect_timeout, 5.0), 5.0)
-    conn, prefix = _open_connection(quick)
+    quick = replace(endpoint, connect_timeout=min(endpoint.connect_timeout, 5.0), read_timeout=5.0)
+    where = connections.route(quick.base_url)
+    headers = {**_headers(quick, False, "application/json"), **where.proxy_headers()}
     try:
-        conn.request("GET", prefix + "/models", headers=_headers(quick, False, "application/json"))
-        return conn.getresponse().status
+        timeouts = quick.connect_timeout, quick.read_timeout
+        conn, raw, _ = exchange(where, timeouts, ("GET", where.target("/models"), None, headers), None)
     except (OSError, http.client.HTTPException) as exc:
         return _failure("unreachable", exc)
-    finally:
-        conn.close()
+    conn.close()  # the body is never read, so the connection cannot be reused
+    return raw.status
 
 
 def fetch(endpoint: Endpoint, path: str, *, on_retry: RetryHook | None = None) -> bytes:
@@ -427,4 +347,4 @@ def fetch(endpoint: Endpoint, path: str, *, on_retry: RetryHook | None = None) -
     except (OSError, http.client.HTTPException) as exc:
         raise RunFailed(_failure("the download was cut short", exc)) from None
     finally:
-        _release(response)
+        response.close()

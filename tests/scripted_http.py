@@ -28,6 +28,8 @@ class Answer:
     body: bytes = OK_BODY
     cut: bool = False  # promise the whole body, send half, hang up
     drop_after: bool = False  # answer, then close the kept-alive connection without saying so
+    hang_up: bool = False  # read the request, close without answering (a keep-alive race lost)
+    delay: float = 0.0  # seconds before answering
 
 
 @dataclass(kw_only=True)
@@ -58,6 +60,7 @@ class _Loopback:
         self.connections = 0
         self._lock = threading.Lock()
         self._open: list[socket.socket] = []
+        self._stopping = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -79,6 +82,7 @@ class _Loopback:
         raise NotImplementedError
 
     def close(self) -> None:
+        self._stopping.set()
         self._listener.close()
         with self._lock:
             for conn in self._open:
@@ -110,7 +114,11 @@ class ScriptedServer(_Loopback):
 
     def serve(self, conn: socket.socket) -> None:
         if self._tls is not None:
-            conn = self._tls.wrap_socket(conn, server_side=True)
+            conn = self._tls.wrap_socket(conn, server_side=True)  # detaches the plain socket
+        with conn:
+            self._answer(conn)
+
+    def _answer(self, conn: socket.socket) -> None:
         reader = conn.makefile("rb")
         while (head := _read_head(reader)) is not None:
             request_line, headers = head
@@ -118,6 +126,8 @@ class ScriptedServer(_Loopback):
             body = reader.read(int(headers.get("content-length") or 0))
             self.requests.append(Seen(method=method, target=target, headers=headers, body=body))
             answer = self._script.popleft() if self._script else Answer()
+            if answer.hang_up or self._stopping.wait(answer.delay):
+                return
             lines = [f"HTTP/1.1 {answer.status} Scripted", f"Content-Length: {len(answer.body)}"]
             lines += [f"{name}: {value}" for name, value in answer.headers.items()]
             head_bytes = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")

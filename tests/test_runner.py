@@ -99,7 +99,7 @@ def test_unusable_replies_are_errors_never_results(api: FakeOpenAI, backend: str
 
 def test_non_streamed_cut_body_is_an_error(api: FakeOpenAI) -> None:
     _configure(Path.cwd(), "stream = false\n")
-    api.script(Scripted(fault="cut"))
+    api.default_fault = "cut"  # every try: a cut non-streamed body is retried (nothing was shown yet)
     with pytest.raises(gpt_tools.RunFailed, match="cut short"):
         gpt_tools.run("MarkdownLinter", DOC)
 

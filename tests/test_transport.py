@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import email.utils
 import json
+import math
+import time
 from collections.abc import Iterator
+from email.message import Message
 
 import pytest
 
-from gpt_tools import ApiError, RunFailed, transport
+from gpt_tools import ApiError, RunFailed, retrypolicy, transport
+from gpt_tools.connections import Proxy, proxy_for
 from gpt_tools.errors import UsageError
 from gpt_tools.transport import Endpoint, RetryNotice
 from tests.fake_openai import FakeOpenAI, Scripted
@@ -95,12 +100,16 @@ def test_key_never_appears_in_errors_or_repr(fake: FakeOpenAI) -> None:
 
 def test_proxy_from_environment_honours_no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
-    monkeypatch.setenv("NO_PROXY", "example.org,.corp")
-    assert transport._proxy_for("https", "api.openai.com") == ("proxy.internal", 3128)
-    assert transport._proxy_for("https", "api.example.org") is None
-    assert transport._proxy_for("https", "llm.corp") is None
-    assert transport._proxy_for("https", "127.0.0.1") is None
-    assert transport._proxy_for("http", "api.openai.com") is None
+    monkeypatch.setenv("NO_PROXY", "example.org, .corp,llm.lan:8443")
+    assert proxy_for("https", "api.openai.com", 443) == Proxy(host="proxy.internal", port=3128)
+    assert proxy_for("https", "api.example.org", 443) is None
+    assert proxy_for("https", "llm.corp", 443) is None
+    assert proxy_for("https", "llm.lan", 8443) is None
+    assert proxy_for("https", "llm.lan", 443) is not None  # the entry names another port
+    assert proxy_for("https", "127.0.0.1", 443) is None
+    assert proxy_for("http", "api.openai.com", 80) is None
+    monkeypatch.setenv("NO_PROXY", "*")
+    assert proxy_for("https", "api.openai.com", 443) is None
 
 
 @pytest.mark.timeout(15)  # a hang guard: without the cancel watch this would wait for the 60 s reply
@@ -168,3 +177,104 @@ def test_organization_and_project_headers_are_sent(fake: FakeOpenAI) -> None:
     first, second = (request.headers for request in fake.model_requests())
     assert (first["openai-organization"], first["openai-project"]) == ("org-abc", "proj_xyz")
     assert "openai-organization" not in second and "openai-project" not in second
+
+
+def _headers(**values: str) -> Message:
+    message = Message()
+    for name, value in values.items():
+        message[name.replace("_", "-")] = value
+    return message
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"retry_after": "2"}, 2.0),
+        ({"retry_after": "0.25"}, 0.25),
+        ({"retry_after_ms": "150"}, 0.15),
+        ({"retry_after_ms": "150", "retry_after": "9"}, 0.15),  # milliseconds win, as in the SDK
+        ({"retry_after_ms": "soon", "retry_after": "3"}, 3.0),
+        ({"retry_after": "-1"}, None),
+        ({"retry_after": "0"}, None),
+        ({"retry_after": "NaN"}, None),
+        ({"retry_after": "inf"}, None),  # a literal infinity is malformed: back off
+        ({"retry_after": "1e999"}, math.inf),  # an overflowing number is a huge wait: refused
+        ({"retry_after": "Wed, 21 Oct 2015 07:28:00 GMT"}, None),  # in the past
+        ({"retry_after": "Wed, 99 Foo 2015 07:28:00 GMT"}, None),
+        ({"retry_after": "soon"}, None),
+        ({}, None),
+    ],
+)
+def test_retry_after_is_parsed_like_the_sdk(headers: dict[str, str], expected: float | None) -> None:
+    assert retrypolicy.retry_after(_headers(**headers)) == expected
+
+
+def test_retry_after_as_a_future_http_date() -> None:
+    when = email.utils.formatdate(time.time() + 100, usegmt=True)
+    wait = retrypolicy.retry_after(_headers(retry_after=when))
+    assert wait is not None and 90 < wait <= 100
+
+
+@pytest.mark.parametrize("value", ["-1", "NaN", "inf", "Wed, 21 Oct 2015 07:28:00 GMT", "soon"])
+def test_unusable_retry_after_falls_back_to_backoff(wire: ScriptedServer, value: str) -> None:
+    wire.script(_error_answer(429, "slow down", **{"Retry-After": value}))
+    notices: list[RetryNotice] = []
+    assert _post(_raw_endpoint(wire), notices)["status"] == "completed"
+    assert len(notices) == 1 and 0.375 <= notices[0].wait <= 0.5  # the SDK's first backoff
+
+
+def test_overflowing_retry_after_fails_fast_with_the_request_id(wire: ScriptedServer) -> None:
+    wire.script(_error_answer(429, "slow down", **{"Retry-After": "1e999", "x-request-id": "req_1"}))
+    with pytest.raises(ApiError, match="over max_retry_wait") as caught:
+        _post(_raw_endpoint(wire), [])
+    assert (caught.value.status, caught.value.request_id) == (429, "req_1")
+    assert len(wire.requests) == 1
+
+
+@pytest.mark.parametrize("status", [408, 409, 429, 500, 501, 502, 520, 529, 599])
+def test_retried_statuses_match_the_sdk(wire: ScriptedServer, status: int) -> None:
+    wire.script(_error_answer(status, "again", **{"retry-after-ms": "10"}))
+    notices: list[RetryNotice] = []
+    assert _post(_raw_endpoint(wire), notices)["status"] == "completed"
+    assert [notice.wait for notice in notices] == [0.01]
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 407, 422])
+def test_client_errors_are_not_retried(wire: ScriptedServer, status: int) -> None:
+    wire.script(_error_answer(status, "no"))
+    with pytest.raises(ApiError) as caught:
+        _post(_raw_endpoint(wire), [])
+    assert caught.value.status == status and len(wire.requests) == 1
+
+
+def test_x_should_retry_overrides_the_status(wire: ScriptedServer) -> None:
+    wire.script(_error_answer(400, "try again", **{"x-should-retry": "true", "retry-after-ms": "10"}))
+    assert _post(_raw_endpoint(wire), [])["status"] == "completed"
+    wire.script(_error_answer(503, "do not", **{"x-should-retry": "false"}))
+    with pytest.raises(ApiError):
+        _post(_raw_endpoint(wire), [])
+    assert len(wire.requests) == 3
+
+
+def test_cut_non_streamed_body_is_retried(fake: FakeOpenAI) -> None:
+    fake.script(Scripted(fault="cut"))
+    notices: list[RetryNotice] = []
+    assert _post(_endpoint(fake), notices)["status"] == "completed"
+    assert len(notices) == 1 and "cut short" in notices[0].reason
+    assert len(fake.model_requests()) == 2
+
+
+def test_cut_download_is_retried(wire: ScriptedServer) -> None:
+    wire.script(Answer(body=b"0123456789" * 100, cut=True, headers={"x-request-id": "req_cut"}))
+    wire.script(Answer(body=b"0123456789" * 100))
+    notices: list[RetryNotice] = []
+    assert transport.fetch(_raw_endpoint(wire), "/files/f/content", on_retry=notices.append) == b"0123456789" * 100
+    assert "(request req_cut)" in notices[0].reason
+
+
+def test_a_cut_stream_is_not_retried(fake: FakeOpenAI) -> None:
+    fake.script(Scripted(fault="cut"))
+    response = transport.post(_endpoint(fake), "/responses", {**BODY, "stream": True}, stream=True)
+    events = [event for event, _ in transport.iter_sse(response)]
+    assert "response.completed" not in events  # the backend reports it as cut; shown text is not sent twice
+    assert len(fake.model_requests()) == 1

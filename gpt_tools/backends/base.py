@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import http.client
 import json
 import threading
 from collections.abc import Callable, Generator, Iterator
@@ -13,7 +12,7 @@ from typing import Any, Protocol, cast
 from .. import transport
 from ..errors import ApiError, RunFailed, UsageError
 from ..redact import redact
-from ..transport import Endpoint, RetryHook
+from ..transport import Endpoint, Response, RetryHook
 
 DeltaHook = Callable[[str], None]
 JSON = dict[str, Any]
@@ -183,7 +182,7 @@ def text_of(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def request_id(response: http.client.HTTPResponse) -> str | None:
+def request_id(response: Response) -> str | None:
     """The server's x-request-id: what its support asks for when a reply goes wrong."""
     return response.getheader("x-request-id") or None
 
@@ -201,13 +200,13 @@ def error_reply(data: JSON, request: str | None) -> ApiError | None:
     return ApiError(f"the server reported an error: {message}", code=code, request_id=request)
 
 
-def is_json(response: http.client.HTTPResponse) -> bool:
+def is_json(response: Response) -> bool:
     """True when a reply asked for as a stream came back as one JSON body (an error, or no SSE support)."""
     media = (response.getheader("content-type") or "").split(";")[0].strip().lower()
     return media == "application/json"
 
 
-def sse_objects(response: http.client.HTTPResponse, cancel: threading.Event | None) -> Iterator[JSON | None]:
+def sse_objects(response: Response, cancel: threading.Event | None) -> Iterator[JSON | None]:
     """The JSON object of each server-sent event; None for the `[DONE]` sentinel.
 
     A stream that is not UTF-8, or an event that is not a JSON object, is a broken reply (RunFailed).

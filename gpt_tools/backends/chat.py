@@ -6,7 +6,6 @@ Request bodies follow the openai SDK's `CompletionCreateParams` and OpenAI's Ope
 
 from __future__ import annotations
 
-import http.client
 import threading
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,7 +13,7 @@ from urllib.parse import urlsplit
 from .. import transport
 from ..errors import UsageError
 from ..redact import redact
-from ..transport import Endpoint, RetryHook
+from ..transport import Endpoint, Response, RetryHook
 from .base import (
     JSON,
     BackendRequest,
@@ -144,7 +143,7 @@ class ChatBackend:
         return self._read_stream(response, on_delta, cancel)
 
     def _read_stream(
-        self, response: http.client.HTTPResponse, on_delta: DeltaHook | None, cancel: threading.Event | None
+        self, response: Response, on_delta: DeltaHook | None, cancel: threading.Event | None
     ) -> Reply:
         chunks: list[str] = []
         refusals: list[str] = []

@@ -6,13 +6,12 @@ Request bodies follow the openai SDK's `ResponseCreateParams` and OpenAI's OpenA
 
 from __future__ import annotations
 
-import http.client
 import threading
 
 from .. import transport
 from ..errors import ApiError, RunFailed, UsageError
 from ..redact import redact
-from ..transport import Endpoint, RetryHook
+from ..transport import Endpoint, Response, RetryHook
 from .base import (
     JSON,
     Attachment,
@@ -202,7 +201,7 @@ class ResponsesBackend:
         return self._read_stream(response, on_delta, cancel)
 
     def _read_stream(
-        self, response: http.client.HTTPResponse, on_delta: DeltaHook | None, cancel: threading.Event | None
+        self, response: Response, on_delta: DeltaHook | None, cancel: threading.Event | None
     ) -> Reply:
         stream = _Stream(on_delta, request_id(response))
         for event in sse_objects(response, cancel):
