@@ -9,16 +9,17 @@ reply that passed every guard is cached as a result, and it is checked again bef
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, replace
 
 from . import fidelity, guards, protect, textio
 from .backends import Reply, Usage
 from .backends.base import DeltaHook
 from .cache import ResultCache
 from .chunking import split_chunks
-from .errors import InputRefused, ReplyRejected
+from .errors import Cancelled, InputRefused, ReplyRejected
 from .runner import Outcome, Plan
 
 MIN_RATIO, MAX_RATIO = 0.5, 2.0  # a rewrite outside these bounds is not a fix, it is something else
@@ -157,6 +158,37 @@ def assemble(prepared: Prepared, parts: Sequence[str], text: str) -> str:
     return textio.conform_to_input(restored, text, rewrite=True)
 
 
+def _run_concurrently(plan: Plan, prepared: Prepared) -> list[_Chunk]:
+    """Every chunk's result, in order, or the first failure.
+
+    Ctrl-C lands in this thread, never in the workers: the cancel event is what reaches their sockets,
+    so an interrupted run returns at once instead of waiting (up to read_timeout) for chunks that go
+    on billing. After a failure the other chunks are stopped too, unless a cache can keep their fixes.
+    """
+    cancel = plan.cancel or threading.Event()
+    plan = replace(plan, cancel=cancel)
+    pool = ThreadPoolExecutor(max_workers=min(len(prepared.chunks), plan.session.jobs))
+    futures: list[Future[_Chunk]] = []
+    first: BaseException | None = None
+    try:
+        for chunk, name in zip(prepared.chunks, prepared.names, strict=True):
+            futures.append(pool.submit(_run_chunk, plan, chunk, prepared.masked, name, None))
+        wait(futures, return_when=FIRST_EXCEPTION)
+        first = next((f.exception() for f in futures if f.done() and f.exception() is not None), None)
+        if first is not None and plan.session.cache is None:
+            cancel.set()
+    except BaseException:
+        cancel.set()  # KeyboardInterrupt, SystemExit: stop every chunk in flight, then let it through
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=cancel.is_set())
+    if first is not None:
+        raise first
+    if any(future.cancelled() for future in futures):
+        raise Cancelled("cancelled")  # the caller's cancel stopped chunks before they started
+    return [future.result() for future in futures]
+
+
 def rewrite_document(plan: Plan, text: str, on_delta: DeltaHook | None = None) -> tuple[str, Outcome]:
     """The rewritten document in text's own conventions, and what it cost."""
     prepared = prepare(text, protect_regions=plan.settings.protect, chunk_tokens=plan.settings.chunk_tokens)
@@ -166,8 +198,7 @@ def rewrite_document(plan: Plan, text: str, on_delta: DeltaHook | None = None) -
     if len(chunks) == 1:
         done = [_run_chunk(plan, chunks[0], masked, names[0], stream_to)]
     else:
-        with ThreadPoolExecutor(max_workers=min(len(chunks), plan.session.jobs)) as pool:
-            done = list(pool.map(lambda c, n: _run_chunk(plan, c, masked, n, None), chunks, names))
+        done = _run_concurrently(plan, prepared)
     final = assemble(prepared, [part.text for part in done], text)
     sent = [part for part in done if part.sent]
     usage = Usage(

@@ -119,6 +119,7 @@ class FakeOpenAI(BatchStore):
         self.max_in_flight: int | None = None
         self.limit_retry_after = 1.0
         self.in_flight = self.peak_in_flight = self.refused_over_limit = 0
+        self.hung_up = 0  # model requests whose client closed the connection while a scripted delay held them
 
     @property
     def default_fault(self) -> str | None:
@@ -179,6 +180,7 @@ class FakeOpenAI(BatchStore):
             self._default_fault = None
             self.latency = self._initial_latency
             self.peak_in_flight = self.refused_over_limit = 0  # the limit itself stays, like --latency
+            self.hung_up = 0
         self.reset_files()
 
     def enter(self) -> bool:
@@ -375,7 +377,7 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.server.fake
         reply = fake.next_reply()
         delay = reply.delay or (5.0 if reply.fault == "slow" else 0.0)
-        if not (fake.sleep(fake.latency) and fake.sleep(delay)):
+        if not (fake.sleep(fake.latency) and self._hold(delay)):
             self.close_connection = True  # stopping: hang up without an answer
             return
         if reply.fault in wire.ERROR_FAULTS:
@@ -459,6 +461,26 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # no zero chunk: the client sees a truncated body
         else:
             self._write(b"0\r\n\r\n")
+
+    def _hold(self, seconds: float) -> bool:
+        """A scripted delay that ends early, counted in `hung_up`, when the client closes the connection
+        (a cancelled run must close it, not leave the server working and billing)."""
+        fake = self.server.fake
+        steps = max(1, int(seconds / 0.05))
+        for _ in range(steps if seconds > 0 else 0):
+            if not fake.sleep(seconds / steps):
+                return False
+            try:
+                ready = select.select([self.connection], [], [], 0)[0]
+                gone = bool(ready) and not self.connection.recv(1, socket.MSG_PEEK)
+            except OSError:
+                gone = True
+            if gone:
+                with fake._lock:
+                    fake.hung_up += 1
+                self.close_connection = True
+                return False
+        return True
 
     def _write(self, data: bytes) -> bool:
         try:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +15,7 @@ import gpt_tools
 from gpt_tools import ApiError, ReplyRejected
 from gpt_tools.cache import ResultCache
 from gpt_tools.session import Session
-from tests.conftest import write_config
+from tests.conftest import program, write_config
 from tests.fake_openai import FakeOpenAI, Scripted, fix_typos
 
 LINTER = "MarkdownLinter"
@@ -344,3 +347,57 @@ def test_simplifier_may_reword_but_not_drop(api: FakeOpenAI) -> None:
     assert gpt_tools.run("Simplifier", text).text == plain
     with pytest.raises(ReplyRejected, match=r"drops 1 of 3 paragraphs, starting 'Keep the installer somewhere safe\.'"):
         gpt_tools.run("Simplifier", text)
+
+
+# --- Ctrl-C --------------------------------------------------------------------------------------------
+
+
+def _until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(0.02)
+
+
+def test_ctrl_c_closes_every_chunk_in_flight_and_exits_130(api: FakeOpenAI, tmp_path: Path) -> None:
+    _configure(f"chunk_tokens = 400\njobs = {JOBS}\n")
+    document = tmp_path / "long.md"
+    document.write_text(_document(10, typo_at=3), encoding="utf-8")
+    api.script(*[Scripted(delay=120) for _ in range(20)])  # every reply held far longer than the test runs
+    run = subprocess.Popen(
+        [program("gpt-tools"), "run", LINTER, str(document)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        _until(lambda: len(api.model_requests()) == JOBS, f"{JOBS} chunks are in flight")
+        run.send_signal(signal.SIGINT)
+        out, err = run.communicate(timeout=30)  # without the cancel it waits the full 120 s for the replies
+    finally:
+        run.kill()
+    assert run.returncode == 130, err
+    assert out == b""
+    _until(lambda: api.hung_up == JOBS, "the server saw every connection closed")
+    assert len(api.model_requests()) == JOBS  # no chunk was started after Ctrl-C
+
+
+def test_a_failed_chunk_stops_the_others_instead_of_paying_for_them(api: FakeOpenAI) -> None:
+    _configure(f"chunk_tokens = 400\njobs = {JOBS}\n")
+    text = _document(10, typo_at=3)
+    api.script(*[Scripted(delay=120) for _ in range(JOBS - 1)])
+    api.script(Scripted(fault="incomplete"), *[Scripted(delay=120) for _ in range(20)])
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            gpt_tools.run(LINTER, text)  # no cache: the other chunks' fixes could not be kept anyway
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    worker.join(timeout=30)  # without the cancel it waits the full 120 s for the held replies
+    assert not worker.is_alive()
+    assert [type(e) for e in errors] == [ReplyRejected] and "not complete" in str(errors[0])
+    _until(lambda: api.hung_up == JOBS - 1, "the server saw the other chunks' connections closed")
