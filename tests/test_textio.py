@@ -11,6 +11,8 @@ from gpt_tools.errors import InputRefused
 from gpt_tools.protect import restrict, unmask
 from gpt_tools.rewrite import assemble, prepare
 from gpt_tools.textio import BOM, conform_to_input, decode_input, strip_bom, uses_crlf
+from tests.conftest import run_program
+from tests.fake_openai import FakeOpenAI, Scripted
 
 # --- decode_input ------------------------------------------------------------------------------------
 
@@ -299,3 +301,33 @@ def test_write_keeps_unusual_separators_inside_lines() -> None:
 def test_invalid_utf8_line_counts_every_kind_of_line_break(ending: bytes) -> None:
     with pytest.raises(InputRefused, match=r"line 3\)"):
         decode_input(ending.join([b"one", b"two", b"caf\xe9"]))
+
+
+# --- through gpt-filter, a real process, as Vim runs it ---------------------------------------------
+
+MIXES = [
+    b"one\rteh two\r",
+    b"a\r\nb\x0cc\nteh d\r\n",
+    "a\r\nb\u2028c\nteh\r\n\r\n".encode(),
+    "\ufeffx\x85y\r\nteh z".encode(),
+    b"\r\n\x0bteh\rb\n",
+]
+MIX_IDS = ["cr-only", "crlf-lf-formfeed", "crlf-lf-u2028", "bom-nel-no-final-newline", "crlf-vt-cr-lf"]
+
+
+@pytest.mark.parametrize("data", MIXES, ids=MIX_IDS)
+def test_gpt_filter_run_again_and_again_changes_only_the_typo(api: FakeOpenAI, data: bytes) -> None:
+    expected = data.replace(b"teh", b"the")
+    out = data
+    for _ in range(2):  # CR-only text used to gain CRs on every run: 1 -> 3 -> 9
+        done = run_program("gpt-filter", "MarkdownLinter", stdin=out)
+        assert (done.returncode, done.stdout) == (0, expected), done.stderr
+        out = done.stdout
+
+
+@pytest.mark.parametrize("data", MIXES, ids=MIX_IDS)
+def test_gpt_filter_keeps_the_endings_when_the_model_answers_in_lf(api: FakeOpenAI, data: bytes) -> None:
+    text = strip_bom(data.decode()).replace("teh", "the")
+    api.script(Scripted(text=text.replace("\r\n", "\n").replace("\r", "\n")))
+    done = run_program("gpt-filter", "MarkdownLinter", stdin=data)
+    assert (done.returncode, done.stdout) == (0, data.replace(b"teh", b"the")), done.stderr
