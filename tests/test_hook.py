@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from gpt_tools.cli.hook import main
+from tests.conftest import program
 from tests.fake_openai import FakeOpenAI, Scripted
 
 TYPO = "# Guide\n\nYou will recieve teh answer.\n\n```sh\necho teh\n```\n"
@@ -136,3 +140,33 @@ def test_no_cache_asks_again(files: dict[str, Path], api: FakeOpenAI) -> None:
     _run("--no-cache", str(files["clean"]))
     assert len(api.model_requests()) == 2
     assert os.path.exists(files["clean"])
+
+
+def test_ctrl_c_closes_every_file_in_flight_exits_130_and_writes_nothing(api: FakeOpenAI) -> None:
+    paths = [Path(f"doc{i}.md") for i in range(5)]
+    for path in paths:
+        path.write_text(TYPO)
+    api.script(*[Scripted(delay=120) for _ in range(5)])  # every reply held far longer than the test runs
+    hook = subprocess.Popen(
+        [program("gpt-tools-hook"), "--jobs", "3", "--no-cache", *map(str, paths)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while len(api.model_requests()) < 3:
+            assert time.monotonic() < deadline, "the hook never had 3 files in flight"
+            time.sleep(0.02)
+        hook.send_signal(signal.SIGINT)
+        out, _ = hook.communicate(timeout=30)  # without the cancel it waits the full 120 s for the replies
+    finally:
+        hook.kill()
+    assert hook.returncode == 130, out
+    assert b"interrupted; no file was changed" in out
+    assert all(path.read_text() == TYPO for path in paths)
+    deadline = time.monotonic() + 30
+    while api.hung_up < 3:
+        assert time.monotonic() < deadline, "the server never saw the connections closed"
+        time.sleep(0.02)
+    assert len(api.model_requests()) == 3  # no file was started after Ctrl-C

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import sys
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -114,11 +115,20 @@ class RunOne:
         jobs = options.jobs or self.config.settings.jobs
         self.session = Session(jobs=jobs, cache=ResultCache() if options.use_cache else None)
         self.model = options.model
+        self.cancel = threading.Event()  # set on Ctrl-C: every file's requests close their sockets
 
     def __call__(self, text: str) -> tuple[str, int]:
         from ..runner import run
 
-        result = run(self.assistant, text, model=self.model, session=self.session, config=self.config, frontend="hook")
+        result = run(
+            self.assistant,
+            text,
+            model=self.model,
+            session=self.session,
+            config=self.config,
+            frontend="hook",
+            cancel=self.cancel,
+        )
         return result.text, result.requests
 
 
@@ -209,8 +219,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _dry_run(options, console)
         run_one = RunOne(options)
         workers = max(1, run_one.session.jobs)
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        pool = ThreadPoolExecutor(max_workers=workers)
+        try:
             outcomes = list(pool.map(lambda path: _process(path, options, run_one), options.files))
+        except KeyboardInterrupt:
+            run_one.cancel.set()  # Ctrl-C reaches only this thread: without this, files in flight go on billing
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=run_one.cancel.is_set())
         return _report(outcomes, options, console)
     except GptToolsError as exc:
         console.error(f"{exc}; no file was changed")
