@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from gpt_tools.errors import InputRefused, ReplyRejected
 from gpt_tools.protect import Masked, mask, restrict, unmask
 from gpt_tools.rewrite import assemble, check_chunk_reply, prepare
 from gpt_tools.textio import split_lines
+from tests.conftest import run_program
+from tests.fake_openai import FakeOpenAI, Scripted
 
 YAML_FRONT = "---\ntitle: The Guide\ntags: [alpha, beta]\n---\n"
 TOML_FRONT = "+++\ntitle = 'The Guide'\ndraft = false\n+++\n"
@@ -393,3 +396,44 @@ def test_a_chunk_reply_is_settled_so_a_rerun_finds_it_in_the_cache() -> None:
     # What is cached and assembled is the chunk as masked, not the model's re-spaced marker line.
     assert check_chunk_reply(reply, chunk, prepared.masked, "the document") == chunk
     assert assemble(prepared, [chunk], text) == text
+
+
+# --- through gpt-filter, a real process, with a model that re-indents block markers -----------------
+
+LISTS = (
+    "# Steps\n\n- Install teh tool:\n\n  ```sh\n  pip install x\n  ```\n- Then run it.\n\n"
+    "> Quoted:\n>\n>     indented_in_quote()\n\nOutro.\n\n    indented_code()\n"
+)
+
+
+def _flush_left(masked_text: str) -> str:
+    """What a model does to a marker alone on its line: strips its indentation, quote spacing too."""
+    return re.sub(r"(?m)^(>?)[ \t]+(?=⟦)", lambda m: m.group(1) and "> ", masked_text)
+
+
+def test_gpt_filter_puts_re_indented_block_markers_back(api: FakeOpenAI) -> None:
+    reply = _flush_left(mask(LISTS).text).replace("teh", "the")
+    assert "\n⟦B1⟧" in reply and "\n⟦B3⟧" in reply  # the model really did move them
+    api.script(Scripted(text=reply))
+    done = run_program("gpt-filter", "MarkdownLinter", stdin=LISTS.encode())
+    assert (done.returncode, done.stdout.decode()) == (0, LISTS.replace("teh", "the")), done.stderr
+
+
+def test_gpt_filter_refuses_a_block_marker_joined_to_a_paragraph(api: FakeOpenAI) -> None:
+    reply = mask(LISTS).text.replace("Outro.\n\n", "Outro.\n")  # the indented code would become prose
+    api.script(Scripted(text=reply))
+    done = run_program("gpt-filter", "MarkdownLinter", stdin=LISTS.encode())
+    assert (done.returncode, done.stdout.decode()) == (1, LISTS)
+    assert b"no longer be the same block" in done.stderr
+
+
+def test_every_chunk_of_a_long_document_gets_its_block_markers_back() -> None:
+    text = "".join(f"## Part {i}\n\n{LISTS}\n" for i in range(30))
+    prepared = prepare(text, protect_regions=True, chunk_tokens=200)
+    assert len(prepared.chunks) > 5
+    parts = [
+        check_chunk_reply(Reply(_flush_left(chunk), "completed"), chunk, prepared.masked, "a chunk")
+        for chunk in prepared.chunks
+    ]
+    assert parts == list(prepared.chunks)
+    assert assemble(prepared, parts, text) == text
