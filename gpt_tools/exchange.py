@@ -16,6 +16,9 @@ from email.message import Message
 from . import connections
 from .connections import Route
 
+_DRAIN_BYTES = 64 * 1024
+_DRAIN_SECONDS = 0.25
+
 
 class CancelWatch:
     """Shuts a request's socket down when the caller cancels, so a blocked read returns at once.
@@ -88,12 +91,30 @@ class Response:
         self._closed = True
         if self._watch is not None:
             self._watch.stop()
-        complete = self._raw.isclosed() and not self._broken  # http.client closes it at the body's end
+        cancelled = self._cancel is not None and self._cancel.is_set()
+        complete = not cancelled and not self._broken and self._drained()
         self._raw.close()
-        if complete and not (self._cancel is not None and self._cancel.is_set()):
+        if complete:
             connections.checkin(self._where, self._conn)
         else:
             self._conn.close()  # never reuse a connection that was cut, cancelled or left halfway
+
+    def _drained(self) -> bool:
+        """Whether the reply was read to its end, reading a little that is left first.
+
+        Callers stop reading a stream at its terminal event, before the chunked encoding's last
+        (empty) chunk, which follows at once: without this no streamed reply would free its
+        connection. More than a little left, or a wait, and the connection is not worth keeping.
+        """
+        sock, left = self._conn.sock, _DRAIN_BYTES
+        try:
+            if not self._raw.isclosed() and sock is not None:
+                sock.settimeout(_DRAIN_SECONDS)  # checkout() sets the read timeout again on reuse
+            while not self._raw.isclosed() and left > 0 and (data := self._raw.read(min(left, 16384))):
+                left -= len(data)
+        except (OSError, http.client.HTTPException):
+            return False
+        return self._raw.isclosed()  # http.client closes a response at the end of its body
 
 
 def exchange(

@@ -30,6 +30,7 @@ class Answer:
     drop_after: bool = False  # answer, then close the kept-alive connection without saying so
     hang_up: bool = False  # read the request, close without answering (a keep-alive race lost)
     delay: float = 0.0  # seconds before answering
+    chunked: bool = False  # send the body in chunked encoding, one chunk per line
 
 
 @dataclass(kw_only=True)
@@ -128,10 +129,16 @@ class ScriptedServer(_Loopback):
             answer = self._script.popleft() if self._script else Answer()
             if answer.hang_up or self._stopping.wait(answer.delay):
                 return
-            lines = [f"HTTP/1.1 {answer.status} Scripted", f"Content-Length: {len(answer.body)}"]
+            body = answer.body[: len(answer.body) // 2] if answer.cut else answer.body
+            framing = "Transfer-Encoding: chunked" if answer.chunked else f"Content-Length: {len(answer.body)}"
+            lines = [f"HTTP/1.1 {answer.status} Scripted", framing]
             lines += [f"{name}: {value}" for name, value in answer.headers.items()]
-            head_bytes = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-            conn.sendall(head_bytes + (answer.body[: len(answer.body) // 2] if answer.cut else answer.body))
+            conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+            if answer.chunked:
+                for line in body.splitlines(keepends=True):
+                    conn.sendall(b"%X\r\n%s\r\n" % (len(line), line))
+                body = b"" if answer.cut else b"0\r\n\r\n"
+            conn.sendall(body)
             if answer.cut or answer.drop_after:
                 conn.shutdown(socket.SHUT_RDWR)
                 return

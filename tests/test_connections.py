@@ -58,6 +58,18 @@ def test_each_thread_has_its_own_connection(wire: ScriptedServer) -> None:
     assert (len(wire.requests), wire.connections) == (4, 2)
 
 
+def test_a_stream_left_at_its_last_event_frees_its_connection(wire: ScriptedServer) -> None:
+    endpoint = _endpoint(wire.url)
+    sse = b'event: delta\ndata: {"d": 1}\n\nevent: done\ndata: {}\n\n'
+    for _ in range(3):
+        wire.script(Answer(body=sse, chunked=True, headers={"Content-Type": "text/event-stream"}))
+        response = transport.post(endpoint, "/responses", {**BODY, "stream": True}, stream=True)
+        for event, _data in transport.iter_sse(response):
+            if event == "done":
+                break  # as the backends stop at a terminal event, before the last chunk
+    assert (len(wire.requests), wire.connections) == (3, 1)
+
+
 def test_a_connection_the_server_dropped_is_replaced_without_a_retry(wire: ScriptedServer) -> None:
     endpoint = _endpoint(wire.url)
     wire.script(Answer(drop_after=True))  # closed while idle: seen before sending
@@ -80,9 +92,10 @@ def test_a_fresh_connection_hung_up_on_is_an_ordinary_retry(wire: ScriptedServer
 def test_cut_cancelled_or_abandoned_connections_are_not_reused(wire: ScriptedServer) -> None:
     endpoint = _endpoint(wire.url, max_retries=0)
     _post(endpoint)
+    wire.script(Answer(body=b"data: x\n" * 20_000))
     response = transport.post(endpoint, "/responses", {**BODY, "stream": True}, stream=True)
     response.readline()
-    response.close()  # left halfway (a client that stops reading early)
+    response.close()  # left with much unread: not worth draining
     _post(endpoint)
     wire.script(Answer(delay=30))
     cancel = threading.Event()
