@@ -46,6 +46,8 @@ _WORD = re.compile(r"[^\W_]+")
 _BLANK = re.compile(r"^[ \t>]*$")  # a blank line, also inside a block quote
 _HEADING = re.compile(r"^ {0,3}(?:>[ \t]?)*#{1,6}(?:[ \t]|$)")
 _ITEM = re.compile(r"^[ \t]*(?:>[ \t]?)*(?:[-+*]|\d{1,9}[.)])[ \t]+")
+_ROW = re.compile(r"^[ \t]*(?:>[ \t]?)*\|")  # a table row: dropping rows is losing content too
+_ONE_LINE = ("heading", "table row")
 # Words too common to say two texts are about the same thing (stems of 4+ letters only count anyway).
 _COMMON = frozenset(
     ("that", "this", "with", "from", "have", "your", "will", "been", "were", "they", "them", "then", "than", "what")
@@ -56,7 +58,7 @@ _EXCERPT = 40
 
 @dataclass(frozen=True, kw_only=True)
 class Block:
-    kind: str  # "paragraph", "heading" or "list item"
+    kind: str  # "paragraph", "heading", "list item" or "table row"
     text: str
     start: int  # index of its first word in the text's word list
     end: int  # one past its last word
@@ -82,13 +84,22 @@ def blocks(text: str) -> tuple[list[Block], list[str]]:
             close()
             kind = "paragraph"
             continue
-        starts = "heading" if _HEADING.match(line) else "list item" if _ITEM.match(line) else None
-        if starts or kind == "heading":
+        starts = _starts(line)
+        if starts or kind in _ONE_LINE:
             close()
             kind = starts or "paragraph"
         current.append(line)
     close()
     return found, words
+
+
+def _starts(line: str) -> str | None:
+    """The kind of block this line starts, if it starts one without a blank line before it."""
+    if _HEADING.match(line):
+        return "heading"
+    if _ITEM.match(line):
+        return "list item"
+    return "table row" if _ROW.match(line) else None
 
 
 def _stems(words: Sequence[str]) -> Counter[str]:
@@ -168,8 +179,7 @@ def _count(found: list[Block], of: list[Block]) -> str:
     kinds = {block.kind for block in found}
     kind = kinds.pop() if len(kinds) == 1 else "block"
     total = sum(1 for block in of if block.kind == kind) if kind != "block" else len(of)
-    plural = {"paragraph": "paragraphs", "heading": "headings", "list item": "list items", "block": "blocks"}
-    return f"{len(found)} of {total} {plural[kind] if total != 1 else kind}"
+    return f"{len(found)} of {total} {kind}{'s' if total != 1 else ''}"
 
 
 def _invented(gap: _Gap, outs: list[Block]) -> str:

@@ -53,6 +53,15 @@ Create a file named gpt-tools.toml at the root of the project. ⟦B2⟧
 | model | the model to use |
 """
 
+TABLE = """\
+| setting | meaning |
+|---|---|
+| model | the model to use |
+| jobs | requests in flight at once |
+| protect | mask code from the model |
+| stream | show the reply as it comes |
+"""
+
 # --- Genuine fixes: every one must pass the strict guard (MarkdownLinter, ProofReader) ---------------
 
 FIXES = {
@@ -70,6 +79,9 @@ FIXES = {
     "emphasis closed": GUIDE.replace("run it over your documents", "run it over **your documents*"),
     "block quote fixed": GUIDE.replace("> Keys are never", "> keys are never"),
     "table cell typo": GUIDE.replace("the model to use", "teh model to use"),
+    "table re-aligned": GUIDE.replace(
+        "|---|---|\n| model | the model to use |", "| ------- | ---------------- |\n| model   | the model to use |"
+    ),
     "paragraph split in two": STEPS.replace(
         "Create a configuration file named gpt-tools.toml at the root of your project.\n\n",
         "Create a configuration file.\n\nName it gpt-tools.toml, at the root of your project.\n\n",
@@ -175,12 +187,12 @@ DAMAGE = {
     "document twice": (
         GUIDE,
         GUIDE + "\n" + GUIDE,
-        r"adds 14 blocks at the end that the input does not have, starting '# Getting started'",
+        r"adds 15 blocks at the end that the input does not have, starting '# Getting started'",
     ),
     "only the first half": (
         GUIDE,
         GUIDE[: GUIDE.index("## Configure")],
-        r"drops 7 of 14 blocks, starting '## Configure'",
+        r"drops 8 of 15 blocks, starting '## Configure'",
     ),
     "markers kept, prose replaced": (
         "Read ⟦C1⟧ before you run the installer on a shared machine.\n\n⟦B2⟧\n",
@@ -191,6 +203,11 @@ DAMAGE = {
         GUIDE,
         GUIDE.replace("* an OpenAI API key\n* git, for the pre-commit hook\n", ""),
         r"drops 2 of 6 list items, starting '\* an OpenAI API key'",
+    ),
+    "table rows dropped": (
+        TABLE,
+        TABLE.replace("| jobs | requests in flight at once |\n| protect | mask code from the model |\n", ""),
+        r"drops 2 of 5 table rows, starting '\| jobs \| requests in flight at once \|'",
     ),
     "a paragraph refused": (
         STEPS,
