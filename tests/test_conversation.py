@@ -449,3 +449,10 @@ def test_the_chat_history_file_is_private_even_when_it_was_not() -> None:
     readline.add_history("more I typed")
     chat._save_history(readline, path)
     assert path.stat().st_mode & 0o777 == 0o600 and "more I typed" in path.read_text()
+
+
+def test_a_damaged_conversation_file_is_a_clear_error(api: FakeOpenAI) -> None:
+    _state().mkdir(parents=True)
+    (_state() / "conv-damaged.json").write_text('{"id": "conv-damaged", "unexpected": 1}')
+    done = run_program("gpt-tools", "run", "Summarizer", "--conversation", "conv-damaged", "-t", "x")
+    assert done.returncode == 2 and b"cannot be read" in done.stderr and b"Traceback" not in done.stderr
