@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from . import redact
+from .errors import UsageError
 
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 
@@ -100,6 +101,9 @@ def proxy_for(scheme: str, host: str, port: int) -> Proxy | None:
     if not value or bypass(f"{host}:{port}", proxies):
         return None
     parts = urlsplit(value if "://" in value else "http://" + value)
+    # An https:// proxy URL is spoken to in plain HTTP, as urllib does; SOCKS is not spoken at all.
+    if parts.scheme.lower() not in ("http", "https"):
+        raise UsageError(f"{scheme.upper()}_PROXY: {parts.scheme} proxies are not supported, only HTTP proxies")
     authorization = None
     if parts.username is not None:
         user, password = unquote(parts.username), unquote(parts.password or "")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import random
 import re
 import threading
@@ -27,6 +28,7 @@ from .exchange import exchange
 from .ratelimit import RateGate
 
 USER_AGENT = "gpt-tools/0.1"
+_STREAM = "text/event-stream"
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token
 
 
@@ -94,7 +96,7 @@ def _headers(endpoint: Endpoint, stream: bool, content_type: str) -> dict[str, s
     """Every request's headers, one code path for model calls, files, batches, fetch and probe."""
     headers = {
         "Content-Type": content_type,
-        "Accept": "text/event-stream" if stream else "application/json",
+        "Accept": _STREAM if stream else "application/json",
         "User-Agent": USER_AGENT,
     }
     if endpoint.api_key:
@@ -146,11 +148,12 @@ def _failure(what: str, exc: BaseException) -> str:
 
 
 def _attempt(
-    endpoint: Endpoint, method: str, path: str, payload: Payload, stream: bool, cancel: threading.Event | None
+    endpoint: Endpoint, method: str, path: str, payload: Payload, sent: dict[str, str], cancel: threading.Event | None
 ) -> tuple[Response | None, RunFailed | None, float | None]:
     """One try: the open 2xx response, or the error and any server-requested wait."""
+    stream = sent.get("Accept") == _STREAM
     where = connections.route(endpoint.base_url)
-    headers = {**_headers(endpoint, stream, payload.content_type), **where.proxy_headers()}
+    headers = {**sent, **where.proxy_headers()}
     try:
         timeouts = endpoint.connect_timeout, endpoint.read_timeout
         conn, raw, watch = exchange(where, timeouts, (method, where.target(path), payload.data, headers), cancel)
@@ -244,12 +247,17 @@ def send(
     Only opening the response is retried: once a reply streams, a retry would duplicate output the
     caller has already shown, so a cut stream is reported instead.
     """
+    headers = _headers(endpoint, stream, payload.content_type)
+    if method != "GET":
+        # As the SDK does: one key for every try of this request, so a server that honours it can
+        # answer a retry (after a cut reply, say) with the first try's result instead of a new one.
+        headers["Idempotency-Key"] = f"gpt-tools-retry-{os.urandom(16).hex()}"
     for attempt in range(endpoint.max_retries + 1):
         if cancel is not None and cancel.is_set():
             raise Cancelled("cancelled")
         if endpoint.gate is not None:
             endpoint.gate.wait(cancel)
-        response, error, asked = _attempt(endpoint, method, path, payload, stream, cancel)
+        response, error, asked = _attempt(endpoint, method, path, payload, headers, cancel)
         if response is not None:
             return response
         assert error is not None
@@ -328,11 +336,13 @@ def probe(endpoint: Endpoint) -> int | str:
     The body is never returned: an authentication error may echo part of the key.
     """
     quick = replace(endpoint, connect_timeout=min(endpoint.connect_timeout, 5.0), read_timeout=5.0)
-    where = connections.route(quick.base_url)
-    headers = {**_headers(quick, False, "application/json"), **where.proxy_headers()}
     try:
+        where = connections.route(quick.base_url)
+        headers = {**_headers(quick, False, "application/json"), **where.proxy_headers()}
         timeouts = quick.connect_timeout, quick.read_timeout
         conn, raw, _ = exchange(where, timeouts, ("GET", where.target("/models"), None, headers), None)
+    except UsageError as exc:  # a header or proxy setting that cannot be used: already redacted
+        return f"not sent: {exc}"
     except (OSError, http.client.HTTPException) as exc:
         return _failure("unreachable", exc)
     conn.close()  # the body is never read, so the connection cannot be reused

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gpt_tools import ApiError, Cancelled, redact, transport
+from gpt_tools import ApiError, Cancelled, UsageError, redact, transport
 from gpt_tools.connections import route
 from gpt_tools.transport import Endpoint, RetryNotice
 from tests.fake_openai import FakeOpenAI
@@ -184,3 +184,10 @@ def test_a_proxy_answering_407_to_a_forwarded_request_is_not_retried(
     with pytest.raises(ApiError) as caught:
         _post(_endpoint(f"http://{ORIGIN}/v1"))
     assert caught.value.status == 407 and len(wire.requests) == 1
+
+
+def test_a_socks_proxy_is_refused_before_anything_is_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "socks5://127.0.0.1:1080")
+    with pytest.raises(UsageError, match="HTTPS_PROXY: socks5 proxies are not supported"):
+        _post(_endpoint(f"https://{ORIGIN}/v1"))
+    assert str(transport.probe(_endpoint(f"https://{ORIGIN}/v1"))).startswith("not sent: HTTPS_PROXY")

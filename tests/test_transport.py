@@ -278,3 +278,14 @@ def test_a_cut_stream_is_not_retried(fake: FakeOpenAI) -> None:
     events = [event for event, _ in transport.iter_sse(response)]
     assert "response.completed" not in events  # the backend reports it as cut; shown text is not sent twice
     assert len(fake.model_requests()) == 1
+
+
+def test_every_try_of_a_post_carries_one_idempotency_key(fake: FakeOpenAI) -> None:
+    fake.script(Scripted(fault="500"))
+    _post(_endpoint(fake), [])
+    _post(_endpoint(fake), [])
+    transport.probe(_endpoint(fake))
+    keys = [request.headers.get("idempotency-key") for request in fake.requests]
+    assert keys[0] == keys[1] and keys[0] is not None and keys[0].startswith("gpt-tools-retry-")
+    assert keys[2] not in (None, keys[0])
+    assert keys[3] is None  # GET, as in the SDK
