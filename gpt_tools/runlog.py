@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import Cancelled, GptToolsError, InputRefused, ReplyRejected
+from .redact import redact
 
 if TYPE_CHECKING:
     from .config import Config
@@ -222,8 +223,6 @@ def append(record: Record, *, prices: Mapping[str, tuple[float, float, float]], 
 def _redacted(text: str | None) -> str | None:
     """Every text bound for the log loses the process's secrets first (redact.py): a key in an
     error message, or in a text the user logged with log_texts, never reaches the disk."""
-    from .redact import redact
-
     return None if text is None else redact(text)
 
 
@@ -393,7 +392,8 @@ def record_run(
         cached_tokens=usage.cached_tokens,
         duration=duration,
         status=_status(error),
-        error=f"{type(error).__name__}: {error}"[:500] if error else None,
+        # Redacted before it is cut: a key cut in half would no longer be recognised (and its start kept).
+        error=redact(f"{type(error).__name__}: {error}")[:500] if error else None,
         cache_hit=bool(result and result.requests == 0),
         requests=result.requests if result else 0,
         # A refused input may be refused *because* it holds a secret: never keep it.

@@ -774,3 +774,22 @@ def test_an_explicit_log_folder_keeps_its_mode(monkeypatch: pytest.MonkeyPatch, 
     assert runlog.append(runlog.Record("cli", "A", "m", "openai", 0, 0, 0, 0.1, "ok"), prices={})
     assert shared.stat().st_mode & 0o777 == 0o755  # the user's folder: not ours to change
     assert (shared / "runs.sqlite3").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_key_straddling_the_error_cut_is_redacted_whole(api: FakeOpenAI) -> None:
+    from gpt_tools import redact
+    from gpt_tools.errors import ApiError
+    from gpt_tools.runner import resolve_settings
+
+    key = "AzureStyleKey0123456789abcdef0123456789"  # no sk- shape: only the remembered value finds it
+    redact.remember(key)
+    try:
+        config = gpt_tools.load_config()
+        assistant = config.assistant("Summarizer")
+        settings = resolve_settings(config, assistant, model=None, backend=None)
+        error = ApiError("x" * 470 + key + " was refused")  # the 500-character cut falls inside the key
+        runlog.record_run(config, assistant, settings, "cli", 0.1, "teh", error=error)
+    finally:
+        redact.forget_all()
+    [row] = _rows()
+    assert key[:12] not in row["error"] and "***" in row["error"]
