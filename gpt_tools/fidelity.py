@@ -52,6 +52,7 @@ _ONE_LINE = ("heading", "table row")
 _COMMON = frozenset(
     ("that", "this", "with", "from", "have", "your", "will", "been", "were", "they", "them", "then", "than", "what")
 )
+_ALIGN_COST = 2_000_000  # word pairs difflib may compare in one stretch (about 1 s)
 _CHAR_LIMIT = 6000  # character similarity is quadratic: longer stretches are judged by words alone
 _EXCERPT = 40
 
@@ -130,13 +131,41 @@ class _Gap:
     last: bool  # after the last kept block
 
 
-def _partners(before: list[str], after: list[str]) -> list[int]:
-    """For each input word, the position of the reply word it aligns with, or -1."""
+def _partners(ins: list[Block], outs: list[Block], before: list[str], after: list[str]) -> list[int]:
+    """For each input word, the position of the reply word it aligns with, or -1.
+
+    Words are aligned over the whole text. Very repetitive text (a long table of zeros) would make
+    that quadratic, so there blocks the reply left as they were are paired first (one string per
+    block), and words are aligned only in the stretches between them, where the edits are.
+    """
     partner = [-1] * len(before)
-    for match in SequenceMatcher(None, before, after, autojunk=False).get_matching_blocks():
-        for k in range(match.size):
-            partner[match.a + k] = match.b + k
+    if _cost(before, after) <= _ALIGN_COST:
+        for k, p in _align(before, after).items():
+            partner[k] = p
+        return partner
+    keys_in = [" ".join(before[b.start : b.end]) for b in ins]
+    keys_out = [" ".join(after[b.start : b.end]) for b in outs]
+    for tag, i1, i2, j1, j2 in SequenceMatcher(None, keys_in, keys_out, autojunk=False).get_opcodes():
+        if tag == "equal":
+            for block, other in zip(ins[i1:i2], outs[j1:j2], strict=True):
+                partner[block.start : block.end] = range(other.start, other.end)
+        elif i1 < i2 and j1 < j2:
+            low, offset = ins[i1].start, outs[j1].start
+            for k, p in _align(before[low : ins[i2 - 1].end], after[offset : outs[j2 - 1].end]).items():
+                partner[low + k] = offset + p
     return partner
+
+
+def _cost(before: list[str], after: list[str]) -> int:
+    """About how many word pairs difflib compares to align these (every pair of equal words)."""
+    counts = Counter(after)
+    return sum(counts[w] for w in before)
+
+
+def _align(before: list[str], after: list[str]) -> dict[int, int]:
+    # Past the bound, difflib's own remedy: words that are everywhere are not aligned.
+    matcher = SequenceMatcher(None, before, after, autojunk=_cost(before, after) > _ALIGN_COST)
+    return {m.a + k: m.b + k for m in matcher.get_matching_blocks() for k in range(m.size)}
 
 
 def _kept(block: Block, matched: Sequence[bool], fidelity: Fidelity) -> bool:
@@ -241,7 +270,7 @@ def check_content(before: str, after: str, where: str, fidelity: Fidelity = STRI
     outs, out_words = blocks(after)
     if in_words == out_words:
         return
-    partner = _partners(in_words, out_words)
+    partner = _partners(ins, outs, in_words, out_words)
     problems = [
         problem
         for gap in _gaps(ins, outs, partner, len(out_words), fidelity)

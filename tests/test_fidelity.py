@@ -256,3 +256,13 @@ def test_a_long_chunk_is_checked_quickly_enough_for_an_editor() -> None:
     check_content(text, text.replace("Install the", "Instal teh"), "chunk 1/3")
     with pytest.raises(ReplyRejected):
         check_content(text, "A short unrelated reply that has nothing in common.\n" * 40, "chunk 1/3")
+
+
+@pytest.mark.timeout(20)  # aligning 2,700 equal words pairwise would take minutes
+def test_a_long_repetitive_table_is_aligned_by_rows() -> None:
+    row = "| 0 | 0 | 0 | 0 | 0 | 0 |\n"
+    table = "# Data\n\n" + row * 450
+    check_content(table, table.replace("# Data", "# Dta"), "chunk 1/2")
+    check_content(table, table.replace(row, row + "\n", 1), "chunk 1/2")
+    with pytest.raises(ReplyRejected, match=r"drops 150 of 450 table rows"):
+        check_content(table, "# Data\n\n" + row * 300, "chunk 1/2")
