@@ -131,7 +131,7 @@ def user_text(kind: str, body: JSON) -> str:
 
 
 def file_ids_in(kind: str, body: JSON) -> list[str]:
-    """File ids a model request refers to: Responses `input_file` parts, Chat `file` parts."""
+    """File ids a model request refers to: Responses `input_file`/`input_image` parts, Chat `file` parts."""
     items = body.get("input") if kind == "responses" else body.get("messages")
     found: list[str] = []
     for item in items if isinstance(items, list) else []:
@@ -139,7 +139,7 @@ def file_ids_in(kind: str, body: JSON) -> list[str]:
         for part in content if isinstance(content, list) else []:
             if not isinstance(part, dict):
                 continue
-            ref = part if part.get("type") == "input_file" else None
+            ref = part if part.get("type") in ("input_file", "input_image") else None
             ref = part.get("file") if part.get("type") == "file" else ref
             if isinstance(ref, dict) and isinstance(ref.get("file_id"), str):
                 found.append(ref["file_id"])

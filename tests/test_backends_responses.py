@@ -163,3 +163,10 @@ def test_usage_that_is_not_a_count_is_refused(usage: object) -> None:
 def test_a_body_without_a_status_is_not_taken_for_an_empty_reply() -> None:
     with pytest.raises(RunFailed, match="not a response object"):
         responses.reply_from({"id": "x"})
+
+
+def test_an_image_naming_an_unknown_file_is_refused_by_the_fake(fake: FakeOpenAI, endpoint: Endpoint) -> None:
+    image = Attachment(name="a.png", media_type="image/png", file_id="file-gone")
+    with pytest.raises(ApiError) as raised:
+        responses.ResponsesBackend().complete(_request(False, attachments=(image,)), endpoint)
+    assert raised.value.status == 404
