@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import atomicwrite, runner
 from ..config import Config, load_config
 from ..conversation import Conversation
-from ..errors import RunFailed, TurnNotSaved
+from ..errors import RunFailed, TurnNotSaved, UsageError
 from ..runner import InputFile
 from ..transport import RetryNotice
 from .console import Console
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 def execute(options: RunOptions, console: Console) -> int:
     config = load_config()
     assistant = config.assistant(options.name)
+    before = _check_output(options.output_file)  # before the input is read: an edit after it is caught
     given = gather(assistant, options.files, options.input_text, sys.stdin.buffer, sys.stdin.isatty())
     attached = tuple(read_attachment(name) for name in options.attachments)
     stream_to_terminal = sys.stdout.isatty() and not options.as_json and not options.output_file
@@ -75,23 +76,55 @@ def execute(options: RunOptions, console: Console) -> int:
                 on_wait=on_wait,
             )
     except TurnNotSaved as unsaved:  # paid for: deliver the reply, then say it was not saved (exit 1)
-        _deliver(unsaved.result, options, console, streamed="".join(streamed))  # type: ignore[arg-type]
+        _deliver(unsaved.result, options, console, streamed="".join(streamed), expect=before)  # type: ignore[arg-type]
         raise
-    _deliver(result, options, console, streamed="".join(streamed))
+    _deliver(result, options, console, streamed="".join(streamed), expect=before)
     if talk is not None and console.stderr_tty:
         console.message(f"conversation {talk.id} (continue with --continue or --conversation {talk.id})")
     return 0
 
 
-def _deliver(result: runner.Result, options: RunOptions, console: Console, *, streamed: str) -> None:
-    if options.output_file:
-        try:
-            atomicwrite.write_atomic(options.output_file, result.text.encode("utf-8"))
-        except OSError as exc:
-            raise RunFailed(f"cannot write {options.output_file}: {exc.strerror or exc}") from None
+def _check_output(path: str | None) -> atomicwrite.Expected:
+    """What `-o` holds now (to re-check before writing); refused before anything is paid for if unwritable."""
+    if path is None:
+        return None
+    try:
+        atomicwrite.check_writable(path)
+        return atomicwrite.snapshot(path)
+    except atomicwrite.WriteRefused as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Output:
+    written: bool
+    said: str  # for the usage line; if not written, why
+    lost: str | None = None  # what the new file could not keep: said even without a terminal
+
+
+def _write_output(text: str, path: str, expect: atomicwrite.Expected) -> _Output:
+    """Write `-o`, never over an edit made while the request was in flight."""
+    try:
+        written = atomicwrite.write_atomic(path, text.encode("utf-8"), expect=expect)
+    except atomicwrite.ChangedMeanwhile:
+        return _Output(written=False, said=f"{path} changed while the request was in flight; not overwritten")
+    except atomicwrite.WriteRefused as exc:
+        return _Output(written=False, said=str(exc))
+    except OSError as exc:
+        return _Output(written=False, said=f"cannot write {path}: {exc.strerror or exc}")
+    lost = f"{path}: could not keep its {', '.join(written.lost)}" if written.lost else None
+    return _Output(written=True, said=f"wrote {path}" if written.changed else f"{path} already held it", lost=lost)
+
+
+def _deliver(
+    result: runner.Result, options: RunOptions, console: Console, *, streamed: str, expect: atomicwrite.Expected
+) -> None:
+    output = _write_output(result.text, options.output_file, expect) if options.output_file else None
     if options.as_json:
         console.result(json.dumps(asdict(result), indent=2, ensure_ascii=False) + "\n")
-    elif options.output_file:
+    elif output is not None and output.written:
         pass
     elif streamed:
         # The terminal already shows the streamed text; only finish the line.
@@ -102,8 +135,12 @@ def _deliver(result: runner.Result, options: RunOptions, console: Console, *, st
         usage = result.usage
         console.message(
             f"{result.assistant} · {result.model} · {usage.input_tokens:,} in / {usage.output_tokens:,} out · "
-            f"{result.elapsed:.1f} s" + (f" · wrote {options.output_file}" if options.output_file else "")
+            f"{result.elapsed:.1f} s" + (f" · {output.said}" if output is not None and output.written else "")
         )
+    if output is not None and output.lost:
+        console.message(output.lost)
+    if output is not None and not output.written:  # the paid-for result went to stdout instead of being lost
+        raise RunFailed(f"{output.said}; the result is on stdout instead")
 
 
 def _dry_run(

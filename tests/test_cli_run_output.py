@@ -1,0 +1,153 @@
+"""`gpt-tools run -o FILE`: written atomically, never over an edit made meanwhile, never over what is not a
+regular file, never onto a read-only or hard-linked file; an unchanged result leaves FILE untouched."""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+from gpt_tools.cli.main import main
+from tests.conftest import program
+from tests.fake_openai import FakeOpenAI
+
+DOC = "# Notes\n\nteh text\n"
+FIXED = "# Notes\n\nthe text\n"
+EDITED = "# Notes\n\nteh text\n\nA paragraph the user saved while the request was in flight.\n"
+
+
+@pytest.fixture(autouse=True)
+def stdin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A non-terminal, empty stdin (pytest's own is neither a file nor a tty)."""
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO()))
+
+
+def test_edit_made_while_the_request_is_in_flight_is_kept(api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
+    doc = Path("doc.md")
+    doc.write_text(DOC)
+
+    def user_saves_then_reply(text: str) -> str:
+        doc.write_text(EDITED)  # the server is still thinking when the user saves
+        return text.replace("teh", "the")
+
+    api.responder = user_saves_then_reply
+    assert main(["run", "MarkdownLinter", "doc.md", "-o", "doc.md"]) == 1
+    assert doc.read_text() == EDITED
+    captured = capfd.readouterr()
+    assert captured.out == FIXED  # the paid-for result is not lost
+    assert "doc.md changed while the request was in flight; not overwritten" in captured.err
+    assert sorted(os.listdir(".")) == ["doc.md", "gpt-tools.toml"]
+
+
+def test_output_created_meanwhile_is_kept(api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
+    out = Path("out.md")
+
+    def someone_creates_it(text: str) -> str:
+        out.write_text("made by someone else\n")
+        return text.replace("teh", "the")
+
+    api.responder = someone_creates_it
+    assert main(["run", "ProofReader", "-t", "teh", "-o", "out.md"]) == 1
+    assert out.read_text() == "made by someone else\n"
+    assert capfd.readouterr().out == "the"
+
+
+def test_unchanged_result_leaves_the_file_untouched(api: FakeOpenAI) -> None:
+    doc = Path("doc.md")
+    doc.write_text(FIXED)
+    before = doc.stat()
+    assert main(["run", "MarkdownLinter", "doc.md", "-o", "doc.md"]) == 0
+    after = doc.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+
+@pytest.mark.parametrize("mode", [0o444, 0o555])
+def test_read_only_output_is_refused_before_anything_is_sent(
+    api: FakeOpenAI, capfd: pytest.CaptureFixture[str], mode: int
+) -> None:
+    doc = Path("doc.md")
+    doc.write_text(DOC)
+    doc.chmod(mode)
+    assert main(["run", "MarkdownLinter", "doc.md", "-o", "doc.md"]) == 2
+    assert doc.read_text() == DOC and stat.S_IMODE(doc.stat().st_mode) == mode
+    assert "doc.md: not written: read-only" in capfd.readouterr().err
+    assert api.model_requests() == []
+
+
+def test_hard_linked_output_is_refused(api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
+    doc = Path("doc.md")
+    doc.write_text(DOC)
+    os.link(doc, "backup.md")
+    assert main(["run", "MarkdownLinter", "doc.md", "-o", "doc.md"]) == 2
+    assert Path("backup.md").read_text() == DOC and doc.stat().st_nlink == 2
+    assert "hard links" in capfd.readouterr().err
+
+
+def test_symlinked_output_writes_the_target_and_keeps_the_link(api: FakeOpenAI) -> None:
+    Path("real.md").write_text(DOC)
+    Path("link.md").symlink_to("real.md")
+    assert main(["run", "MarkdownLinter", "link.md", "-o", "link.md"]) == 0
+    assert Path("link.md").is_symlink() and Path("real.md").read_text() == FIXED
+
+
+def test_fifo_output_is_written_through(api: FakeOpenAI) -> None:
+    os.mkfifo("out.md")
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(Path("out.md").read_bytes()), daemon=True)
+    reader.start()
+    assert main(["run", "ProofReader", "-t", "teh", "-o", "out.md"]) == 0
+    assert stat.S_ISFIFO(os.lstat("out.md").st_mode)
+    reader.join(timeout=30)
+    assert received == [b"the"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mknod needs root")
+def test_device_output_is_written_through_and_a_full_one_fails(
+    api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    os.mknod("null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # private copies: the real ones are never at risk
+    os.mknod("full", 0o666 | stat.S_IFCHR, os.makedev(1, 7))
+    assert main(["run", "ProofReader", "-t", "teh", "-o", "null"]) == 0
+    assert stat.S_ISCHR(os.lstat("null").st_mode)
+    capfd.readouterr()
+    assert main(["run", "ProofReader", "-t", "teh", "-o", "full"]) == 1
+    assert stat.S_ISCHR(os.lstat("full").st_mode)
+    captured = capfd.readouterr()
+    assert "cannot write full: No space left on device" in captured.err
+    assert captured.out == "the"
+    assert sorted(os.listdir(".")) == ["full", "gpt-tools.toml", "null"]
+
+
+def test_dev_stdout_writes_to_stdout_not_over_the_redirected_file(api: FakeOpenAI) -> None:
+    log = Path("log.txt")
+    log.write_text("before\n")
+    inode = log.stat().st_ino
+    with log.open("ab") as appended:  # `gpt-tools run ... -o /dev/stdout >> log.txt`
+        done = subprocess.run(
+            [program("gpt-tools"), "run", "ProofReader", "-t", "teh", "-o", "/dev/stdout"],
+            stdin=subprocess.DEVNULL,
+            stdout=appended,
+            stderr=subprocess.PIPE,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 0, done.stderr
+    assert log.read_text() == "before\nthe"
+    assert log.stat().st_ino == inode
+
+
+def test_dev_stdout_into_a_pipe(api: FakeOpenAI) -> None:
+    done = subprocess.run(
+        [program("gpt-tools"), "run", "ProofReader", "-t", "teh", "-o", "/dev/stdout"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == b"the"
