@@ -39,7 +39,7 @@ class WriteRefused(GptToolsError, OSError):
     code = errno.EPERM
 
     def __init__(self, path: str | Path, problem: str) -> None:
-        self.message = f"{path} {problem}; not written"
+        self.message = f"{path}: not written: {problem}"
         super().__init__(self.code, self.message)
         self.path = str(path)
         self.problem = problem
@@ -165,13 +165,13 @@ def _check_replaceable(path: Path, info: os.stat_result) -> None:
     if stat.S_ISFIFO(info.st_mode) or stat.S_ISCHR(info.st_mode):
         return  # written through, not replaced
     if not stat.S_ISREG(info.st_mode):
-        raise NotAFile(path, "is not a regular file, a pipe or a character device")
+        raise NotAFile(path, "not a regular file, a pipe or a character device")
     # No write bit at all means the user made it read-only: even root (who may write) respects that.
     effective = os.access in os.supports_effective_ids
     if not info.st_mode & 0o222 or not os.access(path, os.W_OK, effective_ids=effective):
-        raise ReadOnlyFile(path, "is read-only (permissions or chattr +i)")
+        raise ReadOnlyFile(path, "read-only (its permissions or chattr +i)")
     if info.st_nlink > 1:
-        raise HardLinked(path, f"has {info.st_nlink} hard links, which replacing it would break")
+        raise HardLinked(path, f"it has {info.st_nlink} hard links, which replacing it would break")
 
 
 def write_atomic(
@@ -202,9 +202,9 @@ def _write(target: _Target, data: bytes, *, durable: bool, private: bool, expect
         if not stat.S_ISREG(info.st_mode):
             return _write_through(target.path, data)
         if expect is ABSENT:
-            raise ChangedMeanwhile(target.path, "was created while the request was in flight")
+            raise ChangedMeanwhile(target.path, "created since it was read")
     elif isinstance(expect, bytes):
-        raise ChangedMeanwhile(target.path, "was deleted while the request was in flight")
+        raise ChangedMeanwhile(target.path, "deleted since it was read")
     return _replace(target.path, data, info, durable=durable, private=private, expect=expect)
 
 
@@ -224,7 +224,7 @@ def _write_through(path: Path, data: bytes) -> Written:
     fd = os.open(path, os.O_WRONLY | os.O_NOCTTY)
     try:
         if stat.S_ISREG(os.fstat(fd).st_mode):  # became a regular file since the stat: do not write into it
-            raise ChangedMeanwhile(path, "was replaced by a regular file meanwhile")
+            raise ChangedMeanwhile(path, "replaced by a regular file since it was checked")
         _write_all(fd, data)
     finally:
         os.close(fd)
@@ -282,7 +282,7 @@ def _commit(fd: int, named: Path | None, path: Path, expect: Expected) -> Path |
         try:
             _link(fd, named, path)
         except FileExistsError:
-            raise ChangedMeanwhile(path, "was created while the request was in flight") from None
+            raise ChangedMeanwhile(path, "created since it was read") from None
         return named
     before = _recheck(path, expect) if isinstance(expect, bytes) else None
     if named is None:  # the name exists only from here to the rename
@@ -290,7 +290,7 @@ def _commit(fd: int, named: Path | None, path: Path, expect: Expected) -> Path |
         _link(fd, None, named)
     try:
         if before is not None and _identity_now(path) != before:
-            raise ChangedMeanwhile(path, "changed while the request was in flight")
+            raise ChangedMeanwhile(path, "changed since it was read")
         os.replace(named, path)
     except BaseException:
         named.unlink(missing_ok=True)
@@ -318,7 +318,7 @@ def _recheck(path: Path, expect: bytes) -> tuple[int, ...]:
     except FileNotFoundError:
         found = None
     if found is None or found[0] != expect:
-        raise ChangedMeanwhile(path, "changed while the request was in flight")
+        raise ChangedMeanwhile(path, "changed since it was read")
     return _identity(found[1])
 
 
