@@ -45,7 +45,7 @@ def retry_after(headers: Message) -> float | None:
             delay = float(value)
         except ValueError:
             continue
-        if math.isinf(delay) and value.strip().lower() not in _INFINITY_LITERALS:
+        if delay == math.inf and value.strip().lower() not in _INFINITY_LITERALS:
             return math.inf
         return _usable(delay / divisor)
     try:

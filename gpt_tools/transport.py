@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import random
 import re
 import threading
@@ -247,11 +246,7 @@ def send(
     Only opening the response is retried: once a reply streams, a retry would duplicate output the
     caller has already shown, so a cut stream is reported instead.
     """
-    headers = _headers(endpoint, stream, payload.content_type)
-    if method != "GET":
-        # As the SDK does: one key for every try of this request, so a server that honours it can
-        # answer a retry (after a cut reply, say) with the first try's result instead of a new one.
-        headers["Idempotency-Key"] = f"gpt-tools-retry-{os.urandom(16).hex()}"
+    headers = _headers(endpoint, stream, payload.content_type)  # no Idempotency-Key: nor does the SDK for OpenAI
     for attempt in range(endpoint.max_retries + 1):
         if cancel is not None and cancel.is_set():
             raise Cancelled("cancelled")

@@ -89,3 +89,20 @@ def test_filter_with_a_broken_key_says_so_and_never_shows_it(api: FakeOpenAI, mo
         assert part.encode() not in written
     assert api.model_requests() == []
     assert os.environ["OPENAI_API_KEY"] == broken
+
+
+def test_org_project_and_auth_headers_match_the_sdk(fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    import openai
+
+    from gpt_tools import transport
+
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.setenv("OPENAI_ORG_ID", "org-abc")
+    monkeypatch.setenv("OPENAI_PROJECT_ID", "proj_xyz")
+    openai.OpenAI(base_url=fake.url, max_retries=0).responses.create(model="m", input="teh")
+    endpoint = keys.resolve_endpoint(Settings(base_url=fake.url))
+    transport.read_json(transport.post(endpoint, "/responses", {"model": "m", "input": "teh"}, stream=False))
+    theirs, ours = (request.headers for request in fake.model_requests())
+    for name in ("authorization", "openai-organization", "openai-project", "content-type"):
+        assert ours.get(name) == theirs.get(name), name
+    assert "idempotency-key" not in theirs and "idempotency-key" not in ours  # OpenAI's client sends none

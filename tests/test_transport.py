@@ -8,6 +8,7 @@ import math
 import time
 from collections.abc import Iterator
 from email.message import Message
+from typing import Any
 
 import pytest
 
@@ -186,6 +187,10 @@ def _headers(**values: str) -> Message:
     return message
 
 
+def _message(values: dict[str, str]) -> Message:
+    return _headers(**values)
+
+
 @pytest.mark.parametrize(
     ("headers", "expected"),
     [
@@ -280,12 +285,52 @@ def test_a_cut_stream_is_not_retried(fake: FakeOpenAI) -> None:
     assert len(fake.model_requests()) == 1
 
 
-def test_every_try_of_a_post_carries_one_idempotency_key(fake: FakeOpenAI) -> None:
-    fake.script(Scripted(fault="500"))
-    _post(_endpoint(fake), [])
-    _post(_endpoint(fake), [])
-    transport.probe(_endpoint(fake))
-    keys = [request.headers.get("idempotency-key") for request in fake.requests]
-    assert keys[0] == keys[1] and keys[0] is not None and keys[0].startswith("gpt-tools-retry-")
-    assert keys[2] not in (None, keys[0])
-    assert keys[3] is None  # GET, as in the SDK
+@pytest.fixture(scope="module")
+def sdk() -> Any:
+    import openai
+
+    return openai.OpenAI(api_key="x", base_url="http://127.0.0.1:9/v1")
+
+
+@pytest.mark.parametrize("forced", [None, "true", "false"])
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 407, 408, 409, 410, 422, 429, 499, 500, 501, 503, 520, 599])
+def test_retry_decision_matches_the_sdk(sdk: Any, status: int, forced: str | None) -> None:
+    import httpx2
+
+    headers = {"x-should-retry": forced} if forced else {}
+    response = httpx2.Response(status, headers=headers, request=httpx2.Request("POST", "http://127.0.0.1:9/v1"))
+    assert retrypolicy.should_retry(status, None, _message(headers)) == sdk._should_retry(response)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"retry-after": value}
+        for value in (
+            "2",
+            "0.5",
+            "-1",
+            "0",
+            "NaN",
+            "inf",
+            "-inf",
+            "1e999",
+            "300",
+            "soon",
+            "",
+            "Wed, 21 Oct 2015 07:28:00 GMT",
+        )
+    ]
+    + [{"retry-after-ms": "250"}, {"retry-after-ms": "x", "retry-after": "3"}, {"retry-after-ms": "-5"}],
+)
+def test_retry_after_matches_the_sdk(sdk: Any, headers: dict[str, str]) -> None:
+    import httpx2
+
+    theirs = sdk._parse_retry_after_header(httpx2.Headers(headers))
+    ours = retrypolicy.retry_after(_message(headers))
+    if theirs is not None and math.isfinite(theirs) and 0 < theirs <= 120:  # the SDK waits what was asked
+        assert ours == theirs
+    elif theirs is not None and math.isfinite(theirs) and theirs > 120:  # the SDK refuses to retry
+        assert ours is not None and ours > 120
+    else:  # the SDK backs off
+        assert ours is None
