@@ -116,3 +116,12 @@ def test_odd_but_readable_completions_do_not_crash(body: dict[str, object]) -> N
     reply = chat.reply_from(body, None)
     assert (reply.status, reply.text) == ("cut", "")
     assert reply.reason == "the reply ended before a finish_reason"
+
+
+@pytest.mark.parametrize("fault", ["bad_json", "stream_error"])
+def test_a_stream_left_early_does_not_poison_the_next_request(fake: FakeOpenAI, endpoint: Endpoint, fault: str) -> None:
+    fake.script(Scripted(fault=fault))
+    with pytest.raises(RunFailed):
+        chat.ChatBackend().complete(_request(True), endpoint)
+    reply = chat.ChatBackend().complete(_request(True), endpoint)
+    assert (reply.status, reply.text) == ("completed", "the text")

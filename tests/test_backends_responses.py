@@ -170,3 +170,13 @@ def test_an_image_naming_an_unknown_file_is_refused_by_the_fake(fake: FakeOpenAI
     with pytest.raises(ApiError) as raised:
         responses.ResponsesBackend().complete(_request(False, attachments=(image,)), endpoint)
     assert raised.value.status == 404
+
+
+@pytest.mark.parametrize("fault", ["bad_json", "stream_error", "not_object"])
+def test_a_stream_left_early_does_not_poison_the_next_request(fake: FakeOpenAI, endpoint: Endpoint, fault: str) -> None:
+    """The rest of a stream we stopped reading must never be read as the next reply (kept-alive connections)."""
+    fake.script(Scripted(fault=fault))
+    with pytest.raises(RunFailed):
+        responses.ResponsesBackend().complete(_request(True), endpoint)
+    reply = responses.ResponsesBackend().complete(_request(True), endpoint)
+    assert (reply.status, reply.text) == ("completed", "the text")

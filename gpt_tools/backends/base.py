@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
@@ -206,29 +206,27 @@ def is_json(response: Response) -> bool:
     return media == "application/json"
 
 
-def sse_objects(response: Response, cancel: threading.Event | None) -> Iterator[JSON | None]:
+def sse_objects(response: Response, cancel: threading.Event | None) -> Generator[JSON | None, None, None]:
     """The JSON object of each server-sent event; None for the `[DONE]` sentinel.
 
     A stream that is not UTF-8, or an event that is not a JSON object, is a broken reply (RunFailed).
+    Close it (contextlib.closing) when done early: the stream under it is closed at once, which gives
+    its connection back or drops it, instead of whenever the garbage collector gets to it.
     """
-    # A generator (closed on a broken event, so the connection is released at once, not at GC).
     events = cast(Generator[tuple[str, str], None, None], transport.iter_sse(response, cancel))
-    while True:
-        try:
-            _event, data = next(events)
-        except StopIteration:
-            return
-        except UnicodeDecodeError:
-            raise RunFailed("the reply stream is not valid UTF-8") from None
-        if data.strip() == "[DONE]":
-            yield None
-            continue
-        try:
-            value = json.loads(data)
-        except ValueError:
-            events.close()
-            raise RunFailed(f"the reply stream held an event that is not JSON: {redact(data[:80])!r}") from None
-        if not isinstance(value, dict):
-            events.close()
-            raise RunFailed(f"the reply stream held an event that is not a JSON object: {_shown(value)}")
-        yield value
+    try:
+        for _event, data in events:
+            if data.strip() == "[DONE]":
+                yield None
+                continue
+            try:
+                value = json.loads(data)
+            except ValueError:
+                raise RunFailed(f"the reply stream held an event that is not JSON: {redact(data[:80])!r}") from None
+            if not isinstance(value, dict):
+                raise RunFailed(f"the reply stream held an event that is not a JSON object: {_shown(value)}")
+            yield value
+    except UnicodeDecodeError:
+        raise RunFailed("the reply stream is not valid UTF-8") from None
+    finally:
+        events.close()

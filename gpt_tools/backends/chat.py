@@ -6,6 +6,7 @@ Request bodies follow the openai SDK's `CompletionCreateParams` and OpenAI's Ope
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Any
 from urllib.parse import urlsplit
@@ -142,30 +143,29 @@ class ChatBackend:
             return reply_from(transport.read_json(response), request_id(response))
         return self._read_stream(response, on_delta, cancel)
 
-    def _read_stream(
-        self, response: Response, on_delta: DeltaHook | None, cancel: threading.Event | None
-    ) -> Reply:
+    def _read_stream(self, response: Response, on_delta: DeltaHook | None, cancel: threading.Event | None) -> Reply:
         chunks: list[str] = []
         refusals: list[str] = []
         finish: Any = None
         usage, model, reply_id, request = Usage(), "", "", request_id(response)
-        for chunk in sse_objects(response, cancel):
-            if chunk is None:  # [DONE]
-                break
-            if (error := error_reply(chunk, request)) is not None:
-                raise error  # an in-band error chunk: the server gave up mid-stream
-            model, reply_id = text_of(chunk.get("model")) or model, text_of(chunk.get("id")) or reply_id
-            if chunk.get("usage") is not None:
-                usage = _usage(chunk["usage"])
-            for choice in dicts(chunk.get("choices")):
-                delta = choice.get("delta")
-                delta = delta if isinstance(delta, dict) else {}
-                refusals.append(text_of(delta.get("refusal")))
-                if text := text_of(delta.get("content")):
-                    chunks.append(text)
-                    if on_delta is not None:
-                        on_delta(text)
-                finish = choice.get("finish_reason") or finish
+        with contextlib.closing(sse_objects(response, cancel)) as events:
+            for chunk in events:
+                if chunk is None:  # [DONE]
+                    break
+                if (error := error_reply(chunk, request)) is not None:
+                    raise error  # an in-band error chunk: the server gave up mid-stream
+                model, reply_id = text_of(chunk.get("model")) or model, text_of(chunk.get("id")) or reply_id
+                if chunk.get("usage") is not None:
+                    usage = _usage(chunk["usage"])
+                for choice in dicts(chunk.get("choices")):
+                    delta = choice.get("delta")
+                    delta = delta if isinstance(delta, dict) else {}
+                    refusals.append(text_of(delta.get("refusal")))
+                    if text := text_of(delta.get("content")):
+                        chunks.append(text)
+                        if on_delta is not None:
+                            on_delta(text)
+                    finish = choice.get("finish_reason") or finish
         status, reason = _status(finish, "".join(refusals), streamed=True)
         return Reply("".join(chunks), status, reason, usage, model, reply_id or None, request)
 

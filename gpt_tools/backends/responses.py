@@ -6,6 +6,7 @@ Request bodies follow the openai SDK's `ResponseCreateParams` and OpenAI's OpenA
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 from .. import transport
@@ -200,13 +201,12 @@ class ResponsesBackend:
             return reply_from(transport.read_json(response), request=request_id(response))
         return self._read_stream(response, on_delta, cancel)
 
-    def _read_stream(
-        self, response: Response, on_delta: DeltaHook | None, cancel: threading.Event | None
-    ) -> Reply:
+    def _read_stream(self, response: Response, on_delta: DeltaHook | None, cancel: threading.Event | None) -> Reply:
         stream = _Stream(on_delta, request_id(response))
-        for event in sse_objects(response, cancel):
-            if event is not None and (reply := stream.event(event)) is not None:
-                return reply
+        with contextlib.closing(sse_objects(response, cancel)) as events:
+            for event in events:
+                if event is not None and (reply := stream.event(event)) is not None:
+                    return reply
         return Reply(
             "".join(stream.chunks), "cut", "the reply stream ended before the response completed",
             request_id=stream.request,
