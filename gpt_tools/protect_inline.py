@@ -7,6 +7,7 @@ nested parentheses and titles split over lines end exactly where CommonMark ends
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 
@@ -20,7 +21,7 @@ MARKER_CHARS = "⟦⟧⟪⟫〚〛⦃⦄"
 NEWLINE = r"(?:\r\n|\r(?!\n)|\n)"
 # A code span may cross line breaks, but never a blank line (that would end its paragraph).
 CODE_SPAN = re.compile(rf"(?<!`)(`+)(?!`)((?:(?!{NEWLINE}[ \t]*{NEWLINE})[\s\S])+?)(?<!`)\1(?!`)")
-_BLANK_LINE = re.compile(NEWLINE + r"[ \t>]*" + NEWLINE)
+_BLANK_LINE = re.compile(rf"(?={NEWLINE}[ \t>]*{NEWLINE})")  # every start, overlapping ones too
 _LINK_OPEN = re.compile(r"(?<!\\)\]\(")
 _LINE_START = r"(?:\A|(?<=[\r\n]))"  # re.M's ^ does not know a lone CR ends a line
 _CONTAINER = r"(?:[ \t]*(?:>|[-+*](?=[ \t])|\d{1,9}[.)](?=[ \t])))*[ \t]*"
@@ -35,8 +36,7 @@ _AUTOLINK = re.compile(
 # A bare tag (<br>, <kbd>, </a>) has nothing a model could damage; one with attributes has URLs, ids.
 _BARE_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*\s*/?>")
 # Jinja/Liquid/Hugo template code and {#id .class} attribute lists (the targets of #id links).
-_IN_PARAGRAPH = rf"(?:(?!{NEWLINE}[ \t>]*{NEWLINE})[\s\S])*?"  # any text short of a blank line
-_TEMPLATE = re.compile(rf"\{{\{{{_IN_PARAGRAPH}\}}\}}|\{{%{_IN_PARAGRAPH}%\}}|\{{#{_IN_PARAGRAPH}#\}}")
+_TEMPLATES = (("{{", "}}"), ("{%", "%}"), ("{#", "#}"))
 _ATTRIBUTES = re.compile(r"\{[:#.][^{}\r\n]*\}")
 _BARE_URL = re.compile(rf"(?<![\w@/.:+-])(?:(?:https?|ftp)://|www\.)[^\s<>\[\]`{MARKER_CHARS}]+")
 _EMAIL = re.compile(
@@ -47,10 +47,19 @@ _TRAILING = "?!.,:;*_~'\""
 _ENTITY_AT_END = re.compile(r"&[A-Za-z0-9]+;\Z")
 
 
-def _limit(text: str, start: int) -> int:
-    """Where the paragraph holding start ends: no inline construct crosses a blank line."""
-    blank = _BLANK_LINE.search(text, start)
-    return blank.start() if blank else len(text)
+class _Paragraphs:
+    """Where each paragraph ends: no inline construct crosses a blank line.
+
+    Found once per text, so a paragraph of thousands of unclosed `](` or `{{` stays linear.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.size = len(text)
+        self.blanks = [match.start() for match in _BLANK_LINE.finditer(text)]
+
+    def limit(self, start: int) -> int:
+        at = bisect.bisect_left(self.blanks, start)
+        return self.blanks[at] if at < len(self.blanks) else self.size
 
 
 def _skip_space(text: str, pos: int, limit: int, *, newline: bool) -> int:
@@ -82,10 +91,10 @@ def _target(text: str, pos: int, limit: int) -> tuple[int, int, int] | None:
     return start, end, end
 
 
-def link_targets(text: str) -> Iterator[Span]:
+def link_targets(text: str, paragraphs: _Paragraphs) -> Iterator[Span]:
     """Inline link and image destinations with their titles: [a](<url> "title")."""
     for match in _LINK_OPEN.finditer(text):
-        limit = _limit(text, match.end())
+        limit = paragraphs.limit(match.end())
         found = _target(text, match.end(), limit)
         if found is None:
             continue
@@ -99,10 +108,10 @@ def link_targets(text: str) -> Iterator[Span]:
 _LINE_END = re.compile(r"[ \t]*(?:\r\n?|\n|\Z)")
 
 
-def definitions(text: str) -> Iterator[Span]:
+def definitions(text: str, paragraphs: _Paragraphs) -> Iterator[Span]:
     """Reference definitions' destinations and titles: [id]: <url> 'title', the title maybe on the next line."""
     for match in _DEFINITION.finditer(text):
-        found = _target(text, match.end(), _limit(text, match.end()))
+        found = _target(text, match.end(), paragraphs.limit(match.end()))
         if found is None:
             continue
         for end in (found[2], found[1]):  # with the title if only spaces follow it
@@ -111,16 +120,37 @@ def definitions(text: str) -> Iterator[Span]:
                 break
 
 
-def html_and_templates(text: str) -> Iterator[Span]:
-    """Autolinks, inline HTML with attributes or comments, template code and attribute lists."""
+def html_and_attributes(text: str) -> Iterator[Span]:
+    """Autolinks, inline HTML with attributes or comments, and {#id .class} attribute lists."""
     for match in _AUTOLINK.finditer(text):
         yield match.start(), match.end(), "url"
     for match in HTML_TAG_RE.finditer(text):
         if not _BARE_TAG.fullmatch(match.group(0)):
             yield match.start(), match.end(), "HTML tag"
-    for kind, pattern in (("template", _TEMPLATE), ("attribute list", _ATTRIBUTES)):
-        for match in pattern.finditer(text):
-            yield match.start(), match.end(), kind
+    for match in _ATTRIBUTES.finditer(text):
+        yield match.start(), match.end(), "attribute list"
+
+
+def templates(text: str, paragraphs: _Paragraphs) -> Iterator[Span]:
+    """Jinja/Liquid/Hugo `{{ … }}`, `{% … %}` and `{# … #}`, each closed within its paragraph."""
+    for opening, closing in _TEMPLATES:
+        closes = _positions(text, closing)
+        end = 0
+        for start in _positions(text, opening):
+            if start < end:
+                continue  # inside the one just found
+            at = bisect.bisect_left(closes, start + len(opening))
+            if at < len(closes) and closes[at] < paragraphs.limit(start):
+                end = closes[at] + len(closing)
+                yield start, end, "template"
+
+
+def _positions(text: str, needle: str) -> list[int]:
+    found, at = [], text.find(needle)
+    while at >= 0:
+        found.append(at)
+        at = text.find(needle, at + 1)
+    return found
 
 
 def _trim_url(url: str) -> str:
@@ -147,17 +177,24 @@ def bare_links(text: str) -> Iterator[Span]:
 
 def structural(text: str) -> list[Span]:
     """Every link target, definition, HTML and template span, the earliest first, none overlapping."""
-    found = sorted([*link_targets(text), *definitions(text), *html_and_templates(text)], key=lambda s: (s[0], -s[1]))
-    return _disjoint(text, found)
+    paragraphs = _Paragraphs(text)
+    found = [
+        *templates(text, paragraphs),  # first: `{# … #}` is a template comment before it is an {#id}
+        *link_targets(text, paragraphs),
+        *definitions(text, paragraphs),
+        *html_and_attributes(text),
+    ]
+    return _disjoint(paragraphs, found)
 
 
 def bare(text: str) -> list[Span]:
-    return _disjoint(text, sorted(bare_links(text), key=lambda s: (s[0], -s[1])))
+    return _disjoint(_Paragraphs(text), list(bare_links(text)))
 
 
-def _disjoint(text: str, spans: list[Span]) -> list[Span]:
+def _disjoint(paragraphs: _Paragraphs, spans: list[Span]) -> list[Span]:
+    """The spans to mask: the earliest (then longest) first, none overlapping, none over a blank line."""
     out: list[Span] = []
-    for span in spans:
-        if span[1] > span[0] and (not out or span[0] >= out[-1][1]) and not _BLANK_LINE.search(text, span[0], span[1]):
+    for span in sorted(spans, key=lambda s: (s[0], -s[1])):
+        if span[1] > span[0] and (not out or span[0] >= out[-1][1]) and paragraphs.limit(span[0]) >= span[1]:
             out.append(span)
     return out

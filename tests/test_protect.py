@@ -437,3 +437,11 @@ def test_every_chunk_of_a_long_document_gets_its_block_markers_back() -> None:
     ]
     assert parts == list(prepared.chunks)
     assert assemble(prepared, parts, text) == text
+
+
+@pytest.mark.timeout(60)  # a hang guard, not a benchmark: these took minutes when each opener scanned on
+@pytest.mark.parametrize("opener", ["{{ ", "{% ", "{# ", "[a](", "[x]: ", "<a ", "``a `"])
+def test_a_paragraph_of_unclosed_openers_is_masked_in_linear_time(opener: str) -> None:
+    text = opener * 30_000 + "\n"
+    masked = mask(text)
+    assert unmask(masked.text, masked) == text
