@@ -221,3 +221,33 @@ def test_fake_files_vector_stores_and_batches_follow_the_spec(server: FakeOpenAI
     with pytest.raises(openai.NotFoundError) as missing:
         client.files.retrieve("file-nope")
     assert spec_errors("ErrorResponse", missing.value.response.json()) == []
+
+
+def test_fake_indexing_and_batch_status_sequences_follow_the_spec(server: FakeOpenAI, client: Any) -> None:
+    """Every state a poll can see: indexing in progress, then completed or failed; a batch from
+    validating to completed; each one a valid object of the spec."""
+    raw = client.with_raw_response
+    server.indexing_polls, server.index_failures = 2, {"bad.md": 1}
+    good = client.files.create(file=("good.md", b"# Good\n"), purpose="assistants")
+    bad = client.files.create(file=("bad.md", b"# Bad\n"), purpose="assistants")
+    store = client.vector_stores.create(name="kb")
+    job = client.vector_stores.file_batches.create(store.id, file_ids=[good.id, bad.id])
+    seen: list[str] = []
+    for _ in range(4):
+        polled = _raw(raw.vector_stores.file_batches.retrieve(job.id, vector_store_id=store.id))
+        assert spec_errors("VectorStoreFileBatchObject", polled) == []
+        seen.append(polled["status"])
+    assert seen[0] == "in_progress" and seen[-1] == "completed"
+    entries = _raw(raw.vector_stores.files.list(store.id))["data"]
+    assert sorted(entry["status"] for entry in entries) == ["completed", "failed"]
+    for entry in entries:
+        assert spec_errors("VectorStoreFileObject", entry) == []
+    line = {"custom_id": "a", "method": "POST", "url": "/v1/responses", "body": {"model": "m", "input": "teh"}}
+    batch_file = client.files.create(file=("b.jsonl", json.dumps(line).encode() + b"\n"), purpose="batch")
+    batch = client.batches.create(input_file_id=batch_file.id, endpoint="/v1/responses", completion_window="24h")
+    statuses = [batch.status]
+    while statuses[-1] not in ("completed", "failed", "expired", "cancelled") and len(statuses) < 10:
+        polled = _raw(raw.batches.retrieve(batch.id))
+        assert spec_errors("Batch", polled) == []
+        statuses.append(polled["status"])
+    assert statuses[-1] == "completed"
