@@ -14,7 +14,7 @@ import os
 import select
 import socket
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from . import redact
@@ -35,7 +35,7 @@ class ProxyRefused(OSError):
 class Proxy:
     host: str
     port: int
-    authorization: str | None = None  # "Basic …", from user:password@ in the proxy URL
+    authorization: str | None = field(default=None, repr=False)  # "Basic …" from user:password@ in its URL
 
 
 @dataclass(frozen=True, kw_only=True)

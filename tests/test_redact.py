@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from gpt_tools import RunFailed, redact, transport
-from gpt_tools.connections import proxy_for
+from gpt_tools.connections import proxy_for, route
 from gpt_tools.transport import Endpoint
 
 KEY = "sk-proj-Abc123Def456Ghi789Jkl0"
@@ -40,10 +40,13 @@ def test_proxy_passwords_are_remembered(monkeypatch: pytest.MonkeyPatch) -> None
     assert proxy is not None and proxy.authorization is not None
     token = proxy.authorization.removeprefix("Basic ")
     assert redact.redact(f"pw hunter2!long raw hunter2%21long token {token}") == "pw *** raw *** token ***"
+    assert token not in repr(proxy) and token not in repr(route("https://api.openai.com/v1"))
 
 
 def test_unreachable_messages_hide_the_base_urls_user_info_and_query() -> None:
-    endpoint = Endpoint(base_url="http://user:pa55word-in-url@127.0.0.1:9/v1?key=query-secret", api_key=None, max_retries=0)
+    endpoint = Endpoint(
+        base_url="http://user:pa55word-in-url@127.0.0.1:9/v1?key=query-secret", api_key=None, max_retries=0
+    )
     with pytest.raises(RunFailed) as caught:
         transport.post(endpoint, "/responses", {"model": "m"}, stream=False)
     assert "cannot reach http://127.0.0.1:9/v1" in str(caught.value)
