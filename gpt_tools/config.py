@@ -60,7 +60,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
     try:
         text = read_regular(path).decode("utf-8-sig")  # a BOM (Windows editors) is not TOML, nor an error
     except FileRefused as exc:
-        raise ConfigError(str(path), None, f"cannot read: {exc.reason}") from None
+        raise ConfigError(str(path), None, exc.reason) from None
     except UnicodeDecodeError as exc:
         raise ConfigError(str(path), None, f"cannot read: {exc}") from None
     return parse_toml(text, path)

@@ -37,7 +37,7 @@ def upload_file(path: str | Path, *, cwd: Path | str | None = None, allow_secret
     try:
         data = read_regular(Path(cwd or os.getcwd(), path))
     except FileRefused as exc:
-        raise InputRefused(f"cannot read {path}: {exc.reason}") from None
+        raise InputRefused(f"{path} {exc.reason}") from None
     if not allow_secrets:
         refuse_secrets({str(path): scannable_text(data)})
     return knowledge.attach(resolve_endpoint(config.settings), _root(cwd), str(path), data)

@@ -387,12 +387,12 @@ def lookup(state: State, root: Path, path_or_id: str) -> dict[str, Any] | None:
     for digest, record in state.files.items():
         if record["id"] == path_or_id:
             return {"sha256": digest, **record}
-    candidate = root / path_or_id
-    if candidate.is_file():
-        digest = hashlib.sha256(candidate.read_bytes()).hexdigest()
-        if digest in state.files:
-            return {"sha256": digest, **state.files[digest]}
-    return None
+    try:
+        data = read_regular(root / path_or_id)  # a FIFO or a device is no uploaded file, and must not hang
+    except FileRefused:
+        return None
+    digest = hashlib.sha256(data).hexdigest()
+    return {"sha256": digest, **state.files[digest]} if digest in state.files else None
 
 
 def readable_texts(assistant: Assistant) -> dict[str, str]:

@@ -41,7 +41,7 @@ def read_regular(path: Path, *, root: Path | None = None, limit: int = MAX_FILE_
     try:
         fd = os.open(os.path.realpath(path), flags)
     except OSError as exc:
-        raise FileRefused(str(exc.strerror or exc)) from None
+        raise FileRefused(f"cannot be read: {exc.strerror or exc}") from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):

@@ -75,7 +75,7 @@ def read_document(path: Path) -> tuple[Any, Layout]:
     try:
         text = read_regular(path).decode("utf-8")
     except FileRefused as exc:
-        raise ConfigError(str(path), None, f"cannot read: {exc.reason}") from None
+        raise ConfigError(str(path), None, exc.reason) from None
     except UnicodeDecodeError as exc:
         raise ConfigError(str(path), None, f"cannot read: {exc}") from None
     layout = Layout.of(text)

@@ -689,3 +689,9 @@ def test_cancel_stops_the_wait_for_indexing(kb: FakeOpenAI) -> None:
     config = load_config()
     with pytest.raises(gpt_tools.Cancelled):
         knowledge.sync(resolve_endpoint(config.settings), config.assistant("Kb"), cancel=cancel)
+
+
+@pytest.mark.timeout(20)
+def test_find_file_on_a_fifo_does_not_hang(kb: FakeOpenAI) -> None:
+    os.mkfifo("pipe")
+    assert gpt_tools.find_file("pipe") is None

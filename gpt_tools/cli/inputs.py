@@ -74,7 +74,7 @@ def read_attachment(name: str) -> InputFile:
     try:
         data = read_regular(Path(name))
     except FileRefused as exc:
-        raise InputRefused(f"cannot read {name}: {exc.reason}") from None
+        raise InputRefused(f"{name} {exc.reason}") from None
     try:
         return InputFile(name, decode_input(data, source=name))
     except InputRefused:

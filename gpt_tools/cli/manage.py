@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from ..config import Config
 from .console import Console
+from .safe_text import printable
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 PROGRAM = "gpt-tools"
 
@@ -141,7 +145,7 @@ def sync(names: tuple[str, ...], verify: bool) -> int:
     chosen = [config.assistant(n) for n in names] or [a for a in config.assistants.values() if a.files]
     for assistant in chosen:
         settings = resolve_settings(config, assistant, model=None, backend=None)
-        spinner = console.progress(f"{assistant.name}: syncing knowledge files")
+        spinner = console.progress(printable(f"{assistant.name}: syncing knowledge files"))  # raw on a terminal
         with spinner.running():
             report = sync_knowledge(
                 resolve_endpoint(settings),
@@ -164,7 +168,6 @@ def list_files(as_json: bool) -> int:
     """What was uploaded, and which assistants use each file."""
     from ..config import load_config
     from ..knowledge import StateFile, usage
-    from .safe_text import printable
 
     rows = [row for root in _state_roots(load_config()) for row in usage(StateFile(root).read())]
     console = Console(PROGRAM)
@@ -187,7 +190,6 @@ def prune(dry_run: bool) -> int:
     from ..keys import resolve_endpoint
     from ..knowledge import StateFile
     from ..knowledge import prune as prune_files
-    from .safe_text import printable
 
     config = load_config()
     endpoint = resolve_endpoint(config.settings)
@@ -221,7 +223,7 @@ def trust_command(folder: str | None, remove: bool, list_only: bool) -> int:
     user = user_config_path()
     if list_only:
         entries = trusted_list(_read_toml(user), user) if user.is_file() else []
-        console.result("".join(f"{entry}\n" for entry in entries))
+        console.result("".join(f"{printable(entry)}\n" for entry in entries))
         return 0
     target = Path(folder or Path.cwd()).resolve()
     changed = trust(target, user, remove=remove)
