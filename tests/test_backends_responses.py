@@ -180,3 +180,8 @@ def test_a_stream_left_early_does_not_poison_the_next_request(fake: FakeOpenAI, 
         responses.ResponsesBackend().complete(_request(True), endpoint)
     reply = responses.ResponsesBackend().complete(_request(True), endpoint)
     assert (reply.status, reply.text) == ("completed", "the text")
+
+
+def test_a_response_without_a_known_status_is_never_taken_as_complete() -> None:
+    reply = responses.reply_from({"object": "response", "output": [], "status": "weird"})
+    assert (reply.status, reply.reason) == ("unknown", "the response has no known status")

@@ -88,7 +88,7 @@ class Reply:
     """What the server said, before the output guards decide whether it is usable."""
 
     text: str
-    status: str  # "completed" or why not: "incomplete", "failed", "cut", "refused" (reason: the model's words)
+    status: str  # "completed" or why not: "incomplete", "failed", "cut", "refused" (reason: the model's words), ...
     reason: str | None = None
     usage: Usage = field(default_factory=Usage)
     model: str = ""

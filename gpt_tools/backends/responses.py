@@ -122,12 +122,16 @@ def reply_from(response: JSON, streamed_text: str | None = None, request: str | 
     if status not in _STATUSES:
         if (error := error_reply(response, request)) is not None:
             raise error
-        raise RunFailed(f"the reply is not a response object (status {redact(repr(status))[:60]})")
+        if response.get("object") != "response":
+            raise RunFailed(f"the reply is not a response object (status {redact(repr(status))[:60]})")
+        status = "unknown"  # the spec makes `status` optional: without one, nothing says the output is whole
     details = response.get("incomplete_details")
     error = response.get("error")
     reason = text_of(details.get("reason") if isinstance(details, dict) else None) or text_of(
         error.get("message") if isinstance(error, dict) else None
     )
+    if status == "unknown":
+        reason = reason or "the response has no known status"
     usage = usage_from(
         response.get("usage"),
         input_key="input_tokens",
