@@ -125,3 +125,10 @@ def test_a_stream_left_early_does_not_poison_the_next_request(fake: FakeOpenAI, 
         chat.ChatBackend().complete(_request(True), endpoint)
     reply = chat.ChatBackend().complete(_request(True), endpoint)
     assert (reply.status, reply.text) == ("completed", "the text")
+
+
+def test_reasoning_text_of_local_servers_is_not_part_of_the_result() -> None:
+    """llama.cpp/DeepSeek send `reasoning_content`, Ollama `reasoning`: thinking, never the answer."""
+    message = {"content": "the answer", "reasoning_content": "thinking...", "reasoning": "more thinking"}
+    reply = chat.reply_from({"choices": [{"message": message, "finish_reason": "stop"}]}, None)
+    assert (reply.status, reply.text) == ("completed", "the answer")
