@@ -39,7 +39,7 @@ class ChatOptions:
 @click.command("chat")
 @click.argument("name")
 @click.option("--continue", "continue_last", is_flag=True, help="Continue this project's last conversation.")
-@click.option("--conversation", "conversation_id", metavar="ID", help="Continue conversation ID.")
+@click.option("--conversation", "conversation_id", metavar="ID", help="Continue conversation ID (or `last`).")
 @click.option("-m", "--model", help="Model to use instead of the assistant's.")
 @click.option("--backend", help="Backend: openai, chat, or an installed plugin's.")
 def chat_command(

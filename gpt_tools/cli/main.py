@@ -63,7 +63,7 @@ def cli() -> None:
 @click.option("--allow-secrets", is_flag=True, help="Send text even if it looks like it holds a secret.")
 @click.option("--dry-run", is_flag=True, help="Show what would be sent and its estimated cost; send nothing.")
 @click.option("--continue", "continue_last", is_flag=True, help="Continue this project's last conversation.")
-@click.option("--conversation", "conversation_id", metavar="ID", help="Continue conversation ID.")
+@click.option("--conversation", "conversation_id", metavar="ID", help="Continue conversation ID (or `last`).")
 def run_command(
     name: str | None,
     files: tuple[str, ...],
