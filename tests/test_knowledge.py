@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 import gpt_tools
-from gpt_tools import knowledge
+from gpt_tools import indexing, knowledge
 from gpt_tools.cli.main import main
 from gpt_tools.guards import estimate_tokens
 from gpt_tools.knowledge import STATE_FILE
@@ -31,7 +31,7 @@ FILES = {f"kb/k{i}.md": f"# Topic {i}\n\nKnowledge number {i}: " + "facts " * (2
 def quick_polls(monkeypatch: pytest.MonkeyPatch) -> None:
     """Batch polling waits 0.2 s between polls; keep its pacing logic but not the wall time."""
     fast = types.SimpleNamespace(monotonic=time.monotonic, sleep=lambda seconds: time.sleep(min(seconds, 0.005)))
-    monkeypatch.setattr(knowledge, "time", fast)
+    monkeypatch.setattr(indexing, "time", fast)
 
 
 def write_project(root: Path, assistants: str, files: dict[str, str] | None = None) -> Path:
@@ -666,7 +666,7 @@ def test_a_file_whose_indexing_fails_twice_is_an_error_naming_it(
 def test_indexing_past_the_deadline_is_an_error_and_a_later_sync_finishes(kb: FakeOpenAI, isolated_env: Path) -> None:
     write_project(isolated_env, "index_timeout = 0.05\n" + kb_table())
     kb.indexing_polls = 10**9
-    with pytest.raises(knowledge.IndexingUnfinished):
+    with pytest.raises(indexing.IndexingUnfinished):
         gpt_tools.sync_knowledge("Kb")
     with pytest.raises(gpt_tools.RunFailed):
         gpt_tools.run("Kb", "question")  # gpt-filter, the hook: an error, never a hang
