@@ -134,7 +134,7 @@ def _request_note(request_id: str | None) -> str:
     return f" (request {redact.redact(request_id)})" if request_id else ""
 
 
-def _display(url: str) -> str:
+def display_url(url: str) -> str:
     """A base URL as messages show it: without user info or query, either of which may hold a secret."""
     parts = urlsplit(url)
     netloc = parts.netloc.rpartition("@")[2]
@@ -158,13 +158,14 @@ def _attempt(
         conn, raw, watch = exchange(where, timeouts, (method, where.target(path), payload.data, headers), cancel)
     except connections.ProxyRefused as exc:
         _raise_if_cancelled(cancel)
-        error = ApiError(_failure(f"cannot reach {_display(endpoint.base_url)}", exc) + _PROXY_HINT, status=exc.status)
+        message = _failure(f"cannot reach {display_url(endpoint.base_url)}", exc) + _PROXY_HINT
+        error = ApiError(message, status=exc.status)
         if exc.status < 500:
             raise error from None
         return None, error, None
     except (OSError, http.client.HTTPException) as exc:
         _raise_if_cancelled(cancel)
-        return None, RunFailed(_failure(f"cannot reach {_display(endpoint.base_url)}", exc)), None
+        return None, RunFailed(_failure(f"cannot reach {display_url(endpoint.base_url)}", exc)), None
     response = Response(raw, conn, where, watch, cancel)
     if 200 <= raw.status < 300 and stream:
         return response, None, None

@@ -58,3 +58,7 @@ def test_a_hand_built_endpoints_key_is_remembered_when_sent() -> None:
     with pytest.raises(RunFailed):
         transport.post(endpoint, "/responses", {"model": "m"}, stream=False)
     assert redact.redact("echo local-server-token-123") == "echo ***"
+
+
+def test_display_url_drops_user_info_and_query() -> None:
+    assert transport.display_url("https://me:pw@llm.corp:8443/v1?key=abc&api-version=1") == "https://llm.corp:8443/v1"

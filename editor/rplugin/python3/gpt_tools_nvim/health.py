@@ -17,7 +17,7 @@ def _endpoint_items(gpt: Any, config: Any) -> list[Item]:
     """Key and reachability for each distinct endpoint the assistants use."""
     from gpt_tools.keys import resolve_endpoint
     from gpt_tools.runner import resolve_settings
-    from gpt_tools.transport import probe
+    from gpt_tools.transport import display_url, probe
 
     items: list[Item] = []
     seen: set[tuple[str | None, str]] = set()
@@ -31,7 +31,7 @@ def _endpoint_items(gpt: Any, config: Any) -> list[Item]:
         except gpt.GptToolsError as exc:
             items.append(["error", f"{assistant.name}: {exc}", "export the key before starting Neovim"])
             continue
-        where = endpoint.base_url
+        where = display_url(endpoint.base_url)  # without user info or query: either may hold a secret
         items.append(
             ["ok", f"API key present for {where} (not shown)"]
             if endpoint.api_key
