@@ -109,7 +109,7 @@ def _headers(endpoint: Endpoint, stream: bool, content_type: str) -> dict[str, s
     for name, value in headers.items():
         # http.client would refuse these with an error quoting the value, the key included.
         if not _HEADER_NAME.fullmatch(name) or any(ord(char) < 0x20 or ord(char) > 0x7E for char in value):
-            raise UsageError(f"the {name} header holds a control or non-ASCII character; nothing was sent")
+            raise UsageError(f"the {name!r} header holds a control or non-ASCII character; nothing was sent")
     return headers
 
 

@@ -161,6 +161,9 @@ def test_a_key_that_cannot_be_a_header_is_refused_without_showing_it(wire: Scrip
     with pytest.raises(UsageError) as caught:
         _post(_raw_endpoint(wire, api_key=KEY + "\r"), [])
     assert KEY not in str(caught.value) and KEY[8:] not in str(caught.value)
+    with pytest.raises(UsageError) as caught:
+        _post(_raw_endpoint(wire, auth_header="X-Key\r\nInjected: 1"), [])
+    assert "\r" not in str(caught.value) and "\n" not in str(caught.value)
     assert wire.requests == []
 
 
