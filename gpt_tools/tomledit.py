@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from .atomicwrite import write_atomic
-from .errors import ConfigError
+from .errors import ConfigError, UsageError
 from .localread import FileRefused, read_regular
 
 BOM = "\ufeff"
-LOCK_TIMEOUT = 600.0  # as long as the state file's: a sync may hold it while the server indexes
+LOCK_TIMEOUT = 60.0  # an edit holds it for well under a second: a minute means something is stuck
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,14 +55,21 @@ def edit_lock(config: Path) -> Iterator[None]:
     It lives in the user's state dir, keyed by the config's real path, so an edit leaves nothing
     behind in the repository (a failed `assistant create` in a new folder creates no file at all).
     """
-    from filelock import FileLock
+    from filelock import FileLock, Timeout
     from platformdirs import user_state_dir
 
     folder = Path(user_state_dir("gpt-tools", appauthor=False)) / "locks"
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     digest = hashlib.sha256(os.fsencode(os.path.realpath(config))).hexdigest()[:32]
-    with FileLock(str(folder / f"config-{digest}.lock"), timeout=LOCK_TIMEOUT):
+    lock = FileLock(str(folder / f"config-{digest}.lock"), timeout=LOCK_TIMEOUT)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise UsageError(f"{config} is being changed by another gpt-tools for {LOCK_TIMEOUT:g} s; try again") from None
+    try:
         yield
+    finally:
+        lock.release()
 
 
 def read_document(path: Path) -> tuple[Any, Layout]:

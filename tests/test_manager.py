@@ -525,3 +525,25 @@ def test_instructions_symlink_out_of_an_untrusted_project_is_refused(project: Pa
     with pytest.raises(UsageError, match="gpt-tools trust"):
         create_assistant("New", Changes(instruction_name="Leak"))
     assert project.read_bytes() == before
+
+
+def test_an_edit_waiting_too_long_for_the_lock_is_a_clear_error(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    from gpt_tools import tomledit
+
+    monkeypatch.setattr(tomledit, "LOCK_TIMEOUT", 0.2)
+    holder = subprocess.Popen(  # another process in the middle of an edit of the same config
+        [sys.executable, "-c", "import sys; from pathlib import Path; from gpt_tools.tomledit import edit_lock\n"
+         "with edit_lock(Path(sys.argv[1])):\n    print('held', flush=True); sys.stdin.read()", str(project)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        before = project.read_bytes()
+        with pytest.raises(UsageError):
+            create_assistant("New", Changes(instruction_name="Style"))
+        assert project.read_bytes() == before
+    finally:
+        holder.communicate("", timeout=30)
+    create_assistant("New", Changes(instruction_name="Style"))  # free again
