@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -130,6 +131,8 @@ def test_azure_style_api_version_reaches_the_server(fake: FakeOpenAI) -> None:
 
 @pytest.fixture
 def tls_origin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedServer]:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl (to make a test certificate) not installed")
     cert, context = self_signed(tmp_path, ORIGIN)
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the client's default context trusts only it
     with ScriptedServer(tls=context) as origin:
