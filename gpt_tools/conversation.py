@@ -177,15 +177,44 @@ def _index() -> Path:
     return folder() / "last.json"
 
 
+def _index_lock() -> FileLock:
+    return FileLock(str(_folder() / "last.json.lock"), timeout=30, mode=0o600)
+
+
 def _remember(conversation: Conversation) -> None:
-    with FileLock(str(_folder() / "last.json.lock"), timeout=30, mode=0o600):
-        try:
-            index = json.loads(_index().read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            index = {}
-        index[f"{conversation.project}::{conversation.assistant}"] = conversation.id
-        private_file(_index())
-        write_atomic(_index(), json.dumps(index, indent=1).encode("utf-8"), private=True)
+    with _index_lock():
+        _update_index(conversation)
+
+
+def _update_index(conversation: Conversation) -> None:
+    """Make conversation the project's last one with its assistant; the caller holds the index lock."""
+    try:
+        index = json.loads(_index().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        index = {}
+    index[f"{conversation.project}::{conversation.assistant}"] = conversation.id
+    private_file(_index())
+    write_atomic(_index(), json.dumps(index, indent=1).encode("utf-8"), private=True)
+
+
+def _claim_new(assistant: str, project: Path) -> Conversation:
+    """A new conversation for --continue, saved at once (empty) as the project's last one.
+
+    Under the index lock, so that two `--continue` turns started together in a project with no
+    conversation yet join one conversation (the turn lock then orders them) instead of starting two.
+    If it cannot be saved, the conversation is still returned: the turn's own save says what failed.
+    """
+    talk = new(assistant, project)
+    try:
+        with _index_lock():
+            found = last(assistant, project)
+            if found is not None:
+                return found
+            _write(talk)
+            _update_index(talk)
+    except (OSError, Timeout):
+        pass
+    return talk
 
 
 def last(assistant: str, project: Path) -> Conversation | None:
@@ -207,8 +236,13 @@ def project_for(config_root: Path | None, cwd: Path) -> Path:
     return cwd
 
 
-def resume(assistant: str, project: Path, *, continue_last: bool, conversation_id: str | None) -> Conversation | None:
-    """The conversation a run should join: an explicit ID, the last one (or a new one), or none."""
+def resume(
+    assistant: str, project: Path, *, continue_last: bool, conversation_id: str | None, claim: bool = True
+) -> Conversation | None:
+    """The conversation a run should join: an explicit ID, the last one (or a new one), or none.
+
+    A new one for `continue_last` is saved at once (see _claim_new) unless `claim` is False (a dry run).
+    """
     if conversation_id == LAST:
         found_last = last(assistant, project)
         if found_last is None:
@@ -220,5 +254,5 @@ def resume(assistant: str, project: Path, *, continue_last: bool, conversation_i
             raise UsageError(f"conversation {conversation_id} belongs to {found.assistant}, not {assistant}")
         return found
     if continue_last:
-        return last(assistant, project) or new(assistant, project)
+        return last(assistant, project) or (_claim_new(assistant, project) if claim else new(assistant, project))
     return None

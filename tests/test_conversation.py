@@ -276,9 +276,9 @@ def _read_available(stream: Any) -> bytes:
         return b""
 
 
-def test_concurrent_turns_of_one_conversation_never_fork(api: FakeOpenAI) -> None:
-    """Two `run --continue` processes at once: the second waits, then chains on the first."""
-    assert run_program("gpt-tools", "run", "DocWriter", "--continue", "-t", "turn zero").returncode == 0
+def _two_turns_at_once(api: FakeOpenAI) -> tuple[str, str, bytes]:
+    """`run DocWriter --continue` twice, the second started while the first is being answered:
+    (the first's response ID, the second's, what the second said on stderr)."""
     gate = threading.Event()
 
     def slow(text: str) -> str:
@@ -286,11 +286,12 @@ def test_concurrent_turns_of_one_conversation_never_fork(api: FakeOpenAI) -> Non
         return "reply to " + text
 
     api.responder = slow
+    sent_before = len(api.model_requests())
     argv = [program("gpt-tools"), "run", "DocWriter", "--continue", "--json", "-t"]
-    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "start_new_session": True}
+    pipes: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "start_new_session": True}
     first = subprocess.Popen([*argv, "turn A"], **pipes)
     try:
-        _until(lambda: len(api.model_requests()) == 2, "the first turn's request")
+        _until(lambda: len(api.model_requests()) == sent_before + 1, "the first turn's request")
         second = subprocess.Popen([*argv, "turn B"], **pipes)
         os.set_blocking(second.stderr.fileno(), False)
         said = b""
@@ -298,7 +299,7 @@ def test_concurrent_turns_of_one_conversation_never_fork(api: FakeOpenAI) -> Non
         def second_waits_or_sends() -> bool:
             nonlocal said
             said += _read_available(second.stderr)
-            return b"waiting" in said or len(api.model_requests()) > 2
+            return b"waiting" in said or len(api.model_requests()) > sent_before + 1
 
         _until(second_waits_or_sends, "the second turn to wait (or to send)")
     finally:
@@ -307,16 +308,35 @@ def test_concurrent_turns_of_one_conversation_never_fork(api: FakeOpenAI) -> Non
     out_b, rest = second.communicate(timeout=30)
     assert first.returncode == 0 and second.returncode == 0, said + rest
     api.responder = lambda text: "reply to " + text
+    return json.loads(out_a)["response_id"], json.loads(out_b)["response_id"], said + rest
+
+
+def test_concurrent_turns_of_one_conversation_never_fork(api: FakeOpenAI) -> None:
+    """Two `run --continue` processes at once: the second waits, then chains on the first."""
+    assert run_program("gpt-tools", "run", "DocWriter", "--continue", "-t", "turn zero").returncode == 0
+    id_a, id_b, said = _two_turns_at_once(api)
     assert run_program("gpt-tools", "run", "DocWriter", "--continue", "-t", "turn C").returncode == 0
     _zero, a, b, c = (r.body for r in api.model_requests())
-    id_a, id_b = json.loads(out_a)["response_id"], json.loads(out_b)["response_id"]
     assert b["previous_response_id"] == id_a  # B chained on A: no fork
     assert c["previous_response_id"] == id_b  # so the third turn's chain holds both
     assert a["previous_response_id"] not in (None, id_a, id_b)
     [saved] = list(_state().glob("conv-*.json"))
     users = [m["content"] for m in json.loads(saved.read_text())["messages"] if m["role"] == "user"]
     assert users == ["turn zero", "turn A", "turn B", "turn C"]
-    assert b"turn in progress elsewhere; waiting" in said + rest  # the wait is said, not silent
+    assert b"turn in progress elsewhere; waiting" in said  # the wait is said, not silent
+
+
+def test_concurrent_first_turns_in_a_new_project_join_one_conversation(api: FakeOpenAI) -> None:
+    id_a, id_b, _said = _two_turns_at_once(api)
+    a, b = (r.body for r in api.model_requests())
+    assert "previous_response_id" not in a and b["previous_response_id"] == id_a
+    [saved] = list(_state().glob("conv-*.json"))  # one conversation, not two
+    assert json.loads(saved.read_text())["last_response_id"] == id_b
+
+
+def test_a_dry_run_continue_leaves_no_conversation(api: FakeOpenAI) -> None:
+    assert run_program("gpt-tools", "run", "DocWriter", "--continue", "--dry-run", "-t", "x").returncode == 0
+    assert not list(_state().glob("conv-*.json"))
 
 
 def _until(condition: Any, what: str, timeout: float = 20) -> None:

@@ -25,7 +25,14 @@ def execute(options: RunOptions, console: Console) -> int:
     config = load_config()
     assistant = config.assistant(options.name)
     before = _check_output(options.output_file)  # before the input is read: an edit after it is caught
-    given = gather(assistant, options.files, options.input_text, sys.stdin.buffer, sys.stdin.isatty())
+    given = gather(
+        assistant,
+        options.files,
+        options.input_text,
+        sys.stdin.buffer,
+        sys.stdin.isatty(),
+        attachments=options.attachments,
+    )
     attached = tuple(read_attachment(name) for name in options.attachments)
     stream_to_terminal = sys.stdout.isatty() and not options.as_json and not options.output_file
     spinner = console.progress(f"{assistant.name} · {options.model or assistant.model or config.settings.model}")
@@ -49,7 +56,11 @@ def execute(options: RunOptions, console: Console) -> int:
 
         root = conversation.project_for(config.project_root, Path.cwd())
         talk = conversation.resume(
-            assistant.name, root, continue_last=options.continue_last, conversation_id=options.conversation_id
+            assistant.name,
+            root,
+            continue_last=options.continue_last,
+            conversation_id=options.conversation_id,
+            claim=not options.dry_run,  # a dry run leaves no trace, not even an empty conversation
         )
     if options.dry_run:
         return _dry_run(options, console, config, given.text, given.files + attached, talk)
