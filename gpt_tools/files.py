@@ -20,10 +20,14 @@ def _root(cwd: Path | str | None) -> Path:
     return load_config(base).project_root or base
 
 
-def sync_knowledge(name: str, *, cwd: Path | str | None = None, verify: bool = False) -> knowledge.SyncReport:
-    """Upload (once per content) and index assistant name's knowledge files."""
+def sync_knowledge(
+    name: str, *, cwd: Path | str | None = None, verify: bool = False, allow_secrets: bool = False
+) -> knowledge.SyncReport:
+    """Upload (once per content) and index assistant name's knowledge files, after the secret guard."""
     config = load_config(cwd)
     assistant = config.assistant(name)
+    if not allow_secrets:
+        refuse_secrets(knowledge.readable_texts(assistant))
     settings = resolve_settings(config, assistant, model=None, backend=None)
     return knowledge.sync(resolve_endpoint(settings), assistant, verify=verify, timeout=settings.index_timeout)
 

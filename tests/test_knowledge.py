@@ -695,3 +695,15 @@ def test_cancel_stops_the_wait_for_indexing(kb: FakeOpenAI) -> None:
 def test_find_file_on_a_fifo_does_not_hang(kb: FakeOpenAI) -> None:
     os.mkfifo("pipe")
     assert gpt_tools.find_file("pipe") is None
+
+
+def test_files_sync_scans_every_file_before_the_first_upload(
+    kb: FakeOpenAI, isolated_env: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    (isolated_env / "kb" / "k2.md").write_bytes(b"\x80 " + KEY_IN_FILE.encode())
+    assert main(["files", "sync"]) == 2
+    assert "k2.md" in capfd.readouterr().err and kb.uploads == 0
+    with pytest.raises(gpt_tools.InputRefused):
+        gpt_tools.sync_knowledge("Kb")
+    assert kb.uploads == 0
+    assert main(["files", "sync", "--allow-secrets"]) == 0 and kb.uploads == 3

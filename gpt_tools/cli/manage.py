@@ -133,16 +133,21 @@ def _state_roots(config: Config) -> list[Path]:
 @files_group.command("sync")
 @click.argument("names", nargs=-1)
 @click.option("--verify", is_flag=True, help="Ask the server what it still has, and heal what it lost.")
-def sync(names: tuple[str, ...], verify: bool) -> int:
+@click.option("--allow-secrets", is_flag=True, help="Upload files even if they look like they hold a secret.")
+def sync(names: tuple[str, ...], verify: bool, allow_secrets: bool) -> int:
     """Upload and index the knowledge files of NAMES (default: every assistant that has some)."""
     from ..config import load_config
+    from ..guards import refuse_secrets
     from ..keys import resolve_endpoint
+    from ..knowledge import readable_texts
     from ..knowledge import sync as sync_knowledge
     from ..runner import resolve_settings
 
     console = Console(PROGRAM)
     config = load_config()
     chosen = [config.assistant(n) for n in names] or [a for a in config.assistants.values() if a.files]
+    if not allow_secrets:  # every file is scanned before the first upload, as a run would
+        refuse_secrets({path: text for a in chosen for path, text in readable_texts(a).items()})
     for assistant in chosen:
         settings = resolve_settings(config, assistant, model=None, backend=None)
         spinner = console.progress(printable(f"{assistant.name}: syncing knowledge files"))  # raw on a terminal
