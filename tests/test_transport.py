@@ -175,6 +175,14 @@ def test_errors_carry_the_request_id(wire: ScriptedServer) -> None:
     assert "(request req_abc123)" in str(caught.value)
 
 
+def test_successful_replies_expose_the_request_id(wire: ScriptedServer) -> None:
+    wire.script(Answer(headers={"x-request-id": "req_ok1"}), Answer(headers={"x-request-id": "req_ok2"}))
+    assert transport.post(_raw_endpoint(wire), "/responses", BODY, stream=False).request_id == "req_ok1"
+    streamed = transport.post(_raw_endpoint(wire), "/responses", {**BODY, "stream": True}, stream=True)
+    assert (streamed.request_id, streamed.getheader("x-request-id")) == ("req_ok2", "req_ok2")
+    streamed.close()
+
+
 def test_organization_and_project_headers_are_sent(fake: FakeOpenAI) -> None:
     _post(_endpoint(fake, organization="org-abc", project="proj_xyz"), [])
     _post(_endpoint(fake), [])
