@@ -83,7 +83,7 @@ def _assemble(record: BatchRecord, entry: FileRecord, data: bytes, results: dict
             parts.append(check_chunk_reply(_reply(line), chunk, prepared.masked, where, rewords=record.rewords))
         except GptToolsError as exc:
             raise RunFailed(str(exc) if where in str(exc) else f"{where}: {exc}") from None
-    return assemble(prepared, parts, text).encode("utf-8")
+    return assemble(prepared, parts, text, rewords=record.rewords).encode("utf-8")
 
 
 def _outcome(record: BatchRecord, entry: FileRecord, results: dict[str, dict[str, Any]]) -> FileOutcome:

@@ -34,12 +34,13 @@ class Fidelity:
     kept: float  # an input block with this share of its words found, in order, in the reply is kept
     similar: float  # other input: its replacement passes with this character similarity (typo fixes) ...
     shared: float  # ... or with this share of word stems in common (rewording)
+    min_size: float  # the reply's size, at least this share of the input's (rewrite.check_ratio)
 
 
 # MarkdownLinter, ProofReader and most custom rewriters change few words: a replaced stretch must still
 # read mostly the same. Simplifier (`rewords = true`) rewords freely but keeps every fact and block.
-STRICT = Fidelity(name="strict", kept=0.5, similar=0.6, shared=0.5)
-REWORDS = Fidelity(name="rewords", kept=0.5, similar=0.6, shared=0.2)
+STRICT = Fidelity(name="strict", kept=0.5, similar=0.6, shared=0.5, min_size=0.5)
+REWORDS = Fidelity(name="rewords", kept=0.5, similar=0.6, shared=0.2, min_size=0.3)  # plain English is shorter
 
 _MARKER = re.compile("[⟦⟪〚⦃][A-Z][0-9]+[⟧⟫〛⦄]")
 _WORD = re.compile(r"[^\W_]+")

@@ -36,7 +36,7 @@ class _Chunk:
     request_id: str | None = None  # the server's x-request-id, for the run log
 
 
-def check_ratio(before: str, after: str, where: str) -> None:
+def check_ratio(before: str, after: str, where: str, min_ratio: float = MIN_RATIO) -> None:
     """Refuse a 'rewrite' whose size is far from the input's (a refusal, chatter, a summary).
 
     Short texts get an absolute slack instead, so a fix of a few words is never refused, while a
@@ -44,11 +44,11 @@ def check_ratio(before: str, after: str, where: str) -> None:
     """
     if abs(len(after) - len(before)) <= SMALL_SLACK:
         return
-    if not before or not MIN_RATIO <= len(after) / len(before) <= MAX_RATIO:
+    if not before or not min_ratio <= len(after) / len(before) <= MAX_RATIO:
         ratio = f"{len(after) / len(before):.0%}" if before else "far more than"
         raise ReplyRejected(
             f"the reply for {where} is {ratio} of the input's size, outside "
-            f"{MIN_RATIO:.0%}-{MAX_RATIO:.0%}; a rewrite should not be that different; nothing was applied"
+            f"{min_ratio:.0%}-{MAX_RATIO:.0%}; a rewrite should not be that different; nothing was applied"
         )
 
 
@@ -57,7 +57,7 @@ def _verify(cleaned: str, chunk: str, masked: protect.Masked, where: str, strict
     # Settled: a re-spaced block marker line is cached as masked, so the next run hits the cache.
     out = protect.settle(textio.conform_to_input(cleaned, chunk, rewrite=True), part)
     protect.unmask(out, part)
-    check_ratio(chunk, out, where)
+    check_ratio(chunk, out, where, strictness.min_size)
     fidelity.check_content(chunk, out, where, strictness)
     return out
 
@@ -151,10 +151,10 @@ def prepare(text: str, *, protect_regions: bool, chunk_tokens: int) -> Prepared:
     return Prepared(body, masked, tuple(split_chunks(masked.text, chunk_tokens)))
 
 
-def assemble(prepared: Prepared, parts: Sequence[str], text: str) -> str:
+def assemble(prepared: Prepared, parts: Sequence[str], text: str, *, rewords: bool = False) -> str:
     """The verified chunk replies joined, protected regions restored, in text's own conventions."""
     restored = protect.unmask("".join(parts), prepared.masked)
-    check_ratio(prepared.body, restored, "the document")
+    check_ratio(prepared.body, restored, "the document", strictness(rewords).min_size)
     return textio.conform_to_input(restored, text, rewrite=True)
 
 
@@ -199,7 +199,7 @@ def rewrite_document(plan: Plan, text: str, on_delta: DeltaHook | None = None) -
         done = [_run_chunk(plan, chunks[0], masked, names[0], stream_to)]
     else:
         done = _run_concurrently(plan, prepared)
-    final = assemble(prepared, [part.text for part in done], text)
+    final = assemble(prepared, [part.text for part in done], text, rewords=plan.settings.rewords)
     sent = [part for part in done if part.sent]
     usage = Usage(
         sum(p.usage.input_tokens for p in sent),

@@ -400,4 +400,25 @@ def test_a_failed_chunk_stops_the_others_instead_of_paying_for_them(api: FakeOpe
     worker.join(timeout=30)  # without the cancel it waits the full 120 s for the held replies
     assert not worker.is_alive()
     assert [type(e) for e in errors] == [ReplyRejected] and "not complete" in str(errors[0])
-    _until(lambda: api.hung_up == JOBS - 1, "the server saw the other chunks' connections closed")
+    # Every held request (a worker freed by the failure may have started one more chunk) was hung up.
+    _until(lambda: api.hung_up == len(api.model_requests()) - 1, "the server saw the other chunks' connections closed")
+    assert len(api.model_requests()) <= JOBS + 1
+
+
+def test_simplifier_may_shorten_below_half_when_every_block_is_kept(api: FakeOpenAI) -> None:
+    wordy = (
+        "# Backups\n\n"
+        "It is of the utmost importance that, prior to undertaking any modification of the database, "
+        "administrators make absolutely certain that a complete and verified backup has been created.\n\n"
+        "In the event that the restoration of a backup should become necessary at some point in the "
+        "future, the restoration procedure that is documented in the operations handbook should be followed.\n"
+    )
+    plain = (
+        "# Backups\n\nBefore administrators change the database, they must make a complete, verified backup.\n\n"
+        "If you need to restore a backup later, follow the procedure in the operations handbook.\n"
+    )
+    assert 0.3 < len(plain) / len(wordy) < 0.5
+    api.script(Scripted(text=plain), Scripted(text=plain))
+    assert gpt_tools.run("Simplifier", wordy).text == plain
+    with pytest.raises(ReplyRejected, match=r"outside 50%-200%"):
+        gpt_tools.run(LINTER, wordy)  # a copy editor keeps the 50 % floor
