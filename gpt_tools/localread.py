@@ -46,7 +46,7 @@ def read_regular(path: Path, *, root: Path | None = None, limit: int = MAX_FILE_
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise FileRefused("not a regular file")
-        if root is not None and not inside(Path(f"/proc/self/fd/{fd}"), root) and os.path.exists("/proc/self/fd"):
+        if root is not None and os.path.isdir("/proc/self/fd") and not inside(Path(f"/proc/self/fd/{fd}"), root):
             # The path was swapped for a symlink between the check and the open.
             raise FileRefused("changed while it was opened; it now lies outside the project", outside=True)
         return _bounded(fd, limit)

@@ -22,6 +22,7 @@ from .errors import ConfigError
 SENSITIVE = ("base_url", "api_key_env", "api_key_cmd", "auth_header", "log_texts", "run_log", "store")
 TOP_LEVEL_ONLY = ("prices",)
 KEY = "trusted_projects"
+_WHY = {"store": "decides whether the provider keeps every document you run (store)"}
 
 
 def sensitive_keys(table: Mapping[str, Any]) -> list[str]:
@@ -53,10 +54,11 @@ def check(path: Path, table: Mapping[str, Any], trusted: list[str], *, explicit:
     keys = sensitive_keys(table)
     if not keys or explicit or is_trusted(path, trusted):
         return
+    what = _WHY.get(keys[0].rsplit(".", 1)[-1], "decides where your API key is sent or what your run log keeps")
     raise ConfigError(
         str(path),
         keys[0],
-        "decides where your API key is sent or what your run log keeps, and this project is not trusted; "
+        f"{what}, and this project is not trusted; "
         f"if you trust it, run `gpt-tools trust {path.parent}` (or move the setting to your user config)",
     )
 

@@ -38,9 +38,8 @@ def test_untrusted_project_cannot_redirect_the_key(
     write_config(Path.cwd(), config)
     done = run_program("gpt-filter", "MarkdownLinter", stdin=b"teh text\n")
     assert (done.returncode, done.stdout) == (2, b"teh text\n")
-    assert b"decides where your API key is sent or what your run log keeps, and this project is not trusted" in (
-        done.stderr
-    )
+    why = b"decides whether the provider keeps" if b"store" in config.encode() else b"decides where your API key"
+    assert why in done.stderr and b"and this project is not trusted" in done.stderr
     assert b"gpt-tools trust" in done.stderr
     assert fake.requests == [] and not Path("pwned").exists()
 

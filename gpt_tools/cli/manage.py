@@ -216,10 +216,11 @@ def prune(dry_run: bool) -> int:
 @click.option("--remove", is_flag=True, help="Stop trusting the folder.")
 @click.option("--list", "list_only", is_flag=True, help="List the trusted folders.")
 def trust_command(folder: str | None, remove: bool, list_only: bool) -> int:
-    """Let the project in FOLDER (default: here) set base_url, api_key_env, api_key_cmd, auth_header.
+    """Let the project in FOLDER (default: here) set base_url, api_key_env, api_key_cmd, auth_header, store.
 
-    A repository's config with those settings decides where your API key goes; they are refused until
-    you trust the project. The list lives in your user config (trusted_projects).
+    A repository's config with those settings decides where your API key or your documents go (and
+    log_texts, run_log, [prices] what your run log keeps); they are refused, and the files it names
+    must lie inside it, until you trust the project. The list lives in your user config (trusted_projects).
     """
     from ..config import _read_toml, user_config_path
     from ..trust import trust, trusted_list
