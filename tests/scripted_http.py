@@ -70,6 +70,7 @@ class _Loopback:
                 conn, _ = self._listener.accept()
             except OSError:
                 return
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # head and body go out as two writes
             with self._lock:
                 self.connections += 1
                 self._open.append(conn)
