@@ -306,3 +306,13 @@ def test_files_list_and_prune_see_an_assistant_of_the_user_config(
     out, err = capfd.readouterr()
     assert out.startswith("deleted ") and out.endswith(" notes.md\n") and "1 unused files deleted" in err
     assert len(api.files) == 1
+
+
+def test_progress_labels_naming_an_assistant_are_escaped() -> None:
+    from gpt_tools.cli.console import Spinner
+
+    stream = io.StringIO()
+    with Spinner("Evil\x1b[2J\u202e: syncing", stream).running():
+        pass
+    shown = stream.getvalue()
+    assert "Evil\\x1b[2J\\u202e: syncing" in shown and "\x1b[2J" not in shown and "\u202e" not in shown

@@ -98,7 +98,7 @@ class Spinner:
         assert self.stream is not None
         started = time.monotonic()
         for frame in itertools.cycle("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"):
-            self.stream.write(f"\r{frame} {self.label} {time.monotonic() - started:.1f}s\033[K")
+            self.stream.write(f"\r{frame} {printable(self.label)} {time.monotonic() - started:.1f}s\033[K")
             self.stream.flush()
             if self._stop.wait(0.1):
                 break
