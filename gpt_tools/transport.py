@@ -122,11 +122,11 @@ def _error_from(status: int, body: bytes, path: str, request_id: str | None) -> 
         message, code = str(error.get("message") or message), error.get("code") or error.get("type")
     except (ValueError, KeyError, TypeError, AttributeError):
         pass
-    hints = {401: " (check the API key)"}
+    hints = {401: " (check the API key)", 407: " (the proxy wants credentials: user:password@ in HTTP_PROXY)"}
     if path in ("/responses", "/chat/completions"):
         hints[404] = " (check the model name and base_url)"
     hint = hints.get(status, "")
-    text = f"HTTP {status}: {redact.redact(message)}{hint}{_request_note(request_id)}"
+    text = f"HTTP {status}: {redact.redact(message)[:2000]}{hint}{_request_note(request_id)}"
     return ApiError(text, status=status, code=code if isinstance(code, str) else None, request_id=request_id)
 
 

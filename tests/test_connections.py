@@ -187,6 +187,7 @@ def test_a_proxy_answering_407_to_a_forwarded_request_is_not_retried(
     with pytest.raises(ApiError) as caught:
         _post(_endpoint(f"http://{ORIGIN}/v1"))
     assert caught.value.status == 407 and len(wire.requests) == 1
+    assert "user:password@ in HTTP_PROXY" in str(caught.value)
 
 
 def test_a_socks_proxy_is_refused_before_anything_is_sent(monkeypatch: pytest.MonkeyPatch) -> None:
