@@ -130,3 +130,18 @@ def test_trust_keeps_crlf_line_endings_and_bom(fake: FakeOpenAI) -> None:
     assert data.startswith(b"\xef\xbb\xbf# mine\r\nmodel = 'gpt-5'\r\n") and data.endswith(b"\r\n")
     assert b"\n" not in data.replace(b"\r\n", b"")
     assert gpt_tools.load_config().trusted == [str(Path.cwd().resolve())]
+
+
+def test_eight_concurrent_trusts_all_land(fake: FakeOpenAI, tmp_path: Path) -> None:
+    import subprocess
+
+    from tests.conftest import program
+
+    folders = [tmp_path / f"p{i}" for i in range(8)]
+    for folder in folders:
+        folder.mkdir()
+    procs = [
+        subprocess.Popen([program("gpt-tools"), "trust", str(folder)], stderr=subprocess.PIPE) for folder in folders
+    ]
+    assert [proc.wait(timeout=120) for proc in procs] == [0] * 8
+    assert sorted(gpt_tools.load_config().trusted) == sorted(str(folder.resolve()) for folder in folders)
