@@ -135,7 +135,7 @@ def _private(path: Path) -> None:
     private_dir(path.parent, owned_below=app_dir("data"))  # an explicit GPT_TOOLS_RUN_LOG's folder is the user's
     if not path.exists():
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))  # SQLite gives -wal and -shm this mode
-    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+    for file in (path, *(path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal"))):
         private_file(file)  # an older, looser log is fixed
 
 
@@ -182,7 +182,7 @@ def append(record: Record, *, prices: Mapping[str, tuple[float, float, float]], 
         if record.priced
         else None
     )
-    row = (
+    fields = (
         datetime.now(timezone.utc).isoformat(timespec="seconds"),
         record.frontend,
         record.assistant,
@@ -193,14 +193,17 @@ def append(record: Record, *, prices: Mapping[str, tuple[float, float, float]], 
         record.cached_tokens,
         round(record.duration, 3),
         record.status,
-        _redacted(record.error),
+        record.error,
         estimate,
         int(record.cache_hit),
         record.requests,
-        _redacted(record.input_text),
-        _redacted(record.output_text),
-        _redacted(record.request_id),
+        record.input_text,
+        record.output_text,
+        record.request_id,
     )
+    # Every text loses the process's secrets first (redact.py): a key in an error message, in a
+    # text kept with log_texts, or pasted where a model name goes never reaches the disk.
+    row = tuple(redact(value) if isinstance(value, str) else value for value in fields)
     # While another process is still creating the log, SQLite answers "locked" at once instead of
     # waiting out the busy timeout; retry until the same deadline rather than drop the row.
     deadline = time.monotonic() + BUSY_TIMEOUT
@@ -218,12 +221,6 @@ def append(record: Record, *, prices: Mapping[str, tuple[float, float, float]], 
         except (sqlite3.Error, OSError) as exc:
             _note(f"run log not written ({type(exc).__name__}: {exc})")
             return False
-
-
-def _redacted(text: str | None) -> str | None:
-    """Every text bound for the log loses the process's secrets first (redact.py): a key in an
-    error message, or in a text the user logged with log_texts, never reaches the disk."""
-    return None if text is None else redact(text)
 
 
 def _note(message: str) -> None:
