@@ -138,7 +138,6 @@ def _turn(line: str, talk: Conversation, options: ChatOptions, config: Config, c
     False when a reply arrived but could not be saved (it is shown all the same).
     """
     from .. import runner
-    from ..errors import Cancelled, GptToolsError, TurnNotSaved
 
     cancel = threading.Event()
     results: list[Result] = []
@@ -181,7 +180,13 @@ def _turn(line: str, talk: Conversation, options: ChatOptions, config: Config, c
             cancel.set()
     if streamed and not "".join(streamed).endswith("\n"):
         console.result("\n")
-    error = errors[0] if errors else None
+    return _report(errors[0] if errors else None, results, bool(streamed), console)
+
+
+def _report(error: BaseException | None, results: list[Result], streamed: bool, console: Console) -> bool:
+    """Say how the turn ended; False when its reply could not be saved (shown all the same)."""
+    from ..errors import Cancelled, GptToolsError, TurnNotSaved
+
     if isinstance(error, TurnNotSaved):
         if not streamed:
             console.result(error.result.text + "\n")  # type: ignore[attr-defined]
