@@ -32,23 +32,33 @@ def inside(path: Path, root: Path) -> bool:
     return real == folder or real.startswith(folder.rstrip(os.sep) + os.sep)
 
 
-def read_regular(path: Path, *, root: Path | None = None, limit: int = MAX_FILE_BYTES) -> bytes:
-    """path's bytes; FileRefused if it is outside root (when given), not a regular file, or over limit."""
+def read_regular(path: Path, *, root: Path | None = None, limit: int = MAX_FILE_BYTES, pipes: bool = False) -> bytes:
+    """path's bytes; FileRefused if it is outside root (when given), not a regular file, or over limit.
+
+    `pipes=True` (a file the user named on the command line: `--input-files <(cmd)`) also takes a pipe
+    or a character device, still read with the bounded read: /dev/zero is refused at the cap, and a
+    FIFO nobody writes to reads as empty instead of blocking forever on open.
+    """
     if root is not None and not inside(path, root):
         raise FileRefused(f"resolves to {os.path.realpath(path)}, outside the project {root}", outside=True)
-    # O_NONBLOCK: opening a FIFO with no writer must not block; the fstat below then refuses it.
+    # O_NONBLOCK: opening a FIFO with no writer must not block; the fstat below then decides.
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(os.path.realpath(path), flags)
+        fd = os.open(path, flags)  # not realpath: /dev/fd/N of `<(cmd)` resolves to no openable name
     except OSError as exc:
         raise FileRefused(f"cannot be read: {exc.strerror or exc}") from None
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise FileRefused("not a regular file")
+        mode = os.fstat(fd).st_mode
+        special = pipes and (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode))
+        if not (stat.S_ISREG(mode) or special):
+            raise FileRefused("is not a regular file")
         if root is not None and os.path.isdir("/proc/self/fd") and not inside(Path(f"/proc/self/fd/{fd}"), root):
             # The path was swapped for a symlink between the check and the open.
             raise FileRefused("changed while it was opened; it now lies outside the project", outside=True)
+        if special:
+            os.set_blocking(fd, True)  # a writer that is slow to start is waited for, as `cat` would
+        elif os.fstat(fd).st_size > limit:
+            raise FileRefused(f"is larger than {limit:,} bytes")
         return _bounded(fd, limit)
     finally:
         os.close(fd)

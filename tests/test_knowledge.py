@@ -707,3 +707,29 @@ def test_files_sync_scans_every_file_before_the_first_upload(
         gpt_tools.sync_knowledge("Kb")
     assert kb.uploads == 0
     assert main(["files", "sync", "--allow-secrets"]) == 0 and kb.uploads == 3
+
+
+# --- per-run files the user names: anything readable, bounded, never a hang -----------------------
+
+
+@pytest.mark.timeout(30)
+def test_input_files_from_process_substitution_are_read(api: FakeOpenAI) -> None:
+    from tests.conftest import program
+
+    script = f'{program("gpt-tools")} run DocWriter -t "Summarize." --input-files <(printf "pipe notes\\n")'
+    done = subprocess.run(["bash", "-c", script], capture_output=True, timeout=30, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "pipe notes" in json.dumps(api.model_requests()[0].body)
+
+
+@pytest.mark.timeout(30)
+def test_input_files_dev_zero_is_refused_at_the_cap(api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "DocWriter", "-t", "Summarize.", "--input-files", "/dev/zero"]) == 2
+    assert "/dev/zero is larger than" in capfd.readouterr().err and api.requests == []
+
+
+@pytest.mark.timeout(30)
+def test_input_files_fifo_without_a_writer_does_not_hang(api: FakeOpenAI) -> None:
+    os.mkfifo("pipe")
+    main(["run", "DocWriter", "-t", "Summarize.", "--input-files", "pipe"])  # whatever it says: it returns
+    assert api.uploads == 0

@@ -72,7 +72,7 @@ def read_attachment(name: str) -> InputFile:
     FIFO or a device must not hang the editor or fill the memory).
     """
     try:
-        data = read_regular(Path(name))
+        data = read_regular(Path(name), pipes=True)
     except FileRefused as exc:
         raise InputRefused(f"{name} {exc.reason}") from None
     try:
