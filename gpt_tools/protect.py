@@ -12,10 +12,14 @@ import bisect
 import itertools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from markdown_it.common.utils import normalizeReference
 
 from . import protect_inline
 from .errors import InputRefused, ReplyRejected
+from .protect_check import BLOCKS, Shape, lost_link, parse
+from .protect_check import parser as parser  # chunking parses with the same settings
 from .protect_inline import Span
 from .textio import split_lines
 
@@ -29,7 +33,7 @@ _FRONT_MATTER = re.compile(
 _BREAK = re.compile(_NL)
 _CONTAINER_PREFIX = re.compile(r"(?:[ \t]*(?:>|[-+*](?=[ \t])|\d{1,9}[.)](?=[ \t])))*[ \t]*")
 _BLOCK_LETTERS = frozenset("FBH")
-_BLOCKS = {"fence": "code block", "code_block": "code block", "html_block": "HTML block"}
+_LINK_KINDS = frozenset({"url", protect_inline.DEFINITION})
 # Every code or HTML block needs a fence, a tab, a `<`, or four spaces after its container markers; a
 # document with none of these has no block to mask, and skips markdown-it's ~30 ms import.
 _MAYBE_BLOCK = re.compile(r"```|~~~|<|\t|(?:\A|(?<=[\r\n]))[ >\-+*\d.)]*    ")  # re.M's ^ misses CR-only lines
@@ -41,9 +45,9 @@ _LETTERS = {
     "url": "U",
     "HTML tag": "T",
     "template": "J",
+    protect_inline.DEFINITION: "U",
     "attribute list": "A",
 }
-Shape = tuple[str, ...]  # a block as markdown-it sees it: type, info, content, enclosing containers
 
 
 @dataclass(frozen=True)
@@ -71,12 +75,6 @@ def _placeholder(markers: tuple[str, str]) -> re.Pattern[str]:
     return re.compile(f"{re.escape(markers[0])}[A-Z][0-9]+{re.escape(markers[1])}")
 
 
-def parser() -> object:
-    from markdown_it import MarkdownIt
-
-    return MarkdownIt("commonmark").enable("table")
-
-
 class _Masker:
     def __init__(self, markers: tuple[str, str]) -> None:
         self.markers = markers
@@ -101,7 +99,7 @@ class _Masker:
             return [(line, first_line + i) for i, line in enumerate(lines)]
         out: list[tuple[str, int]] = []
         cursor = 0
-        for start, end, shape in _block_shapes(text):
+        for start, end, shape in parse(text).blocks:
             if start < cursor:  # nested inside a block already masked
                 continue
             out.extend((line, first_line + cursor + i) for i, line in enumerate(lines[cursor:start]))
@@ -110,7 +108,7 @@ class _Masker:
             prefix = _CONTAINER_PREFIX.match(original)
             lead = prefix.group(0) if prefix else ""
             body = original[len(lead) : len(original) - len(ending)]
-            token = self.token(_BLOCKS[shape[0]], body, first_line + start, lead=lead, shape=shape)
+            token = self.token(BLOCKS[shape[0]], body, first_line + start, lead=lead, shape=shape)
             out.append((lead + token + ending, first_line + start))
             cursor = end
         out.extend((line, first_line + cursor + i) for i, line in enumerate(lines[cursor:]))
@@ -129,7 +127,9 @@ class _Masker:
         current, current_number, cursor = "", number_at(0), 0
         for start, end, kind in find(text):
             current, current_number = self._copy(text, cursor, start, current, current_number, out, number_at)
-            current += self.token(kind, text[start:end], number_at(start))
+            label = protect_inline.definition_label(text, start) if kind == protect_inline.DEFINITION else None
+            shape = ("reference", normalizeReference(label)) if label else ()
+            current += self.token(kind, text[start:end], number_at(start), shape=shape)
             cursor = end
         current, current_number = self._copy(text, cursor, len(text), current, current_number, out, number_at)
         if current:
@@ -160,21 +160,6 @@ def _code_spans(text: str) -> list[Span]:
     return [(match.start(), match.end(), "code") for match in protect_inline.CODE_SPAN.finditer(text)]
 
 
-def _block_shapes(text: str) -> list[tuple[int, int, Shape]]:
-    """(first line, end line, shape) of every code and HTML block of text, in order."""
-    tokens = parser().parse(text)  # type: ignore[attr-defined]
-    containers: list[str] = []
-    found: list[tuple[int, int, Shape]] = []
-    for token in tokens:
-        if token.nesting == 1:
-            containers.append(token.type)
-        elif token.nesting == -1:
-            containers.pop()
-        elif token.type in _BLOCKS and token.map:
-            found.append((token.map[0], token.map[1], (token.type, token.info, token.content, *containers)))
-    return found
-
-
 def mask(text: str) -> Masked:
     """text with its protected regions replaced by placeholders."""
     free = [pair for pair in _MARKER_PAIRS if pair[0] not in text and pair[1] not in text]
@@ -193,7 +178,25 @@ def mask(text: str) -> Masked:
     for find in (_code_spans, protect_inline.structural, protect_inline.bare):
         lines = masker.substitute(lines, find)
     masked = head + "".join(line for line, _ in lines)
-    return Masked(masked, tuple(masker.regions), masker.markers)
+    return Masked(masked, _with_references(masker.regions, body), masker.markers)
+
+
+def _with_references(regions: list[Region], body: str) -> tuple[Region, ...]:
+    """regions, each link definition's shape completed with the link it defines (its first definition
+    only: a later one with the same label defines nothing), or cleared where markdown-it sees none."""
+    if not any(region.shape[:1] == ("reference",) for region in regions):
+        return tuple(regions)
+    references = parse(body).references
+    seen: set[str] = set()
+    out: list[Region] = []
+    for region in regions:
+        if region.shape[:1] == ("reference",):
+            label = region.shape[1]
+            defined = references.get(label) if label not in seen else None
+            seen.add(label)
+            region = replace(region, shape=("reference", label, *defined) if defined else ())
+        out.append(region)
+    return tuple(out)
 
 
 def settle(reply: str, masked: Masked) -> str:
@@ -214,10 +217,17 @@ def unmask(reply: str, masked: Masked) -> str:
     """The reply with originals restored; ReplyRejected if any protected region was altered."""
     if not masked.regions:
         return reply  # nothing was masked (protect = false): marker-like text is just text
-    reply = settle(reply, masked)
+    restored, blocks = _restore(settle(reply, masked), masked)
+    if blocks or any(region.kind in _LINK_KINDS for region in masked.regions):
+        _check_structure(restored, blocks, masked)
+    return restored
+
+
+def _restore(reply: str, masked: Masked) -> tuple[str, list[tuple[int, Region]]]:
+    """reply with its markers replaced, and where each block or link definition starts in the result."""
     by_token = {region.token: region for region in masked.regions}
     pieces: list[str] = []
-    blocks: list[tuple[int, Region]] = []  # where each code/HTML block starts in the restored text
+    blocks: list[tuple[int, Region]] = []
     size = cursor = 0
     for match in masked.pattern.finditer(reply):  # one pass: large documents stay fast
         region = by_token[match.group(0)]
@@ -228,9 +238,7 @@ def unmask(reply: str, masked: Masked) -> str:
         pieces.append(region.original)
         size += len(region.original)
         cursor = match.end()
-    restored = "".join(pieces) + reply[cursor:]
-    _check_blocks(restored, blocks, masked)
-    return restored
+    return "".join(pieces) + reply[cursor:], blocks
 
 
 def _moved(region: Region) -> ReplyRejected:
@@ -271,30 +279,49 @@ def _squeezed(prefix: str) -> str:
     return prefix.replace(" ", "").replace("\t", "")
 
 
-def _check_blocks(restored: str, blocks: list[tuple[int, Region]], masked: Masked) -> None:
-    """Every code and HTML block must parse back as itself: same kind, content and enclosing containers.
+def _body(text: str, masked: Masked) -> tuple[str, int]:
+    """text after its front matter (which markdown-it would read as a rule and a heading), and where it starts."""
+    front = masked.regions[0] if masked.regions[0].kind == "front matter" else None
+    if not (front and text.startswith(front.original)):
+        return text, 0
+    newline = _BREAK.match(text, len(front.original))
+    cut = newline.end() if newline else len(text)
+    return text[cut:], cut
+
+
+def _check_structure(restored: str, blocks: list[tuple[int, Region]], masked: Masked) -> None:
+    """Every code and HTML block must parse back as itself: same kind, content and enclosing containers;
+    every link definition must still define its link, and every link and image must still be one.
 
     A model that joins a block to the paragraph before it, moves it out of its list item or quote, or
-    re-indents its list, would otherwise turn code into prose or prose into code.
+    re-indents its list, would otherwise turn code into prose or prose into code; one that edits a
+    definition's label, joins it to a paragraph, or puts a space in `] (`, would break links.
     """
-    if not blocks:
-        return
-    cut = 0
-    front = masked.regions[0] if masked.regions[0].kind == "front matter" else None
-    if front and restored.startswith(front.original):
-        newline = _BREAK.match(restored, len(front.original))
-        cut = newline.end() if newline else len(restored)
-    body = restored[cut:]
-    shapes = {start: shape for start, _, shape in _block_shapes(body)}
+    body, cut = _body(restored, masked)
+    parsed = parse(body)
+    shapes = {start: shape for start, _, shape in parsed.blocks}
     line = position = 0
     for offset, region in blocks:
         line += len(_BREAK.findall(body, position, offset - cut))
         position = offset - cut
-        if shapes.get(line) != region.shape:
+        if region.shape[0] == "reference":
+            if parsed.references.get(region.shape[1]) != region.shape[2:]:
+                raise ReplyRejected(
+                    f"the reply changed the label of a link definition (line {region.line}) or joined it to "
+                    "other text, which would break the links that use it; nothing was applied"
+                )
+        elif shapes.get(line) != region.shape:
             raise ReplyRejected(
                 f"the reply re-indented or moved a protected {region.kind} (line {region.line}): restored there, "
                 "it would no longer be the same block (it would leave its list item or quote, or merge with "
                 "the text next to it); nothing was applied"
+            )
+    if any(region.kind in _LINK_KINDS for region in masked.regions):
+        before = parse(_body(_restore(masked.text, masked)[0], masked)[0]).links
+        if lost_link(before, parsed.links) is not None:
+            raise ReplyRejected(
+                "the reply broke a link or image of the input (it is plain text now, or points elsewhere); "
+                "nothing was applied"
             )
 
 

@@ -15,6 +15,7 @@ from markdown_it.common.html_re import HTML_TAG_RE
 from markdown_it.helpers import parseLinkDestination, parseLinkTitle
 
 Span = tuple[int, int, str]  # start, end, kind
+DEFINITION = "link reference"  # a reference definition's destination and title
 
 MARKER_CHARS = "⟦⟧⟪⟫〚〛⦃⦄"
 # One line break; never a CR alone when an LF follows, or a CRLF would count as a blank line.
@@ -116,8 +117,17 @@ def definitions(text: str, paragraphs: _Paragraphs) -> Iterator[Span]:
             continue
         for end in (found[2], found[1]):  # with the title if only spaces follow it
             if _LINE_END.match(text, end):
-                yield found[0], end, "url"
+                yield found[0], end, DEFINITION
                 break
+
+
+_LABEL_BEFORE = re.compile(rf"\[((?:\\.|[^\\\[\]]){{1,999}})\]:[ \t]*(?:{NEWLINE}[ \t]*)?\Z")
+
+
+def definition_label(text: str, start: int) -> str | None:
+    """The label of the reference definition whose destination starts at start."""
+    found = _LABEL_BEFORE.search(text, max(0, start - 1100), start)
+    return found.group(1) if found else None
 
 
 def html_and_attributes(text: str) -> Iterator[Span]:
