@@ -14,8 +14,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from markdown_it.common.utils import normalizeReference
-
 from . import protect_inline
 from .errors import InputRefused, ReplyRejected
 from .protect_check import BLOCKS, Shape, lost_link, parse
@@ -33,7 +31,6 @@ _FRONT_MATTER = re.compile(
 _BREAK = re.compile(_NL)
 _CONTAINER_PREFIX = re.compile(r"(?:[ \t]*(?:>|[-+*](?=[ \t])|\d{1,9}[.)](?=[ \t])))*[ \t]*")
 _BLOCK_LETTERS = frozenset("FBH")
-_LINK_KINDS = frozenset({"url", protect_inline.DEFINITION})
 # Every code or HTML block needs a fence, a tab, a `<`, or four spaces after its container markers; a
 # document with none of these has no block to mask, and skips markdown-it's ~30 ms import.
 _MAYBE_BLOCK = re.compile(r"```|~~~|<|\t|(?:\A|(?<=[\r\n]))[ >\-+*\d.)]*    ")  # re.M's ^ misses CR-only lines
@@ -128,7 +125,7 @@ class _Masker:
         for start, end, kind in find(text):
             current, current_number = self._copy(text, cursor, start, current, current_number, out, number_at)
             label = protect_inline.definition_label(text, start) if kind == protect_inline.DEFINITION else None
-            shape = ("reference", normalizeReference(label)) if label else ()
+            shape = ("reference", _normalized(label)) if label else ()
             current += self.token(kind, text[start:end], number_at(start), shape=shape)
             cursor = end
         current, current_number = self._copy(text, cursor, len(text), current, current_number, out, number_at)
@@ -154,6 +151,12 @@ class _Masker:
             out.append((current + text[start : newline.end()], number))
             current, number, start = "", number_at(newline.end()), newline.end()
         return current, number
+
+
+def _normalized(label: str) -> str:
+    from markdown_it.common.utils import normalizeReference  # start-up: only documents with definitions
+
+    return normalizeReference(label)
 
 
 def _code_spans(text: str) -> list[Span]:
@@ -218,7 +221,7 @@ def unmask(reply: str, masked: Masked) -> str:
     if not masked.regions:
         return reply  # nothing was masked (protect = false): marker-like text is just text
     restored, blocks = _restore(settle(reply, masked), masked)
-    if blocks or any(region.kind in _LINK_KINDS for region in masked.regions):
+    if blocks or _has_links(masked):
         _check_structure(restored, blocks, masked)
     return restored
 
@@ -289,6 +292,12 @@ def _body(text: str, masked: Masked) -> tuple[str, int]:
     return text[cut:], cut
 
 
+def _has_links(masked: Masked) -> bool:
+    """Whether a reply could break a link: bare URLs and <autolinks> are masked whole, so only inline
+    links (`](`) and reference links (which need a definition) can; others skip the parser."""
+    return "](" in masked.text or any(region.kind == protect_inline.DEFINITION for region in masked.regions)
+
+
 def _check_structure(restored: str, blocks: list[tuple[int, Region]], masked: Masked) -> None:
     """Every code and HTML block must parse back as itself: same kind, content and enclosing containers;
     every link definition must still define its link, and every link and image must still be one.
@@ -316,7 +325,7 @@ def _check_structure(restored: str, blocks: list[tuple[int, Region]], masked: Ma
                 "it would no longer be the same block (it would leave its list item or quote, or merge with "
                 "the text next to it); nothing was applied"
             )
-    if any(region.kind in _LINK_KINDS for region in masked.regions):
+    if _has_links(masked):
         before = parse(_body(_restore(masked.text, masked)[0], masked)[0]).links
         if lost_link(before, parsed.links) is not None:
             raise ReplyRejected(

@@ -11,9 +11,6 @@ import bisect
 import re
 from collections.abc import Iterator
 
-from markdown_it.common.html_re import HTML_TAG_RE
-from markdown_it.helpers import parseLinkDestination, parseLinkTitle
-
 Span = tuple[int, int, str]  # start, end, kind
 DEFINITION = "link reference"  # a reference definition's destination and title
 
@@ -79,6 +76,8 @@ def _target(text: str, pos: int, limit: int) -> tuple[int, int, int] | None:
 
     The title end is the destination end when no title follows.
     """
+    from markdown_it.helpers import parseLinkDestination, parseLinkTitle  # start-up: only documents with links
+
     start = _skip_space(text, pos, limit, newline=True)
     destination = parseLinkDestination(text, start, limit)
     if not destination.ok or destination.pos == start:
@@ -132,13 +131,17 @@ def definition_label(text: str, start: int) -> str | None:
 
 def html_and_attributes(text: str) -> Iterator[Span]:
     """Autolinks, inline HTML with attributes or comments, and {#id .class} attribute lists."""
+    for match in _ATTRIBUTES.finditer(text):
+        yield match.start(), match.end(), "attribute list"
+    if "<" not in text:
+        return
+    from markdown_it.common.html_re import HTML_TAG_RE  # start-up: only documents with a `<` pay for the parser
+
     for match in _AUTOLINK.finditer(text):
         yield match.start(), match.end(), "url"
     for match in HTML_TAG_RE.finditer(text):
         if not _BARE_TAG.fullmatch(match.group(0)):
             yield match.start(), match.end(), "HTML tag"
-    for match in _ATTRIBUTES.finditer(text):
-        yield match.start(), match.end(), "attribute list"
 
 
 def templates(text: str, paragraphs: _Paragraphs) -> Iterator[Span]:
