@@ -250,7 +250,7 @@ def _standing(gap: _Gap, outs: list[Block]) -> int:
     if not gap.words:
         return 0
     low, high = gap.words[0], gap.words[-1] + 1  # the gap's reply words are one contiguous stretch
-    return sum(1 for b in outs if 2 * (min(high, b.end) - max(low, b.start)) >= b.end - b.start > 0 and b.end > low)
+    return sum(1 for b in outs if 2 * (min(high, b.end) - max(low, b.start)) >= b.end - b.start)
 
 
 def _least_present(lost: list[Block], before: list[str], new_words: list[str], count: int) -> list[Block]:
