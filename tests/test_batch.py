@@ -236,6 +236,10 @@ def test_a_batch_that_partly_fails(files: dict[str, Path], api: FakeOpenAI, capf
         (Scripted(fault="incomplete"), "not complete: status incomplete"),
         (Scripted(fault="empty"), "empty reply"),
         (Scripted(text="# Guide\n\nYou will receive the answer.\n"), "removed a protected code block"),
+        (
+            Scripted(text="Sure, here it is:\n\n# Guide\n\nYou will receive the answer.\n\n⟦B1⟧\n"),
+            "adds 1 block at the start",
+        ),
     ],
 )
 def test_replies_the_guards_refuse_leave_the_file_untouched(
