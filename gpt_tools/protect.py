@@ -44,6 +44,7 @@ _LETTERS = {
     "template": "J",
     protect_inline.DEFINITION: "U",
     "attribute list": "A",
+    "footnote label": "N",
 }
 
 

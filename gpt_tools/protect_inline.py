@@ -36,6 +36,8 @@ _BARE_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*\s*/?>")
 # Jinja/Liquid/Hugo template code and {#id .class} attribute lists (the targets of #id links).
 _TEMPLATES = (("{{", "}}"), ("{%", "%}"), ("{#", "#}"))
 _ATTRIBUTES = re.compile(r"\{[:#.][^{}\r\n]*\}")
+# [^label] where a footnote is used and where it is defined: an identifier both must spell alike.
+_FOOTNOTE = re.compile(r"\[\^[^\]\s\\]+\]")
 _BARE_URL = re.compile(rf"(?<![\w@/.:+-])(?:(?:https?|ftp)://|www\.)[^\s<>\[\]`{MARKER_CHARS}]+")
 _EMAIL = re.compile(
     r"(?<![\w.+/:-])[A-Za-z0-9._+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
@@ -130,9 +132,11 @@ def definition_label(text: str, start: int) -> str | None:
 
 
 def html_and_attributes(text: str) -> Iterator[Span]:
-    """Autolinks, inline HTML with attributes or comments, and {#id .class} attribute lists."""
+    """Autolinks, inline HTML with attributes or comments, {#id .class} attribute lists, footnote labels."""
     for match in _ATTRIBUTES.finditer(text):
         yield match.start(), match.end(), "attribute list"
+    for match in _FOOTNOTE.finditer(text):
+        yield match.start(), match.end(), "footnote label"
     if "<" not in text:
         return
     from markdown_it.common.html_re import HTML_TAG_RE  # start-up: only documents with a `<` pay for the parser

@@ -165,7 +165,7 @@ def test_protected_regions_are_hidden_and_prose_is_not() -> None:
         "- item one",
         "> quoted prose",
         "[ref]:",
-        "[^note]: footnote prose with",
+        ": footnote prose with",  # its [^note] label is masked
         "| Column | Other |",
         "[cell link](",
         "| plain | text |",
@@ -173,8 +173,8 @@ def test_protected_regions_are_hidden_and_prose_is_not() -> None:
     ]
     assert [v for v in visible if v not in masked.text] == []
     kinds = {region.kind for region in masked.regions}
-    assert kinds == {"front matter", "code block", "HTML block", "code", "url", "link reference"}
-    assert {region.token[1] for region in masked.regions} == {"F", "B", "H", "C", "U"}
+    assert kinds == {"front matter", "code block", "HTML block", "code", "url", "link reference", "footnote label"}
+    assert {region.token[1] for region in masked.regions} == {"F", "B", "H", "C", "U", "N"}
 
 
 @pytest.mark.parametrize(
