@@ -1,9 +1,14 @@
 """Protected regions: the parts of a Markdown document a model must never touch.
 
-Front matter, code blocks (fenced, indented, HTML), inline code, and link/image URLs are replaced by
-placeholders such as ⟦B1⟧ before sending; after the reply, every placeholder must come back exactly
-once and in order, and is replaced by the original bytes. A reply that loses, duplicates, reorders
-or invents one is refused: the model changed something it was not allowed to see.
+Front matter, code blocks (fenced, indented, HTML), inline code, link and image targets with their
+titles, reference definitions, autolinks, bare URLs and e-mail addresses, inline HTML tags with
+attributes and comments, template code, attribute lists and footnote labels are replaced by
+placeholders such as ⟦B1⟧ before sending (finders in protect_inline.py). After the reply, every
+placeholder must come back exactly once and in order, and is replaced by the original bytes; a reply
+that loses, duplicates, reorders or invents one is refused. A block marker's line gets its container
+prefix back where the model only re-spaced it, and the restored text must still parse to the same
+blocks, link definitions and links (protect_check.py): bytes alone do not prove a fence is still
+in its list item.
 """
 
 from __future__ import annotations
@@ -55,7 +60,7 @@ class Region:
     kind: str
     line: int  # 1-based line of the original where the region starts
     lead: str = ""  # a block's container prefix (indent, `>`, list marker) on its first line
-    shape: Shape = ()  # a block's parse, which the restored document must reproduce
+    shape: Shape = ()  # a block's parse or a definition's link, which the restored text must reproduce
 
 
 @dataclass(frozen=True)
