@@ -1,15 +1,21 @@
-"""`gpt-tools-hook` in-process: fix and check modes, all-or-nothing writes, skips, convergence."""
+"""`gpt-tools-hook` in-process: fix and check modes, all-or-nothing writes, skips, convergence; file names are never
+options; an edit made meanwhile is kept; an unwritable file is reported and the others are still fixed."""
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import signal
+import stat
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from gpt_tools import atomicwrite
 from gpt_tools.cli.hook import main
 from tests.conftest import program
 from tests.fake_openai import FakeOpenAI, Scripted
@@ -170,3 +176,142 @@ def test_ctrl_c_closes_every_file_in_flight_exits_130_and_writes_nothing(api: Fa
         assert time.monotonic() < deadline, "the server never saw the connections closed"
         time.sleep(0.02)
     assert len(api.model_requests()) == 3  # no file was started after Ctrl-C
+
+
+# --- writing users' files: never over an edit, one unwritable file never stops the others ----------------------
+
+
+def test_edit_made_while_the_request_is_in_flight_is_kept(
+    files: dict[str, Path], api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    edited = TYPO + "\nA paragraph the user saved while the hook waited.\n"
+
+    def user_saves_then_reply(text: str) -> str:
+        if "recieve" in text:
+            files["typo"].write_text(edited)
+        return text.replace("teh", "the").replace("recieve", "receive")
+
+    api.responder = user_saves_then_reply
+    assert _run(*map(str, files.values())) == 1
+    assert files["typo"].read_text() == edited
+    assert files["crlf"].read_bytes() == b"the line\r\nsecond\r\n"  # the other files are still fixed
+    out = capfd.readouterr().out
+    assert "typo.md: not written: changed since it was read; the fix is not applied (run the hook again)" in out
+    assert "fixed crlf.md" in out and "1 changed" in out
+    assert sorted(os.listdir(".")) == ["clean.md", "crlf.md", "gpt-tools.toml", "typo.md"]
+
+
+@pytest.mark.parametrize("mode", [0o444, 0o555])
+def test_read_only_file_is_refused_unsent_and_the_others_fixed(
+    files: dict[str, Path], api: FakeOpenAI, capfd: pytest.CaptureFixture[str], mode: int
+) -> None:
+    files["typo"].chmod(mode)
+    assert _run(*map(str, files.values())) == 1
+    assert files["typo"].read_text() == TYPO
+    assert files["crlf"].read_bytes() == b"the line\r\nsecond\r\n"
+    assert "typo.md: not written: read-only" in capfd.readouterr().out
+    assert len(api.model_requests()) == 2  # no request for a fix that could not be written
+
+
+def test_hard_linked_file_is_refused(files: dict[str, Path], capfd: pytest.CaptureFixture[str]) -> None:
+    os.link(files["typo"], "copy.md")
+    assert _run(str(files["typo"])) == 1
+    assert Path("copy.md").read_text() == TYPO and files["typo"].read_text() == TYPO
+    assert "typo.md: not written: it has 2 hard links" in capfd.readouterr().out
+
+
+def _lock(folder: Path) -> bool:
+    """A folder no file can be created in: chmod for a user, chattr +i for root (who ignores modes)."""
+    folder.chmod(0o555)
+    if os.geteuid() != 0:
+        return True
+    return shutil.which("chattr") is not None and subprocess.run(["chattr", "+i", str(folder)]).returncode == 0
+
+
+def test_unwritable_folder_full_disk_and_long_name_are_reported_per_file(
+    files: dict[str, Path], monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    locked = Path("locked")
+    locked.mkdir()
+    (locked / "in.md").write_text(TYPO)
+    long_name = Path("n" * 239 + ".md")  # 242 bytes: ".NAME.XXXXXXXX.tmp" would be too long for the folder
+    long_name.write_text(TYPO)
+    Path("full.md").write_text("teh disk is full\n")
+    real_write_all = atomicwrite._write_all
+
+    def disk_full_for_one(fd: int, data: bytes) -> None:
+        if b"disk is full" in data:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write_all(fd, data)
+
+    monkeypatch.setattr(atomicwrite, "_write_all", disk_full_for_one)
+    if not _lock(locked):
+        pytest.skip("cannot make a folder unwritable here")
+    try:
+        status = _run("locked/in.md", "full.md", str(long_name), *map(str, files.values()))
+    finally:
+        subprocess.run(["chattr", "-i", str(locked)], capture_output=True, check=False)
+        locked.chmod(0o755)
+    assert status == 1
+    out = capfd.readouterr().out
+    assert "locked/in.md: not written: " in out and "full.md: not written: No space left on device" in out
+    assert "Traceback" not in out
+    assert (locked / "in.md").read_text() == TYPO and Path("full.md").read_text() == "teh disk is full\n"
+    assert long_name.read_text() == FIXED and files["typo"].read_text() == FIXED  # the later files are fixed
+    assert "3 changed" in out
+
+
+def test_a_fifo_is_skipped_not_read(files: dict[str, Path], capfd: pytest.CaptureFixture[str]) -> None:
+    os.mkfifo("pipe.md")  # reading it would block the hook for ever
+    assert _run("pipe.md", str(files["clean"])) == 0
+    assert "pipe.md: skipped: not a regular file" in capfd.readouterr().out
+    assert stat.S_ISFIFO(os.lstat("pipe.md").st_mode)
+
+
+def test_file_names_are_never_options(api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
+    tricky = ["-mx.md", "--model=y.md", "--check.md", "-"]
+    for name in tricky[:3]:
+        Path(name).write_text(TYPO)
+    Path("-").write_text(TYPO)
+    assert _run(*tricky) == 1
+    assert all(Path(name).read_text() == FIXED for name in tricky)
+    assert not {request.body["model"] for request in api.model_requests()} & {"x.md", "y.md"}
+    assert "4 changed" in capfd.readouterr().out
+
+
+def test_user_options_still_work_before_files_that_look_like_options(api: FakeOpenAI) -> None:
+    Path("-mx.md").write_text(TYPO)
+    Path("plain.md").write_text(TYPO)
+    assert _run("--jobs", "2", "-m", "gpt-chosen", "--no-cache", "-mx.md", "plain.md") == 1
+    assert Path("-mx.md").read_text() == FIXED and Path("plain.md").read_text() == FIXED
+    assert {request.body["model"] for request in api.model_requests()} == {"gpt-chosen"}
+    assert _run("--check", "--", "-mx.md") == 0  # an explicit `--` is honoured too
+
+
+KILLED_HOOK = """
+import sys, time
+from gpt_tools import atomicwrite
+from gpt_tools.cli.hook import main
+
+def stall(fd):  # the first fix is written to its (unnamed) temp file: stop until the test kills us
+    print("ready", flush=True)
+    time.sleep(120)
+
+atomicwrite.os.fsync = stall
+main(sys.argv[1:])
+"""
+
+
+def test_sigkill_during_the_hooks_writes_leaves_no_temp_file(api: FakeOpenAI) -> None:
+    paths = [Path(f"doc{i}.md") for i in range(3)]
+    for path in paths:
+        path.write_text(TYPO)
+    with subprocess.Popen(
+        [sys.executable, "-c", KILLED_HOOK, *map(str, paths)], stdout=subprocess.PIPE, text=True
+    ) as hook:
+        assert hook.stdout is not None
+        assert "ready\n" in iter(hook.stdout.readline, "")
+        hook.send_signal(signal.SIGKILL)
+        hook.wait(timeout=30)
+    assert all(path.read_text() == TYPO for path in paths)
+    assert sorted(os.listdir(".")) == ["doc0.md", "doc1.md", "doc2.md", "gpt-tools.toml"]

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import os
 import sys
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 from ..definitions import flag_value
 from ..textio import split_lines
@@ -50,7 +50,10 @@ class Outcome:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROGRAM, description="Fix (or check) Markdown files with an assistant.")
+    # No abbreviations: _split must know every option exactly to tell it from a file name.
+    parser = argparse.ArgumentParser(
+        prog=PROGRAM, description="Fix (or check) Markdown files with an assistant.", allow_abbrev=False
+    )
     parser.add_argument("files", nargs="*", help="files to process (pre-commit passes the changed ones)")
     parser.add_argument("--assistant", default="MarkdownLinter", help="a rewriting assistant (default: %(default)s)")
     mode = parser.add_mutually_exclusive_group()
@@ -72,14 +75,56 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _split(parser: argparse.ArgumentParser, argv: Sequence[str]) -> list[str]:
+    """argv with `--` between the options and the files: a file name is never read as an option.
+
+    pre-commit runs `entry args... files...` and user `args` replace any `--` a hook's manifest puts
+    there. So the options end at `--`, at the first word that is not an option, or at the first word
+    that names an existing file (pre-commit passes only existing files): `-mx.md` is a file.
+    """
+    words = list(argv)
+    takes_value = {flag: action.nargs != 0 for flag, action in parser._option_string_actions.items()}
+    index = 0
+    while index < len(words):
+        word = words[index]
+        if word == "--":
+            return words
+        if not word.startswith("-") or word == "-" or os.path.lexists(word):
+            break
+        index += 1
+        if takes_value.get(word, False):  # `--jobs 4`: the value is the next word, whatever it is
+            index += 1
+    return [*words[:index], "--", *words[index:]]
+
+
+def _read(path: str) -> bytes | Outcome:
+    """The file's bytes, or why it is skipped; a pipe or device is never opened for a blocking read."""
+    from .. import atomicwrite
+
+    try:
+        original = atomicwrite.snapshot(path)
+    except OSError as exc:
+        return Outcome(path, b"", problem=f"cannot read: {exc.strerror or exc}")
+    if original is atomicwrite.ABSENT:
+        return Outcome(path, b"", problem="cannot read: no such file")
+    if original is None:
+        return Outcome(path, b"", note="skipped: not a regular file")
+    return original
+
+
 def _process(path: str, options: Options, run_one: RunOne) -> Outcome:
+    from .. import atomicwrite
     from ..errors import GptToolsError, InputRefused, ReplyRejected
     from ..textio import decode_input
 
-    try:
-        original = Path(path).read_bytes()
-    except OSError as exc:
-        return Outcome(path, b"", problem=f"cannot read: {exc.strerror or exc}")
+    original = _read(path)
+    if isinstance(original, Outcome):
+        return original
+    if not options.check:
+        try:  # before paying for a fix that could not be written
+            atomicwrite.check_writable(path)
+        except atomicwrite.WriteRefused as exc:
+            return Outcome(path, original, problem=f"not written: {exc.problem}")
     if len(original) > options.max_bytes:
         return Outcome(path, original, note=f"skipped: {len(original):,} bytes is over --max-bytes")
     try:
@@ -143,9 +188,28 @@ def _diff(outcome: Outcome) -> str:
     return shown + more
 
 
-def _report(outcomes: list[Outcome], options: Options, console: Console) -> int:
+def _write(outcome: Outcome, console: Console) -> bool:
+    """Write one fix unless the file changed meanwhile or cannot be written; say which. True if written."""
     from .. import atomicwrite
 
+    assert outcome.fixed is not None
+    try:
+        written = atomicwrite.write_atomic(outcome.path, outcome.fixed, expect=outcome.original)
+    except atomicwrite.ChangedMeanwhile as exc:
+        console.line(f"{exc}; the fix is not applied (run the hook again)")
+        return False
+    except atomicwrite.WriteRefused as exc:
+        console.line(str(exc))
+        return False
+    except OSError as exc:  # read-only folder, full disk: this file only, the others are still written
+        console.line(f"{outcome.path}: not written: {exc.strerror or exc}")
+        return False
+    kept = f" (could not keep its {', '.join(written.lost)})" if written.lost else ""
+    console.line(f"fixed {outcome.path}{kept}")
+    return True
+
+
+def _report(outcomes: list[Outcome], options: Options, console: Console) -> int:
     for outcome in outcomes:
         if outcome.note:
             console.line(f"{outcome.path}: {outcome.note}")
@@ -159,15 +223,15 @@ def _report(outcomes: list[Outcome], options: Options, console: Console) -> int:
         for outcome in unchecked:
             console.line(f"  {outcome.path}")
         changed = []  # all or nothing: a partial fix on a failing run would surprise more than help
+    unwritten = 0
     for outcome in changed:
         if options.check:
             console.line(f"would fix {outcome.path}:\n{_diff(outcome)}".rstrip("\n"))
-        else:
-            assert outcome.fixed is not None
-            atomicwrite.write_atomic(outcome.path, outcome.fixed)
-            console.line(f"fixed {outcome.path}")
+        elif not _write(outcome, console):
+            unwritten += 1
     requests = sum(o.requests for o in outcomes)
-    console.line(f"{PROGRAM}: {len(changed)} changed, {len(outcomes)} checked, {requests} requests")
+    done = len(changed) - unwritten
+    console.line(f"{PROGRAM}: {done} changed, {len(outcomes)} checked, {requests} requests")
     failed = bool(changed or refused) or (bool(unchecked) and options.on_error == "fail")
     if unchecked and options.on_error == "warn":
         console.line("warning: some files were not checked; passing because of --on-error=warn")
@@ -184,8 +248,12 @@ def _dry_run(options: Options, console: Console) -> int:
     config = load_config()
     total = 0.0
     for path in options.files:
+        original = _read(path)
+        if isinstance(original, Outcome):  # a pipe or device is never read (it would block)
+            console.line(f"{path}: would be skipped: {original.note or original.problem}")
+            continue
         try:
-            text = decode_input(Path(path).read_bytes(), source=path)
+            text = decode_input(original, source=path)
             plan = preview(options.assistant, text, model=options.model, config=config)
         except (OSError, GptToolsError) as exc:
             console.line(f"{path}: would be skipped: {exc}")
@@ -200,7 +268,8 @@ def _dry_run(options: Options, console: Console) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     console = Console(PROGRAM)
-    args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    parser = _parser()
+    args = parser.parse_args(_split(parser, sys.argv[1:] if argv is None else argv))
     options = Options(
         files=tuple(args.files),
         assistant=args.assistant,
