@@ -128,6 +128,21 @@ def trust_project(folder: Path) -> None:
     trust(folder, user_config_path())
 
 
+def varied_text(size: int) -> str:
+    """A Markdown document of about `size` characters, with a heading every 40 lines and a 'teh'
+    (the fake's typo) on every tenth; its words rarely repeat, as prose's rarely do in bulk."""
+    lines: list[str] = []
+    total = n = 0
+    while total < size:
+        if n % 40 == 0:
+            lines.append(f"# Part {n}\n\n")
+        words = " ".join(f"w{(n * 7919 + k * 104729) % 999983}" for k in range(6))
+        lines.append(("teh " if n % 10 == 0 else "") + words + "\n")
+        total += len(lines[-1]) + (len(lines[-2]) if n % 40 == 0 else 0)
+        n += 1
+    return "".join(lines)
+
+
 def log_file() -> Path:
     return Path(os.environ["XDG_STATE_HOME"]) / "gpt-tools" / "gpt-tools.log"
 

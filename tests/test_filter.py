@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import resource
+import shutil
+import signal
+import struct
+import subprocess
+import termios
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO, Any
 
 import pytest
 
-from tests.conftest import log_file, run_program, write_config
-from tests.fake_openai import FakeOpenAI, Scripted
+from tests.conftest import BIN, log_file, program, run_program, varied_text, write_config
+from tests.fake_openai import FakeOpenAI, Scripted, fix_typos
 
 DOC = b"# Notes\r\n\r\nI recieve teh mail.\r\n"
 FIXED = b"# Notes\r\n\r\nI receive the mail.\r\n"
@@ -139,3 +150,208 @@ def test_merged_stderr_message_goes_to_the_controlling_terminal(api: FakeOpenAI,
     assert os.waitstatus_to_exitcode(status) == 1
     assert output.read_bytes() == DOC
     assert b"gpt-filter: error: HTTP 500" in terminal
+
+
+# --- Signals: whatever ends the filter, stdout ends up holding the input (or the whole result). ---
+
+
+def _until(condition: Callable[[], object], what: str, timeout: float = 30) -> None:
+    """Poll for a state the test needs (never to measure time)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def _start_filter(*args: str, stdin: bytes | None = None, **kwargs: Any) -> subprocess.Popen[bytes]:
+    """gpt-filter in the background; with `stdin` bytes, reading them from a file, as Vim gives them."""
+    pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **kwargs}
+    if stdin is not None:
+        source = Path.cwd() / "stdin.txt"
+        source.write_bytes(stdin)
+        pipes["stdin"] = source.open("rb")
+    try:
+        return subprocess.Popen([program("gpt-filter"), *args], start_new_session=True, **pipes)
+    finally:
+        if stdin is not None:
+            pipes["stdin"].close()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1])
+def test_signal_during_the_request_gives_the_input_back(api: FakeOpenAI, signum: int) -> None:
+    api.script(Scripted(delay=30))  # the reply is held until the test is over
+    proc = _start_filter("MarkdownLinter", stdin=DOC)
+    _until(api.model_requests, "the request to reach the server")
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=30)
+    assert (proc.returncode, out) == (128 + signum, DOC)
+    assert f"stopped by {signal.Signals(signum).name}; the text was left unchanged".encode() in err
+    assert b"Traceback" not in err
+
+
+def test_signal_while_a_pipe_is_still_sending_gives_back_what_came(api: FakeOpenAI) -> None:
+    proc = _start_filter("MarkdownLinter")
+    assert proc.stdin is not None
+    proc.stdin.write(DOC)
+    proc.stdin.flush()  # and keep it open: more could come
+    _until(lambda: _unread(proc.stdin) == 0, "the filter to read what was sent")
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=30)
+    assert (proc.returncode, out) == (128 + signal.SIGTERM, DOC)
+    assert api.model_requests() == []
+
+
+def _unread(pipe: IO[bytes] | None) -> int:
+    assert pipe is not None
+    return struct.unpack("i", fcntl.ioctl(pipe.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]  # type: ignore[no-any-return]
+
+
+def test_signal_while_the_result_is_written_lets_the_whole_result_out(api: FakeOpenAI) -> None:
+    """Half a fix followed by the input would be worse than either: the write finishes, exit 0."""
+    doc = varied_text(100_000).encode()
+    assert len(doc) > 65536  # more than a pipe holds: the filter blocks writing the result
+    proc = _start_filter("MarkdownLinter", stdin=doc)
+    assert proc.stdout is not None
+    first = os.read(proc.stdout.fileno(), 1)  # the result has begun to arrive; the rest waits in the filter
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert first + out == fix_typos(doc.decode()).encode()
+    assert proc.returncode == 0, err
+
+
+def _filter_pid(session: int) -> int | None:
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        script = any(arg.endswith(b"/gpt-filter") for arg in cmdline.split(b"\0"))  # not Vim's `sh -c`
+        if script and int(fields[3]) == session:  # field 6 of stat: the session id
+            return int(entry.name)
+    return None
+
+
+@pytest.mark.skipif(shutil.which("vim") is None, reason="vim not installed")
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_vim_buffer_survives_the_filter_being_killed(api: FakeOpenAI, document: Path, signum: int) -> None:
+    api.script(Scripted(delay=30))
+    before = document.read_bytes()
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    argv = ["vim", "-Es", "-N", "-u", "NONE", "-i", "NONE", "-c", "%!gpt-filter MarkdownLinter", "-c", "wq"]
+    vim = subprocess.Popen([*argv, str(document)], env=env, start_new_session=True, stdout=subprocess.DEVNULL)
+    try:
+        _until(api.model_requests, "the filter's request")
+        pid = _filter_pid(vim.pid)
+        assert pid is not None
+        os.kill(pid, signum)
+        assert vim.wait(timeout=30) is not None
+    finally:
+        vim.kill()
+    assert document.read_bytes() == before
+    assert f"stopped by {signal.Signals(signum).name}".encode() in log_file().read_bytes()
+
+
+# --- Output that cannot be written: never a truncated fix where the input should be. ---
+
+BUFFERING = {"buffered": {}, "unbuffered": {"PYTHONUNBUFFERED": "1"}}
+
+
+@pytest.mark.parametrize("mode", BUFFERING)
+def test_full_device_is_a_failure_not_a_traceback(api: FakeOpenAI, mode: str) -> None:
+    with open("/dev/full", "wb") as full:
+        proc = _start_filter("MarkdownLinter", stdin=DOC, stdout=full, env={**os.environ, **BUFFERING[mode]})
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert b"cannot write to stdout: No space left on device" in err
+    assert b"Traceback" not in err
+
+
+def _file_size_limit(limit: int) -> Callable[[], None]:
+    return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
+LONG_DOC = varied_text(2000).encode()
+
+
+@pytest.mark.parametrize("mode", BUFFERING)
+def test_short_write_leaves_the_input_where_it_fits(api: FakeOpenAI, mode: str) -> None:
+    """A file size limit between the input's and the result's size: the fix is cut; the input fits."""
+    assert LONG_DOC.count(b"teh") > 1
+    api.responder = lambda text: text.replace("teh", "thee")  # one byte longer for each "teh"
+    write_config(Path.cwd(), "run_log = false\n", name="quiet.toml")
+    out = Path.cwd() / "out.md"
+    env = {**os.environ, **BUFFERING[mode], "GPT_TOOLS_CONFIG": str(Path.cwd() / "quiet.toml")}
+    with out.open("wb") as sink:
+        proc = _start_filter(
+            "MarkdownLinter", stdin=LONG_DOC, stdout=sink, env=env, preexec_fn=_file_size_limit(len(LONG_DOC) + 1)
+        )
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, err
+    assert out.read_bytes() == LONG_DOC
+    assert b"File too large" in err and b"the text was left unchanged" in err
+
+
+@pytest.mark.parametrize("mode", BUFFERING)
+def test_short_write_leaves_nothing_when_not_even_the_input_fits(api: FakeOpenAI, mode: str) -> None:
+    out = Path.cwd() / "out.md"
+    with out.open("wb") as sink:
+        proc = _start_filter(
+            "MarkdownLinter",
+            stdin=LONG_DOC,
+            stdout=sink,
+            env={**os.environ, **BUFFERING[mode]},
+            preexec_fn=_file_size_limit(len(LONG_DOC) // 2),
+        )
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, err
+    assert out.read_bytes() == b""  # nothing, rather than a document cut in half
+    assert b"nor the text given back" in err
+
+
+def test_closed_pipe_is_a_failure(api: FakeOpenAI) -> None:
+    proc = _start_filter("MarkdownLinter", stdin=DOC)
+    assert proc.stdout is not None
+    proc.stdout.close()  # the reader is gone before the result comes
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert b"Broken pipe" in err and b"Traceback" not in err
+
+
+def test_closed_stderr_keeps_the_message_out_of_stdout(api: FakeOpenAI) -> None:
+    """With fd 2 closed, Python's print(file=sys.stderr) would write the message into the text."""
+    api.default_fault = "500"
+    proc = _start_filter("MarkdownLinter", stdin=DOC, stderr=subprocess.DEVNULL, preexec_fn=lambda: os.close(2))
+    out, _ = proc.communicate(timeout=60)
+    assert (proc.returncode, out) == (1, DOC)
+    assert "HTTP 500" in log_file().read_text(encoding="utf-8")
+
+
+def test_closed_stdout_sends_nothing(api: FakeOpenAI) -> None:
+    proc = _start_filter("MarkdownLinter", stdin=DOC, stdout=subprocess.DEVNULL, preexec_fn=lambda: os.close(1))
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2
+    assert b"stdout is closed" in err
+    assert api.model_requests() == []
+
+
+def test_help_with_a_broken_stderr_still_gives_the_text_back(api: FakeOpenAI) -> None:
+    proc = _start_filter("--help", stdin=DOC)
+    assert proc.stderr is not None
+    proc.stderr.close()  # printing the help text meets EPIPE
+    out, _ = proc.communicate(timeout=60)
+    assert (proc.returncode, out) == (0, DOC)
+
+
+def test_input_too_large_to_hold_passes_through_unchanged(api: FakeOpenAI) -> None:
+    from gpt_tools.cli.filter_guard import MAX_INPUT
+
+    data = b"teh line\n" * (MAX_INPUT // 9 + 1000)
+    done = run_program("gpt-filter", "MarkdownLinter", stdin=data)
+    assert done.returncode == 2
+    assert done.stdout == data
+    assert b"passed through unchanged" in done.stderr
+    assert api.model_requests() == []

@@ -8,14 +8,19 @@ terminal (/dev/tty) if there is one, and always to the log file under the user's
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import itertools
 import os
+import select
+import stat
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from typing import TextIO
 
+from ..errors import RunFailed
 from ..logfile import append_log
 from .safe_text import printable
 
@@ -30,12 +35,24 @@ def stderr_is_stdout() -> bool:
 
 
 def _to_terminal(line: str) -> bool:
+    """Write line to the controlling terminal, if there is one and we are in its foreground.
+
+    A background job writing to a terminal with `stty tostop` would be stopped (SIGTTOU) until
+    brought back: a filter must never hang for the sake of a message, which the log file keeps anyway.
+    """
     try:
-        with open("/dev/tty", "w", encoding="utf-8") as tty:
-            tty.write(line + "\n")
+        fd = os.open("/dev/tty", os.O_WRONLY | os.O_NOCTTY)
+    except OSError:  # no controlling terminal: GUI Vim, CI, a daemon
+        return False
+    try:
+        if os.tcgetpgrp(fd) != os.getpgrp():
+            return False
+        os.write(fd, (line + "\n").encode("utf-8", "replace"))
         return True
     except OSError:
         return False
+    finally:
+        os.close(fd)
 
 
 class Console:
@@ -48,7 +65,10 @@ class Console:
 
     @property
     def stderr_tty(self) -> bool:
-        return not self.merged and sys.stderr.isatty()
+        try:
+            return not self.merged and sys.stderr is not None and sys.stderr.isatty()
+        except ValueError:  # closed
+            return False
 
     def result(self, text: str) -> None:
         """The result, exactly, on stdout."""
@@ -64,7 +84,11 @@ class Console:
         if self.filter_mode:
             append_log(self.program, line)
         if not self.merged:
-            print(line, file=sys.stderr, flush=True)
+            # With fd 2 closed at start-up sys.stderr is None, and print(file=None) would write the
+            # message to stdout, into the user's text. A broken stderr must not crash a handled failure.
+            if sys.stderr is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    print(line, file=sys.stderr, flush=True)
         else:
             _to_terminal(line)  # no terminal (a GUI Vim, CI): the log file above is where it is kept
 
@@ -75,14 +99,116 @@ class Console:
         return Spinner(label, sys.stderr if self.stderr_tty else None)
 
 
-def write_stdout(data: bytes) -> None:
+class OutputFailed(RunFailed):
+    """stdout did not take the whole of what was written to it (a full disk, a closed pipe, EIO).
+
+    `left` is True when part of it is still there and could not be taken back (a pipe or a terminal
+    already passed it on); on a regular file a failed write is truncated away, so `left` is False.
+    """
+
+    def __init__(self, message: str, *, left: bool) -> None:
+        super().__init__(message)
+        self.left = left
+
+
+_stdout_closed = False  # fd 1 was closed when the program started (see reserve_std_fds)
+
+
+def reserve_std_fds() -> frozenset[int]:
+    """Put /dev/null on any of fds 0-2 that the caller closed (`gpt-filter X >&-`).
+
+    Otherwise the next file or socket opened takes that number, and the result written "to stdout"
+    would go into the log file or the HTTP connection. A closed stdout makes write_stdout fail.
+    Returns the descriptors that were closed.
+    """
+    global _stdout_closed
+    closed = set()
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+            _stdout_closed = _stdout_closed or fd == 1
+            closed.add(fd)
+    return frozenset(closed)
+
+
+def _start_of_write() -> int | None:
+    """Where the next write to stdout lands, if stdout is a regular file (so it can be taken back)."""
     try:
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-    except BrokenPipeError:
-        # The reader went away (`| head`); nothing to tell it, and Python must not print a traceback.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        info = os.fstat(1)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        if fcntl.fcntl(1, fcntl.F_GETFL) & os.O_APPEND:
+            return info.st_size
+        return os.lseek(1, 0, os.SEEK_CUR)
+    except OSError:
+        return None
+
+
+def _take_back(start: int | None) -> bool:
+    if start is None:
+        return False
+    try:
+        os.ftruncate(1, start)
+        os.lseek(1, start, os.SEEK_SET)
+        return True
+    except OSError:
+        return False
+
+
+class _Short(Exception):
+    def __init__(self, written: int, error: OSError) -> None:
+        super().__init__(written, error)
+        self.written, self.error = written, error
+
+
+def _write_all(data: bytes) -> None:
+    """Write every byte to fd 1, through short writes and a non-blocking descriptor, or raise _Short."""
+    view, done = memoryview(data), 0
+    while done < len(view):
+        try:
+            wrote = os.write(1, view[done:])
+        except BlockingIOError:  # O_NONBLOCK set by whoever shares our stdout: wait until it drains
+            select.select([], [1], [])
+            continue
+        except OSError as exc:
+            raise _Short(done, exc) from None
+        if wrote == 0:
+            raise _Short(done, OSError(errno.EIO, "stdout accepted no more data"))
+        done += wrote
+
+
+def write_stdout(data: bytes) -> None:
+    """All of data on stdout, or OutputFailed; never a silently short write.
+
+    Written with os.write, not sys.stdout: the buffered (and the PYTHONUNBUFFERED raw) stream can
+    drop the tail of a short write without a word. On a regular file a failed write is truncated
+    back to where it began, so a caller never leaves half a result there.
+    """
+    if _stdout_closed:
+        raise OutputFailed("stdout is closed; nothing could be written to it", left=False)
+    written, start = 0, None
+    try:
+        if sys.stdout is not None and not sys.stdout.closed:
+            sys.stdout.flush()  # anything print()ed before comes first
+        start = _start_of_write()
+        _write_all(data)
+        return
+    except _Short as short:
+        written, error = short.written, short.error
+    except OSError as exc:  # the flush of what was print()ed before
+        error = exc
+    left = written > 0 and not _take_back(start)
+    if error.errno == errno.EPIPE:
+        # The reader went away: fd 1 becomes /dev/null so the interpreter's final flush is quiet.
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.close(null)
+    raise OutputFailed(f"cannot write to stdout: {error.strerror or error}", left=left)
 
 
 class Spinner:

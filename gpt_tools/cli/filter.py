@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from functools import partial
 from typing import NoReturn
 
-from .console import Console, write_stdout
+from .console import Console, reserve_std_fds
+from .filter_guard import InputTooLarge, SignalGuard, Signalled
 
 PROGRAM = "gpt-filter"
 
@@ -46,7 +48,8 @@ def _parser() -> _Parser:
         description="Run an assistant over stdin and print the result; on failure print the input unchanged.",
         epilog="Exit status: 0 ok, 1 the run failed, 2 nothing was sent (usage, config or input refused).",
     )
-    parser.add_argument("assistant", help="assistant name (see `gpt-tools list`)")
+    # Optional for argparse only, so that a name swallowed by --input-files can be named in the error.
+    parser.add_argument("assistant", nargs="?", help="assistant name (see `gpt-tools list`)")
     parser.add_argument("-m", "--model", help="model to use instead of the assistant's")
     parser.add_argument("--backend", help="backend to use (openai, chat, or a plugin's)")
     parser.add_argument("-i", "--instruct", metavar="TEXT", help="extra instructions for this run")
@@ -65,6 +68,9 @@ def _parser() -> _Parser:
 def _filter(data: bytes, argv: Sequence[str], console: Console) -> bytes:
     """The bytes to print on success; raises on any failure."""
     args = _parser().parse_args(argv)
+    if args.assistant is None:
+        took = f": --input-files took {' '.join(args.input_files)}; put the name first, or end the list with --"
+        raise _ArgError("the following arguments are required: assistant" + (took if args.input_files else ""))
     from .. import runner, textio
     from .inputs import read_attachment
 
@@ -98,20 +104,39 @@ def _filter(data: bytes, argv: Sequence[str], console: Console) -> bytes:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    closed = reserve_std_fds()
     console = Console(PROGRAM, filter_mode=True)
-    argv = list(sys.argv[1:] if argv is None else argv)
-    data = b""
+    if 1 in closed:
+        console.error("stdout is closed: there is nowhere to put the result; nothing was sent")
+        return 2
+    guard = SignalGuard(console)
+    with guard.installed():
+        try:
+            return _guarded(guard, console, list(sys.argv[1:] if argv is None else argv))
+        except Signalled as stop:  # the input went back when the signal came
+            return stop.status
+
+
+def _guarded(guard: SignalGuard, console: Console, argv: list[str]) -> int:
     try:
-        data = sys.stdin.buffer.read()
-        write_stdout(_filter(data, argv, console))
-        return 0
+        data = guard.read_stdin()
+    except InputTooLarge:
+        return guard.pass_through()
+    except OSError as exc:  # stdin closed or unreadable: there is no text to give back
+        console.error(f"cannot read stdin: {exc.strerror or exc}; nothing was sent")
+        return 2
+    try:
+        result = _filter(data, argv, console)
     except _ArgExit as exc:  # --help: the help text must not replace the user's text either
-        console.message(_parser().format_help().rstrip())
-        write_stdout(data)
-        return exc.status
+        return guard.give_back(partial(_say, console, _parser().format_help().rstrip(), exc.status), exc.status)
     except BaseException as exc:
-        write_stdout(data)
-        return _report(console, exc)
+        return guard.give_back(partial(_report, console, exc), 1)
+    return guard.deliver(result)
+
+
+def _say(console: Console, text: str, status: int) -> int:
+    console.message(text)
+    return status
 
 
 def _report(console: Console, exc: BaseException) -> int:

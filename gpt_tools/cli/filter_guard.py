@@ -1,0 +1,209 @@
+"""gpt-filter's promise under signals and failing writes: stdout ends up holding the input or the result.
+
+Vim's `:%!gpt-filter` replaces the range with whatever the process left in its output file, even when
+it was killed. So every signal whose default action ends the process is caught, and the handler
+writes the input back before the exit (status 128+N). Three moments need care:
+
+- reading stdin: a signal is honoured once everything sent so far has been read. A regular file
+  (Vim's temp file) is read to its end first, so the whole input goes back; a pipe or a terminal
+  gives back what came before the signal.
+- the run: the input goes back at once; the exception then unwinds the run (so the run log keeps a
+  row), and a watchdog ends the process if the unwinding hangs (chunks in flight).
+- writing stdout: a signal waits until the write is over. Writing the input after half a result is
+  the one thing worse than either, so a completed result stays (exit 0: the status tells the caller
+  what stdout holds) and a failed write is taken back first (console.write_stdout).
+
+Not handled, on purpose: SIGKILL and SIGSTOP (cannot be caught), SIGPIPE and SIGXFSZ (Python ignores
+them, so they arrive as EPIPE/EFBIG write errors, handled like any failed write), the job-control
+and ignored-by-default signals, and the synchronous faults (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT,
+SIGTRAP, SIGSYS: after those the interpreter itself cannot be trusted to write anything).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import stat
+import threading
+from collections.abc import Callable, Iterator
+from types import FrameType
+
+from .console import Console, OutputFailed, write_stdout
+
+_NOT_TERMINATING = {
+    "SIGKILL", "SIGSTOP", "SIGPIPE", "SIGXFSZ", "SIGCHLD", "SIGCONT", "SIGTSTP", "SIGTTIN", "SIGTTOU",
+    "SIGURG", "SIGWINCH", "SIGSEGV", "SIGBUS", "SIGFPE", "SIGILL", "SIGABRT", "SIGTRAP", "SIGSYS",
+}  # fmt: skip
+
+
+def _terminating() -> tuple[int, ...]:
+    """Every catchable signal whose default action would end the process (realtime ones too)."""
+    chosen = []
+    for signum in sorted(signal.valid_signals()):
+        try:
+            name = signal.Signals(signum).name
+        except ValueError:  # a realtime signal without a name: its default action is to terminate
+            name = f"SIGRT{signum}"
+        if name not in _NOT_TERMINATING:
+            chosen.append(int(signum))
+    return tuple(chosen)
+
+
+TERMINATING = _terminating()
+MAX_INPUT = 64 * 1024 * 1024  # bytes held in memory; far over any limit a run accepts by default
+UNWIND_SECONDS = 2.0  # after the input went back, how long the run may take to clean up and log
+_READING, _RUNNING, _WRITING, _PASSING, _DONE = range(5)
+
+
+class InputTooLarge(Exception):
+    """stdin holds more than MAX_INPUT bytes: passed through, never held whole in memory."""
+
+
+class Signalled(BaseException):
+    """Raised in the main thread once the input has gone back; only unwinds the run."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.status = 128 + signum
+
+
+def _name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+class SignalGuard:
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.chunks: list[bytes] = []
+        self.phase = _READING
+        self.status: int | None = None  # set once a signal has been answered
+        self.late: int | None = None  # a signal that came while stdout was being written
+        self._wake: tuple[int, int] | None = None
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        """Handlers for every terminating signal (main thread only), restored on the way out."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {signum: signal.signal(signum, self._on_signal) for signum in TERMINATING}
+        self._wake = os.pipe()
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+            for fd in self._wake:
+                os.close(fd)
+            self._wake = None
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self.phase == _RUNNING:
+            self._answer(signum)
+            raise Signalled(signum)
+        if self.phase == _PASSING:  # the input is being copied through: stopping leaves what was copied
+            os._exit(128 + signum)
+        if self.late is None:
+            self.late = signum
+        if self.phase == _READING and self._wake is not None:
+            os.write(self._wake[1], b"!")  # wakes the select() in read_stdin
+
+    def _answer(self, signum: int) -> None:
+        """Give the input back, say why, and make sure the process ends soon."""
+        self.phase, self.status = _DONE, 128 + signum
+        timer = threading.Timer(UNWIND_SECONDS, os._exit, args=(self.status,))
+        timer.daemon = True
+        timer.start()
+        try:
+            with contextlib.suppress(OutputFailed):
+                write_stdout(b"".join(self.chunks))
+            self.console.error(f"stopped by {_name(signum)}; the text was left unchanged")
+        except BaseException:  # nothing may keep this exit from happening
+            os._exit(self.status)
+
+    def read_stdin(self) -> bytes:
+        """All of stdin, unless a signal comes first (see the module docstring)."""
+        try:
+            regular = stat.S_ISREG(os.fstat(0).st_mode)
+        except OSError:
+            regular = False
+        size = 0
+        while True:
+            watched = [0] if regular or self._wake is None else [0, self._wake[0]]
+            ready, _, _ = select.select(watched, [], [])
+            if 0 not in ready:
+                break  # only the wake-up pipe: a signal came while a pipe or terminal was silent
+            chunk = os.read(0, 1 << 20)
+            if not chunk:
+                break
+            self.chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_INPUT:
+                raise InputTooLarge
+            if self.late is not None and not regular:
+                break
+        data = b"".join(self.chunks)
+        self.chunks = [data]
+        self.phase = _RUNNING
+        if self.late is not None:
+            self._answer(self.late)
+            raise Signalled(self.late)
+        return data
+
+    def pass_through(self) -> int:
+        """Copy an over-large stdin to stdout unchanged, without holding it (exit 2)."""
+        self.phase = _PASSING
+        try:
+            for chunk in [*self.chunks, *iter(lambda: os.read(0, 1 << 20), b"")]:
+                write_stdout(chunk)
+        except (OSError, OutputFailed) as exc:
+            self.console.error(f"the input is over {MAX_INPUT >> 20} MiB and could not be passed through: {exc}")
+            return 1
+        self.console.error(f"the input is over {MAX_INPUT >> 20} MiB; passed through unchanged, nothing was sent")
+        return 2
+
+    def give_back(self, report: Callable[[], int], fallback: int) -> int:
+        """After a failure (or --help): the input on stdout, then the report; returns the status."""
+        if self.status is not None:  # a signal already gave the input back
+            return self.status
+        self.phase = _WRITING
+        problem = self._write(b"".join(self.chunks))
+        try:
+            status = report()
+        except Exception:  # a broken stderr or log must not change what stdout holds
+            status = fallback
+        if problem is not None:
+            with contextlib.suppress(Exception):
+                self.console.error(f"{problem}; the text could not be given back")
+            status = status or 1
+        return status
+
+    def deliver(self, result: bytes) -> int:
+        """The result on stdout, whole; if that fails, the input instead, or nothing (exit 1)."""
+        if self.status is not None:
+            return self.status
+        self.phase = _WRITING
+        problem = self._write(result)
+        if problem is None:
+            return 0  # a signal that came meanwhile found the work done: stdout holds the result
+        if problem.left:  # a pipe or terminal already passed part of it on: adding the input would mix them
+            why = "only part of the result reached stdout (it cannot be taken back)"
+        elif (again := self._write(b"".join(self.chunks))) is None:
+            why = "the result could not be written; the text was left unchanged"
+        else:
+            why = f"the result could not be written, nor the text given back ({again})"
+        with contextlib.suppress(Exception):
+            self.console.error(f"{problem}: {why}")
+        return 1
+
+    def _write(self, data: bytes) -> OutputFailed | None:
+        try:
+            write_stdout(data)
+        except OutputFailed as exc:
+            return exc
+        return None
