@@ -97,7 +97,7 @@ class Plan:
         )
 
     def send(self, request: BackendRequest, on_delta: DeltaHook | None = None) -> Reply:
-        with self.session.slot():
+        with self.session.slot(self.cancel):
             return self.backend.complete(
                 request, self.endpoint, on_delta=on_delta, on_retry=self.on_retry, cancel=self.cancel
             )
@@ -145,6 +145,11 @@ def check_input(
     """
     if not any(text.strip() for text in texts.values()):
         raise InputRefused("the input is empty; nothing to send")
+    document = texts.get("input")  # batch passes a single document under its file name: covered above
+    if assistant.rewrites and document is not None and not document.strip():
+        # Its reply replaces the document: an empty one would be "fixed" into an empty file, whatever
+        # else is attached.
+        raise InputRefused(f"{assistant.name} rewrites a document and the document is empty; nothing to send")
     everything = {**(context or {}), **texts}
     for source, text in everything.items():
         if "\0" in text:  # library callers skip decode_input; NULs mean binary, never prose

@@ -37,32 +37,67 @@ def _read_file(name: str) -> InputFile:
 
 
 def gather(
-    assistant: Assistant, names: Sequence[str], input_text: str | None, stdin: BinaryIO, stdin_is_tty: bool
+    assistant: Assistant,
+    names: Sequence[str],
+    input_text: str | None,
+    stdin: BinaryIO,
+    stdin_is_tty: bool,
+    *,
+    attachments: Sequence[str] = (),
 ) -> RunInput:
-    """The text and files for one run, read and decoded; raises UsageError/InputRefused."""
-    wants_stdin = "-" in names or (not names and input_text is None and not stdin_is_tty)
+    """The text and files for one run, read and decoded; raises UsageError/InputRefused.
+
+    `attachments` (--input-files) are only named here: a rewriter left without a document is most
+    often one whose FILE the attachment list took, and the refusal says so.
+    """
+    asked = "-" in names
+    wants_stdin = asked or (not names and input_text is None and not stdin_is_tty)
     if not names and input_text is None and not wants_stdin:
-        raise UsageError("no input: give FILES, --input-text, or pipe text to stdin")
+        raise UsageError("no input: give FILES, --input-text, or pipe text to stdin" + _took(attachments))
     sources = [_read_file(name) for name in names if name != "-"]
     if wants_stdin:
-        sources.append(InputFile("<stdin>", decode_input(stdin.read(), source="stdin")))
+        piped = InputFile("<stdin>", decode_input(stdin.read(), source="stdin"))
+        if piped.text.strip() or asked or assistant.rewrites:
+            sources.append(piped)  # an empty stdin nobody named is no source (a writer may use attachments)
     if assistant.rewrites:
-        return _one_document(assistant, sources, input_text)
+        return _one_document(assistant, sources, input_text, attachments)
+    for source in sources:
+        if not source.text.strip():  # a writer would make up what an empty source should have said
+            raise InputRefused(f"{_shown(source)} is empty; nothing was sent")
     if input_text is None and len(sources) == 1:
         return RunInput(sources[0].text)
     return RunInput(input_text or "", tuple(sources))
 
 
-def _one_document(assistant: Assistant, sources: list[InputFile], input_text: str | None) -> RunInput:
-    if not sources and input_text is not None:
-        return RunInput(input_text)
-    if len(sources) != 1 or input_text is not None:
+def _shown(source: InputFile) -> str:
+    return "stdin" if source.path == "<stdin>" else source.path
+
+
+def _took(attachments: Sequence[str]) -> str:
+    if not attachments:
+        return ""
+    return (
+        f" (--input-files took {' '.join(attachments)}: put the document before --input-files, "
+        "or attach each file with --input-files=FILE)"
+    )
+
+
+def _one_document(
+    assistant: Assistant, sources: list[InputFile], input_text: str | None, attachments: Sequence[str]
+) -> RunInput:
+    if len(sources) + (input_text is not None) > 1:
         given = len(sources) + (input_text is not None)
         raise UsageError(
             f"{assistant.name} rewrites one document and was given {given} inputs; "
             "run it once per file (the pre-commit hook does that), and pass extra guidance with --instruct"
         )
-    return RunInput(sources[0].text)
+    document = input_text if input_text is not None else sources[0].text
+    if not document.strip():  # its reply replaces the document: an empty one would empty the file
+        where = "--input-text" if input_text is not None else _shown(sources[0])
+        raise InputRefused(
+            f"{assistant.name} rewrites one document and {where} is empty; nothing was sent" + _took(attachments)
+        )
+    return RunInput(document)
 
 
 def read_attachment(name: str) -> InputFile:

@@ -1,0 +1,82 @@
+"""What counts as a run's document (cli/inputs.py): a rewriter never runs without a non-empty one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_program
+from tests.fake_openai import FakeOpenAI
+
+DOC = b"# Victim\n\nteh text that must survive\n"
+
+
+@pytest.fixture
+def files() -> Path:
+    Path("a.py").write_text("print(1)\n")
+    victim = Path("victim.md")
+    victim.write_bytes(DOC)
+    return victim
+
+
+def test_attachment_list_swallowing_the_document_is_refused_and_named(api: FakeOpenAI, files: Path) -> None:
+    """`--input-files a.py victim.md -o victim.md </dev/null` once emptied victim.md, exit 0."""
+    done = run_program("gpt-tools", "run", "MarkdownLinter", "--input-files", "a.py", "victim.md", "-o", "victim.md")
+    assert done.returncode == 2
+    assert files.read_bytes() == DOC
+    assert b"stdin is empty" in done.stderr
+    assert b"--input-files took a.py victim.md: put the document before --input-files" in done.stderr
+    assert api.model_requests() == []
+
+
+def test_document_before_the_attachments_is_the_document(api: FakeOpenAI, files: Path) -> None:
+    done = run_program("gpt-tools", "run", "MarkdownLinter", "victim.md", "--input-files", "a.py", "-o", "victim.md")
+    assert done.returncode == 0, done.stderr
+    assert files.read_bytes() == DOC.replace(b"teh", b"the")
+
+
+@pytest.mark.parametrize("blank", [b"", b"  \n\n\t\n"], ids=["empty", "whitespace"])
+def test_blank_document_with_attachments_is_refused(api: FakeOpenAI, files: Path, blank: bytes) -> None:
+    files.write_bytes(blank)
+    done = run_program("gpt-tools", "run", "MarkdownLinter", "victim.md", "--input-files", "a.py", "-o", "victim.md")
+    assert done.returncode == 2
+    assert b"victim.md is empty" in done.stderr
+    assert files.read_bytes() == blank
+    assert api.model_requests() == []
+
+
+def test_blank_input_text_for_a_rewriter_is_refused(api: FakeOpenAI, files: Path) -> None:
+    done = run_program("gpt-tools", "run", "MarkdownLinter", "-t", " \n", "--input-files", "a.py")
+    assert done.returncode == 2
+    assert b"--input-text is empty" in done.stderr
+    assert api.model_requests() == []
+
+
+@pytest.mark.parametrize("blank", [b"", b"\n \n"], ids=["empty", "whitespace"])
+def test_filter_rewriter_with_only_attachments_gives_the_text_back(api: FakeOpenAI, files: Path, blank: bytes) -> None:
+    done = run_program("gpt-filter", "MarkdownLinter", "--input-files", "a.py", stdin=blank)
+    assert (done.returncode, done.stdout) == (2, blank)
+    assert b"the document is empty" in done.stderr
+    assert api.model_requests() == []
+
+
+def test_filter_names_the_assistant_the_attachment_list_took(api: FakeOpenAI, files: Path) -> None:
+    done = run_program("gpt-filter", "--input-files", "a.py", "MarkdownLinter", stdin=DOC)
+    assert (done.returncode, done.stdout) == (2, DOC)
+    assert b"--input-files took a.py MarkdownLinter; put the name first, or end the list with --" in done.stderr
+
+
+def test_writer_refuses_an_empty_stdin_it_was_told_to_read(api: FakeOpenAI) -> None:
+    """`git log BAD..RANGE | gpt-tools run ChangelogWriter -t ... -` must not invent release notes."""
+    done = run_program("gpt-tools", "run", "ChangelogWriter", "-t", "Notes for 2.0", "-", stdin=b"")
+    assert done.returncode == 2
+    assert b"stdin is empty" in done.stderr
+    assert api.model_requests() == []
+
+
+def test_writer_with_attachments_may_ignore_an_idle_empty_stdin(api: FakeOpenAI, files: Path) -> None:
+    """In a script stdin is often /dev/null: a writer working from attachments alone still runs."""
+    done = run_program("gpt-tools", "run", "DocWriter", "--input-files", "a.py", stdin=b"")
+    assert done.returncode == 0, done.stderr
+    assert len(api.model_requests()) == 1
