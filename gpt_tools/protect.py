@@ -309,21 +309,24 @@ def _check_structure(restored: str, blocks: list[tuple[int, Region]], masked: Ma
     every link definition must still define its link, and every link and image must still be one.
 
     A model that joins a block to the paragraph before it, moves it out of its list item or quote, or
-    re-indents its list, would otherwise turn code into prose or prose into code; one that edits a
-    definition's label, joins it to a paragraph, or puts a space in `] (`, would break links.
+    re-indents its list, would otherwise turn code into prose or prose into code; one that renames one
+    side of a reference link, joins a definition to a paragraph, or puts a space in `] (`, breaks links.
     """
     body, cut = _body(restored, masked)
     parsed = parse(body)
     shapes = {start: shape for start, _, shape in parsed.blocks}
+    defined = set(parsed.references.values())
     line = position = 0
     for offset, region in blocks:
         line += len(_BREAK.findall(body, position, offset - cut))
         position = offset - cut
         if region.shape[0] == "reference":
-            if parsed.references.get(region.shape[1]) != region.shape[2:]:
+            # Its label may change (a typo fixed where it is defined and used: the link check below
+            # holds the uses), but it must still define its link, not be prose in a paragraph.
+            if region.shape[2:] not in defined:
                 raise ReplyRejected(
-                    f"the reply changed the label of a link definition (line {region.line}) or joined it to "
-                    "other text, which would break the links that use it; nothing was applied"
+                    f"the reply joined a link definition (line {region.line}) to other text, where it would "
+                    "no longer define a link; nothing was applied"
                 )
         elif shapes.get(line) != region.shape:
             raise ReplyRejected(
