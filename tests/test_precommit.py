@@ -101,3 +101,26 @@ def test_real_commit_with_the_hook_installed(repo: Path, api: FakeOpenAI) -> Non
     _git(repo, "add", ".")
     _git(repo, "commit", "-qm", "docs")
     assert _git(repo, "show", "HEAD:guide.md").stdout == FIXED
+
+
+def test_a_file_named_like_an_option_is_fixed_as_a_file(repo: Path, api: FakeOpenAI) -> None:
+    (repo / "-mx.md").write_text(TYPO)
+    (repo / "--model=y.md").write_text(TYPO)
+    _git(repo, "add", "--", "-mx.md", "--model=y.md")
+    done = _try_repo(repo, "gpt-markdown-lint")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert (repo / "-mx.md").read_text() == FIXED and (repo / "--model=y.md").read_text() == FIXED
+    assert not {request.body["model"] for request in api.model_requests()} & {"x.md", "y.md"}
+
+
+def test_user_args_still_apply_before_files_that_look_like_options(repo: Path, api: FakeOpenAI) -> None:
+    revision = _git(ROOT, "rev-parse", "HEAD").stdout.strip()
+    hook = '      - id: gpt-markdown-lint\n        args: [--jobs, "2", -m, gpt-chosen]\n'
+    (repo / ".pre-commit-config.yaml").write_text(f"repos:\n  - repo: {ROOT}\n    rev: {revision}\n    hooks:\n{hook}")
+    (repo / "-mx.md").write_text(TYPO)
+    _git(repo, "add", ".")
+    command = [str(BIN / "pre-commit"), "run", "--all-files"]
+    done = subprocess.run(command, cwd=repo, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert (repo / "-mx.md").read_text() == FIXED and (repo / "guide.md").read_text() == FIXED
+    assert {request.body["model"] for request in api.model_requests()} == {"gpt-chosen"}
