@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import transport
-from .atomicwrite import write_atomic
+from .atomicwrite import ChangedMeanwhile, WriteRefused, write_atomic
 from .backends import Reply
 from .backends.responses import reply_from
 from .batch import BatchRecord, FileRecord, retrieve, save_record, sha256
@@ -190,10 +190,12 @@ def _regular(path: str) -> bool:
 def _write(outcome: FileOutcome) -> FileOutcome:
     if not _regular(outcome.path):  # checked again: it may have been swapped while collecting
         return replace(outcome, status="skipped", reason=_NOT_REGULAR, after=None)
-    try:
-        if Path(outcome.path).read_bytes() != outcome.before:
-            return replace(outcome, status="skipped", reason="changed while collecting; collect again", after=None)
-        write_atomic(outcome.path, outcome.after or b"")
+    try:  # the content is re-checked after the new file is ready, immediately before the rename
+        write_atomic(outcome.path, outcome.after or b"", expect=outcome.before)
+    except ChangedMeanwhile:
+        return replace(outcome, status="skipped", reason="changed while collecting; collect again", after=None)
+    except WriteRefused as exc:  # read-only, hard-linked
+        return replace(outcome, status="failed", reason=f"not written: {exc.problem}", after=None)
     except OSError as exc:
         return replace(outcome, status="failed", reason=f"cannot write: {exc.strerror or exc}", after=None)
     return outcome
