@@ -95,3 +95,18 @@ def test_message_with_stderr_closed_never_reaches_stdout(api: FakeOpenAI) -> Non
         check=False,
     )
     assert (done.returncode, done.stdout) == (2, b"")
+
+
+def test_run_with_stdout_closed_fails_with_a_message(api: FakeOpenAI) -> None:
+    """fd 1 closed: nothing else (a log file, the HTTP socket) may take its number and get the result."""
+    done = subprocess.run(
+        [program("gpt-tools"), "run", "MarkdownLinter", "-t", "teh text"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: os.close(1),
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert b"gpt-tools: error: stdout is closed" in done.stderr
+    assert b"Traceback" not in done.stderr

@@ -133,6 +133,9 @@ def reserve_std_fds() -> frozenset[int]:
                 os.close(null)
             _stdout_closed = _stdout_closed or fd == 1
             closed.add(fd)
+            name = ("stdin", "stdout", "stderr")[fd]
+            if getattr(sys, name) is None:  # Python's stand-in for a closed fd; print(file=None) goes to stdout
+                setattr(sys, name, open(fd, "r" if fd == 0 else "w", encoding="utf-8", closefd=False))  # noqa: SIM115
     return frozenset(closed)
 
 

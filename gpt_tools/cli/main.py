@@ -11,7 +11,7 @@ import click
 
 from .. import __version__
 from ..errors import GptToolsError
-from .console import Console
+from .console import Console, reserve_std_fds
 
 PROGRAM = "gpt-tools"
 
@@ -192,6 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .filter import main as filter_main
 
         return filter_main(_as_filter(args))
+    reserve_std_fds()  # a closed fd 1 must not be taken by a file or socket that then gets the result
     console = Console(PROGRAM)
     try:
         args = _spread(args, ("--input-files", "--input_files"))
