@@ -510,3 +510,17 @@ def test_sigkill_during_the_write_leaves_the_original_and_no_temp_file(isolated_
     assert child.returncode == -signal.SIGKILL
     assert target.read_bytes() == b"original\n"
     assert names(isolated_env) == {"doc.md"}
+
+
+def test_write_only_file_is_written_without_a_comparison(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = isolated_env / "drop.md"
+    target.write_bytes(b"old\n")
+    target.chmod(0o200)
+
+    def unreadable(path: Path) -> None:  # what a user who may write but not read it gets (root reads anyway)
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(atomicwrite, "_read", unreadable)
+    assert write_atomic(target, b"new\n").changed
+    monkeypatch.undo()
+    assert target.read_bytes() == b"new\n" and mode_of(target) == 0o200

@@ -101,11 +101,14 @@ def _check_output(path: str | None) -> atomicwrite.Expected:
         return None
     try:
         atomicwrite.check_writable(path)
-        return atomicwrite.snapshot(path)
     except atomicwrite.WriteRefused as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        return atomicwrite.snapshot(path)
+    except OSError:  # a write-only file: it can be written, not compared
+        return None
 
 
 @dataclass(frozen=True, kw_only=True)
