@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import resource
 import shutil
@@ -355,3 +356,13 @@ def test_input_too_large_to_hold_passes_through_unchanged(api: FakeOpenAI) -> No
     assert done.stdout == data
     assert b"passed through unchanged" in done.stderr
     assert api.model_requests() == []
+
+
+def test_signalled_run_is_logged_as_cancelled(api: FakeOpenAI) -> None:
+    api.script(Scripted(delay=30))
+    proc = _start_filter("MarkdownLinter", stdin=DOC)
+    _until(api.model_requests, "the request to reach the server")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.communicate(timeout=30)[0] == DOC
+    rows = json.loads(run_program("gpt-tools", "logs", "--json").stdout)
+    assert [(row["frontend"], row["status"]) for row in rows] == [("filter", "cancelled")]

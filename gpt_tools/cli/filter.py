@@ -122,9 +122,10 @@ def _guarded(guard: SignalGuard, console: Console, argv: list[str]) -> int:
         data = guard.read_stdin()
     except InputTooLarge:
         return guard.pass_through()
-    except OSError as exc:  # stdin closed or unreadable: there is no text to give back
-        console.error(f"cannot read stdin: {exc.strerror or exc}; nothing was sent")
-        return 2
+    except OSError as exc:  # stdin unreadable (a directory, EIO): what was read, if anything, goes back
+        return guard.give_back(partial(_say, console, f"cannot read stdin: {exc.strerror or exc}", 2, error=True), 2)
+    except Exception as exc:  # MemoryError: what was read goes back
+        return guard.give_back(partial(_report, console, exc), 1)
     try:
         result = _filter(data, argv, console)
     except _ArgExit as exc:  # --help: the help text must not replace the user's text either
@@ -134,8 +135,8 @@ def _guarded(guard: SignalGuard, console: Console, argv: list[str]) -> int:
     return guard.deliver(result)
 
 
-def _say(console: Console, text: str, status: int) -> int:
-    console.message(text)
+def _say(console: Console, text: str, status: int, *, error: bool = False) -> int:
+    console.message(text, error=error)
     return status
 
 

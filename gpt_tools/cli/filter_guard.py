@@ -61,8 +61,9 @@ class InputTooLarge(Exception):
     """stdin holds more than MAX_INPUT bytes: passed through, never held whole in memory."""
 
 
-class Signalled(BaseException):
-    """Raised in the main thread once the input has gone back; only unwinds the run."""
+class Signalled(KeyboardInterrupt):
+    """Raised in the main thread once the input has gone back: unwinds the run as an interrupt (so
+    the run log records it as cancelled)."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
@@ -116,14 +117,14 @@ class SignalGuard:
     def _answer(self, signum: int) -> None:
         """Give the input back, say why, and make sure the process ends soon."""
         self.phase, self.status = _DONE, 128 + signum
-        timer = threading.Timer(UNWIND_SECONDS, os._exit, args=(self.status,))
-        timer.daemon = True
-        timer.start()
         try:
-            with contextlib.suppress(OutputFailed):
-                write_stdout(b"".join(self.chunks))
-            self.console.error(f"stopped by {_name(signum)}; the text was left unchanged")
-        except BaseException:  # nothing may keep this exit from happening
+            self._write_input()
+            with contextlib.suppress(Exception):  # a broken stderr or log changes nothing now
+                self.console.error(f"stopped by {_name(signum)}; the text was left unchanged")
+            timer = threading.Timer(UNWIND_SECONDS, os._exit, args=(self.status,))
+            timer.daemon = True
+            timer.start()
+        except BaseException:  # nothing may keep this exit from happening (no thread, no memory)
             os._exit(self.status)
 
     def read_stdin(self) -> bytes:
@@ -172,7 +173,7 @@ class SignalGuard:
         if self.status is not None:  # a signal already gave the input back
             return self.status
         self.phase = _WRITING
-        problem = self._write(b"".join(self.chunks))
+        problem = self._write_input()
         try:
             status = report()
         except Exception:  # a broken stderr or log must not change what stdout holds
@@ -193,13 +194,21 @@ class SignalGuard:
             return 0  # a signal that came meanwhile found the work done: stdout holds the result
         if problem.left:  # a pipe or terminal already passed part of it on: adding the input would mix them
             why = "only part of the result reached stdout (it cannot be taken back)"
-        elif (again := self._write(b"".join(self.chunks))) is None:
+        elif (again := self._write_input()) is None:
             why = "the result could not be written; the text was left unchanged"
         else:
             why = f"the result could not be written, nor the text given back ({again})"
         with contextlib.suppress(Exception):
             self.console.error(f"{problem}: {why}")
         return 1
+
+    def _write_input(self) -> OutputFailed | None:
+        # Chunk by chunk, never a joined copy: the input must go back even when memory has run out.
+        # Once read_stdin is done there is one chunk, so a failed write is taken back whole.
+        for chunk in self.chunks:
+            if (problem := self._write(chunk)) is not None:
+                return problem
+        return None
 
     def _write(self, data: bytes) -> OutputFailed | None:
         try:
