@@ -7,6 +7,10 @@ owner, group (where permitted) and extended attributes are copied to it. What is
 never replaced: a pipe or character device is written through, `/dev/stdout` and `/proc/self/fd/N`
 write to the descriptor itself, anything else is refused. A file that is read-only (permissions or
 `chattr +i`) or has other hard links is refused rather than replaced.
+
+What a replaced file cannot keep: its inode number and birth time, chattr flags (`lsattr`), and,
+unless running as root, an owner other than the writer (and a group the writer is not in); those
+two are reported in Written.lost, like any xattr that could not be copied.
 """
 
 from __future__ import annotations
