@@ -366,3 +366,14 @@ def test_signalled_run_is_logged_as_cancelled(api: FakeOpenAI) -> None:
     assert proc.communicate(timeout=30)[0] == DOC
     rows = json.loads(run_program("gpt-tools", "logs", "--json").stdout)
     assert [(row["frontend"], row["status"]) for row in rows] == [("filter", "cancelled")]
+
+
+def test_signal_with_chunks_in_flight_gives_the_input_back_and_ends(api: FakeOpenAI) -> None:
+    """The chunks' threads may still wait on the server: the process ends anyway (a watchdog)."""
+    doc = varied_text(40_000).encode()
+    api.script(*[Scripted(delay=60) for _ in range(20)])
+    proc = _start_filter("MarkdownLinter", stdin=doc)
+    _until(lambda: len(api.model_requests()) > 1, "two chunks in flight")
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=40)  # the replies are held longer than this
+    assert (proc.returncode, out) == (128 + signal.SIGTERM, doc), err
