@@ -22,6 +22,7 @@ SIGTRAP, SIGSYS: after those the interpreter itself cannot be trusted to write a
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import select
 import signal
@@ -94,6 +95,7 @@ class SignalGuard:
             return
         previous = {signum: signal.signal(signum, self._on_signal) for signum in TERMINATING}
         self._wake = os.pipe()
+        os.set_blocking(self._wake[1], False)  # a handler must never block on its own wake-up pipe
         try:
             yield
         finally:
@@ -112,7 +114,8 @@ class SignalGuard:
         if self.late is None:
             self.late = signum
         if self.phase == _READING and self._wake is not None:
-            os.write(self._wake[1], b"!")  # wakes the select() in read_stdin
+            with contextlib.suppress(BlockingIOError):  # full: select() is awake already
+                os.write(self._wake[1], b"!")  # wakes the select() in read_stdin
 
     def _answer(self, signum: int) -> None:
         """Give the input back, say why, and make sure the process ends soon."""
@@ -160,8 +163,8 @@ class SignalGuard:
         """Copy an over-large stdin to stdout unchanged, without holding it (exit 2)."""
         self.phase = _PASSING
         try:
-            for chunk in [*self.chunks, *iter(lambda: os.read(0, 1 << 20), b"")]:
-                write_stdout(chunk)
+            for chunk in itertools.chain(self.chunks, iter(lambda: os.read(0, 1 << 20), b"")):
+                write_stdout(chunk)  # one chunk at a time: the rest of stdin is never held
         except (OSError, OutputFailed) as exc:
             self.console.error(f"the input is over {MAX_INPUT >> 20} MiB and could not be passed through: {exc}")
             return 1
