@@ -110,3 +110,19 @@ def test_run_with_stdout_closed_fails_with_a_message(api: FakeOpenAI) -> None:
     assert done.returncode == 1
     assert b"gpt-tools: error: stdout is closed" in done.stderr
     assert b"Traceback" not in done.stderr
+
+
+def test_non_blocking_stdout_gets_the_whole_result(api: FakeOpenAI) -> None:
+    """A parent that set O_NONBLOCK on the shared pipe: EAGAIN means wait, never a lost tail."""
+    big = varied_text(200_000)
+    Path("big.md").write_text(big)
+    read, write = os.pipe()
+    os.set_blocking(write, False)  # the flag lives on the pipe, so the child's stdout has it too
+    proc = subprocess.Popen(
+        [program("gpt-tools"), "run", "MarkdownLinter", "big.md"], stdin=subprocess.DEVNULL, stdout=write
+    )
+    os.close(write)
+    received = b"".join(iter(lambda: os.read(read, 65536), b""))
+    os.close(read)
+    assert proc.wait(timeout=60) == 0
+    assert received == big.replace("teh", "the").encode()
