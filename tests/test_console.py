@@ -126,3 +126,23 @@ def test_non_blocking_stdout_gets_the_whole_result(api: FakeOpenAI) -> None:
     os.close(read)
     assert proc.wait(timeout=60) == 0
     assert received == big.replace("teh", "the").encode()
+
+
+def test_failed_write_over_existing_bytes_cuts_nothing_beyond(api: FakeOpenAI) -> None:
+    """`1<>file` writes over the file from its start: a failure must not truncate what lies beyond."""
+    out = Path("out.md")
+    tail = b"x" * (len(DOC) * 2)
+    out.write_bytes(tail)
+    limit = len(tail) + len(DOC) // 2  # the result, written from near the end, runs past this
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    fd = os.open(out, os.O_RDWR)  # no O_TRUNC, no O_APPEND: like the shell's 1<>
+    try:
+        os.lseek(fd, len(tail) - 10, os.SEEK_SET)
+        done = _run(fd, "buffered", small_files)
+    finally:
+        os.close(fd)
+    assert done.returncode == 1
+    assert len(out.read_bytes()) >= len(tail)  # nothing of the old content was cut away

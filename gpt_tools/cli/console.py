@@ -140,16 +140,21 @@ def reserve_std_fds() -> frozenset[int]:
 
 
 def _start_of_write() -> int | None:
-    """Where the next write to stdout lands, if stdout is a regular file (so it can be taken back)."""
+    """Where the next write to stdout lands, if a failed write there can be taken back.
+
+    Only at the end of a regular file: truncating is then exact. Written over existing bytes
+    (`1<>file`), the old ones are gone, and truncating would cut what lies beyond as well.
+    """
     try:
         info = os.fstat(1)
         if not stat.S_ISREG(info.st_mode):
             return None
         if fcntl.fcntl(1, fcntl.F_GETFL) & os.O_APPEND:
             return info.st_size
-        return os.lseek(1, 0, os.SEEK_CUR)
+        position = os.lseek(1, 0, os.SEEK_CUR)
     except OSError:
         return None
+    return position if position >= info.st_size else None
 
 
 def _take_back(start: int | None) -> bool:
