@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -35,10 +37,22 @@ def project(isolated_env: Path) -> Path:
 
 
 @pytest.fixture
-def stdin(monkeypatch: pytest.MonkeyPatch) -> io.BytesIO:
-    data = io.BytesIO()
-    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(data))
-    return data
+def stdin(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable[[bytes], None]]:
+    """Feed bytes to this process's real stdin (fd 0): gpt-filter reads the descriptor, not sys.stdin."""
+    saved = os.dup(0)
+
+    def feed(data: bytes) -> None:
+        path = tmp_path / "stdin"
+        path.write_bytes(data)
+        with path.open("rb") as file:
+            os.dup2(file.fileno(), 0)
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data)))
+
+    try:
+        yield feed
+    finally:
+        os.dup2(saved, 0)
+        os.close(saved)
 
 
 def assistants(config: Path) -> dict[str, dict[str, object]]:
@@ -198,26 +212,27 @@ def test_run_list(api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
     assert api.requests == []
 
 
-def test_run_vim_is_the_filter(api: FakeOpenAI, capfd: pytest.CaptureFixture[str], stdin: io.BytesIO) -> None:
-    stdin.write(DOC.encode())
-    stdin.seek(0)
+def test_run_vim_is_the_filter(
+    api: FakeOpenAI, capfd: pytest.CaptureFixture[str], stdin: Callable[[bytes], None]
+) -> None:
+    stdin(DOC.encode())
     assert main(["run", "MarkdownLinter", "--vim"]) == 0
     assert capfd.readouterr().out == FIXED
 
 
-def test_run_vim_with_assistant_name(api: FakeOpenAI, capfd: pytest.CaptureFixture[str], stdin: io.BytesIO) -> None:
-    stdin.write(DOC.encode())
-    stdin.seek(0)
+def test_run_vim_with_assistant_name(
+    api: FakeOpenAI, capfd: pytest.CaptureFixture[str], stdin: Callable[[bytes], None]
+) -> None:
+    stdin(DOC.encode())
     assert main(["run", "--assistant_name", "MarkdownLinter", "--vim"]) == 0
     assert capfd.readouterr().out == FIXED
 
 
 def test_run_vim_failure_prints_the_input_byte_for_byte(
-    api: FakeOpenAI, capfdbinary: pytest.CaptureFixture[bytes], stdin: io.BytesIO
+    api: FakeOpenAI, capfdbinary: pytest.CaptureFixture[bytes], stdin: Callable[[bytes], None]
 ) -> None:
     data = "# Notes\r\n\r\nteh text with ünïcode\r\nno final newline".encode()
-    stdin.write(data)
-    stdin.seek(0)
+    stdin(data)
     api.default_fault = "401"
     assert main(["run", "MarkdownLinter", "--vim"]) == 1
     captured = capfdbinary.readouterr()
@@ -227,10 +242,9 @@ def test_run_vim_failure_prints_the_input_byte_for_byte(
 
 
 def test_run_vim_unknown_assistant_prints_the_input(
-    api: FakeOpenAI, capfd: pytest.CaptureFixture[str], stdin: io.BytesIO
+    api: FakeOpenAI, capfd: pytest.CaptureFixture[str], stdin: Callable[[bytes], None]
 ) -> None:
-    stdin.write(DOC.encode())
-    stdin.seek(0)
+    stdin(DOC.encode())
     assert main(["run", "Nobody", "--vim"]) == 2
     captured = capfd.readouterr()
     assert captured.out == DOC
