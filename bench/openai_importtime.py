@@ -5,7 +5,7 @@ Reports the cumulative microseconds of the unindented (top-level) line naming M 
 
     python bench/openai_importtime.py [--runs 3] [--python /work/venv/bin/python] [MODULE ...]
 
-Default modules: `openai` (the SDK the runtime avoids) and `gpt_tools.runner` (what gpt-filter does import
+Default modules: `openai` (the SDK the runtime avoids) and `gpt_tools.core.runner` (what gpt-filter does import
 after parsing its arguments; its line includes the `gpt_tools` package and everything it pulls in).
 As in filter_startup.py, byte-code goes to a temporary PYTHONPYCACHEPREFIX and one warm-up run comes
 first, so every module is measured with its .pyc cached.
@@ -25,7 +25,7 @@ from pathlib import Path
 from benchlib import cached_bytecode_env
 
 DEFAULT_PYTHON = "/work/venv/bin/python"
-DEFAULT_MODULES = ("openai", "gpt_tools.runner")
+DEFAULT_MODULES = ("openai", "gpt_tools.core.runner")
 
 
 def cumulative_us(python: str, module: str, env: dict[str, str], cwd: str) -> int:

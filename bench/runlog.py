@@ -49,7 +49,7 @@ from pathlib import Path
 
 from benchlib import BenchError, child_env, fake_server, stats, timed_child, verdict
 
-from gpt_tools import runlog
+from gpt_tools.state import runlog
 
 DEFAULT_GPT_TOOLS = "/work/venv/bin/gpt-tools"
 DEFAULT_APPENDS = 200
@@ -176,7 +176,7 @@ def _count(path: Path) -> int:
 
 def bench_run(tmp: Path, n: int, warmup: int = 3) -> RunFigures:
     import gpt_tools
-    from gpt_tools.config import load_config
+    from gpt_tools.config.loader import load_config
 
     work = tmp / "run"
     work.mkdir()

@@ -4,9 +4,20 @@ The public API is small: `run()` one assistant over a text, `load_config()` to s
 Front ends (CLI, Vim filter, pre-commit hook, Neovim plugin) are thin adapters over these.
 """
 
-from .config import Config, load_config
-from .definitions import Assistant, Settings
-from .errors import (
+from gpt_tools.compat import find_file, sync_knowledge, upload_file
+from gpt_tools.config.definitions import Assistant, Settings
+from gpt_tools.config.loader import Config, load_config
+from gpt_tools.config.manager import (
+    Changes,
+    add_assistant_files,
+    create_assistant,
+    delete_assistant,
+    edit_assistant,
+    remove_assistant_files,
+    set_assistant_files,
+)
+from gpt_tools.core.runner import InputFile, Result, run
+from gpt_tools.errors import (
     ApiError,
     Cancelled,
     ConfigError,
@@ -18,17 +29,6 @@ from .errors import (
     UnknownAssistant,
     UsageError,
 )
-from .files import find_file, sync_knowledge, upload_file
-from .manager import (
-    Changes,
-    add_assistant_files,
-    create_assistant,
-    delete_assistant,
-    edit_assistant,
-    remove_assistant_files,
-    set_assistant_files,
-)
-from .runner import InputFile, Result, run
 
 __version__ = "0.1.0"
 __all__ = [

@@ -122,8 +122,8 @@ def write_config(folder: Path, text: str, name: str = "gpt-tools.toml") -> Path:
 
 def trust_project(folder: Path) -> None:
     """What `gpt-tools trust FOLDER` does: let that project's config choose endpoint and key."""
-    from gpt_tools.config import user_config_path
-    from gpt_tools.trust import trust
+    from gpt_tools.config.loader import user_config_path
+    from gpt_tools.config.trust import trust
 
     trust(folder, user_config_path())
 

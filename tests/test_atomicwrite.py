@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from gpt_tools import atomicwrite
-from gpt_tools.atomicwrite import write_atomic
+from gpt_tools.state import atomicwrite
+from gpt_tools.state.atomicwrite import write_atomic
 
 
 @pytest.fixture
@@ -298,7 +298,7 @@ def test_character_device_is_written_through_not_replaced(isolated_env: Path) ->
 
 
 def _write_in_child(target: str, stdout: int) -> None:
-    code = f"from gpt_tools.atomicwrite import write_atomic; write_atomic({target!r}, b'result\\n')"
+    code = f"from gpt_tools.state.atomicwrite import write_atomic; write_atomic({target!r}, b'result\\n')"
     subprocess.run([sys.executable, "-c", code], stdout=stdout, check=True, timeout=60)
 
 
@@ -315,7 +315,7 @@ def test_stdout_paths_write_to_the_descriptor_not_over_the_file(isolated_env: Pa
 
 
 def test_stdout_path_writes_into_a_pipe(isolated_env: Path) -> None:
-    code = "from gpt_tools.atomicwrite import write_atomic; write_atomic('/dev/stdout', b'piped\\n')"
+    code = "from gpt_tools.state.atomicwrite import write_atomic; write_atomic('/dev/stdout', b'piped\\n')"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, timeout=60)
     assert done.stdout == b"piped\n"
 

@@ -10,10 +10,10 @@ import pytest
 
 import gpt_tools
 from gpt_tools import redact
-from gpt_tools.backends import BackendRequest, chat
-from gpt_tools.backends.base import Attachment
 from gpt_tools.errors import ApiError, RunFailed, UsageError
-from gpt_tools.transport import Endpoint
+from gpt_tools.wire.backends import BackendRequest, chat
+from gpt_tools.wire.backends.base import Attachment
+from gpt_tools.wire.transport import Endpoint
 from tests.conftest import write_config
 from tests.fake_openai import FakeOpenAI, Scripted
 from tests.fake_openai_wire import REFUSAL_TEXT

@@ -10,10 +10,10 @@ import pytest
 
 import gpt_tools
 from gpt_tools import redact
-from gpt_tools.backends import BackendRequest, responses
-from gpt_tools.backends.base import Attachment
 from gpt_tools.errors import ApiError, ReplyRejected, RunFailed, UsageError
-from gpt_tools.transport import Endpoint
+from gpt_tools.wire.backends import BackendRequest, responses
+from gpt_tools.wire.backends.base import Attachment
+from gpt_tools.wire.transport import Endpoint
 from tests.conftest import write_config
 from tests.fake_openai import FakeOpenAI, Scripted
 from tests.fake_openai_wire import COMMENTARY_TEXT, REFUSAL_TEXT
@@ -58,7 +58,7 @@ def test_a_refusal_is_reported_with_its_reason(fake: FakeOpenAI, endpoint: Endpo
     reply = responses.ResponsesBackend().complete(_request(stream), endpoint)
     assert (reply.status, reply.reason) == ("refused", REFUSAL_TEXT)
     with pytest.raises(ReplyRejected, match="the model refused: I'm sorry"):
-        gpt_tools.guards.check_reply(reply.text, status=reply.status, reason=reply.reason, original="teh text")
+        gpt_tools.core.guards.check_reply(reply.text, status=reply.status, reason=reply.reason, original="teh text")
 
 
 @pytest.mark.parametrize("stream", [True, False])

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from gpt_tools import load_config
-from gpt_tools.batch import records_dir
 from gpt_tools.cli.batch import batch_group
+from gpt_tools.core.batch import records_dir
+from gpt_tools.core.rewrite import prepare
 from gpt_tools.errors import GptToolsError
-from gpt_tools.rewrite import prepare
 from tests.conftest import write_config
 from tests.fake_openai import FakeOpenAI, Scripted
 
@@ -336,7 +336,7 @@ def test_invalid_input_file_fails_the_batch(client: Any, server: FakeOpenAI) -> 
 
 
 def test_a_collected_batch_is_logged_once_at_the_batch_price(files: dict[str, Path], api: FakeOpenAI, capfd) -> None:
-    from gpt_tools import runlog
+    from gpt_tools.state import runlog
 
     batch_id = _submit(capfd, "docs")
     assert _batch("collect", batch_id) == 0
@@ -426,7 +426,7 @@ def test_file_names_reach_the_terminal_escaped(files: dict[str, Path], api: Fake
 def test_a_symlink_swapped_in_while_collecting_is_not_written_through(
     files: dict[str, Path], api: FakeOpenAI, capfd, outside: Path
 ) -> None:
-    from gpt_tools import batch, batch_collect
+    from gpt_tools.core import batch, batch_collect
 
     batch_id = _submit(capfd, str(files["typo"]))
     with batch.locked(batch_id) as record:

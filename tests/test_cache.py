@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 import gpt_tools
-from gpt_tools.backends import BackendRequest
-from gpt_tools.cache import ResultCache, default_folder
+from gpt_tools.core.session import Session
 from gpt_tools.errors import ReplyRejected
-from gpt_tools.session import Session
+from gpt_tools.state.cache import ResultCache, default_folder
+from gpt_tools.wire.backends import BackendRequest
 from tests.fake_openai import FakeOpenAI, Scripted
 
 REQUEST = BackendRequest(model="gpt-5-mini", instructions="Fix typos.", text="teh text\n", temperature=0.2)

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from gpt_tools import runlog
 from gpt_tools.cli.main import main
+from gpt_tools.state import runlog
 from tests.conftest import run_program
 
 NOW = datetime(2026, 12, 1, 21, 30, tzinfo=timezone.utc)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gpt_tools.config import Config, load_builtins, load_config
-from gpt_tools.definitions import DEFAULT_MODEL, Assistant
+from gpt_tools.config.definitions import DEFAULT_MODEL, Assistant
+from gpt_tools.config.loader import Config, load_builtins, load_config
 from gpt_tools.errors import ConfigError, UnknownAssistant
 from tests.conftest import trust_project, write_config
 
@@ -544,7 +544,7 @@ def test_instructions_file_must_be_a_regular_file_even_when_trusted(isolated_env
 
 
 def test_instructions_file_larger_than_the_cap_is_refused(isolated_env: Path) -> None:
-    from gpt_tools.localread import MAX_FILE_BYTES
+    from gpt_tools.state.localread import MAX_FILE_BYTES
 
     (isolated_env / "long.md").touch()
     os.truncate(isolated_env / "long.md", MAX_FILE_BYTES + 1)  # sparse: no disk used

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from gpt_tools import ApiError, Cancelled, UsageError, redact, transport
-from gpt_tools.connections import route
-from gpt_tools.transport import Endpoint, RetryNotice
+from gpt_tools import ApiError, Cancelled, UsageError, redact
+from gpt_tools.wire import transport
+from gpt_tools.wire.connections import route
+from gpt_tools.wire.transport import Endpoint, RetryNotice
 from tests.fake_openai import FakeOpenAI
 from tests.scripted_http import Answer, ConnectProxy, ScriptedServer, self_signed
 

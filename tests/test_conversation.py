@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 import gpt_tools
-from gpt_tools import conversation
+from gpt_tools.state import conversation
 from tests.conftest import program, run_program, write_config
 from tests.fake_openai import FakeOpenAI, Scripted
 

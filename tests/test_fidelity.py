@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from gpt_tools.core.fidelity import REWORDS, STRICT, Fidelity, blocks, check_content
 from gpt_tools.errors import ReplyRejected
-from gpt_tools.fidelity import REWORDS, STRICT, Fidelity, blocks, check_content
 
 STEPS = "".join(
     f"{name}\n\n"

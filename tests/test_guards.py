@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gpt_tools.errors import InputRefused, ReplyRejected
-from gpt_tools.guards import (
+from gpt_tools.core.guards import (
     SecretFinding,
     check_reply,
     estimate_tokens,
@@ -14,6 +13,7 @@ from gpt_tools.guards import (
     strip_citations,
     unwrap_outer_fence,
 )
+from gpt_tools.errors import InputRefused, ReplyRejected
 
 # Fake credentials with the right shapes (built from parts so no scanner mistakes this file for a leak).
 OPENAI_KEY = "sk-" + "proj-" + "Q7wErT9yUi2oPa4sDf6gHj8kLz1xCv3bNm5"

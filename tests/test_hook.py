@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from gpt_tools import atomicwrite
 from gpt_tools.cli.hook import main
+from gpt_tools.state import atomicwrite
 from tests.conftest import program
 from tests.fake_openai import FakeOpenAI, Scripted
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from gpt_tools import keys, redact
-from gpt_tools.definitions import Settings
+from gpt_tools import redact
+from gpt_tools.config import keys
+from gpt_tools.config.definitions import Settings
 from gpt_tools.errors import MissingKey, UsageError
 from tests.conftest import log_file, run_program, write_config
 from tests.fake_openai import FakeOpenAI
@@ -94,7 +95,7 @@ def test_filter_with_a_broken_key_says_so_and_never_shows_it(api: FakeOpenAI, mo
 def test_org_project_and_auth_headers_match_the_sdk(fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
     import openai
 
-    from gpt_tools import transport
+    from gpt_tools.wire import transport
 
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     monkeypatch.setenv("OPENAI_ORG_ID", "org-abc")

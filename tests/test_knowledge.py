@@ -17,10 +17,11 @@ from typing import Any
 import pytest
 
 import gpt_tools
-from gpt_tools import indexing, knowledge
 from gpt_tools.cli.main import main
-from gpt_tools.guards import estimate_tokens
-from gpt_tools.knowledge import STATE_FILE
+from gpt_tools.core import knowledge
+from gpt_tools.core.guards import estimate_tokens
+from gpt_tools.core.knowledge import STATE_FILE
+from gpt_tools.wire import indexing
 from tests.fake_openai import FakeOpenAI
 
 API_KEY = "sk-test-not-a-real-key"  # what the `api` fixture sets
@@ -580,7 +581,7 @@ def test_a_device_or_fifo_as_knowledge_file_is_refused_without_reading_it(
 
 
 def test_a_knowledge_file_over_the_size_cap_is_refused(kb: FakeOpenAI, isolated_env: Path) -> None:
-    from gpt_tools.localread import MAX_FILE_BYTES
+    from gpt_tools.state.localread import MAX_FILE_BYTES
 
     write_project(isolated_env, kb_table(files=["kb/big.md"]), {"kb/big.md": ""})
     os.truncate(isolated_env / "kb" / "big.md", MAX_FILE_BYTES + 1)  # sparse: no disk used
@@ -680,8 +681,8 @@ def test_indexing_past_the_deadline_is_an_error_and_a_later_sync_finishes(kb: Fa
 def test_cancel_stops_the_wait_for_indexing(kb: FakeOpenAI) -> None:
     import threading
 
-    from gpt_tools.config import load_config
-    from gpt_tools.keys import resolve_endpoint
+    from gpt_tools.config.keys import resolve_endpoint
+    from gpt_tools.config.loader import load_config
 
     kb.indexing_polls = 10**9
     cancel = threading.Event()

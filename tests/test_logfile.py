@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from gpt_tools import redact
-from gpt_tools.logfile import LOG_LIMIT, append_log
+from gpt_tools.state.logfile import LOG_LIMIT, append_log
 from tests.conftest import log_file
 
 SECRET = "sk-proj-Z9yX8wV7uT6sR5qP4oN3mL2kJ1iH0gFe"

@@ -1,4 +1,4 @@
-"""gpt_tools.manager: create/edit/delete assistants in the project config, comments and layout kept.
+"""gpt_tools.config.manager: create/edit/delete assistants in the project config, comments and layout kept.
 
 Every test works on a project config in the (isolated) working directory; GPT_TOOLS_CONFIG is unset
 by the autouse `isolated_env` fixture, so the config is found the way a user's would be.
@@ -530,11 +530,11 @@ def test_instructions_symlink_out_of_an_untrusted_project_is_refused(project: Pa
 def test_an_edit_waiting_too_long_for_the_lock_is_a_clear_error(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import subprocess
 
-    from gpt_tools import tomledit
+    from gpt_tools.config import tomledit
 
     monkeypatch.setattr(tomledit, "LOCK_TIMEOUT", 0.2)
     holder = subprocess.Popen(  # another process in the middle of an edit of the same config
-        [sys.executable, "-c", "import sys; from pathlib import Path; from gpt_tools.tomledit import edit_lock\n"
+        [sys.executable, "-c", "import sys; from pathlib import Path; from gpt_tools.config.tomledit import edit_lock\n"
          "with edit_lock(Path(sys.argv[1])):\n    print('held', flush=True); sys.stdin.read()", str(project)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip

@@ -10,7 +10,7 @@ import pytest
 import gpt_tools
 from gpt_tools.cli.hook import main as hook_main
 from gpt_tools.cli.main import main
-from gpt_tools.preview import preview
+from gpt_tools.core.preview import preview
 from tests.conftest import run_program, trust_project, write_config
 from tests.fake_openai import FakeOpenAI
 
@@ -83,7 +83,7 @@ def test_dry_run_refuses_a_secret_in_a_knowledge_file(api: FakeOpenAI, monkeypat
 
 
 def test_dry_run_counts_the_conversation_so_far(api: FakeOpenAI) -> None:
-    from gpt_tools import conversation
+    from gpt_tools.state import conversation
 
     talk = conversation.new("Summarizer", Path.cwd())
     gpt_tools.run("Summarizer", "word " * 3000, conversation=talk)

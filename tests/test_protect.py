@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from gpt_tools.backends import Reply
-from gpt_tools.chunking import split_chunks
+from gpt_tools.core.rewrite import assemble, check_chunk_reply, prepare
 from gpt_tools.errors import InputRefused, ReplyRejected
-from gpt_tools.protect import Masked, mask, restrict, unmask
-from gpt_tools.rewrite import assemble, check_chunk_reply, prepare
-from gpt_tools.textio import split_lines
+from gpt_tools.markdown.chunking import split_chunks
+from gpt_tools.markdown.protect import Masked, mask, restrict, unmask
+from gpt_tools.markdown.textio import split_lines
+from gpt_tools.wire.backends import Reply
 from tests.conftest import run_program
 from tests.fake_openai import FakeOpenAI, Scripted
 

@@ -8,10 +8,10 @@ import time
 import pytest
 
 import gpt_tools
-from gpt_tools import ratelimit
+from gpt_tools.core.session import Session
 from gpt_tools.errors import Cancelled
-from gpt_tools.ratelimit import RateGate
-from gpt_tools.session import Session
+from gpt_tools.wire import ratelimit
+from gpt_tools.wire.ratelimit import RateGate
 
 from .fake_openai import FakeOpenAI
 

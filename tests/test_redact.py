@@ -6,9 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from gpt_tools import RunFailed, redact, transport
-from gpt_tools.connections import proxy_for, route
-from gpt_tools.transport import Endpoint
+from gpt_tools import RunFailed, redact
+from gpt_tools.wire import transport
+from gpt_tools.wire.connections import proxy_for, route
+from gpt_tools.wire.transport import Endpoint
 
 KEY = "sk-proj-Abc123Def456Ghi789Jkl0"
 

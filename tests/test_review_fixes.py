@@ -10,8 +10,8 @@ import pytest
 import gpt_tools
 from gpt_tools.cli.hook import main as hook_main
 from gpt_tools.cli.main import main
-from gpt_tools.protect import mask, unmask
-from gpt_tools.textio import conform_to_input
+from gpt_tools.markdown.protect import mask, unmask
+from gpt_tools.markdown.textio import conform_to_input
 from tests.conftest import run_program
 from tests.fake_openai import FakeOpenAI, Scripted
 

@@ -13,8 +13,8 @@ import pytest
 
 import gpt_tools
 from gpt_tools import ApiError, ReplyRejected
-from gpt_tools.cache import ResultCache
-from gpt_tools.session import Session
+from gpt_tools.core.session import Session
+from gpt_tools.state.cache import ResultCache
 from tests.conftest import program, write_config
 from tests.fake_openai import FakeOpenAI, Scripted, fix_typos
 

@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 
 import gpt_tools
-from gpt_tools import runlog
 from gpt_tools.cli.hook import main as hook_main
 from gpt_tools.cli.main import main
 from gpt_tools.errors import Cancelled, GptToolsError, InputRefused
+from gpt_tools.state import runlog
 from tests.conftest import ROOT, log_file, run_program, write_config
 from tests.fake_openai import FakeOpenAI, Scripted
 
@@ -778,8 +778,8 @@ def test_an_explicit_log_folder_keeps_its_mode(monkeypatch: pytest.MonkeyPatch, 
 
 def test_a_key_straddling_the_error_cut_is_redacted_whole(api: FakeOpenAI) -> None:
     from gpt_tools import redact
+    from gpt_tools.core.runner import resolve_settings
     from gpt_tools.errors import ApiError
-    from gpt_tools.runner import resolve_settings
 
     key = "AzureStyleKey0123456789abcdef0123456789"  # no sk- shape: only the remembered value finds it
     redact.remember(key)

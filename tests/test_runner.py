@@ -9,7 +9,7 @@ import pytest
 
 import gpt_tools
 from gpt_tools import InputFile, InputRefused, MissingKey, ReplyRejected, UsageError
-from gpt_tools.backends import BACKENDS, BackendRequest, Reply, register
+from gpt_tools.wire.backends import BACKENDS, BackendRequest, Reply, register
 from tests.conftest import trust_project, write_config
 from tests.fake_openai import FakeOpenAI, Scripted
 

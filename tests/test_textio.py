@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 import pytest
 
+from gpt_tools.core.rewrite import assemble, prepare
 from gpt_tools.errors import InputRefused
-from gpt_tools.protect import restrict, unmask
-from gpt_tools.rewrite import assemble, prepare
-from gpt_tools.textio import BOM, conform_to_input, decode_input, strip_bom, uses_crlf
+from gpt_tools.markdown.protect import restrict, unmask
+from gpt_tools.markdown.textio import BOM, conform_to_input, decode_input, strip_bom, uses_crlf
 from tests.conftest import run_program
 from tests.fake_openai import FakeOpenAI, Scripted
 

@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
-from gpt_tools import ApiError, RunFailed, retrypolicy, transport
-from gpt_tools.connections import Proxy, proxy_for
+from gpt_tools import ApiError, RunFailed
 from gpt_tools.errors import UsageError
-from gpt_tools.transport import Endpoint, RetryNotice
+from gpt_tools.wire import retrypolicy, transport
+from gpt_tools.wire.connections import Proxy, proxy_for
+from gpt_tools.wire.transport import Endpoint, RetryNotice
 from tests.fake_openai import FakeOpenAI, Scripted
 from tests.scripted_http import Answer, ScriptedServer
 

@@ -8,7 +8,7 @@ import pytest
 
 import gpt_tools
 from gpt_tools.cli.main import main
-from gpt_tools.config import user_config_path
+from gpt_tools.config.loader import user_config_path
 from tests.conftest import run_program, trust_project, write_config
 from tests.fake_openai import FakeOpenAI
 

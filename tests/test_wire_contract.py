@@ -23,8 +23,8 @@ from openai.types.responses import Response, ResponseStreamEvent
 from openai.types.responses import response_create_params as responses_params
 from pydantic import TypeAdapter
 
-from gpt_tools.backends import BackendRequest, chat, responses
-from gpt_tools.backends.base import Attachment
+from gpt_tools.wire.backends import BackendRequest, chat, responses
+from gpt_tools.wire.backends.base import Attachment
 from tests import fake_openai_wire as wire
 from tests.fake_openai import FakeOpenAI, Scripted
 

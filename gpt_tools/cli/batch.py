@@ -12,9 +12,9 @@ from typing import Any
 
 import click
 
-from ..textio import split_lines
-from .console import Console
-from .safe_text import printable
+from gpt_tools.cli.console import Console
+from gpt_tools.cli.safe_text import printable
+from gpt_tools.markdown.textio import split_lines
 
 PROGRAM = "gpt-tools batch"
 DIFF_LINES = 60  # per file, as in the hook: enough to see what changes, short enough to read
@@ -43,7 +43,7 @@ def submit_command(
     dry_run: bool,
 ) -> int:
     """Submit assistant NAME over FILES (a DIR means its *.md files) as one batch."""
-    from .. import batch
+    from gpt_tools.core import batch
 
     console = Console(PROGRAM)
     submission = batch.plan_submission(
@@ -76,8 +76,8 @@ def _counts(info: dict[str, Any]) -> str:
 @click.argument("batch_id", required=False)
 def status_command(batch_id: str | None) -> int:
     """Show batch BATCH_ID on the server, or list every batch submitted from here."""
-    from .. import batch
-    from ..errors import GptToolsError
+    from gpt_tools.core import batch
+    from gpt_tools.errors import GptToolsError
 
     console = Console(PROGRAM)
     if batch_id is not None:
@@ -126,7 +126,7 @@ def _line(outcome: Any, shown: str, write: bool) -> str:
 @click.option("--write/--diff", default=False, help="Write the fixed files, or only show a diff (default).")
 def collect_command(batch_id: str, write: bool) -> int:
     """Apply a completed batch's results, with the guards of a live run; files changed since are skipped."""
-    from .. import batch, batch_collect
+    from gpt_tools.core import batch, batch_collect
 
     console = Console(PROGRAM)
     with batch.locked(batch_id) as record:
@@ -150,7 +150,7 @@ def collect_command(batch_id: str, write: bool) -> int:
 @click.argument("batch_id")
 def cancel_command(batch_id: str) -> int:
     """Ask the server to stop batch BATCH_ID; requests already done still count."""
-    from .. import batch
+    from gpt_tools.core import batch
 
     info = batch.cancel(batch.endpoint_for(batch.find_record(batch_id)), batch_id)
     Console(PROGRAM).line(f"{batch_id}: {info.get('status')}")

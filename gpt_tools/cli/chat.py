@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .console import Console
+from gpt_tools.cli.console import Console
 
 if TYPE_CHECKING:
-    from ..config import Config
-    from ..conversation import Conversation
-    from ..runner import Result
+    from gpt_tools.config.loader import Config
+    from gpt_tools.core.runner import Result
+    from gpt_tools.state.conversation import Conversation
 
 PROGRAM = "gpt-tools"
 
@@ -64,7 +64,7 @@ def _leave(status: int) -> None:
 
 
 def _history_file() -> Path:
-    from ..private import app_dir
+    from gpt_tools.state.private import app_dir
 
     return app_dir("state") / "chat_history"
 
@@ -74,7 +74,7 @@ def _readline() -> None:
         import readline
     except ImportError:  # not on every platform; input() still works without editing
         return
-    from ..private import app_dir, private_dir
+    from gpt_tools.state.private import app_dir, private_dir
 
     path = _history_file()
     try:
@@ -89,7 +89,7 @@ def _readline() -> None:
 
 
 def _save_history(readline: object, path: Path) -> None:
-    from ..private import open_private
+    from gpt_tools.state.private import open_private
 
     with contextlib.suppress(OSError):
         # What you typed to a model is private: the file is 0600 (an older looser one tightened)
@@ -99,9 +99,9 @@ def _save_history(readline: object, path: Path) -> None:
 
 
 def repl(options: ChatOptions, console: Console) -> int:
-    from .. import conversation
-    from ..config import load_config
-    from ..errors import UsageError
+    from gpt_tools.config.loader import load_config
+    from gpt_tools.errors import UsageError
+    from gpt_tools.state import conversation
 
     config = load_config()
     assistant = config.assistant(options.name)
@@ -137,7 +137,7 @@ def _turn(line: str, talk: Conversation, options: ChatOptions, config: Config, c
 
     False when a reply arrived but could not be saved (it is shown all the same).
     """
-    from .. import runner
+    from gpt_tools.core import runner
 
     cancel = threading.Event()
     results: list[Result] = []
@@ -185,7 +185,7 @@ def _turn(line: str, talk: Conversation, options: ChatOptions, config: Config, c
 
 def _report(error: BaseException | None, results: list[Result], streamed: bool, console: Console) -> bool:
     """Say how the turn ended; False when its reply could not be saved (shown all the same)."""
-    from ..errors import Cancelled, GptToolsError, TurnNotSaved
+    from gpt_tools.errors import Cancelled, GptToolsError, TurnNotSaved
 
     if isinstance(error, TurnNotSaved):
         if not streamed:

@@ -20,9 +20,9 @@ import time
 from collections.abc import Iterator
 from typing import TextIO
 
-from ..errors import RunFailed
-from ..logfile import append_log
-from .safe_text import printable
+from gpt_tools.cli.safe_text import printable
+from gpt_tools.errors import RunFailed
+from gpt_tools.state.logfile import append_log
 
 
 def stderr_is_stdout() -> bool:

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from functools import partial
 from typing import NoReturn
 
-from .console import Console, reserve_std_fds
-from .filter_guard import InputTooLarge, SignalGuard, Signalled
+from gpt_tools.cli.console import Console, reserve_std_fds
+from gpt_tools.cli.filter_guard import InputTooLarge, SignalGuard, Signalled
 
 PROGRAM = "gpt-filter"
 
@@ -71,12 +71,13 @@ def _filter(data: bytes, argv: Sequence[str], console: Console) -> bytes:
     if args.assistant is None:
         took = f": --input-files took {' '.join(args.input_files)}; put the name first, or end the list with --"
         raise _ArgError("the following arguments are required: assistant" + (took if args.input_files else ""))
-    from .. import runner, textio
-    from .inputs import read_attachment
+    from gpt_tools.cli.inputs import read_attachment
+    from gpt_tools.core import runner
+    from gpt_tools.markdown import textio
 
     text = textio.decode_input(data, source="stdin")
     if args.dry_run:
-        from ..preview import preview
+        from gpt_tools.core.preview import preview
 
         files = [read_attachment(name) for name in args.input_files]
         plan = preview(
@@ -141,7 +142,7 @@ def _say(console: Console, text: str, status: int, *, error: bool = False) -> in
 
 
 def _report(console: Console, exc: BaseException) -> int:
-    from ..errors import GptToolsError
+    from gpt_tools.errors import GptToolsError
 
     if isinstance(exc, _ArgError):
         console.error(f"{exc} (usage: {PROGRAM} ASSISTANT [-m MODEL] [-i TEXT]); the text was left unchanged")

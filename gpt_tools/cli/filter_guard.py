@@ -31,7 +31,7 @@ import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
 
-from .console import Console, OutputFailed, write_stdout
+from gpt_tools.cli.console import Console, OutputFailed, write_stdout
 
 _NOT_TERMINATING = {
     "SIGKILL", "SIGSTOP", "SIGPIPE", "SIGXFSZ", "SIGCHLD", "SIGCONT", "SIGTSTP", "SIGTTIN", "SIGTTOU",

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from ..definitions import flag_value
-from ..textio import split_lines
-from .console import Console
+from gpt_tools.cli.console import Console
+from gpt_tools.config.definitions import flag_value
+from gpt_tools.markdown.textio import split_lines
 
 PROGRAM = "gpt-tools-hook"
 DIFF_LINES = 60  # per file: enough to see what changes, short enough to read in a terminal
@@ -99,7 +99,7 @@ def _split(parser: argparse.ArgumentParser, argv: Sequence[str]) -> list[str]:
 
 def _read(path: str) -> bytes | Outcome:
     """The file's bytes, or why it is skipped; a pipe or device is never opened for a blocking read."""
-    from .. import atomicwrite
+    from gpt_tools.state import atomicwrite
 
     try:
         original = atomicwrite.snapshot(path)
@@ -113,9 +113,9 @@ def _read(path: str) -> bytes | Outcome:
 
 
 def _process(path: str, options: Options, run_one: RunOne) -> Outcome:
-    from .. import atomicwrite
-    from ..errors import GptToolsError, InputRefused, ReplyRejected
-    from ..textio import decode_input
+    from gpt_tools.errors import GptToolsError, InputRefused, ReplyRejected
+    from gpt_tools.markdown.textio import decode_input
+    from gpt_tools.state import atomicwrite
 
     original = _read(path)
     if isinstance(original, Outcome):
@@ -148,10 +148,10 @@ class RunOne:
     """Runs the assistant over one text with the hook's shared session (limits, cache)."""
 
     def __init__(self, options: Options) -> None:
-        from .. import load_config
-        from ..cache import ResultCache
-        from ..errors import UsageError
-        from ..session import Session
+        from gpt_tools import load_config
+        from gpt_tools.core.session import Session
+        from gpt_tools.errors import UsageError
+        from gpt_tools.state.cache import ResultCache
 
         self.config = load_config()
         self.assistant = self.config.assistant(options.assistant)
@@ -163,7 +163,7 @@ class RunOne:
         self.cancel = threading.Event()  # set on Ctrl-C: every file's requests close their sockets
 
     def __call__(self, text: str) -> tuple[str, int]:
-        from ..runner import run
+        from gpt_tools.core.runner import run
 
         result = run(
             self.assistant,
@@ -190,7 +190,7 @@ def _diff(outcome: Outcome) -> str:
 
 def _write(outcome: Outcome, console: Console) -> bool:
     """Write one fix unless the file changed meanwhile or cannot be written; say which. True if written."""
-    from .. import atomicwrite
+    from gpt_tools.state import atomicwrite
 
     assert outcome.fixed is not None
     try:
@@ -240,10 +240,10 @@ def _report(outcomes: list[Outcome], options: Options, console: Console) -> int:
 
 def _dry_run(options: Options, console: Console) -> int:
     """Per file: what would be sent and its estimated cost. Nothing is sent, nothing written."""
-    from .. import load_config
-    from ..errors import GptToolsError
-    from ..preview import preview
-    from ..textio import decode_input
+    from gpt_tools import load_config
+    from gpt_tools.core.preview import preview
+    from gpt_tools.errors import GptToolsError
+    from gpt_tools.markdown.textio import decode_input
 
     config = load_config()
     total = 0.0
@@ -281,7 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         model=args.model,
         dry_run=args.dry_run,
     )
-    from ..errors import GptToolsError
+    from gpt_tools.errors import GptToolsError
 
     try:
         if options.dry_run:

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from ..definitions import Assistant
-from ..errors import InputRefused, UsageError
-from ..localread import FileRefused, read_regular
-from ..runner import InputFile
-from ..textio import decode_input
+from gpt_tools.config.definitions import Assistant
+from gpt_tools.core.runner import InputFile
+from gpt_tools.errors import InputRefused, UsageError
+from gpt_tools.markdown.textio import decode_input
+from gpt_tools.state.localread import FileRefused, read_regular
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .console import Console
-from .safe_text import printable
+from gpt_tools.cli.console import Console
+from gpt_tools.cli.safe_text import printable
 
 if TYPE_CHECKING:
-    from ..runlog import Filters
+    from gpt_tools.state.runlog import Filters
 
 PROGRAM = "gpt-tools"
 WHEN = "DATE"
@@ -19,7 +19,7 @@ WHEN = "DATE"
 
 def _when(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """A date for --since/--until, checked: a typo must be a usage error, not an empty answer."""
-    from ..runlog import parse_time
+    from gpt_tools.state.runlog import parse_time
 
     if value is None:
         return None
@@ -34,7 +34,7 @@ def _when(ctx: click.Context, param: click.Parameter, value: str | None) -> str 
 
 
 def _filters(assistant: str | None, frontend: str | None, since: str | None, until: str | None) -> Filters:
-    from ..runlog import Filters
+    from gpt_tools.state.runlog import Filters
 
     if since and until and since >= until:  # both in the log's time format: the strings compare as times
         raise click.BadParameter(f"--since ({since}) is not before --until ({until}): no run can match")
@@ -75,7 +75,7 @@ def logs_command(
     assistant: str | None, frontend: str | None, since: str | None, until: str | None, as_json: bool, limit: int
 ) -> int:
     """The last runs from every front end, newest first."""
-    from ..runlog import recent
+    from gpt_tools.state.runlog import recent
 
     rows = recent(_filters(assistant, frontend, since, until), limit)
     console = Console(PROGRAM)
@@ -101,8 +101,8 @@ def usage_command(
     assistant: str | None, frontend: str | None, since: str | None, until: str | None, as_json: bool, by: str
 ) -> int:
     """Tokens and estimated cost per day, assistant, model or front end."""
-    from ..config import load_config
-    from ..runlog import PRICES, usage
+    from gpt_tools.config.loader import load_config
+    from gpt_tools.state.runlog import PRICES, usage
 
     prices = {**PRICES, **load_config().prices}
     rows = usage(_filters(assistant, frontend, since, until), by, prices)

@@ -9,9 +9,9 @@ from dataclasses import asdict, dataclass
 
 import click
 
-from .. import __version__
-from ..errors import GptToolsError
-from .console import Console, reserve_std_fds
+from gpt_tools import __version__
+from gpt_tools.cli.console import Console, reserve_std_fds
+from gpt_tools.errors import GptToolsError
 
 PROGRAM = "gpt-tools"
 
@@ -104,7 +104,7 @@ def run_command(
         continue_last,
         conversation_id,
     )
-    from .run import execute
+    from gpt_tools.cli.run import execute
 
     return execute(options, Console(PROGRAM))
 
@@ -113,7 +113,7 @@ def run_command(
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def list_command(as_json: bool) -> int:
     """List assistants and where each is defined."""
-    from ..config import load_config
+    from gpt_tools.config.loader import load_config
 
     config = load_config()
     rows = [
@@ -130,7 +130,7 @@ def list_command(as_json: bool) -> int:
     if as_json:
         console.result(json.dumps(rows, indent=2) + "\n")
         return 0
-    from .safe_text import printable  # every field may come from a cloned repository's config
+    from gpt_tools.cli.safe_text import printable  # every field may come from a cloned repository's config
 
     shown = [{key: printable(str(value)) for key, value in row.items()} for row in rows]
     width = max(len(row["name"]) for row in shown)
@@ -143,7 +143,7 @@ def list_command(as_json: bool) -> int:
 @click.argument("name")
 def show_command(name: str) -> int:
     """Show one assistant's full definition."""
-    from ..config import load_config
+    from gpt_tools.config.loader import load_config
 
     config = load_config()
     assistant = config.assistant(name)
@@ -151,7 +151,7 @@ def show_command(name: str) -> int:
     instructions = fields.pop("instructions")
     fields["model"] = fields["model"] or f"{config.settings.model} (default)"
     fields["settings"] = dict(fields["settings"])
-    from .safe_text import printable
+    from gpt_tools.cli.safe_text import printable
 
     header = "\n".join(
         f"{key}: {printable(str(value))}" for key, value in fields.items() if value not in ((), {}, None, "")
@@ -189,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status instead of calling sys.exit (testable in-process)."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["run"] and "--vim" in args:
-        from .filter import main as filter_main
+        from gpt_tools.cli.filter import main as filter_main
 
         return filter_main(_as_filter(args))
     reserve_std_fds()  # a closed fd 1 must not be taken by a file or socket that then gets the result
@@ -215,10 +215,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _register_groups() -> None:
-    from .batch import batch_group
-    from .chat import chat_command
-    from .logs import logs_command, usage_command
-    from .manage import assistant_group, files_group, trust_command
+    from gpt_tools.cli.batch import batch_group
+    from gpt_tools.cli.chat import chat_command
+    from gpt_tools.cli.logs import logs_command, usage_command
+    from gpt_tools.cli.manage import assistant_group, files_group, trust_command
 
     cli.add_command(assistant_group)
     cli.add_command(files_group)

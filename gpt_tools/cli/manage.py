@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .console import Console
-from .safe_text import printable
+from gpt_tools.cli.console import Console
+from gpt_tools.cli.safe_text import printable
 
 if TYPE_CHECKING:
-    from ..config import Config
+    from gpt_tools.config.loader import Config
 
 PROGRAM = "gpt-tools"
 
@@ -59,7 +59,7 @@ def _changes(
     mode: str | None,
     description: str | None,
 ) -> object:
-    from ..manager import Changes
+    from gpt_tools.config.manager import Changes
 
     return Changes(
         model, instruction_name, list(input_files) if input_files else None, retrieval, code, mode, description
@@ -76,7 +76,7 @@ def assistant_group() -> None:
 @_definition_options
 def create(name: str, **fields: object) -> int:
     """Add assistant NAME to the project config."""
-    from ..manager import create_assistant
+    from gpt_tools.config.manager import create_assistant
 
     path = create_assistant(name, _changes(**fields))  # type: ignore[arg-type]
     Console(PROGRAM).message(f"created {name} in {path}")
@@ -89,7 +89,7 @@ def create(name: str, **fields: object) -> int:
 @_definition_options
 def edit(name: str, new_name: str | None, **fields: object) -> int:
     """Change assistant NAME (editing a built-in adds an override to the project config)."""
-    from ..manager import edit_assistant
+    from gpt_tools.config.manager import edit_assistant
 
     path = edit_assistant(name, _changes(**fields), new_name=new_name)  # type: ignore[arg-type]
     Console(PROGRAM).message(f"updated {new_name or name} in {path}")
@@ -100,7 +100,7 @@ def edit(name: str, new_name: str | None, **fields: object) -> int:
 @click.argument("name")
 def delete(name: str) -> int:
     """Remove assistant NAME from the project config."""
-    from ..manager import delete_assistant
+    from gpt_tools.config.manager import delete_assistant
 
     path = delete_assistant(name)
     Console(PROGRAM).message(f"deleted {name} from {path}")
@@ -111,7 +111,7 @@ def delete(name: str) -> int:
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def list_assistants(as_json: bool) -> int:
     """List assistants and where each is defined (same as `gpt-tools list`)."""
-    from .main import list_command
+    from gpt_tools.cli.main import list_command
 
     return int(list_command.callback(as_json))  # type: ignore[misc]
 
@@ -123,7 +123,7 @@ def files_group() -> None:
 
 def _state_roots(config: Config) -> list[Path]:
     """Every state file an assistant of config syncs into: the project's, and the user config's."""
-    from ..knowledge import STATE_FILE, state_root
+    from gpt_tools.core.knowledge import STATE_FILE, state_root
 
     roots = [config.project_root or Path.cwd()]
     roots += [state_root(a) for a in config.assistants.values() if (state_root(a) / STATE_FILE).exists()]
@@ -136,12 +136,12 @@ def _state_roots(config: Config) -> list[Path]:
 @click.option("--allow-secrets", is_flag=True, help="Upload files even if they look like they hold a secret.")
 def sync(names: tuple[str, ...], verify: bool, allow_secrets: bool) -> int:
     """Upload and index the knowledge files of NAMES (default: every assistant that has some)."""
-    from ..config import load_config
-    from ..guards import refuse_secrets
-    from ..keys import resolve_endpoint
-    from ..knowledge import readable_texts
-    from ..knowledge import sync as sync_knowledge
-    from ..runner import resolve_settings
+    from gpt_tools.config.keys import resolve_endpoint
+    from gpt_tools.config.loader import load_config
+    from gpt_tools.core.guards import refuse_secrets
+    from gpt_tools.core.knowledge import readable_texts
+    from gpt_tools.core.knowledge import sync as sync_knowledge
+    from gpt_tools.core.runner import resolve_settings
 
     console = Console(PROGRAM)
     config = load_config()
@@ -171,8 +171,8 @@ def sync(names: tuple[str, ...], verify: bool, allow_secrets: bool) -> int:
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def list_files(as_json: bool) -> int:
     """What was uploaded, and which assistants use each file."""
-    from ..config import load_config
-    from ..knowledge import StateFile, usage
+    from gpt_tools.config.loader import load_config
+    from gpt_tools.core.knowledge import StateFile, usage
 
     rows = [row for root in _state_roots(load_config()) for row in usage(StateFile(root).read())]
     console = Console(PROGRAM)
@@ -191,10 +191,10 @@ def list_files(as_json: bool) -> int:
 @click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
 def prune(dry_run: bool) -> int:
     """Delete uploaded files that no assistant uses any more (per-run attachments included)."""
-    from ..config import load_config
-    from ..keys import resolve_endpoint
-    from ..knowledge import StateFile
-    from ..knowledge import prune as prune_files
+    from gpt_tools.config.keys import resolve_endpoint
+    from gpt_tools.config.loader import load_config
+    from gpt_tools.core.knowledge import StateFile
+    from gpt_tools.core.knowledge import prune as prune_files
 
     config = load_config()
     endpoint = resolve_endpoint(config.settings)
@@ -222,8 +222,8 @@ def trust_command(folder: str | None, remove: bool, list_only: bool) -> int:
     log_texts, run_log, [prices] what your run log keeps); they are refused, and the files it names
     must lie inside it, until you trust the project. The list lives in your user config (trusted_projects).
     """
-    from ..config import _read_toml, user_config_path
-    from ..trust import trust, trusted_list
+    from gpt_tools.config.loader import _read_toml, user_config_path
+    from gpt_tools.config.trust import trust, trusted_list
 
     console = Console(PROGRAM)
     user = user_config_path()

@@ -8,17 +8,18 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import atomicwrite, runner
-from ..config import Config, load_config
-from ..conversation import Conversation
-from ..errors import RunFailed, TurnNotSaved, UsageError
-from ..runner import InputFile
-from ..transport import RetryNotice
-from .console import Console
-from .inputs import gather, read_attachment
+from gpt_tools.cli.console import Console
+from gpt_tools.cli.inputs import gather, read_attachment
+from gpt_tools.config.loader import Config, load_config
+from gpt_tools.core import runner
+from gpt_tools.core.runner import InputFile
+from gpt_tools.errors import RunFailed, TurnNotSaved, UsageError
+from gpt_tools.state import atomicwrite
+from gpt_tools.state.conversation import Conversation
+from gpt_tools.wire.transport import RetryNotice
 
 if TYPE_CHECKING:
-    from .main import RunOptions
+    from gpt_tools.cli.main import RunOptions
 
 
 def execute(options: RunOptions, console: Console) -> int:
@@ -52,7 +53,7 @@ def execute(options: RunOptions, console: Console) -> int:
 
     talk = None
     if options.continue_last or options.conversation_id:
-        from .. import conversation
+        from gpt_tools.state import conversation
 
         root = conversation.project_for(config.project_root, Path.cwd())
         talk = conversation.resume(
@@ -165,7 +166,7 @@ def _dry_run(
     files: tuple[InputFile, ...],
     talk: Conversation | None,
 ) -> int:
-    from ..preview import preview
+    from gpt_tools.core.preview import preview
 
     plan = preview(
         options.name,

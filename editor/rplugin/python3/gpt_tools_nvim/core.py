@@ -32,7 +32,7 @@ def load() -> ModuleType:
                     raise
                 sys.path.append(str(CHECKOUT))
                 import gpt_tools
-            import gpt_tools.runner  # the whole run path, so the first run pays no imports
+            import gpt_tools.core.runner  # the whole run path, so the first run pays no imports
 
             _module = gpt_tools
         return _module

@@ -15,9 +15,9 @@ Item = list[str]
 
 def _endpoint_items(gpt: Any, config: Any) -> list[Item]:
     """Key and reachability for each distinct endpoint the assistants use."""
-    from gpt_tools.keys import resolve_endpoint
-    from gpt_tools.runner import resolve_settings
-    from gpt_tools.transport import display_url, probe
+    from gpt_tools.config.keys import resolve_endpoint
+    from gpt_tools.core.runner import resolve_settings
+    from gpt_tools.wire.transport import display_url, probe
 
     items: list[Item] = []
     seen: set[tuple[str | None, str]] = set()

@@ -1,0 +1,55 @@
+"""Knowledge files for scripts: the seed's upload_to_gpt / get_gpt_file_from_path, on today's API."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from gpt_tools.config.keys import resolve_endpoint
+from gpt_tools.config.loader import load_config
+from gpt_tools.core import knowledge
+from gpt_tools.core.guards import refuse_secrets, scannable_text
+from gpt_tools.core.runner import resolve_settings
+from gpt_tools.errors import InputRefused
+from gpt_tools.state.localread import FileRefused, read_regular
+
+
+def _root(cwd: Path | str | None) -> Path:
+    base = Path(cwd or os.getcwd()).resolve()
+    return load_config(base).project_root or base
+
+
+def sync_knowledge(
+    name: str, *, cwd: Path | str | None = None, verify: bool = False, allow_secrets: bool = False
+) -> knowledge.SyncReport:
+    """Upload (once per content) and index assistant name's knowledge files, after the secret guard."""
+    config = load_config(cwd)
+    assistant = config.assistant(name)
+    if not allow_secrets:
+        refuse_secrets(knowledge.readable_texts(assistant))
+    settings = resolve_settings(config, assistant, model=None, backend=None)
+    return knowledge.sync(resolve_endpoint(settings), assistant, verify=verify, timeout=settings.index_timeout)
+
+
+def upload_file(path: str | Path, *, cwd: Path | str | None = None, allow_secrets: bool = False) -> str:
+    """The server file ID for path's content, uploading it only if that content never was.
+
+    Only a regular file within the size cap is read, and its bytes pass the secret guard first.
+    """
+    config = load_config(cwd)
+    try:
+        data = read_regular(Path(cwd or os.getcwd(), path))
+    except FileRefused as exc:
+        raise InputRefused(f"{path} {exc.reason}") from None
+    if not allow_secrets:
+        refuse_secrets({str(path): scannable_text(data)})
+    return knowledge.attach(resolve_endpoint(config.settings), _root(cwd), str(path), data)
+
+
+def find_file(path_or_id: str, *, cwd: Path | str | None = None) -> dict[str, Any] | None:
+    """The uploaded file for a local path (matched by content) or a file ID, from the state file."""
+    root = _root(cwd)
+    base = Path(cwd or os.getcwd()).resolve()
+    state = knowledge.StateFile(root).read()
+    return knowledge.lookup(state, base, path_or_id)

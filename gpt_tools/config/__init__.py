@@ -1,0 +1,1 @@
+"""Configuration: the schema, loading and layering, trust, and editing config files."""

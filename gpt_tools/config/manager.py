@@ -1,0 +1,224 @@
+"""Create, edit and delete assistants in the project's config, keeping its comments and layout.
+
+Definitions live in `gpt-tools.toml` (or `[tool.gpt-tools]` in pyproject.toml) so they are reviewed
+and shared through git. Every change is validated by loading the edited text as config before the
+file is (atomically) replaced: a failed command leaves the config byte-identical.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gpt_tools.config.loader import (
+    PROJECT_FILE,
+    Config,
+    apply_project_layer,
+    confinement,
+    find_project_config,
+    load_base_config,
+    load_config,
+    parse_toml,
+)
+from gpt_tools.config.tomledit import Layout, dumps, edit_lock, read_document, write_document
+from gpt_tools.errors import ConfigError, UsageError
+from gpt_tools.state.localread import inside
+
+INSTRUCTIONS_DIR = "instructions"
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What a create/edit sets; None leaves a field as it is."""
+
+    model: str | None = None
+    instruction_name: str | None = None
+    input_files: Sequence[str] | None = None
+    retrieval: bool | None = None
+    code: bool | None = None
+    mode: str | None = None
+    description: str | None = None
+
+
+def _target(cwd: Path) -> Path:
+    found = find_project_config(cwd)
+    return found[0] if found else cwd / PROJECT_FILE
+
+
+def _document(path: Path) -> tuple[Any, Any, Layout]:
+    """(whole tomlkit document, the gpt-tools table in it, layout), creating the table if needed."""
+    import tomlkit
+
+    doc, layout = read_document(path)
+    table: Any = doc
+    if path.name == "pyproject.toml":
+        tool = doc.setdefault("tool", tomlkit.table(is_super_table=True))
+        table = tool.setdefault("gpt-tools", tomlkit.table())
+    if "assistants" not in table:
+        table["assistants"] = tomlkit.table(is_super_table=True)
+    return doc, table, layout
+
+
+def _relative(path: Path, folder: Path) -> str:
+    return Path(os.path.relpath(path.resolve(), folder.resolve())).as_posix()
+
+
+def _instruction_entry(name: str, config: Config, folder: Path) -> tuple[str, str]:
+    """`--instruction-name I`: a file instructions/I(.md) in the project, or an assistant named I."""
+    for candidate in (folder / INSTRUCTIONS_DIR / f"{name}.md", folder / INSTRUCTIONS_DIR / name):
+        if candidate.is_file():
+            return "instructions_file", _relative(candidate, folder)
+    if name in config.assistants:
+        return "instructions_from", name
+    files = sorted(p.stem for p in (folder / INSTRUCTIONS_DIR).glob("*.md"))
+    known = ", ".join(files + sorted(config.assistants))
+    raise UsageError(f"no instructions named {name!r} (looked in {folder / INSTRUCTIONS_DIR}/ and assistants): {known}")
+
+
+def _apply(entry: Any, changes: Changes, config: Config, folder: Path, cwd: Path) -> None:
+    if changes.instruction_name is not None:
+        for key in ("instructions", "instructions_file", "instructions_from"):
+            entry.pop(key, None)
+        source_key, source = _instruction_entry(changes.instruction_name, config, folder)
+        entry[source_key] = source
+    for field_name, value in (("model", changes.model), ("mode", changes.mode), ("description", changes.description)):
+        if value is not None:
+            entry[field_name] = value
+    if changes.input_files is not None:
+        _check_files(changes.input_files, config, folder, cwd)
+        entry["files"] = [_relative(cwd / name, folder) for name in changes.input_files]
+    tools = list(entry.get("tools", []))
+    for tool, wanted in (("file_search", changes.retrieval), ("code_interpreter", changes.code)):
+        if wanted is True and tool not in tools:
+            tools.append(tool)
+        elif wanted is False and tool in tools:
+            tools.remove(tool)
+    if tools or "tools" in entry:
+        entry["tools"] = tools
+
+
+def _check_files(names: Sequence[str], config: Config, folder: Path, cwd: Path) -> None:
+    """Knowledge files must exist as regular files, and lie in the project until it is trusted."""
+    missing = [name for name in names if not (cwd / name).is_file()]
+    if missing:
+        raise UsageError(f"input file not found: {', '.join(missing)}")
+    path = _target(cwd)
+    root = confinement(config, path)
+    outside = [name for name in names if root is not None and not inside(cwd / name, root)]
+    if outside:
+        raise UsageError(
+            f"{', '.join(outside)}: outside the project {root}; an untrusted project's knowledge files "
+            f"must lie inside it (`gpt-tools trust {root}` lifts that); nothing was written"
+        )
+
+
+def _save(path: Path, doc: Any, layout: Layout) -> None:
+    """Validate the edited text as config, then replace the file atomically."""
+    text = dumps(doc, layout)
+    try:
+        apply_project_layer(load_base_config(), parse_toml(text, path), path)
+    except ConfigError as exc:
+        raise UsageError(f"the change would make the config invalid ({exc}); nothing was written") from None
+    write_document(path, text)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Edit:
+    """One edit's view of the config, read under the edit lock."""
+
+    base: Path
+    path: Path
+    config: Config
+    doc: Any
+    table: Any
+    layout: Layout
+
+    def save(self) -> Path:
+        _save(self.path, self.doc, self.layout)
+        return self.path
+
+
+@contextmanager
+def _editing(cwd: Path | str | None) -> Iterator[_Edit]:
+    """Lock the project config, then read it: what another process changed meanwhile is kept."""
+    base = Path(cwd or os.getcwd()).resolve()
+    path = _target(base)
+    with edit_lock(path):
+        doc, table, layout = _document(path)
+        yield _Edit(base=base, path=path, config=load_config(base), doc=doc, table=table, layout=layout)
+
+
+def create_assistant(name: str, changes: Changes, *, cwd: Path | str | None = None) -> Path:
+    """Add a new assistant to the project config; its name must be new."""
+    import tomlkit
+
+    with _editing(cwd) as edit:
+        if name in edit.config.assistants:
+            where = edit.config.assistants[name].source
+            raise UsageError(f"an assistant named {name!r} exists already ({where}); use `assistant edit`")
+        if changes.instruction_name is None:
+            raise UsageError("a new assistant needs --instruction-name")
+        entry = tomlkit.table()
+        _apply(entry, changes, edit.config, edit.path.parent, edit.base)
+        edit.table["assistants"][name] = entry
+        return edit.save()
+
+
+def edit_assistant(name: str, changes: Changes, *, new_name: str | None = None, cwd: Path | str | None = None) -> Path:
+    """Change an assistant; editing a built-in adds a project entry that overrides its fields."""
+    with _editing(cwd) as edit:
+        return _edit_entry(edit, name, changes, new_name)
+
+
+def _edit_entry(edit: _Edit, name: str, changes: Changes, new_name: str | None) -> Path:
+    import tomlkit
+
+    config = edit.config
+    name = config.assistant(name).name  # unknown names fail here, listing the known ones
+    assistants = edit.table["assistants"]
+    entry = assistants[name] if name in assistants else tomlkit.table()
+    _apply(entry, changes, config, edit.path.parent, edit.base)
+    if new_name and new_name != name:
+        if new_name in config.assistants:
+            raise UsageError(f"an assistant named {new_name!r} exists already ({config.assistants[new_name].source})")
+        if name not in assistants:
+            raise UsageError(f"{name} is built in and cannot be renamed; create a new assistant instead")
+        del assistants[name]
+        name = new_name
+    assistants[name] = entry
+    return edit.save()
+
+
+def delete_assistant(name: str, *, cwd: Path | str | None = None) -> Path:
+    """Remove an assistant from the project config (built-ins cannot be deleted)."""
+    with _editing(cwd) as edit:
+        found = edit.config.assistant(name)
+        if found.name not in edit.table["assistants"]:
+            raise UsageError(f"{found.name} is defined in {found.source}, not in {edit.path}; nothing to delete here")
+        del edit.table["assistants"][found.name]
+        return edit.save()
+
+
+def set_assistant_files(name: str, files: Sequence[str], *, cwd: Path | str | None = None) -> Path:
+    """Make files the assistant's whole set of knowledge files."""
+    return edit_assistant(name, Changes(input_files=list(files)), cwd=cwd)
+
+
+def add_assistant_files(name: str, files: Sequence[str], *, cwd: Path | str | None = None) -> Path:
+    with _editing(cwd) as edit:
+        current = [_relative(edit.path.parent / f, edit.base) for f in edit.config.assistant(name).files]
+        wanted = list(dict.fromkeys([*current, *files]))
+        return _edit_entry(edit, name, Changes(input_files=wanted), None)
+
+
+def remove_assistant_files(name: str, files: Sequence[str], *, cwd: Path | str | None = None) -> Path:
+    with _editing(cwd) as edit:
+        folder, base = edit.path.parent, edit.base
+        drop = {(base / f).resolve() for f in files}
+        assistant = edit.config.assistant(name)
+        kept = [_relative(folder / f, base) for f in assistant.files if (folder / f).resolve() not in drop]
+        return _edit_entry(edit, name, Changes(input_files=kept), None)

@@ -1,0 +1,104 @@
+"""Editing a config file in place: one edit at a time, its comments, line endings and BOM kept.
+
+Every edit (`assistant create/edit/delete`, `files` set/add/remove, `trust`) runs under a
+cross-process lock for that file and re-reads the file under it: two edits at once both land, in some
+order, instead of the later one writing over the earlier.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gpt_tools.errors import ConfigError, UsageError
+from gpt_tools.state.atomicwrite import write_atomic
+from gpt_tools.state.localread import FileRefused, read_regular
+
+BOM = "\ufeff"
+LOCK_TIMEOUT = 60.0  # an edit holds it for well under a second: a minute means something is stuck
+
+
+@dataclass(frozen=True, kw_only=True)
+class Layout:
+    """What tomlkit would not keep by itself: the file's BOM, CRLF line endings and final newline."""
+
+    bom: bool = False
+    crlf: bool = False
+    final_newline: bool = True
+
+    @classmethod
+    def of(cls, text: str) -> Layout:
+        body = text.removeprefix(BOM)
+        return cls(
+            bom=text.startswith(BOM),
+            crlf="\r\n" in body and body.count("\r\n") * 2 >= body.count("\n"),
+            final_newline=not body or body.endswith("\n"),
+        )
+
+    def apply(self, text: str) -> str:
+        text = text.replace("\r\n", "\n")
+        text = text if self.final_newline or not text.endswith("\n") else text.rstrip("\n")
+        if self.final_newline and text and not text.endswith("\n"):
+            text += "\n"
+        return (BOM if self.bom else "") + (text.replace("\n", "\r\n") if self.crlf else text)
+
+
+@contextmanager
+def edit_lock(config: Path) -> Iterator[None]:
+    """The cross-process lock every change of config is made under (filelock, as the state file's).
+
+    It lives in the user's state dir, keyed by the config's real path, so an edit leaves nothing
+    behind in the repository (a failed `assistant create` in a new folder creates no file at all).
+    """
+    from filelock import FileLock, Timeout
+    from platformdirs import user_state_dir
+
+    folder = Path(user_state_dir("gpt-tools", appauthor=False)) / "locks"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    digest = hashlib.sha256(os.fsencode(os.path.realpath(config))).hexdigest()[:32]
+    lock = FileLock(str(folder / f"config-{digest}.lock"), timeout=LOCK_TIMEOUT)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise UsageError(f"{config} is being changed by another gpt-tools for {LOCK_TIMEOUT:g} s; try again") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def read_document(path: Path) -> tuple[Any, Layout]:
+    """(tomlkit document, layout) of path; an empty document if it does not exist."""
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
+    if not path.exists():
+        return tomlkit.document(), Layout()
+    try:
+        text = read_regular(path).decode("utf-8")
+    except FileRefused as exc:
+        raise ConfigError(str(path), None, exc.reason) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), None, f"cannot read: {exc}") from None
+    layout = Layout.of(text)
+    try:
+        return tomlkit.parse(text.removeprefix(BOM).replace("\r\n", "\n")), layout
+    except TOMLKitError as exc:
+        raise ConfigError(str(path), None, f"invalid TOML: {exc}") from None
+
+
+def dumps(doc: Any, layout: Layout) -> str:
+    """The document's text as it will be written, in the file's own layout."""
+    import tomlkit
+
+    return layout.apply(tomlkit.dumps(doc))
+
+
+def write_document(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, text.encode("utf-8"))

@@ -1,0 +1,1 @@
+"""The pipeline: inputs, plans, runs, rewrites, guards, previews, batches and knowledge."""

@@ -1,0 +1,284 @@
+"""The content guard for rewriting assistants: a rewrite keeps the document's prose, block by block.
+
+A size ratio cannot tell a fix from a reply that drops four paragraphs, wraps the document in
+chatter ("Here is the fixed document:") or swaps it for an unrelated text of similar length. So the
+input and the reply are split into blocks (paragraphs, headings, list items), their words aligned in
+order (difflib), and every stretch of one that has no counterpart in the other is judged:
+
+- input blocks with no reply text in their place were **dropped**;
+- reply blocks with no input in their place were **invented** (first or last: a preamble or a note);
+- input blocks replaced by reply text that resembles them too little were **replaced**.
+
+Split or joined paragraphs, re-formatted lists and fixed headings keep their words in order, so they
+pass. Protected-region markers are not prose (protect.py checks them) and are ignored here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+
+from gpt_tools.errors import ReplyRejected
+
+VERSION = 1  # in every result-cache key: a stricter guard must not replay a reply it would now refuse
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fidelity:
+    """How far a rewriting assistant's reply may stray from its input."""
+
+    name: str
+    kept: float  # an input block with this share of its words found, in order, in the reply is kept
+    similar: float  # other input: its replacement passes with this character similarity (typo fixes) ...
+    shared: float  # ... or with this share of word stems in common (rewording)
+    min_size: float  # the reply's size, at least this share of the input's (rewrite.check_ratio)
+
+
+# MarkdownLinter, ProofReader and most custom rewriters change few words: a replaced stretch must still
+# read mostly the same. Simplifier (`rewords = true`) rewords freely but keeps every fact and block.
+STRICT = Fidelity(name="strict", kept=0.5, similar=0.6, shared=0.5, min_size=0.5)
+REWORDS = Fidelity(name="rewords", kept=0.5, similar=0.6, shared=0.2, min_size=0.3)  # plain English is shorter
+
+_MARKER = re.compile("[⟦⟪〚⦃][A-Z][0-9]+[⟧⟫〛⦄]")
+_WORD = re.compile(r"[^\W_]+")
+_BLANK = re.compile(r"^[ \t>]*$")  # a blank line, also inside a block quote
+_HEADING = re.compile(r"^ {0,3}(?:>[ \t]?)*#{1,6}(?:[ \t]|$)")
+_ITEM = re.compile(r"^[ \t]*(?:>[ \t]?)*(?:[-+*]|\d{1,9}[.)])[ \t]+")
+_ROW = re.compile(r"^[ \t]*(?:>[ \t]?)*\|")  # a table row: dropping rows is losing content too
+_ONE_LINE = ("heading", "table row")
+# Words too common to say two texts are about the same thing (stems of 4+ letters only count anyway).
+_COMMON = frozenset(
+    ("that", "this", "with", "from", "have", "your", "will", "been", "were", "they", "them", "then", "than", "what")
+)
+_ALIGN_COST = 2_000_000  # word pairs difflib may compare in one stretch (about 1 s)
+_CHAR_LIMIT = 6000  # character similarity is quadratic: longer stretches are judged by words alone
+_EXCERPT = 40
+
+
+@dataclass(frozen=True, kw_only=True)
+class Block:
+    kind: str  # "paragraph", "heading", "list item" or "table row"
+    text: str
+    start: int  # index of its first word in the text's word list
+    end: int  # one past its last word
+
+
+def blocks(text: str) -> tuple[list[Block], list[str]]:
+    """The text's prose blocks that hold words, and all its words in order (lower-cased)."""
+    found: list[Block] = []
+    words: list[str] = []
+    current: list[str] = []
+    kind = "paragraph"
+
+    def close() -> None:
+        body = _MARKER.sub(" ", "".join(current))
+        own = [w.lower() for w in _WORD.findall(body)]
+        if own:
+            found.append(Block(kind=kind, text=" ".join(body.split()), start=len(words), end=len(words) + len(own)))
+            words.extend(own)
+        current.clear()
+
+    for line in text.splitlines(keepends=True):
+        if _BLANK.match(line):
+            close()
+            kind = "paragraph"
+            continue
+        starts = _starts(line)
+        if starts or kind in _ONE_LINE:
+            close()
+            kind = starts or "paragraph"
+        current.append(line)
+    close()
+    return found, words
+
+
+def _starts(line: str) -> str | None:
+    """The kind of block this line starts, if it starts one without a blank line before it."""
+    if _HEADING.match(line):
+        return "heading"
+    if _ITEM.match(line):
+        return "list item"
+    return "table row" if _ROW.match(line) else None
+
+
+def _stems(words: Sequence[str]) -> Counter[str]:
+    return Counter(w[:6] for w in words if len(w) >= 4 and w not in _COMMON)
+
+
+def similarity(before: Sequence[str], after: Sequence[str], fidelity: Fidelity) -> bool:
+    """Whether `after` (words) can stand in place of `before`: a typo-level edit, or a rewording."""
+    a, b = _stems(before), _stems(after)
+    total = sum(a.values()) + sum(b.values())
+    if total and 2 * sum((a & b).values()) / total >= fidelity.shared:
+        return True
+    left, right = " ".join(before), " ".join(after)
+    if len(left) + len(right) > _CHAR_LIMIT:
+        return False
+    matcher = SequenceMatcher(None, left, right, autojunk=False)
+    return matcher.real_quick_ratio() >= fidelity.similar and matcher.ratio() >= fidelity.similar
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Gap:
+    """A stretch of input blocks and the reply's words in their place, between two kept blocks."""
+
+    lost: list[Block]  # input blocks not kept
+    words: list[int]  # reply word positions in the gap: what stands in for the lost blocks
+    new: list[int]  # those outside reply blocks that are kept: what the reply adds, if anything
+    first: bool  # before the first kept block
+    last: bool  # after the last kept block
+
+
+def _partners(ins: list[Block], outs: list[Block], before: list[str], after: list[str]) -> list[int]:
+    """For each input word, the position of the reply word it aligns with, or -1.
+
+    Words are aligned over the whole text. Very repetitive text (a long table of zeros) would make
+    that quadratic, so there blocks the reply left as they were are paired first (one string per
+    block), and words are aligned only in the stretches between them, where the edits are.
+    """
+    partner = [-1] * len(before)
+    if _cost(before, after) <= _ALIGN_COST:
+        for k, p in _align(before, after).items():
+            partner[k] = p
+        return partner
+    keys_in = [" ".join(before[b.start : b.end]) for b in ins]
+    keys_out = [" ".join(after[b.start : b.end]) for b in outs]
+    for tag, i1, i2, j1, j2 in SequenceMatcher(None, keys_in, keys_out, autojunk=False).get_opcodes():
+        if tag == "equal":
+            for block, other in zip(ins[i1:i2], outs[j1:j2], strict=True):
+                partner[block.start : block.end] = range(other.start, other.end)
+        elif i1 < i2 and j1 < j2:
+            low, offset = ins[i1].start, outs[j1].start
+            for k, p in _align(before[low : ins[i2 - 1].end], after[offset : outs[j2 - 1].end]).items():
+                partner[low + k] = offset + p
+    return partner
+
+
+def _cost(before: list[str], after: list[str]) -> int:
+    """About how many word pairs difflib compares to align these (every pair of equal words)."""
+    counts = Counter(after)
+    return sum(counts[w] for w in before)
+
+
+def _align(before: list[str], after: list[str]) -> dict[int, int]:
+    # Past the bound, difflib's own remedy: words that are everywhere are not aligned.
+    matcher = SequenceMatcher(None, before, after, autojunk=_cost(before, after) > _ALIGN_COST)
+    return {m.a + k: m.b + k for m in matcher.get_matching_blocks() for k in range(m.size)}
+
+
+def _kept(block: Block, matched: Sequence[bool], fidelity: Fidelity) -> bool:
+    return sum(matched[block.start : block.end]) >= fidelity.kept * (block.end - block.start)
+
+
+def _gaps(ins: list[Block], outs: list[Block], partner: list[int], n_after: int, fidelity: Fidelity) -> list[_Gap]:
+    matched_in = [p >= 0 for p in partner]
+    matched_out = [False] * n_after
+    for p in partner:
+        if p >= 0:
+            matched_out[p] = True
+    kept_out = [False] * n_after  # words of reply blocks that are mostly aligned: edits, not inventions
+    for block in outs:
+        if _kept(block, matched_out, fidelity):
+            kept_out[block.start : block.end] = [True] * (block.end - block.start)
+    gaps: list[_Gap] = []
+    lost: list[Block] = []
+    position, first = 0, True
+    for block in ins:
+        if not _kept(block, matched_in, fidelity):
+            lost.append(block)
+            continue
+        aligned = [p for p in partner[block.start : block.end] if p >= 0]
+        gaps.append(_gap(lost, range(position, aligned[0]), kept_out, first=first, last=False))
+        lost, position, first = [], aligned[-1] + 1, False
+    gaps.append(_gap(lost, range(position, n_after), kept_out, first=first, last=True))
+    return [gap for gap in gaps if gap.lost or gap.new]
+
+
+def _gap(lost: list[Block], span: range, kept_out: list[bool], *, first: bool, last: bool) -> _Gap:
+    return _Gap(lost=lost, words=list(span), new=[i for i in span if not kept_out[i]], first=first, last=last)
+
+
+def _excerpt(text: str) -> str:
+    return repr(text if len(text) <= _EXCERPT else text[: _EXCERPT - 1].rstrip() + "…")
+
+
+def _count(found: list[Block], of: list[Block]) -> str:
+    kinds = {block.kind for block in found}
+    kind = kinds.pop() if len(kinds) == 1 else "block"
+    total = sum(1 for block in of if block.kind == kind) if kind != "block" else len(of)
+    return f"{len(found)} of {total} {kind}{'s' if total != 1 else ''}"
+
+
+def _invented(gap: _Gap, outs: list[Block]) -> str:
+    hit = [block for block in outs if any(block.start <= i < block.end for i in gap.new)]
+    where = "at the start" if gap.first else "at the end" if gap.last else "in the middle"
+    note = len(hit) == 1 and gap.first != gap.last and len(gap.new) <= 40
+    say = " (a note to you, not part of the document)" if note else ""
+    blocks_ = f"{len(hit)} block{'s' if len(hit) != 1 else ''}"
+    return f"adds {blocks_} {where} that the input does not have{say}, starting {_excerpt(hit[0].text)}"
+
+
+def _judge(
+    gap: _Gap, ins: list[Block], outs: list[Block], before: list[str], after: list[str], fidelity: Fidelity
+) -> str | None:
+    """What is wrong with one gap, or None when its reply text can stand in for its input."""
+    lost_words = [w for block in gap.lost for w in before[block.start : block.end]]
+    if not lost_words:
+        return _invented(gap, outs)
+    new_words = [after[i] for i in gap.words]
+    if gap.first and gap.last and len(gap.lost) == len(ins) and not similarity(lost_words, new_words, fidelity):
+        start = f" (it starts {_excerpt(outs[0].text)})" if outs else ""
+        return f"has nothing in common with the input{start}, so it is not a rewrite of it"
+    # However well the words compare, fewer blocks in their place means some are gone: a rewording
+    # keeps (or splits) every block, and a paragraph dropped next to a reworded one must not hide in it.
+    missing = len(gap.lost) - _standing(gap, outs)
+    if missing > 0:
+        gone = _least_present(gap.lost, before, new_words, missing)
+        return f"drops {_count(gone, ins)}, starting {_excerpt(gone[0].text)}"
+    if similarity(lost_words, new_words, fidelity):
+        return None
+    if len(new_words) > 2 * len(lost_words) and gap.new:
+        return _invented(gap, outs)
+    return f"replaces {_count(gap.lost, ins)} with unrelated text, starting {_excerpt(gap.lost[0].text)}"
+
+
+def _standing(gap: _Gap, outs: list[Block]) -> int:
+    """Reply blocks that lie (at least half) in the gap: what stands in the lost blocks' place."""
+    if not gap.words:
+        return 0
+    low, high = gap.words[0], gap.words[-1] + 1  # the gap's reply words are one contiguous stretch
+    return sum(1 for b in outs if 2 * (min(high, b.end) - max(low, b.start)) >= b.end - b.start)
+
+
+def _least_present(lost: list[Block], before: list[str], new_words: list[str], count: int) -> list[Block]:
+    """The `count` lost blocks whose words the reply's text in their place has least of, in order."""
+    present = _stems(new_words)
+
+    def share(block: Block) -> float:
+        own = _stems(before[block.start : block.end])
+        return sum((own & present).values()) / max(1, sum(own.values()))
+
+    worst = sorted(lost, key=share)[:count]
+    return [block for block in lost if block in worst]
+
+
+def check_content(before: str, after: str, where: str, fidelity: Fidelity = STRICT) -> None:
+    """Refuse a reply that drops, invents or replaces whole blocks of the input's prose."""
+    ins, in_words = blocks(before)
+    outs, out_words = blocks(after)
+    if in_words == out_words:
+        return
+    partner = _partners(ins, outs, in_words, out_words)
+    problems = [
+        problem
+        for gap in _gaps(ins, outs, partner, len(out_words), fidelity)
+        if (problem := _judge(gap, ins, outs, in_words, out_words, fidelity))
+    ]
+    if problems:
+        more = (
+            f" (and {len(problems) - 1} more such place{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
+        )
+        raise ReplyRejected(f"the reply for {where} {problems[0]}{more}; nothing was applied")

@@ -1,0 +1,135 @@
+"""Guards every front end shares: what may be sent, and what counts as a usable reply."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from gpt_tools.errors import InputRefused, ReplyRejected
+
+# Each pattern names what it found; the matched text itself is never shown to anyone.
+_SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("a private key block", re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")),
+    ("an OpenAI-style API key (sk-…)", re.compile(r"\bsk-(?:proj-|svcacct-|admin-|ant-)?[A-Za-z0-9_-]{32,}")),
+    ("an AWS access key ID", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
+    (
+        "an AWS secret access key",
+        re.compile(r"(?i)aws_secret_access_key\s*[=:]\s*[\"']?[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])"),
+    ),
+    ("a GitHub token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{50,})")),
+    ("a Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{20,}")),
+)
+# Documentation is full of placeholder keys (AWS's own AKIAIOSFODNN7EXAMPLE, sk-xxxx…); refusing those
+# would make the tool useless on exactly the docs it is for.
+_PLACEHOLDER = re.compile(r"(?i)example|(.)\1{7,}")
+
+
+@dataclass(frozen=True)
+class SecretFinding:
+    source: str
+    line: int
+    kind: str
+
+    def describe(self) -> str:
+        return f"{self.source}, line {self.line}: looks like {self.kind}"
+
+
+def find_secrets(text: str, source: str = "input") -> list[SecretFinding]:
+    """Every plausible secret in text, by line; placeholders used in docs are not reported."""
+    findings: list[SecretFinding] = []
+    for kind, pattern in _SECRET_PATTERNS:
+        for match in pattern.finditer(text):
+            if kind != "a private key block" and _PLACEHOLDER.search(match.group(0)):
+                continue
+            findings.append(SecretFinding(source, text.count("\n", 0, match.start()) + 1, kind))
+    return sorted(findings, key=lambda f: (f.source, f.line))
+
+
+def scannable_text(data: bytes) -> str:
+    """Any file's bytes as text the secret patterns can read (they are ASCII): nothing makes a file unscannable.
+
+    Invalid UTF-8 and NULs become harmless non-word characters (the text holds no NUL: it is only
+    scanned, never sent as text); UTF-16 (with a BOM, or mostly NULs) is read as such so a key in it is
+    still one run of characters.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace").replace("\x00", " ")
+    text = data.decode("utf-8", errors="replace")
+    if data.count(0) * 4 >= len(data) > 0:  # UTF-16 without a BOM: the ASCII of a key is every other byte
+        return text.replace("\x00", "")
+    return text.replace("\x00", " ")
+
+
+def refuse_secrets(texts: dict[str, str]) -> None:
+    """Raise InputRefused naming where secrets are; never echo the secret itself."""
+    findings = [f for source, text in texts.items() for f in find_secrets(text, source)]
+    if findings:
+        listed = "; ".join(f.describe() for f in findings[:5])
+        more = f" (and {len(findings) - 5} more)" if len(findings) > 5 else ""
+        raise InputRefused(
+            f"refusing to send what looks like a secret: {listed}{more}. "
+            "Remove it, or pass --allow-secrets if it is not one."
+        )
+
+
+def estimate_tokens(text: str) -> int:
+    """A cheap, deliberately generous token estimate (no tokenizer import on the hot path)."""
+    return max(1, (len(text) + 2) // 3)
+
+
+_FENCE_LINE = re.compile(r"^(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`\s]*)[^`]*$")
+# Only an explicit Markdown info string says "this fence wraps a document"; a bare ``` may be the
+# first of several code blocks, so it is unwrapped only when the parser sees one fence spanning all.
+_DOC_LANGS = frozenset({"markdown", "md", "gfm", "mdx"})
+_CITATIONS = (re.compile("【[^】\n]{0,80}†[^】\n]{0,200}】"), re.compile("\ue200[^\ue201]{0,300}\ue201"))
+
+
+def _is_fenced(text: str) -> bool:
+    return text.lstrip().startswith(("```", "~~~"))
+
+
+def unwrap_outer_fence(reply: str, original: str) -> str:
+    """Remove one code fence wrapped around the whole reply when the input had none.
+
+    markdown-it-py decides whether the opening fence really closes at the last line; models also wrap
+    documents that contain fences of the same length in ```markdown, which CommonMark would close early,
+    so a documented Markdown info string is unwrapped line-wise.
+    """
+    if _is_fenced(original) or not _is_fenced(reply):
+        return reply
+    lines = reply.strip().split("\n")
+    opening = _FENCE_LINE.match(lines[0])
+    closing = lines[-1].strip()
+    if len(lines) < 2 or opening is None:
+        return reply
+    fence = opening.group("fence")
+    if not (closing.startswith(fence) and set(closing) == {fence[0]}):
+        return reply
+    from markdown_it import MarkdownIt  # only replies that look fenced pay for the parser
+
+    tokens = [t for t in MarkdownIt("commonmark").parse(reply.strip()) if t.level == 0]
+    whole = len(tokens) == 1 and tokens[0].type == "fence"
+    if whole or opening.group("info").lower() in _DOC_LANGS:
+        return "\n".join(lines[1:-1]) + "\n"
+    return reply
+
+
+def strip_citations(reply: str, original: str) -> str:
+    """Drop file_search citation markers, unless the input itself used such markers."""
+    for pattern in _CITATIONS:
+        if not pattern.search(original):
+            reply = pattern.sub("", reply)
+    return reply
+
+
+def check_reply(text: str, *, status: str, reason: str | None, original: str) -> str:
+    """Refuse anything but a complete, non-empty reply, then clean it for use."""
+    if status == "refused":  # the backends put the model's own explanation in reason
+        raise ReplyRejected(f"the model refused: {reason or 'no reason given'}; nothing was applied")
+    if status != "completed":
+        why = f" ({reason})" if reason else ""
+        raise ReplyRejected(f"the reply was not complete: status {status}{why}; nothing was applied")
+    cleaned = strip_citations(unwrap_outer_fence(text, original), original)
+    if not cleaned.strip() and original.strip():
+        raise ReplyRejected("the model returned an empty reply for a non-empty input; nothing was applied")
+    return cleaned

@@ -1,0 +1,1 @@
+"""Markdown: protecting code, URLs and front matter, chunking, and text conventions."""

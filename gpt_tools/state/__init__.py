@@ -1,0 +1,1 @@
+"""Everything gpt-tools keeps on disk: atomic writes, private files, logs, caches, conversations."""

@@ -1,0 +1,258 @@
+"""Conversations: turns that build on each other, kept in the user's state dir.
+
+On the `openai` backend a turn continues the previous one with `previous_response_id` (the responses
+are stored on OpenAI's side for that: `store = true` for conversation turns only); instructions are
+re-sent every turn because the API does not carry them over. The full history is also kept locally,
+so the `chat` backend (and a conversation whose stored response has expired) resends it instead.
+The last conversation per project and assistant is remembered for `--continue`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from gpt_tools.errors import Cancelled, UsageError
+from gpt_tools.state.atomicwrite import write_atomic
+from gpt_tools.state.private import app_dir, private_dir, private_file
+
+LAST = "last"  # `--conversation last`: this project's last conversation with the assistant
+_ID = re.compile(r"conv-[A-Za-z0-9_-]{1,100}")  # names a file: nothing that could leave the folder
+LOCK_POLL = 0.2  # seconds between checks for a cancel while another turn holds the conversation
+
+
+@dataclass
+class Conversation:
+    id: str
+    assistant: str
+    project: str
+    last_response_id: str | None = None
+    messages: list[dict[str, str]] = field(default_factory=list)  # {"role": user|assistant, "content": ...}
+    created: str = ""
+    updated: str = ""
+
+    def add_turn(self, user: str, reply: str, response_id: str | None) -> None:
+        self.messages += [{"role": "user", "content": user}, {"role": "assistant", "content": reply}]
+        self.last_response_id = response_id
+        self.updated = _now()
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def folder() -> Path:
+    return app_dir("state") / "conversations"
+
+
+def _folder() -> Path:
+    """The folder, created private (0700 up to the app dir), looser modes of older versions fixed."""
+    return private_dir(folder(), owned_below=app_dir("state"))
+
+
+def _path(conversation_id: str) -> Path:
+    if not _ID.fullmatch(conversation_id):
+        raise UsageError(f"not a conversation ID: {conversation_id!r} (IDs look like conv-1a2b3c4d5e6f, or `last`)")
+    return folder() / f"{conversation_id}.json"
+
+
+def new(assistant: str, project: Path) -> Conversation:
+    stamp = _now()
+    return Conversation(f"conv-{secrets.token_hex(6)}", assistant, str(project), created=stamp, updated=stamp)
+
+
+def load(conversation_id: str) -> Conversation:
+    try:
+        data: dict[str, Any] = json.loads(_path(conversation_id).read_text(encoding="utf-8"))
+        return Conversation(**data)
+    except FileNotFoundError:
+        raise UsageError(f"no conversation {conversation_id!r} (see {folder()})") from None
+    except (OSError, ValueError, TypeError) as exc:
+        raise UsageError(f"conversation {conversation_id!r} cannot be read: {exc}") from None
+
+
+def _write(conversation: Conversation) -> None:
+    _folder()
+    path = _path(conversation.id)
+    private_file(path)  # write_atomic keeps an existing file's mode: an older 0644 one is fixed first
+    data = json.dumps(asdict(conversation), indent=1, ensure_ascii=False).encode("utf-8")
+    write_atomic(path, data, private=True)
+
+
+def save(conversation: Conversation) -> None:
+    _write(conversation)
+    _remember(conversation)
+
+
+def refresh(conversation: Conversation) -> None:
+    """Catch up with turns another process (a terminal chat, the editor) added since we loaded it."""
+    try:
+        latest = load(conversation.id)
+    except UsageError:
+        return  # not saved yet: nothing newer exists
+    conversation.messages = latest.messages
+    conversation.last_response_id = latest.last_response_id
+    conversation.updated = latest.updated
+
+
+@contextmanager
+def turn(
+    conversation: Conversation | None,
+    *,
+    cancel: threading.Event | None = None,
+    on_wait: Callable[[str], None] | None = None,
+) -> Iterator[None]:
+    """Hold the conversation for one whole turn (read its latest state, send, save), across processes.
+
+    A turn chains on the last saved response (previous_response_id). Two turns started together would
+    both chain on the same parent, both be saved, and the next turn would follow only one of them: the
+    server-side chain forks and the other turn is forgotten. Detecting the fork at save time would mean
+    paying for the turn again; waiting costs nothing, and the second turn then chains on the first
+    one's reply, as if typed after it. The lock is an OS file lock: a crashed holder releases it.
+    None (no conversation) holds nothing.
+    """
+    if conversation is None:
+        yield
+        return
+    _folder()
+    lock = FileLock(f"{_path(conversation.id)}.lock", mode=0o600)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        if on_wait is not None:
+            on_wait(f"conversation {conversation.id} has a turn in progress elsewhere; waiting for it to finish")
+        while True:
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("cancelled while waiting for the conversation's other turn") from None
+            try:
+                lock.acquire(timeout=LOCK_POLL)
+                break
+            except Timeout:
+                continue
+    try:
+        refresh(conversation)  # under the lock: the state this turn chains on is the latest one
+        yield
+    finally:
+        lock.release()
+
+
+def record_turn(conversation: Conversation, user: str, reply: str, response_id: str | None) -> None:
+    """Append a turn and save it; call it inside `turn()`, which holds the conversation.
+
+    OSError (a full disk) leaves the conversation as it was saved, in memory too, and is raised;
+    NotRemembered means the turn was saved but `--continue` will not find the conversation.
+    """
+    messages, previous, updated = list(conversation.messages), conversation.last_response_id, conversation.updated
+    conversation.add_turn(user, reply, response_id)
+    try:
+        _write(conversation)
+    except OSError:
+        conversation.messages, conversation.last_response_id, conversation.updated = messages, previous, updated
+        raise
+    try:
+        _remember(conversation)
+    except OSError as exc:
+        raise NotRemembered(exc) from exc
+
+
+class NotRemembered(Exception):
+    """The turn was saved, but the conversation could not be recorded as the project's last one."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error.strerror or str(error))
+        self.error = error
+
+
+def _index() -> Path:
+    return folder() / "last.json"
+
+
+def _index_lock() -> FileLock:
+    return FileLock(str(_folder() / "last.json.lock"), timeout=30, mode=0o600)
+
+
+def _remember(conversation: Conversation) -> None:
+    with _index_lock():
+        _update_index(conversation)
+
+
+def _update_index(conversation: Conversation) -> None:
+    """Make conversation the project's last one with its assistant; the caller holds the index lock."""
+    try:
+        index = json.loads(_index().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        index = {}
+    index[f"{conversation.project}::{conversation.assistant}"] = conversation.id
+    private_file(_index())
+    write_atomic(_index(), json.dumps(index, indent=1).encode("utf-8"), private=True)
+
+
+def _claim_new(assistant: str, project: Path) -> Conversation:
+    """A new conversation for --continue, saved at once (empty) as the project's last one.
+
+    Under the index lock, so that two `--continue` turns started together in a project with no
+    conversation yet join one conversation (the turn lock then orders them) instead of starting two.
+    If it cannot be saved, the conversation is still returned: the turn's own save says what failed.
+    """
+    talk = new(assistant, project)
+    try:
+        with _index_lock():
+            found = last(assistant, project)
+            if found is not None:
+                return found
+            _write(talk)
+            _update_index(talk)
+    except (OSError, Timeout):
+        pass
+    return talk
+
+
+def last(assistant: str, project: Path) -> Conversation | None:
+    """The conversation last used with assistant in project, if any (and still on disk)."""
+    try:
+        index = json.loads(_index().read_text(encoding="utf-8"))
+        return load(index[f"{project}::{assistant}"])
+    except (OSError, ValueError, KeyError, TypeError, UsageError):
+        return None
+
+
+def project_for(config_root: Path | None, cwd: Path) -> Path:
+    """The project a conversation belongs to: the config's folder, else the git root, else cwd."""
+    if config_root is not None:
+        return config_root
+    for folder in (cwd, *cwd.parents):
+        if (folder / ".git").exists():
+            return folder
+    return cwd
+
+
+def resume(
+    assistant: str, project: Path, *, continue_last: bool, conversation_id: str | None, claim: bool = True
+) -> Conversation | None:
+    """The conversation a run should join: an explicit ID, the last one (or a new one), or none.
+
+    A new one for `continue_last` is saved at once (see _claim_new) unless `claim` is False (a dry run).
+    """
+    if conversation_id == LAST:
+        found_last = last(assistant, project)
+        if found_last is None:
+            raise UsageError(f"no conversation with {assistant} in {project} yet; start one with --continue")
+        return found_last
+    if conversation_id:
+        found = load(conversation_id)
+        if found.assistant != assistant:
+            raise UsageError(f"conversation {conversation_id} belongs to {found.assistant}, not {assistant}")
+        return found
+    if continue_last:
+        return last(assistant, project) or (_claim_new(assistant, project) if claim else new(assistant, project))
+    return None
