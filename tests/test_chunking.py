@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 from itertools import pairwise
 
-from gpt_tools.core.guards import estimate_tokens
 from gpt_tools.markdown.chunking import split_chunks
 from gpt_tools.markdown.protect import mask, restrict, unmask
+from gpt_tools.markdown.textio import estimate_tokens
 
 
 def _sections(count: int, words: int = 12) -> str:

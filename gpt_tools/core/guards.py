@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from gpt_tools.errors import InputRefused, ReplyRejected
+from gpt_tools.markdown.textio import estimate_tokens as estimate_tokens  # re-exported: chunking needs it below core
 
 # Each pattern names what it found; the matched text itself is never shown to anyone.
 _SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -70,11 +71,6 @@ def refuse_secrets(texts: dict[str, str]) -> None:
             f"refusing to send what looks like a secret: {listed}{more}. "
             "Remove it, or pass --allow-secrets if it is not one."
         )
-
-
-def estimate_tokens(text: str) -> int:
-    """A cheap, deliberately generous token estimate (no tokenizer import on the hot path)."""
-    return max(1, (len(text) + 2) // 3)
 
 
 _FENCE_LINE = re.compile(r"^(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`\s]*)[^`]*$")

@@ -10,9 +10,8 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import Any
 
-from gpt_tools.core.guards import estimate_tokens
 from gpt_tools.markdown.protect import parser
-from gpt_tools.markdown.textio import split_lines
+from gpt_tools.markdown.textio import estimate_tokens, split_lines
 
 
 def _top_level_starts(text: str) -> tuple[list[int], list[int]]:

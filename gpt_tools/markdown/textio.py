@@ -11,6 +11,11 @@ from gpt_tools.errors import InputRefused
 BOM = "\ufeff"
 
 
+def estimate_tokens(text: str) -> int:
+    """A cheap, deliberately generous token estimate (no tokenizer import on the hot path)."""
+    return max(1, (len(text) + 2) // 3)
+
+
 def decode_input(data: bytes, *, source: str = "input") -> str:
     """Decode UTF-8 input, refusing binary data and invalid UTF-8 with the offending position."""
     if b"\0" in data:
