@@ -4,6 +4,7 @@ regular file, never onto a read-only or hard-linked file; an unchanged result le
 from __future__ import annotations
 
 import io
+import json
 import os
 import stat
 import subprocess
@@ -151,3 +152,9 @@ def test_dev_stdout_into_a_pipe(api: FakeOpenAI) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout == b"the"
+
+
+def test_json_with_output_file_writes_the_file(api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "ProofReader", "-t", "teh", "--json", "-o", "out.md"]) == 0
+    assert Path("out.md").read_text() == "the"
+    assert json.loads(capfd.readouterr().out)["text"] == "the"

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+import gpt_tools
+from gpt_tools.cli.hook import main as hook_main
 from gpt_tools.core.guards import (
     SecretFinding,
     check_reply,
@@ -14,6 +18,8 @@ from gpt_tools.core.guards import (
     unwrap_outer_fence,
 )
 from gpt_tools.errors import InputRefused, ReplyRejected
+from tests.conftest import run_program
+from tests.fake_openai import FakeOpenAI
 
 # Fake credentials with the right shapes (built from parts so no scanner mistakes this file for a leak).
 OPENAI_KEY = "sk-" + "proj-" + "Q7wErT9yUi2oPa4sDf6gHj8kLz1xCv3bNm5"
@@ -318,3 +324,26 @@ def test_completed_reply_is_cleaned() -> None:
 def test_completed_plain_reply_returned_as_is() -> None:
     reply = "# Doc\n\nFixed text.\n"
     assert check_reply(reply, status="completed", reason=None, original="# Doc\n\nFixd text.\n") == reply
+
+
+SHORT_DOC = "# Notes\n\n" + "A short paragraph with teh typo and a few more words to read. " * 4 + "\n"
+
+
+def test_a_refusal_never_replaces_a_short_document(api: FakeOpenAI) -> None:
+    Path("doc.md").write_text(SHORT_DOC)
+    api.default_fault = None
+    api.responder = lambda _: "I'm sorry, but I can't help with that."
+    assert hook_main(["doc.md"]) == 1
+    assert Path("doc.md").read_text() == SHORT_DOC
+
+
+def test_chatter_around_a_tiny_input_is_refused(api: FakeOpenAI) -> None:
+    api.responder = lambda text: "Sure! Here is the corrected document:\n\n" + text + "\n\nLet me know" + "!" * 200
+    done = run_program("gpt-filter", "MarkdownLinter", stdin=b"teh small note\n")
+    assert (done.returncode, done.stdout) == (1, b"teh small note\n")
+    assert b"size" in done.stderr
+
+
+def test_a_few_words_may_still_change_in_a_tiny_text(api: FakeOpenAI) -> None:
+    api.responder = lambda _: "The cat sat on the mat."
+    assert gpt_tools.run("ProofReader", "teh cat sat on teh mat").text == "The cat sat on the mat."

@@ -315,3 +315,25 @@ def test_sigkill_during_the_hooks_writes_leaves_no_temp_file(api: FakeOpenAI) ->
         hook.wait(timeout=30)
     assert all(path.read_text() == TYPO for path in paths)
     assert sorted(os.listdir(".")) == ["doc0.md", "doc1.md", "doc2.md", "gpt-tools.toml"]
+
+
+def test_a_large_file_is_chunked_not_refused_and_others_still_get_fixed(
+    api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    section = "## Part\n\n" + "Plain prose line for size. " * 30 + "\n\n"
+    Path("big.md").write_text(section * 500)  # about 400 KB: over max_input_tokens as a whole
+    Path("small.md").write_text("teh\n")
+    assert main(["--max-bytes", "1000000", "big.md", "small.md"]) == 1
+    assert Path("small.md").read_text() == "the\n"
+    out = capfd.readouterr().out
+    assert "big.md:" not in out and "not checked" not in out  # checked, clean, untouched
+    assert len(api.model_requests()) > 2  # big.md went out in chunks
+
+
+def test_remembered_refusal_is_not_counted_as_a_request(api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
+    Path("doc.md").write_text("# T\n\n```sh\necho teh\n```\n")
+    api.script(Scripted(text="# T\n\nno code here\n"))
+    assert main(["doc.md"]) == 1
+    capfd.readouterr()
+    assert main(["doc.md"]) == 1
+    assert "0 requests" in capfd.readouterr().out

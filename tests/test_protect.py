@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
+import gpt_tools
 from gpt_tools.core.rewrite import assemble, check_chunk_reply, prepare
 from gpt_tools.errors import InputRefused, ReplyRejected
 from gpt_tools.markdown.chunking import split_chunks
@@ -445,3 +446,12 @@ def test_a_paragraph_of_unclosed_openers_is_masked_in_linear_time(opener: str) -
     text = opener * 30_000 + "\n"
     masked = mask(text)
     assert unmask(masked.text, masked) == text
+
+
+def test_inline_code_across_a_line_break_is_protected(api: FakeOpenAI) -> None:
+    text = "Run `git commit\n--amend` to fix teh message.\n"
+    masked = mask(text)
+    assert "--amend" not in masked.text and unmask(masked.text, masked) == text
+    api.responder = lambda sent: sent.replace("teh", "the")
+    assert gpt_tools.run("MarkdownLinter", text).text == text.replace("teh", "the")
+    assert "--amend" not in api.model_requests()[0].body["input"][0]["content"][0]["text"]

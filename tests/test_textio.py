@@ -331,3 +331,7 @@ def test_gpt_filter_keeps_the_endings_when_the_model_answers_in_lf(api: FakeOpen
     api.script(Scripted(text=text.replace("\r\n", "\n").replace("\r", "\n")))
     done = run_program("gpt-filter", "MarkdownLinter", stdin=data)
     assert (done.returncode, done.stdout) == (0, data.replace(b"teh", b"the")), done.stderr
+
+
+def test_mixed_line_endings_survive_where_lines_are_unchanged() -> None:
+    assert conform_to_input("a the\nb\nc\nd\n", "a teh\r\nb\nc\nd\n", rewrite=True) == "a the\r\nb\nc\nd\n"
