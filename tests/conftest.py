@@ -12,7 +12,10 @@ from typing import Any
 
 import pytest
 
+from gpt_tools.backends import BACKENDS, register
 from tests.fake_openai import FakeOpenAI
+from tests.scripted_backend import NAME as SCRIPTED
+from tests.scripted_backend import ScriptedBackend
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -112,6 +115,19 @@ def api(fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> FakeOpenAI:
     # Keep retry waits short; tests about backoff set their own.
     monkeypatch.setenv("GPT_TOOLS_CONFIG", str(write_config(Path.cwd(), "max_retries = 2\nmax_retry_wait = 5\n")))
     return fake
+
+
+@pytest.fixture
+def scripted(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedBackend]:
+    """An in-process backend answering from a script, selected for every run (no HTTP, no key): for
+    tests of what the pipeline does with replies. Tests of the wire use `api` (the real HTTP fake)."""
+    backend = ScriptedBackend()
+    register(SCRIPTED, backend)
+    monkeypatch.setenv("GPT_TOOLS_BACKEND", SCRIPTED)
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://scripted.invalid/v1")  # never reached: nothing is sent
+    monkeypatch.setenv("GPT_TOOLS_CONFIG", str(write_config(Path.cwd(), "max_retries = 0\n")))
+    yield backend
+    BACKENDS.pop(SCRIPTED, None)
 
 
 def write_config(folder: Path, text: str, name: str = "gpt-tools.toml") -> Path:

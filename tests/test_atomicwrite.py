@@ -486,7 +486,7 @@ def test_same_bytes_saved_again_after_the_content_check_is_still_caught(
 
 KILLED_WRITER = """
 import os, sys, time
-from gpt_tools import atomicwrite
+from gpt_tools.state import atomicwrite
 
 def stall(fd):  # the new bytes are written; stop here until the test kills this process
     print("ready", flush=True)

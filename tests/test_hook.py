@@ -290,7 +290,7 @@ def test_user_options_still_work_before_files_that_look_like_options(api: FakeOp
 
 KILLED_HOOK = """
 import sys, time
-from gpt_tools import atomicwrite
+from gpt_tools.state import atomicwrite
 from gpt_tools.cli.hook import main
 
 def stall(fd):  # the first fix is written to its (unnamed) temp file: stop until the test kills us

@@ -21,7 +21,7 @@ import gpt_tools
 from gpt_tools.cli.hook import main as hook_main
 from gpt_tools.cli.main import main
 from gpt_tools.errors import Cancelled, GptToolsError, InputRefused
-from gpt_tools.state import runlog
+from gpt_tools.state import paths, runlog
 from tests.conftest import ROOT, log_file, run_program, write_config
 from tests.fake_openai import FakeOpenAI, Scripted
 
@@ -37,7 +37,7 @@ def _configure(extra: str = "", retries: int = 2) -> None:
 
 
 def _db() -> Path:
-    return runlog.default_path()
+    return paths.run_log()
 
 
 def _rows(path: Path | None = None) -> list[dict[str, Any]]:
@@ -192,11 +192,11 @@ def test_run_log_false_writes_no_database(api: FakeOpenAI) -> None:
 def test_env_override_moves_the_log(api: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     elsewhere = tmp_path / "logs" / "mine.sqlite3"
     monkeypatch.setenv("GPT_TOOLS_RUN_LOG", str(elsewhere))
-    assert runlog.default_path() == elsewhere
+    assert paths.run_log() == elsewhere
     gpt_tools.run("MarkdownLinter", PROSE, cwd=Path.cwd())
     assert len(_rows(elsewhere)) == 1
     monkeypatch.delenv("GPT_TOOLS_RUN_LOG")
-    assert not runlog.default_path().exists()
+    assert not paths.run_log().exists()
 
 
 # ----------------------------------------------------------------------------------------- front ends
@@ -368,7 +368,7 @@ def test_a_briefly_locked_log_waits_and_keeps_the_row(api: FakeOpenAI) -> None:
 WRITER = """
 import sys, time
 from pathlib import Path
-from gpt_tools import runlog
+from gpt_tools.state import paths, runlog
 path, name, go = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
 record = runlog.Record("hook", name, "gpt-5-mini", "openai", 1000, 200, 100, 0.25, "ok", requests=1)
 while not go.exists():
@@ -778,7 +778,8 @@ def test_an_explicit_log_folder_keeps_its_mode(monkeypatch: pytest.MonkeyPatch, 
 
 def test_a_key_straddling_the_error_cut_is_redacted_whole(api: FakeOpenAI) -> None:
     from gpt_tools import redact
-    from gpt_tools.core.runner import resolve_settings
+    from gpt_tools.config.resolve import resolve_settings
+    from gpt_tools.core import accounting
     from gpt_tools.errors import ApiError
 
     key = "AzureStyleKey0123456789abcdef0123456789"  # no sk- shape: only the remembered value finds it
@@ -788,7 +789,7 @@ def test_a_key_straddling_the_error_cut_is_redacted_whole(api: FakeOpenAI) -> No
         assistant = config.assistant("Summarizer")
         settings = resolve_settings(config, assistant, model=None, backend=None)
         error = ApiError("x" * 470 + key + " was refused")  # the 500-character cut falls inside the key
-        runlog.record_run(config, assistant, settings, "cli", 0.1, "teh", error=error)
+        accounting.record_run(config, assistant, settings, "cli", 0.1, "teh", error=error)
     finally:
         redact.forget_all()
     [row] = _rows()
