@@ -1,18 +1,24 @@
-"""Knowledge files for scripts: the seed's upload_to_gpt / get_gpt_file_from_path, on today's API."""
+"""Public helpers for scripts and front ends, on today's API.
+
+The seed's knowledge-file functions (upload_to_gpt, get_gpt_file_from_path, syncing an assistant's
+files) under their new names, and `check_endpoints`, which the Neovim plugin's :checkhealth shows.
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gpt_tools.config.keys import resolve_endpoint
-from gpt_tools.config.loader import load_config
+from gpt_tools.config.loader import Config, load_config
 from gpt_tools.core import knowledge
 from gpt_tools.core.guards import refuse_secrets, scannable_text
 from gpt_tools.core.runner import resolve_settings
-from gpt_tools.errors import InputRefused
+from gpt_tools.errors import GptToolsError, InputRefused
 from gpt_tools.state.localread import FileRefused, read_regular
+from gpt_tools.wire.transport import display_url, probe
 
 
 def _root(cwd: Path | str | None) -> Path:
@@ -53,3 +59,39 @@ def find_file(path_or_id: str, *, cwd: Path | str | None = None) -> dict[str, An
     base = Path(cwd or os.getcwd()).resolve()
     state = knowledge.StateFile(root).read()
     return knowledge.lookup(state, base, path_or_id)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EndpointCheck:
+    """One distinct endpoint of config's assistants, as :checkhealth shows it. The key is never held."""
+
+    assistant: str  # the first assistant found using it
+    where: str  # the base URL without user info or query (either may hold a secret)
+    has_key: bool
+    status: int | str | None  # GET /models: the HTTP status, why it is unreachable, or None if not probed
+    problem: GptToolsError | None = None  # why no endpoint could be built (a missing key): nothing was sent
+
+
+def check_endpoints(config: Config, *, reach: bool = True) -> list[EndpointCheck]:
+    """Key and reachability of each distinct endpoint config's assistants use (probed when reach)."""
+    checks: list[EndpointCheck] = []
+    seen: set[tuple[str | None, str]] = set()
+    for assistant in config.assistants.values():
+        settings = resolve_settings(config, assistant, model=None, backend=None)
+        if (settings.base_url, settings.api_key_env) in seen:
+            continue
+        seen.add((settings.base_url, settings.api_key_env))
+        try:
+            endpoint = resolve_endpoint(settings)
+        except GptToolsError as exc:
+            checks.append(EndpointCheck(assistant=assistant.name, where="", has_key=False, status=None, problem=exc))
+            continue
+        checks.append(
+            EndpointCheck(
+                assistant=assistant.name,
+                where=display_url(endpoint.base_url),
+                has_key=bool(endpoint.api_key),
+                status=probe(endpoint) if reach else None,
+            )
+        )
+    return checks

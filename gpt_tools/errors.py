@@ -84,3 +84,17 @@ class Cancelled(RunFailed):
     """The caller cancelled the run (Ctrl-C, :GptCancel)."""
 
     exit_code = 130
+
+
+def exit_status(exc: BaseException) -> int:
+    """The exit status every front end gives for exc: the error's own code, 130 for Ctrl-C, else 1.
+
+    Matched by type and `exit_code`, never by message: main, gpt-filter, the hook and the Neovim plugin
+    all ask here, so one failure never means two different statuses.
+    """
+    if isinstance(exc, GptToolsError):
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        return Cancelled.exit_code
+    code = getattr(exc, "exit_code", None)  # click's ClickException and its kin carry their own
+    return code if isinstance(code, int) and not isinstance(code, bool) else 1

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import gpt_tools
+import gpt_tools.core.guards
 from gpt_tools import redact
 from gpt_tools.errors import ApiError, ReplyRejected, RunFailed, UsageError
 from gpt_tools.wire.backends import BackendRequest, responses

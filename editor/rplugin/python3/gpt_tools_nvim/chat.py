@@ -89,7 +89,7 @@ class Chat:
     bufnr: int
     assistant: str
     cwd: str
-    conversation: Any  # gpt_tools.state.conversation.Conversation, as the buffer shows it
+    conversation: Any  # gpt_tools.Conversation, as the buffer shows it
     reply: Reply | None = None  # the reply in flight: one per chat
 
     @property

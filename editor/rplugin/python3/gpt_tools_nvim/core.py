@@ -32,7 +32,7 @@ def load() -> ModuleType:
                     raise
                 sys.path.append(str(CHECKOUT))
                 import gpt_tools
-            import gpt_tools.core.runner  # the whole run path, so the first run pays no imports
+            gpt_tools.run  # noqa: B018 - imports the whole run path (the API is lazy), so the first run pays none
 
             _module = gpt_tools
         return _module
@@ -45,9 +45,12 @@ def preload() -> None:
 
 
 def describe(exc: BaseException) -> tuple[str, bool]:
-    """(one-line message, cancelled?) for any failure of a run."""
+    """(one-line message, cancelled?) for any failure of a run.
+
+    Cancelled means what the CLI's exit status 130 means (`gpt_tools.exit_status`, by type and code).
+    """
     gpt = _module
-    if gpt is not None and isinstance(exc, gpt.Cancelled):
+    if gpt is not None and gpt.exit_status(exc) == gpt.Cancelled.exit_code:
         return "cancelled", True
     if gpt is not None and isinstance(exc, gpt.GptToolsError):
         return " ".join(str(exc).split()), False

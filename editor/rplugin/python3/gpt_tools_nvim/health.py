@@ -14,30 +14,18 @@ Item = list[str]
 
 
 def _endpoint_items(gpt: Any, config: Any) -> list[Item]:
-    """Key and reachability for each distinct endpoint the assistants use."""
-    from gpt_tools.config.keys import resolve_endpoint
-    from gpt_tools.core.runner import resolve_settings
-    from gpt_tools.wire.transport import display_url, probe
-
+    """Key and reachability for each distinct endpoint the assistants use (`gpt_tools.check_endpoints`)."""
     items: list[Item] = []
-    seen: set[tuple[str | None, str]] = set()
-    for assistant in config.assistants.values():
-        settings = resolve_settings(config, assistant, model=None, backend=None)
-        if (settings.base_url, settings.api_key_env) in seen:
+    for check in gpt.check_endpoints(config):
+        if check.problem is not None:
+            items.append(["error", f"{check.assistant}: {check.problem}", "export the key before starting Neovim"])
             continue
-        seen.add((settings.base_url, settings.api_key_env))
-        try:
-            endpoint = resolve_endpoint(settings)
-        except gpt.GptToolsError as exc:
-            items.append(["error", f"{assistant.name}: {exc}", "export the key before starting Neovim"])
-            continue
-        where = display_url(endpoint.base_url)  # without user info or query: either may hold a secret
         items.append(
-            ["ok", f"API key present for {where} (not shown)"]
-            if endpoint.api_key
-            else ["ok", f"no API key needed for {where}"]
+            ["ok", f"API key present for {check.where} (not shown)"]
+            if check.has_key
+            else ["ok", f"no API key needed for {check.where}"]
         )
-        items.append(_reachability(where, probe(endpoint)))
+        items.append(_reachability(check.where, check.status))
     return items
 
 

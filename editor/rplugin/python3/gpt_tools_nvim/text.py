@@ -3,7 +3,7 @@ r"""Buffer lines <-> the text the core takes, and the smallest replacement betwe
 Neovim hands a buffer over as lines without their line breaks; a NUL byte in the file arrives as "\0"
 inside a line. A 'fileformat=dos' buffer has no "\r" in its lines (Neovim writes them back); a unix
 buffer holding CRLF lines keeps the "\r" at the end of each line, so the core sees CRLF text and
-answers in CRLF (gpt_tools.markdown.textio.conform_to_input), which splits back into the same kind of lines.
+answers in CRLF (the core keeps the input's line endings), which splits back into the same kind of lines.
 """
 
 from __future__ import annotations
