@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import random
+import re
 from itertools import pairwise
+
+import pytest
 
 from gpt_tools.markdown.chunking import split_chunks
 from gpt_tools.markdown.protect import mask, restrict, unmask
 from gpt_tools.markdown.textio import estimate_tokens
+from tests.golden import fixture_cases, visible
 
 
 def _sections(count: int, words: int = 12) -> str:
@@ -149,3 +153,16 @@ def test_form_feeds_do_not_move_the_cut_points() -> None:
     assert "".join(chunks) == text
     assert all(chunk.startswith("## ") or chunk.startswith("para") for chunk in chunks)
     assert all(chunk.endswith("\n") for chunk in chunks)
+
+
+# --- golden fixtures: a document, then its chunks separated by "✂" lines; the budget is in the title ---
+
+BOUNDARIES = fixture_cases("chunking/boundaries.md", 2)
+
+
+@pytest.mark.parametrize(("title", "parts"), BOUNDARIES, ids=[title for title, _ in BOUNDARIES])
+def test_chunk_boundaries_fixture(title: str, parts: list[str]) -> None:
+    budget = re.search(r"\((\d+) tokens\)$", title)
+    assert budget, f"{title!r} names no budget"
+    document, expected = (visible(part) for part in parts)
+    assert split_chunks(document, int(budget.group(1))) == expected.split("✂\n")

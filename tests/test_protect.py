@@ -14,10 +14,10 @@ from gpt_tools.core.rewrite import assemble, check_chunk_reply, prepare
 from gpt_tools.errors import InputRefused, ReplyRejected
 from gpt_tools.markdown.chunking import split_chunks
 from gpt_tools.markdown.protect import Masked, mask, restrict, unmask
-from gpt_tools.markdown.textio import split_lines
 from gpt_tools.wire.backends import Reply
 from tests.conftest import run_program
 from tests.fake_openai import FakeOpenAI, Scripted
+from tests.golden import fixture_cases
 
 YAML_FRONT = "---\ntitle: The Guide\ntags: [alpha, beta]\n---\n"
 TOML_FRONT = "+++\ntitle = 'The Guide'\ndraft = false\n+++\n"
@@ -337,28 +337,8 @@ def test_unmask_refuses_a_block_placeholder_moved_into_prose() -> None:
 
 # --- golden fixtures (markdown-it's format: a title, then sections each closed by a "." line) ---------
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "protect"
-
-
-def _fixture_file(name: str, sections: int) -> list[tuple[str, list[str]]]:
-    """(title, sections) of each case; split_lines, since a fixture may hold form feeds."""
-    cases: list[tuple[str, list[str]]] = []
-    lines, current = split_lines((FIXTURES / name).read_text(encoding="utf-8")), list[str]()
-    for line in lines:
-        if line.rstrip("\r\n") != ".":
-            current.append(line)
-        elif not cases or len(cases[-1][1]) == sections:
-            cases.append(("".join(current).strip(), []))
-            current = []
-        else:
-            cases[-1][1].append("".join(current))
-            current = []
-    assert cases and all(len(parts) == sections for _, parts in cases), name
-    return cases
-
-
-MASKING = _fixture_file("masking.md", 2)
-REPLIES = _fixture_file("replies.md", 3)
+MASKING = fixture_cases("protect/masking.md", 2)
+REPLIES = fixture_cases("protect/replies.md", 3)
 
 
 @pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"], ids=["lf", "crlf", "cr"])

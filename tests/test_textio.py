@@ -13,6 +13,7 @@ from gpt_tools.markdown.protect import restrict, unmask
 from gpt_tools.markdown.textio import BOM, conform_to_input, decode_input, strip_bom, uses_crlf
 from tests.conftest import run_program
 from tests.fake_openai import FakeOpenAI, Scripted
+from tests.golden import fixture_cases, visible
 
 # --- decode_input ------------------------------------------------------------------------------------
 
@@ -335,3 +336,15 @@ def test_gpt_filter_keeps_the_endings_when_the_model_answers_in_lf(api: FakeOpen
 
 def test_mixed_line_endings_survive_where_lines_are_unchanged() -> None:
     assert conform_to_input("a the\nb\nc\nd\n", "a teh\r\nb\nc\nd\n", rewrite=True) == "a the\r\nb\nc\nd\n"
+
+
+# --- golden fixtures: the input, the model's reply, and the reply conformed to the input's conventions ---
+
+CONFORM = fixture_cases("textio/conform.md", 3)
+
+
+@pytest.mark.parametrize(("title", "parts"), CONFORM, ids=[title for title, _ in CONFORM])
+def test_conform_fixture(title: str, parts: list[str]) -> None:
+    original, reply, expected = (visible(part) for part in parts)
+    assert title.endswith(("(rewrite)", "(write)")), title
+    assert conform_to_input(reply, original, rewrite=title.endswith("(rewrite)")) == expected
