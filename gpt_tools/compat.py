@@ -17,13 +17,14 @@ from gpt_tools.core import knowledge
 from gpt_tools.core.guards import refuse_secrets, scannable_text
 from gpt_tools.core.runner import resolve_settings
 from gpt_tools.errors import GptToolsError, InputRefused
+from gpt_tools.state import paths
 from gpt_tools.state.localread import FileRefused, read_regular
 from gpt_tools.wire.transport import display_url, probe
 
 
 def _root(cwd: Path | str | None) -> Path:
     base = Path(cwd or os.getcwd()).resolve()
-    return load_config(base).project_root or base
+    return paths.project_root(load_config(base).project_root, base)
 
 
 def sync_knowledge(

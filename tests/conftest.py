@@ -138,10 +138,10 @@ def write_config(folder: Path, text: str, name: str = "gpt-tools.toml") -> Path:
 
 def trust_project(folder: Path) -> None:
     """What `gpt-tools trust FOLDER` does: let that project's config choose endpoint and key."""
-    from gpt_tools.config.loader import user_config_path
     from gpt_tools.config.trust import trust
+    from gpt_tools.state.paths import user_config_file
 
-    trust(folder, user_config_path())
+    trust(folder, user_config_file())
 
 
 def varied_text(size: int) -> str:

@@ -15,7 +15,8 @@ import pytest
 import gpt_tools
 from gpt_tools.core.session import Session
 from gpt_tools.errors import ReplyRejected
-from gpt_tools.state.cache import ResultCache, default_folder
+from gpt_tools.state import paths
+from gpt_tools.state.cache import ResultCache
 from gpt_tools.wire.backends import BackendRequest
 from tests.fake_openai import FakeOpenAI, Scripted
 
@@ -128,7 +129,7 @@ def test_concurrent_puts_from_threads(tmp_path: Path) -> None:
 
 
 def test_default_folder_is_under_the_user_cache_dir() -> None:
-    folder = default_folder()
+    folder = paths.results_cache()
     assert folder == Path(os.environ["XDG_CACHE_HOME"]) / "gpt-tools" / "results"
     assert ResultCache().folder == folder
 

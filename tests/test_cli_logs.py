@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from gpt_tools.cli.main import main
-from gpt_tools.state import runlog
+from gpt_tools.state import paths, runlog
 from tests.conftest import run_program
 
 NOW = datetime(2026, 12, 1, 21, 30, tzinfo=timezone.utc)
@@ -20,7 +20,7 @@ def _seed(*times: datetime) -> None:
 
     for when in times:
         assert runlog.append(runlog.Record("cli", "A", "gpt-5-mini", "openai", 10, 5, 0, 0.1, "ok"), prices={})
-        with closing(sqlite3.connect(runlog.default_path(), isolation_level=None)) as db:
+        with closing(sqlite3.connect(paths.run_log(), isolation_level=None)) as db:
             stamp = when.isoformat(timespec="seconds")
             db.execute("UPDATE runs SET time = ? WHERE id = (SELECT MAX(id) FROM runs)", (stamp,))
 

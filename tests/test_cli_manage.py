@@ -301,9 +301,9 @@ def test_errors_quoting_config_values_are_escaped(isolated_env: Path, capfd: pyt
 def test_files_list_and_prune_see_an_assistant_of_the_user_config(
     api: FakeOpenAI, isolated_env: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    from gpt_tools.config.loader import user_config_path
+    from gpt_tools.state.paths import user_config_file
 
-    user = user_config_path()
+    user = user_config_file()
     user.parent.mkdir(parents=True, exist_ok=True)
     (user.parent / "notes.md").write_text("# My notes\n")
     user.write_text(

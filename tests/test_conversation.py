@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 import gpt_tools
-from gpt_tools.state import conversation
+from gpt_tools.state import conversation, paths
 from tests.conftest import program, run_program, write_config
 from tests.fake_openai import FakeOpenAI, Scripted
 
@@ -462,7 +462,7 @@ def test_the_chat_history_file_is_private_even_when_it_was_not() -> None:
 
     from gpt_tools.cli import chat
 
-    path = chat._history_file()
+    path = paths.chat_history()
     path.parent.mkdir(parents=True)
     path.write_text("what I typed\n")
     path.chmod(0o644)

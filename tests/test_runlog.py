@@ -368,7 +368,7 @@ def test_a_briefly_locked_log_waits_and_keeps_the_row(api: FakeOpenAI) -> None:
 WRITER = """
 import sys, time
 from pathlib import Path
-from gpt_tools.state import paths, runlog
+from gpt_tools.state import runlog
 path, name, go = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
 record = runlog.Record("hook", name, "gpt-5-mini", "openai", 1000, 200, 100, 0.25, "ok", requests=1)
 while not go.exists():

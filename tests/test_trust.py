@@ -8,7 +8,7 @@ import pytest
 
 import gpt_tools
 from gpt_tools.cli.main import main
-from gpt_tools.config.loader import user_config_path
+from gpt_tools.state.paths import user_config_file
 from tests.conftest import run_program, trust_project, write_config
 from tests.fake_openai import FakeOpenAI
 
@@ -47,7 +47,7 @@ def test_untrusted_project_cannot_redirect_the_key(
 def test_trust_lets_the_project_choose_its_endpoint(fake: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
     write_config(Path.cwd(), f"base_url = '{fake.url}'\n")
     assert main(["trust"]) == 0
-    assert str(Path.cwd().resolve()) in user_config_path().read_text()
+    assert str(Path.cwd().resolve()) in user_config_file().read_text()
     assert gpt_tools.run("ProofReader", "teh\n").text == "the\n"
     assert main(["trust", "--list"]) == 0
     assert str(Path.cwd().resolve()) in capfd.readouterr().out
@@ -57,7 +57,7 @@ def test_trust_lets_the_project_choose_its_endpoint(fake: FakeOpenAI, capfd: pyt
 
 
 def test_trust_keeps_the_user_configs_comments(fake: FakeOpenAI) -> None:
-    user = user_config_path()
+    user = user_config_file()
     user.parent.mkdir(parents=True, exist_ok=True)
     user.write_text("# my settings\nmodel = 'gpt-5'  # pinned\n")
     assert main(["trust"]) == 0
@@ -95,7 +95,7 @@ def test_trusted_project_may_set_store(fake: FakeOpenAI, monkeypatch: pytest.Mon
 def test_a_malformed_trusted_projects_is_a_config_error_never_a_grant(
     fake: FakeOpenAI, capfd: pytest.CaptureFixture[str], value: str
 ) -> None:
-    user = user_config_path()
+    user = user_config_file()
     user.parent.mkdir(parents=True, exist_ok=True)
     user.write_text(value)
     assert main(["trust"]) == 2
@@ -112,7 +112,7 @@ def test_a_malformed_trusted_projects_is_a_config_error_never_a_grant(
 def test_trust_on_a_malformed_user_config_exits_2_without_a_traceback(
     fake: FakeOpenAI, capfd: pytest.CaptureFixture[str], text: str
 ) -> None:
-    user = user_config_path()
+    user = user_config_file()
     user.parent.mkdir(parents=True, exist_ok=True)
     user.write_text(text)
     done = run_program("gpt-tools", "trust")
@@ -122,7 +122,7 @@ def test_trust_on_a_malformed_user_config_exits_2_without_a_traceback(
 
 
 def test_trust_keeps_crlf_line_endings_and_bom(fake: FakeOpenAI) -> None:
-    user = user_config_path()
+    user = user_config_file()
     user.parent.mkdir(parents=True, exist_ok=True)
     user.write_bytes(b"\xef\xbb\xbf# mine\r\nmodel = 'gpt-5'\r\n")
     assert main(["trust"]) == 0

@@ -63,22 +63,17 @@ def _leave(status: int) -> None:
     os._exit(status)
 
 
-def _history_file() -> Path:
-    from gpt_tools.state.private import app_dir
-
-    return app_dir("state") / "chat_history"
-
-
 def _readline() -> None:
     try:
         import readline
     except ImportError:  # not on every platform; input() still works without editing
         return
-    from gpt_tools.state.private import app_dir, private_dir
+    from gpt_tools.state import paths
+    from gpt_tools.state.private import private_dir
 
-    path = _history_file()
+    path = paths.chat_history()
     try:
-        private_dir(path.parent, owned_below=app_dir("state"))
+        private_dir(path.parent, owned_below=paths.app_dir("state"))
         readline.read_history_file(path)
     except OSError:
         pass

@@ -123,10 +123,11 @@ def files_group() -> None:
 
 def _state_roots(config: Config) -> list[Path]:
     """Every state file an assistant of config syncs into: the project's, and the user config's."""
-    from gpt_tools.core.knowledge import STATE_FILE, state_root
+    from gpt_tools.core.knowledge import state_root
+    from gpt_tools.state import paths
 
-    roots = [config.project_root or Path.cwd()]
-    roots += [state_root(a) for a in config.assistants.values() if (state_root(a) / STATE_FILE).exists()]
+    roots = [paths.project_root(config.project_root, Path.cwd())]
+    roots += [state_root(a) for a in config.assistants.values() if paths.state_file(state_root(a)).exists()]
     return list(dict.fromkeys(root.resolve() for root in roots))
 
 
@@ -222,11 +223,12 @@ def trust_command(folder: str | None, remove: bool, list_only: bool) -> int:
     log_texts, run_log, [prices] what your run log keeps); they are refused, and the files it names
     must lie inside it, until you trust the project. The list lives in your user config (trusted_projects).
     """
-    from gpt_tools.config.loader import _read_toml, user_config_path
+    from gpt_tools.config.loader import _read_toml
     from gpt_tools.config.trust import trust, trusted_list
+    from gpt_tools.state import paths
 
     console = Console(PROGRAM)
-    user = user_config_path()
+    user = paths.user_config_file()
     if list_only:
         entries = trusted_list(_read_toml(user), user) if user.is_file() else []
         console.result("".join(f"{printable(entry)}\n" for entry in entries))

@@ -25,6 +25,7 @@ from gpt_tools.config.definitions import (
     out_of_range,
 )
 from gpt_tools.errors import ConfigError, UnknownAssistant
+from gpt_tools.state import paths
 from gpt_tools.state.localread import FileRefused, read_regular
 
 if sys.version_info >= (3, 11):
@@ -33,7 +34,6 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 BUILTIN_DIR = Path(__file__).parent.parent / "assistants"  # package data: gpt_tools/assistants/
-PROJECT_FILE = "gpt-tools.toml"
 
 
 @dataclass
@@ -268,15 +268,14 @@ def _apply_layer(config: Config, table: Mapping[str, Any], path: Path, root: Pat
 
 def find_project_config(start: Path) -> tuple[Path, dict[str, Any]] | None:
     """The nearest gpt-tools.toml, or pyproject.toml with [tool.gpt-tools], at or above start."""
-    explicit = os.environ.get("GPT_TOOLS_CONFIG")
-    if explicit:
-        path = Path(explicit).expanduser()
-        return path, _table_of(path, _read_toml(path))
+    explicit = paths.explicit_config_file()
+    if explicit is not None:
+        return explicit, _table_of(explicit, _read_toml(explicit))
     for folder in (start, *start.parents):
-        candidate = folder / PROJECT_FILE
+        candidate = folder / paths.PROJECT_FILE
         if candidate.is_file():
             return candidate, _read_toml(candidate)
-        pyproject = folder / "pyproject.toml"
+        pyproject = folder / paths.PYPROJECT_FILE
         if pyproject.is_file():
             data = _read_toml(pyproject)
             tool = data.get("tool")
@@ -286,7 +285,7 @@ def find_project_config(start: Path) -> tuple[Path, dict[str, Any]] | None:
 
 
 def _table_of(path: Path, data: dict[str, Any]) -> dict[str, Any]:
-    if path.name != "pyproject.toml":
+    if path.name != paths.PYPROJECT_FILE:
         return data
     table = data.get("tool", {}).get("gpt-tools", {})
     if not isinstance(table, dict):
@@ -294,18 +293,12 @@ def _table_of(path: Path, data: dict[str, Any]) -> dict[str, Any]:
     return table
 
 
-def user_config_path() -> Path:
-    from platformdirs import user_config_dir
-
-    return Path(user_config_dir("gpt-tools", appauthor=False)) / "config.toml"
-
-
 def load_base_config() -> Config:
     """Built-in assistants and the user config: what a project config is layered on."""
     from gpt_tools.config import trust
 
     config = Config(assistants=load_builtins())
-    user = user_config_path()
+    user = paths.user_config_file()
     if user.is_file():
         table = _read_toml(user)
         config.trusted = trust.trusted_list(table, user)
@@ -317,7 +310,7 @@ def confinement(config: Config, path: Path) -> Path | None:
     """The folder a project config's files must stay inside: None once trusted (or $GPT_TOOLS_CONFIG)."""
     from gpt_tools.config import trust
 
-    if os.environ.get("GPT_TOOLS_CONFIG") or trust.is_trusted(path, config.trusted):
+    if paths.explicit_config_file() is not None or trust.is_trusted(path, config.trusted):
         return None
     return Path(os.path.realpath(path.parent))
 
@@ -336,7 +329,7 @@ def load_config(cwd: Path | str | None = None) -> Config:
         from gpt_tools.config import trust
 
         path, table = project
-        trust.check(path, table, config.trusted, explicit=bool(os.environ.get("GPT_TOOLS_CONFIG")))
+        trust.check(path, table, config.trusted, explicit=paths.explicit_config_file() is not None)
         _apply_layer(config, table, path, confinement(config, path))
         config.project_file = path
     return config

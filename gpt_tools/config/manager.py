@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from gpt_tools.config.loader import (
-    PROJECT_FILE,
     Config,
     apply_project_layer,
     confinement,
@@ -26,6 +25,7 @@ from gpt_tools.config.loader import (
 )
 from gpt_tools.config.tomledit import Layout, dumps, edit_lock, read_document, write_document
 from gpt_tools.errors import ConfigError, UsageError
+from gpt_tools.state import paths
 from gpt_tools.state.localread import inside
 
 INSTRUCTIONS_DIR = "instructions"
@@ -46,7 +46,7 @@ class Changes:
 
 def _target(cwd: Path) -> Path:
     found = find_project_config(cwd)
-    return found[0] if found else cwd / PROJECT_FILE
+    return found[0] if found else cwd / paths.PROJECT_FILE
 
 
 def _document(path: Path) -> tuple[Any, Any, Layout]:
@@ -55,7 +55,7 @@ def _document(path: Path) -> tuple[Any, Any, Layout]:
 
     doc, layout = read_document(path)
     table: Any = doc
-    if path.name == "pyproject.toml":
+    if path.name == paths.PYPROJECT_FILE:
         tool = doc.setdefault("tool", tomlkit.table(is_super_table=True))
         table = tool.setdefault("gpt-tools", tomlkit.table())
     if "assistants" not in table:

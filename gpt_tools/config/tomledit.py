@@ -7,8 +7,6 @@ order, instead of the later one writing over the earlier.
 
 from __future__ import annotations
 
-import hashlib
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gpt_tools.errors import ConfigError, UsageError
+from gpt_tools.state import paths
 from gpt_tools.state.atomicwrite import write_atomic
 from gpt_tools.state.localread import FileRefused, read_regular
 
@@ -56,12 +55,10 @@ def edit_lock(config: Path) -> Iterator[None]:
     behind in the repository (a failed `assistant create` in a new folder creates no file at all).
     """
     from filelock import FileLock, Timeout
-    from platformdirs import user_state_dir
 
-    folder = Path(user_state_dir("gpt-tools", appauthor=False)) / "locks"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    digest = hashlib.sha256(os.fsencode(os.path.realpath(config))).hexdigest()[:32]
-    lock = FileLock(str(folder / f"config-{digest}.lock"), timeout=LOCK_TIMEOUT)
+    path = paths.config_lock(config)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    lock = FileLock(str(path), timeout=LOCK_TIMEOUT)
     try:
         lock.acquire()
     except Timeout:

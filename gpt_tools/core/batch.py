@@ -30,8 +30,8 @@ from gpt_tools.core.session import Session
 from gpt_tools.errors import ConfigError, GptToolsError, InputRefused, UsageError
 from gpt_tools.markdown.textio import decode_input
 from gpt_tools.state.atomicwrite import write_atomic
-from gpt_tools.state.conversation import project_for
-from gpt_tools.state.private import app_dir, private_dir, private_file
+from gpt_tools.state.paths import app_dir, batches_dir, project_root
+from gpt_tools.state.private import private_dir, private_file
 from gpt_tools.wire import transport
 from gpt_tools.wire.backends.responses import build_body
 from gpt_tools.wire.transport import Endpoint, Payload
@@ -94,7 +94,7 @@ class BatchRecord:
 
 
 def records_dir() -> Path:
-    return app_dir("state") / "batches"
+    return batches_dir()
 
 
 def _valid(batch_id: str) -> str:
@@ -268,7 +268,8 @@ def plan_submission(
         context.update(knowledge.readable_texts(assistant))
     if not allow_secrets:
         guards.refuse_secrets(context)  # sent with every request: refuses the whole batch
-    files, notes = expand(paths, project_for(config.project_root, Path(cwd or os.getcwd()).resolve()))
+    root = project_root(config.project_root, Path(cwd or os.getcwd()).resolve())
+    files, notes = expand(paths, root)
     documents = []
     for path in files:
         found = _read(path, settings, max_bytes)
@@ -284,7 +285,6 @@ def plan_submission(
     if not documents:
         left_out = "".join(f"\n  {shown(path)}: {note}" for path, note in notes)  # else never shown
         raise UsageError("no file to submit" + (f"; every file was left out:{left_out}" if notes else ""))
-    root = config.project_root or Path(cwd or os.getcwd()).resolve()
     return Submission(assistant, settings, instructions, root, tuple(documents), tuple(notes))
 
 

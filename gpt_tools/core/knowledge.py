@@ -22,12 +22,12 @@ from gpt_tools.config.definitions import Assistant
 from gpt_tools.errors import ApiError, ConfigError, RunFailed, UsageError
 from gpt_tools.state.atomicwrite import write_atomic
 from gpt_tools.state.localread import FileRefused, read_regular
+from gpt_tools.state.paths import STATE_FILE as STATE_FILE  # re-exported: tests and bench name it here
+from gpt_tools.state.paths import state_file, state_lock
 from gpt_tools.wire import transport
 from gpt_tools.wire.indexing import Indexing, attach_to_store
 from gpt_tools.wire.indexing import ProgressHook as ProgressHook  # re-exported: callers type their hooks with it
 from gpt_tools.wire.transport import Endpoint, Payload
-
-STATE_FILE = ".gpt-tools-state.json"
 
 
 @dataclass
@@ -86,8 +86,8 @@ class StateFile:
     """The state file and its lock; use `with state_file.locked() as state:` to change it."""
 
     def __init__(self, root: Path) -> None:
-        self.path = root / STATE_FILE
-        self.lock_path = root / (STATE_FILE + ".lock")
+        self.path = state_file(root)
+        self.lock_path = state_lock(root)
 
     def read(self) -> State:
         try:

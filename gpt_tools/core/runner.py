@@ -17,6 +17,7 @@ from gpt_tools.core.session import Session
 from gpt_tools.errors import ApiError, Cancelled, InputRefused, ReplyRejected, TurnNotSaved, UsageError
 from gpt_tools.markdown import textio
 from gpt_tools.state import conversation as conversations
+from gpt_tools.state import paths
 from gpt_tools.state.conversation import Conversation
 from gpt_tools.wire.backends import BackendRequest, Reply, Usage, get_backend
 from gpt_tools.wire.backends.base import Attachment, Backend, DeltaHook, image_type
@@ -384,7 +385,7 @@ def _run(
 ) -> Result:
     on_delta = hooks.on_delta
     instructions, user_text = checked_input(definition, settings, text, files, extra_instructions, allow_secrets)
-    root = config.project_root or Path(cwd or os.getcwd()).resolve()
+    root = paths.project_root(config.project_root, Path(cwd or os.getcwd()).resolve())
     plan = _with_conversation(
         make_plan(definition, settings, instructions, files, session, hooks, root=root), conversation
     )

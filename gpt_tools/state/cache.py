@@ -15,22 +15,19 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from gpt_tools.state import paths
 from gpt_tools.state.atomicwrite import write_atomic
-from gpt_tools.state.private import app_dir, private_dir, private_file
+from gpt_tools.state.private import private_dir, private_file
 from gpt_tools.wire.backends import BackendRequest
 
 FORMAT = 1
 
 
-def default_folder() -> Path:
-    return app_dir("cache") / "results"
-
-
 class ResultCache:
     def __init__(self, folder: Path | None = None) -> None:
-        self.folder = folder or default_folder()
+        self.folder = folder or paths.results_cache()
         # The folders gpt-tools owns, and may tighten: its cache dir, or a folder the caller chose.
-        self._owned = app_dir("cache") if folder is None else self.folder
+        self._owned = paths.app_dir("cache") if folder is None else self.folder
 
     @staticmethod
     def key(request: BackendRequest, backend: str, base_url: str, *, guard: str = "") -> str:

@@ -23,12 +23,14 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from gpt_tools.errors import Cancelled, UsageError
+from gpt_tools.state import paths
 from gpt_tools.state.atomicwrite import write_atomic
-from gpt_tools.state.private import app_dir, private_dir, private_file
+from gpt_tools.state.private import private_dir, private_file
 
 LAST = "last"  # `--conversation last`: this project's last conversation with the assistant
 _ID = re.compile(r"conv-[A-Za-z0-9_-]{1,100}")  # names a file: nothing that could leave the folder
 LOCK_POLL = 0.2  # seconds between checks for a cancel while another turn holds the conversation
+project_for = paths.project_root  # the project a conversation belongs to, by the one rule (the editor calls it here)
 
 
 @dataclass
@@ -51,19 +53,15 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def folder() -> Path:
-    return app_dir("state") / "conversations"
-
-
 def _folder() -> Path:
     """The folder, created private (0700 up to the app dir), looser modes of older versions fixed."""
-    return private_dir(folder(), owned_below=app_dir("state"))
+    return private_dir(paths.conversations_dir(), owned_below=paths.app_dir("state"))
 
 
 def _path(conversation_id: str) -> Path:
     if not _ID.fullmatch(conversation_id):
         raise UsageError(f"not a conversation ID: {conversation_id!r} (IDs look like conv-1a2b3c4d5e6f, or `last`)")
-    return folder() / f"{conversation_id}.json"
+    return paths.conversations_dir() / f"{conversation_id}.json"
 
 
 def new(assistant: str, project: Path) -> Conversation:
@@ -76,7 +74,7 @@ def load(conversation_id: str) -> Conversation:
         data: dict[str, Any] = json.loads(_path(conversation_id).read_text(encoding="utf-8"))
         return Conversation(**data)
     except FileNotFoundError:
-        raise UsageError(f"no conversation {conversation_id!r} (see {folder()})") from None
+        raise UsageError(f"no conversation {conversation_id!r} (see {paths.conversations_dir()})") from None
     except (OSError, ValueError, TypeError) as exc:
         raise UsageError(f"conversation {conversation_id!r} cannot be read: {exc}") from None
 
@@ -174,7 +172,7 @@ class NotRemembered(Exception):
 
 
 def _index() -> Path:
-    return folder() / "last.json"
+    return paths.conversations_dir() / "last.json"
 
 
 def _index_lock() -> FileLock:
@@ -224,16 +222,6 @@ def last(assistant: str, project: Path) -> Conversation | None:
         return load(index[f"{project}::{assistant}"])
     except (OSError, ValueError, KeyError, TypeError, UsageError):
         return None
-
-
-def project_for(config_root: Path | None, cwd: Path) -> Path:
-    """The project a conversation belongs to: the config's folder, else the git root, else cwd."""
-    if config_root is not None:
-        return config_root
-    for folder in (cwd, *cwd.parents):
-        if (folder / ".git").exists():
-            return folder
-    return cwd
 
 
 def resume(

@@ -8,23 +8,19 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
-from pathlib import Path
 
 from gpt_tools.redact import redact
-from gpt_tools.state.private import app_dir, open_private, private_dir, private_file
+from gpt_tools.state import paths
+from gpt_tools.state.private import open_private, private_dir, private_file
 
 LOG_LIMIT = 1_000_000  # bytes; the log rolls over to .1 past this
-
-
-def log_path() -> Path:
-    return app_dir("state") / "gpt-tools.log"
 
 
 def append_log(program: str, message: str) -> None:
     """Add one line to the log file; logging must never turn a handled failure into a crash."""
     try:
-        path = log_path()
-        private_dir(path.parent, owned_below=app_dir("state"))
+        path = paths.log_file()
+        private_dir(path.parent, owned_below=paths.app_dir("state"))
         if path.exists() and path.stat().st_size > LOG_LIMIT:
             rolled = path.with_suffix(".log.1")
             path.replace(rolled)

@@ -17,18 +17,6 @@ from pathlib import Path
 FILE_MODE, DIR_MODE = 0o600, 0o700
 
 
-def app_dir(kind: str) -> Path:
-    """gpt-tools' own folder in the user's `state`, `data` or `cache` dir (platformdirs)."""
-    import platformdirs
-
-    finder = {
-        "state": platformdirs.user_state_dir,
-        "data": platformdirs.user_data_dir,
-        "cache": platformdirs.user_cache_dir,
-    }[kind]
-    return Path(finder("gpt-tools", appauthor=False))
-
-
 def private_dir(path: Path, *, owned_below: Path | None = None) -> Path:
     """Create `path` (and missing parents) as 0700; tighten the existing folders from `owned_below` down.
 

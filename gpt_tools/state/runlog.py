@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 
 from gpt_tools.errors import Cancelled, GptToolsError, InputRefused, ReplyRejected
 from gpt_tools.redact import redact
+from gpt_tools.state import paths
+from gpt_tools.state.private import private_dir, private_file
 
 if TYPE_CHECKING:
     from gpt_tools.config.definitions import Assistant, Settings
@@ -95,15 +97,6 @@ class Record:
     request_id: str | None = None  # the server's x-request-id: what OpenAI's support asks for
 
 
-def default_path() -> Path:
-    override = os.environ.get("GPT_TOOLS_RUN_LOG")
-    if override:
-        return Path(override)
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("gpt-tools", appauthor=False)) / "runs.sqlite3"
-
-
 def price_for(model: str, prices: Mapping[str, tuple[float, float, float]]) -> tuple[float, float, float] | None:
     """The price of model; dated snapshots (gpt-5-mini-2025-08-07) use their family's price."""
     if model in prices:
@@ -130,9 +123,7 @@ BUSY_TIMEOUT = 1.0
 
 def _private(path: Path) -> None:
     """The log may hold texts (log_texts): readable by its owner only, its WAL and shared memory too."""
-    from gpt_tools.state.private import app_dir, private_dir, private_file
-
-    private_dir(path.parent, owned_below=app_dir("data"))  # an explicit GPT_TOOLS_RUN_LOG's folder is the user's
+    private_dir(path.parent, owned_below=paths.app_dir("data"))  # an explicit GPT_TOOLS_RUN_LOG's folder is the user's
     if not path.exists():
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))  # SQLite gives -wal and -shm this mode
     for file in (path, *(path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal"))):
@@ -209,7 +200,7 @@ def append(record: Record, *, prices: Mapping[str, tuple[float, float, float]], 
     deadline = time.monotonic() + BUSY_TIMEOUT
     while True:
         try:
-            with connect(path or default_path()) as db:
+            with connect(path or paths.run_log()) as db:
                 db.execute(_INSERT, row)
             return True
         except sqlite3.OperationalError as exc:
@@ -299,7 +290,7 @@ def recent(filters: Filters, limit: int, *, path: Path | None = None) -> list[di
         "time, frontend, assistant, model, backend, input_tokens, output_tokens, cached_tokens, duration,"
         " status, error, cost, cache_hit, requests, request_id"
     )
-    target = path or default_path()
+    target = path or paths.run_log()
     if not target.exists():
         return []
     with reading(target) as db:
@@ -331,7 +322,7 @@ def usage(filters: Filters, by: str, prices: Prices, *, path: Path | None = None
         f" SUM(cached_tokens), SUM(output_tokens), SUM(cache_hit) FROM runs{where}"
         " GROUP BY grp, model, batched ORDER BY grp"
     )
-    target = path or default_path()
+    target = path or paths.run_log()
     if not target.exists():
         return []
     totals: dict[str, _Totals] = {}
