@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from gpt_tools.backends import BACKENDS, register
+from tests.fake_clock import FakeClock
 from tests.fake_openai import FakeOpenAI
 from tests.scripted_backend import NAME as SCRIPTED
 from tests.scripted_backend import ScriptedBackend
@@ -128,6 +129,14 @@ def scripted(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedBackend]:
     monkeypatch.setenv("GPT_TOOLS_CONFIG", str(write_config(Path.cwd(), "max_retries = 0\n")))
     yield backend
     BACKENDS.pop(SCRIPTED, None)
+
+
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """Retry waits recorded in `waits.waits` and not spent (tests/fake_clock.py)."""
+    clock = FakeClock()
+    clock.install(monkeypatch)
+    return clock
 
 
 def write_config(folder: Path, text: str, name: str = "gpt-tools.toml") -> Path:

@@ -17,6 +17,7 @@ from gpt_tools.errors import UsageError
 from gpt_tools.wire import retrypolicy, transport
 from gpt_tools.wire.connections import Proxy, proxy_for
 from gpt_tools.wire.transport import Endpoint, RetryNotice
+from tests.fake_clock import FakeClock
 from tests.fake_openai import FakeOpenAI, Scripted
 from tests.scripted_http import Answer, ScriptedServer
 
@@ -36,20 +37,21 @@ def _post(endpoint: Endpoint, notices: list[RetryNotice]) -> dict[str, object]:
     return transport.read_json(response)
 
 
-def test_retries_5xx_then_succeeds(fake: FakeOpenAI) -> None:
+def test_retries_5xx_then_succeeds(fake: FakeOpenAI, waits: FakeClock) -> None:
     fake.script(Scripted(fault="500"), Scripted(fault="500"))
     notices: list[RetryNotice] = []
     assert _post(_endpoint(fake), notices)["status"] == "completed"
     assert [n.attempt for n in notices] == [1, 2]
+    assert waits.waits == [n.wait for n in notices] and 0.375 <= waits.waits[0] <= 0.5 <= waits.waits[1] <= 1.0
     assert "HTTP 500" in notices[0].reason
     assert len(fake.model_requests()) == 3
 
 
-def test_429_waits_what_retry_after_says(fake: FakeOpenAI) -> None:
+def test_429_waits_what_retry_after_says(fake: FakeOpenAI, waits: FakeClock) -> None:
     fake.script(Scripted(fault="429", retry_after=0.3))
     notices: list[RetryNotice] = []
     _post(_endpoint(fake), notices)
-    assert [n.wait for n in notices] == [0.3]
+    assert [n.wait for n in notices] == waits.waits == [0.3]
     assert "HTTP 429" in notices[0].reason
 
 
@@ -68,13 +70,13 @@ def test_quota_exhaustion_is_not_retried(fake: FakeOpenAI) -> None:
     assert len(fake.model_requests()) == 1
 
 
-def test_gives_up_after_max_retries_with_last_error(fake: FakeOpenAI) -> None:
+def test_gives_up_after_max_retries_with_last_error(fake: FakeOpenAI, waits: FakeClock) -> None:
     fake.default_fault = "500"
     notices: list[RetryNotice] = []
     with pytest.raises(ApiError, match="HTTP 500"):
         _post(_endpoint(fake, max_retries=2), notices)
     assert len(fake.model_requests()) == 3
-    assert len(notices) == 2
+    assert len(notices) == 2 and waits.waits == [n.wait for n in notices]
 
 
 def test_connection_refused_is_a_run_failure() -> None:
@@ -233,11 +235,12 @@ def test_retry_after_as_a_future_http_date() -> None:
 
 
 @pytest.mark.parametrize("value", ["-1", "NaN", "inf", "Wed, 21 Oct 2015 07:28:00 GMT", "soon"])
-def test_unusable_retry_after_falls_back_to_backoff(wire: ScriptedServer, value: str) -> None:
+def test_unusable_retry_after_falls_back_to_backoff(wire: ScriptedServer, value: str, waits: FakeClock) -> None:
     wire.script(_error_answer(429, "slow down", **{"Retry-After": value}))
     notices: list[RetryNotice] = []
     assert _post(_raw_endpoint(wire), notices)["status"] == "completed"
     assert len(notices) == 1 and 0.375 <= notices[0].wait <= 0.5  # the SDK's first backoff
+    assert waits.waits == [notices[0].wait]
 
 
 def test_overflowing_retry_after_fails_fast_with_the_request_id(wire: ScriptedServer) -> None:
@@ -249,11 +252,11 @@ def test_overflowing_retry_after_fails_fast_with_the_request_id(wire: ScriptedSe
 
 
 @pytest.mark.parametrize("status", [408, 409, 429, 500, 501, 502, 520, 529, 599])
-def test_retried_statuses_match_the_sdk(wire: ScriptedServer, status: int) -> None:
+def test_retried_statuses_match_the_sdk(wire: ScriptedServer, status: int, waits: FakeClock) -> None:
     wire.script(_error_answer(status, "again", **{"retry-after-ms": "10"}))
     notices: list[RetryNotice] = []
     assert _post(_raw_endpoint(wire), notices)["status"] == "completed"
-    assert [notice.wait for notice in notices] == [0.01]
+    assert [notice.wait for notice in notices] == waits.waits == [0.01]
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 407, 422])
@@ -273,20 +276,20 @@ def test_x_should_retry_overrides_the_status(wire: ScriptedServer) -> None:
     assert len(wire.requests) == 3
 
 
-def test_cut_non_streamed_body_is_retried(fake: FakeOpenAI) -> None:
+def test_cut_non_streamed_body_is_retried(fake: FakeOpenAI, waits: FakeClock) -> None:
     fake.script(Scripted(fault="cut"))
     notices: list[RetryNotice] = []
     assert _post(_endpoint(fake), notices)["status"] == "completed"
-    assert len(notices) == 1 and "cut short" in notices[0].reason
+    assert len(notices) == 1 and "cut short" in notices[0].reason and waits.waits == [notices[0].wait]
     assert len(fake.model_requests()) == 2
 
 
-def test_cut_download_is_retried(wire: ScriptedServer) -> None:
+def test_cut_download_is_retried(wire: ScriptedServer, waits: FakeClock) -> None:
     wire.script(Answer(body=b"0123456789" * 100, cut=True, headers={"x-request-id": "req_cut"}))
     wire.script(Answer(body=b"0123456789" * 100))
     notices: list[RetryNotice] = []
     assert transport.fetch(_raw_endpoint(wire), "/files/f/content", on_retry=notices.append) == b"0123456789" * 100
-    assert "(request req_cut)" in notices[0].reason
+    assert "(request req_cut)" in notices[0].reason and waits.waits == [notices[0].wait]
 
 
 def test_a_cut_stream_is_not_retried(fake: FakeOpenAI) -> None:
