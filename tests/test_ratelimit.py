@@ -13,6 +13,7 @@ from gpt_tools.errors import Cancelled
 from gpt_tools.wire import ratelimit
 from gpt_tools.wire.ratelimit import RateGate
 
+from .fake_clock import FakeClock
 from .fake_openai import FakeOpenAI
 
 
@@ -130,3 +131,14 @@ def test_runs_against_a_server_limited_to_three_all_succeed(api: FakeOpenAI) -> 
     assert errors == []
     assert len(results) == 12
     assert session.gate.limit == 3  # learned from the refusals, not stuck at 1 nor back at 10
+
+
+def test_a_429_pause_is_waited_once_by_the_refused_worker_and_not_again(waits: FakeClock) -> None:
+    gate = RateGate(ceiling=4)
+    with gate.slot():
+        gate.refused(2.0)
+    gate.wait()  # the pause is over: the refused worker already waited it out
+    assert waits.waits == [2.0]
+    gate.pause(3.0)
+    gate.wait()  # a worker arriving during a pause waits what is left of it
+    assert waits.waits[1:] and 2.9 <= waits.waits[1] <= 3.0
