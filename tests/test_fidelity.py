@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from gpt_tools.core.fidelity import REWORDS, STRICT, Fidelity, blocks, check_content
@@ -266,3 +268,121 @@ def test_a_long_repetitive_table_is_aligned_by_rows() -> None:
     check_content(table, table.replace(row, row + "\n", 1), "chunk 1/2")
     with pytest.raises(ReplyRejected, match=r"drops 150 of 450 table rows"):
         check_content(table, "# Data\n\n" + row * 300, "chunk 1/2")
+
+
+# --- Adversarial inputs: the guard's time stays near-linear, and its verdicts hold ---------------------
+# Each case is a document a word aligner finds hard, with a typo-level fix that must pass and a dropped
+# block that must be refused. The bounds are generous (the machine may be shared); before the patience
+# alignment, the first case alone took 13 s and the 3000-line ones minutes.
+
+
+def _changelog(n: int) -> str:
+    return "# Changelog\n\n" + "".join(f"- teh value of the field is set {i}\n" for i in range(n))
+
+
+def _without_line(text: str, index: int) -> str:
+    lines = text.splitlines(keepends=True)
+    return "".join(lines[:index] + lines[index + 1 :])
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("lines", [300, 3000])
+def test_similar_lines_fixed_pass_and_a_dropped_line_is_refused(lines: int) -> None:
+    text = _changelog(lines)
+    check_content(text, text.replace("teh", "the"), "chunk 1/1")  # every line fixed
+    dropped = lines // 2 + 2  # the line of item lines // 2 (after the heading and the blank line)
+    with pytest.raises(
+        ReplyRejected, match=rf"drops 1 of {lines} list items, starting '- teh value of the field is set {lines // 2}'"
+    ):
+        check_content(text, _without_line(text, dropped), "chunk 1/1")
+    with pytest.raises(ReplyRejected, match=r"adds 1 block in the middle"):
+        check_content(text, text.replace("set 7\n", "set 7\n- also deleted the whole database\n"), "chunk 1/1")
+
+
+@pytest.mark.timeout(10)
+def test_a_line_dropped_from_numbered_lines_is_not_hidden_in_its_neighbours() -> None:
+    # Word alignment alone pairs the dropped line's start with the next line's and its end with the
+    # previous line's: both look half kept, and the drop passed. Runs are slid onto block boundaries.
+    text = "# Changelog\n\n" + "".join(f"- Fixed the parser for item {i} in the release notes\n" for i in range(300))
+    with pytest.raises(ReplyRejected, match=r"drops 1 of 300 list items, starting '- Fixed the parser for item 150 in"):
+        check_content(text, text.replace("- Fixed the parser for item 150 in the release notes\n", ""), "chunk 1/1")
+
+
+@pytest.mark.timeout(10)
+def test_a_line_dropped_from_identical_lines_is_one_list_item_lost() -> None:
+    text = "# Todo\n\n" + "- [ ] water the plants in the hall\n" * 400
+    with pytest.raises(ReplyRejected, match=r"drops 1 of 400 list items"):
+        check_content(text, _without_line(text, 200), "chunk 1/1")
+    check_content(text, text.replace("plants", "plnats", 1).replace("hall", "hal", 1), "chunk 1/1")
+
+
+@pytest.mark.timeout(10)
+def test_every_other_line_dropped_or_replaced_is_refused_quickly() -> None:
+    text = _changelog(3000)
+    lines = text.splitlines(keepends=True)
+    with pytest.raises(ReplyRejected, match=r"drops 1 of 3000 list items.*and 14\d\d more"):
+        check_content(text, "".join(lines[:2] + lines[3::2]), "chunk 1/1")
+    other = "".join(
+        line if k % 2 or k < 2 else f"- the form loads each value when it is kept {k - 2}\n"
+        for k, line in enumerate(lines)
+    )
+    with pytest.raises(ReplyRejected, match=r"replaces 1 of 3000 list items with unrelated text"):
+        check_content(text, other, "chunk 1/1")
+    with pytest.raises(ReplyRejected, match=r"adds 3001 blocks at the end"):
+        check_content(text, text + "\n" + text, "chunk 1/1")
+
+
+@pytest.mark.timeout(10)
+def test_a_long_table_without_a_distinctive_word_keeps_its_verdicts() -> None:
+    rows = ["| 0 | 0 | 0 | 0 |\n"] * 3000
+    text = "# Data\n\n| a | b | c | d |\n|---|---|---|---|\n" + "".join(rows)
+    changed = [row.replace("| 0 |", "| o |", 1) if k % 100 == 50 else row for k, row in enumerate(rows)]
+    check_content(text, text.replace("".join(rows), "".join(changed)).replace("Data", "Dta"), "chunk 1/1")
+    kept = [row for k, row in enumerate(rows) if k % 100 != 50]
+    with pytest.raises(ReplyRejected, match=r"drops 30 of 3001 table rows"):
+        check_content(text, text.replace("".join(rows), "".join(kept)), "chunk 1/1")
+
+
+@pytest.mark.timeout(10)
+def test_one_huge_paragraph_of_common_words() -> None:
+    rng = random.Random(7)
+    vocabulary = ["the", "value", "of", "each", "field", "is", "set", "when", "form", "loads", "and", "kept"]
+    text = " ".join(rng.choice(vocabulary) for _ in range(20_000)) + ".\n\nThe end of the notes, with thanks.\n"
+    check_content(text, text.replace("value", "valeu", 200), "chunk 1/1")
+    with pytest.raises(ReplyRejected, match=r"drops 1 of 2 paragraphs, starting 'The end of the notes"):
+        check_content(text, text[: text.index("The end")], "chunk 1/1")
+    with pytest.raises(ReplyRejected, match=r"adds 1 block at the start"):
+        check_content(text, "Here is the corrected text with every word kept.\n\n" + text, "chunk 1/1")
+
+
+@pytest.mark.timeout(10)
+def test_random_words() -> None:
+    rng = random.Random(11)
+    vocabulary = ["".join(rng.choice("abcdefghij") for _ in range(rng.randint(3, 9))) for _ in range(5000)]
+    paragraphs = [" ".join(rng.choice(vocabulary) for _ in range(30)) for _ in range(300)]
+    text = "\n\n".join(paragraphs) + "\n"
+    word = paragraphs[150].split()[4]
+    check_content(text, text.replace(f" {word} ", f" {word}x ", 1), "chunk 1/1")
+    with pytest.raises(ReplyRejected, match=r"drops 1 of 300 paragraphs"):
+        check_content(text, "\n\n".join(paragraphs[:150] + paragraphs[151:]) + "\n", "chunk 1/1")
+    shuffled = paragraphs[:]
+    rng.shuffle(shuffled)
+    with pytest.raises(ReplyRejected):
+        check_content(text, "\n\n".join(shuffled) + "\n", "chunk 1/1")
+
+
+@pytest.mark.timeout(20)
+def test_many_long_replaced_stretches_are_judged_within_a_bound() -> None:
+    # Words of three letters have no stems, so only character similarity (quadratic) can judge their
+    # stretches: 40 stretches of ~5000 characters took ~15 s uncapped. Past the budget the rest are
+    # judged by words alone, which refuses them: the safe side, nothing is applied.
+    rng = random.Random(5)
+    vocabulary = ["the", "and", "set", "of", "is", "it", "was", "for", "not", "but"]
+
+    def paragraph() -> str:
+        return " ".join(rng.choice(vocabulary) for _ in range(700))
+
+    parts = [paragraph() for _ in range(80)]
+    reply = [p if k % 2 else "".join(reversed(p)) for k, p in enumerate(parts)]
+    with pytest.raises(ReplyRejected, match=r"replaces 1 of 80 paragraphs.*and 39 more"):
+        check_content("\n\n".join(parts) + "\n", "\n\n".join(reply) + "\n", "chunk 1/1")

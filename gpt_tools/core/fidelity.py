@@ -3,7 +3,7 @@
 A size ratio cannot tell a fix from a reply that drops four paragraphs, wraps the document in
 chatter ("Here is the fixed document:") or swaps it for an unrelated text of similar length. So the
 input and the reply are split into blocks (paragraphs, headings, list items), their words aligned in
-order (difflib), and every stretch of one that has no counterpart in the other is judged:
+order (alignment.py, near-linear), and every stretch of one that has no counterpart in the other is judged:
 
 - input blocks with no reply text in their place were **dropped**;
 - reply blocks with no input in their place were **invented** (first or last: a preamble or a note);
@@ -16,14 +16,16 @@ pass. Protected-region markers are not prose (protect.py checks them) and are ig
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
+from gpt_tools.core import alignment
 from gpt_tools.errors import ReplyRejected
 
-VERSION = 1  # in every result-cache key: a stricter guard must not replay a reply it would now refuse
+VERSION = 2  # in every result-cache key: a stricter guard must not replay a reply it would now refuse
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,8 +55,11 @@ _ONE_LINE = ("heading", "table row")
 _COMMON = frozenset(
     ("that", "this", "with", "from", "have", "your", "will", "been", "were", "they", "them", "then", "than", "what")
 )
-_ALIGN_COST = 2_000_000  # word pairs difflib may compare in one stretch (about 1 s)
 _CHAR_LIMIT = 6000  # character similarity is quadratic: longer stretches are judged by words alone
+# ... and so is the sum over a reply's stretches (3000 by 3000 characters of repetitive text: about 1 s),
+# so past this many character pairs compared in one check, the remaining stretches are judged by words
+# alone. Only stretches already lost or invented are compared: a fixed block is kept, it has no stretch.
+_CHAR_BUDGET = 20_000_000
 _EXCERPT = 40
 
 
@@ -108,17 +113,28 @@ def _stems(words: Sequence[str]) -> Counter[str]:
     return Counter(w[:6] for w in words if len(w) >= 4 and w not in _COMMON)
 
 
-def similarity(before: Sequence[str], after: Sequence[str], fidelity: Fidelity) -> bool:
+@dataclass(kw_only=True)
+class Budget:
+    """Character pairs that character similarity may still compare in one check (see _CHAR_BUDGET)."""
+
+    pairs: int = _CHAR_BUDGET
+
+
+def similarity(before: Sequence[str], after: Sequence[str], fidelity: Fidelity, budget: Budget | None = None) -> bool:
     """Whether `after` (words) can stand in place of `before`: a typo-level edit, or a rewording."""
     a, b = _stems(before), _stems(after)
     total = sum(a.values()) + sum(b.values())
     if total and 2 * sum((a & b).values()) / total >= fidelity.shared:
         return True
     left, right = " ".join(before), " ".join(after)
-    if len(left) + len(right) > _CHAR_LIMIT:
+    budget = budget or Budget()
+    if len(left) + len(right) > _CHAR_LIMIT or len(left) * len(right) > budget.pairs:
         return False
     matcher = SequenceMatcher(None, left, right, autojunk=False)
-    return matcher.real_quick_ratio() >= fidelity.similar and matcher.ratio() >= fidelity.similar
+    if matcher.real_quick_ratio() < fidelity.similar or matcher.quick_ratio() < fidelity.similar:
+        return False  # both are upper bounds of ratio(), cheap ones: the quadratic part is not needed
+    budget.pairs -= len(left) * len(right)
+    return matcher.ratio() >= fidelity.similar
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,40 +149,23 @@ class _Gap:
 
 
 def _partners(ins: list[Block], outs: list[Block], before: list[str], after: list[str]) -> list[int]:
-    """For each input word, the position of the reply word it aligns with, or -1.
+    """For each input word, the position of the reply word it aligns with, or -1 (alignment.py).
 
-    Words are aligned over the whole text. Very repetitive text (a long table of zeros) would make
-    that quadratic, so there blocks the reply left as they were are paired first (one string per
-    block), and words are aligned only in the stretches between them, where the edits are.
+    Runs of dropped or added words are slid onto block boundaries where the text allows, so that a
+    line dropped from similar lines counts as one block lost, not as two half-kept ones.
     """
+    partner = alignment.align(before, after)
+    alignment.slide(partner, before, {b.start for b in ins}, {b.end for b in ins})
+    inverse = [-1] * len(after)
+    for k, p in enumerate(partner):
+        if p >= 0:
+            inverse[p] = k
+    alignment.slide(inverse, after, {b.start for b in outs}, {b.end for b in outs})
     partner = [-1] * len(before)
-    if _cost(before, after) <= _ALIGN_COST:
-        for k, p in _align(before, after).items():
+    for p, k in enumerate(inverse):
+        if k >= 0:
             partner[k] = p
-        return partner
-    keys_in = [" ".join(before[b.start : b.end]) for b in ins]
-    keys_out = [" ".join(after[b.start : b.end]) for b in outs]
-    for tag, i1, i2, j1, j2 in SequenceMatcher(None, keys_in, keys_out, autojunk=False).get_opcodes():
-        if tag == "equal":
-            for block, other in zip(ins[i1:i2], outs[j1:j2], strict=True):
-                partner[block.start : block.end] = range(other.start, other.end)
-        elif i1 < i2 and j1 < j2:
-            low, offset = ins[i1].start, outs[j1].start
-            for k, p in _align(before[low : ins[i2 - 1].end], after[offset : outs[j2 - 1].end]).items():
-                partner[low + k] = offset + p
     return partner
-
-
-def _cost(before: list[str], after: list[str]) -> int:
-    """About how many word pairs difflib compares to align these (every pair of equal words)."""
-    counts = Counter(after)
-    return sum(counts[w] for w in before)
-
-
-def _align(before: list[str], after: list[str]) -> dict[int, int]:
-    # Past the bound, difflib's own remedy: words that are everywhere are not aligned.
-    matcher = SequenceMatcher(None, before, after, autojunk=_cost(before, after) > _ALIGN_COST)
-    return {m.a + k: m.b + k for m in matcher.get_matching_blocks() for k in range(m.size)}
 
 
 def _kept(block: Block, matched: Sequence[bool], fidelity: Fidelity) -> bool:
@@ -213,7 +212,8 @@ def _count(found: list[Block], of: list[Block]) -> str:
 
 
 def _invented(gap: _Gap, outs: list[Block]) -> str:
-    hit = [block for block in outs if any(block.start <= i < block.end for i in gap.new)]
+    new = set(gap.new)  # a set: the reply may be all new, thousands of blocks (the document twice)
+    hit = [block for block in outs if any(i in new for i in range(block.start, block.end))]
     where = "at the start" if gap.first else "at the end" if gap.last else "in the middle"
     note = len(hit) == 1 and gap.first != gap.last and len(gap.new) <= 40
     say = " (a note to you, not part of the document)" if note else ""
@@ -222,14 +222,20 @@ def _invented(gap: _Gap, outs: list[Block]) -> str:
 
 
 def _judge(
-    gap: _Gap, ins: list[Block], outs: list[Block], before: list[str], after: list[str], fidelity: Fidelity
+    gap: _Gap,
+    ins: list[Block],
+    outs: list[Block],
+    before: list[str],
+    after: list[str],
+    fidelity: Fidelity,
+    budget: Budget,
 ) -> str | None:
     """What is wrong with one gap, or None when its reply text can stand in for its input."""
     lost_words = [w for block in gap.lost for w in before[block.start : block.end]]
     if not lost_words:
         return _invented(gap, outs)
     new_words = [after[i] for i in gap.words]
-    if gap.first and gap.last and len(gap.lost) == len(ins) and not similarity(lost_words, new_words, fidelity):
+    if gap.first and gap.last and len(gap.lost) == len(ins) and not similarity(lost_words, new_words, fidelity, budget):
         start = f" (it starts {_excerpt(outs[0].text)})" if outs else ""
         return f"has nothing in common with the input{start}, so it is not a rewrite of it"
     # However well the words compare, fewer blocks in their place means some are gone: a rewording
@@ -238,7 +244,7 @@ def _judge(
     if missing > 0:
         gone = _least_present(gap.lost, before, new_words, missing)
         return f"drops {_count(gone, ins)}, starting {_excerpt(gone[0].text)}"
-    if similarity(lost_words, new_words, fidelity):
+    if similarity(lost_words, new_words, fidelity, budget):
         return None
     if len(new_words) > 2 * len(lost_words) and gap.new:
         return _invented(gap, outs)
@@ -250,7 +256,16 @@ def _standing(gap: _Gap, outs: list[Block]) -> int:
     if not gap.words:
         return 0
     low, high = gap.words[0], gap.words[-1] + 1  # the gap's reply words are one contiguous stretch
-    return sum(1 for b in outs if 2 * (min(high, b.end) - max(low, b.start)) >= b.end - b.start)
+    near = outs[bisect_right(outs, low, key=_end) : bisect_left(outs, high, key=_start)]  # blocks overlapping it
+    return sum(1 for b in near if 2 * (min(high, b.end) - max(low, b.start)) >= b.end - b.start)
+
+
+def _start(block: Block) -> int:
+    return block.start
+
+
+def _end(block: Block) -> int:
+    return block.end
 
 
 def _least_present(lost: list[Block], before: list[str], new_words: list[str], count: int) -> list[Block]:
@@ -272,10 +287,11 @@ def check_content(before: str, after: str, where: str, fidelity: Fidelity = STRI
     if in_words == out_words:
         return
     partner = _partners(ins, outs, in_words, out_words)
+    budget = Budget()
     problems = [
         problem
         for gap in _gaps(ins, outs, partner, len(out_words), fidelity)
-        if (problem := _judge(gap, ins, outs, in_words, out_words, fidelity))
+        if (problem := _judge(gap, ins, outs, in_words, out_words, fidelity, budget))
     ]
     if problems:
         more = (
