@@ -20,8 +20,8 @@ __version__ = "0.1.0"
 # Public name -> the module that defines it. A module name as its own value means the module itself.
 _HOME = {
     "run": "gpt_tools.core.runner",
-    "InputFile": "gpt_tools.core.runner",
-    "Result": "gpt_tools.core.runner",
+    "InputFile": "gpt_tools.core.inputs",
+    "Result": "gpt_tools.core.records",
     "load_config": "gpt_tools.config.loader",
     "Config": "gpt_tools.config.loader",
     "Assistant": "gpt_tools.config.definitions",
@@ -104,7 +104,9 @@ if TYPE_CHECKING:  # what mypy and IDEs see; at run time __getattr__ below impor
         remove_assistant_files,
         set_assistant_files,
     )
-    from gpt_tools.core.runner import InputFile, Result, run
+    from gpt_tools.core.inputs import InputFile
+    from gpt_tools.core.records import Result
+    from gpt_tools.core.runner import run
     from gpt_tools.errors import (
         ApiError,
         Cancelled,

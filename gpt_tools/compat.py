@@ -13,9 +13,9 @@ from typing import Any
 
 from gpt_tools.config.keys import resolve_endpoint
 from gpt_tools.config.loader import Config, load_config
+from gpt_tools.config.resolve import resolve, resolve_settings
 from gpt_tools.core import knowledge
 from gpt_tools.core.guards import refuse_secrets, scannable_text
-from gpt_tools.core.runner import resolve_settings
 from gpt_tools.errors import GptToolsError, InputRefused
 from gpt_tools.state import paths
 from gpt_tools.state.localread import FileRefused, read_regular
@@ -35,8 +35,8 @@ def sync_knowledge(
     assistant = config.assistant(name)
     if not allow_secrets:
         refuse_secrets(knowledge.readable_texts(assistant))
-    settings = resolve_settings(config, assistant, model=None, backend=None)
-    return knowledge.sync(resolve_endpoint(settings), assistant, verify=verify, timeout=settings.index_timeout)
+    settings, endpoint = resolve(config, assistant)
+    return knowledge.sync(endpoint, assistant, verify=verify, timeout=settings.index_timeout)
 
 
 def upload_file(path: str | Path, *, cwd: Path | str | None = None, allow_secrets: bool = False) -> str:
@@ -51,7 +51,7 @@ def upload_file(path: str | Path, *, cwd: Path | str | None = None, allow_secret
         raise InputRefused(f"{path} {exc.reason}") from None
     if not allow_secrets:
         refuse_secrets({str(path): scannable_text(data)})
-    return knowledge.attach(resolve_endpoint(config.settings), _root(cwd), str(path), data)
+    return knowledge.attach(resolve(config, None)[1], _root(cwd), str(path), data)
 
 
 def find_file(path_or_id: str, *, cwd: Path | str | None = None) -> dict[str, Any] | None:
@@ -78,7 +78,7 @@ def check_endpoints(config: Config, *, reach: bool = True) -> list[EndpointCheck
     checks: list[EndpointCheck] = []
     seen: set[tuple[str | None, str]] = set()
     for assistant in config.assistants.values():
-        settings = resolve_settings(config, assistant, model=None, backend=None)
+        settings = resolve_settings(config, assistant)
         if (settings.base_url, settings.api_key_env) in seen:
             continue
         seen.add((settings.base_url, settings.api_key_env))

@@ -52,12 +52,21 @@ class ApiError(RunFailed):
     """The server answered with an error status."""
 
     def __init__(
-        self, message: str, *, status: int | None = None, code: str | None = None, request_id: str | None = None
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        param: str | None = None,
+        path: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
-        self.code = code
+        self.code = code  # the error object's code (else its type): what recovery matches on
         self.request_id = request_id  # the server's x-request-id: what its support asks for
+        self.param = param  # the part of the request the error is about ("model", "tools", ...)
+        self.path = path  # the request's path, without query: the object it was for ("/files/file-...")
 
 
 class ReplyRejected(RunFailed):

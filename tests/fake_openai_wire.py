@@ -54,6 +54,13 @@ ERROR_FAULTS: dict[str, tuple[int, str, str | None, str]] = {
         "context_length_exceeded",
         "Your input exceeds the context window of this model. Please adjust your input and try again.",
     ),
+    # A model the account cannot use (param "model"): a 404 that is about no knowledge file.
+    "model_not_found": (
+        404,
+        "invalid_request_error",
+        "model_not_found",
+        "The model '{model}' does not exist or you do not have access to it.",
+    ),
     # A stored response that expired or was deleted, named by a later turn's previous_response_id.
     "previous_not_found": (
         400,
@@ -91,7 +98,7 @@ def fault_error(fault: str, model: str, retry_after: float, api_key: str) -> tup
     # Real 401s echo a masked key; never echo the whole secret even in a fake.
     masked = (api_key[:3] + "*" * 4 + api_key[-4:]) if len(api_key) > 8 else "*" * len(api_key)
     message = template.format(model=model, retry=f"{retry_after:g}", key=masked)
-    param = "input" if fault == "context_length" else None
+    param = {"context_length": "input", "model_not_found": "model"}.get(fault)
     return status, error_body(message, err_type, code, param)
 
 

@@ -12,7 +12,7 @@ import pytest
 from gpt_tools import load_config
 from gpt_tools.cli.batch import batch_group
 from gpt_tools.core.batch import records_dir
-from gpt_tools.core.rewrite import prepare
+from gpt_tools.core.inputs import prepare
 from gpt_tools.errors import GptToolsError
 from tests.conftest import write_config
 from tests.fake_openai import FakeOpenAI, Scripted

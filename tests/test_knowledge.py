@@ -22,7 +22,7 @@ from gpt_tools.core import knowledge
 from gpt_tools.core.guards import estimate_tokens
 from gpt_tools.core.knowledge import STATE_FILE
 from gpt_tools.wire import indexing
-from tests.fake_openai import FakeOpenAI
+from tests.fake_openai import FakeOpenAI, Scripted
 
 API_KEY = "sk-test-not-a-real-key"  # what the `api` fixture sets
 FILES = {f"kb/k{i}.md": f"# Topic {i}\n\nKnowledge number {i}: " + "facts " * (20 + i) + "\n" for i in range(3)}
@@ -274,6 +274,48 @@ def test_run_recovers_when_the_vector_store_was_deleted(kb: FakeOpenAI, mode: st
     assert sent[1].body["tools"] == [{"type": "file_search", "vector_store_ids": [store]}]
     assert store_files(kb, store) == set(first.file_ids) and kb.uploads == 3
     assert state()["assistants"]["Kb"]["vector_store_id"] == store
+
+
+def _wordless_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every HTTP error keeps its status, code and param but says nothing: recovery must not read it."""
+    from gpt_tools.wire import transport
+
+    original = transport._error_from
+
+    def wordless(*args: Any) -> Any:
+        error = original(*args)
+        error.args = (f"HTTP {error.status}: gone",)
+        return error
+
+    monkeypatch.setattr(transport, "_error_from", wordless)
+
+
+def test_a_lost_file_is_healed_whatever_the_error_message_says(kb: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = gpt_tools.sync_knowledge("Kb")
+    kb.forget_file(first.file_ids[0])
+    Path("gpt-tools.toml").write_text(Path("gpt-tools.toml").read_text() + kb_table("Kb2", files=["kb/k0.md"]))
+    _wordless_errors(monkeypatch)
+    report = gpt_tools.sync_knowledge("Kb2")  # the 404 names no file: the server is asked which is gone
+    assert kb.uploads == 4 and report.uploaded == 1
+    assert report.file_ids[0] != first.file_ids[0] and report.file_ids[0] in kb.files
+
+
+def test_a_lost_store_during_a_run_is_found_by_the_param(kb: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = gpt_tools.sync_knowledge("Kb")
+    server_call(kb, "DELETE", f"/vector_stores/{first.vector_store_id}")
+    _wordless_errors(monkeypatch)
+    assert gpt_tools.run("Kb", "teh question\n").text == "the question\n"
+    assert len(kb.model_requests()) == 2 and first.vector_store_id not in kb.vector_stores
+
+
+def test_a_404_about_the_model_never_resyncs_knowledge(kb: FakeOpenAI) -> None:
+    gpt_tools.sync_knowledge("Kb")
+    seen = len(kb.requests)
+    kb.script(Scripted(fault="model_not_found"))
+    with pytest.raises(gpt_tools.ApiError) as caught:
+        gpt_tools.run("Kb", "teh question\n")
+    assert caught.value.status == 404 and caught.value.code == "model_not_found"
+    assert [r.path for r in kb.requests[seen:]] == ["/v1/responses"]  # no verify listing, no second try
 
 
 def test_run_of_a_lost_store_through_the_cli(kb: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:

@@ -107,7 +107,6 @@ def test_no_import_cycle_among_gpt_tools_modules() -> None:
     assert not cycles, f"import cycles among gpt_tools modules:\n\n{report}\n\n{LAYERING}"
 
 
-@pytest.mark.xfail(strict=True, reason="open break: state.runlog imports config.{definitions,loader} and core.runner")
 def test_the_import_linter_contracts_hold() -> None:
     done = subprocess.run(
         [program("lint-imports"), "--no-cache", str(ROOT / "pyproject.toml")],

@@ -12,7 +12,7 @@ import pytest
 
 import gpt_tools
 from gpt_tools.backends import BackendRequest
-from gpt_tools.core.rewrite import prepare
+from gpt_tools.core.inputs import prepare
 from gpt_tools.core.session import Session
 from gpt_tools.errors import Cancelled, InputRefused, ReplyRejected, RunFailed
 from gpt_tools.state.cache import ResultCache

@@ -105,3 +105,28 @@ def test_dry_run_refuses_what_a_run_refuses(api: FakeOpenAI) -> None:
     assert done.returncode == 2 and b"no conversation" in done.stderr
     done = run_program("gpt-tools", "run", "MarkdownLinter", "--continue", "--dry-run", "-t", "x")
     assert done.returncode == 2 and b"conversations are for writing assistants" in done.stderr
+
+
+def test_dry_run_and_run_take_one_request_and_agree_on_its_chunks(api: FakeOpenAI) -> None:
+    from gpt_tools.core.plan import RunRequest
+    from gpt_tools.core.preview import preview_request
+    from gpt_tools.core.runner import run_request
+
+    write_config(Path.cwd(), "chunk_tokens = 200\n")
+    sections = "".join(f"## Part {i}\n\n" + "Some teh prose here. " * 40 + "\n\n" for i in range(6))
+    request = RunRequest(assistant="MarkdownLinter", text=sections)
+    plan = preview_request(request)
+    assert api.requests == []
+    result = run_request(request)
+    assert plan.chunks == result.chunks == len(api.model_requests()) > 1
+
+
+def test_dry_run_refuses_file_search_with_nothing_to_search_as_the_run_does(
+    api: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write_config(Path.cwd(), "[assistants.Search]\ninstructions = 'Answer.'\ntools = ['file_search']\n")
+    monkeypatch.setenv("GPT_TOOLS_CONFIG", str(config))
+    for attempt in (preview, gpt_tools.run):
+        with pytest.raises(gpt_tools.UsageError, match="uses file_search but has no knowledge files"):
+            attempt("Search", "question?")
+    assert api.requests == []

@@ -10,7 +10,8 @@ import pytest
 from markdown_it import MarkdownIt
 
 import gpt_tools
-from gpt_tools.core.rewrite import assemble, check_chunk_reply, prepare
+from gpt_tools.core.inputs import prepare
+from gpt_tools.core.rewrite import assemble, check_chunk_reply
 from gpt_tools.errors import InputRefused, ReplyRejected
 from gpt_tools.markdown.chunking import split_chunks
 from gpt_tools.markdown.protect import Masked, mask, restrict, unmask

@@ -232,3 +232,46 @@ def test_library_text_with_nul_is_refused(api: FakeOpenAI) -> None:
     with pytest.raises(InputRefused, match="input holds a NUL byte \\(line 2\\)"):
         gpt_tools.run("Summarizer", "fine\nbad\0byte\n")
     assert api.model_requests() == []
+
+
+# --- recovery matched by the error's code, never by its words -------------------------------------
+
+
+def _reword_errors(monkeypatch: pytest.MonkeyPatch, words: str) -> None:
+    """Every HTTP error keeps its status, code and param, but its message becomes `words`."""
+    from gpt_tools.wire import transport
+
+    original = transport._error_from
+
+    def reworded(*args: object) -> gpt_tools.ApiError:
+        error = original(*args)  # type: ignore[arg-type]
+        error.args = (words,)
+        return error
+
+    monkeypatch.setattr(transport, "_error_from", reworded)
+
+
+def test_an_expired_previous_response_is_known_by_its_code(api: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gpt_tools.state import conversation
+
+    talk = conversation.new("Summarizer", Path.cwd())
+    gpt_tools.run("Summarizer", "teh one", conversation=talk)
+    _reword_errors(monkeypatch, "HTTP 400: gone")
+    api.script(Scripted(fault="previous_not_found"))
+    gpt_tools.run("Summarizer", "teh two", conversation=talk)
+    refused, resent = (r.body for r in api.model_requests()[1:])
+    assert "previous_response_id" in refused and "previous_response_id" not in resent
+
+
+def test_an_error_that_mentions_previous_is_not_taken_for_expiry(
+    api: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gpt_tools.state import conversation
+
+    talk = conversation.new("Summarizer", Path.cwd())
+    gpt_tools.run("Summarizer", "teh one", conversation=talk)
+    _reword_errors(monkeypatch, "HTTP 400: the previous messages are too long")
+    api.script(Scripted(fault="context_length"))
+    with pytest.raises(gpt_tools.ApiError) as caught:
+        gpt_tools.run("Summarizer", "teh two", conversation=talk)
+    assert caught.value.code == "context_length_exceeded" and len(api.model_requests()) == 2

@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from gpt_tools.core.rewrite import assemble, prepare
+from gpt_tools.core.inputs import prepare
+from gpt_tools.core.rewrite import assemble
 from gpt_tools.errors import InputRefused
 from gpt_tools.markdown.protect import restrict, unmask
 from gpt_tools.markdown.textio import BOM, conform_to_input, decode_input, strip_bom, uses_crlf

@@ -21,7 +21,7 @@ from gpt_tools.cli.console import Console
 
 if TYPE_CHECKING:
     from gpt_tools.config.loader import Config
-    from gpt_tools.core.runner import Result
+    from gpt_tools.core.records import Result
     from gpt_tools.state.conversation import Conversation
 
 PROGRAM = "gpt-tools"

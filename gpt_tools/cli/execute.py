@@ -12,7 +12,8 @@ from gpt_tools.cli.console import Console
 from gpt_tools.cli.inputs import gather, read_attachment
 from gpt_tools.config.loader import Config, load_config
 from gpt_tools.core import runner
-from gpt_tools.core.runner import InputFile
+from gpt_tools.core.inputs import InputFile
+from gpt_tools.core.records import Result
 from gpt_tools.errors import RunFailed, TurnNotSaved, UsageError
 from gpt_tools.state import atomicwrite
 from gpt_tools.state.conversation import Conversation
@@ -134,7 +135,7 @@ def _write_output(text: str, path: str, expect: atomicwrite.Expected) -> _Output
 
 
 def _deliver(
-    result: runner.Result, options: RunOptions, console: Console, *, streamed: str, expect: atomicwrite.Expected
+    result: Result, options: RunOptions, console: Console, *, streamed: str, expect: atomicwrite.Expected
 ) -> None:
     output = _write_output(result.text, options.output_file, expect) if options.output_file else None
     if options.as_json:

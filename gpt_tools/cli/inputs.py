@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from gpt_tools.config.definitions import Assistant
-from gpt_tools.core.runner import InputFile
+from gpt_tools.core.inputs import InputFile
 from gpt_tools.errors import InputRefused, UsageError
 from gpt_tools.markdown.textio import decode_input
 from gpt_tools.state.localread import FileRefused, read_regular

@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from gpt_tools.config.definitions import Assistant, Settings
-from gpt_tools.config.keys import resolve_endpoint
 from gpt_tools.config.loader import load_config
+from gpt_tools.config.resolve import resolve, resolve_settings
 from gpt_tools.core import guards, knowledge
-from gpt_tools.core.rewrite import Prepared, check_chunk_size, prepare
-from gpt_tools.core.runner import Hooks, Plan, check_input, compose, make_plan, resolve_settings
+from gpt_tools.core.inputs import Prepared, check_input, compose, prepare
+from gpt_tools.core.plan import Hooks, Plan, build_plan, with_knowledge
+from gpt_tools.core.rewrite import check_chunk_size
 from gpt_tools.core.session import Session
 from gpt_tools.errors import ConfigError, GptToolsError, InputRefused, UsageError
 from gpt_tools.markdown.textio import decode_input
@@ -259,7 +260,7 @@ def plan_submission(
     assistant = config.assistant(name)
     if not assistant.rewrites:
         raise UsageError(f"{assistant.name} writes new text; a batch run needs a rewriting assistant")
-    settings = resolve_settings(config, assistant, model=model, backend=None)
+    settings = resolve_settings(config, assistant, model=model)
     if settings.backend != "openai":
         raise UsageError(f"batch runs use OpenAI's Batch API; {assistant.name} uses the {settings.backend} backend")
     instructions, _ = compose(assistant, "", (), instruct)
@@ -291,8 +292,18 @@ def plan_submission(
 def _plan(submission: Submission) -> Plan:
     """What a live run would resolve (knowledge files included), answering whole instead of streaming."""
     settings = replace(submission.settings, stream=False)
-    return make_plan(
-        submission.assistant, settings, submission.instructions, (), Session(jobs=1), Hooks(), root=submission.root
+    definition = submission.assistant
+    sent, instructions, use = with_knowledge(definition, settings, submission.instructions)
+    return build_plan(
+        definition=definition,
+        sent=sent,
+        settings=settings,
+        instructions=instructions,
+        knowledge_use=use,
+        files=(),
+        root=submission.root,
+        session=Session(jobs=1),
+        hooks=Hooks(),
     )
 
 
@@ -348,8 +359,7 @@ def endpoint_for(record: BatchRecord | None) -> Endpoint:
     """Where a batch lives: the endpoint of its project's config (the current one when unknown)."""
     config = load_config(record.root if record and Path(record.root).is_dir() else None)
     assistant = config.assistants.get(record.assistant) if record else None
-    settings = resolve_settings(config, assistant, model=None, backend=None) if assistant else config.settings
-    return resolve_endpoint(settings)
+    return resolve(config, assistant)[1]
 
 
 def retrieve(endpoint: Endpoint, batch_id: str) -> dict[str, Any]:

@@ -15,9 +15,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from gpt_tools.config.loader import load_config
 from gpt_tools.core.batch import BatchRecord, FileRecord, retrieve, save_record, sha256
-from gpt_tools.core.rewrite import assemble, check_chunk_reply, prepare
+from gpt_tools.core.inputs import prepare
+from gpt_tools.core.rewrite import assemble, check_chunk_reply
 from gpt_tools.errors import GptToolsError, RunFailed
+from gpt_tools.state import runlog
 from gpt_tools.state.atomicwrite import ChangedMeanwhile, WriteRefused, write_atomic
 from gpt_tools.wire import transport
 from gpt_tools.wire.backends import Reply
@@ -107,9 +110,6 @@ def _outcome(record: BatchRecord, entry: FileRecord, results: dict[str, dict[str
 
 def _log_usage(record: BatchRecord, batch: dict[str, Any], results: dict[str, dict[str, Any]]) -> None:
     """One run-log row for the whole batch: what its requests used and cost (at the batch price)."""
-    from gpt_tools.config.loader import load_config
-    from gpt_tools.state import runlog
-
     tokens_in = tokens_out = cached = 0
     for line in results.values():
         body = (line.get("response") or {}).get("body")

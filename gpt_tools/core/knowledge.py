@@ -19,7 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from gpt_tools.config.definitions import Assistant
+from gpt_tools.config.loader import refused
+from gpt_tools.core.guards import estimate_tokens, scannable_text
 from gpt_tools.errors import ApiError, ConfigError, RunFailed, UsageError
+from gpt_tools.markdown.textio import decode_input
 from gpt_tools.state.atomicwrite import write_atomic
 from gpt_tools.state.localread import FileRefused, read_regular
 from gpt_tools.state.paths import STATE_FILE as STATE_FILE  # re-exported: tests and bench name it here
@@ -65,8 +68,6 @@ def state_root(assistant: Assistant) -> Path:
 
 def read_knowledge(assistant: Assistant) -> Knowledge:
     """Read and hash the files; an untrusted project's must lie inside it (localread), each within a cap."""
-    from gpt_tools.config.loader import refused
-
     root = state_root(assistant)
     confined = Path(assistant.confined_to) if assistant.confined_to else None
     paths, hashes, contents = [], [], []
@@ -178,14 +179,39 @@ def _sync_once(
     return SyncReport(store, tuple(wanted), uploaded, len(add), len(remove))
 
 
-def _heal(state: State, assistant: Assistant, error: ApiError) -> None:
-    """Forget what the server no longer knows: the named file, or the assistant's vector store."""
-    message = str(error)
-    for digest, record in list(state.files.items()):
-        if record["id"] in message:
-            del state.files[digest]
-            return
-    state.assistants.pop(assistant.name, None)
+def _heal(endpoint: Endpoint, state: State, assistant: Assistant, error: ApiError) -> None:
+    """Forget what the server no longer knows, found from what the 404 was for (never its wording).
+
+    A file named in the request's path is the lost one; otherwise the server is asked which of the
+    assistant's files it still has; if it has them all, the vector store is what it lost.
+    """
+    segments = set((error.path or "").split("/"))
+    named = [digest for digest, record in state.files.items() if record["id"] in segments]
+    wanted = dict.fromkeys(read_knowledge(assistant).hashes)
+    lost = named or [digest for digest in wanted if digest in state.files and _gone(endpoint, state.files[digest])]
+    for digest in lost:
+        del state.files[digest]
+    if not lost:
+        state.assistants.pop(assistant.name, None)
+
+
+def _gone(endpoint: Endpoint, record: dict[str, Any]) -> bool:
+    try:
+        transport.call(endpoint, "GET", f"/files/{record['id']}")
+    except ApiError as exc:
+        if _missing(exc):
+            return True
+        raise
+    return False
+
+
+def names_a_lost_reference(error: ApiError) -> bool:
+    """A model request's 404 about its tools: a vector store or knowledge file the server lost.
+
+    The error's `param` says which part of the request it is about (`tools`, `tools[0]...`), so a
+    404 for the model itself (param `model`) or for the endpoint never triggers a knowledge re-sync.
+    """
+    return _missing(error) and (error.param or "").split("[")[0].split(".")[0] == "tools"
 
 
 def sync(
@@ -214,7 +240,7 @@ def sync(
             except ApiError as exc:
                 if not _missing(exc):
                     raise
-                _heal(state, assistant, exc)
+                _heal(endpoint, state, assistant, exc)
         raise RunFailed(f"{assistant.name}: the server keeps losing knowledge files; try again later")
 
 
@@ -247,9 +273,6 @@ def _verify(endpoint: Endpoint, state: State, assistant: Assistant) -> None:
 
 def inline(assistant: Assistant, budget_tokens: int) -> str:
     """Knowledge files as reference text for backends without file_search, within a token budget."""
-    from gpt_tools.core.guards import estimate_tokens
-    from gpt_tools.markdown.textio import decode_input
-
     knowledge = read_knowledge(assistant)
     texts = [
         decode_input(data, source=str(path)) for path, data in zip(knowledge.paths, knowledge.contents, strict=True)
@@ -330,7 +353,5 @@ def readable_texts(assistant: Assistant) -> dict[str, str]:
     A key survives any byte around it: one invalid UTF-8 byte or a NUL must not make a file "binary"
     and let it go out unscanned (guards.scannable_text).
     """
-    from gpt_tools.core.guards import scannable_text
-
     knowledge = read_knowledge(assistant)
     return {str(path): scannable_text(data) for path, data in zip(knowledge.paths, knowledge.contents, strict=True)}

@@ -1,4 +1,7 @@
-"""`--dry-run`: what a run would send and roughly cost, sending nothing (no request, no upload)."""
+"""`--dry-run`: what a run would send and roughly cost, sending nothing (no request, no upload).
+
+It describes the run's own `plan.decide()`, so the dry run and the run cannot disagree.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gpt_tools.config.definitions import Assistant
-from gpt_tools.config.keys import base_url
-from gpt_tools.config.loader import Config, load_config
-from gpt_tools.core import guards, knowledge
-from gpt_tools.core.runner import InputFile, checked_input, resolve_settings, uses_server_tools
-from gpt_tools.errors import UsageError
-from gpt_tools.markdown import textio
+from gpt_tools.config.loader import Config
+from gpt_tools.core import knowledge
+from gpt_tools.core.inputs import InputFile
+from gpt_tools.core.plan import Decision, RunRequest, decide
+from gpt_tools.state import runlog
 from gpt_tools.state.conversation import Conversation
 
 
@@ -59,6 +61,34 @@ def _knowledge(assistant: Assistant, uploads: bool) -> tuple[list[str], int]:
     return [path.name for path in found.paths], missing
 
 
+def describe(decision: Decision) -> Preview:
+    """The dry run of a decided run: its plan, priced, and what its knowledge sync would upload."""
+    resolved = decision.resolved
+    definition, settings = resolved.assistant, resolved.settings
+    prices = {**runlog.PRICES, **resolved.config.prices}
+    estimate = runlog.cost(settings.model, decision.input_tokens, 0, decision.output_tokens or 0, prices)
+    names, uploads = _knowledge(definition, decision.knowledge == "upload")
+    return Preview(
+        assistant=definition.name,
+        model=settings.model,
+        backend=settings.backend,
+        endpoint=decision.endpoint,  # base_url only: a dry run needs no key, nor runs api_key_cmd
+        mode=definition.mode,
+        input_tokens=decision.input_tokens,
+        output_tokens=decision.output_tokens,
+        cost=estimate,
+        chunks=decision.chunks,
+        files=[file.path for file in decision.files],
+        knowledge_files=names,
+        knowledge_uploads=uploads,
+    )
+
+
+def preview_request(request: RunRequest) -> Preview:
+    """The dry run of the request `runner.run_request()` would run; the same input refusals apply."""
+    return describe(decide(request))
+
+
 def preview(
     assistant: str | Assistant,
     text: str,
@@ -73,44 +103,16 @@ def preview(
     conversation: Conversation | None = None,
 ) -> Preview:
     """The plan of `run()` with the same arguments; the same input refusals apply."""
-    from gpt_tools.markdown.chunking import split_chunks
-    from gpt_tools.markdown.protect import mask
-    from gpt_tools.state import runlog
-
-    config = config or load_config(cwd)
-    definition = config.assistant(assistant) if isinstance(assistant, str) else assistant
-    settings = resolve_settings(config, definition, model=model, backend=backend)
-    instructions, user_text = checked_input(definition, settings, text, files, extra_instructions, allow_secrets)
-    if conversation is not None and definition.rewrites:
-        raise UsageError(f"{definition.name} rewrites documents; conversations are for writing assistants")
-    server_tools = uses_server_tools(definition, settings)
-    if definition.files and not server_tools:  # a live run inlines them, within knowledge_tokens
-        instructions += knowledge.inline(definition, settings.knowledge_tokens)
-    # A turn is billed for the whole conversation so far, sent again or chained by previous_response_id.
-    history = sum(guards.estimate_tokens(m["content"]) for m in conversation.messages) if conversation else 0
-    chunks = 1
-    if definition.rewrites:
-        body = mask(textio.strip_bom(text)).text if settings.protect else text
-        chunks = len(split_chunks(body, settings.chunk_tokens))
-    document = guards.estimate_tokens(user_text)
-    tokens_in = document + chunks * guards.estimate_tokens(instructions) + history
-    tokens_out = document if definition.rewrites else definition.max_output_tokens
-    estimate = runlog.cost(settings.model, tokens_in, 0, tokens_out or 0, {**runlog.PRICES, **config.prices})
-    names, uploads = _knowledge(definition, server_tools)
-    # Not resolve_endpoint(): a dry run must not need the key, nor run api_key_cmd (it may prompt).
-    endpoint = base_url(settings)
-
-    return Preview(
-        assistant=definition.name,
-        model=settings.model,
-        backend=settings.backend,
-        endpoint=endpoint,
-        mode=definition.mode,
-        input_tokens=tokens_in,
-        output_tokens=tokens_out,
-        cost=estimate,
-        chunks=chunks,
-        files=[file.path for file in files],
-        knowledge_files=names,
-        knowledge_uploads=uploads,
+    request = RunRequest(
+        assistant=assistant,
+        text=text,
+        files=files,
+        model=model,
+        backend=backend,
+        extra_instructions=extra_instructions,
+        allow_secrets=allow_secrets,
+        config=config,
+        cwd=cwd,
+        conversation=conversation,
     )
+    return preview_request(request)

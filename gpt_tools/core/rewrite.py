@@ -15,10 +15,11 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 
 from gpt_tools.core import fidelity, guards
-from gpt_tools.core.runner import Outcome, Plan
+from gpt_tools.core.inputs import Prepared, prepare
+from gpt_tools.core.plan import Plan
+from gpt_tools.core.records import Spent
 from gpt_tools.errors import Cancelled, InputRefused, ReplyRejected
 from gpt_tools.markdown import protect, textio
-from gpt_tools.markdown.chunking import split_chunks
 from gpt_tools.state.cache import ResultCache
 from gpt_tools.wire.backends import Reply, Usage
 from gpt_tools.wire.backends.base import DeltaHook
@@ -129,29 +130,6 @@ def _run_chunk(plan: Plan, chunk: str, masked: protect.Masked, where: str, on_de
     return _Chunk(out, reply.usage, reply.model, reply.response_id, sent=True, request_id=reply.request_id)
 
 
-@dataclass(frozen=True)
-class Prepared:
-    """A document ready to send: its text without BOM, its masked form, and the masked text's chunks."""
-
-    body: str
-    masked: protect.Masked
-    chunks: tuple[str, ...]
-
-    @property
-    def names(self) -> list[str]:
-        """How messages name each chunk."""
-        if len(self.chunks) == 1:
-            return ["the document"]
-        return [f"chunk {i + 1}/{len(self.chunks)}" for i in range(len(self.chunks))]
-
-
-def prepare(text: str, *, protect_regions: bool, chunk_tokens: int) -> Prepared:
-    """Mask and split text; deterministic, so a batch run can redo it at collect time."""
-    body = textio.strip_bom(text)
-    masked = protect.mask(body) if protect_regions else protect.Masked(body, ())
-    return Prepared(body, masked, tuple(split_chunks(masked.text, chunk_tokens)))
-
-
 def assemble(prepared: Prepared, parts: Sequence[str], text: str, *, rewords: bool = False) -> str:
     """The verified chunk replies joined, protected regions restored, in text's own conventions."""
     restored = protect.unmask("".join(parts), prepared.masked)
@@ -167,7 +145,7 @@ def _run_concurrently(plan: Plan, prepared: Prepared) -> list[_Chunk]:
     on billing. After a failure the other chunks are stopped too, unless a cache can keep their fixes.
     """
     cancel = plan.cancel or threading.Event()
-    plan = replace(plan, cancel=cancel)
+    plan = replace(plan, hooks=replace(plan.hooks, cancel=cancel))
     pool = ThreadPoolExecutor(max_workers=min(len(prepared.chunks), plan.session.jobs))
     futures: list[Future[_Chunk]] = []
     first: BaseException | None = None
@@ -190,9 +168,15 @@ def _run_concurrently(plan: Plan, prepared: Prepared) -> list[_Chunk]:
     return [future.result() for future in futures]
 
 
-def rewrite_document(plan: Plan, text: str, on_delta: DeltaHook | None = None) -> tuple[str, Outcome]:
-    """The rewritten document in text's own conventions, and what it cost."""
-    prepared = prepare(text, protect_regions=plan.settings.protect, chunk_tokens=plan.settings.chunk_tokens)
+def rewrite_document(
+    plan: Plan, text: str, *, prepared: Prepared | None = None, on_delta: DeltaHook | None = None
+) -> tuple[str, Spent]:
+    """The rewritten document in text's own conventions, and what it cost.
+
+    `prepared` is text as the run's decide() masked and chunked it (prepared again when not given).
+    """
+    if prepared is None:
+        prepared = prepare(text, protect_regions=plan.settings.protect, chunk_tokens=plan.settings.chunk_tokens)
     chunks, masked, names = prepared.chunks, prepared.masked, prepared.names
     # Streaming partial text only makes sense when it is the final text: one chunk, nothing masked.
     stream_to = on_delta if len(chunks) == 1 and not masked.regions else None
@@ -209,5 +193,12 @@ def rewrite_document(plan: Plan, text: str, on_delta: DeltaHook | None = None) -
     )
     model = next((p.model for p in sent if p.model), "")
     request_ids = ",".join(p.request_id for p in sent if p.request_id) or None  # one per chunk sent
-    outcome = Outcome(usage, model, next((p.response_id for p in sent), None), len(sent), len(chunks), request_ids)
-    return final, outcome
+    spent = Spent(
+        usage=usage,
+        model=model,
+        response_id=next((p.response_id for p in sent), None),
+        requests=len(sent),
+        chunks=len(chunks),
+        request_id=request_ids,
+    )
+    return final, spent

@@ -117,10 +117,11 @@ def _headers(endpoint: Endpoint, stream: bool, content_type: str) -> dict[str, s
 def _error_from(status: int, body: bytes, path: str, request_id: str | None) -> ApiError:
     # Redact before cutting: a cut made first could leave the start of a key that redact() no longer
     # recognises as the whole secret.
-    message, code = redact.redact(body.decode("utf-8", "replace").strip())[:500], None
+    message, code, param = redact.redact(body.decode("utf-8", "replace").strip())[:500], None, None
     try:
         error = json.loads(body)["error"]
         message, code = str(error.get("message") or message), error.get("code") or error.get("type")
+        param = error.get("param")
     except (ValueError, KeyError, TypeError, AttributeError):
         pass
     hints = {401: " (check the API key)", 407: " (the proxy wants credentials: user:password@ in HTTP_PROXY)"}
@@ -128,7 +129,14 @@ def _error_from(status: int, body: bytes, path: str, request_id: str | None) -> 
         hints[404] = " (check the model name and base_url)"
     hint = hints.get(status, "")
     text = f"HTTP {status}: {redact.redact(message)[:2000]}{hint}{_request_note(request_id)}"
-    return ApiError(text, status=status, code=code if isinstance(code, str) else None, request_id=request_id)
+    return ApiError(
+        text,
+        status=status,
+        code=code if isinstance(code, str) else None,
+        request_id=request_id,
+        param=param if isinstance(param, str) else None,
+        path=path,
+    )
 
 
 def _request_note(request_id: str | None) -> str:
@@ -275,7 +283,14 @@ def send(
 def _too_long(error: RunFailed, wait: float) -> RunFailed:
     message = f"{error}; the server asks to wait {wait:.0f} s, over max_retry_wait"
     if isinstance(error, ApiError):
-        return ApiError(message, status=error.status, code=error.code, request_id=error.request_id)
+        return ApiError(
+            message,
+            status=error.status,
+            code=error.code,
+            request_id=error.request_id,
+            param=error.param,
+            path=error.path,
+        )
     return RunFailed(message)
 
 

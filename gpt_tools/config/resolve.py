@@ -1,0 +1,32 @@
+"""The settings and the endpoint of one run, resolved in one place for every front end and command."""
+
+from __future__ import annotations
+
+import os
+
+from gpt_tools.config.definitions import Assistant, Settings, apply_settings
+from gpt_tools.config.keys import resolve_endpoint
+from gpt_tools.config.loader import Config
+from gpt_tools.wire.transport import Endpoint
+
+
+def resolve_settings(
+    config: Config, assistant: Assistant | None, *, model: str | None = None, backend: str | None = None
+) -> Settings:
+    """Precedence: flag > environment > assistant > project config > user config > defaults.
+
+    Without an assistant (files, batches of an unknown assistant) the configs' own settings hold.
+    """
+    if assistant is None:
+        return config.settings
+    settings = apply_settings(config.settings, {"model": assistant.model, **assistant.settings})
+    env = {"model": os.environ.get("GPT_TOOLS_MODEL"), "backend": os.environ.get("GPT_TOOLS_BACKEND")}
+    return apply_settings(apply_settings(settings, env), {"model": model, "backend": backend})
+
+
+def resolve(
+    config: Config, assistant: Assistant | None, *, model: str | None = None, backend: str | None = None
+) -> tuple[Settings, Endpoint]:
+    """The settings and the endpoint (key included: this may run api_key_cmd) for a run of assistant."""
+    settings = resolve_settings(config, assistant, model=model, backend=backend)
+    return settings, resolve_endpoint(settings)
