@@ -6,18 +6,17 @@ messages go to stderr.
 
 from __future__ import annotations
 
-import difflib
 from collections import Counter
 from typing import Any
 
 import click
 
 from gpt_tools.cli.console import Console
+from gpt_tools.cli.report import diff
 from gpt_tools.cli.safe_text import printable
-from gpt_tools.markdown.textio import split_lines
+from gpt_tools.errors import GptToolsError
 
 PROGRAM = "gpt-tools batch"
-DIFF_LINES = 60  # per file, as in the hook: enough to see what changes, short enough to read
 
 
 @click.group("batch")
@@ -43,6 +42,7 @@ def submit_command(
     dry_run: bool,
 ) -> int:
     """Submit assistant NAME over FILES (a DIR means its *.md files) as one batch."""
+    # core.batch brings the core and the wire (~110 ms): paid by batch commands, not by `gpt-tools --help`.
     from gpt_tools.core import batch
 
     console = Console(PROGRAM)
@@ -76,8 +76,8 @@ def _counts(info: dict[str, Any]) -> str:
 @click.argument("batch_id", required=False)
 def status_command(batch_id: str | None) -> int:
     """Show batch BATCH_ID on the server, or list every batch submitted from here."""
+    # core.batch brings the core and the wire (~110 ms): paid by batch commands, not by `gpt-tools --help`.
     from gpt_tools.core import batch
-    from gpt_tools.errors import GptToolsError
 
     console = Console(PROGRAM)
     if batch_id is not None:
@@ -103,17 +103,9 @@ def status_command(batch_id: str | None) -> int:
     return 0
 
 
-def _diff(path: str, before: bytes, after: bytes) -> str:
-    old = split_lines(before.decode("utf-8"))  # Markdown's lines, not str.splitlines'
-    new = split_lines(after.decode("utf-8"))
-    lines = list(difflib.unified_diff(old, new, f"a/{path}", f"b/{path}", n=1))
-    text = "".join(line if line.endswith("\n") else line + "\n" for line in lines[:DIFF_LINES])
-    return text + (f"... ({len(lines) - DIFF_LINES} more diff lines)\n" if len(lines) > DIFF_LINES else "")
-
-
 def _line(outcome: Any, shown: str, write: bool) -> str:
     if outcome.status == "fixed":
-        return f"fixed {shown}" if write else f"would fix {shown}:\n{_diff(shown, outcome.before, outcome.after)}"
+        return f"fixed {shown}" if write else f"would fix {shown}:\n{diff(shown, outcome.before, outcome.after)}"
     if outcome.status == "failed":
         return f"left untouched {shown}: {outcome.reason}"
     if outcome.status == "skipped":
@@ -126,6 +118,7 @@ def _line(outcome: Any, shown: str, write: bool) -> str:
 @click.option("--write/--diff", default=False, help="Write the fixed files, or only show a diff (default).")
 def collect_command(batch_id: str, write: bool) -> int:
     """Apply a completed batch's results, with the guards of a live run; files changed since are skipped."""
+    # core.batch brings the core and the wire (~110 ms): paid by batch commands, not by `gpt-tools --help`.
     from gpt_tools.core import batch, batch_collect
 
     console = Console(PROGRAM)
@@ -150,6 +143,7 @@ def collect_command(batch_id: str, write: bool) -> int:
 @click.argument("batch_id")
 def cancel_command(batch_id: str) -> int:
     """Ask the server to stop batch BATCH_ID; requests already done still count."""
+    # core.batch brings the core and the wire (~110 ms): paid by batch commands, not by `gpt-tools --help`.
     from gpt_tools.core import batch
 
     info = batch.cancel(batch.endpoint_for(batch.find_record(batch_id)), batch_id)

@@ -17,14 +17,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from gpt_tools.cli.console import Console
+from gpt_tools.cli.console import PROGRAM, Console
+from gpt_tools.config.loader import Config, load_config
+from gpt_tools.errors import Cancelled, GptToolsError, TurnNotSaved, UsageError
+from gpt_tools.state import paths
+from gpt_tools.state.private import open_private, private_dir
 
-if TYPE_CHECKING:
-    from gpt_tools.config.loader import Config
+if TYPE_CHECKING:  # their modules are imported where a chat needs them (below), not for `gpt-tools --help`
     from gpt_tools.core.records import Result
     from gpt_tools.state.conversation import Conversation
-
-PROGRAM = "gpt-tools"
 
 
 @dataclass(frozen=True)
@@ -68,9 +69,6 @@ def _readline() -> None:
         import readline
     except ImportError:  # not on every platform; input() still works without editing
         return
-    from gpt_tools.state import paths
-    from gpt_tools.state.private import private_dir
-
     path = paths.chat_history()
     try:
         private_dir(path.parent, owned_below=paths.app_dir("state"))
@@ -84,8 +82,6 @@ def _readline() -> None:
 
 
 def _save_history(readline: object, path: Path) -> None:
-    from gpt_tools.state.private import open_private
-
     with contextlib.suppress(OSError):
         # What you typed to a model is private: the file is 0600 (an older looser one tightened)
         # before readline writes into it, never readable by others even for a moment.
@@ -94,8 +90,7 @@ def _save_history(readline: object, path: Path) -> None:
 
 
 def repl(options: ChatOptions, console: Console) -> int:
-    from gpt_tools.config.loader import load_config
-    from gpt_tools.errors import UsageError
+    # conversation brings filelock and the state files (~30 ms): paid by a chat, not by `gpt-tools --help`.
     from gpt_tools.state import conversation
 
     config = load_config()
@@ -132,6 +127,7 @@ def _turn(line: str, talk: Conversation, options: ChatOptions, config: Config, c
 
     False when a reply arrived but could not be saved (it is shown all the same).
     """
+    # The run path (~80 ms): paid by a chat's first turn, not by `gpt-tools --help`.
     from gpt_tools.core import runner
 
     cancel = threading.Event()
@@ -180,8 +176,6 @@ def _turn(line: str, talk: Conversation, options: ChatOptions, config: Config, c
 
 def _report(error: BaseException | None, results: list[Result], streamed: bool, console: Console) -> bool:
     """Say how the turn ended; False when its reply could not be saved (shown all the same)."""
-    from gpt_tools.errors import Cancelled, GptToolsError, TurnNotSaved
-
     if isinstance(error, TurnNotSaved):
         if not streamed:
             console.result(error.result.text + "\n")  # type: ignore[attr-defined]

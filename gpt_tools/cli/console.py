@@ -24,6 +24,8 @@ from gpt_tools.cli.safe_text import printable
 from gpt_tools.errors import RunFailed
 from gpt_tools.state.logfile import append_log
 
+PROGRAM = "gpt-tools"  # the main command, as its messages name it
+
 
 def stderr_is_stdout() -> bool:
     """True when fds 1 and 2 are the same file, as under Vim's filter redirection."""

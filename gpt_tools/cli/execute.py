@@ -1,4 +1,4 @@
-"""`gpt-tools run`: gather input, run with progress, deliver the result."""
+"""`gpt-tools run`, once its options are read (cli/run.py): gather input, run with progress, deliver."""
 
 from __future__ import annotations
 
@@ -6,21 +6,35 @@ import json
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from gpt_tools.cli.console import Console
 from gpt_tools.cli.inputs import gather, read_attachment
 from gpt_tools.config.loader import Config, load_config
 from gpt_tools.core import runner
 from gpt_tools.core.inputs import InputFile
+from gpt_tools.core.preview import preview
 from gpt_tools.core.records import Result
 from gpt_tools.errors import RunFailed, TurnNotSaved, UsageError
-from gpt_tools.state import atomicwrite
+from gpt_tools.state import atomicwrite, conversation
 from gpt_tools.state.conversation import Conversation
 from gpt_tools.wire.transport import RetryNotice
 
-if TYPE_CHECKING:
-    from gpt_tools.cli.main import RunOptions
+
+@dataclass(frozen=True, kw_only=True)
+class RunOptions:
+    name: str
+    files: tuple[str, ...]
+    attachments: tuple[str, ...]
+    input_text: str | None
+    instruct: str | None
+    model: str | None
+    backend: str | None
+    output_file: str | None
+    as_json: bool
+    allow_secrets: bool
+    dry_run: bool = False
+    continue_last: bool = False
+    conversation_id: str | None = None
 
 
 def execute(options: RunOptions, console: Console) -> int:
@@ -54,8 +68,6 @@ def execute(options: RunOptions, console: Console) -> int:
 
     talk = None
     if options.continue_last or options.conversation_id:
-        from gpt_tools.state import conversation
-
         root = conversation.project_for(config.project_root, Path.cwd())
         talk = conversation.resume(
             assistant.name,
@@ -167,8 +179,6 @@ def _dry_run(
     files: tuple[InputFile, ...],
     talk: Conversation | None,
 ) -> int:
-    from gpt_tools.core.preview import preview
-
     plan = preview(
         options.name,
         text,

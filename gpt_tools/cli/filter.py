@@ -15,6 +15,7 @@ from typing import NoReturn
 
 from gpt_tools.cli.console import Console, reserve_std_fds
 from gpt_tools.cli.filter_guard import InputTooLarge, SignalGuard, Signalled
+from gpt_tools.cli.report import fail
 
 PROGRAM = "gpt-filter"
 
@@ -71,14 +72,15 @@ def _filter(data: bytes, argv: Sequence[str], console: Console) -> bytes:
     if args.assistant is None:
         took = f": --input-files took {' '.join(args.input_files)}; put the name first, or end the list with --"
         raise _ArgError("the following arguments are required: assistant" + (took if args.input_files else ""))
+    # The run path (~80 ms) is imported only now: after the signal guard, which gives the input back
+    # on a signal during the import too, and never for --help or a usage error.
     from gpt_tools.cli.inputs import read_attachment
     from gpt_tools.core import runner
+    from gpt_tools.core.preview import preview
     from gpt_tools.markdown import textio
 
     text = textio.decode_input(data, source="stdin")
     if args.dry_run:
-        from gpt_tools.core.preview import preview
-
         files = [read_attachment(name) for name in args.input_files]
         plan = preview(
             args.assistant,
@@ -142,19 +144,10 @@ def _say(console: Console, text: str, status: int, *, error: bool = False) -> in
 
 
 def _report(console: Console, exc: BaseException) -> int:
-    from gpt_tools.errors import GptToolsError
-
     if isinstance(exc, _ArgError):
         console.error(f"{exc} (usage: {PROGRAM} ASSISTANT [-m MODEL] [-i TEXT]); the text was left unchanged")
         return 2
-    if isinstance(exc, KeyboardInterrupt):
-        console.error("interrupted; the text was left unchanged")
-        return 130
-    if isinstance(exc, GptToolsError):
-        console.error(f"{exc}; the text was left unchanged")
-        return exc.exit_code
-    console.error(f"internal error ({type(exc).__name__}: {exc}); the text was left unchanged")
-    return 1
+    return fail(console, exc, after="; the text was left unchanged")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ next run costs nothing for them.
 from __future__ import annotations
 
 import argparse
-import difflib
 import os
 import sys
 import threading
@@ -17,12 +16,19 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from gpt_tools.cli.console import Console
+from gpt_tools.cli.console import Console, OutputFailed
+from gpt_tools.cli.report import diff, fail
 from gpt_tools.config.definitions import flag_value
-from gpt_tools.markdown.textio import split_lines
+from gpt_tools.config.loader import load_config
+from gpt_tools.core.preview import preview
+from gpt_tools.core.runner import run
+from gpt_tools.core.session import Session
+from gpt_tools.errors import GptToolsError, InputRefused, ReplyRejected, UsageError
+from gpt_tools.markdown.textio import decode_input
+from gpt_tools.state import atomicwrite
+from gpt_tools.state.cache import ResultCache
 
 PROGRAM = "gpt-tools-hook"
-DIFF_LINES = 60  # per file: enough to see what changes, short enough to read in a terminal
 
 
 @dataclass(frozen=True)
@@ -99,7 +105,6 @@ def _split(parser: argparse.ArgumentParser, argv: Sequence[str]) -> list[str]:
 
 def _read(path: str) -> bytes | Outcome:
     """The file's bytes, or why it is skipped; a pipe or device is never opened for a blocking read."""
-    from gpt_tools.state import atomicwrite
 
     try:
         original = atomicwrite.snapshot(path)
@@ -113,10 +118,6 @@ def _read(path: str) -> bytes | Outcome:
 
 
 def _process(path: str, options: Options, run_one: RunOne) -> Outcome:
-    from gpt_tools.errors import GptToolsError, InputRefused, ReplyRejected
-    from gpt_tools.markdown.textio import decode_input
-    from gpt_tools.state import atomicwrite
-
     original = _read(path)
     if isinstance(original, Outcome):
         return original
@@ -148,11 +149,6 @@ class RunOne:
     """Runs the assistant over one text with the hook's shared session (limits, cache)."""
 
     def __init__(self, options: Options) -> None:
-        from gpt_tools import load_config
-        from gpt_tools.core.session import Session
-        from gpt_tools.errors import UsageError
-        from gpt_tools.state.cache import ResultCache
-
         self.config = load_config()
         self.assistant = self.config.assistant(options.assistant)
         if not self.assistant.rewrites:
@@ -163,8 +159,6 @@ class RunOne:
         self.cancel = threading.Event()  # set on Ctrl-C: every file's requests close their sockets
 
     def __call__(self, text: str) -> tuple[str, int]:
-        from gpt_tools.core.runner import run
-
         result = run(
             self.assistant,
             text,
@@ -177,20 +171,8 @@ class RunOne:
         return result.text, result.requests
 
 
-def _diff(outcome: Outcome) -> str:
-    assert outcome.fixed is not None
-    # Lines as Markdown sees them: str.splitlines would also cut at form feeds and U+2028.
-    before = split_lines(outcome.original.decode("utf-8"))
-    after = split_lines(outcome.fixed.decode("utf-8"))
-    lines = list(difflib.unified_diff(before, after, f"a/{outcome.path}", f"b/{outcome.path}", n=1))
-    shown = "".join(line if line.endswith("\n") else line + "\n" for line in lines[:DIFF_LINES])
-    more = f"... ({len(lines) - DIFF_LINES} more diff lines)\n" if len(lines) > DIFF_LINES else ""
-    return shown + more
-
-
 def _write(outcome: Outcome, console: Console) -> bool:
     """Write one fix unless the file changed meanwhile or cannot be written; say which. True if written."""
-    from gpt_tools.state import atomicwrite
 
     assert outcome.fixed is not None
     try:
@@ -226,7 +208,10 @@ def _report(outcomes: list[Outcome], options: Options, console: Console) -> int:
     unwritten = 0
     for outcome in changed:
         if options.check:
-            console.line(f"would fix {outcome.path}:\n{_diff(outcome)}".rstrip("\n"))
+            assert outcome.fixed is not None  # `changed` holds fixed outcomes only
+            console.line(
+                f"would fix {outcome.path}:\n{diff(outcome.path, outcome.original, outcome.fixed)}".rstrip("\n")
+            )
         elif not _write(outcome, console):
             unwritten += 1
     requests = sum(o.requests for o in outcomes)
@@ -240,10 +225,6 @@ def _report(outcomes: list[Outcome], options: Options, console: Console) -> int:
 
 def _dry_run(options: Options, console: Console) -> int:
     """Per file: what would be sent and its estimated cost. Nothing is sent, nothing written."""
-    from gpt_tools import load_config
-    from gpt_tools.core.preview import preview
-    from gpt_tools.errors import GptToolsError
-    from gpt_tools.markdown.textio import decode_input
 
     config = load_config()
     total = 0.0
@@ -281,7 +262,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         model=args.model,
         dry_run=args.dry_run,
     )
-    from gpt_tools.errors import GptToolsError
 
     try:
         if options.dry_run:
@@ -297,12 +277,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             pool.shutdown(wait=True, cancel_futures=run_one.cancel.is_set())
         return _report(outcomes, options, console)
+    except OutputFailed as exc:  # the report is the hook's result: not seeing it is a failure, warn or not
+        return fail(console, exc)
     except GptToolsError as exc:
-        console.error(f"{exc}; no file was changed")
-        return exc.exit_code if options.on_error == "fail" else 0
-    except KeyboardInterrupt:
-        console.error("interrupted; no file was changed")
-        return 130
+        status = fail(console, exc, after="; no file was changed")
+        return status if options.on_error == "fail" else 0
+    except KeyboardInterrupt as exc:
+        return fail(console, exc, after="; no file was changed")
 
 
 if __name__ == "__main__":

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
 import click
 
 from gpt_tools.cli.console import Console
 from gpt_tools.cli.safe_text import printable
-
-if TYPE_CHECKING:
-    from gpt_tools.state.runlog import Filters
+from gpt_tools.config.loader import load_config
+from gpt_tools.state.runlog import PRICES, Filters, parse_time, recent, usage
 
 PROGRAM = "gpt-tools"
 WHEN = "DATE"
@@ -19,8 +17,6 @@ WHEN = "DATE"
 
 def _when(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """A date for --since/--until, checked: a typo must be a usage error, not an empty answer."""
-    from gpt_tools.state.runlog import parse_time
-
     if value is None:
         return None
     try:
@@ -34,8 +30,6 @@ def _when(ctx: click.Context, param: click.Parameter, value: str | None) -> str 
 
 
 def _filters(assistant: str | None, frontend: str | None, since: str | None, until: str | None) -> Filters:
-    from gpt_tools.state.runlog import Filters
-
     if since and until and since >= until:  # both in the log's time format: the strings compare as times
         raise click.BadParameter(f"--since ({since}) is not before --until ({until}): no run can match")
     return Filters(assistant, frontend, since, until)
@@ -75,8 +69,6 @@ def logs_command(
     assistant: str | None, frontend: str | None, since: str | None, until: str | None, as_json: bool, limit: int
 ) -> int:
     """The last runs from every front end, newest first."""
-    from gpt_tools.state.runlog import recent
-
     rows = recent(_filters(assistant, frontend, since, until), limit)
     console = Console(PROGRAM)
     if as_json:
@@ -101,9 +93,6 @@ def usage_command(
     assistant: str | None, frontend: str | None, since: str | None, until: str | None, as_json: bool, by: str
 ) -> int:
     """Tokens and estimated cost per day, assistant, model or front end."""
-    from gpt_tools.config.loader import load_config
-    from gpt_tools.state.runlog import PRICES, usage
-
     prices = {**PRICES, **load_config().prices}
     rows = usage(_filters(assistant, frontend, since, until), by, prices)
     console = Console(PROGRAM)

@@ -1,0 +1,79 @@
+"""`gpt-tools run`: the command and its options; cli/execute.py runs them."""
+
+from __future__ import annotations
+
+import click
+
+from gpt_tools.cli.assistants import print_assistants
+from gpt_tools.cli.console import PROGRAM, Console
+
+
+@click.command("run")
+@click.argument("name", required=False)
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--assistant-name", "--assistant_name", "assistant_name", help="The assistant (instead of NAME).")
+@click.option(
+    "--input-files",
+    "--input_files",
+    "input_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Files to attach to this run: text goes in as text, others (PDF, images) are uploaded.",
+)
+@click.option("--list", "list_only", is_flag=True, help="List assistants and exit (the seed runner's --list).")
+@click.option("-t", "--input-text", "--input_text", help="Text to send (a rewriter's document, or a writer's request).")
+@click.option("-i", "--instruct", metavar="TEXT", help="Extra instructions for this run.")
+@click.option("-m", "--model", help="Model to use instead of the assistant's.")
+@click.option("--backend", help="Backend: openai, chat, or an installed plugin's.")
+@click.option(
+    "-o", "--output-file", "--output_file", type=click.Path(dir_okay=False), help="Write the result here (atomically)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result and its usage as JSON.")
+@click.option("--allow-secrets", is_flag=True, help="Send text even if it looks like it holds a secret.")
+@click.option("--dry-run", is_flag=True, help="Show what would be sent and its estimated cost; send nothing.")
+@click.option("--continue", "continue_last", is_flag=True, help="Continue this project's last conversation.")
+@click.option("--conversation", "conversation_id", metavar="ID", help="Continue conversation ID (or `last`).")
+def run_command(
+    name: str | None,
+    files: tuple[str, ...],
+    assistant_name: str | None,
+    input_files: tuple[str, ...],
+    list_only: bool,
+    input_text: str | None,
+    instruct: str | None,
+    model: str | None,
+    backend: str | None,
+    output_file: str | None,
+    as_json: bool,
+    allow_secrets: bool,
+    dry_run: bool,
+    continue_last: bool,
+    conversation_id: str | None,
+) -> int:
+    """Run assistant NAME over FILES, --input-text or stdin."""
+    if list_only:
+        return print_assistants(as_json=as_json)
+    chosen = assistant_name or name
+    if chosen is None:
+        raise click.UsageError("missing the assistant: give NAME or --assistant-name")
+    if assistant_name and name:
+        files = (name, *files)  # with --assistant-name, a bare first word is a file
+    # The whole run path (core, wire, state): imported when a run starts, not for `gpt-tools --help`.
+    from gpt_tools.cli.execute import RunOptions, execute
+
+    options = RunOptions(
+        name=chosen,
+        files=files,
+        attachments=input_files,
+        input_text=input_text,
+        instruct=instruct,
+        model=model,
+        backend=backend,
+        output_file=output_file,
+        as_json=as_json,
+        allow_secrets=allow_secrets,
+        dry_run=dry_run,
+        continue_last=continue_last,
+        conversation_id=conversation_id,
+    )
+    return execute(options, Console(PROGRAM))
