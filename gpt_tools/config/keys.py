@@ -21,7 +21,7 @@ _HEADER_TOKEN = re.compile(r"[\x21-\x7e]+")
 @functools.lru_cache(maxsize=8)
 def _key_from_command(command: str) -> str:
     """Run api_key_cmd once per process (an editor runs many requests; `pass` may prompt)."""
-    import subprocess
+    import subprocess  # start-up: a filter run never needs it otherwise; only api_key_cmd users pay for it
 
     try:
         done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=60, check=False)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from gpt_tools.config import trust
 from gpt_tools.config.definitions import (
     ASSISTANT_TYPES,
     SETTING_TYPES,
@@ -295,8 +296,6 @@ def _table_of(path: Path, data: dict[str, Any]) -> dict[str, Any]:
 
 def load_base_config() -> Config:
     """Built-in assistants and the user config: what a project config is layered on."""
-    from gpt_tools.config import trust
-
     config = Config(assistants=load_builtins())
     user = paths.user_config_file()
     if user.is_file():
@@ -308,8 +307,6 @@ def load_base_config() -> Config:
 
 def confinement(config: Config, path: Path) -> Path | None:
     """The folder a project config's files must stay inside: None once trusted (or $GPT_TOOLS_CONFIG)."""
-    from gpt_tools.config import trust
-
     if paths.explicit_config_file() is not None or trust.is_trusted(path, config.trusted):
         return None
     return Path(os.path.realpath(path.parent))
@@ -326,8 +323,6 @@ def load_config(cwd: Path | str | None = None) -> Config:
     config = load_base_config()
     project = find_project_config(Path(cwd or os.getcwd()).resolve())
     if project is not None:
-        from gpt_tools.config import trust
-
         path, table = project
         trust.check(path, table, config.trusted, explicit=paths.explicit_config_file() is not None)
         _apply_layer(config, table, path, confinement(config, path))

@@ -51,7 +51,7 @@ def _target(cwd: Path) -> Path:
 
 def _document(path: Path) -> tuple[Any, Any, Layout]:
     """(whole tomlkit document, the gpt-tools table in it, layout), creating the table if needed."""
-    import tomlkit
+    import tomlkit  # start-up: tomlkit takes tens of ms to import; only an edit pays for it
 
     doc, layout = read_document(path)
     table: Any = doc
@@ -154,7 +154,7 @@ def _editing(cwd: Path | str | None) -> Iterator[_Edit]:
 
 def create_assistant(name: str, changes: Changes, *, cwd: Path | str | None = None) -> Path:
     """Add a new assistant to the project config; its name must be new."""
-    import tomlkit
+    import tomlkit  # start-up: as in _document
 
     with _editing(cwd) as edit:
         if name in edit.config.assistants:
@@ -175,7 +175,7 @@ def edit_assistant(name: str, changes: Changes, *, new_name: str | None = None, 
 
 
 def _edit_entry(edit: _Edit, name: str, changes: Changes, new_name: str | None) -> Path:
-    import tomlkit
+    import tomlkit  # start-up: as in _document
 
     config = edit.config
     name = config.assistant(name).name  # unknown names fail here, listing the known ones

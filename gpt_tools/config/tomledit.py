@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock, Timeout
+
 from gpt_tools.errors import ConfigError, UsageError
 from gpt_tools.state import paths
 from gpt_tools.state.atomicwrite import write_atomic
@@ -54,8 +56,6 @@ def edit_lock(config: Path) -> Iterator[None]:
     It lives in the user's state dir, keyed by the config's real path, so an edit leaves nothing
     behind in the repository (a failed `assistant create` in a new folder creates no file at all).
     """
-    from filelock import FileLock, Timeout
-
     path = paths.config_lock(config)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     lock = FileLock(str(path), timeout=LOCK_TIMEOUT)
@@ -71,7 +71,7 @@ def edit_lock(config: Path) -> Iterator[None]:
 
 def read_document(path: Path) -> tuple[Any, Layout]:
     """(tomlkit document, layout) of path; an empty document if it does not exist."""
-    import tomlkit
+    import tomlkit  # start-up: tomlkit takes tens of ms; every config load imports this module (via trust)
     from tomlkit.exceptions import TOMLKitError
 
     if not path.exists():
@@ -91,7 +91,7 @@ def read_document(path: Path) -> tuple[Any, Layout]:
 
 def dumps(doc: Any, layout: Layout) -> str:
     """The document's text as it will be written, in the file's own layout."""
-    import tomlkit
+    import tomlkit  # start-up: as in read_document
 
     return layout.apply(tomlkit.dumps(doc))
 

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from gpt_tools.config.tomledit import dumps, edit_lock, read_document, write_document
 from gpt_tools.errors import ConfigError
 
 SENSITIVE = ("base_url", "api_key_env", "api_key_cmd", "auth_header", "log_texts", "run_log", "store")
@@ -69,8 +70,6 @@ def trust(folder: Path, user_config: Path, *, remove: bool = False) -> bool:
     A malformed user config (bad TOML, trusted_projects not a list of strings) is a ConfigError and
     is left as it is: it must never turn into a trust grant (a string is not a list of its characters).
     """
-    from gpt_tools.config.tomledit import dumps, edit_lock, read_document, write_document
-
     with edit_lock(user_config):
         doc, layout = read_document(user_config)
         entries = trusted_list(doc.unwrap(), user_config)

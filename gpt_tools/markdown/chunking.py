@@ -8,7 +8,6 @@ document back exactly, so a chunk's rewrite can never touch another chunk's byte
 from __future__ import annotations
 
 from itertools import pairwise
-from typing import Any
 
 from gpt_tools.markdown.protect import parser
 from gpt_tools.markdown.textio import estimate_tokens, split_lines
@@ -16,7 +15,7 @@ from gpt_tools.markdown.textio import estimate_tokens, split_lines
 
 def _top_level_starts(text: str) -> tuple[list[int], list[int]]:
     """(heading lines, block-start lines) of top-level blocks, 0-based."""
-    tokens: list[Any] = parser().parse(text)  # type: ignore[attr-defined]
+    tokens = parser().parse(text)
     headings: list[int] = []
     blocks: list[int] = []
     for token in tokens:

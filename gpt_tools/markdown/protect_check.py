@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 Shape = tuple[str, ...]  # a block as markdown-it sees it: type, info, content, enclosing containers
 BLOCKS = {"fence": "code block", "code_block": "code block", "html_block": "HTML block"}
 
 
-def parser() -> object:
+def parser() -> MarkdownIt:
     from markdown_it import MarkdownIt  # ~30 ms: imported only for documents that need it
 
     return MarkdownIt("commonmark").enable("table")
@@ -31,7 +34,7 @@ class Parsed:
 
 def parse(text: str) -> Parsed:
     env: dict[str, Any] = {}
-    tokens = parser().parse(text, env)  # type: ignore[attr-defined]
+    tokens = parser().parse(text, env)
     containers: list[str] = []
     blocks: list[tuple[int, int, Shape]] = []
     links: list[str] = []
