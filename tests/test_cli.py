@@ -11,6 +11,7 @@ import pytest
 
 from gpt_tools.cli.main import main
 from tests.conftest import run_program, write_config
+from tests.fake_clock import FakeClock
 from tests.fake_openai import FakeOpenAI, Scripted
 
 DOC = "# Notes\n\nteh text\n"
@@ -98,9 +99,10 @@ def test_json_output(api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None
     assert data["usage"]["input_tokens"] > 0 and data["elapsed"] >= 0
 
 
-def test_run_failure_exit_1_with_message(api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
+def test_run_failure_exit_1_with_message(api: FakeOpenAI, capfd: pytest.CaptureFixture[str], waits: FakeClock) -> None:
     api.default_fault = "500"
     assert main(["run", "MarkdownLinter", "-t", "teh"]) == 1
+    assert len(waits.waits) == 2  # max_retries = 2: two backoffs asked for, none spent
     captured = capfd.readouterr()
     assert captured.out == ""
     assert "gpt-tools: error: HTTP 500" in captured.err

@@ -18,6 +18,7 @@ import pytest
 from gpt_tools.cli.hook import main
 from gpt_tools.state import atomicwrite
 from tests.conftest import program
+from tests.fake_clock import FakeClock
 from tests.fake_openai import FakeOpenAI, Scripted
 
 TYPO = "# Guide\n\nYou will recieve teh answer.\n\n```sh\necho teh\n```\n"
@@ -68,7 +69,7 @@ def test_check_mode_never_writes_and_shows_diff(files: dict[str, Path], capfd: p
 
 
 def test_server_down_touches_nothing_and_names_unchecked_files(
-    files: dict[str, Path], api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+    files: dict[str, Path], api: FakeOpenAI, capfd: pytest.CaptureFixture[str], waits: FakeClock
 ) -> None:
     api.default_fault = "500"
     before = {name: path.read_bytes() for name, path in files.items()}
@@ -77,9 +78,10 @@ def test_server_down_touches_nothing_and_names_unchecked_files(
     out = capfd.readouterr().out
     assert "not checked (HTTP 500" in out and "no file was changed" in out
     assert all(f"  {path}" in out for path in files.values())
+    assert len(waits.waits) * 3 == len(api.model_requests()) * 2  # two backoffs per file, none spent
 
 
-def test_partial_failure_writes_nothing(files: dict[str, Path], api: FakeOpenAI) -> None:
+def test_partial_failure_writes_nothing(files: dict[str, Path], api: FakeOpenAI, waits: FakeClock) -> None:
     def responder(text: str) -> str:
         if "second" in text:
             raise RuntimeError("the fake answers 500 when its responder fails")
@@ -89,11 +91,15 @@ def test_partial_failure_writes_nothing(files: dict[str, Path], api: FakeOpenAI)
     before = {name: path.read_bytes() for name, path in files.items()}
     assert _run(*map(str, files.values())) == 1
     assert {name: path.read_bytes() for name, path in files.items()} == before
+    assert len(waits.waits) == 2  # the failing file's two backoffs, asked for and not spent
 
 
-def test_offline_warn_passes(files: dict[str, Path], api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
+def test_offline_warn_passes(
+    files: dict[str, Path], api: FakeOpenAI, capfd: pytest.CaptureFixture[str], waits: FakeClock
+) -> None:
     api.default_fault = "500"
     assert _run("--on-error", "warn", *map(str, files.values())) == 0
+    assert waits.waits  # retried with backoff, not spent
     assert "warning: some files were not checked" in capfd.readouterr().out
     assert files["typo"].read_text() == TYPO
 
@@ -135,9 +141,10 @@ def test_writing_assistant_is_refused(files: dict[str, Path], capfd: pytest.Capt
     assert "needs a rewriting assistant" in capfd.readouterr().err
 
 
-def test_429_slows_down_instead_of_failing(files: dict[str, Path], api: FakeOpenAI) -> None:
+def test_429_slows_down_instead_of_failing(files: dict[str, Path], api: FakeOpenAI, waits: FakeClock) -> None:
     api.script(Scripted(fault="429", retry_after=0.2))
     assert _run("--jobs", "2", *map(str, files.values())) == 1
+    assert waits.waits[:1] == [0.2] and max(waits.waits) == 0.2  # the pause Retry-After asked for, shared
     assert files["typo"].read_text() == FIXED
 
 

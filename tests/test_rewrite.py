@@ -16,6 +16,7 @@ from gpt_tools import ApiError, ReplyRejected
 from gpt_tools.core.session import Session
 from gpt_tools.state.cache import ResultCache
 from tests.conftest import program, write_config
+from tests.fake_clock import FakeClock
 from tests.fake_openai import FakeOpenAI, Scripted, fix_typos
 
 LINTER = "MarkdownLinter"
@@ -218,7 +219,7 @@ def test_chunks_run_concurrently_up_to_jobs(api: FakeOpenAI, tmp_path: Path) -> 
     assert result.text == text.replace("This is teh", "This is the")
 
 
-def test_rate_limit_on_one_chunk_still_gives_a_complete_result(api: FakeOpenAI) -> None:
+def test_rate_limit_on_one_chunk_still_gives_a_complete_result(api: FakeOpenAI, waits: FakeClock) -> None:
     _configure("chunk_tokens = 400\n")
     api.script(Scripted(fault="429", retry_after=0.2))
     retries: list[object] = []
@@ -228,6 +229,7 @@ def test_rate_limit_on_one_chunk_still_gives_a_complete_result(api: FakeOpenAI) 
     assert result.chunks > 1 and result.requests == result.chunks
     assert len(api.model_requests()) == result.chunks + 1
     assert len(retries) == 1
+    assert waits.waits[:1] == [0.2] and max(waits.waits) == 0.2  # Retry-After, shared by the chunks, not spent
 
 
 @pytest.mark.parametrize("chunk_tokens", [4000, 300])
