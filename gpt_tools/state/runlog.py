@@ -16,18 +16,16 @@ from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Literal
 
-from gpt_tools.errors import Cancelled, GptToolsError, InputRefused, ReplyRejected
+from gpt_tools.errors import GptToolsError
 from gpt_tools.redact import redact
 from gpt_tools.state import paths
 from gpt_tools.state.logfile import append_log
 from gpt_tools.state.private import private_dir, private_file
 
-if TYPE_CHECKING:
-    from gpt_tools.config.definitions import Assistant, Settings
-    from gpt_tools.config.loader import Config
-    from gpt_tools.core.runner import Result
+Frontend = Literal["cli", "filter", "hook", "nvim", "chat", "batch", "library"]  # who ran it
+RunStatus = Literal["ok", "error", "cancelled"]
 
 # The schema as the first release created it: version 0 (PRAGMA user_version unset). A database of
 # that release has this table and user_version 0; a new one has neither. Both take the migrations.
@@ -80,7 +78,9 @@ PRICES: dict[str, tuple[float, float, float]] = {
 
 @dataclass(frozen=True)
 class Record:
-    frontend: str
+    """One row: what ran, where from, what it used; the core builds it (core/accounting.py)."""
+
+    frontend: Frontend
     assistant: str
     model: str
     backend: str
@@ -88,7 +88,7 @@ class Record:
     output_tokens: int
     cached_tokens: int
     duration: float
-    status: str
+    status: RunStatus
     error: str | None = None
     cache_hit: bool = False
     requests: int = 0
@@ -339,54 +339,3 @@ def usage(filters: Filters, by: str, prices: Prices, *, path: Path | None = None
             else:
                 row.cost += estimate * (BATCH_DISCOUNT if batched else 1.0)
     return [{by: group, **asdict(row)} for group, row in totals.items()]
-
-
-def _status(error: BaseException | None) -> str:
-
-    if error is None:
-        return "ok"
-    return "cancelled" if isinstance(error, (Cancelled, KeyboardInterrupt)) else "error"
-
-
-def record_run(
-    config: Config,
-    assistant: Assistant,
-    settings: Settings,
-    frontend: str,
-    duration: float,
-    text: str,
-    *,
-    result: Result | None = None,
-    error: BaseException | None = None,
-) -> None:
-    """Log one run of `runner.run()`, whatever its outcome; never raises for the log's sake."""
-    from gpt_tools.wire.backends import Usage
-
-    billed = getattr(error, "usage", None)
-    if not isinstance(billed, Usage) or billed == Usage():  # a cut stream reports nothing
-        billed = None
-    usage = result.usage if result else billed or Usage()
-    # An HTTP error or a refusal before sending bills nothing ($0); a reply cut short, refused by the
-    # guards or cancelled mid-stream was billed for what the server produced, unknown unless it said.
-    known = not isinstance(error, (ReplyRejected, Cancelled)) or billed is not None
-    record = Record(
-        frontend=frontend,
-        assistant=assistant.name,
-        model=result.model if result else settings.model,
-        backend=settings.backend,
-        input_tokens=usage.input_tokens,
-        output_tokens=usage.output_tokens,
-        cached_tokens=usage.cached_tokens,
-        duration=duration,
-        status=_status(error),
-        # Redacted before it is cut: a key cut in half would no longer be recognised (and its start kept).
-        error=redact(f"{type(error).__name__}: {error}")[:500] if error else None,
-        cache_hit=bool(result and result.requests == 0),
-        requests=result.requests if result else 0,
-        # A refused input may be refused *because* it holds a secret: never keep it.
-        input_text=text if settings.log_texts and not isinstance(error, InputRefused) else None,
-        output_text=result.text if result and settings.log_texts else None,
-        priced=known,  # refused before sending: truly $0; failed after: unknown unless the server said
-        request_id=result.request_id if result else getattr(error, "request_id", None),
-    )
-    append(record, prices={**PRICES, **config.prices})
