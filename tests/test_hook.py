@@ -344,3 +344,25 @@ def test_remembered_refusal_is_not_counted_as_a_request(api: FakeOpenAI, capfd: 
     capfd.readouterr()
     assert main(["doc.md"]) == 1
     assert "0 requests" in capfd.readouterr().out
+
+
+@pytest.mark.parametrize("fault", [None, "500"], ids=["all checked", "server down"])
+def test_a_report_that_cannot_be_printed_fails_even_with_on_error_warn(
+    files: dict[str, Path], api: FakeOpenAI, fault: str | None
+) -> None:
+    # --on-error=warn forgives an unreachable API, never a report the user cannot see (stdout full).
+    if fault:
+        api.default_fault = fault
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run(
+            [program("gpt-tools-hook"), "--check", "--on-error", "warn", *map(str, files.values())],
+            stdin=subprocess.DEVNULL,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 1
+    assert b"cannot write to stdout: No space left on device" in done.stderr
+    assert b"Traceback" not in done.stderr
+    assert files["typo"].read_text() == TYPO
