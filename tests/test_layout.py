@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from itertools import pairwise
 
 import grimp
-import pytest
 
 from tests.conftest import ROOT, program
 
@@ -94,11 +93,6 @@ def _explain(graph: grimp.ImportGraph, component: list[str]) -> str:
     return f"{', '.join(component)}:\n" + "\n".join(steps)
 
 
-# The core and state helpers of issue 10 are removing these breaks; strict, so the marker must go with them.
-@pytest.mark.xfail(
-    strict=True,
-    reason="open breaks: rewrite -> runner -> rewrite (runlog), cli.main <-> cli.manage <-> cli.run",
-)
 def test_no_import_cycle_among_gpt_tools_modules() -> None:
     graph = grimp.build_graph("gpt_tools", cache_dir=None)
     modules = set(graph.modules)
