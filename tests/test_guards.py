@@ -20,6 +20,7 @@ from gpt_tools.core.guards import (
 from gpt_tools.errors import InputRefused, ReplyRejected
 from tests.conftest import run_program
 from tests.fake_openai import FakeOpenAI
+from tests.scripted_backend import ScriptedBackend
 
 # Fake credentials with the right shapes (built from parts so no scanner mistakes this file for a leak).
 OPENAI_KEY = "sk-" + "proj-" + "Q7wErT9yUi2oPa4sDf6gHj8kLz1xCv3bNm5"
@@ -329,10 +330,9 @@ def test_completed_plain_reply_returned_as_is() -> None:
 SHORT_DOC = "# Notes\n\n" + "A short paragraph with teh typo and a few more words to read. " * 4 + "\n"
 
 
-def test_a_refusal_never_replaces_a_short_document(api: FakeOpenAI) -> None:
+def test_a_refusal_never_replaces_a_short_document(scripted: ScriptedBackend) -> None:
     Path("doc.md").write_text(SHORT_DOC)
-    api.default_fault = None
-    api.responder = lambda _: "I'm sorry, but I can't help with that."
+    scripted.responder = lambda _: "I'm sorry, but I can't help with that."
     assert hook_main(["doc.md"]) == 1
     assert Path("doc.md").read_text() == SHORT_DOC
 
@@ -344,6 +344,6 @@ def test_chatter_around_a_tiny_input_is_refused(api: FakeOpenAI) -> None:
     assert b"size" in done.stderr
 
 
-def test_a_few_words_may_still_change_in_a_tiny_text(api: FakeOpenAI) -> None:
-    api.responder = lambda _: "The cat sat on the mat."
+def test_a_few_words_may_still_change_in_a_tiny_text(scripted: ScriptedBackend) -> None:
+    scripted.responder = lambda _: "The cat sat on the mat."
     assert gpt_tools.run("ProofReader", "teh cat sat on teh mat").text == "The cat sat on the mat."

@@ -19,6 +19,7 @@ from gpt_tools.wire.backends import Reply
 from tests.conftest import run_program
 from tests.fake_openai import FakeOpenAI, Scripted
 from tests.golden import fixture_cases
+from tests.scripted_backend import ScriptedBackend, fix_typos
 
 YAML_FRONT = "---\ntitle: The Guide\ntags: [alpha, beta]\n---\n"
 TOML_FRONT = "+++\ntitle = 'The Guide'\ndraft = false\n+++\n"
@@ -429,10 +430,10 @@ def test_a_paragraph_of_unclosed_openers_is_masked_in_linear_time(opener: str) -
     assert unmask(masked.text, masked) == text
 
 
-def test_inline_code_across_a_line_break_is_protected(api: FakeOpenAI) -> None:
+def test_inline_code_across_a_line_break_is_protected(scripted: ScriptedBackend) -> None:
     text = "Run `git commit\n--amend` to fix teh message.\n"
     masked = mask(text)
     assert "--amend" not in masked.text and unmask(masked.text, masked) == text
-    api.responder = lambda sent: sent.replace("teh", "the")
+    scripted.responder = lambda request: fix_typos(request.text)
     assert gpt_tools.run("MarkdownLinter", text).text == text.replace("teh", "the")
-    assert "--amend" not in api.model_requests()[0].body["input"][0]["content"][0]["text"]
+    assert "--amend" not in scripted.texts[0]
