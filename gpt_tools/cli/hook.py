@@ -45,7 +45,9 @@ class Options:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class FileCheck:
+    """What the hook did with one file: fixed, unchanged, skipped (note) or not checked (problem)."""
+
     path: str
     original: bytes
     fixed: bytes | None = None  # None: not checked (see problem/note)
@@ -103,46 +105,46 @@ def _split(parser: argparse.ArgumentParser, argv: Sequence[str]) -> list[str]:
     return [*words[:index], "--", *words[index:]]
 
 
-def _read(path: str) -> bytes | Outcome:
+def _read(path: str) -> bytes | FileCheck:
     """The file's bytes, or why it is skipped; a pipe or device is never opened for a blocking read."""
 
     try:
         original = atomicwrite.snapshot(path)
     except OSError as exc:
-        return Outcome(path, b"", problem=f"cannot read: {exc.strerror or exc}")
+        return FileCheck(path, b"", problem=f"cannot read: {exc.strerror or exc}")
     if original is atomicwrite.ABSENT:
-        return Outcome(path, b"", problem="cannot read: no such file")
+        return FileCheck(path, b"", problem="cannot read: no such file")
     if original is None:
-        return Outcome(path, b"", note="skipped: not a regular file")
+        return FileCheck(path, b"", note="skipped: not a regular file")
     return original
 
 
-def _process(path: str, options: Options, run_one: RunOne) -> Outcome:
+def _process(path: str, options: Options, run_one: RunOne) -> FileCheck:
     original = _read(path)
-    if isinstance(original, Outcome):
+    if isinstance(original, FileCheck):
         return original
     if not options.check:
         try:  # before paying for a fix that could not be written
             atomicwrite.check_writable(path)
         except atomicwrite.WriteRefused as exc:
-            return Outcome(path, original, problem=f"not written: {exc.problem}")
+            return FileCheck(path, original, problem=f"not written: {exc.problem}")
     if len(original) > options.max_bytes:
-        return Outcome(path, original, note=f"skipped: {len(original):,} bytes is over --max-bytes")
+        return FileCheck(path, original, note=f"skipped: {len(original):,} bytes is over --max-bytes")
     try:
         text = decode_input(original, source=path)
     except GptToolsError as exc:
-        return Outcome(path, original, note=f"skipped: {exc}")
+        return FileCheck(path, original, note=f"skipped: {exc}")
     if not text.strip():
-        return Outcome(path, original, fixed=original)
+        return FileCheck(path, original, fixed=original)
     try:
         fixed, requests = run_one(text)
     except ReplyRejected as exc:
-        return Outcome(path, original, problem=f"left untouched: {exc}", requests=0 if exc.remembered else 1)
+        return FileCheck(path, original, problem=f"left untouched: {exc}", requests=0 if exc.remembered else 1)
     except InputRefused as exc:  # this file only (a secret, too large): the others are still fixed
-        return Outcome(path, original, problem=f"skipped: {exc}")
+        return FileCheck(path, original, problem=f"skipped: {exc}")
     except GptToolsError as exc:
-        return Outcome(path, original, problem=str(exc), api_failure=True)
-    return Outcome(path, original, fixed=fixed.encode("utf-8"), requests=requests)
+        return FileCheck(path, original, problem=str(exc), api_failure=True)
+    return FileCheck(path, original, fixed=fixed.encode("utf-8"), requests=requests)
 
 
 class RunOne:
@@ -171,7 +173,7 @@ class RunOne:
         return result.text, result.requests
 
 
-def _write(outcome: Outcome, console: Console) -> bool:
+def _write(outcome: FileCheck, console: Console) -> bool:
     """Write one fix unless the file changed meanwhile or cannot be written; say which. True if written."""
 
     assert outcome.fixed is not None
@@ -191,7 +193,7 @@ def _write(outcome: Outcome, console: Console) -> bool:
     return True
 
 
-def _report(outcomes: list[Outcome], options: Options, console: Console) -> int:
+def _report(outcomes: list[FileCheck], options: Options, console: Console) -> int:
     for outcome in outcomes:
         if outcome.note:
             console.line(f"{outcome.path}: {outcome.note}")
@@ -230,7 +232,7 @@ def _dry_run(options: Options, console: Console) -> int:
     total = 0.0
     for path in options.files:
         original = _read(path)
-        if isinstance(original, Outcome):  # a pipe or device is never read (it would block)
+        if isinstance(original, FileCheck):  # a pipe or device is never read (it would block)
             console.line(f"{path}: would be skipped: {original.note or original.problem}")
             continue
         try:

@@ -7,7 +7,7 @@ import json
 import threading
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import Any, Protocol, cast
+from typing import Any, Literal, Protocol, cast
 
 from gpt_tools.errors import ApiError, RunFailed, UsageError
 from gpt_tools.redact import redact
@@ -83,12 +83,19 @@ class Usage:
     cached_tokens: int = 0
 
 
+# "completed", or why not: the Responses API's own statuses, "unknown" (none given), "cut" (the reply
+# ended early) and "refused" (the model declined; its words are the reason).
+ReplyStatus = Literal[
+    "completed", "incomplete", "failed", "cancelled", "in_progress", "queued", "unknown", "cut", "refused"
+]
+
+
 @dataclass(frozen=True)
 class Reply:
     """What the server said, before the output guards decide whether it is usable."""
 
     text: str
-    status: str  # "completed" or why not: "incomplete", "failed", "cut", "refused" (reason: the model's words), ...
+    status: ReplyStatus
     reason: str | None = None
     usage: Usage = field(default_factory=Usage)
     model: str = ""

@@ -19,6 +19,7 @@ from gpt_tools.wire.backends.base import (
     BackendRequest,
     DeltaHook,
     Reply,
+    ReplyStatus,
     Usage,
     dicts,
     error_reply,
@@ -32,7 +33,7 @@ from gpt_tools.wire.backends.base import (
 from gpt_tools.wire.transport import Endpoint, Response, RetryHook
 
 # finish_reason -> our status: anything but a natural stop means the text is not the whole answer.
-_FINISH = {
+_FINISH: dict[str, ReplyStatus] = {
     "stop": "completed",
     "length": "incomplete",
     "content_filter": "incomplete",
@@ -99,7 +100,7 @@ def _usage(data: Any) -> Usage:
     )
 
 
-def _status(finish_reason: Any, refusal: str, *, streamed: bool) -> tuple[str, str | None]:
+def _status(finish_reason: Any, refusal: str, *, streamed: bool) -> tuple[ReplyStatus, str | None]:
     if refusal.strip():
         return "refused", redact(refusal.strip())
     if not isinstance(finish_reason, str) or not finish_reason:

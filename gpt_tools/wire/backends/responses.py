@@ -18,6 +18,7 @@ from gpt_tools.wire.backends.base import (
     BackendRequest,
     DeltaHook,
     Reply,
+    ReplyStatus,
     dicts,
     error_reply,
     is_json,
@@ -118,13 +119,14 @@ def refusal(response: JSON) -> str | None:
 
 def reply_from(response: JSON, streamed_text: str | None = None, request: str | None = None) -> Reply:
     """Our reading of a Response object; a body that is not one is an error, never an empty reply."""
-    status = response.get("status")
-    if status not in _STATUSES:
+    given = response.get("status")
+    status: ReplyStatus = given if given in _STATUSES else "unknown"
+    if given not in _STATUSES:
         if (error := error_reply(response, request)) is not None:
             raise error
         if response.get("object") != "response":
-            raise RunFailed(f"the reply is not a response object (status {redact(repr(status))[:60]})")
-        status = "unknown"  # the spec makes `status` optional: without one, nothing says the output is whole
+            raise RunFailed(f"the reply is not a response object (status {redact(repr(given))[:60]})")
+        # "unknown": the spec makes `status` optional: without one, nothing says the output is whole
     details = response.get("incomplete_details")
     error = response.get("error")
     reason = text_of(details.get("reason") if isinstance(details, dict) else None) or text_of(

@@ -43,7 +43,9 @@ USAGE = ":GptChat[!] {assistant} [--continue | --conversation ID]"
 
 
 @dataclass
-class Outcome:
+class TurnEnd:
+    """How a chat turn ended: its result and conversation, or its error."""
+
     result: Any = None  # gpt_tools.Result on success
     conversation: Any = None  # the conversation with the turn added, on success
     error: str = ""
@@ -63,7 +65,7 @@ class Reply:
     queued: bool = False  # a flush is on its way to the loop
     held: bool = False  # a write waits for the user to leave Insert mode
     errors: int = 0
-    outcome: Outcome | None = None  # set on the loop once the turn ended (or was cancelled)
+    outcome: TurnEnd | None = None  # set on the loop once the turn ended (or was cancelled)
 
     def add(self, delta: str) -> None:
         with self.lock:
@@ -180,7 +182,7 @@ class Chats:
             if reply is None or reply.outcome is not None:
                 continue
             reply.cancel.set()  # the core stops at its next check; its outcome is then dropped
-            reply.outcome = Outcome(error="cancelled", cancelled=True)
+            reply.outcome = TurnEnd(error="cancelled", cancelled=True)
             cancelled += 1
             self._flush(chat, reply)
         return cancelled
@@ -214,7 +216,7 @@ class Chats:
     # ------------------------------------------------------------------------------ worker threads
 
     def _work(self, chat: Chat, reply: Reply, text: str, talk: Any) -> None:
-        outcome = Outcome()
+        outcome = TurnEnd()
 
         def on_retry(notice: Any) -> None:
             message = f"{chat.title}: retry {notice.attempt}/{notice.max_retries} in {notice.wait:.0f} s"
@@ -271,7 +273,7 @@ class Chats:
             streamed = f", {reply.received:,} characters" if reply.received else ""
             self.ui.progress(f"{chat.title}: {reply.elapsed():.0f} s{streamed}")
 
-    def _finish(self, chat: Chat, reply: Reply, outcome: Outcome) -> None:
+    def _finish(self, chat: Chat, reply: Reply, outcome: TurnEnd) -> None:
         self.count(-1)
         if chat.reply is reply and reply.outcome is None:  # else: cancelled, or the chat was closed
             reply.outcome = outcome
@@ -316,7 +318,7 @@ class Chats:
         self._schedule(chat, reply, HELD_WAIT if state == "insert" else RETRY_WAIT)
         return None
 
-    def _complete(self, chat: Chat, reply: Reply, outcome: Outcome) -> None:
+    def _complete(self, chat: Chat, reply: Reply, outcome: TurnEnd) -> None:
         result = outcome.result
         if result is not None:
             final = reply_lines(result.text)

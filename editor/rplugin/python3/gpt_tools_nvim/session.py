@@ -71,7 +71,9 @@ class Job:
 
 
 @dataclass
-class Outcome:
+class JobEnd:
+    """How a buffer run ended: its result, or its error."""
+
     result: Any = None  # gpt_tools.Result on success
     error: str = ""
     cancelled: bool = False
@@ -170,7 +172,7 @@ class Controller:
     # ------------------------------------------------------------------------------ worker threads
 
     def _work(self, job: Job, text: str) -> None:
-        outcome = Outcome()
+        outcome = JobEnd()
 
         def on_delta(delta: str) -> None:
             job.received += len(delta)
@@ -220,7 +222,7 @@ class Controller:
         if self._current(job):
             self.ui.notify(message, "WARN")
 
-    def _finish(self, job: Job, outcome: Outcome) -> None:
+    def _finish(self, job: Job, outcome: JobEnd) -> None:
         self.count(-1)
         if not self._current(job):
             return  # cancelled (already reported) or superseded: touch nothing
