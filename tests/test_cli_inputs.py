@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import resource
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import run_program
+from tests.conftest import program, run_program
 from tests.fake_openai import FakeOpenAI
 
 DOC = b"# Victim\n\nteh text that must survive\n"
@@ -78,5 +82,47 @@ def test_writer_refuses_an_empty_stdin_it_was_told_to_read(api: FakeOpenAI) -> N
 def test_writer_with_attachments_may_ignore_an_idle_empty_stdin(api: FakeOpenAI, files: Path) -> None:
     """In a script stdin is often /dev/null: a writer working from attachments alone still runs."""
     done = run_program("gpt-tools", "run", "DocWriter", "--input-files", "a.py", stdin=b"")
+    assert done.returncode == 0, done.stderr
+    assert len(api.model_requests()) == 1
+
+
+def _limited_memory() -> None:
+    # Without a bound the child would eat all memory; capped, it dies with MemoryError instead.
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    ("args", "stdin"),
+    [
+        (["ChangelogWriter", "-t", "Notes for 2.0", "/dev/zero"], subprocess.DEVNULL),  # a positional FILE
+        (["MarkdownLinter", "/dev/zero"], subprocess.DEVNULL),
+        (["MarkdownLinter", "-"], "zero"),  # stdin itself
+        (["ChangelogWriter", "-t", "Notes for 2.0", "-"], "zero"),
+    ],
+    ids=["writer FILE", "rewriter FILE", "rewriter stdin", "writer stdin"],
+)
+def test_endless_input_is_refused_at_the_size_cap(api: FakeOpenAI, args: list[str], stdin: Any) -> None:
+    """`gpt-tools run X /dev/zero` read the file whole: all memory. FILES and stdin are read up to a cap."""
+    with open("/dev/zero", "rb") as zero:
+        done = subprocess.run(
+            [program("gpt-tools"), "run", *args],
+            stdin=zero if stdin == "zero" else stdin,
+            capture_output=True,
+            preexec_fn=_limited_memory,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 2, done.stderr
+    assert b"is larger than 33,554,432 bytes" in done.stderr
+    assert b"Traceback" not in done.stderr
+    assert api.model_requests() == []
+
+
+def test_a_named_fifo_is_read_like_cat_would(api: FakeOpenAI) -> None:
+    os.mkfifo("notes.fifo")
+    writer = subprocess.Popen(["sh", "-c", "printf '# Notes\\n\\nteh text\\n' > notes.fifo"])
+    done = run_program("gpt-tools", "run", "MarkdownLinter", "notes.fifo")
+    writer.wait(timeout=10)
     assert done.returncode == 0, done.stderr
     assert len(api.model_requests()) == 1

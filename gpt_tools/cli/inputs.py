@@ -19,7 +19,7 @@ from gpt_tools.config.definitions import Assistant
 from gpt_tools.core.inputs import InputFile
 from gpt_tools.errors import InputRefused, UsageError
 from gpt_tools.markdown.textio import decode_input
-from gpt_tools.state.localread import FileRefused, read_regular
+from gpt_tools.state.localread import MAX_FILE_BYTES, FileRefused, read_regular
 
 
 @dataclass(frozen=True)
@@ -29,11 +29,19 @@ class RunInput:
 
 
 def _read_file(name: str) -> InputFile:
+    # Bounded, like --input-files: `run X /dev/zero` must be refused at the cap, not eat the memory.
     try:
-        data = Path(name).read_bytes()
-    except OSError as exc:
-        raise InputRefused(f"cannot read {name}: {exc.strerror or exc}") from None
+        data = read_regular(Path(name), pipes=True)
+    except FileRefused as exc:
+        raise InputRefused(f"{name} {exc.reason}") from None
     return InputFile(name, decode_input(data, source=name))
+
+
+def _read_stdin(stdin: BinaryIO) -> bytes:
+    data = stdin.read(MAX_FILE_BYTES + 1)  # `run X < /dev/zero`: the same cap as a named file
+    if len(data) > MAX_FILE_BYTES:
+        raise InputRefused(f"stdin is larger than {MAX_FILE_BYTES:,} bytes")
+    return data
 
 
 def gather(
@@ -56,7 +64,7 @@ def gather(
         raise UsageError("no input: give FILES, --input-text, or pipe text to stdin" + _took(attachments))
     sources = [_read_file(name) for name in names if name != "-"]
     if wants_stdin:
-        piped = InputFile("<stdin>", decode_input(stdin.read(), source="stdin"))
+        piped = InputFile("<stdin>", decode_input(_read_stdin(stdin), source="stdin"))
         if piped.text.strip() or asked or assistant.rewrites:
             sources.append(piped)  # an empty stdin nobody named is no source (a writer may use attachments)
     if assistant.rewrites:
