@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from gpt_tools.config.definitions import DEFAULT_MODEL, Assistant
+from gpt_tools.cli import hook
+from gpt_tools.config.definitions import DEFAULT_MODEL, Assistant, Settings
 from gpt_tools.config.loader import Config, load_builtins, load_config
+from gpt_tools.core.session import Session
 from gpt_tools.errors import ConfigError, UnknownAssistant
 from tests.conftest import trust_project, write_config
 
@@ -612,3 +614,10 @@ def test_hook_jobs_flag_out_of_range_is_a_usage_error(isolated_env: Path, value:
     with pytest.raises(SystemExit) as caught:
         hook.main(["--jobs", value, "doc.md"])
     assert caught.value.code == 2
+
+
+def test_jobs_has_one_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The session, the hook and its --help take `jobs` from Settings: no second copy of the number."""
+    assert Session().jobs == Settings().jobs
+    monkeypatch.setattr(Settings, "jobs", 7)
+    assert "config `jobs`, 7)" in " ".join(hook._parser().format_help().split())

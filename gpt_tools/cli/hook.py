@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from gpt_tools.cli.console import Console, OutputFailed
 from gpt_tools.cli.report import diff, fail
-from gpt_tools.config.definitions import flag_value
+from gpt_tools.config.definitions import Settings, flag_value
 from gpt_tools.config.loader import load_config
 from gpt_tools.core.preview import preview
 from gpt_tools.core.runner import run
@@ -68,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--fix", action="store_false", dest="check", help="write fixes back (default)")
     mode.add_argument("--check", action="store_true", help="only report what would change; never write")
     parser.set_defaults(check=False)  # otherwise --fix's store_false would make checking the default
-    jobs_help = "requests in flight at once (default: config `jobs`, 10)"
+    jobs_help = f"requests in flight at once (default: config `jobs`, {Settings.jobs})"
     parser.add_argument("--jobs", type=flag_value("jobs"), help=jobs_help)
     parser.add_argument("--max-bytes", type=int, default=500_000, help="skip larger files (default: %(default)s)")
     parser.add_argument(
