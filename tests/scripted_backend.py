@@ -78,6 +78,8 @@ class ScriptedBackend:
         on_retry: RetryHook | None = None,
         cancel: threading.Event | None = None,
     ) -> Reply:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("cancelled")  # as the transport does: a cancelled run sends nothing more
         with self._lock:
             self.requests.append(request)
             self.endpoints.append(endpoint)

@@ -5,13 +5,15 @@ tests use the `api` fake); every test drives the pipeline through the public `gp
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
 import pytest
 
 import gpt_tools
-from gpt_tools.backends import BackendRequest
+from gpt_tools.backends import BackendRequest, Usage
+from gpt_tools.cli.hook import main as hook_main
 from gpt_tools.core.inputs import prepare
 from gpt_tools.core.session import Session
 from gpt_tools.errors import Cancelled, InputRefused, ReplyRejected, RunFailed
@@ -206,3 +208,52 @@ def test_cancel_stops_every_chunk_in_flight(scripted: ScriptedBackend) -> None:
     assert not worker.is_alive()
     assert [type(error) for error in outcome] == [Cancelled]
     assert scripted.release.is_set() is False  # no reply was let through: the cancel alone ended it
+
+
+def test_a_cancel_set_before_the_run_sends_nothing(scripted: ScriptedBackend) -> None:
+    small_chunks()
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(Cancelled):
+        gpt_tools.run("MarkdownLinter", SECTIONS, cancel=cancel)
+    assert scripted.requests == []
+
+
+# Streaming, billing, the hook
+
+
+def test_a_plain_one_chunk_document_streams_and_a_masked_one_does_not(scripted: ScriptedBackend) -> None:
+    deltas: list[str] = []
+    gpt_tools.run("MarkdownLinter", "teh plain note\n", on_delta=deltas.append)
+    assert deltas == ["the plain note\n"]
+    deltas.clear()
+    gpt_tools.run("MarkdownLinter", DOC, on_delta=deltas.append)
+    assert deltas == []  # the reply holds placeholders, not the text the user will get
+
+
+def test_a_refused_reply_is_billed_all_the_same(scripted: ScriptedBackend) -> None:
+    scripted.script(Say(text="# Notes\n\nno code here\n", usage=Usage(input_tokens=7, output_tokens=5)))
+    with pytest.raises(ReplyRejected) as refused:
+        gpt_tools.run("MarkdownLinter", DOC)
+    assert refused.value.usage == Usage(input_tokens=7, output_tokens=5)
+
+
+def test_a_damaged_cache_entry_is_never_replayed(scripted: ScriptedBackend, tmp_path: Path) -> None:
+    session = cached_session(tmp_path)
+    gpt_tools.run("MarkdownLinter", DOC, session=session)
+    for entry in (tmp_path / "cache").rglob("*.json"):
+        entry.write_text(json.dumps({"text": "# Notes\n\nsomething else entirely\n"}), encoding="utf-8")
+    assert gpt_tools.run("MarkdownLinter", DOC, session=session).text == FIXED
+    assert len(scripted.requests) == 2  # asked again: the tampered entry fails today's guards
+
+
+def test_the_hook_writes_the_fixes_and_leaves_a_refused_file_alone(
+    scripted: ScriptedBackend, capfd: pytest.CaptureFixture[str]
+) -> None:
+    Path("good.md").write_text("# Good\n\nteh good file\n")
+    Path("bad.md").write_text(DOC)
+    scripted.responder = lambda request: "no code here\n" if "⟦" in request.text else fix_typos(request.text)
+    assert hook_main(["good.md", "bad.md"]) == 1
+    assert Path("good.md").read_text() == "# Good\n\nthe good file\n"
+    assert Path("bad.md").read_text() == DOC
+    assert "bad.md" in capfd.readouterr().out
