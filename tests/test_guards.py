@@ -347,3 +347,12 @@ def test_chatter_around_a_tiny_input_is_refused(api: FakeOpenAI) -> None:
 def test_a_few_words_may_still_change_in_a_tiny_text(scripted: ScriptedBackend) -> None:
     scripted.responder = lambda _: "The cat sat on the mat."
     assert gpt_tools.run("ProofReader", "teh cat sat on teh mat").text == "The cat sat on the mat."
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"], ids=["LF", "CRLF", "CR only"])
+def test_secret_line_numbers_count_every_line_ending(ending: str) -> None:
+    """CR-only files (old Mac, some exports) were all "line 1": lines break where Markdown breaks them."""
+    lines = ["# Notes", "", "a form feed \f and a U+2028 \u2028 do not end lines", f"key = {OPENAI_KEY}", "end"]
+    text = ending.join(lines) + ending
+    assert [f.line for f in find_secrets(text, "notes.md")] == [4]
+    assert "notes.md, line 4: looks like" in find_secrets(text, "notes.md")[0].describe()

@@ -231,6 +231,8 @@ def test_cancel_stops_a_slow_stream(api: FakeOpenAI) -> None:
 def test_library_text_with_nul_is_refused(api: FakeOpenAI) -> None:
     with pytest.raises(InputRefused, match="input holds a NUL byte \\(line 2\\)"):
         gpt_tools.run("Summarizer", "fine\nbad\0byte\n")
+    with pytest.raises(InputRefused, match="input holds a NUL byte \\(line 3\\)"):  # CR-only lines count
+        gpt_tools.run("Summarizer", "fine\rstill \f fine\rbad\0byte\r")
     assert api.model_requests() == []
 
 

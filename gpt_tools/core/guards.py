@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
+from itertools import accumulate
 
 from gpt_tools.errors import InputRefused, ReplyRejected
 from gpt_tools.markdown.textio import estimate_tokens as estimate_tokens  # re-exported: chunking needs it below core
+from gpt_tools.markdown.textio import split_lines
 
 # Each pattern names what it found; the matched text itself is never shown to anyone.
 _SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -35,14 +38,25 @@ class SecretFinding:
         return f"{self.source}, line {self.line}: looks like {self.kind}"
 
 
+def line_starts(text: str) -> list[int]:
+    """The offset of each line of text; `bisect_right(starts, offset)` is the 1-based line of offset.
+
+    Lines end where Markdown ends them (LF, CRLF, CR: textio.split_lines): counting LFs alone made
+    every line of a CR-only file line 1.
+    """
+    return [0, *accumulate(len(line) for line in split_lines(text))]
+
+
 def find_secrets(text: str, source: str = "input") -> list[SecretFinding]:
     """Every plausible secret in text, by line; placeholders used in docs are not reported."""
     findings: list[SecretFinding] = []
+    starts: list[int] = []  # each line's offset, computed once a secret is found
     for kind, pattern in _SECRET_PATTERNS:
         for match in pattern.finditer(text):
             if kind != "a private key block" and _PLACEHOLDER.search(match.group(0)):
                 continue
-            findings.append(SecretFinding(source, text.count("\n", 0, match.start()) + 1, kind))
+            starts = starts or line_starts(text)
+            findings.append(SecretFinding(source, bisect_right(starts, match.start()), kind))
     return sorted(findings, key=lambda f: (f.source, f.line))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -67,7 +68,7 @@ def check_input(
     everything = {**(context or {}), **texts}
     for source, text in everything.items():
         if "\0" in text:  # library callers skip decode_input; NULs mean binary, never prose
-            line = text.count("\n", 0, text.index("\0")) + 1
+            line = bisect_right(guards.line_starts(text), text.index("\0"))  # CR-only lines count too
             raise InputRefused(f"{source} holds a NUL byte (line {line}); it looks binary, refusing to send it")
     if not allow_secrets:
         guards.refuse_secrets(everything)
