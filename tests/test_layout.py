@@ -4,12 +4,15 @@ contracts are kept (what each layer may import is explained by LAYERING, printed
 
 from __future__ import annotations
 
+import ast
 import subprocess
 from collections.abc import Iterator
 from itertools import pairwise
+from pathlib import Path
 
 import grimp
 
+import gpt_tools
 from tests.conftest import ROOT, program
 
 LAYERING = """\
@@ -123,3 +126,28 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
     graph.add_import(importer="pkg.c", imported="pkg.a")
     graph.add_import(importer="pkg.c", imported="pkg.d")
     assert _cycles(graph, {"pkg.a", "pkg.b", "pkg.c", "pkg.d"}) == [["pkg.a", "pkg.b", "pkg.c"]]
+
+
+def _project_imports(path: Path) -> Iterator[tuple[int, str, tuple[str, ...]]]:
+    """(line, module, names) of every import of gpt_tools or a submodule in path."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "gpt_tools":
+                    yield node.lineno, alias.name, ()
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == "gpt_tools":
+            yield node.lineno, node.module or "", tuple(alias.name for alias in node.names)
+
+
+def test_the_editor_plugin_imports_only_the_public_api() -> None:
+    # The plugin runs in whatever gpt_tools the editor's Python has: internals may move, gpt_tools.__all__ won't.
+    plugin = ROOT / "editor" / "rplugin" / "python3" / "gpt_tools_nvim"
+    public = set(gpt_tools.__all__)
+    wrong = [
+        f"{path.relative_to(ROOT)}:{line}: {module} {', '.join(names)}".rstrip()
+        for path in sorted(plugin.glob("*.py"))
+        for line, module, names in _project_imports(path)
+        if module != "gpt_tools" or not set(names) <= public
+    ]
+    advice = "the editor plugin imports internals (use `import gpt_tools` and its __all__):"
+    assert wrong == [], "\n".join([advice, *wrong])
