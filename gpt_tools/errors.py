@@ -80,7 +80,7 @@ class ReplyRejected(RunFailed):
 class TurnNotSaved(RunFailed):
     """A conversation turn's reply arrived (and was billed) but could not be saved (a full disk).
 
-    `result` holds the reply (a runner.Result): front ends deliver it, then report this error.
+    `result` holds the reply (a core.records.Result): front ends deliver it, then report this error.
     """
 
     def __init__(self, message: str, *, result: object) -> None:
