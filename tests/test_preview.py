@@ -130,3 +130,17 @@ def test_dry_run_refuses_file_search_with_nothing_to_search_as_the_run_does(
         with pytest.raises(gpt_tools.UsageError, match="uses file_search but has no knowledge files"):
             attempt("Search", "question?")
     assert api.requests == []
+
+
+def test_dry_run_shows_the_endpoint_without_user_info_or_query(
+    fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The dry run printed base_url raw: a proxy's password or an Azure-style `?api-key=` query with it."""
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://alice:hunter2pass@llm.example.com/v1?api-version=1&api-key=QUERYSECRET")
+    plan = preview("Summarizer", "text to summarise")
+    assert plan.endpoint == "https://llm.example.com/v1"
+    Path("doc.md").write_text(DOC)
+    assert main(["run", "MarkdownLinter", "doc.md", "--dry-run"]) == 0
+    shown = capfd.readouterr()
+    assert "at https://llm.example.com/v1" in shown.out + shown.err
+    assert "hunter2pass" not in shown.out + shown.err and "QUERYSECRET" not in shown.out + shown.err

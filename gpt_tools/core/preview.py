@@ -16,6 +16,7 @@ from gpt_tools.core.inputs import InputFile
 from gpt_tools.core.plan import Decision, RunRequest, decide
 from gpt_tools.state import runlog
 from gpt_tools.state.conversation import Conversation
+from gpt_tools.wire.transport import display_url
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,8 @@ def describe(decision: Decision) -> Preview:
         assistant=definition.name,
         model=settings.model,
         backend=settings.backend,
-        endpoint=decision.endpoint,  # base_url only: a dry run needs no key, nor runs api_key_cmd
+        # base_url only (a dry run needs no key, nor runs api_key_cmd), shown without user info or query.
+        endpoint=display_url(decision.endpoint),
         mode=definition.mode,
         input_tokens=decision.input_tokens,
         output_tokens=decision.output_tokens,
