@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from gpt_tools.backends import BackendRequest, Reply, Usage
 from gpt_tools.errors import Cancelled
-from gpt_tools.wire.backends.base import DeltaHook
+from gpt_tools.wire.backends.base import DeltaHook, ReplyStatus
 from gpt_tools.wire.transport import Endpoint, RetryHook
 
 NAME = "scripted"
@@ -29,7 +29,7 @@ class Say:
     `release` is set), as a reply still in flight does."""
 
     text: str | None = None
-    status: str = "completed"
+    status: ReplyStatus = "completed"
     reason: str | None = None
     usage: Usage = field(default_factory=lambda: Usage(input_tokens=10, output_tokens=10))
     model: str = "scripted-model"
