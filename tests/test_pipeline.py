@@ -1,6 +1,6 @@
 """The rewrite pipeline end to end on the scripted backend: what it sends, which replies it takes, how it
 reassembles chunks, what the cache remembers, and how a cancel stops it. No HTTP here (the wire's own
-tests use the `api` fake); every test drives the pipeline through the public `gpt_tools.run`.
+tests use the `api` fake); the tests drive the pipeline through the public `gpt_tools.run`, and the hook once.
 """
 
 from __future__ import annotations
