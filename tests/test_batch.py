@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import resource
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +17,7 @@ from gpt_tools.cli.batch import batch_group
 from gpt_tools.core.batch import records_dir
 from gpt_tools.core.inputs import prepare
 from gpt_tools.errors import GptToolsError
-from tests.conftest import write_config
+from tests.conftest import program, write_config
 from tests.fake_openai import FakeOpenAI, Scripted
 
 TYPO = "# Guide\n\nYou will recieve teh answer.\n\n```sh\necho teh\n```\n"
@@ -447,3 +450,31 @@ def test_a_fifo_swapped_in_is_never_read(files: dict[str, Path], api: FakeOpenAI
     os.mkfifo(files["typo"])  # reading it would block forever
     assert _batch("collect", batch_id, "--write") == 1
     assert "skipped docs/typo.md: no longer a regular file" in capfd.readouterr().out
+
+
+def _limited_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))  # an unbounded read dies here, not the machine
+
+
+@pytest.mark.timeout(90)
+def test_submit_skips_a_named_device_or_fifo_without_reading_it(files: dict[str, Path], api: FakeOpenAI) -> None:
+    """`batch submit X /dev/zero` read the device whole (all memory); a named FIFO blocked forever."""
+    os.mkfifo("pipe.md")
+    done = subprocess.run(
+        [program("gpt-tools"), "batch", "submit", "MarkdownLinter", "/dev/zero", "pipe.md", str(files["typo"])],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        preexec_fn=_limited_memory,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert b"/dev/zero: skipped: it is not a regular file" in done.stderr
+    assert b"pipe.md: skipped: it is not a regular file" in done.stderr
+    assert len(api.batches) == 1
+
+
+def test_submit_skips_a_file_over_max_bytes_saying_so(files: dict[str, Path], api: FakeOpenAI, capfd) -> None:
+    Path("docs/big.md").write_text("teh words " * 100)
+    assert _batch("submit", "MarkdownLinter", "--max-bytes", "500", "docs") == 0
+    assert "big.md: skipped: it is larger than 500 bytes (--max-bytes)" in capfd.readouterr().err

@@ -31,6 +31,7 @@ from gpt_tools.core.session import Session
 from gpt_tools.errors import ConfigError, GptToolsError, InputRefused, UsageError
 from gpt_tools.markdown.textio import decode_input
 from gpt_tools.state.atomicwrite import write_atomic
+from gpt_tools.state.localread import FileRefused, read_regular
 from gpt_tools.state.paths import app_dir, batches_dir, project_root
 from gpt_tools.state.private import private_dir, private_file
 from gpt_tools.wire import transport
@@ -221,12 +222,10 @@ def _walk(top: Path, notes: list[tuple[Path, str]]) -> list[Path]:
 
 def _read(path: Path, settings: Settings, max_bytes: int) -> Document | str:
     """The file ready to send, or why it is left out (the hook skips the same files)."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        return f"cannot read: {exc.strerror or exc}"
-    if len(data) > max_bytes:
-        return f"skipped: {len(data):,} bytes is over --max-bytes"
+    try:  # bounded, regular files only: a named /dev/zero must not eat the memory, nor a FIFO block
+        data = read_regular(path, limit=max_bytes)
+    except FileRefused as exc:
+        return f"skipped: it {exc.reason}" + (" (--max-bytes)" if exc.too_large else "")
     try:
         text = decode_input(data, source=shown(path))
         if not text.strip():

@@ -18,12 +18,14 @@ MAX_FILE_BYTES = 32 * 1024 * 1024
 
 
 class FileRefused(Exception):
-    """The file was not read; `outside` says whether trusting the project would change that."""
+    """The file was not read; `outside` says whether trusting the project would change that, `too_large`
+    whether a larger limit would."""
 
-    def __init__(self, reason: str, *, outside: bool = False) -> None:
+    def __init__(self, reason: str, *, outside: bool = False, too_large: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.outside = outside
+        self.too_large = too_large
 
 
 def inside(path: Path, root: Path) -> bool:
@@ -58,7 +60,7 @@ def read_regular(path: Path, *, root: Path | None = None, limit: int = MAX_FILE_
         if special:
             os.set_blocking(fd, True)  # a writer that is slow to start is waited for, as `cat` would
         elif os.fstat(fd).st_size > limit:
-            raise FileRefused(f"is larger than {limit:,} bytes")
+            raise FileRefused(f"is larger than {limit:,} bytes", too_large=True)
         return _bounded(fd, limit)
     finally:
         os.close(fd)
@@ -73,4 +75,4 @@ def _bounded(fd: int, limit: int) -> bytes:
             return b"".join(chunks)
         chunks.append(chunk)
         size += len(chunk)
-    raise FileRefused(f"is larger than {limit:,} bytes")
+    raise FileRefused(f"is larger than {limit:,} bytes", too_large=True)
