@@ -1,0 +1,197 @@
+"""The Neovim plugin's pure helpers, without a running Neovim: buffer text, replacements, the chat
+buffer's layout, command arguments, messages and how a failure is described.
+
+tests/test_nvim.py and test_nvim_chat.py drive a real Neovim; these pin the helpers' edge cases.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+pytest.importorskip("pynvim")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "editor" / "rplugin" / "python3"))
+
+from gpt_tools_nvim import chat, chatview, core, health, session, text, ui
+
+import gpt_tools
+
+# ------------------------------------------------------------------------------------ text.py
+
+
+def test_lines_to_text_ends_every_line_and_text_to_lines_adds_none() -> None:
+    assert text.lines_to_text(["# T", "", "body"], 1) == "# T\n\nbody\n"
+    assert text.text_to_lines("# T\n\nbody\n") == ["# T", "", "body"]
+    assert text.text_to_lines("no final newline") == ["no final newline"]
+    assert text.text_to_lines("") == [""]
+
+
+@pytest.mark.parametrize("lines", [["a"], ["a\r", "b\r"], ["", ""], ["x", "", "", "y"], ["é ✓ \u2028 mid"]])
+def test_lines_round_trip(lines: list[str]) -> None:
+    assert text.text_to_lines(text.lines_to_text(lines, 1)) == lines
+
+
+def test_a_crlf_line_keeps_its_cr() -> None:
+    assert text.lines_to_text(["a\r", "b\r"], 1) == "a\r\nb\r\n"
+
+
+@pytest.mark.parametrize(
+    ("lines", "first", "where"),
+    [(["ok", "bin\0ary"], 10, "line 11 holds a NUL"), (["a\nb"], 3, "line 3 holds a NUL"), (["\udcff"], 7, "line 7")],
+)
+def test_unsendable_lines_are_refused_naming_the_line(lines: list[str], first: int, where: str) -> None:
+    with pytest.raises(text.RangeRefused, match=where):
+        text.lines_to_text(lines, first)
+
+
+def test_replacement_none_when_equal() -> None:
+    assert text.replacement(["a", "b"], ["a", "b"]) is None
+    assert text.replacement([], []) is None
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (["a", "b", "c"], ["a", "B", "c"], (1, 2, ["B"])),
+        (["a", "b", "c"], ["a", "c"], (1, 2, [])),
+        (["a", "c"], ["a", "b", "c"], (1, 1, ["b"])),
+        (["a"], ["x", "y"], (0, 1, ["x", "y"])),
+        (["x", "x"], ["x", "x", "x"], (2, 2, ["x"])),  # repeated lines: the shared ends never overlap
+        ([], ["new"], (0, 0, ["new"])),
+        (["gone"], [], (0, 1, [])),
+    ],
+)
+def test_replacement_is_the_smallest_middle(
+    old: list[str], new: list[str], expected: tuple[int, int, list[str]]
+) -> None:
+    assert text.replacement(old, new) == expected
+    start, end, lines = expected
+    assert old[:start] + lines + old[end:] == new
+
+
+# ------------------------------------------------------------------------------------ chatview.py
+
+
+def test_reply_lines_drop_the_final_newlines_only() -> None:
+    assert chatview.reply_lines("one\n\ntwo\n\n\n") == ["one", "", "two"]
+    assert chatview.reply_lines("") == [""]
+
+
+def test_header_counts_turns() -> None:
+    assert "continuing" not in chatview.header("DocWriter", "conv-1", 0)
+    assert "continuing after 1 turn ·" in chatview.header("DocWriter", "conv-1", 1)
+    assert "continuing after 2 turns ·" in chatview.header("DocWriter", "conv-1", 2)
+
+
+def test_transcript_lays_out_turns_and_ends_with_the_prompt_line() -> None:
+    messages = [{"role": "user", "content": "Hi\n"}, {"role": "assistant", "content": "Hello\nthere\n"}]
+    lines = chatview.transcript("DocWriter", "conv-1", messages)
+    assert lines[0].startswith("# DocWriter · conv-1 · continuing after 1 turn")
+    assert lines[1:] == ["", "## You", "", "Hi", "", "## DocWriter", "", "Hello", "there", "", ""]
+
+
+# ------------------------------------------------------------------------------------ chat.py
+
+
+@pytest.mark.parametrize(
+    ("args", "bang", "parsed"),
+    [
+        (["DocWriter"], False, ("DocWriter", False, None)),
+        (["DocWriter"], True, ("DocWriter", True, None)),
+        (["DocWriter", "--continue"], False, ("DocWriter", True, None)),
+        (["DocWriter", "--conversation", "conv-1a2b"], False, ("DocWriter", False, "conv-1a2b")),
+    ],
+)
+def test_chat_arguments(args: list[str], bang: bool, parsed: tuple[str, bool, str | None]) -> None:
+    assert chat.parse(args, bang) == parsed
+
+
+@pytest.mark.parametrize("args", [["DocWriter", "--conversation"], ["DocWriter", "extra"]])
+def test_chat_arguments_refused_with_the_usage(args: list[str]) -> None:
+    with pytest.raises(session.UserError, match="usage: :GptChat"):
+        chat.parse(args, False)
+
+
+def test_reply_buffers_deltas_and_takes_back_what_could_not_be_written() -> None:
+    reply = chat.Reply(["hi"])
+    reply.add("Hel")
+    reply.add("lo")
+    assert reply.received == 5
+    taken = reply.take()
+    assert taken == "Hello" and reply.take() == ""
+    reply.add(" there")
+    reply.give_back(taken)  # a refused write goes back in front of what came meanwhile
+    assert reply.take() == "Hello there"
+
+
+# ------------------------------------------------------------------------------------ session.py, ui.py
+
+
+def test_job_title_and_original_range() -> None:
+    job = session.Job(
+        id=1,
+        bufnr=1,
+        label="a.md",
+        assistant="ProofReader",
+        extra=None,
+        first=2,
+        last=4,
+        snapshot=["0", "1", "2", "3", "4"],
+        tick=1,
+        preview=False,
+        cwd=".",
+        whole=False,
+    )
+    assert job.original == ["2", "3"]
+    assert job.title == "GptRun ProofReader on a.md lines 3-4"
+    whole = session.Job(**{**job.__dict__, "whole": True, "first": 0, "last": 5})
+    assert whole.title == "GptRun ProofReader on a.md"
+
+
+def test_completion_and_usage_line() -> None:
+    result = SimpleNamespace(usage=SimpleNamespace(input_tokens=1234, output_tokens=56))
+    assert ui.usage_line(result, 1.25) == "1,234 in + 56 out tokens, 1.2 s"
+    info = ui.completion("ok", 1.23456, result, assistant="X")
+    assert info == {"status": "ok", "assistant": "X", "seconds": 1.235, "input_tokens": 1234, "output_tokens": 56}
+    assert ui.completion("error", 0.5, None) == {"status": "error", "seconds": 0.5}
+
+
+@pytest.mark.parametrize(
+    ("status", "level"),
+    [(200, "ok"), (404, "ok"), (401, "warn"), (403, "warn"), ("connection refused", "error")],
+)
+def test_reachability_levels(status: int | str, level: str) -> None:
+    assert health._reachability("http://h/v1", status)[0] == level
+
+
+# ------------------------------------------------------------------------------------ core.py
+
+
+@pytest.fixture
+def loaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(core, "_module", gpt_tools)
+
+
+def test_describe_uses_the_public_exit_status(loaded: None) -> None:
+    assert core.describe(gpt_tools.Cancelled("stopped")) == ("cancelled", True)
+    assert core.describe(KeyboardInterrupt()) == ("cancelled", True)  # 130, as the CLI says
+    assert core.describe(gpt_tools.ApiError("HTTP 500:\n  server\terror", status=500)) == (
+        "HTTP 500: server error",
+        False,
+    )
+    assert core.describe(ValueError("bad\nvalue")) == ("internal error (ValueError: bad value)", False)
+
+
+def test_the_plugin_names_only_the_public_api() -> None:
+    plugin = Path(core.__file__).parent
+    named = {
+        (path.name, name)
+        for path in plugin.glob("*.py")
+        for name in re.findall(r"(?<![\w'])gpt_tools\.(\w+)", path.read_text(encoding="utf-8"))
+    }
+    assert {(file, name) for file, name in named if name not in gpt_tools.__all__} == set()
+    assert ("core.py", "run") in named  # the check sees what it should
