@@ -5,11 +5,16 @@ Compares, interleaved round-robin so that noise on a shared machine hits all thr
   (a) `python -c pass`                          the interpreter's own start-up (the floor)
   (b) `gpt-filter MarkdownLinter < doc`         this project
   (c) `llm -m fake -s <instructions> < doc`     the public `llm` CLI, same server, same instructions
+                                                (skipped, with its ratio, when `llm` is not installed)
 
 The server is tests/fake_openai.py with zero latency, so what is measured is process start-up, imports,
 config loading, one HTTP round trip on loopback and output, not a model. Standard library only.
 
-    python bench/filter_startup.py [--runs N] [--llm PATH] [--gpt-filter PATH] [--python PATH]
+    python bench/filter_startup.py [--runs N] [--llm PATH] [--gpt-filter PATH] [--python PATH] [--compare PATH]
+
+--compare PATH times a second gpt-filter (e.g. a wrapper running an older commit's tree) in the same
+rounds, so that a before/after comparison sees the same noise: the report adds its row and the median
+of the paired differences.
 
 Byte-code: the environment here sets PYTHONDONTWRITEBYTECODE=1, under which the project's own modules
 (installed editable, never compiled) would be re-compiled on every call while the SDK's came pre-compiled
@@ -234,6 +239,7 @@ class Command:
     label: str
     argv: list[str]
     check_output: str | None = None  # "filter" or "llm": how to check stdout
+    role: str = ""  # "floor", "filter", "compare" or "llm"
     times: list[float] = field(default_factory=list)
 
 
@@ -275,7 +281,9 @@ def verify_llm(cmd: Command, base_url: str, doc_path: Path, env: dict[str, str],
 
 
 def report(commands: list[Command], runs: int) -> tuple[str, bool]:
-    python, gpt_filter, llm = commands
+    by_role = {cmd.role: cmd for cmd in commands}
+    python, gpt_filter = by_role["floor"], by_role["filter"]
+    llm, compare = by_role.get("llm"), by_role.get("compare")
     lines = [
         "| command | median (s) | p10 (s) | p90 (s) |",
         "|---|---:|---:|---:|",
@@ -286,8 +294,13 @@ def report(commands: list[Command], runs: int) -> tuple[str, bool]:
     paired = [f - p for f, p in zip(gpt_filter.times, python.times, strict=True)]
     overhead = statistics.median(paired)
     gf_median = statistics.median(gpt_filter.times)
-    ratio = statistics.median(llm.times) / gf_median
-    over_ok, ratio_ok = overhead <= MAX_OVERHEAD, ratio >= MIN_RATIO
+    ratio = statistics.median(llm.times) / gf_median if llm is not None else None
+    over_ok, ratio_ok = overhead <= MAX_OVERHEAD, ratio is None or ratio >= MIN_RATIO
+    ratio_row = (
+        f"| llm median / gpt-filter median | {ratio:.1f}x | ≥ {MIN_RATIO:.0f}x | {verdict(ratio_ok)} |"
+        if ratio is not None
+        else f"| llm median / gpt-filter median | n/a (llm not installed) | ≥ {MIN_RATIO:.0f}x | not run |"
+    )
     lines += [
         "",
         "| figure | value | target | result |",
@@ -295,11 +308,23 @@ def report(commands: list[Command], runs: int) -> tuple[str, bool]:
         f"| gpt-filter median (absolute) | {gf_median:.3f} s | | |",
         f"| gpt-filter overhead over `python -c pass` (median of paired differences) | {overhead:.3f} s "
         f"| ≤ {MAX_OVERHEAD:.2f} s | {verdict(over_ok)} |",
-        f"| llm median / gpt-filter median | {ratio:.1f}x | ≥ {MIN_RATIO:.0f}x | {verdict(ratio_ok)} |",
+        ratio_row,
+        *_compare_rows(gpt_filter, compare, python),
         "",
         f"{runs} timed rounds after 1 warm-up round; commands interleaved round-robin within each round.",
     ]
     return "\n".join(lines), over_ok and ratio_ok
+
+
+def _compare_rows(gpt_filter: Command, compare: Command | None, python: Command) -> list[str]:
+    if compare is None:
+        return []
+    over = statistics.median([c - p for c, p in zip(compare.times, python.times, strict=True)])
+    delta = statistics.median([f - c for f, c in zip(gpt_filter.times, compare.times, strict=True)])
+    return [
+        f"| compared gpt-filter overhead over `python -c pass` (`{compare.label}`) | {over:.3f} s | | |",
+        f"| gpt-filter minus compared gpt-filter (median of paired differences) | {delta:+.3f} s | | |",
+    ]
 
 
 # --------------------------------------------------------------------------------------------- main
@@ -311,6 +336,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--llm", default=DEFAULT_LLM, help=f"the llm CLI (default {DEFAULT_LLM})")
     parser.add_argument("--gpt-filter", default=DEFAULT_GPT_FILTER, help=f"default {DEFAULT_GPT_FILTER}")
     parser.add_argument("--python", help="interpreter for `python -c pass` (default: gpt-filter's)")
+    parser.add_argument("--compare", metavar="PATH", help="a second gpt-filter, timed in the same rounds")
     args = parser.parse_args(argv)
     if args.runs < 2:
         parser.error("--runs must be at least 2")
@@ -319,9 +345,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def bench(args: argparse.Namespace, tmp: Path) -> int:
     python = args.python or default_python(args.gpt_filter)
-    for exe in (python, args.gpt_filter, args.llm):
+    for exe in (python, args.gpt_filter, *([args.compare] if args.compare else [])):
         if not os.access(exe, os.X_OK):
             raise BenchError(f"not executable: {exe}")
+    with_llm = os.access(args.llm, os.X_OK)  # the comparison is optional: the start-up figures stand alone
+    if not with_llm:
+        print(f"{args.llm} is not executable: timing without llm", file=sys.stderr)
     doc_path = tmp / "doc.md"
     doc_path.write_text(DOCUMENT, encoding="utf-8")
     expected = fix_typos(DOCUMENT)
@@ -333,16 +362,22 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
     with fake_server() as base_url:
         # Also drop the caller's LLM_* settings: llm gets its own LLM_USER_PATH (see configure_llm).
         env = child_env(base_url, tmp, drop=("GPT_TOOLS_", "OPENAI_", "LLM_"), LLM_USER_PATH=str(tmp / "llm"))
-        configure_llm(args.llm, base_url, env, tmp)
+        if with_llm:
+            configure_llm(args.llm, base_url, env, tmp)
         commands = [
-            Command("python -c pass", [python, "-c", "pass"]),
-            Command(f"gpt-filter {ASSISTANT}", [args.gpt_filter, ASSISTANT], "filter"),
-            Command(f"llm -m {LLM_MODEL_ID} -s <instructions>", [args.llm, "-m", LLM_MODEL_ID, "-s"], "llm"),
+            Command("python -c pass", [python, "-c", "pass"], role="floor"),
+            Command(f"gpt-filter {ASSISTANT}", [args.gpt_filter, ASSISTANT], "filter", role="filter"),
         ]
-        commands[2].argv.append(instructions_text())
+        if args.compare:
+            commands.append(Command(f"{args.compare} {ASSISTANT}", [args.compare, ASSISTANT], "filter", role="compare"))
+        llm = Command(
+            f"llm -m {LLM_MODEL_ID} -s <instructions>", [args.llm, "-m", LLM_MODEL_ID, "-s"], "llm", role="llm"
+        )
+        llm.argv.append(instructions_text())
         print(f"fake server: {base_url}; document: {len(DOCUMENT.encode())} bytes", file=sys.stderr)
-
-        verify_llm(commands[2], base_url, doc_path, env, workdir, expected)  # also compiles llm's byte-code
+        if with_llm:
+            verify_llm(llm, base_url, doc_path, env, workdir, expected)  # also compiles llm's byte-code
+            commands.append(llm)
         start_count = len(recorded_requests(base_url))
         for round_no in range(args.runs + 1):  # round 0 is the warm-up
             for cmd in commands:
@@ -357,7 +392,9 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
         paths = model_paths(recorded_requests(base_url)[start_count:])
         rounds = args.runs + 1
         counts = {p: paths.count(p) for p in set(paths)}
-        if counts != {"/v1/responses": rounds, "/v1/chat/completions": rounds}:
+        filters = 2 if args.compare else 1
+        wanted = {"/v1/responses": rounds * filters, **({"/v1/chat/completions": rounds} if with_llm else {})}
+        if counts != wanted:
             raise BenchError(f"unexpected requests at the fake server: {counts} for {rounds} rounds")
 
     table, ok = report(commands, args.runs)
