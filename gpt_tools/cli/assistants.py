@@ -107,7 +107,13 @@ def _changes(
     from gpt_tools.config.manager import Changes
 
     return Changes(
-        model, instruction_name, list(input_files) if input_files else None, retrieval, code, mode, description
+        model=model,
+        instruction_name=instruction_name,
+        input_files=list(input_files) if input_files else None,
+        retrieval=retrieval,
+        code=code,
+        mode=mode,
+        description=description,
     )
 
 

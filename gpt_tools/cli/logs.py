@@ -6,12 +6,11 @@ import json
 
 import click
 
-from gpt_tools.cli.console import Console
+from gpt_tools.cli.console import PROGRAM, Console
 from gpt_tools.cli.safe_text import printable
 from gpt_tools.config.loader import load_config
 from gpt_tools.state.runlog import PRICES, Filters, parse_time, recent, usage
 
-PROGRAM = "gpt-tools"
 WHEN = "DATE"
 
 
