@@ -6,13 +6,18 @@ The seed scripts' underscore spellings (--instruction_name, --input_files, ...) 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from gpt_tools.cli.console import PROGRAM, Console
 from gpt_tools.cli.safe_text import printable
 from gpt_tools.config.loader import load_config
+
+if TYPE_CHECKING:  # imported where an edit needs it (below), not for `gpt-tools --help`
+    from gpt_tools.config.manager import Changes
 
 
 @click.command("list")
@@ -94,26 +99,20 @@ def _definition_options(command: click.decorators.FC) -> click.decorators.FC:
     return command
 
 
-def _changes(
-    model: str | None,
-    instruction_name: str | None,
-    input_files: tuple[str, ...],
-    retrieval: bool | None,
-    code: bool | None,
-    mode: str | None,
-    description: str | None,
-) -> object:
+def _changes(fields: Mapping[str, Any]) -> Changes:
+    """The --model, --instruction-name, ... options as the fields a create or edit sets."""
     # config.manager brings tomlkit (~20 ms): paid by the commands that edit, not by `gpt-tools --help`.
     from gpt_tools.config.manager import Changes
 
+    files = fields["input_files"]
     return Changes(
-        model=model,
-        instruction_name=instruction_name,
-        input_files=list(input_files) if input_files else None,
-        retrieval=retrieval,
-        code=code,
-        mode=mode,
-        description=description,
+        model=fields["model"],
+        instruction_name=fields["instruction_name"],
+        input_files=list(files) if files else None,
+        retrieval=fields["retrieval"],
+        code=fields["code"],
+        mode=fields["mode"],
+        description=fields["description"],
     )
 
 
@@ -130,7 +129,7 @@ def create(name: str, **fields: object) -> int:
     # config.manager brings tomlkit (~20 ms): paid by the commands that edit, not by `gpt-tools --help`.
     from gpt_tools.config.manager import create_assistant
 
-    path = create_assistant(name, _changes(**fields))  # type: ignore[arg-type]
+    path = create_assistant(name, _changes(fields))
     Console(PROGRAM).message(f"created {name} in {path}")
     return 0
 
@@ -144,7 +143,7 @@ def edit(name: str, new_name: str | None, **fields: object) -> int:
     # config.manager brings tomlkit (~20 ms): paid by the commands that edit, not by `gpt-tools --help`.
     from gpt_tools.config.manager import edit_assistant
 
-    path = edit_assistant(name, _changes(**fields), new_name=new_name)  # type: ignore[arg-type]
+    path = edit_assistant(name, _changes(fields), new_name=new_name)
     Console(PROGRAM).message(f"updated {new_name or name} in {path}")
     return 0
 
