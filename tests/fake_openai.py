@@ -10,9 +10,14 @@ In-process use::
         server.script(Scripted(text="Hello."), Scripted(fault="429"))
         client = openai.OpenAI(base_url=server.url, api_key="test", max_retries=0)
 
-Out-of-process use: ``python tests/fake_openai.py [--port 0] [--latency 0.5] [--exit-on-stdin-eof]``
-prints its URL as the first stdout line; script it with POST /_fake/script, read GET /_fake/requests
-and GET /_fake/state (uploads, files, vector stores), clear it with POST /_fake/reset.
+Out-of-process use: ``python tests/fake_openai.py [--port 0] [--latency 0.5] [--exit-on-stdin-eof]
+[--ttfb 0.3 --ms-per-token 12]`` prints its URL as the first stdout line; script it with POST /_fake/script,
+read GET /_fake/requests and GET /_fake/state (uploads, files, vector stores), clear it with POST /_fake/reset.
+
+Paced mode (`ttfb`, `ms_per_token`; also settable with POST /_fake/script): a model request waits
+`ttfb` seconds before its first byte, then its output takes `ms_per_token` per output token (the
+usage figure): all at once for a plain reply, spread over the text deltas of a stream. So a benchmark
+sees a model's pace, and a short reply is faster than a long one, as against a real model.
 
 Files, vector stores and file batches (/v1/files, /v1/vector_stores/...) live in fake_openai_files.py,
 batches (/v1/batches) in fake_openai_batches.py.
@@ -101,11 +106,22 @@ class FakeOpenAI(BatchStore):
     """The server. File state (FileStore): uploads, files, vector_stores, indexing_polls, forget_file();
     batches (BatchStore): batches, batch_polls."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, latency: float = 0.0, indexing_polls: int = 1) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        latency: float = 0.0,
+        indexing_polls: int = 1,
+        *,
+        ttfb: float = 0.0,
+        ms_per_token: float = 0.0,
+    ) -> None:
         super().__init__(indexing_polls)
         self.host, self.port = host, port
         self.latency = latency
         self._initial_latency = latency
+        self.ttfb, self.ms_per_token = ttfb, ms_per_token  # paced mode (see the module docstring)
+        self._initial_pace = (ttfb, ms_per_token)
         self.responder: Callable[[str], str] = fix_typos
         self.requests: list[RecordedRequest] = []
         self._default_fault: str | None = None
@@ -179,6 +195,7 @@ class FakeOpenAI(BatchStore):
             self.requests.clear()
             self._default_fault = None
             self.latency = self._initial_latency
+            self.ttfb, self.ms_per_token = self._initial_pace
             self.peak_in_flight = self.refused_over_limit = 0  # the limit itself stays, like --latency
             self.hung_up = 0
         self.reset_files()
@@ -231,10 +248,13 @@ class FakeOpenAI(BatchStore):
                 fault = Scripted(fault=body.get("default_fault", self.default_fault)).fault
                 latency = float(body.get("latency", self.latency))
                 polls = int(body.get("indexing_polls", self.indexing_polls))
+                ttfb = float(body.get("ttfb", self.ttfb))
+                ms_per_token = float(body.get("ms_per_token", self.ms_per_token))
             except (TypeError, ValueError) as err:
                 return 400, wire.error_body(str(err), "invalid_request_error")
             self.script(*replies)
             self.default_fault, self.latency, self.indexing_polls = fault, latency, polls
+            self.ttfb, self.ms_per_token = ttfb, ms_per_token
             return 200, {"ok": True, "queued": len(self._queue)}
         return 404, wire.error_body(f"Invalid URL ({method} {path})", "invalid_request_error")
 
@@ -394,6 +414,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         plan = wire.make_plan(kind, body, text, reply.fault)
         cut = reply.fault == "cut"
+        streamed = body.get("stream") is True and reply.fault not in wire.ODD_FAULTS
+        # Paced mode: the first byte after `ttfb`; a plain reply also waits for all its tokens to be "written".
+        if not fake.sleep(fake.ttfb + (0.0 if streamed else plan.output_tokens * fake.ms_per_token / 1000)):
+            self.close_connection = True
+            return
         if reply.fault in wire.ODD_FAULTS:
             key = self.headers.get("Authorization", "").removeprefix("Bearer ")
             self._send_odd(*odd_reply(reply.fault, plan, body.get("stream") is True, key))
@@ -451,8 +476,9 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             events = [wire.sse(chunk) for chunk in wire.chat_chunks(plan, cut)]
             events += [] if cut else [wire.sse(b"[DONE]")]
+        pace = _token_pace(plan, events, self.server.fake.ms_per_token)
         for index, event in enumerate(events):
-            if index and not self.server.fake.sleep(chunk_delay):
+            if index and not self.server.fake.sleep(chunk_delay + pace[index]):
                 cut = True
                 break
             if not self._write(b"%X\r\n%s\r\n" % (len(event), event)):
@@ -492,6 +518,33 @@ class _Handler(BaseHTTPRequestHandler):
             return False
 
 
+def _token_pace(plan: wire.Plan, events: list[bytes], ms_per_token: float) -> list[float]:
+    """Seconds to wait before each event: the reply's output time shared among the events by the
+    characters of text they carry, so the stream ends when a model at that pace would end it."""
+    if ms_per_token <= 0:
+        return [0.0] * len(events)
+    total = plan.output_tokens * ms_per_token / 1000
+    sizes = [len(_delta_text(event)) for event in events]
+    whole = sum(sizes) or 1
+    return [total * size / whole for size in sizes]
+
+
+def _delta_text(event: bytes) -> str:
+    """The output text one SSE event carries (a chat delta's content/refusal, a Responses text delta)."""
+    data = event.partition(b"data: ")[2]
+    try:
+        payload = json.loads(data)
+    except ValueError:  # [DONE]
+        return ""
+    if not isinstance(payload, dict):
+        return ""
+    if payload.get("type") in ("response.output_text.delta", "response.refusal.delta"):
+        return str(payload.get("delta") or "")
+    choice = (payload.get("choices") or [{}])[0]
+    delta = (choice.get("delta") or {}) if isinstance(choice, dict) else {}
+    return str(delta.get("content") or delta.get("refusal") or "")
+
+
 def _stdin_closed(timeout: float) -> bool:
     """Wait up to `timeout` seconds for stdin to reach end of file; True once it has.
 
@@ -518,6 +571,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--indexing-polls", type=int, default=1, help="file batch polls before completion")
     parser.add_argument("--max-in-flight", type=int, help="answer model requests beyond this many at once with 429")
     parser.add_argument("--limit-retry-after", type=float, default=1.0, help="Retry-After of those 429s (seconds)")
+    parser.add_argument("--ttfb", type=float, default=0.0, help="paced mode: seconds to a reply's first byte")
+    parser.add_argument("--ms-per-token", type=float, default=0.0, help="paced mode: milliseconds per output token")
     args = parser.parse_args(argv)
     done = threading.Event()
 
@@ -526,7 +581,8 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    with FakeOpenAI(args.host, args.port, args.latency, args.indexing_polls) as server:
+    pace = {"ttfb": args.ttfb, "ms_per_token": args.ms_per_token}
+    with FakeOpenAI(args.host, args.port, args.latency, args.indexing_polls, **pace) as server:
         server.max_in_flight, server.limit_retry_after = args.max_in_flight, args.limit_retry_after
         print(server.url, flush=True)
         while not done.is_set():

@@ -391,3 +391,63 @@ def test_cli_exits_on_stdin_eof():
     assert proc.stdin is not None
     proc.stdin.close()
     assert proc.wait(timeout=5) == 0
+
+
+def _sleeps(server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Record the waits the server asks for instead of spending them (a paced reply's schedule)."""
+    asked: list[float] = []
+
+    def sleep(seconds: float) -> bool:
+        asked.append(seconds) if seconds > 0 else None
+        return True
+
+    monkeypatch.setattr(server, "sleep", sleep)
+    return asked
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("api", ["responses", "chat"])
+def test_paced_mode_waits_ttfb_then_ms_per_token_of_the_output(
+    server: FakeOpenAI, client: Any, monkeypatch: pytest.MonkeyPatch, stream: bool, api: str
+) -> None:
+    text = "word " * 200  # 1000 characters: 250 output tokens by the fake's len/4 estimate
+    server.ttfb, server.ms_per_token = 0.3, 12.0
+    asked = _sleeps(server, monkeypatch)
+    server.script(Scripted(text=text))
+    if api == "chat":
+        reply = chat(client, stream=stream, **({"stream_options": {"include_usage": True}} if stream else {}))
+        got = "".join(c.choices[0].delta.content or "" for c in reply if c.choices) if stream else reply
+    else:
+        reply = ask(client, stream=stream)
+        got = "".join(e.delta for e in reply if e.type == "response.output_text.delta") if stream else reply
+    if not stream:
+        got = got.choices[0].message.content if api == "chat" else got.output_text
+    assert got == text
+    assert asked[0] == pytest.approx(0.3 if stream else 0.3 + 250 * 0.012)
+    assert sum(asked) == pytest.approx(0.3 + 250 * 0.012)  # the stream spreads the 3 s over its deltas
+    assert len(asked) > (2 if stream else 0)
+
+
+def test_paced_mode_is_scriptable_and_reset_restores_the_constructor_pace() -> None:
+    with FakeOpenAI(ttfb=0.1, ms_per_token=5) as paced:
+        base = paced.url.removesuffix("/v1")
+        post_json(base + "/_fake/script", {"ttfb": 0.3, "ms_per_token": 12})
+        assert (paced.ttfb, paced.ms_per_token) == (0.3, 12.0)
+        with pytest.raises(urllib.error.HTTPError) as bad:
+            post_json(base + "/_fake/script", {"ms_per_token": "fast"})
+        assert bad.value.code == 400 and (paced.ttfb, paced.ms_per_token) == (0.3, 12.0)
+        post_json(base + "/_fake/reset", {})
+        assert (paced.ttfb, paced.ms_per_token) == (0.1, 5.0)
+
+
+def test_cli_paced_mode_flags() -> None:
+    proc, url = start_cli("--ttfb", "0.05", "--ms-per-token", "0.5")
+    try:
+        client = openai.OpenAI(base_url=url, api_key="test", max_retries=0, timeout=10)
+        post_json(url.removesuffix("/v1") + "/_fake/script", {"replies": [{"text": "paced"}]})
+        started = time.monotonic()
+        assert ask(client).output_text == "paced"
+        assert time.monotonic() - started >= 0.05  # a lower bound only: the first byte waited its ttfb
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=5) == 0
