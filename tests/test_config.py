@@ -239,7 +239,8 @@ def test_per_assistant_settings_merge_across_layers(isolated_env: Path) -> None:
     write_config(isolated_env, '[assistants.MarkdownLinter]\nbase_url = "http://project/v1"\n')
     trust_project(isolated_env)
     linter = load_config(cwd=isolated_env).assistant("MarkdownLinter")
-    assert dict(linter.settings) == {"backend": "chat", "base_url": "http://project/v1"}
+    own = {"output": "edits", "reasoning_effort": "low", "verbosity": "low"}  # the built-in's front matter
+    assert dict(linter.settings) == {**own, "backend": "chat", "base_url": "http://project/v1"}
 
 
 def test_top_level_settings_types_accepted(isolated_env: Path) -> None:
@@ -621,3 +622,20 @@ def test_jobs_has_one_default(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Session().jobs == Settings().jobs
     monkeypatch.setattr(Settings, "jobs", 7)
     assert "config `jobs`, 7)" in " ".join(hook._parser().format_help().split())
+
+
+def test_output_and_reasoning_settings_take_only_their_values(isolated_env: Path) -> None:
+    """`output`, `reasoning_effort` and `verbosity` are closed choices: a typo is a config error naming the key."""
+    write_config(isolated_env, '[assistants.Mine]\ninstructions = "x"\nmode = "rewrite"\noutput = "edit"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(cwd=isolated_env)
+    assert caught.value.key == "assistants.Mine.output" and "'edits'" in str(caught.value)
+    write_config(isolated_env, 'reasoning_effort = "lowest"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(cwd=isolated_env)
+    assert caught.value.key == "reasoning_effort"
+    write_config(isolated_env, 'verbosity = ""\n[assistants.Mine]\ninstructions = "x"\nmode = "rewrite"\n')
+    config = load_config(cwd=isolated_env)
+    assert config.settings.verbosity == "" and config.assistant("Mine").settings == {}  # custom: document
+    assert config.assistant("ProofReader").settings["output"] == "edits"
+    assert config.assistant("Simplifier").settings["output"] == "document"

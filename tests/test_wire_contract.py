@@ -24,7 +24,7 @@ from openai.types.responses import response_create_params as responses_params
 from pydantic import TypeAdapter
 
 from gpt_tools.wire.backends import BackendRequest, chat, responses
-from gpt_tools.wire.backends.base import Attachment
+from gpt_tools.wire.backends.base import Attachment, JsonSchema
 from tests import fake_openai_wire as wire
 from tests.fake_openai import FakeOpenAI, Scripted
 
@@ -66,6 +66,19 @@ def _request(stream: bool, **fields: Any) -> BackendRequest:
     return BackendRequest(model="gpt-5-mini", instructions="Fix typos.", text="teh text", stream=stream, **fields)
 
 
+# The edit protocol's schema as the wire carries it (the engine's own EDITS_SCHEMA is checked below).
+_EDIT = {
+    "type": "object",
+    "properties": {"find": {"type": "string"}, "replace": {"type": "string"}, "reason": {"type": "string"}},
+    "required": ["find", "replace", "reason"],
+    "additionalProperties": False,
+}
+EDITS = {
+    "type": "object",
+    "properties": {"edits": {"type": "array", "items": _EDIT}},
+    "required": ["edits"],
+    "additionalProperties": False,
+}
 IMAGE = Attachment(name="a.png", media_type="image/png", file_id="file-img")
 PDF_FILE = Attachment(name="b.pdf", media_type="application/octet-stream", file_id="file-pdf")
 RESPONSES_REQUESTS = {
@@ -77,6 +90,9 @@ RESPONSES_REQUESTS = {
     "attachments": {"attachments": (IMAGE, PDF_FILE)},
     "history_fallback": {"history": (("user", "teh one"), ("assistant", "the one"), ("user", "more"))},
     "previous_response_id": {"previous_response_id": "resp_123"},
+    "edits": {"json_schema": JsonSchema(name="edits", schema=EDITS), "reasoning_effort": "low", "verbosity": "low"},
+    "edits_only": {"json_schema": JsonSchema(name="edits", schema=EDITS)},
+    "effort_only": {"reasoning_effort": "minimal"},
 }
 
 
@@ -103,6 +119,7 @@ CHAT_REQUESTS = {
     "options": {"temperature": 0.2, "max_output_tokens": 300},
     "history": {"history": (("user", "teh one"), ("assistant", "the one"))},
     "image": {"attachments": (Attachment.inline("a.png", PNG),)},
+    "edits": {"json_schema": JsonSchema(name="edits", schema=EDITS), "reasoning_effort": "low", "verbosity": "low"},
 }
 
 
@@ -113,6 +130,47 @@ def test_chat_request_bodies_follow_the_spec_and_the_sdk(case: str, stream: bool
     body = chat.build_body(_request(stream, **CHAT_REQUESTS[case]), limit_key=limit_key)
     sdk = chat_params.CompletionCreateParamsStreaming if stream else chat_params.CompletionCreateParamsNonStreaming
     assert_request("CreateChatCompletionRequest", sdk, body)
+
+
+def test_the_edits_format_goes_where_each_api_reads_it() -> None:
+    """Responses: `text.format` (json_schema, named, strict) with `text.verbosity`, `reasoning.effort`;
+    Chat: `response_format.json_schema`, `reasoning_effort`, `verbosity`. Unset, none of it is sent."""
+    fields = RESPONSES_REQUESTS["edits"]
+    wanted = {"type": "json_schema", "name": "edits", "strict": True, "schema": EDITS}
+    body = responses.build_body(_request(False, **fields))
+    assert body["text"] == {"format": wanted, "verbosity": "low"}
+    assert body["reasoning"] == {"effort": "low"}
+    body = chat.build_body(_request(False, **fields))
+    as_chat = {key: wanted[key] for key in ("name", "strict", "schema")}
+    assert body["response_format"] == {"type": "json_schema", "json_schema": as_chat}
+    assert (body["reasoning_effort"], body["verbosity"]) == ("low", "low")
+    plain = {**responses.build_body(_request(False)), **chat.build_body(_request(False))}
+    assert not {"text", "reasoning", "response_format", "reasoning_effort", "verbosity"} & set(plain)
+    blank = _request(False, reasoning_effort="", verbosity="")  # "" in config: the model's default
+    assert not {"text", "reasoning"} & set(responses.build_body(blank))
+
+
+def _strict_mode_problems(schema: Any, where: str = "$") -> list[str]:
+    """What OpenAI's strict mode refuses (HTTP 400): an object that allows extra keys or leaves a key optional."""
+    if not isinstance(schema, dict):
+        return []
+    found = []
+    if schema.get("type") == "object":
+        if schema.get("additionalProperties") is not False:
+            found.append(f"{where}: additionalProperties must be false")
+        if set(schema.get("required", [])) != set(schema.get("properties", {})):
+            found.append(f"{where}: every property must be required")
+    for key, value in schema.get("properties", {}).items():
+        found += _strict_mode_problems(value, f"{where}.{key}")
+    return found + _strict_mode_problems(schema.get("items"), f"{where}[]")
+
+
+def test_the_engines_schema_is_the_wire_contract_and_strict_mode_valid() -> None:
+    edits = pytest.importorskip("gpt_tools.markdown.edits")
+    assert edits.SCHEMA_NAME == "edits"
+    assert edits.EDITS_SCHEMA == EDITS
+    assert _strict_mode_problems(edits.EDITS_SCHEMA) == []
+    assert _strict_mode_problems({"type": "object", "properties": {"a": {}}}) != []  # the check can fail
 
 
 # --- what the fake sends -------------------------------------------------------------------------

@@ -39,6 +39,15 @@ class Settings:
     run_log: bool = True  # one row per run in the user's run log (runs.sqlite3): tokens, cost, status
     log_texts: bool = False  # also keep the input and output texts in the run log
     index_timeout: float = 300.0  # longest wait for the server to index knowledge files
+    # A rewriter's reply: "edits" (find/replace pairs, Structured Outputs; markdown/edits.py) or "document"
+    # (the whole document back, guarded by fidelity.py). Writers always reply with their text.
+    output: str = "document"
+    # An edits reply is small (a few hundred tokens for a page), so its chunks are bounded by input, not
+    # by retyping: 16k tokens (~64 KB) keeps one request per document for nearly every file, while a
+    # longer one still goes out in parallel pieces well inside every current model's context window.
+    edit_chunk_tokens: int = 16_000
+    reasoning_effort: str | None = None  # reasoning models only; None or "": not sent (the model's default)
+    verbosity: str | None = None  # gpt-5 family; None or "": not sent
 
 
 SETTING_TYPES: dict[str, tuple[type, ...]] = {
@@ -64,6 +73,16 @@ SETTING_TYPES: dict[str, tuple[type, ...]] = {
     "run_log": (bool,),
     "log_texts": (bool,),
     "index_timeout": (int, float),
+    "output": (str,),
+    "edit_chunk_tokens": (int,),
+    "reasoning_effort": (str,),
+    "verbosity": (str,),
+}
+# The values a string setting may take (the spec's enums for the last two; "" means: not sent).
+CHOICES: dict[str, tuple[str, ...]] = {
+    "output": ("edits", "document"),
+    "reasoning_effort": ("", "none", "minimal", "low", "medium", "high", "xhigh"),
+    "verbosity": ("", "low", "medium", "high"),
 }
 assert set(SETTING_TYPES) == {f.name for f in fields(Settings)}
 
@@ -118,6 +137,7 @@ RANGES: dict[str, tuple[float, float | None, bool]] = {
     "max_input_tokens": (1, None, True),
     "max_document_tokens": (1, None, True),
     "chunk_tokens": (1, None, True),
+    "edit_chunk_tokens": (1, None, True),
     "jobs": (1, 1000, True),
     "knowledge_tokens": (0, None, True),
     "index_timeout": (0, None, False),

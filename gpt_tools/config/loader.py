@@ -18,6 +18,7 @@ from typing import Any
 from gpt_tools.config import trust
 from gpt_tools.config.definitions import (
     ASSISTANT_TYPES,
+    CHOICES,
     SETTING_TYPES,
     TOOLS,
     Assistant,
@@ -130,6 +131,11 @@ def _parse_settings(table: Mapping[str, Any], path: Path, prefix: str) -> dict[s
     parsed: dict[str, Any] = {}
     for key, value in table.items():
         _check_type(path, prefix + key, value, SETTING_TYPES[key])
+        if key in CHOICES and value not in CHOICES[key]:
+            close = difflib.get_close_matches(value, CHOICES[key], n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            wanted = ", ".join(repr(choice) for choice in CHOICES[key])
+            raise ConfigError(str(path), prefix + key, f"expected one of {wanted}, got {value!r}{hint}")
         parsed[key] = value
     return parsed
 

@@ -57,6 +57,22 @@ class Attachment:
         return cls(name=name, media_type=media_type, data_url=f"data:{media_type};base64,{encoded}")
 
 
+@dataclass(frozen=True, kw_only=True)
+class JsonSchema:
+    """A reply format: Structured Outputs, the reply is one JSON value valid against `schema`.
+
+    The wire layer knows nothing of what the schema means (the edit protocol lives in markdown/edits.py);
+    `strict` asks the server to enforce it (OpenAI's strict mode: grammar-constrained decoding).
+    """
+
+    name: str
+    schema: dict[str, Any]
+    strict: bool = True
+
+    def as_wire(self) -> JSON:
+        return {"name": self.name, "strict": self.strict, "schema": self.schema}
+
+
 @dataclass(frozen=True)
 class BackendRequest:
     """Everything a backend needs for one request, already resolved from config and flags."""
@@ -74,6 +90,9 @@ class BackendRequest:
     history: tuple[tuple[str, str], ...] = ()  # (role, text) turns to resend when there is no previous ID
     stream: bool = True
     store: bool = False
+    json_schema: JsonSchema | None = None  # None: a plain text reply
+    reasoning_effort: str | None = None  # sent only when set (reasoning models bill reasoning as output)
+    verbosity: str | None = None  # sent only when set
 
 
 @dataclass(frozen=True)

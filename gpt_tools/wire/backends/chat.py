@@ -91,6 +91,12 @@ def build_body(request: BackendRequest, *, limit_key: str = "max_completion_toke
         body["temperature"] = request.temperature
     if request.max_output_tokens is not None:
         body[limit_key] = request.max_output_tokens
+    if request.json_schema is not None:  # llama.cpp, Ollama, vLLM and LM Studio take it too (as a grammar)
+        body["response_format"] = {"type": "json_schema", "json_schema": request.json_schema.as_wire()}
+    if request.reasoning_effort:
+        body["reasoning_effort"] = request.reasoning_effort
+    if request.verbosity:
+        body["verbosity"] = request.verbosity
     return body
 
 

@@ -84,6 +84,20 @@ def build_body(request: BackendRequest) -> JSON:
         tools.append({"type": "code_interpreter", "container": container})
     if tools:
         body["tools"] = tools
+    return _reply_options(body, request)
+
+
+def _reply_options(body: JSON, request: BackendRequest) -> JSON:
+    """The reply's format and verbosity go in `text`, the effort in `reasoning` (ResponseTextParam, Reasoning)."""
+    text: JSON = {}
+    if request.json_schema is not None:
+        text["format"] = {"type": "json_schema", **request.json_schema.as_wire()}
+    if request.verbosity:
+        text["verbosity"] = request.verbosity
+    if text:
+        body["text"] = text
+    if request.reasoning_effort:
+        body["reasoning"] = {"effort": request.reasoning_effort}
     return body
 
 
