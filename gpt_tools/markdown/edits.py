@@ -1,0 +1,409 @@
+"""The edit protocol: a rewriting assistant returns find/replace edits, and the client applies them strictly.
+
+The model sees the document **raw**, protected regions unmasked: prose next to code reads better with
+the code in view, and a `find` must be copied from what the model saw. Protection moves to the
+applier instead: an edit whose span touches front matter, a code block, inline code, a URL or HTML is
+refused, never applied. Refused edits are reported with their reason; the valid ones are applied
+together against the original, so every byte outside their spans stays as it was by construction.
+
+Decisions (documented for the front ends):
+- An empty `find` matches everywhere: refused as `ambiguous`.
+- Edits whose spans overlap are all refused (`overlap`): which one the model meant cannot be known. An
+  exact repeat of an earlier edit (same span, same replacement) is the one exception: the first is
+  applied, the repeats refused as `overlap`. Edits refused for another reason take no part in overlaps.
+- A loose match (whitespace, quote style, dashes: see locate.py) keeps the original's characters where
+  the model kept its `find` unchanged, so it never restyles quotes or re-wraps lines it did not mean to;
+  an edit that then changes nothing is `no_op`.
+- Line breaks the model writes are given the document's line break (the one that ends the edit's line).
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from gpt_tools.errors import InputRefused, ReplyRejected
+from gpt_tools.markdown import locate
+from gpt_tools.markdown.textio import BOM, majority_ending
+
+SCHEMA_NAME = "edits"
+_EDIT_FIELDS = ("find", "replace", "reason")
+EDITS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "edits": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {field: {"type": "string"} for field in _EDIT_FIELDS},
+                "required": list(_EDIT_FIELDS),
+                "additionalProperties": False,
+            },
+        }
+    },
+    "required": ["edits"],
+    "additionalProperties": False,
+}
+
+EDIT_INSTRUCTIONS = """\
+Reply with edits, not with the document. Your reply is a JSON object {"edits": [...]}; each edit is
+{"find": ..., "replace": ..., "reason": ...}:
+- "find" is copied exactly, character for character, from the document: same spelling, spacing,
+  punctuation, quotes and line breaks. It must occur exactly once in the document: if the text you
+  want to change occurs more than once, extend "find" with neighbouring words until it is unique.
+- Keep each "find" short: the smallest unique span around the change (a few words), never a whole
+  paragraph. Edits must not overlap; make one edit per separate change.
+- "replace" is the corrected text for exactly that span; everything outside your edits stays as it is.
+- "reason" says why in a few words (e.g. "spelling", "subject-verb agreement").
+- Never edit code (code blocks, `inline code`), URLs or link targets, HTML tags, or front matter:
+  such edits are refused.
+- If there is nothing to fix, reply {"edits": []}.
+"""
+
+RefusalReason = Literal["not_found", "ambiguous", "overlap", "no_op", "protected"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Edit:
+    find: str
+    replace: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlacedEdit:
+    edit: Edit
+    start: int  # offsets into the ORIGINAL text (str indices), end exclusive
+    end: int
+    match: Literal["exact", "loose"]
+    replacement: str | None = None  # what apply_edits put in place of original[start:end] (see new_text)
+
+    @property
+    def new_text(self) -> str:
+        """The text that replaces original[start:end]: edit.replace with the document's line breaks, and
+        for a loose match the original's whitespace and quotes where the model kept its `find` unchanged."""
+        return self.edit.replace if self.replacement is None else self.replacement
+
+
+@dataclass(frozen=True, kw_only=True)
+class RefusedEdit:
+    edit: Edit
+    reason: RefusalReason
+    detail: str  # human sentence, e.g. "matches 3 places (lines 4, 9, 12)"
+    closest: str | None = None  # for not_found: the closest text in the document ("did you mean …")
+    start: int | None = None  # where it was found, when it was (no_op, protected, overlap)
+    end: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class EditResult:
+    text: str  # the original with every placed edit applied (byte-identical elsewhere)
+    applied: tuple[PlacedEdit, ...]  # in document order
+    refused: tuple[RefusedEdit, ...]  # in the reply's order
+
+
+def _rejected(problem: str) -> ReplyRejected:
+    return ReplyRejected(f"the reply is not valid edits JSON: {problem}; nothing was applied")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise _rejected(f"a key appears twice in one object ({sorted(k for k in keys if keys.count(k) > 1)[0]!r})")
+    return dict(pairs)
+
+
+def _no_constant(name: str) -> Any:
+    raise _rejected(f"{name} is not JSON")
+
+
+def parse_edits(reply: str) -> list[Edit]:
+    """The edits of a reply: exactly {"edits": [{"find", "replace", "reason"}, ...]}, all strings.
+
+    ReplyRejected for anything else (not JSON, text around it, a missing or extra key, a wrong type).
+    An empty list is valid: nothing to fix.
+    """
+    try:
+        data = json.loads(reply, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise _rejected(f"{exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise _rejected("it nests too deeply") from None
+    if not isinstance(data, dict) or set(data) != {"edits"}:
+        raise _rejected('expected an object with exactly one key, "edits"')
+    items = data["edits"]
+    if not isinstance(items, list):
+        raise _rejected('"edits" is not a list')
+    edits: list[Edit] = []
+    for number, item in enumerate(items, 1):
+        if not isinstance(item, dict) or set(item) != set(_EDIT_FIELDS):
+            raise _rejected(f'edit {number} is not an object with exactly "find", "replace" and "reason"')
+        wrong = [field for field in _EDIT_FIELDS if not isinstance(item[field], str)]
+        if wrong:
+            raise _rejected(f'edit {number}: "{wrong[0]}" is not a string')
+        edits.append(Edit(find=item["find"], replace=item["replace"], reason=item["reason"]))
+    return edits
+
+
+# Markers no document holds, for the rare document that uses every pair protect.mask could choose:
+# swapped in one character for one, so every offset stays where it was.
+_MARKER_SWAP = str.maketrans(dict.fromkeys("⟦⟧⟪⟫〚〛⦃⦄", "\ufffc"))
+
+
+def _regions(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, kind) of every protected region of text, from protect.mask's own finders, in order."""
+    from gpt_tools.markdown import protect  # markdown-it: only documents that get edits pay for it
+
+    try:
+        masked = protect.mask(text)
+    except InputRefused:
+        masked = protect.mask(text.translate(_MARKER_SWAP))
+    by_token = {region.token: region for region in masked.regions}
+    found: list[tuple[int, int, str]] = []
+    if text.startswith(BOM):
+        found.append((0, len(BOM), "byte order mark"))
+    shift = 0  # how much longer the original is than the masked text, up to here
+    for match in masked.pattern.finditer(masked.text):
+        region = by_token[match.group(0)]
+        start = match.start() + shift
+        found.append((start, start + len(region.original), region.kind))
+        shift += len(region.original) - (match.end() - match.start())
+    return found
+
+
+def protected_spans(text: str) -> list[tuple[int, int]]:
+    """Front matter, code blocks, inline code, URLs, HTML... of text (via markdown.protect), in order."""
+    return [(start, end) for start, end, _ in _regions(text)]
+
+
+@dataclass(kw_only=True)
+class _Context:
+    """What every edit of one reply is located against: the original, folded once, and its lines."""
+
+    original: str
+    folded: locate.Folded
+    line_starts: list[int]
+    protected: list[tuple[int, int, str]]  # sorted by start
+    protected_ends: list[int]  # running maximum of the ends, for bisecting
+    closest_budget: int = 8  # missing finds that get a "did you mean" (each costs difflib work)
+    located: dict[str, locate.Located] = field(default_factory=dict)  # a hostile reply repeats its finds
+
+    def locate(self, find: str) -> locate.Located:
+        if find not in self.located:
+            self.located[find] = locate.locate(self.original, self.folded, find)
+        return self.located[find]
+
+    def line(self, offset: int) -> int:
+        return bisect.bisect_right(self.line_starts, offset)
+
+    def lines(self, spans: Sequence[tuple[int, int]]) -> str:
+        return ", ".join(str(self.line(start)) for start, _ in spans)
+
+    def touched(self, start: int, end: int) -> tuple[int, int, str] | None:
+        """The first protected region that shares a character with original[start:end]."""
+        i = bisect.bisect_left(self.protected_ends, start + 1)  # first region ending after start
+        if i < len(self.protected) and self.protected[i][0] < end:
+            return self.protected[i]
+        return None
+
+
+# protect.Region kinds as a refusal names them.
+_KIND_NAMES = {
+    "front matter": "the front matter",
+    "code block": "a code block",
+    "HTML block": "an HTML block",
+    "code": "inline code",
+    "url": "a URL",
+    "HTML tag": "an HTML tag",
+    "template": "template code",
+    "link reference": "a link target",
+    "attribute list": "an attribute list",
+    "footnote label": "a footnote label",
+    "byte order mark": "the byte order mark",
+}
+_LINE_START = re.compile(r"\r\n|\r(?!\n)|\n")
+
+
+def _context(original: str, protected: Sequence[tuple[int, int]] | None) -> _Context:
+    regions = _regions(original) if protected is None else [(s, e, "protected region") for s, e in protected]
+    regions = sorted(region for region in regions if region[1] > region[0])
+    ends: list[int] = []
+    for _, end, _ in regions:
+        ends.append(max(end, ends[-1]) if ends else end)
+    return _Context(
+        original=original,
+        folded=locate.fold(original),
+        line_starts=_line_starts(original),
+        protected=regions,
+        protected_ends=ends,
+    )
+
+
+def _newline_at(original: str, offset: int) -> str:
+    """The line break that ends the line holding offset (the document's most common one on its last line)."""
+    found = _LINE_START.search(original, offset)
+    return found.group(0) if found else majority_ending(original)
+
+
+def _place(context: _Context, edit: Edit) -> PlacedEdit | RefusedEdit:
+    """edit located in the original, or refused: empty, no-op, missing, ambiguous or protected."""
+    if not edit.find:
+        return RefusedEdit(edit=edit, reason="ambiguous", detail="its find is empty, which matches everywhere")
+    if edit.find == edit.replace:
+        return RefusedEdit(edit=edit, reason="no_op", detail="its replace is the same as its find")
+    located = context.locate(edit.find)
+    if not located.spans:
+        closest = None
+        if context.closest_budget > 0:
+            context.closest_budget -= 1
+            closest = locate.closest(context.folded, edit.find)
+        detail = "not found in the document, not even ignoring whitespace and quote style"
+        return RefusedEdit(edit=edit, reason="not_found", detail=detail, closest=closest)
+    if len(located.spans) > 1:
+        count = f"{len(located.spans)} or more" if len(located.spans) >= locate.MAX_PLACES else len(located.spans)
+        lines = context.lines(located.spans[:5]) + (", ..." if len(located.spans) > 5 else "")
+        return RefusedEdit(edit=edit, reason="ambiguous", detail=f"matches {count} places (lines {lines})")
+    start, end = located.spans[0]
+    return _placed(context, edit, start, end, located)
+
+
+def _placed(context: _Context, edit: Edit, start: int, end: int, located: locate.Located) -> PlacedEdit | RefusedEdit:
+    newline = _newline_at(context.original, start)
+    if located.folded_find is None:
+        replacement = locate.conform(edit.replace, newline)
+    else:
+        replacement = locate.transplant(
+            context.folded, located.folded_start, located.folded_find, edit.replace, newline
+        )
+    where = f"line {context.line(start)}"
+    if replacement == context.original[start:end]:
+        detail = f"it would change nothing ({where})"
+        return RefusedEdit(edit=edit, reason="no_op", detail=detail, start=start, end=end)
+    region = context.touched(start, end)
+    if region is not None:
+        kind = _KIND_NAMES.get(region[2], f"a protected {region[2]}")
+        detail = f"it touches {kind} (line {context.line(region[0])})"
+        return RefusedEdit(edit=edit, reason="protected", detail=detail, start=start, end=end)
+    match: Literal["exact", "loose"] = "loose" if located.loose else "exact"
+    return PlacedEdit(edit=edit, start=start, end=end, match=match, replacement=replacement)
+
+
+def _without_overlaps(
+    context: _Context, placed: list[tuple[int, PlacedEdit]]
+) -> tuple[list[PlacedEdit], list[tuple[int, RefusedEdit]]]:
+    """placed (reply index, edit) split into those that overlap no other and the refused rest."""
+    ordered = sorted(placed, key=lambda item: (item[1].start, item[1].end, item[0]))
+    kept: list[PlacedEdit] = []
+    refused: list[tuple[int, RefusedEdit]] = []
+    group: list[tuple[int, PlacedEdit]] = []
+    group_end = 0
+    for item in [*ordered, None]:
+        if item is not None and group and item[1].start < group_end:
+            group.append(item)
+            group_end = max(group_end, item[1].end)
+            continue
+        if len(group) == 1:
+            kept.append(group[0][1])
+        elif group:
+            refusals = _overlap_refusals(context, group)
+            refused.extend(refusals)
+            out = {index for index, _ in refusals}
+            kept.extend(placed for index, placed in group if index not in out)  # the first of exact repeats
+        group = [item] if item is not None else []
+        group_end = item[1].end if item is not None else 0
+    return kept, refused
+
+
+def _overlap_refusals(context: _Context, group: list[tuple[int, PlacedEdit]]) -> list[tuple[int, RefusedEdit]]:
+    first = min(group, key=lambda item: item[0])
+    same = all((e.start, e.end, e.new_text) == (first[1].start, first[1].end, first[1].new_text) for _, e in group)
+    last = max(e.end for _, e in group)
+    lines = f"lines {context.line(group[0][1].start)}-{context.line(last - 1)}"
+    out: list[tuple[int, RefusedEdit]] = []
+    for index, placed in group:
+        if same and index == first[0]:
+            continue
+        detail = f"it repeats edit {first[0] + 1}" if same else f"it overlaps another edit ({lines})"
+        refusal = RefusedEdit(edit=placed.edit, reason="overlap", detail=detail, start=placed.start, end=placed.end)
+        out.append((index, refusal))
+    return out
+
+
+def apply_edits(
+    original: str, edits: Sequence[Edit], *, protected: Sequence[tuple[int, int]] | None = None
+) -> EditResult:
+    """original with every valid edit applied, and the refused ones with their reasons.
+
+    protected=None: the spans of protected_spans(original); () : nothing is protected.
+    """
+    context = _context(original, protected)
+    placed: list[tuple[int, PlacedEdit]] = []
+    refused: list[tuple[int, RefusedEdit]] = []
+    for index, edit in enumerate(edits):
+        outcome = _place(context, edit)
+        if isinstance(outcome, PlacedEdit):
+            placed.append((index, outcome))
+        else:
+            refused.append((index, outcome))
+    kept, overlapping = _without_overlaps(context, placed)
+    refused.extend(overlapping)
+    refused.sort(key=lambda item: item[0])
+    pieces: list[str] = []
+    cursor = 0
+    for done in kept:  # in document order, none overlapping: the text between them is copied as it was
+        pieces.append(original[cursor : done.start])
+        pieces.append(done.new_text)
+        cursor = done.end
+    pieces.append(original[cursor:])
+    return EditResult(text="".join(pieces), applied=tuple(kept), refused=tuple(r for _, r in refused))
+
+
+@functools.lru_cache(maxsize=4)
+def _line_starts(text: str) -> list[int]:
+    """Where each line of text starts (cached: the front ends ask for many positions in one text)."""
+    return [0] + [m.end() for m in _LINE_START.finditer(text)]
+
+
+def line_col(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column (in characters) of offset; lines end at \\n, \\r\\n or \\r (split_lines)."""
+    starts = _line_starts(text)
+    line = bisect.bisect_right(starts, offset)
+    return line, offset - starts[line - 1] + 1
+
+
+def utf16_position(text: str, offset: int) -> tuple[int, int]:
+    """0-based line and UTF-16 code-unit column of offset (LSP positions; Neovim's utf-16 columns)."""
+    line, column = line_col(text, offset)
+    head = text[offset - column + 1 : offset]
+    return line - 1, len(head) + sum(1 for char in head if ord(char) > 0xFFFF)
+
+
+def edits_to_json(result: EditResult, text: str) -> list[dict[str, Any]]:
+    """For --json: every edit, applied ones first in document order, then refused ones in the reply's order.
+
+    text is the ORIGINAL (positions are into it). Lines and columns are 1-based, in characters.
+    """
+    out: list[dict[str, Any]] = []
+    for placed in result.applied:
+        entry = _entry(placed.edit, text, placed.start, placed.end)
+        entry.update(status="applied", match=placed.match, new_text=placed.new_text)
+        out.append(entry)
+    for refusal in result.refused:
+        entry = _entry(refusal.edit, text, refusal.start, refusal.end)
+        entry.update(status="refused", refusal=refusal.reason, detail=refusal.detail, closest=refusal.closest)
+        out.append(entry)
+    return out
+
+
+def _entry(edit: Edit, text: str, start: int | None, end: int | None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"find": edit.find, "replace": edit.replace, "reason": edit.reason}
+    if start is not None and end is not None:
+        line, column = line_col(text, start)
+        end_line, end_column = line_col(text, end)
+        entry.update(start=start, end=end, line=line, column=column, end_line=end_line, end_column=end_column)
+    return entry
