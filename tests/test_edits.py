@@ -341,3 +341,15 @@ def test_random_valid_edits_apply_exactly(seed: int) -> None:
         out += len(gap) + len(placed.new_text)
         cursor = placed.end
     assert result.text[out:] == text[cursor:]
+
+
+def test_a_loose_space_never_stands_for_a_paragraph_break() -> None:
+    text = "End of “one”\n\nStart of two.\n"
+    result = apply_edits(text, [edit('of "one" Start', 'of "one"Start')])
+    assert [r.reason for r in result.refused] == ["not_found"]
+    # Across a single line break (re-wrapped prose), the loose match holds, and the break is kept.
+    text = "End of “one”\nstill one.\n"
+    assert apply_edits(text, [edit('"one" still', '"one" yet')]).text == "End of “one”\nyet one.\n"
+    # A find that spells the blank line out matches it.
+    text = "End of “one”\n \nStart.\n"
+    assert apply_edits(text, [edit('"one"\n\nStart', '"one"\n\nBegin')]).text == "End of “one”\n \nBegin.\n"

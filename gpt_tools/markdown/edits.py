@@ -20,7 +20,6 @@ Decisions (documented for the front ends):
 from __future__ import annotations
 
 import bisect
-import functools
 import json
 import re
 from collections.abc import Sequence
@@ -29,6 +28,9 @@ from typing import Any, Literal
 
 from gpt_tools.errors import InputRefused, ReplyRejected
 from gpt_tools.markdown import locate
+from gpt_tools.markdown.locate import line_col as line_col  # public here: the API's one module
+from gpt_tools.markdown.locate import line_starts
+from gpt_tools.markdown.locate import utf16_position as utf16_position
 from gpt_tools.markdown.textio import BOM, majority_ending
 
 SCHEMA_NAME = "edits"
@@ -187,7 +189,7 @@ class _Context:
 
     original: str
     folded: locate.Folded
-    line_starts: list[int]
+    line_starts: tuple[int, ...]
     protected: list[tuple[int, int, str]]  # sorted by start
     protected_ends: list[int]  # running maximum of the ends, for bisecting
     closest_budget: int = 8  # missing finds that get a "did you mean" (each costs difflib work)
@@ -238,7 +240,7 @@ def _context(original: str, protected: Sequence[tuple[int, int]] | None) -> _Con
     return _Context(
         original=original,
         folded=locate.fold(original),
-        line_starts=_line_starts(original),
+        line_starts=line_starts(original),
         protected=regions,
         protected_ends=ends,
     )
@@ -361,26 +363,6 @@ def apply_edits(
         cursor = done.end
     pieces.append(original[cursor:])
     return EditResult(text="".join(pieces), applied=tuple(kept), refused=tuple(r for _, r in refused))
-
-
-@functools.lru_cache(maxsize=4)
-def _line_starts(text: str) -> list[int]:
-    """Where each line of text starts (cached: the front ends ask for many positions in one text)."""
-    return [0] + [m.end() for m in _LINE_START.finditer(text)]
-
-
-def line_col(text: str, offset: int) -> tuple[int, int]:
-    """1-based line and column (in characters) of offset; lines end at \\n, \\r\\n or \\r (split_lines)."""
-    starts = _line_starts(text)
-    line = bisect.bisect_right(starts, offset)
-    return line, offset - starts[line - 1] + 1
-
-
-def utf16_position(text: str, offset: int) -> tuple[int, int]:
-    """0-based line and UTF-16 code-unit column of offset (LSP positions; Neovim's utf-16 columns)."""
-    line, column = line_col(text, offset)
-    head = text[offset - column + 1 : offset]
-    return line - 1, len(head) + sum(1 for char in head if ord(char) > 0xFFFF)
 
 
 def edits_to_json(result: EditResult, text: str) -> list[dict[str, Any]]:

@@ -1,7 +1,8 @@
 """Finding an edit's `find` in the original text: exactly, then loosely, else the closest text.
 
 The loose match folds what models retype differently without meaning a change: every run of
-whitespace (spaces, tabs, line breaks, NBSP) becomes one space, curly and straight quotes of each
+whitespace (spaces, tabs, a line break, NBSP) becomes one space (a run holding a blank line becomes
+one line break: a paragraph break is structure, not spacing), curly and straight quotes of each
 kind become one, and hyphens, en and em dashes and the minus sign become `-`. Folding keeps a one-to-one map
 from each folded character back to the original span it came from, so a loose match ends exactly
 on original offsets. Ellipses (… vs ...) are not folded: that would change lengths inside a word.
@@ -15,11 +16,14 @@ has any) with difflib.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 _SPACE = re.compile(r"\s+")
+_NEWLINE = r"(?:\r\n|\r(?!\n)|\n)"  # a CRLF is one line break, never a CR and then an LF
+_BLANK_LINE = re.compile(rf"{_NEWLINE}[^\S\r\n]*{_NEWLINE}")
 _FOLD = str.maketrans(
     {
         **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032", "'"),  # curly, low and reversed singles, prime
@@ -61,6 +65,12 @@ class Folded:
         return self.to_original(k), self.to_original(k + 1)
 
 
+def _space(run: re.Match[str]) -> str:
+    """A run of whitespace folded: a blank line (a paragraph break) is not a space, and a loose match
+    never lets a space in the find stand for one (deleting that space would join two paragraphs)."""
+    return "\n" if _BLANK_LINE.search(run.group(0)) else " "
+
+
 def fold(text: str) -> Folded:
     runs = list(_SPACE.finditer(text))
     at: list[int] = []
@@ -68,7 +78,7 @@ def fold(text: str) -> Folded:
     for run in runs:
         at.append(run.start() - shrink)
         shrink += run.end() - run.start() - 1
-    folded = _SPACE.sub(" ", text).translate(_FOLD)
+    folded = _SPACE.sub(_space, text).translate(_FOLD)
     return Folded(
         original=text,
         text=folded,
@@ -193,3 +203,26 @@ def _window_starts(haystack: str, needle: str) -> list[int]:
     last = max(0, len(haystack) - len(needle))
     step = max(1, len(needle) // 2, last // _WINDOWS + 1)
     return list(range(0, last + 1, step))
+
+
+_LINE_BREAK = re.compile(_NEWLINE)  # as textio.split_lines breaks lines
+
+
+@functools.lru_cache(maxsize=4)
+def line_starts(text: str) -> tuple[int, ...]:
+    """Where each line of text starts (cached: the front ends ask for many positions in one text)."""
+    return (0, *(m.end() for m in _LINE_BREAK.finditer(text)))
+
+
+def line_col(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column (in characters) of offset; lines end at \\n, \\r\\n or \\r (split_lines)."""
+    starts = line_starts(text)
+    line = bisect.bisect_right(starts, offset)
+    return line, offset - starts[line - 1] + 1
+
+
+def utf16_position(text: str, offset: int) -> tuple[int, int]:
+    """0-based line and UTF-16 code-unit column of offset (LSP positions; Neovim's utf-16 columns)."""
+    line, column = line_col(text, offset)
+    head = text[offset - column + 1 : offset]
+    return line - 1, len(head) + sum(1 for char in head if ord(char) > 0xFFFF)
