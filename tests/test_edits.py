@@ -353,3 +353,39 @@ def test_a_loose_space_never_stands_for_a_paragraph_break() -> None:
     # A find that spells the blank line out matches it.
     text = "End of “one”\n \nStart.\n"
     assert apply_edits(text, [edit('"one"\n\nStart', '"one"\n\nBegin')]).text == "End of “one”\n \nBegin.\n"
+
+
+def test_an_edit_that_would_open_a_fence_before_code_is_refused() -> None:
+    text = "Intro teh.\n\nMore prose.\n\n```\ncode\n```\n\nEnd teh.\n"
+    result = apply_edits(text, [edit("Intro teh.", "Intro the.\n\n```"), edit("End teh.", "End the.")])
+    assert result.text == "Intro teh.\n\nMore prose.\n\n```\ncode\n```\n\nEnd the.\n"
+    assert [(r.reason, r.edit.find) for r in result.refused] == [("protected", "Intro teh.")]
+
+
+def test_deleting_the_blank_line_before_indented_code_is_refused() -> None:
+    text = "A paragraph ends here.\n\n    indented code\n"
+    result = apply_edits(text, [edit("ends here.\n\n", "ends here.\n")])
+    assert [r.reason for r in result.refused] == ["protected"]
+    assert result.text == text
+
+
+def test_a_linter_may_put_prose_in_backticks() -> None:
+    text = "Run npm install first, then `npm test`.\n"
+    result = apply_edits(text, [edit("Run npm install", "Run `npm install`")])
+    assert result.text == "Run `npm install` first, then `npm test`.\n"
+
+
+def test_one_structure_breaker_among_many_edits_is_the_only_one_refused() -> None:
+    text = "".join(f"Line {i} has teh typo.\n\n" for i in range(40)) + "    indented code\n"
+    edits = [edit(f"Line {i} has teh", f"Line {i} has the") for i in range(40)]
+    edits.append(edit("Line 39 has teh typo.\n\n", "Line 39 has teh typo.\n"))  # overlaps edit 39 too
+    edits[20] = edit("Line 20 has teh", "```\nLine 20 has the")  # a fence to the end
+    result = apply_edits(text, edits)
+    refused = {(r.reason, r.edit.find) for r in result.refused}
+    assert refused == {
+        ("protected", "Line 20 has teh"),
+        ("overlap", "Line 39 has teh"),
+        ("overlap", "Line 39 has teh typo.\n\n"),
+    }
+    assert result.text.count("has the typo") == 38
+    assert result.text.endswith("Line 39 has teh typo.\n\n    indented code\n")

@@ -26,12 +26,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from gpt_tools.errors import InputRefused, ReplyRejected
-from gpt_tools.markdown import locate
+from gpt_tools.errors import ReplyRejected
+from gpt_tools.markdown import edit_guard, locate
 from gpt_tools.markdown.locate import line_col as line_col  # public here: the API's one module
 from gpt_tools.markdown.locate import line_starts
 from gpt_tools.markdown.locate import utf16_position as utf16_position
-from gpt_tools.markdown.textio import BOM, majority_ending
+from gpt_tools.markdown.textio import majority_ending
 
 SCHEMA_NAME = "edits"
 _EDIT_FIELDS = ("find", "replace", "reason")
@@ -152,35 +152,9 @@ def parse_edits(reply: str) -> list[Edit]:
     return edits
 
 
-# Markers no document holds, for the rare document that uses every pair protect.mask could choose:
-# swapped in one character for one, so every offset stays where it was.
-_MARKER_SWAP = str.maketrans(dict.fromkeys("⟦⟧⟪⟫〚〛⦃⦄", "\ufffc"))
-
-
-def _regions(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, kind) of every protected region of text, from protect.mask's own finders, in order."""
-    from gpt_tools.markdown import protect  # markdown-it: only documents that get edits pay for it
-
-    try:
-        masked = protect.mask(text)
-    except InputRefused:
-        masked = protect.mask(text.translate(_MARKER_SWAP))
-    by_token = {region.token: region for region in masked.regions}
-    found: list[tuple[int, int, str]] = []
-    if text.startswith(BOM):
-        found.append((0, len(BOM), "byte order mark"))
-    shift = 0  # how much longer the original is than the masked text, up to here
-    for match in masked.pattern.finditer(masked.text):
-        region = by_token[match.group(0)]
-        start = match.start() + shift
-        found.append((start, start + len(region.original), region.kind))
-        shift += len(region.original) - (match.end() - match.start())
-    return found
-
-
 def protected_spans(text: str) -> list[tuple[int, int]]:
     """Front matter, code blocks, inline code, URLs, HTML... of text (via markdown.protect), in order."""
-    return [(start, end) for start, end, _ in _regions(text)]
+    return [(start, end) for start, end, _ in edit_guard.regions(text)]
 
 
 @dataclass(kw_only=True)
@@ -214,25 +188,11 @@ class _Context:
         return None
 
 
-# protect.Region kinds as a refusal names them.
-_KIND_NAMES = {
-    "front matter": "the front matter",
-    "code block": "a code block",
-    "HTML block": "an HTML block",
-    "code": "inline code",
-    "url": "a URL",
-    "HTML tag": "an HTML tag",
-    "template": "template code",
-    "link reference": "a link target",
-    "attribute list": "an attribute list",
-    "footnote label": "a footnote label",
-    "byte order mark": "the byte order mark",
-}
 _LINE_START = re.compile(r"\r\n|\r(?!\n)|\n")
 
 
 def _context(original: str, protected: Sequence[tuple[int, int]] | None) -> _Context:
-    regions = _regions(original) if protected is None else [(s, e, "protected region") for s, e in protected]
+    regions = edit_guard.regions(original) if protected is None else [(s, e, "protected region") for s, e in protected]
     regions = sorted(region for region in regions if region[1] > region[0])
     ends: list[int] = []
     for _, end, _ in regions:
@@ -288,8 +248,7 @@ def _placed(context: _Context, edit: Edit, start: int, end: int, located: locate
         return RefusedEdit(edit=edit, reason="no_op", detail=detail, start=start, end=end)
     region = context.touched(start, end)
     if region is not None:
-        kind = _KIND_NAMES.get(region[2], f"a protected {region[2]}")
-        detail = f"it touches {kind} (line {context.line(region[0])})"
+        detail = f"it touches {edit_guard.kind_name(region[2])} (line {context.line(region[0])})"
         return RefusedEdit(edit=edit, reason="protected", detail=detail, start=start, end=end)
     match: Literal["exact", "loose"] = "loose" if located.loose else "exact"
     return PlacedEdit(edit=edit, start=start, end=end, match=match, replacement=replacement)
@@ -297,10 +256,10 @@ def _placed(context: _Context, edit: Edit, start: int, end: int, located: locate
 
 def _without_overlaps(
     context: _Context, placed: list[tuple[int, PlacedEdit]]
-) -> tuple[list[PlacedEdit], list[tuple[int, RefusedEdit]]]:
+) -> tuple[list[tuple[int, PlacedEdit]], list[tuple[int, RefusedEdit]]]:
     """placed (reply index, edit) split into those that overlap no other and the refused rest."""
     ordered = sorted(placed, key=lambda item: (item[1].start, item[1].end, item[0]))
-    kept: list[PlacedEdit] = []
+    kept: list[tuple[int, PlacedEdit]] = []
     refused: list[tuple[int, RefusedEdit]] = []
     group: list[tuple[int, PlacedEdit]] = []
     group_end = 0
@@ -310,12 +269,12 @@ def _without_overlaps(
             group_end = max(group_end, item[1].end)
             continue
         if len(group) == 1:
-            kept.append(group[0][1])
+            kept.append(group[0])
         elif group:
             refusals = _overlap_refusals(context, group)
             refused.extend(refusals)
             out = {index for index, _ in refusals}
-            kept.extend(placed for index, placed in group if index not in out)  # the first of exact repeats
+            kept.extend(item for item in group if item[0] not in out)  # the first of exact repeats
         group = [item] if item is not None else []
         group_end = item[1].end if item is not None else 0
     return kept, refused
@@ -354,15 +313,32 @@ def apply_edits(
             refused.append((index, outcome))
     kept, overlapping = _without_overlaps(context, placed)
     refused.extend(overlapping)
+    if protected is None:  # the regions came from protect's finders, which can tell if they survive
+        kept, broken = _keeping_structure(context, kept)
+        refused.extend(broken)
     refused.sort(key=lambda item: item[0])
-    pieces: list[str] = []
-    cursor = 0
-    for done in kept:  # in document order, none overlapping: the text between them is copied as it was
-        pieces.append(original[cursor : done.start])
-        pieces.append(done.new_text)
-        cursor = done.end
-    pieces.append(original[cursor:])
-    return EditResult(text="".join(pieces), applied=tuple(kept), refused=tuple(r for _, r in refused))
+    text = edit_guard.splice(original, [(p.start, p.end, p.new_text) for _, p in kept])
+    return EditResult(text=text, applied=tuple(p for _, p in kept), refused=tuple(r for _, r in refused))
+
+
+def _keeping_structure(
+    context: _Context, kept: list[tuple[int, PlacedEdit]]
+) -> tuple[list[tuple[int, PlacedEdit]], list[tuple[int, RefusedEdit]]]:
+    """kept without the edits that would change what a protected region is (edit_guard's docstring)."""
+    survival = edit_guard.Survival(context.original, context.protected)
+    bad = survival.breaking([(p.start, p.end, p.new_text) for _, p in kept])
+    refused = [
+        (index, RefusedEdit(edit=p.edit, reason="protected", detail=_BREAKS, start=p.start, end=p.end))
+        for i, (index, p) in enumerate(kept)
+        if i in bad
+    ]
+    return [item for i, item in enumerate(kept) if i not in bad], refused
+
+
+_BREAKS = (
+    "it would change a protected region next to it (open or close code, join text to a code block, "
+    "or break a link), though it does not touch its text"
+)
 
 
 def edits_to_json(result: EditResult, text: str) -> list[dict[str, Any]]:
