@@ -389,3 +389,14 @@ def test_one_structure_breaker_among_many_edits_is_the_only_one_refused() -> Non
     }
     assert result.text.count("has the typo") == 38
     assert result.text.endswith("Line 39 has teh typo.\n\n    indented code\n")
+
+
+def test_given_spans_are_protected_and_structure_is_still_checked() -> None:
+    text = "Intro teh.\n\nCall `teh()` now.\n\n```\ncode\n```\n"
+    spans = protected_spans(text)
+    result = apply_edits(text, [edit("`teh()`", "`the()`"), edit("Intro teh.", "Intro the.\n\n```")], protected=spans)
+    assert [r.reason for r in result.refused] == ["protected", "protected"]
+    assert result.refused[0].detail == "it touches inline code (line 3)"  # named by kind, though given as spans
+    assert result.text == text
+    # Empty spans: nothing is protected, nothing checked.
+    assert apply_edits(text, [edit("Intro teh.", "Intro the.\n\n```")], protected=[]).applied

@@ -165,6 +165,7 @@ class _Context:
     folded: locate.Folded
     line_starts: tuple[int, ...]
     protected: list[tuple[int, int, str]]  # sorted by start
+    own_regions: list[tuple[int, int, str]]  # protect's finders on this text: what must survive the edits
     protected_ends: list[int]  # running maximum of the ends, for bisecting
     closest_budget: int = 8  # missing finds that get a "did you mean" (each costs difflib work)
     located: dict[str, locate.Located] = field(default_factory=dict)  # a hostile reply repeats its finds
@@ -192,7 +193,13 @@ _LINE_START = re.compile(r"\r\n|\r(?!\n)|\n")
 
 
 def _context(original: str, protected: Sequence[tuple[int, int]] | None) -> _Context:
-    regions = edit_guard.regions(original) if protected is None else [(s, e, "protected region") for s, e in protected]
+    """The context of one reply; protection off (no regions, no structure check) when protected is empty."""
+    found = edit_guard.regions(original) if protected is None or protected else []
+    if protected is None:
+        regions = found
+    else:  # the caller's spans (e.g. a chunk's share of the document's), named by our own where they agree
+        kinds = {(start, end): kind for start, end, kind in found}
+        regions = [(s, e, kinds.get((s, e), "protected region")) for s, e in protected]
     regions = sorted(region for region in regions if region[1] > region[0])
     ends: list[int] = []
     for _, end, _ in regions:
@@ -203,6 +210,7 @@ def _context(original: str, protected: Sequence[tuple[int, int]] | None) -> _Con
         line_starts=line_starts(original),
         protected=regions,
         protected_ends=ends,
+        own_regions=found,
     )
 
 
@@ -300,7 +308,9 @@ def apply_edits(
 ) -> EditResult:
     """original with every valid edit applied, and the refused ones with their reasons.
 
-    protected=None: the spans of protected_spans(original); () : nothing is protected.
+    protected=None: the spans of protected_spans(original); given spans (a chunk's share of the whole
+    document's) are used instead; empty: nothing is protected. While something is protected, an edit
+    that would change what one of original's protected regions is (edit_guard.py) is refused too.
     """
     context = _context(original, protected)
     placed: list[tuple[int, PlacedEdit]] = []
@@ -313,7 +323,7 @@ def apply_edits(
             refused.append((index, outcome))
     kept, overlapping = _without_overlaps(context, placed)
     refused.extend(overlapping)
-    if protected is None:  # the regions came from protect's finders, which can tell if they survive
+    if context.own_regions:  # protection is on: every region must still be what it was
         kept, broken = _keeping_structure(context, kept)
         refused.extend(broken)
     refused.sort(key=lambda item: item[0])
@@ -325,7 +335,7 @@ def _keeping_structure(
     context: _Context, kept: list[tuple[int, PlacedEdit]]
 ) -> tuple[list[tuple[int, PlacedEdit]], list[tuple[int, RefusedEdit]]]:
     """kept without the edits that would change what a protected region is (edit_guard's docstring)."""
-    survival = edit_guard.Survival(context.original, context.protected)
+    survival = edit_guard.Survival(context.original, context.own_regions)
     bad = survival.breaking([(p.start, p.end, p.new_text) for _, p in kept])
     refused = [
         (index, RefusedEdit(edit=p.edit, reason="protected", detail=_BREAKS, start=p.start, end=p.end))
