@@ -20,8 +20,10 @@ from gpt_tools.markdown.edits import (
     EDITS_SCHEMA,
     SCHEMA_NAME,
     Edit,
+    EditResult,
     apply_edits,
     edits_to_json,
+    keep_structure,
     line_col,
     parse_edits,
     protected_spans,
@@ -400,3 +402,15 @@ def test_given_spans_are_protected_and_structure_is_still_checked() -> None:
     assert result.text == text
     # Empty spans: nothing is protected, nothing checked.
     assert apply_edits(text, [edit("Intro teh.", "Intro the.\n\n```")], protected=[]).applied
+
+
+def test_keep_structure_rechecks_a_result_put_together_from_chunks() -> None:
+    first, second = "Prose teh.\n\n", "```\ncode\n```\n"
+    chunk = apply_edits(first, [edit("Prose teh.", "Prose the.\n\n```")], protected=[])  # chunk alone: fine
+    assert chunk.applied
+    whole = EditResult(text=chunk.text + second, applied=chunk.applied, refused=())
+    checked = keep_structure(first + second, whole)
+    assert checked.text == first + second
+    assert [r.reason for r in checked.refused] == ["protected"]
+    assert checked.applied == ()
+    assert keep_structure("Just prose.\n", apply_edits("Just prose.\n", [edit("Just", "Only")])).text == "Only prose.\n"

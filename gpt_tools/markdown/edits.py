@@ -331,6 +331,20 @@ def apply_edits(
     return EditResult(text=text, applied=tuple(p for _, p in kept), refused=tuple(r for _, r in refused))
 
 
+def keep_structure(original: str, result: EditResult) -> EditResult:
+    """result (its offsets into original) without the edits that would change what one of original's
+    protected regions is, moved to refused. For results put together from chunks: a fence typed at the
+    end of one chunk swallows the next, which no chunk's own check can see."""
+    placed = [(i, p) for i, p in enumerate(result.applied)]
+    context = _context(original, None)
+    kept, broken = _keeping_structure(context, placed)
+    if not broken:
+        return result
+    text = edit_guard.splice(original, [(p.start, p.end, p.new_text) for _, p in kept])
+    refused = result.refused + tuple(r for _, r in broken)
+    return EditResult(text=text, applied=tuple(p for _, p in kept), refused=refused)
+
+
 def _keeping_structure(
     context: _Context, kept: list[tuple[int, PlacedEdit]]
 ) -> tuple[list[tuple[int, PlacedEdit]], list[tuple[int, RefusedEdit]]]:
