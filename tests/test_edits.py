@@ -414,3 +414,13 @@ def test_keep_structure_rechecks_a_result_put_together_from_chunks() -> None:
     assert [r.reason for r in checked.refused] == ["protected"]
     assert checked.applied == ()
     assert keep_structure("Just prose.\n", apply_edits("Just prose.\n", [edit("Just", "Only")])).text == "Only prose.\n"
+
+
+def test_several_structure_breakers_are_each_found() -> None:
+    text = "".join(f"Para {i} teh `c{i}`.\n\n" for i in range(60))
+    edits = [edit(f"Para {i} teh", f"Para {i} the") for i in range(60)]
+    for i in (5, 30, 55):
+        edits[i] = edit(f"Para {i} teh", f"Para {i} the\n\n```\n")
+    result = apply_edits(text, edits)
+    assert sorted(r.edit.find for r in result.refused) == ["Para 30 teh", "Para 55 teh", "Para 5 teh"]
+    assert len(result.applied) == 57

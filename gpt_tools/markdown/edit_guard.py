@@ -5,12 +5,13 @@ edit next to one can still change what it is without touching its bytes: a ``` t
 opens a fence that swallows the rest of the document, a deleted blank line turns an indented code
 block into paragraph text, a backtick joins prose to inline code. So the result is masked again, and
 every region of the original must still be there, same kind and same text, in the same order (new
-ones may appear: a linter may put a command in backticks). The edits that break this are found by
-halving the set (a few masks for one culprit among many) and refused.
+ones may appear: a linter may put a command in backticks). The edit that broke one is looked for
+before the first region lost (one mask per culprit), refused, and the rest checked again.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 from gpt_tools.errors import InputRefused
@@ -22,7 +23,7 @@ Splice = tuple[int, int, str]  # start, end, replacement: one placed edit
 # Markers no document holds, for the rare document that uses every pair protect.mask could choose:
 # swapped in one character for one, so every offset stays where it was.
 _MARKER_SWAP = str.maketrans(dict.fromkeys("⟦⟧⟪⟫〚〛⦃⦄", "\ufffc"))
-_MASKS = 24  # masks one reply may cost when its edits break structure; past that, suspects are refused
+_MASKS = 12  # masks one reply may cost when its edits break structure; past that, suspects are refused
 
 # protect.Region kinds as a refusal names them.
 _KIND_NAMES = {
@@ -77,37 +78,56 @@ def splice(original: str, edits: Sequence[Splice]) -> str:
     return "".join(pieces)
 
 
+# Characters that make Markdown structure: an edit that changes how many of them its span holds is the
+# likeliest to have broken a region (a fence, a backtick, a bracket, a line break, an indent).
+_STRUCTURAL = frozenset("`~<>[]()!|{}:\n\r\t")
+
+
+def _structural(text: str) -> Counter[str]:
+    counts = Counter(char for char in text if char in _STRUCTURAL)
+    counts["indent"] = text.count("\n ") + text.count("\r ")
+    return counts
+
+
 class Survival:
     """Whether the original's protected regions survive a set of edits, with a bounded number of masks."""
 
     def __init__(self, original: str, found: Sequence[Region]) -> None:
         self.original = original
-        self.expected = [(kind, original[start:end]) for start, end, kind in found]
+        self.found = list(found)
         self.masks = _MASKS
 
-    def intact(self, edits: Sequence[Splice]) -> bool:
+    def lost(self, edits: Sequence[Splice]) -> int | None:
+        """The original offset of the first region the edits lose or change, or None if all survive."""
         self.masks -= 1
         text = splice(self.original, edits)
         remaining = iter([(kind, text[start:end]) for start, end, kind in regions(text)])
-        return all(region in remaining for region in self.expected)  # a subsequence, in order
+        for start, end, kind in self.found:  # a subsequence, in order: new regions may appear
+            if (kind, self.original[start:end]) not in remaining:
+                return start
+        return None
 
     def breaking(self, edits: Sequence[Splice]) -> set[int]:
-        """Indices of the edits that must be refused for every original region to survive."""
-        if not edits or self.intact(edits):
-            return set()
-        bad = self._culprits(list(range(len(edits))), edits)
-        rest = [edit for i, edit in enumerate(edits) if i not in bad]
-        if rest and (self.masks <= 0 or not self.intact(rest)):  # edits harmless alone, harmful together
-            return set(range(len(edits)))
-        return bad
+        """Indices of the edits (sorted, disjoint) to refuse for every original region to survive.
 
-    def _culprits(self, indices: list[int], edits: Sequence[Splice]) -> set[int]:
-        """The indices (known to break something together) that break something alone or in a half."""
-        if len(indices) == 1 or self.masks <= 0:
-            return set(indices)
-        half = len(indices) // 2
+        One mask per culprit: the suspect is an edit before the first lost region, one that changes
+        structural characters first; past the mask budget, every remaining edit is refused."""
         bad: set[int] = set()
-        for part in (indices[:half], indices[half:]):
-            if not self.intact([edits[i] for i in part]):
-                bad |= self._culprits(part, edits)
-        return bad or set(indices)
+        while True:
+            left = [i for i in range(len(edits)) if i not in bad]
+            if not left:
+                return bad
+            if self.masks <= 0:
+                return set(range(len(edits)))
+            at = self.lost([edits[i] for i in left])
+            if at is None:
+                return bad
+            bad.add(self._suspect(edits, left, at))
+
+    def _suspect(self, edits: Sequence[Splice], left: list[int], at: int) -> int:
+        """The likeliest culprit for the region lost at offset at: of the edits that change structural
+        characters (else of all), the last one that starts before it, else the first one after it."""
+        changed = [i for i in left if _structural(self.original[edits[i][0] : edits[i][1]]) != _structural(edits[i][2])]
+        pool = changed or left
+        before = [i for i in pool if edits[i][0] <= at]
+        return before[-1] if before else pool[0]
