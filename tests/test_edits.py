@@ -422,5 +422,5 @@ def test_several_structure_breakers_are_each_found() -> None:
     for i in (5, 30, 55):
         edits[i] = edit(f"Para {i} teh", f"Para {i} the\n\n```\n")
     result = apply_edits(text, edits)
-    assert sorted(r.edit.find for r in result.refused) == ["Para 30 teh", "Para 55 teh", "Para 5 teh"]
+    assert sorted(r.edit.find for r in result.refused) == ["Para 30 teh", "Para 5 teh", "Para 55 teh"]
     assert len(result.applied) == 57
