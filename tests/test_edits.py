@@ -283,6 +283,8 @@ def test_an_adversarial_reply_finishes_and_changes_only_what_it_may() -> None:
     edits += [edit("", "everywhere")] * 1000
     edits += [edit(f"it, unique{i}.", "it; unique.") for i in range(0, 400, 2)]  # overlapping valid ones
     edits += [edit("o" * 5000 + f"{i}", "p") for i in range(1000)]  # long missing finds: no closest work
+    edits += [edit(f"prose {i}", f"prose {i}") for i in range(1000)]  # no-ops
+    assert len(edits) > 10_000
     result = apply_edits(text, edits)
     assert len(result.applied) + len(result.refused) == len(edits)
     assert len(result.applied) == 200  # unique{i} for odd i; even ones overlap and are refused
