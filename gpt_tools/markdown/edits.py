@@ -15,6 +15,10 @@ Decisions (documented for the front ends):
   the model kept its `find` unchanged, so it never restyles quotes or re-wraps lines it did not mean to;
   an edit that then changes nothing is `no_op`.
 - Line breaks the model writes are given the document's line break (the one that ends the edit's line).
+- An edit that touches no protected byte but would change what a protected region is (a fence typed
+  into prose, a blank line deleted before indented code) is refused as `protected` (edit_guard.py);
+  results assembled from chunks are checked whole with keep_structure().
+- The BOM is a protected region; a `find` matching in several places is reported with up to 10 of them.
 """
 
 from __future__ import annotations
