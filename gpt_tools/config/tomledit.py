@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock, Timeout
-
 from gpt_tools.errors import ConfigError, UsageError
 from gpt_tools.state import paths
 from gpt_tools.state.atomicwrite import write_atomic
@@ -58,10 +56,12 @@ def edit_lock(config: Path) -> Iterator[None]:
     """
     path = paths.config_lock(config)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    from filelock import FileLock  # here: ~20 ms of start-up that only config edits need
+
     lock = FileLock(str(path), timeout=LOCK_TIMEOUT)
     try:
         lock.acquire()
-    except Timeout:
+    except TimeoutError:  # filelock.Timeout is one
         raise UsageError(f"{config} is being changed by another gpt-tools for {LOCK_TIMEOUT:g} s; try again") from None
     try:
         yield

@@ -18,9 +18,10 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from filelock import FileLock, Timeout
+if TYPE_CHECKING:
+    from filelock import BaseFileLock
 
 from gpt_tools.errors import Cancelled, UsageError
 from gpt_tools.state import paths
@@ -123,10 +124,10 @@ def turn(
         yield
         return
     _folder()
-    lock = FileLock(f"{_path(conversation.id)}.lock", mode=0o600)
+    lock = _file_lock(f"{_path(conversation.id)}.lock")
     try:
         lock.acquire(timeout=0)
-    except Timeout:
+    except TimeoutError:  # filelock.Timeout is one
         if on_wait is not None:
             on_wait(f"conversation {conversation.id} has a turn in progress elsewhere; waiting for it to finish")
         while True:
@@ -135,7 +136,7 @@ def turn(
             try:
                 lock.acquire(timeout=LOCK_POLL)
                 break
-            except Timeout:
+            except TimeoutError:  # filelock.Timeout is one
                 continue
     try:
         refresh(conversation)  # under the lock: the state this turn chains on is the latest one
@@ -175,8 +176,15 @@ def _index() -> Path:
     return paths.conversations_dir() / "last.json"
 
 
-def _index_lock() -> FileLock:
-    return FileLock(str(_folder() / "last.json.lock"), timeout=30, mode=0o600)
+def _file_lock(path: str, timeout: float = -1) -> BaseFileLock:
+    # Imported here: filelock costs ~20 ms of start-up, and only conversation turns need it.
+    from filelock import FileLock
+
+    return FileLock(path, timeout=timeout, mode=0o600)
+
+
+def _index_lock() -> BaseFileLock:
+    return _file_lock(str(_folder() / "last.json.lock"), timeout=30)
 
 
 def _remember(conversation: Conversation) -> None:
@@ -210,7 +218,7 @@ def _claim_new(assistant: str, project: Path) -> Conversation:
                 return found
             _write(talk)
             _update_index(talk)
-    except (OSError, Timeout):
+    except OSError:  # filelock.Timeout included
         pass
     return talk
 
