@@ -102,10 +102,19 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
+    # The tests written before edits mode test document mode (its guards, its streaming); tests of
+    # edits mode ask for the `edits_mode` fixture, which gives the assistants their own output back.
+    monkeypatch.setenv("GPT_TOOLS_OUTPUT", "document")
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
     return work
+
+
+@pytest.fixture
+def edits_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The built-in rewriters' own output (MarkdownLinter, ProofReader: edits)."""
+    monkeypatch.delenv("GPT_TOOLS_OUTPUT")
 
 
 @pytest.fixture

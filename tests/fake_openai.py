@@ -136,6 +136,7 @@ class FakeOpenAI(BatchStore):
         self.limit_retry_after = 1.0
         self.in_flight = self.peak_in_flight = self.refused_over_limit = 0
         self.hung_up = 0  # model requests whose client closed the connection while a scripted delay held them
+        self.tokens_written = self.tokens_read = 0  # usage figures of the replies sent (GET /_fake/stats)
 
     @property
     def default_fault(self) -> str | None:
@@ -198,6 +199,7 @@ class FakeOpenAI(BatchStore):
             self.ttfb, self.ms_per_token = self._initial_pace
             self.peak_in_flight = self.refused_over_limit = 0  # the limit itself stays, like --latency
             self.hung_up = 0
+            self.tokens_written = self.tokens_read = 0
         self.reset_files()
 
     def enter(self) -> bool:
@@ -235,6 +237,7 @@ class FakeOpenAI(BatchStore):
         if method == "GET" and path == "/_fake/stats":
             with self._lock:
                 stats = {"peak_in_flight": self.peak_in_flight, "refused_over_limit": self.refused_over_limit}
+                stats.update(output_tokens=self.tokens_written, input_tokens=self.tokens_read)
             return 200, stats
         if method == "GET" and path == "/_fake/requests":
             with self._lock:
@@ -409,10 +412,15 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             text = reply.text if reply.text is not None else fake.responder(wire.user_text(kind, body))
+            if reply.text is None and wire.wants_json_schema(kind, body):  # edits mode: the responder's fixes
+                text = wire.edits_reply(*wire.edits_between(wire.user_text(kind, body), text))
         except Exception as err:  # a broken responder is a test bug: make it loud, not a hang
             self._send_json(500, wire.error_body(f"fake_openai responder failed: {err!r}", "server_error"))
             return
         plan = wire.make_plan(kind, body, text, reply.fault)
+        with fake._lock:  # what a benchmark bills: the usage each reply reports
+            fake.tokens_written += plan.output_tokens
+            fake.tokens_read += plan.input_tokens
         cut = reply.fault == "cut"
         streamed = body.get("stream") is True and reply.fault not in wire.ODD_FAULTS
         # Paced mode: the first byte after `ttfb`; a plain reply also waits for all its tokens to be "written".

@@ -249,6 +249,8 @@ class BatchStore(FileStore):
             return wire.fault_error(reply.fault, body["model"], reply.retry_after or 1.0, "")
         try:
             text = reply.text if reply.text is not None else self.responder(wire.user_text(kind, body))
+            if reply.text is None and wire.wants_json_schema(kind, body):  # edits mode, as live
+                text = wire.edits_reply(*wire.edits_between(wire.user_text(kind, body), text))
         except Exception as err:  # as live: a broken responder answers 500
             return 500, wire.error_body(f"fake_openai responder failed: {err!r}", "server_error")
         plan = wire.make_plan(kind, body, text, reply.fault)

@@ -89,6 +89,53 @@ def fix_typos(text: str) -> str:
     return _TYPO_RE.sub(lambda m: _TYPOS[m.group(1)], text)
 
 
+def wants_json_schema(kind: str, body: JSON) -> bool:
+    """The request asks for Structured Outputs (Responses `text.format`, Chat `response_format`)."""
+    holder = body.get("text") if kind == "responses" else body
+    fmt = holder.get("format" if kind == "responses" else "response_format") if isinstance(holder, dict) else None
+    return isinstance(fmt, dict) and fmt.get("type") == "json_schema"
+
+
+def _unique_span(original: str, tokens: list[str], starts: list[int], first: int, last: int) -> tuple[int, int]:
+    """Token range [first, last) grown one token at a time, right then left, until its text occurs once."""
+    while True:
+        find = original[starts[first] : starts[last]]
+        if find.strip() and original.count(find) == 1:
+            return first, last
+        if last < len(tokens):
+            last += 1
+        elif first > 0:
+            first -= 1
+        else:
+            return first, last
+
+
+def edits_between(original: str, fixed: str) -> list[JSON]:
+    """What a model in edits mode would send for turning original into fixed: one {find, replace, reason}
+    per changed run of words, `find` extended with its neighbours until it occurs exactly once."""
+    import difflib  # only the edits replies need it
+
+    ours, theirs = re.findall(r"\s+|\S+", original), re.findall(r"\s+|\S+", fixed)
+    starts = [0]
+    for token in ours:
+        starts.append(starts[-1] + len(token))
+    edits: list[JSON] = []
+    matcher = difflib.SequenceMatcher(None, ours, theirs, autojunk=False)
+    for tag, a0, a1, b0, b1 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        first, last = _unique_span(original, ours, starts, a0, max(a1, a0 + 1) if a0 < len(ours) else a1)
+        before, after = "".join(ours[first:a0]), "".join(ours[a1:last])
+        find = original[starts[first] : starts[last]]
+        edits.append({"find": find, "replace": before + "".join(theirs[b0:b1]) + after, "reason": "spelling"})
+    return edits
+
+
+def edits_reply(*edits: JSON) -> str:
+    """A scripted edits reply: `Scripted(text=edits_reply({"find": ..., "replace": ..., "reason": ...}))`."""
+    return json.dumps({"edits": list(edits)}, ensure_ascii=False)
+
+
 def error_body(message: str, err_type: str, code: str | None = None, param: str | None = None) -> JSON:
     return {"error": {"message": message, "type": err_type, "param": param, "code": code}}
 

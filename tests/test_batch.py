@@ -478,3 +478,19 @@ def test_submit_skips_a_file_over_max_bytes_saying_so(files: dict[str, Path], ap
     Path("docs/big.md").write_text("teh words " * 100)
     assert _batch("submit", "MarkdownLinter", "--max-bytes", "500", "docs") == 0
     assert "big.md: skipped: it is larger than 500 bytes (--max-bytes)" in capfd.readouterr().err
+
+
+@pytest.mark.usefixtures("edits_mode")
+def test_an_edits_batch_asks_for_edits_and_collect_applies_them_with_the_same_checks(
+    files: dict[str, Path], api: FakeOpenAI, capfd
+) -> None:
+    batch_id = _submit(capfd, "docs/typo.md", "docs/crlf.md")
+    lines = _lines(api, batch_id)
+    assert len(lines) == 2  # raw, in edit_chunk_tokens chunks: one request per file here
+    assert all(line["body"]["text"]["format"]["name"] == "edits" for line in lines)
+    assert lines[0]["body"]["input"][0]["content"][-1]["text"] == TYPO  # sent raw: the code block too
+    assert _batch("collect", batch_id, "--write") == 0
+    # The fake "fixes" `echo teh` in the code block as well: that edit is refused, as in a live run.
+    assert files["typo"].read_text() == FIXED
+    assert files["crlf"].read_bytes() == b"the line\r\nsecond\r\n"
+    assert json.loads((records_dir() / f"{batch_id}.json").read_text())["output"] == "edits"

@@ -7,6 +7,7 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from gpt_tools.cli import report
 from gpt_tools.cli.console import Console
 from gpt_tools.cli.inputs import gather, read_attachment
 from gpt_tools.config.loader import Config, load_config
@@ -151,7 +152,7 @@ def _deliver(
 ) -> None:
     output = _write_output(result.text, options.output_file, expect) if options.output_file else None
     if options.as_json:
-        console.result(json.dumps(asdict(result), indent=2, ensure_ascii=False) + "\n")
+        console.result(json.dumps(report.result_json(result), indent=2, ensure_ascii=False) + "\n")
     elif output is not None and output.written:
         pass
     elif streamed:
@@ -159,6 +160,8 @@ def _deliver(
         console.result("" if streamed.endswith("\n") else "\n")
     else:
         console.result(result.text)
+    if not options.as_json:  # --json carries them in "edits"
+        report.refused_edits(console, result)
     if console.stderr_tty:
         usage = result.usage
         console.message(

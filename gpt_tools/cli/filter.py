@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from functools import partial
 from typing import NoReturn
 
+from gpt_tools.cli import report
 from gpt_tools.cli.console import Console, reserve_std_fds
 from gpt_tools.cli.filter_guard import InputTooLarge, SignalGuard, Signalled
 from gpt_tools.cli.report import fail
@@ -103,6 +104,7 @@ def _filter(data: bytes, argv: Sequence[str], console: Console) -> bytes:
         allow_secrets=args.allow_secrets,
         frontend="filter",
     )
+    report.refused_edits(console, result)  # the message channel: Vim's buffer gets the document only
     return result.text.encode("utf-8")
 
 

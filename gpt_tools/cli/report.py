@@ -8,10 +8,14 @@ asks, so one failure never means two statuses.
 from __future__ import annotations
 
 import difflib
+from typing import TYPE_CHECKING, Any
 
 from gpt_tools.cli.console import Console
 from gpt_tools.errors import GptToolsError, exit_status
 from gpt_tools.markdown.textio import split_lines
+
+if TYPE_CHECKING:  # the run path is imported only when a run happens (gpt-filter's start-up)
+    from gpt_tools.core.records import Result
 
 DIFF_LINES = 60  # per file: enough to see what changes, short enough to read in a terminal
 
@@ -35,3 +39,36 @@ def diff(path: str, before: bytes, after: bytes) -> str:
     shown = "".join(line if line.endswith("\n") else line + "\n" for line in lines[:DIFF_LINES])
     more = f"... ({len(lines) - DIFF_LINES} more diff lines)\n" if len(lines) > DIFF_LINES else ""
     return shown + more
+
+
+def refused_edits(console: Console, result: Result, *, where: str = "") -> None:
+    """Each edit the model proposed and the checks refused, one line on the message channel (never in
+    the result: Vim's buffer, stdout): `[where:]line:col: refused (reason): "find" -> "replace" (detail)`."""
+    from gpt_tools.markdown.edits import line_col
+
+    if result.edits is None:
+        return
+    for refusal in result.edits.refused:
+        place = ":".join(map(str, line_col(result.edits.original, refusal.start))) if refusal.start is not None else ""
+        prefix = ":".join(part for part in (where, place) if part)
+        edit = refusal.edit
+        console.message(
+            f"{prefix + ': ' if prefix else ''}edit not applied ({refusal.reason}): "
+            f"{_quoted(edit.find)} -> {_quoted(edit.replace)}: {refusal.detail}"
+        )
+
+
+def _quoted(text: str, limit: int = 60) -> str:
+    """text as one line in JSON's quoting (newlines and quotes escaped), cut at limit characters."""
+    import json
+
+    return json.dumps(text if len(text) <= limit else text[: limit - 1] + "…", ensure_ascii=False)
+
+
+def result_json(result: Result) -> dict[str, Any]:
+    """A Result for --json: its fields, with the edits (applied and refused, reasons, line/col) as a list."""
+    from dataclasses import asdict
+
+    data = asdict(result)
+    data["edits"] = result.edits.to_json() if result.edits is not None else None
+    return data

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from gpt_tools.config.definitions import Assistant, Settings, apply_settings
+from gpt_tools.config.definitions import CHOICES, Assistant, Settings, apply_settings
 from gpt_tools.config.keys import resolve_endpoint
 from gpt_tools.config.loader import Config
 from gpt_tools.wire.transport import Endpoint
@@ -13,7 +13,8 @@ from gpt_tools.wire.transport import Endpoint
 def resolve_settings(
     config: Config, assistant: Assistant | None, *, model: str | None = None, backend: str | None = None
 ) -> Settings:
-    """Precedence: flag > environment > assistant > project config > user config > defaults.
+    """Precedence: flag > environment (GPT_TOOLS_MODEL, _BACKEND, _OUTPUT) > assistant > project config >
+    user config > defaults.
 
     Without an assistant (files, batches of an unknown assistant) the configs' own settings hold.
     """
@@ -21,6 +22,10 @@ def resolve_settings(
         return config.settings
     settings = apply_settings(config.settings, {"model": assistant.model, **assistant.settings})
     env = {"model": os.environ.get("GPT_TOOLS_MODEL"), "backend": os.environ.get("GPT_TOOLS_BACKEND")}
+    # GPT_TOOLS_OUTPUT=document: every rewriter replies with its whole document (a server without
+    # JSON-schema support); anything but the two values is ignored rather than failing a run.
+    output = os.environ.get("GPT_TOOLS_OUTPUT")
+    env["output"] = output if output in CHOICES["output"] else None
     return apply_settings(apply_settings(settings, env), {"model": model, "backend": backend})
 
 

@@ -23,8 +23,8 @@ from typing import Any
 from gpt_tools.config.definitions import Assistant, Settings
 from gpt_tools.config.loader import load_config
 from gpt_tools.config.resolve import resolve, resolve_settings
-from gpt_tools.core import guards, knowledge
-from gpt_tools.core.inputs import Prepared, check_input, compose, prepare
+from gpt_tools.core import editmode, guards, knowledge
+from gpt_tools.core.inputs import Prepared, check_input, compose, prepare, prepare_raw
 from gpt_tools.core.plan import Hooks, Plan, build_plan, with_knowledge
 from gpt_tools.core.rewrite import check_chunk_size
 from gpt_tools.core.session import Session
@@ -84,6 +84,7 @@ class BatchRecord:
     state: str = "submitted"  # then "collected", or "partly collected" when files were left untouched
     logged: bool = False  # its usage went into the run log (once, at the first collect)
     rewords: bool = False  # the assistant's content guard at submit (fidelity.py); older records: strict
+    output: str = "document"  # "edits": the chunks went out raw and the replies are edits (older: document)
 
     def to_json(self) -> bytes:
         return (json.dumps({"version": FORMAT, **asdict(self)}, indent=2) + "\n").encode("utf-8")
@@ -220,7 +221,7 @@ def _walk(top: Path, notes: list[tuple[Path, str]]) -> list[Path]:
     return sorted(found)
 
 
-def _read(path: Path, settings: Settings, max_bytes: int) -> Document | str:
+def _read(path: Path, settings: Settings, max_bytes: int, *, edits: bool = False) -> Document | str:
     """The file ready to send, or why it is left out (the hook skips the same files)."""
     try:  # bounded, regular files only: a named /dev/zero must not eat the memory, nor a FIFO block
         data = read_regular(path, limit=max_bytes)
@@ -230,7 +231,11 @@ def _read(path: Path, settings: Settings, max_bytes: int) -> Document | str:
         text = decode_input(data, source=shown(path))
         if not text.strip():
             return "skipped: empty"
-        prepared = prepare(text, protect_regions=settings.protect, chunk_tokens=settings.chunk_tokens)
+        prepared = (
+            prepare_raw(text, chunk_tokens=settings.edit_chunk_tokens)
+            if edits  # as a live edits run sends it: raw, in its larger chunks
+            else prepare(text, protect_regions=settings.protect, chunk_tokens=settings.chunk_tokens)
+        )
     except GptToolsError as exc:
         return f"skipped: {exc}"
     return Document(path, sha256(data), text, prepared)
@@ -264,6 +269,7 @@ def plan_submission(
         raise UsageError(f"batch runs use OpenAI's Batch API; {assistant.name} uses the {settings.backend} backend")
     instructions, _ = compose(assistant, "", (), instruct)
     context = {"instructions": instructions}
+    edits = editmode.uses_edits(assistant, settings)
     if assistant.files:
         context.update(knowledge.readable_texts(assistant))
     if not allow_secrets:
@@ -272,7 +278,7 @@ def plan_submission(
     files, notes = expand(paths, root)
     documents = []
     for path in files:
-        found = _read(path, settings, max_bytes)
+        found = _read(path, settings, max_bytes, edits=edits)
         if isinstance(found, str):
             notes.append((path, found))
             continue
@@ -293,6 +299,8 @@ def _plan(submission: Submission) -> Plan:
     settings = replace(submission.settings, stream=False)
     definition = submission.assistant
     sent, instructions, use = with_knowledge(definition, settings, submission.instructions)
+    if editmode.uses_edits(definition, settings):  # as a live run: the protocol last, the schema in Plan.request
+        instructions = editmode.instructions_for(instructions)
     return build_plan(
         definition=definition,
         sent=sent,
@@ -343,9 +351,11 @@ def submit(submission: Submission) -> BatchRecord:
         raise
     settings = submission.settings
     created = datetime.now().astimezone().isoformat(timespec="seconds")
+    edits = editmode.uses_edits(submission.assistant, settings)
     record = BatchRecord(
         str(batch["id"]), submission.assistant.name, settings.model, created, str(submission.root),
-        file_id, settings.protect, settings.chunk_tokens, files, rewords=settings.rewords,
+        file_id, settings.protect, settings.edit_chunk_tokens if edits else settings.chunk_tokens, files,
+        rewords=settings.rewords, output="edits" if edits else "document",
     )  # fmt: skip
     save_record(record)
     return record

@@ -17,9 +17,11 @@ from typing import Any
 
 from gpt_tools.config.loader import load_config
 from gpt_tools.core.batch import BatchRecord, FileRecord, retrieve, save_record, sha256
-from gpt_tools.core.inputs import prepare
+from gpt_tools.core.editing import edits_of, spans_in
+from gpt_tools.core.inputs import prepare, prepare_raw
 from gpt_tools.core.rewrite import assemble, check_chunk_reply
 from gpt_tools.errors import GptToolsError, RunFailed
+from gpt_tools.markdown.edits import apply_edits, protected_spans
 from gpt_tools.state import runlog
 from gpt_tools.state.atomicwrite import ChangedMeanwhile, WriteRefused, write_atomic
 from gpt_tools.wire import transport
@@ -72,8 +74,30 @@ def _reply(line: dict[str, Any]) -> Reply:
     return reply_from(body)
 
 
+def _edited(record: BatchRecord, entry: FileRecord, text: str, results: dict[str, dict[str, Any]]) -> bytes:
+    """An edits batch's file: each chunk's edits applied with the live run's checks (editing.py)."""
+    prepared = prepare_raw(text, chunk_tokens=record.chunk_tokens)
+    if [sha256(chunk) for chunk in prepared.chunks] != entry.chunk_sha256:
+        raise RunFailed("the file no longer splits as it did at submit (was gpt-tools upgraded?); submit it again")
+    spans = protected_spans(prepared.body) if record.protect else []
+    parts, start = [], 0
+    for custom_id, chunk, where in zip(entry.custom_ids, prepared.chunks, prepared.names, strict=True):
+        line = results.get(custom_id)
+        try:
+            if line is None:
+                raise RunFailed("no result in the batch's output")
+            edits = edits_of(_reply(line), chunk)
+        except GptToolsError as exc:
+            raise RunFailed(str(exc) if where in str(exc) else f"{where}: {exc}") from None
+        parts.append(apply_edits(chunk, edits, protected=spans_in(spans, start, start + len(chunk))).text)
+        start += len(chunk)
+    return (text[: len(text) - len(prepared.body)] + "".join(parts)).encode("utf-8")
+
+
 def _assemble(record: BatchRecord, entry: FileRecord, data: bytes, results: dict[str, dict[str, Any]]) -> bytes:
     text = data.decode("utf-8")
+    if record.output == "edits":
+        return _edited(record, entry, text, results)
     prepared = prepare(text, protect_regions=record.protect, chunk_tokens=record.chunk_tokens)
     if [sha256(chunk) for chunk in prepared.chunks] != entry.chunk_sha256:
         raise RunFailed("the file no longer splits as it did at submit (was gpt-tools upgraded?); submit it again")

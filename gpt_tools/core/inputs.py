@@ -129,3 +129,9 @@ def prepare(text: str, *, protect_regions: bool, chunk_tokens: int) -> Prepared:
     body = textio.strip_bom(text)
     masked = protect.mask(body) if protect_regions else protect.Masked(body, ())
     return Prepared(body, masked, tuple(split_chunks(masked.text, chunk_tokens)))
+
+
+def prepare_raw(text: str, *, chunk_tokens: int) -> Prepared:
+    """The document as an edits run sends it: raw (nothing masked), in chunks that join back to it."""
+    body = textio.strip_bom(text)
+    return Prepared(body, protect.Masked(body, ()), tuple(split_chunks(body, chunk_tokens)))

@@ -19,8 +19,8 @@ from gpt_tools.config.definitions import Assistant, Settings
 from gpt_tools.config.keys import base_url, resolve_endpoint
 from gpt_tools.config.loader import Config, load_config
 from gpt_tools.config.resolve import resolve_settings
-from gpt_tools.core import guards, knowledge
-from gpt_tools.core.inputs import InputFile, Prepared, checked_input, prepare
+from gpt_tools.core import editmode, guards, knowledge
+from gpt_tools.core.inputs import InputFile, Prepared, checked_input, prepare, prepare_raw
 from gpt_tools.core.session import Session
 from gpt_tools.errors import UsageError
 from gpt_tools.state import paths
@@ -140,11 +140,13 @@ def decide(request: RunRequest, resolved: Resolved | None = None) -> Decision:
     if conversation is not None and definition.rewrites:
         raise UsageError(f"{definition.name} rewrites documents; conversations are for writing assistants")
     sent, instructions, use = with_knowledge(definition, settings, instructions)
-    prepared = (
-        prepare(request.text, protect_regions=settings.protect, chunk_tokens=settings.chunk_tokens)
-        if definition.rewrites
-        else None
-    )
+    edits = editmode.uses_edits(definition, settings)
+    prepared = None
+    if edits:  # sent raw (edits touching protected regions are refused), in larger chunks
+        instructions = editmode.instructions_for(instructions)
+        prepared = prepare_raw(request.text, chunk_tokens=settings.edit_chunk_tokens)
+    elif definition.rewrites:
+        prepared = prepare(request.text, protect_regions=settings.protect, chunk_tokens=settings.chunk_tokens)
     # A turn is billed for the whole conversation so far, sent again or chained by previous_response_id.
     history = sum(guards.estimate_tokens(m["content"]) for m in conversation.messages) if conversation else 0
     document = guards.estimate_tokens(user_text)
@@ -161,8 +163,15 @@ def decide(request: RunRequest, resolved: Resolved | None = None) -> Decision:
         prepared=prepared,
         conversation=conversation,
         input_tokens=document + chunks * guards.estimate_tokens(instructions) + history,
-        output_tokens=document if definition.rewrites else definition.max_output_tokens,
+        output_tokens=_output_estimate(definition, document, chunks, edits),
     )
+
+
+def _output_estimate(definition: Assistant, document: int, chunks: int, edits: bool) -> int | None:
+    """A document-mode rewrite retypes its document; an edits reply is a fraction of it; a writer's is unknown."""
+    if edits:
+        return editmode.output_estimate(document, chunks)
+    return document if definition.rewrites else definition.max_output_tokens
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -186,6 +195,11 @@ class Plan:
     def cancel(self) -> threading.Event | None:
         return self.hooks.cancel
 
+    @property
+    def edits(self) -> bool:
+        """Edits mode: the reply is find/replace edits (core/editing.py), asked for with a JSON schema."""
+        return editmode.uses_edits(self.assistant, self.settings)
+
     def request(self, text: str) -> BackendRequest:
         return BackendRequest(
             model=self.settings.model,
@@ -201,6 +215,9 @@ class Plan:
             history=self.history,
             stream=self.settings.stream,
             store=self.settings.store,
+            json_schema=editmode.FORMAT if self.edits else None,
+            reasoning_effort=self.settings.reasoning_effort or None,
+            verbosity=self.settings.verbosity or None,
         )
 
     def send(self, request: BackendRequest, on_delta: DeltaHook | None = None) -> Reply:

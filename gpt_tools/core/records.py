@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
+from gpt_tools.markdown.edits import EditResult, PlacedEdit, RefusedEdit, edits_to_json
 from gpt_tools.wire.backends import Usage
 
 ResultStatus = Literal["completed"]  # a run that did not complete raises instead of returning
+
+
+@dataclass(frozen=True, kw_only=True)
+class EditReport:
+    """An edits-mode run's edits: applied and refused, positions into `original` (the document as sent:
+    without its BOM)."""
+
+    original: str
+    applied: tuple[PlacedEdit, ...] = ()
+    refused: tuple[RefusedEdit, ...] = ()
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """For --json: each edit with its status, reasons and 1-based line/column."""
+        return edits_to_json(EditResult(text="", applied=self.applied, refused=self.refused), self.original)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -23,6 +38,7 @@ class Result:
     requests: int = 1  # requests actually sent (0 when every chunk came from the cache)
     chunks: int = 1
     request_id: str | None = None  # the server's x-request-id (comma-separated, one per chunk sent)
+    edits: EditReport | None = None  # edits mode only: what was applied and refused (None: document mode)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,3 +51,4 @@ class Spent:
     requests: int = 1
     chunks: int = 1
     request_id: str | None = None
+    edits: EditReport | None = None

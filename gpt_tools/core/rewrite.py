@@ -10,9 +10,10 @@ reply that passed every guard is cached as a result, and it is checked again bef
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from gpt_tools.core import fidelity, guards
 from gpt_tools.core.inputs import Prepared, prepare
@@ -25,6 +26,7 @@ from gpt_tools.wire.backends import Reply, Usage
 from gpt_tools.wire.backends.base import DeltaHook
 
 MIN_RATIO, MAX_RATIO = 0.5, 2.0  # a rewrite outside these bounds is not a fix, it is something else
+T = TypeVar("T")
 SMALL_SLACK = 60  # characters a short text may change by whatever the ratio: "teh cat" -> "The cat."
 
 
@@ -137,21 +139,24 @@ def assemble(prepared: Prepared, parts: Sequence[str], text: str, *, rewords: bo
     return textio.conform_to_input(restored, text, rewrite=True)
 
 
-def _run_concurrently(plan: Plan, prepared: Prepared) -> list[_Chunk]:
-    """Every chunk's result, in order, or the first failure.
+def run_in_parallel(plan: Plan, count: int, work: Callable[[Plan, int], T]) -> list[T]:
+    """work(plan, i) for every i < count, in order, or the first failure; one item runs in this thread.
 
     Ctrl-C lands in this thread, never in the workers: the cancel event is what reaches their sockets,
     so an interrupted run returns at once instead of waiting (up to read_timeout) for chunks that go
     on billing. After a failure the other chunks are stopped too, unless a cache can keep their fixes.
+    Work is given the plan that carries the cancel event: it must send with that one.
     """
+    if count == 1:
+        return [work(plan, 0)]
     cancel = plan.cancel or threading.Event()
     plan = replace(plan, hooks=replace(plan.hooks, cancel=cancel))
-    pool = ThreadPoolExecutor(max_workers=min(len(prepared.chunks), plan.session.jobs))
-    futures: list[Future[_Chunk]] = []
+    pool = ThreadPoolExecutor(max_workers=min(count, plan.session.jobs))
+    futures: list[Future[T]] = []
     first: BaseException | None = None
     try:
-        for chunk, name in zip(prepared.chunks, prepared.names, strict=True):
-            futures.append(pool.submit(_run_chunk, plan, chunk, prepared.masked, name, None))
+        for index in range(count):
+            futures.append(pool.submit(work, plan, index))
         wait(futures, return_when=FIRST_EXCEPTION)
         first = next((f.exception() for f in futures if f.done() and f.exception() is not None), None)
         if first is not None and plan.session.cache is None:
@@ -183,7 +188,9 @@ def rewrite_document(
     if len(chunks) == 1:
         done = [_run_chunk(plan, chunks[0], masked, names[0], stream_to)]
     else:
-        done = _run_concurrently(plan, prepared)
+        done = run_in_parallel(
+            plan, len(chunks), lambda sent_by, i: _run_chunk(sent_by, chunks[i], masked, names[i], None)
+        )
     final = assemble(prepared, [part.text for part in done], text, rewords=plan.settings.rewords)
     sent = [part for part in done if part.sent]
     usage = Usage(

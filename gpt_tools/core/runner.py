@@ -14,6 +14,7 @@ from pathlib import Path
 from gpt_tools.config.definitions import Assistant
 from gpt_tools.config.loader import Config
 from gpt_tools.core import accounting, guards, knowledge
+from gpt_tools.core.editing import edit_document
 from gpt_tools.core.inputs import InputFile
 from gpt_tools.core.plan import (
     Decision,
@@ -103,6 +104,8 @@ def run_request(
 
 def _execute(plan: Plan, decision: Decision, on_delta: DeltaHook | None) -> tuple[str, Spent]:
     text = decision.text
+    if plan.edits:
+        return edit_document(plan, text, prepared=decision.prepared)
     if plan.assistant.rewrites:
         return rewrite_document(plan, text, prepared=decision.prepared, on_delta=on_delta)
     reply = plan.send(plan.request(decision.user_text), on_delta)
@@ -156,6 +159,7 @@ def _run(decision: Decision, *, hooks: Hooks, session: Session | None, started: 
         requests=spent.requests,
         chunks=spent.chunks,
         request_id=spent.request_id,
+        edits=spent.edits,
     )
     if conversation is not None:
         _save_turn(conversation, decision, result)

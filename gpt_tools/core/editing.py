@@ -1,0 +1,170 @@
+"""A rewriter's run in edits mode: send the document raw, apply the edits it answers with, strictly.
+
+The model sees the document **raw**, protected regions included (markdown/edits.py's choice: prose
+next to code reads better with the code in place); an edit that touches a protected region is
+refused by apply_edits, never applied, so the raw view costs no safety. Every byte no applied edit
+covers stays byte-identical by construction, so document mode's size and content guards have
+nothing to check here. A reply that is not edits JSON is refused like any bad reply.
+
+Long documents still go out in chunks (settings.edit_chunk_tokens, far larger than document mode's:
+the reply is a short list, not the chunk retyped); each chunk's edits are applied to that chunk
+only, so a `find` need only be unique in the chunk it was sent with. With a session cache, a chunk
+seen before costs no request (its edits are applied again, with today's checks), and the text an
+edit run produced is remembered as needing nothing more, so a re-run after `git add` sends nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from gpt_tools.core import editmode, guards
+from gpt_tools.core.inputs import Prepared, prepare_raw
+from gpt_tools.core.plan import Plan
+from gpt_tools.core.records import EditReport, Spent
+from gpt_tools.core.rewrite import check_chunk_size, run_in_parallel
+from gpt_tools.errors import ReplyRejected
+from gpt_tools.markdown.edits import (
+    Edit,
+    EditResult,
+    PlacedEdit,
+    RefusedEdit,
+    apply_edits,
+    parse_edits,
+    protected_spans,
+)
+from gpt_tools.state.cache import ResultCache
+from gpt_tools.wire.backends import Reply, Usage
+
+Span = tuple[int, int]
+
+
+def spans_in(spans: Sequence[Span], start: int, end: int) -> list[Span]:
+    """The protected spans that reach into [start, end), in the chunk's own offsets."""
+    return [(max(s, start) - start, min(e, end) - start) for s, e in spans if e > start and s < end]
+
+
+def edits_of(reply: Reply, chunk: str) -> list[Edit]:
+    """A chunk's reply, checked (complete, not refused) and parsed; ReplyRejected otherwise (for batch
+    collect, whose replies arrive later; a live run does the same in two steps around its cache)."""
+    return parse_edits(guards.check_reply(reply.text, status=reply.status, reason=reply.reason, original=chunk))
+
+
+def _stored(edits: Sequence[Edit]) -> dict[str, Any]:
+    return {"edits": [asdict(edit) for edit in edits]}
+
+
+def _key(plan: Plan, cache: ResultCache, text: str) -> str:
+    return cache.key(plan.request(text), plan.settings.backend, plan.endpoint.base_url, guard=editmode.GUARD)
+
+
+def _from_cache(cache: ResultCache, key: str) -> list[Edit] | None:
+    """A remembered reply's edits (read as strictly as a fresh reply); a remembered refusal is raised."""
+    known = cache.get(key)
+    if known and isinstance(known.get("edits"), list):
+        try:
+            return parse_edits(json.dumps({"edits": known["edits"]}))
+        except ReplyRejected:
+            return None  # a damaged entry is never replayed: ask again
+    if known and isinstance(known.get("refused"), str):
+        raise ReplyRejected(
+            f"{known['refused']} (remembered from an earlier run; edit the text to try again)", remembered=True
+        )
+    return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Part:
+    result: EditResult  # offsets into the chunk
+    spent: Spent | None  # None: from the cache
+
+
+def _remember_result(plan: Plan, cache: ResultCache, result: EditResult, protect_on: bool) -> None:
+    """The text an edit run produced needs nothing more from this model: remembered as such, with the
+    edits that were refused (so a re-run reports them again), if none of them would apply there."""
+    left = [refusal.edit for refusal in result.refused]
+    spans = protected_spans(result.text) if protect_on else []
+    if not apply_edits(result.text, left, protected=spans).applied:
+        cache.put(_key(plan, cache, result.text), _stored(left))
+
+
+def _run_chunk(plan: Plan, chunk: str, spans: list[Span], where: str) -> _Part:
+    check_chunk_size(chunk, plan.settings.max_input_tokens, where)
+    cache = plan.session.cache
+    key = _key(plan, cache, chunk) if cache else ""
+    if cache and (known := _from_cache(cache, key)) is not None:
+        return _Part(result=apply_edits(chunk, known, protected=spans), spent=None)
+    reply = plan.send(plan.request(chunk))
+    try:
+        # Incomplete, cut or empty replies are transient: refused, but never remembered.
+        cleaned = guards.check_reply(reply.text, status=reply.status, reason=reply.reason, original=chunk)
+        try:
+            edits = parse_edits(cleaned)
+        except ReplyRejected as refused:  # a whole reply that is not edits: asking again pays again
+            if cache:
+                cache.put(key, {"refused": str(refused)})
+            raise
+    except ReplyRejected as refused:
+        refused.usage = reply.usage  # billed all the same: the run log must say so
+        refused.request_id = refused.request_id or reply.request_id
+        raise
+    result = apply_edits(chunk, edits, protected=spans)
+    if cache:
+        cache.put(key, _stored(edits))
+        _remember_result(plan, cache, result, plan.settings.protect)
+    spent = Spent(usage=reply.usage, model=reply.model, response_id=reply.response_id, request_id=reply.request_id)
+    return _Part(result=result, spent=spent)
+
+
+def _shifted(part: EditResult, offset: int) -> tuple[list[PlacedEdit], list[RefusedEdit]]:
+    applied = [replace(p, start=p.start + offset, end=p.end + offset) for p in part.applied]
+    refused = [
+        replace(r, start=r.start + offset, end=(r.end or 0) + offset) if r.start is not None else r
+        for r in part.refused
+    ]
+    return applied, refused
+
+
+def edit_document(plan: Plan, text: str, *, prepared: Prepared | None = None) -> tuple[str, Spent]:
+    """text with the model's valid edits applied (in text's own BOM and line endings: they are its
+    bytes), what it cost, and every edit applied or refused, with positions into text without BOM."""
+    prepared = prepared or prepare_raw(text, chunk_tokens=plan.settings.edit_chunk_tokens)
+    body = prepared.body
+    spans = protected_spans(body) if plan.settings.protect else []
+    jobs: list[tuple[str, list[Span], str]] = []
+    start = 0
+    for chunk, name in zip(prepared.chunks, prepared.names, strict=True):
+        jobs.append((chunk, spans_in(spans, start, start + len(chunk)), name))
+        start += len(chunk)
+    parts = run_in_parallel(plan, len(jobs), lambda sent_by, i: _run_chunk(sent_by, *jobs[i]))
+    applied: list[PlacedEdit] = []
+    refused: list[RefusedEdit] = []
+    offset = 0
+    for (chunk, _, _), part in zip(jobs, parts, strict=True):
+        more, less = _shifted(part.result, offset)
+        applied += more
+        refused += less
+        offset += len(chunk)
+    final = text[: len(text) - len(body)] + "".join(part.result.text for part in parts)
+    sent = [part.spent for part in parts if part.spent is not None]
+    report = EditReport(original=body, applied=tuple(applied), refused=tuple(refused))
+    return final, _spent(sent, len(parts), report)
+
+
+def _spent(sent: list[Spent], chunks: int, report: EditReport) -> Spent:
+    usage = Usage(
+        sum(s.usage.input_tokens for s in sent),
+        sum(s.usage.output_tokens for s in sent),
+        sum(s.usage.cached_tokens for s in sent),
+    )
+    return Spent(
+        usage=usage,
+        model=next((s.model for s in sent if s.model), ""),
+        response_id=next((s.response_id for s in sent if s.response_id), None),
+        requests=len(sent),
+        chunks=chunks,
+        request_id=",".join(s.request_id for s in sent if s.request_id) or None,
+        edits=report,
+    )

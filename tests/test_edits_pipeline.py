@@ -1,0 +1,156 @@
+"""Edits mode end to end: the request asks for edits, the reply's edits are applied strictly, the
+result is the whole document, refused edits are reported (never in the text), the cache pays once.
+
+Through the real HTTP fake (which answers json_schema requests with its typo fixer's edits), the
+real `gpt-filter` process and real `vim -Es`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from gpt_tools.core import runner
+from gpt_tools.core.preview import preview
+from gpt_tools.core.session import Session
+from gpt_tools.errors import ReplyRejected
+from gpt_tools.markdown.edits import EDIT_INSTRUCTIONS
+from gpt_tools.state.cache import ResultCache
+from tests.conftest import BIN, run_program
+from tests.fake_openai import FakeOpenAI, Scripted
+from tests.fake_openai_wire import edits_reply
+
+pytestmark = pytest.mark.usefixtures("edits_mode")
+
+DOC = "# Notes\n\nI recieve teh mail.\n\n```sh\necho teh\n```\n\nSee `teh` at https://example.com/teh.\n"
+FIXED = "# Notes\n\nI receive the mail.\n\n```sh\necho teh\n```\n\nSee `teh` at https://example.com/teh.\n"
+
+
+def _sent(api: FakeOpenAI) -> dict:  # type: ignore[type-arg]
+    [request] = api.model_requests()
+    body: dict = request.body  # type: ignore[type-arg]
+    return body
+
+
+def test_the_request_asks_for_edits_and_the_document_goes_out_raw(api: FakeOpenAI) -> None:
+    # The fake's typo fixer would also "fix" the code, inline code and URL: those edits are refused.
+    result = runner.run("MarkdownLinter", DOC)
+    assert result.text == FIXED
+    body = _sent(api)
+    assert body["text"]["format"]["type"] == "json_schema" and body["text"]["format"]["strict"] is True
+    assert body["text"]["verbosity"] == "low" and body["reasoning"] == {"effort": "low"}
+    assert body["input"][-1]["content"][-1]["text"] == DOC  # raw: nothing masked
+    assert body["instructions"].endswith(EDIT_INSTRUCTIONS)
+    assert result.edits is not None
+    assert [p.edit.replace for p in result.edits.applied] == ["receive", "the "]
+    assert {r.reason for r in result.edits.refused} == {"protected"}
+    entries = result.edits.to_json()
+    assert entries[0]["status"] == "applied" and (entries[0]["line"], entries[0]["column"]) == (3, 3)
+
+
+def test_the_chat_backend_asks_with_response_format(api: FakeOpenAI) -> None:
+    result = runner.run("ProofReader", "I recieve mail.\n", backend="chat")
+    assert result.text == "I receive mail.\n"
+    fmt = _sent(api)["response_format"]
+    assert fmt["type"] == "json_schema" and fmt["json_schema"]["name"] == "edits"
+
+
+def test_an_ambiguous_edit_is_refused_and_the_rest_applied(api: FakeOpenAI) -> None:
+    api.script(Scripted(text=edits_reply(
+        {"find": "teh", "replace": "the", "reason": "spelling"},
+        {"find": "recieve", "replace": "receive", "reason": "spelling"},
+    )))  # fmt: skip
+    result = runner.run("MarkdownLinter", "teh cat, teh dog; I recieve.\n")
+    assert result.text == "teh cat, teh dog; I receive.\n"
+    assert result.edits is not None and [r.reason for r in result.edits.refused] == ["ambiguous"]
+
+
+@pytest.mark.parametrize("reply", ["I receive mail.\n", '{"edits": [{"find": "x"}]}', "[]"])
+def test_a_reply_that_is_not_edits_json_is_refused(api: FakeOpenAI, reply: str) -> None:
+    api.script(Scripted(text=reply))
+    with pytest.raises(ReplyRejected):
+        runner.run("MarkdownLinter", "I recieve mail.\n")
+
+
+def test_the_cache_stores_the_edits_and_a_rerun_after_the_fix_sends_nothing(api: FakeOpenAI, tmp_path: Path) -> None:
+    def session() -> Session:
+        return Session(cache=ResultCache(tmp_path / "cache"))
+
+    first = runner.run("MarkdownLinter", DOC, session=session())
+    again = runner.run("MarkdownLinter", DOC, session=session())  # the same document: its edits replayed
+    fixed = runner.run("MarkdownLinter", first.text, session=session())  # after `git add` of the fix
+    assert (first.requests, again.requests, fixed.requests) == (1, 0, 0)
+    assert again.text == fixed.text == first.text == FIXED
+    assert len(api.model_requests()) == 1
+    assert fixed.edits is not None and {r.reason for r in fixed.edits.refused} == {"protected"}  # reported again
+
+
+def test_document_mode_is_unchanged(api: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    result = runner.run("Simplifier", "I recieve teh mail today, as always.\n")
+    assert result.text == "I receive the mail today, as always.\n" and result.edits is None
+    assert not {"text", "reasoning"} & set(_sent(api))
+    monkeypatch.setenv("GPT_TOOLS_OUTPUT", "document")  # a server without JSON-schema support
+    api.reset()
+    assert runner.run("MarkdownLinter", "I recieve mail.\n").edits is None
+    assert "format" not in _sent(api)["text"]  # its low verbosity is a setting of its own
+
+
+def test_dry_run_estimates_the_edits_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "I recieve mail every day of the week, and it is fine by me.\n" * 40
+    edits = preview("MarkdownLinter", text)
+    monkeypatch.setenv("GPT_TOOLS_OUTPUT", "document")
+    document = preview("MarkdownLinter", text)
+    assert edits.output_tokens is not None and document.output_tokens is not None
+    assert edits.output_tokens <= 0.2 * document.output_tokens
+    assert edits.input_tokens > document.input_tokens  # the protocol's instructions go out too
+
+
+def test_gpt_filter_prints_the_document_and_reports_refused_edits_on_stderr(api: FakeOpenAI) -> None:
+    api.script(Scripted(text=edits_reply(
+        {"find": "recieve", "replace": "receive", "reason": "spelling"},
+        {"find": "nowhere", "replace": "here", "reason": "made up"},
+    )))  # fmt: skip
+    done = run_program("gpt-filter", "MarkdownLinter", stdin=b"# T\r\n\r\nI recieve mail.\r\n")
+    assert (done.returncode, done.stdout) == (0, b"# T\r\n\r\nI receive mail.\r\n")
+    assert b"not_found" in done.stderr and b'"nowhere"' in done.stderr
+
+
+def test_gpt_tools_run_json_includes_the_edits(api: FakeOpenAI, tmp_path: Path) -> None:
+    path = tmp_path / "doc.md"
+    path.write_text(DOC, encoding="utf-8")
+    done = run_program("gpt-tools", "run", "MarkdownLinter", str(path), "--json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["text"] == FIXED
+    statuses = {(entry["status"], entry.get("refusal")) for entry in data["edits"]}
+    assert statuses == {("applied", None), ("refused", "protected")}
+    assert all("line" in entry and "column" in entry for entry in data["edits"])
+
+
+@pytest.mark.skipif(shutil.which("vim") is None, reason="vim not installed")
+def test_vim_filter_applies_the_edits_and_keeps_messages_out_of_the_buffer(api: FakeOpenAI, tmp_path: Path) -> None:
+    path = tmp_path / "doc.md"
+    path.write_text(DOC, encoding="utf-8")
+    subprocess.run(
+        ["vim", "-Es", "-N", "-u", "NONE", "-i", "NONE", "-c", "%!gpt-filter MarkdownLinter", "-c", "wq", str(path)],
+        env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"},
+        stdin=subprocess.DEVNULL, capture_output=True, timeout=60, start_new_session=True, check=False,
+    )  # fmt: skip
+    assert path.read_text(encoding="utf-8") == FIXED  # the refused (protected) edits' report is not in it
+    assert "text" in _sent(api)
+
+
+def test_the_fakes_edits_reproduce_its_typo_fixer_and_each_find_is_unique() -> None:
+    from gpt_tools.markdown.edits import apply_edits, parse_edits
+    from tests.fake_openai_wire import edits_between, fix_typos
+
+    text = "teh cat and teh dog.\nteh\n\nWe recieve; seperate teh.\n"
+    edits = edits_between(text, fix_typos(text))
+    assert all(text.count(edit["find"]) == 1 for edit in edits)
+    result = apply_edits(text, parse_edits(edits_reply(*edits)), protected=())
+    assert (result.text, result.refused) == (fix_typos(text), ())
