@@ -451,3 +451,14 @@ def test_cli_paced_mode_flags() -> None:
     finally:
         proc.terminate()
         assert proc.wait(timeout=5) == 0
+
+
+def test_stats_count_the_usage_of_the_replies_sent(server: FakeOpenAI, client: Any) -> None:
+    server.script(Scripted(text="a" * 400), Scripted(text="b" * 40))
+    first, second = ask(client, "x" * 80), chat(client, "y" * 80, stream=True)
+    list(second)
+    stats = get_json(server.url.removesuffix("/v1") + "/_fake/stats")
+    assert stats["output_tokens"] == first.usage.output_tokens + 10 == 110
+    assert stats["input_tokens"] >= 40
+    post_json(server.url.removesuffix("/v1") + "/_fake/reset", {})
+    assert get_json(server.url.removesuffix("/v1") + "/_fake/stats")["output_tokens"] == 0
