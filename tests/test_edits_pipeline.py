@@ -21,7 +21,7 @@ from gpt_tools.core.session import Session
 from gpt_tools.errors import ReplyRejected
 from gpt_tools.markdown.edits import EDIT_INSTRUCTIONS
 from gpt_tools.state.cache import ResultCache
-from tests.conftest import BIN, run_program
+from tests.conftest import BIN, run_program, write_config
 from tests.fake_openai import FakeOpenAI, Scripted
 from tests.fake_openai_wire import edits_reply
 
@@ -154,3 +154,26 @@ def test_the_fakes_edits_reproduce_its_typo_fixer_and_each_find_is_unique() -> N
     assert all(text.count(edit["find"]) == 1 for edit in edits)
     result = apply_edits(text, parse_edits(edits_reply(*edits)), protected=())
     assert (result.text, result.refused) == (fix_typos(text), ())
+
+
+def test_a_long_document_goes_out_in_raw_chunks_and_positions_are_the_documents(api: FakeOpenAI) -> None:
+    write_config(Path.cwd(), "max_retries = 0\nedit_chunk_tokens = 40\n")  # the file GPT_TOOLS_CONFIG names
+    filler = "long enough to need a chunk of its own"
+    parts = [f"## Part {i}\n\nThis is teh text of part {i}, {filler}.\n\n" for i in range(3)]
+    text = "".join(parts)
+    result = runner.run("MarkdownLinter", text)
+    assert result.text == text.replace("teh", "the")
+    assert (result.requests, result.chunks) == (3, 3)
+    assert result.edits is not None
+    lines = [entry["line"] for entry in result.edits.to_json()]
+    assert lines == [3, 7, 11]  # each chunk's edit placed in the whole document
+    sent = [r.body["input"][-1]["content"][-1]["text"] for r in api.model_requests()]
+    assert "".join(sent) == text  # raw chunks that join back to the document
+
+
+def test_gpt_tools_run_reports_refused_edits_on_stderr_only(api: FakeOpenAI, tmp_path: Path) -> None:
+    path = tmp_path / "doc.md"
+    path.write_text(DOC, encoding="utf-8")
+    done = run_program("gpt-tools", "run", "MarkdownLinter", str(path))
+    assert (done.returncode, done.stdout.decode()) == (0, FIXED)
+    assert done.stderr.count(b"edit not applied (protected)") == 3  # the code block, inline code, URL

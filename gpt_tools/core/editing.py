@@ -32,6 +32,7 @@ from gpt_tools.markdown.edits import (
     PlacedEdit,
     RefusedEdit,
     apply_edits,
+    keep_structure,
     parse_edits,
     protected_spans,
 )
@@ -147,10 +148,12 @@ def edit_document(plan: Plan, text: str, *, prepared: Prepared | None = None) ->
         applied += more
         refused += less
         offset += len(chunk)
-    final = text[: len(text) - len(body)] + "".join(part.result.text for part in parts)
+    whole = EditResult(text="".join(part.result.text for part in parts), applied=tuple(applied), refused=tuple(refused))
+    if len(parts) > 1 and plan.settings.protect:  # a fence typed at one chunk's end would swallow the next
+        whole = keep_structure(body, whole)
     sent = [part.spent for part in parts if part.spent is not None]
-    report = EditReport(original=body, applied=tuple(applied), refused=tuple(refused))
-    return final, _spent(sent, len(parts), report)
+    report = EditReport(original=body, applied=whole.applied, refused=whole.refused)
+    return text[: len(text) - len(body)] + whole.text, _spent(sent, len(parts), report)
 
 
 def _spent(sent: list[Spent], chunks: int, report: EditReport) -> Spent:
