@@ -492,5 +492,6 @@ def test_an_edits_batch_asks_for_edits_and_collect_applies_them_with_the_same_ch
     assert _batch("collect", batch_id, "--write") == 0
     # The fake "fixes" `echo teh` in the code block as well: that edit is refused, as in a live run.
     assert files["typo"].read_text() == FIXED
+    assert "fixed docs/typo.md (1 edit(s) not applied (line 6: protected))" in capfd.readouterr().out
     assert files["crlf"].read_bytes() == b"the line\r\nsecond\r\n"
     assert json.loads((records_dir() / f"{batch_id}.json").read_text())["output"] == "edits"

@@ -104,13 +104,16 @@ def status_command(batch_id: str | None) -> int:
 
 
 def _line(outcome: Any, shown: str, write: bool) -> str:
+    note = f" ({outcome.reason})" if outcome.reason and outcome.status in ("fixed", "unchanged") else ""
     if outcome.status == "fixed":
-        return f"fixed {shown}" if write else f"would fix {shown}:\n{diff(shown, outcome.before, outcome.after)}"
+        if write:
+            return f"fixed {shown}{note}"
+        return f"would fix {shown}{note}:\n{diff(shown, outcome.before, outcome.after)}"
     if outcome.status == "failed":
         return f"left untouched {shown}: {outcome.reason}"
     if outcome.status == "skipped":
         return f"skipped {shown}: {outcome.reason}"
-    return f"{outcome.status} {shown}"
+    return f"{outcome.status} {shown}{note}"
 
 
 @batch_group.command("collect")

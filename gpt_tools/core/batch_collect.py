@@ -17,11 +17,12 @@ from typing import Any
 
 from gpt_tools.config.loader import load_config
 from gpt_tools.core.batch import BatchRecord, FileRecord, retrieve, save_record, sha256
-from gpt_tools.core.editing import edits_of, spans_in
+from gpt_tools.core.editing import chunk_spans, edits_of, join_results
 from gpt_tools.core.inputs import prepare, prepare_raw
 from gpt_tools.core.rewrite import assemble, check_chunk_reply
 from gpt_tools.errors import GptToolsError, RunFailed
-from gpt_tools.markdown.edits import apply_edits, protected_spans
+from gpt_tools.markdown import textio
+from gpt_tools.markdown.edits import EditResult, apply_edits, line_col
 from gpt_tools.state import runlog
 from gpt_tools.state.atomicwrite import ChangedMeanwhile, WriteRefused, write_atomic
 from gpt_tools.wire import transport
@@ -74,30 +75,47 @@ def _reply(line: dict[str, Any]) -> Reply:
     return reply_from(body)
 
 
-def _edited(record: BatchRecord, entry: FileRecord, text: str, results: dict[str, dict[str, Any]]) -> bytes:
+def _edited(record: BatchRecord, entry: FileRecord, text: str, results: dict[str, dict[str, Any]]) -> EditResult:
     """An edits batch's file: each chunk's edits applied with the live run's checks (editing.py)."""
     prepared = prepare_raw(text, chunk_tokens=record.chunk_tokens)
     if [sha256(chunk) for chunk in prepared.chunks] != entry.chunk_sha256:
         raise RunFailed("the file no longer splits as it did at submit (was gpt-tools upgraded?); submit it again")
-    spans = protected_spans(prepared.body) if record.protect else []
-    parts, start = [], 0
-    for custom_id, chunk, where in zip(entry.custom_ids, prepared.chunks, prepared.names, strict=True):
+    spans = chunk_spans(prepared.body, prepared.chunks, protect=record.protect)
+    parts = []
+    for custom_id, chunk, where, protected in zip(
+        entry.custom_ids, prepared.chunks, prepared.names, spans, strict=True
+    ):
         line = results.get(custom_id)
         try:
             if line is None:
                 raise RunFailed("no result in the batch's output")
-            edits = edits_of(_reply(line), chunk)
+            parts.append(apply_edits(chunk, edits_of(_reply(line), chunk), protected=protected))
         except GptToolsError as exc:
             raise RunFailed(str(exc) if where in str(exc) else f"{where}: {exc}") from None
-        parts.append(apply_edits(chunk, edits, protected=spans_in(spans, start, start + len(chunk))).text)
-        start += len(chunk)
-    return (text[: len(text) - len(prepared.body)] + "".join(parts)).encode("utf-8")
+    whole = join_results(prepared.body, prepared.chunks, parts, protect=record.protect)
+    return replace(whole, text=text[: len(text) - len(prepared.body)] + whole.text)  # its BOM kept
 
 
-def _assemble(record: BatchRecord, entry: FileRecord, data: bytes, results: dict[str, dict[str, Any]]) -> bytes:
+def _not_applied(result: EditResult, body: str) -> str:
+    """What collect says about the edits the checks refused (the live run's report, in one line)."""
+    if not result.refused:
+        return ""
+    shown = [
+        f"line {line_col(body, r.start)[0]}: {r.reason}" if r.start is not None else r.reason
+        for r in result.refused[:3]
+    ]
+    more = f", {len(result.refused) - 3} more" if len(result.refused) > 3 else ""
+    return f"{len(result.refused)} edit(s) not applied ({'; '.join(shown)}{more})"
+
+
+def _assemble(
+    record: BatchRecord, entry: FileRecord, data: bytes, results: dict[str, dict[str, Any]]
+) -> tuple[bytes, str]:
+    """The file's new content, and a note on the edits that were not applied."""
     text = data.decode("utf-8")
     if record.output == "edits":
-        return _edited(record, entry, text, results)
+        edited = _edited(record, entry, text, results)
+        return edited.text.encode("utf-8"), _not_applied(edited, textio.strip_bom(text))
     prepared = prepare(text, protect_regions=record.protect, chunk_tokens=record.chunk_tokens)
     if [sha256(chunk) for chunk in prepared.chunks] != entry.chunk_sha256:
         raise RunFailed("the file no longer splits as it did at submit (was gpt-tools upgraded?); submit it again")
@@ -110,7 +128,7 @@ def _assemble(record: BatchRecord, entry: FileRecord, data: bytes, results: dict
             parts.append(check_chunk_reply(_reply(line), chunk, prepared.masked, where, rewords=record.rewords))
         except GptToolsError as exc:
             raise RunFailed(str(exc) if where in str(exc) else f"{where}: {exc}") from None
-    return assemble(prepared, parts, text, rewords=record.rewords).encode("utf-8")
+    return assemble(prepared, parts, text, rewords=record.rewords).encode("utf-8"), ""
 
 
 def _outcome(record: BatchRecord, entry: FileRecord, results: dict[str, dict[str, Any]]) -> FileOutcome:
@@ -126,10 +144,10 @@ def _outcome(record: BatchRecord, entry: FileRecord, results: dict[str, dict[str
             return FileOutcome(entry.path, "already applied", before=data)
         return FileOutcome(entry.path, "skipped", "changed since submit; submit it again", before=data)
     try:
-        after = _assemble(record, entry, data, results)
+        after, note = _assemble(record, entry, data, results)
     except GptToolsError as exc:
         return FileOutcome(entry.path, "failed", str(exc), before=data)
-    return FileOutcome(entry.path, "fixed" if after != data else "unchanged", before=data, after=after)
+    return FileOutcome(entry.path, "fixed" if after != data else "unchanged", note, before=data, after=after)
 
 
 def _log_usage(record: BatchRecord, batch: dict[str, Any], results: dict[str, dict[str, Any]]) -> None:

@@ -128,29 +128,39 @@ def _shifted(part: EditResult, offset: int) -> tuple[list[PlacedEdit], list[Refu
     return applied, refused
 
 
+def join_results(body: str, chunks: Sequence[str], results: Sequence[EditResult], *, protect: bool) -> EditResult:
+    """Each chunk's edits as one result over body (offsets shifted into it), checked whole: a fence
+    typed at one chunk's end would swallow the next, which no chunk's own check can see."""
+    applied: list[PlacedEdit] = []
+    refused: list[RefusedEdit] = []
+    offset = 0
+    for chunk, part in zip(chunks, results, strict=True):
+        more, less = _shifted(part, offset)
+        applied += more
+        refused += less
+        offset += len(chunk)
+    whole = EditResult(text="".join(part.text for part in results), applied=tuple(applied), refused=tuple(refused))
+    return keep_structure(body, whole) if len(chunks) > 1 and protect else whole
+
+
+def chunk_spans(body: str, chunks: Sequence[str], *, protect: bool) -> list[list[Span]]:
+    """The protected spans of body (none when protection is off), cut to each chunk, in its offsets."""
+    spans = protected_spans(body) if protect else []
+    found, start = [], 0
+    for chunk in chunks:
+        found.append(spans_in(spans, start, start + len(chunk)))
+        start += len(chunk)
+    return found
+
+
 def edit_document(plan: Plan, text: str, *, prepared: Prepared | None = None) -> tuple[str, Spent]:
     """text with the model's valid edits applied (in text's own BOM and line endings: they are its
     bytes), what it cost, and every edit applied or refused, with positions into text without BOM."""
     prepared = prepared or prepare_raw(text, chunk_tokens=plan.settings.edit_chunk_tokens)
-    body = prepared.body
-    spans = protected_spans(body) if plan.settings.protect else []
-    jobs: list[tuple[str, list[Span], str]] = []
-    start = 0
-    for chunk, name in zip(prepared.chunks, prepared.names, strict=True):
-        jobs.append((chunk, spans_in(spans, start, start + len(chunk)), name))
-        start += len(chunk)
+    body, chunks = prepared.body, prepared.chunks
+    jobs = list(zip(chunks, chunk_spans(body, chunks, protect=plan.settings.protect), prepared.names, strict=True))
     parts = run_in_parallel(plan, len(jobs), lambda sent_by, i: _run_chunk(sent_by, *jobs[i]))
-    applied: list[PlacedEdit] = []
-    refused: list[RefusedEdit] = []
-    offset = 0
-    for (chunk, _, _), part in zip(jobs, parts, strict=True):
-        more, less = _shifted(part.result, offset)
-        applied += more
-        refused += less
-        offset += len(chunk)
-    whole = EditResult(text="".join(part.result.text for part in parts), applied=tuple(applied), refused=tuple(refused))
-    if len(parts) > 1 and plan.settings.protect:  # a fence typed at one chunk's end would swallow the next
-        whole = keep_structure(body, whole)
+    whole = join_results(body, chunks, [part.result for part in parts], protect=plan.settings.protect)
     sent = [part.spent for part in parts if part.spent is not None]
     report = EditReport(original=body, applied=whole.applied, refused=whole.refused)
     return text[: len(text) - len(body)] + whole.text, _spent(sent, len(parts), report)
