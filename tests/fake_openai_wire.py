@@ -61,6 +61,13 @@ ERROR_FAULTS: dict[str, tuple[int, str, str | None, str]] = {
         "model_not_found",
         "The model '{model}' does not exist or you do not have access to it.",
     ),
+    # A model without reasoning (gpt-4.1, gpt-4o) asked for an effort (param "reasoning.effort").
+    "unsupported_reasoning": (
+        400,
+        "invalid_request_error",
+        "unsupported_parameter",
+        "Unsupported parameter: 'reasoning.effort' is not supported with this model.",
+    ),
     # A stored response that expired or was deleted, named by a later turn's previous_response_id.
     "previous_not_found": (
         400,
@@ -145,7 +152,8 @@ def fault_error(fault: str, model: str, retry_after: float, api_key: str) -> tup
     # Real 401s echo a masked key; never echo the whole secret even in a fake.
     masked = (api_key[:3] + "*" * 4 + api_key[-4:]) if len(api_key) > 8 else "*" * len(api_key)
     message = template.format(model=model, retry=f"{retry_after:g}", key=masked)
-    param = {"context_length": "input", "model_not_found": "model"}.get(fault)
+    params = {"context_length": "input", "model_not_found": "model", "unsupported_reasoning": "reasoning.effort"}
+    param = params.get(fault)
     return status, error_body(message, err_type, code, param)
 
 

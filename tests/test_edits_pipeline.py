@@ -18,7 +18,7 @@ import pytest
 from gpt_tools.core import runner
 from gpt_tools.core.preview import preview
 from gpt_tools.core.session import Session
-from gpt_tools.errors import ReplyRejected
+from gpt_tools.errors import ApiError, ReplyRejected
 from gpt_tools.markdown.edits import EDIT_INSTRUCTIONS
 from gpt_tools.state.cache import ResultCache
 from tests.conftest import BIN, run_program, write_config
@@ -108,6 +108,7 @@ def test_dry_run_estimates_the_edits_output(monkeypatch: pytest.MonkeyPatch) -> 
     assert edits.output_tokens is not None and document.output_tokens is not None
     assert edits.output_tokens <= 0.2 * document.output_tokens
     assert edits.input_tokens > document.input_tokens  # the protocol's instructions go out too
+    assert (edits.mode, document.mode) == ("rewrite, edits", "rewrite")
 
 
 def test_gpt_filter_prints_the_document_and_reports_refused_edits_on_stderr(api: FakeOpenAI) -> None:
@@ -177,3 +178,19 @@ def test_gpt_tools_run_reports_refused_edits_on_stderr_only(api: FakeOpenAI, tmp
     done = run_program("gpt-tools", "run", "MarkdownLinter", str(path))
     assert (done.returncode, done.stdout.decode()) == (0, FIXED)
     assert done.stderr.count(b"edit not applied (protected)") == 3  # the code block, inline code, URL
+
+
+def test_a_model_without_reasoning_is_asked_again_without_the_effort(api: FakeOpenAI) -> None:
+    """gpt-4.1 and gpt-4o answer 400 (param reasoning.effort) to the built-ins' low effort: one retry
+    without effort and verbosity, never a failed run; any other 400 is still a failure."""
+    api.script(Scripted(fault="unsupported_reasoning"))
+    result = runner.run("MarkdownLinter", "I recieve mail.\n", model="gpt-4.1")
+    assert result.text == "I receive mail.\n"
+    first, second = (request.body for request in api.model_requests())
+    assert first["reasoning"] == {"effort": "low"} and first["text"]["verbosity"] == "low"
+    assert "reasoning" not in second and "verbosity" not in second["text"] and "format" in second["text"]
+    api.reset()
+    api.script(Scripted(fault="context_length"))
+    with pytest.raises(ApiError):
+        runner.run("MarkdownLinter", "I recieve mail.\n")
+    assert len(api.model_requests()) == 1

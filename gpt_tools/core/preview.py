@@ -11,7 +11,7 @@ from pathlib import Path
 
 from gpt_tools.config.definitions import Assistant
 from gpt_tools.config.loader import Config
-from gpt_tools.core import knowledge
+from gpt_tools.core import editmode, knowledge
 from gpt_tools.core.inputs import InputFile
 from gpt_tools.core.plan import Decision, RunRequest, decide
 from gpt_tools.state import runlog
@@ -75,7 +75,7 @@ def describe(decision: Decision) -> Preview:
         backend=settings.backend,
         # base_url only (a dry run needs no key, nor runs api_key_cmd), shown without user info or query.
         endpoint=display_url(decision.endpoint),
-        mode=definition.mode,
+        mode="rewrite, edits" if editmode.uses_edits(definition, settings) else definition.mode,
         input_tokens=decision.input_tokens,
         output_tokens=decision.output_tokens,
         cost=estimate,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from gpt_tools.config.definitions import Assistant
@@ -128,6 +129,15 @@ def _lost_knowledge(error: ApiError, plan: Plan) -> bool:
     return error.status == 404 and bool(plan.assistant.files) and knowledge.names_a_lost_reference(error)
 
 
+_OPTIONS = frozenset({"reasoning.effort", "reasoning_effort", "reasoning", "text.verbosity", "verbosity"})
+
+
+def _refused_an_option(error: ApiError, plan: Plan) -> bool:
+    """The server refused the reasoning effort or verbosity this run sent (by the error's param)."""
+    sent = bool(plan.settings.reasoning_effort or plan.settings.verbosity)
+    return sent and error.status == 400 and error.param in _OPTIONS
+
+
 def _run(decision: Decision, *, hooks: Hooks, session: Session | None, started: float) -> Result:
     conversation = decision.conversation
     plan = materialize(decision, session=session, hooks=hooks)
@@ -140,6 +150,10 @@ def _run(decision: Decision, *, hooks: Hooks, session: Session | None, started: 
         elif _lost_knowledge(error, plan):
             # The server lost a knowledge file or vector store: check, upload again, retry once.
             plan = materialize(decision, session=session, hooks=hooks, verify=True)
+        elif _refused_an_option(error, plan):
+            # A model without reasoning (gpt-4.1, gpt-4o) refuses an effort or a verbosity (HTTP 400,
+            # nothing billed): the built-in linters' low effort is a saving, never a reason to fail.
+            plan = replace(plan, settings=replace(plan.settings, reasoning_effort=None, verbosity=None))
         else:
             raise
         final, spent = _execute(plan, decision, hooks.on_delta)
