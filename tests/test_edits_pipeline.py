@@ -194,3 +194,10 @@ def test_a_model_without_reasoning_is_asked_again_without_the_effort(api: FakeOp
     with pytest.raises(ApiError):
         runner.run("MarkdownLinter", "I recieve mail.\n")
     assert len(api.model_requests()) == 1
+
+
+def test_edits_json_wrapped_in_a_code_fence_is_still_read(api: FakeOpenAI) -> None:
+    """A server that ignores the schema (no grammar) and fences its JSON: the fence is the document
+    guards' to strip, the JSON inside is parsed as strictly as ever."""
+    api.script(Scripted(fault="fenced"))
+    assert runner.run("MarkdownLinter", "I recieve mail.\n").text == "I receive mail.\n"
