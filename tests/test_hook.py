@@ -366,3 +366,126 @@ def test_a_report_that_cannot_be_printed_fails_even_with_on_error_warn(
     assert b"cannot write to stdout: No space left on device" in done.stderr
     assert b"Traceback" not in done.stderr
     assert files["typo"].read_text() == TYPO
+
+
+# Edits mode (the built-in linters' own output): check mode lists edits, fix mode names the refused ones.
+
+TYPO_EDITS = [
+    'typo.md:3:10: spelling: "recieve" → "receive"',
+    "    You will receive the answer.",
+    'typo.md:3:18: spelling: "teh " → "the "',
+    "    You will receive the answer.",
+]
+CODE_REFUSED = 'typo.md:6:6: not applicable (protected): "teh\\n" → "the\\n": it touches a code block (line 5)'
+CRLF_EDIT = 'crlf.md:1:1: spelling: "teh" → "the"'
+
+
+@pytest.mark.usefixtures("edits_mode")
+def test_check_mode_prints_each_edit_as_path_line_col_and_counts_exactly(
+    files: dict[str, Path], api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    before = {name: path.read_bytes() for name, path in files.items()}
+    assert _run("--check", *map(str, files.values())) == 1
+    assert {name: path.read_bytes() for name, path in files.items()} == before
+    lines = capfd.readouterr().out.splitlines()
+    assert lines == [
+        *TYPO_EDITS,
+        CODE_REFUSED,
+        CRLF_EDIT,
+        "    the line",
+        "gpt-tools-hook: 3 files checked, 2 would change, 1 unchanged, 0 skipped, 0 failed; 3 requests sent",
+        "gpt-tools-hook: 3 edits in 2 files; 1 not applicable",
+    ]
+
+
+@pytest.mark.usefixtures("edits_mode")
+def test_check_diff_shows_the_unified_diff_and_the_refused_edits(
+    files: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    assert _run("--check", "--diff", str(files["typo"])) == 1
+    out = capfd.readouterr().out
+    assert "would fix typo.md:\n--- a/typo.md\n+++ b/typo.md\n" in out
+    assert "-You will recieve teh answer.\n+You will receive the answer.\n" in out
+    assert CODE_REFUSED in out.splitlines() and TYPO_EDITS[0] not in out
+
+
+def test_diff_needs_check(files: dict[str, Path], api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        _run("--diff", str(files["typo"]))
+    assert exit_.value.code == 2 and "--diff" in capfd.readouterr().err
+    assert api.model_requests() == []
+
+
+@pytest.mark.usefixtures("edits_mode")
+def test_fix_mode_applies_edits_reports_refused_ones_and_converges(
+    files: dict[str, Path], api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    assert _run(*map(str, files.values())) == 1
+    assert files["typo"].read_text() == FIXED and files["crlf"].read_bytes() == b"the line\r\nsecond\r\n"
+    out = capfd.readouterr().out.splitlines()
+    assert out[:3] == ["fixed typo.md", CODE_REFUSED, "fixed crlf.md"]
+    assert out[3] == "gpt-tools-hook: 3 files checked, 2 changed, 1 unchanged, 0 skipped, 0 failed; 3 requests sent"
+    sent = len(api.model_requests())
+    # After `git add`, the hook sees its own result: no request, nothing to do, the refusal said again.
+    assert _run(*map(str, files.values())) == 0
+    assert len(api.model_requests()) == sent
+    again = capfd.readouterr().out.splitlines()
+    assert again[0] == CODE_REFUSED
+    assert again[1] == (
+        "gpt-tools-hook: 3 files checked, 0 changed, 3 unchanged, 0 skipped, 0 failed; 0 requests sent (3 from cache)"
+    )
+    assert again[2] == "gpt-tools-hook: 0 edits in 0 files; 1 not applicable"
+
+
+@pytest.mark.usefixtures("edits_mode")
+def test_a_fix_from_the_cache_says_so(
+    files: dict[str, Path], api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    assert _run("--check", str(files["typo"]), str(files["clean"])) == 1
+    capfd.readouterr()
+    assert _run(str(files["typo"]), str(files["clean"])) == 1
+    out = capfd.readouterr().out
+    assert "fixed typo.md (from cache)\n" in out and "0 requests sent (2 from cache)" in out
+    assert len(api.model_requests()) == 2
+
+
+@pytest.mark.usefixtures("edits_mode")
+def test_check_mode_still_lists_the_edits_known_when_one_file_is_unreachable(
+    files: dict[str, Path], api: FakeOpenAI, capfd: pytest.CaptureFixture[str], waits: FakeClock
+) -> None:
+    def responder(text: str) -> str:
+        if "second" in text:
+            raise RuntimeError("the fake answers 500 when its responder fails")
+        return text.replace("teh", "the").replace("recieve", "receive")
+
+    api.responder = responder
+    assert _run("--check", *map(str, files.values())) == 1
+    out = capfd.readouterr().out.splitlines()
+    assert TYPO_EDITS[0] in out and "  crlf.md" in out
+    assert "gpt-tools-hook: 2 files checked, 1 would change, 1 unchanged, 0 skipped, 1 failed; " in out[-2]
+
+
+def test_counts_are_exact_with_skipped_and_failed_files(
+    files: dict[str, Path], api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    Path("bin.md").write_bytes(b"\x00\x01teh")
+    files["crlf"].chmod(0o444)  # not written, so never sent: failed
+    assert _run(str(files["typo"]), str(files["clean"]), str(files["crlf"]), "bin.md") == 1
+    out = capfd.readouterr().out.splitlines()
+    assert out[-1] == "gpt-tools-hook: 2 files checked, 1 changed, 1 unchanged, 1 skipped, 1 failed; 2 requests sent"
+    capfd.readouterr()
+    assert _run(str(files["clean"])) == 0
+    assert capfd.readouterr().out.splitlines()[-1] == (
+        "gpt-tools-hook: 1 file checked, 0 changed, 1 unchanged, 0 skipped, 0 failed; 0 requests sent (1 from cache)"
+    )
+
+
+def test_document_mode_check_keeps_the_diff_and_has_no_edit_lines(
+    files: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    assert _run("--check", *map(str, files.values())) == 1
+    out = capfd.readouterr().out
+    assert "would fix typo.md:\n" in out and "edits in" not in out and "typo.md:3:" not in out
+    assert out.splitlines()[-1] == (
+        "gpt-tools-hook: 3 files checked, 2 would change, 1 unchanged, 0 skipped, 0 failed; 3 requests sent"
+    )

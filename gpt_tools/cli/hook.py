@@ -1,7 +1,9 @@
 """`gpt-tools-hook`: the pre-commit hook. Runs a rewriting assistant over changed Markdown files.
 
 Fix mode writes changed files back (atomically) and exits 1, as pre-commit expects of a hook that
-modifies files; check mode prints a short diff and exits 1. If any file could not be checked (API
+modifies files, and names each edit the checks refused; check mode prints each edit as
+`path:line:col: reason: "find" → "replace"` (or, with --diff or for a document-mode assistant, a
+short diff) and exits 1 when something would change. If any file could not be checked (API
 down, no key, timeout), no file at all is written: the results already received are cached, so the
 next run costs nothing for them.
 """
@@ -17,10 +19,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from gpt_tools.cli.console import Console, OutputFailed
+from gpt_tools.cli.editlines import edit_lines, edits_summary, refused_line
 from gpt_tools.cli.report import diff, fail
 from gpt_tools.config.definitions import Settings, flag_value
 from gpt_tools.config.loader import load_config
 from gpt_tools.core.preview import preview
+from gpt_tools.core.records import EditReport, Result
 from gpt_tools.core.runner import run
 from gpt_tools.core.session import Session
 from gpt_tools.errors import GptToolsError, InputRefused, ReplyRejected, UsageError
@@ -42,6 +46,7 @@ class Options:
     use_cache: bool
     model: str | None
     dry_run: bool = False
+    diff: bool = False
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,8 @@ class FileCheck:
     problem: str | None = None  # could not be checked, or the reply was refused
     api_failure: bool = False
     requests: int = 0
+    edits: EditReport | None = None  # edits mode: what the model proposed, applied and refused
+    cached: bool = False  # the answer came from the result cache (no request sent for it)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -67,6 +74,8 @@ def _parser() -> argparse.ArgumentParser:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--fix", action="store_false", dest="check", help="write fixes back (default)")
     mode.add_argument("--check", action="store_true", help="only report what would change; never write")
+    diff_help = "with --check: show a unified diff instead of one line per edit"
+    parser.add_argument("--diff", action="store_true", help=diff_help)
     parser.set_defaults(check=False)  # otherwise --fix's store_false would make checking the default
     jobs_help = f"requests in flight at once (default: config `jobs`, {Settings.jobs})"
     parser.add_argument("--jobs", type=flag_value("jobs"), help=jobs_help)
@@ -137,14 +146,16 @@ def _process(path: str, options: Options, run_one: RunOne) -> FileCheck:
     if not text.strip():
         return FileCheck(path, original, fixed=original)
     try:
-        fixed, requests = run_one(text)
+        result = run_one(text)
     except ReplyRejected as exc:
         return FileCheck(path, original, problem=f"left untouched: {exc}", requests=0 if exc.remembered else 1)
     except InputRefused as exc:  # this file only (a secret, too large): the others are still fixed
         return FileCheck(path, original, problem=f"skipped: {exc}")
     except GptToolsError as exc:
         return FileCheck(path, original, problem=str(exc), api_failure=True)
-    return FileCheck(path, original, fixed=fixed.encode("utf-8"), requests=requests)
+    fixed = result.text.encode("utf-8")
+    cached = result.requests == 0
+    return FileCheck(path, original, fixed=fixed, requests=result.requests, edits=result.edits, cached=cached)
 
 
 class RunOne:
@@ -160,8 +171,8 @@ class RunOne:
         self.model = options.model
         self.cancel = threading.Event()  # set on Ctrl-C: every file's requests close their sockets
 
-    def __call__(self, text: str) -> tuple[str, int]:
-        result = run(
+    def __call__(self, text: str) -> Result:
+        return run(
             self.assistant,
             text,
             model=self.model,
@@ -170,7 +181,6 @@ class RunOne:
             frontend="hook",
             cancel=self.cancel,
         )
-        return result.text, result.requests
 
 
 def _write(outcome: FileCheck, console: Console) -> bool:
@@ -189,8 +199,68 @@ def _write(outcome: FileCheck, console: Console) -> bool:
         console.line(f"{outcome.path}: not written: {exc.strerror or exc}")
         return False
     kept = f" (could not keep its {', '.join(written.lost)})" if written.lost else ""
-    console.line(f"fixed {outcome.path}{kept}")
+    console.line(f"fixed {outcome.path}{kept}{_from_cache(outcome)}")
     return True
+
+
+def _from_cache(outcome: FileCheck) -> str:
+    return " (from cache)" if outcome.cached else ""
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _changes(outcome: FileCheck) -> bool:
+    return outcome.fixed is not None and outcome.fixed != outcome.original
+
+
+def _show_check(outcome: FileCheck, options: Options, console: Console) -> None:
+    """One file in check mode: each edit as a line (edits mode), or a diff (--diff, document mode)."""
+    edits = outcome.edits
+    lines_only = edits is not None and not options.diff and (edits.applied or not _changes(outcome))
+    if edits is not None and lines_only:
+        for line in edit_lines(outcome.path, edits):
+            console.line(line)
+        return
+    if _changes(outcome):
+        assert outcome.fixed is not None
+        shown = diff(outcome.path, outcome.original, outcome.fixed)
+        console.line(f"would fix {outcome.path}{_from_cache(outcome)}:\n{shown}".rstrip("\n"))
+    _show_refused(outcome, console)
+
+
+def _show_refused(outcome: FileCheck, console: Console) -> None:
+    """The edits of one file the checks refused, one line each (fix mode, and check mode's --diff)."""
+    if outcome.edits is not None:
+        for refusal in outcome.edits.refused:
+            console.line(refused_line(outcome.path, outcome.edits.original, refusal))
+
+
+def _summary(outcomes: list[FileCheck], options: Options, written: int, held: int) -> list[str]:
+    """Exact counts, ruff-style: every file is in exactly one of changed, unchanged, skipped, failed."""
+    checked = [o for o in outcomes if o.fixed is not None]
+    changed = [o for o in checked if _changes(o)]
+    unwritten = 0 if options.check else len(changed) - written - held
+    done = len(changed) if options.check else written
+    failed = sum(1 for o in outcomes if o.problem) + unwritten
+    cached = sum(1 for o in checked if o.cached)
+    requests = sum(o.requests for o in outcomes)
+    counts = [
+        f"{_plural(len(checked), 'file')} checked",
+        f"{done} {'would change' if options.check else 'changed'}",
+        f"{len(checked) - len(changed)} unchanged",
+        f"{sum(1 for o in outcomes if o.note)} skipped",
+        f"{failed} failed",
+    ]
+    sent = f"{_plural(requests, 'request')} sent" + (f" ({cached} from cache)" if cached else "")
+    lines = [f"{PROGRAM}: {', '.join(counts)}; {sent}" + (f"; {held} fixes held back" if held else "")]
+    with_edits = [o.edits for o in checked if o.edits is not None]
+    if with_edits:
+        applied = sum(len(e.applied) for e in with_edits)
+        files = sum(1 for e in with_edits if e.applied)
+        lines.append(f"{PROGRAM}: {edits_summary(applied, files, sum(len(e.refused) for e in with_edits))}")
+    return lines
 
 
 def _report(outcomes: list[FileCheck], options: Options, console: Console) -> int:
@@ -199,27 +269,30 @@ def _report(outcomes: list[FileCheck], options: Options, console: Console) -> in
             console.line(f"{outcome.path}: {outcome.note}")
     unchecked = [o for o in outcomes if o.api_failure]
     refused = [o for o in outcomes if o.problem and not o.api_failure]
-    changed = [o for o in outcomes if o.fixed is not None and o.fixed != o.original]
+    changed = [o for o in outcomes if _changes(o)]
     for outcome in refused:
         console.line(f"{outcome.path}: {outcome.problem}")
+    # Check mode shows what is known even when some files could not be checked; fix mode writes all
+    # or nothing: a partial fix on a failing run would surprise more than help.
+    held = len(changed) if unchecked and not options.check else 0
+    written = 0
+    for outcome in (o for o in outcomes if o.fixed is not None):
+        if options.check:
+            _show_check(outcome, options, console)
+            continue
+        if _changes(outcome) and not held and _write(outcome, console):
+            written += 1
+        _show_refused(outcome, console)
     if unchecked:
         console.line(f"not checked ({unchecked[0].problem}); no file was changed:")
         for outcome in unchecked:
             console.line(f"  {outcome.path}")
-        changed = []  # all or nothing: a partial fix on a failing run would surprise more than help
-    unwritten = 0
-    for outcome in changed:
-        if options.check:
-            assert outcome.fixed is not None  # `changed` holds fixed outcomes only
-            console.line(
-                f"would fix {outcome.path}:\n{diff(outcome.path, outcome.original, outcome.fixed)}".rstrip("\n")
-            )
-        elif not _write(outcome, console):
-            unwritten += 1
-    requests = sum(o.requests for o in outcomes)
-    done = len(changed) - unwritten
-    console.line(f"{PROGRAM}: {done} changed, {len(outcomes)} checked, {requests} requests")
-    failed = bool(changed or refused) or (bool(unchecked) and options.on_error == "fail")
+    for line in _summary(outcomes, options, written, held):
+        console.line(line)
+    # Fix mode fails when it wrote (pre-commit's "files were modified"), refused, or could not write.
+    unwritten = len(changed) > written + held
+    failed = bool(changed or refused) if options.check else bool(written or refused or unwritten)
+    failed = failed or (bool(unchecked) and options.on_error == "fail")
     if unchecked and options.on_error == "warn":
         console.line("warning: some files were not checked; passing because of --on-error=warn")
     return 1 if failed else 0
@@ -263,7 +336,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         use_cache=args.use_cache,
         model=args.model,
         dry_run=args.dry_run,
+        diff=args.diff,
     )
+    if options.diff and not options.check:
+        parser.error("--diff shows what --check would change; it needs --check")
 
     try:
         if options.dry_run:
