@@ -16,7 +16,7 @@ import pytest
 pytest.importorskip("pynvim")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "editor" / "rplugin" / "python3"))
 
-from gpt_tools_nvim import chat, chatview, core, health, session, text, ui
+from gpt_tools_nvim import chat, chatview, core, edits, health, session, text, ui
 
 import gpt_tools
 
@@ -71,6 +71,93 @@ def test_replacement_is_the_smallest_middle(
     assert text.replacement(old, new) == expected
     start, end, lines = expected
     assert old[:start] + lines + old[end:] == new
+
+
+# ------------------------------------------------------------------------------------ edits.py
+
+
+def _engine_result(lines: list[str], *pairs: tuple[str, str]) -> SimpleNamespace:
+    """What gpt_tools.run gives back in edits mode: the engine's own placed and refused edits."""
+    from gpt_tools.markdown.edits import Edit, apply_edits
+
+    sent = text.lines_to_text(lines, 1)
+    done = apply_edits(sent, [Edit(find=f, replace=r, reason="spelling") for f, r in pairs], protected=())
+    report = SimpleNamespace(original=sent, applied=done.applied, refused=done.refused)
+    return SimpleNamespace(text=done.text, edits=report)
+
+
+@pytest.mark.parametrize(
+    ("line", "offset", "expected"),
+    [
+        ("plain teh", 6, (0, 6)),
+        ("café teh", 5, (0, 6)),  # é: 1 character, 2 bytes
+        ("✓ teh", 2, (0, 4)),  # ✓: 3 bytes
+        ("🎉 teh", 2, (0, 5)),  # an emoji: 1 code point, 2 UTF-16 units, 4 bytes
+    ],
+)
+def test_position_columns_are_utf8_bytes(line: str, offset: int, expected: tuple[int, int]) -> None:
+    from gpt_tools.markdown.edits import utf16_position
+
+    assert edits.position(line + "\n", offset) == expected
+    if "🎉" in line:  # the engine's UTF-16 position (LSP) is not what nvim_buf_set_text takes
+        assert utf16_position(line + "\n", offset) == (0, 3)
+
+
+def test_position_counts_rows_and_restarts_columns_on_each_line() -> None:
+    sent = "é\nab🎉c\n"
+    assert edits.position(sent, sent.index("c")) == (1, 6)
+    assert edits.position(sent, len(sent) - 1) == (1, 7)  # the end of the last line
+
+
+@pytest.mark.parametrize(
+    ("lines", "pairs"),
+    [
+        (
+            ["# Café", "naïve teh 🎉 recieve", "teh end"],
+            [("teh 🎉", "the 🎉"), ("recieve", "receive"), ("teh end", "the end")],
+        ),
+        (["a\r", "teh\r", "b\r"], [("teh\r\nb", "the\r\nx\r\nb")]),  # CRLF lines of a unix buffer keep their CR
+        (["one", "two"], [("two\n", "two\nthree\n")]),  # an edit reaching the text's final newline
+        (["one", "two"], [("one\ntwo", "only")]),  # lines joined
+        (["x 🎉🎉 y"], [("🎉🎉 y", "🎉 z")]),
+    ],
+)
+def test_plan_replays_to_exactly_the_engine_result(lines: list[str], pairs: list[tuple[str, str]]) -> None:
+    result = _engine_result(lines, *pairs)
+    planned = edits.plan(result.edits.original, lines, result)
+    assert planned is not None and len(planned) == len(pairs) == len(result.edits.applied)
+    assert edits.replay(lines, planned) == text.text_to_lines(result.text)
+
+
+def test_a_subset_of_the_changes_applies_just_those_edits() -> None:
+    lines = ["naïve teh", "keep", "recieve 🎉 it"]
+    planned = edits.plan(
+        text.lines_to_text(lines, 1), lines, _engine_result(lines, ("teh", "the"), ("recieve", "receive"))
+    )
+    assert planned is not None
+    assert edits.replay(lines, planned[1:]) == ["naïve teh", "keep", "receive 🎉 it"]
+    assert edits.replay(lines, planned[:1]) == ["naïve the", "keep", "recieve 🎉 it"]
+    assert planned[0].as_dict() == {
+        "start_row": 0, "start_col": 7, "end_row": 0, "end_col": 10, "lines": ["the"],
+        "label": '1:7 spelling: "teh" → "the"',
+    }  # fmt: skip
+
+
+def test_plan_is_none_for_document_mode_or_other_text() -> None:
+    lines = ["teh"]
+    assert edits.plan("teh\n", lines, SimpleNamespace(text="the\n", edits=None)) is None
+    result = _engine_result(lines, ("teh", "the"))
+    assert edits.plan("\ufeffteh\n", lines, result) is None  # offsets into another text: replace whole
+
+
+def test_refusals_give_each_refused_edit_in_full_with_its_buffer_line() -> None:
+    long = "teh " + "x" * 100
+    result = _engine_result(["a", long, "a"], ("a", "b"), (long, "the"), ("teh x", "the y"), ("missing", "m"))
+    lines = edits.refusals(result, 10)
+    assert lines[0].startswith('edit not applied (ambiguous): "a" → "b": ')
+    assert lines[1].startswith("11:1: edit not applied (overlap): ") and long in lines[1]  # never cut
+    assert "(not_found)" in lines[3]
+    assert edits.refusals(SimpleNamespace(edits=None), 1) == []
 
 
 # ------------------------------------------------------------------------------------ chatview.py

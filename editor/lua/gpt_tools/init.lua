@@ -78,7 +78,7 @@ end
 --   'busy'    Neovim waits for a key (a pending operator, a prompt). Nothing done.
 --   'changed' b:changedtick is no longer tick. Nothing done.
 --   'applied' lines [first, last) of bufnr replaced by lines.
-function M.apply(bufnr, tick, first, last, lines)
+local function blocked(bufnr, tick)
   local mode = vim.api.nvim_get_mode()
   if mode.mode:match('^[iR]') or mode.mode:match('^ni') then
     return 'insert'
@@ -89,8 +89,45 @@ function M.apply(bufnr, tick, first, last, lines)
   if vim.api.nvim_buf_get_changedtick(bufnr) ~= tick then
     return 'changed'
   end
+  return nil
+end
+
+function M.apply(bufnr, tick, first, last, lines)
+  local state = blocked(bufnr, tick)
+  if state then
+    return state
+  end
   vim.api.nvim_buf_set_lines(bufnr, first, last, true, lines)
   return 'applied'
+end
+
+-- An edits-mode result's changes (rows relative to line first, byte columns), made last to first so
+-- that every position still holds, all in this one call: one undo step, and the cursor, marks and
+-- folds on the lines no edit touches stay where they are.
+local function set_texts(bufnr, first, changes)
+  for i = #changes, 1, -1 do
+    local c = changes[i]
+    vim.api.nvim_buf_set_text(bufnr, first + c.start_row, c.start_col, first + c.end_row, c.end_col, c.lines)
+  end
+end
+
+-- Like M.apply, for changes (in document order): the same states.
+function M.apply_edits(bufnr, tick, first, changes)
+  local state = blocked(bufnr, tick)
+  if state then
+    return state
+  end
+  set_texts(bufnr, first, changes)
+  return 'applied'
+end
+
+-- The full text of each refused edit, in the message history (:messages), after the summary line.
+function M.history(lines, level)
+  vim.schedule(function()
+    for _, line in ipairs(lines) do
+      vim.api.nvim_echo({ { line, highlights[level] or 'None' } }, true, {})
+    end
+  end)
 end
 
 -- Hold a result back until the user leaves Insert mode: a one-shot InsertLeave autocommand hands
@@ -156,6 +193,13 @@ function M.offer(bufnr, lines, name)
   if vim.api.nvim_win_is_valid(back) then
     vim.api.nvim_set_current_win(back)
   end
+end
+
+M.set_texts = set_texts
+
+-- :GptRun! of an edits-mode assistant: the review list (editor/lua/gpt_tools/review.lua).
+function M.review(...)
+  return require('gpt_tools.review').open(...)
 end
 
 return M

@@ -23,7 +23,7 @@ from typing import Any
 from pynvim import Nvim
 from pynvim.api import Buffer, NvimError
 
-from . import core
+from . import core, edits
 from .text import lines_to_text, replacement, text_to_lines
 from .ui import Ui, completion, usage_line
 
@@ -56,6 +56,7 @@ class Job:
     received: int = 0  # characters streamed so far
     result: Any = None  # gpt_tools.Result, kept while it waits for the user to leave Insert mode
     waiting: int | None = None  # the InsertLeave autocommand holding the result back
+    sent: str = ""  # the text the run was given (an edits-mode result's offsets point into it)
 
     @property
     def original(self) -> list[str]:
@@ -126,7 +127,7 @@ class Controller:
             cwd=_cwd(self.nvim, buffer),
             whole=first == 0 and last == len(snapshot),
         )
-        text = lines_to_text(job.original, first + 1)
+        text = job.sent = lines_to_text(job.original, first + 1)
         self.jobs[job.bufnr] = job
         self.count(+1)
         threading.Thread(target=self._work, args=(job, text), name=f"gpt-tools-{job.id}", daemon=True).start()
@@ -250,6 +251,12 @@ class Controller:
             self._offer(
                 job, lines, result, "conflict", f"{job.title}: the buffer is gone; result in a scratch split ({cost})"
             )
+        elif (
+            job.preview
+            and (planned := self._plan(job, result))
+            and (tick := self._unedited_tick(job, buffer)) is not None
+        ):
+            self._review(job, planned, result, tick, cost)
         elif job.preview:
             self._offer(
                 job, lines, result, "preview", f"{job.title}: preview in a diff split, nothing applied ({cost})"
@@ -271,23 +278,47 @@ class Controller:
             return tick
         return None
 
-    def _apply(self, job: Job, lines: list[str], result: Any, tick: int, attempt: int) -> None:
+    def _plan(self, job: Job, result: Any) -> list[edits.Change] | None:
+        """An edits-mode result as individual changes; None: replace the range whole (document mode)."""
+        return edits.plan(job.sent, job.original, result, job.first + 1)
+
+    def _review(self, job: Job, planned: list[edits.Change], result: Any, tick: int, cost: str) -> None:
+        """:GptRun! in edits mode: the review list; the user takes or drops each edit, :w applies them."""
+        name = f"gpt-tools://{job.id}/{job.assistant}/{job.label}/edits"
+        self.ui.review(job.bufnr, tick, job.first, [c.as_dict() for c in planned], name, job.title)
+        message = f"{job.title}: {len(planned)} edit(s) to review (a all, d none, x/<CR> toggle, :w apply) ({cost})"
+        self._report(job, "preview", message, "INFO", result)
+
+    def _change(self, job: Job, lines: list[str], result: Any, tick: int) -> tuple[str, str] | None:
+        """Make the change in one call (mode check, changedtick check and the change: nothing comes
+        between): (state, what was done), or None when there is nothing to change."""
+        planned = self._plan(job, result)
+        if planned is not None:  # edits mode: each edit its own change, the rest of the buffer untouched
+            if not planned:
+                return None
+            changes = [c.as_dict() for c in planned]
+            return self.ui.apply_edits(job.bufnr, tick, job.first, changes), f"{len(planned)} edit(s) applied"
         span = replacement(job.original, lines)
         if span is None:
-            self._report(
-                job, "ok", f"{job.title}: done, no changes ({usage_line(result, job.elapsed())})", "INFO", result
-            )
-            return
+            return None
         start, end, new = span
+        return self.ui.apply(job.bufnr, tick, job.first + start, job.first + end, new), f"{len(new)} line(s) replaced"
+
+    def _apply(self, job: Job, lines: list[str], result: Any, tick: int, attempt: int) -> None:
         try:
-            # Mode check, changedtick check and the change itself, in one call: nothing comes between.
-            state = self.ui.apply(job.bufnr, tick, job.first + start, job.first + end, new)
+            outcome = self._change(job, lines, result, tick)
         except NvimError as exc:
             if "E565" in str(exc) and attempt < APPLY_RETRIES:  # text-locked: try again shortly
                 self._retry(job, result, attempt + 1)
                 return
             self._offer(job, lines, result, "conflict", f"{job.title}: could not apply ({exc}); result in a diff split")
             return
+        if outcome is None:
+            self._report(
+                job, "ok", f"{job.title}: done, no changes ({usage_line(result, job.elapsed())})", "INFO", result
+            )
+            return
+        state, changed = outcome
         if state == "insert":
             self._defer(job, lines, result)
         elif state == "busy":  # Neovim waits for a key (pending operator, prompt): look again shortly
@@ -298,9 +329,12 @@ class Controller:
             message = f"{job.title}: the buffer keeps changing; result in a diff split"
             self._offer(job, lines, result, "conflict", message)
         else:
-            changed = f"{len(new)} line(s) replaced, u undoes"
             self._report(
-                job, "ok", f"{job.title}: done, {changed} ({usage_line(result, job.elapsed())})", "INFO", result
+                job,
+                "ok",
+                f"{job.title}: done, {changed}, u undoes ({usage_line(result, job.elapsed())})",
+                "INFO",
+                result,
             )
 
     def _retry(self, job: Job, result: Any, attempt: int) -> None:
@@ -328,5 +362,12 @@ class Controller:
         """The end of a run, whatever it was: the buffer is free for the next one."""
         if self._current(job):
             del self.jobs[job.bufnr]
+        refused = edits.refusals(result, job.first + 1)
+        if refused:  # the summary says how many; the message history has each one in full
+            message += f"; {len(refused)} edit(s) not applied (:messages)"
         info = completion(status, job.elapsed(), result, buffer=job.bufnr, assistant=job.assistant, message=message)
+        if refused:
+            info["refused"] = refused
         self.ui.done(info, message, level)
+        if refused:
+            self.ui.history(refused, "WARN")

@@ -57,6 +57,19 @@ class Ui:
         """
         return str(self._lua("apply", bufnr, tick, first, last, lines))
 
+    def apply_edits(self, bufnr: int, tick: int, first: int, changes: list[dict[str, Any]]) -> str:
+        """Like `apply`, for an edits-mode result: each change one nvim_buf_set_text (rows relative to
+        line first, byte columns), last to first, all in one call: one undo step."""
+        return str(self._lua("apply_edits", bufnr, tick, first, changes))
+
+    def review(self, bufnr: int, tick: int, first: int, changes: list[dict[str, Any]], name: str, title: str) -> None:
+        """The review list of :GptRun! in edits mode (editor/lua/gpt_tools/review.lua)."""
+        self._lua("review", bufnr, tick, first, changes, name, title)
+
+    def history(self, lines: list[str], level: str) -> None:
+        """Each line in the message history (:messages), in full."""
+        self._lua("history", lines, level)
+
     def defer(self, job_id: int) -> int | None:
         """A one-shot InsertLeave autocommand calling GptToolsResume(job_id): its id, or None if impossible."""
         waiting = self._lua("defer", job_id)

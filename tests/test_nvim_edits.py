@@ -1,0 +1,106 @@
+"""The Neovim plugin in edits mode (issue 11), in a real headless Neovim against the fake server:
+:GptRun applies each edit as its own buffer change in one undo step; :GptRun! reviews them.
+
+The fake answers a json_schema request with its typo fixer's edits (`find` grown until unique).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fake_openai import FakeOpenAI, Scripted
+from tests.fake_openai_wire import edits_reply
+from tests.nvim_helpers import NVIM, pynvim, start_run, wait_done, wait_for
+
+pytestmark = pytest.mark.skipif(
+    (NVIM is None or pynvim is None) and not os.environ.get("CI"), reason="nvim or pynvim not installed"
+)
+
+LINES = ["# Café notes", "", "naïve teh 🎉 plan", "untouched line", "I recieve 🎉 mail", "the end"]
+FIXED = ["# Café notes", "", "naïve the 🎉 plan", "untouched line", "I receive 🎉 mail", "the end"]
+
+
+@pytest.fixture
+def editor(edits_mode: None, nvim: Any, tmp_path: Path) -> Any:
+    """Neovim started in edits mode (edits_mode first: the Python host inherits the environment)."""
+    path = tmp_path / "notes.md"
+    path.write_text("\n".join(LINES) + "\n", encoding="utf-8")
+    nvim.command(f"edit {path}")
+    return nvim
+
+
+def test_edits_apply_as_changes_in_one_undo_step_leaving_cursor_and_marks(editor: Any, api: FakeOpenAI) -> None:
+    buffer = editor.current.buffer
+    editor.command("normal! 4G3lma")  # mark a on an untouched line, between the edited ones
+    editor.api.buf_set_mark(buffer.number, "b", 6, 4, {})
+    editor.command("normal! 1G06l")  # the cursor on another untouched line, after the é
+    cursor = editor.api.win_get_cursor(0)
+    assert cursor == [1, 7]  # bytes: the é is two
+    start_run(editor, "GptRun MarkdownLinter")
+    done = wait_done(editor)
+    assert done["status"] == "ok" and "2 edit(s) applied" in done["message"], done
+    assert buffer[:] == FIXED  # byte columns: é, ï and the emoji before each edit
+    assert "json_schema" in str(api.model_requests()[0].body["text"]["format"])
+    assert editor.api.win_get_cursor(0) == cursor
+    assert editor.api.buf_get_mark(buffer.number, "a") == [4, 3]
+    assert editor.api.buf_get_mark(buffer.number, "b") == [6, 4]
+    editor.command("undo")
+    assert buffer[:] == LINES and editor.funcs.undotree()["seq_cur"] == 0  # one step, nothing older
+
+
+def test_refused_edits_are_in_the_message_history_in_full(editor: Any, api: FakeOpenAI) -> None:
+    api.script(Scripted(text=edits_reply(
+        {"find": "recieve", "replace": "receive", "reason": "spelling"},
+        {"find": "🎉", "replace": "!", "reason": "tone"},
+    )))  # fmt: skip
+    start_run(editor, "GptRun MarkdownLinter")
+    done = wait_done(editor)
+    assert done["status"] == "ok" and "1 edit(s) not applied (:messages)" in done["message"], done
+    assert editor.current.buffer[4] == "I receive 🎉 mail"
+    [refused] = done["refused"]
+    assert refused.startswith('edit not applied (ambiguous): "🎉" → "!"')
+    wait_for("the refusal in :messages", lambda: refused in editor.api.exec("messages", True))
+
+
+def review(editor: Any) -> Any:
+    start_run(editor, "GptRun! MarkdownLinter")
+    done = wait_done(editor)
+    assert done["status"] == "preview" and "2 edit(s) to review" in done["message"], done
+    listing = editor.current.buffer
+    assert listing[:] == ['[x] 3:7 spelling: "teh" → "the"', '[x] 5:3 spelling: "recieve" → "receive"']
+    return listing
+
+
+@pytest.mark.parametrize(
+    ("keys", "expected"),
+    [
+        ("x", [*LINES[:4], *FIXED[4:]]),  # drop the first, take the second
+        ("jx", [*FIXED[:4], *LINES[4:]]),  # take the first, drop the second
+        ("dggx", [*FIXED[:4], *LINES[4:]]),  # drop all, then take the first
+        ("dax", [*LINES[:4], *FIXED[4:]]),  # take all, then drop the first
+    ],
+)
+def test_review_applies_exactly_the_taken_edits_in_one_undo_step(editor: Any, keys: str, expected: list[str]) -> None:
+    target = editor.current.buffer
+    listing = review(editor)
+    assert target[:] == LINES  # nothing applied before :w
+    editor.feedkeys(keys, "x", False)
+    editor.command("write")
+    assert target[:] == expected
+    wait_for("the review list closed", lambda: not editor.api.buf_is_valid(listing.number) or None)
+    editor.command(f"buffer {target.number}")
+    editor.command("undo")
+    assert target[:] == LINES
+
+
+def test_review_refuses_to_apply_once_the_buffer_changed(editor: Any) -> None:
+    target = editor.current.buffer
+    listing = review(editor)
+    target.api.set_lines(0, 1, True, ["# edited meanwhile"])
+    editor.command("write")
+    assert target[:] == ["# edited meanwhile", *LINES[1:]]
+    assert editor.api.buf_is_valid(listing.number)  # still open: nothing was applied
