@@ -11,7 +11,8 @@ from gpt_tools import redact
 from gpt_tools.config import keys
 from gpt_tools.config.definitions import Settings
 from gpt_tools.errors import MissingKey, UsageError
-from tests.conftest import log_file, run_program, write_config
+from gpt_tools.state.paths import run_log
+from tests.conftest import log_file, run_program, trust_project, write_config
 from tests.fake_openai import FakeOpenAI
 
 KEY = "sk-proj-Abc123Def456Ghi789Jkl0"
@@ -58,6 +59,39 @@ def test_failing_key_command_never_echoes_the_key() -> None:
     with pytest.raises(MissingKey) as caught:
         keys.resolve_endpoint(_settings(api_key_cmd=f"echo {KEY}; echo 'bad key {KEY}' >&2; exit 3"))
     assert "exit 3" in str(caught.value) and KEY not in str(caught.value)
+
+
+# A key in no shape redact() knows (hex, as some vaults store it), printed by a command that then fails.
+HEX_KEY = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.mark.parametrize("stream", ["", ">&2"])
+def test_failing_key_command_never_shows_what_it_printed(stream: str) -> None:
+    with pytest.raises(MissingKey) as caught:
+        keys.resolve_endpoint(_settings(api_key_cmd=f"echo {HEX_KEY} {stream}; exit 1"))
+    message = str(caught.value)
+    assert "exit 1" in message and "run the command yourself" in message
+    assert HEX_KEY not in message and HEX_KEY[:8] not in message
+
+
+def test_failing_key_command_output_reaches_neither_terminal_nor_logs(
+    api: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    trust_project(Path.cwd())
+    write_config(Path.cwd(), f"api_key_cmd = 'echo {HEX_KEY} >&2; echo {HEX_KEY}x; exit 1'\n")
+    Path("doc.md").write_bytes(DOC)
+    filtered = run_program("gpt-filter", "MarkdownLinter", stdin=DOC)
+    assert (filtered.returncode, filtered.stdout) == (2, DOC)
+    ran = run_program("gpt-tools", "run", "MarkdownLinter", "doc.md")
+    assert ran.returncode == 2
+    for done in (filtered, ran):
+        assert b"api_key_cmd failed (exit 1)" in done.stderr, done.stderr
+    written = filtered.stderr + ran.stderr + (log_file().read_bytes() if log_file().exists() else b"")
+    assert run_log().exists()  # the failed run is recorded, with its error
+    written += run_log().read_bytes()
+    assert HEX_KEY[:16].encode() not in written
+    assert api.model_requests() == []
 
 
 def test_org_and_project_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -28,10 +28,15 @@ def _key_from_command(command: str) -> str:
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise MissingKey(redact.redact(f"api_key_cmd could not run: {exc}")) from None
     key = done.stdout.strip().splitlines()[0] if done.stdout.strip() else ""
-    redact.remember(key)  # before any message: a failing command may still have printed it
+    redact.remember(key)
     if done.returncode != 0:
-        why = redact.redact((done.stderr.strip().splitlines() or ["no message"])[0])[:200]
-        raise MissingKey(f"api_key_cmd failed (exit {done.returncode}): {why}")
+        # Nothing the command printed is quoted, on either stream: a failing `pass`/`op`/script may
+        # still print the key (to stderr, or in a shape redact() does not know), and this message
+        # reaches the terminal, the log file and the run log. The user can rerun it to see why.
+        raise MissingKey(
+            f"api_key_cmd failed (exit {done.returncode}); its output is not shown because it may hold "
+            "the key: run the command yourself to see why"
+        )
     if not key:
         raise MissingKey("api_key_cmd printed no key")
     return key
