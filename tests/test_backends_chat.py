@@ -42,6 +42,11 @@ def test_output_limit_is_max_completion_tokens_for_openai_and_max_tokens_for_loc
     assert chat.token_limit_key("https://api.openai.com/v1") == "max_completion_tokens"
     assert chat.token_limit_key("https://res.openai.azure.com/openai/v1") == "max_completion_tokens"
     assert chat.token_limit_key("http://localhost:11434/v1") == "max_tokens"  # Ollama ignores the other
+    for azure in ("res.openai.azure.com", "res.cognitiveservices.azure.com", "proj.services.ai.azure.com"):
+        for url in (f"https://{azure}/openai/v1", f"https://{azure.upper()}./openai/deployments/d"):
+            assert chat.token_limit_key(url) == "max_completion_tokens", url
+    for other in ("https://evil-openai.azure.com.example/v1", "https://azure.com/v1", "http://127.0.0.1:8080/v1"):
+        assert chat.token_limit_key(other) == "max_tokens", other
     chat.ChatBackend().complete(request, endpoint)
     assert fake.model_requests()[-1].body["max_tokens"] == 99
 

@@ -141,3 +141,10 @@ def test_org_project_and_auth_headers_match_the_sdk(fake: FakeOpenAI, monkeypatc
     for name in ("authorization", "openai-organization", "openai-project", "content-type"):
         assert ours.get(name) == theirs.get(name), name
     assert "idempotency-key" not in theirs and "idempotency-key" not in ours  # OpenAI's client sends none
+
+
+@pytest.mark.parametrize("host", ["res.openai.azure.com", "res.cognitiveservices.azure.com", "p.services.ai.azure.com"])
+def test_azure_openai_hosts_need_a_key(host: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(MissingKey, match="no API key"):
+        keys.resolve_endpoint(Settings(base_url=f"https://{host}/openai/v1"))

@@ -5,11 +5,11 @@ from __future__ import annotations
 import functools
 import os
 import re
-from urllib.parse import urlsplit
 
 from gpt_tools import redact
 from gpt_tools.config.definitions import OPENAI_BASE_URL, Settings
 from gpt_tools.errors import MissingKey, UsageError
+from gpt_tools.wire.backends.chat import is_openai_host
 from gpt_tools.wire.transport import Endpoint
 
 # What can travel in a header value as it is: printable ASCII without spaces. A key read from a CRLF
@@ -71,8 +71,7 @@ def _header_value(name: str) -> str | None:
 
 def _needs_key(base_url: str) -> bool:
     # Local servers (Ollama, llama.cpp, ...) take no key; OpenAI's own endpoint always does.
-    host = urlsplit(base_url).hostname or ""
-    return host == "api.openai.com" or host.endswith(".openai.azure.com")
+    return is_openai_host(base_url)
 
 
 def base_url(settings: Settings) -> str:

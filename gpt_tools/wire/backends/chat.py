@@ -60,6 +60,17 @@ def _user_content(request: BackendRequest) -> str | list[JSON]:
     return [*parts, {"type": "text", "text": request.text}]
 
 
+# Azure OpenAI resources answer on any of these (classic OpenAI resources, multi-service Cognitive
+# Services resources, Azure AI Foundry); all of them run OpenAI's models and OpenAI's parameter rules.
+_AZURE_OPENAI_DOMAINS = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
+
+
+def is_openai_host(base_url: str) -> bool:
+    """Whether `base_url` is OpenAI's own API or an Azure OpenAI resource (not a local or other server)."""
+    host = (urlsplit(base_url).hostname or "").lower().rstrip(".")
+    return host == "api.openai.com" or host.endswith(_AZURE_OPENAI_DOMAINS)
+
+
 def token_limit_key(base_url: str) -> str:
     """The output-limit field a server honours.
 
@@ -68,9 +79,7 @@ def token_limit_key(base_url: str) -> str:
     `max_tokens` and silently ignores `max_completion_tokens` (ollama/ollama#7125), which would leave
     a local model's output unbounded; llama.cpp and vLLM read `max_tokens` too.
     """
-    host = (urlsplit(base_url).hostname or "").lower()
-    openai = host == "api.openai.com" or host.endswith(".openai.azure.com")
-    return "max_completion_tokens" if openai else "max_tokens"
+    return "max_completion_tokens" if is_openai_host(base_url) else "max_tokens"
 
 
 def build_body(request: BackendRequest, *, limit_key: str = "max_completion_tokens") -> JSON:
