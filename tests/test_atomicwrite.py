@@ -524,3 +524,17 @@ def test_write_only_file_is_written_without_a_comparison(isolated_env: Path, mon
     assert write_atomic(target, b"new\n").changed
     monkeypatch.undo()
     assert target.read_bytes() == b"new\n" and mode_of(target) == 0o200
+
+
+def test_within_refuses_a_symlink_leading_out_and_follows_one_inside(isolated_env: Path) -> None:
+    outside = isolated_env.parent / "outside.json"
+    link = isolated_env / "state.json"
+    link.symlink_to(outside)
+    with pytest.raises(atomicwrite.LeadsOutside, match=r"state\.json: not written: it is a symlink to .*outside"):
+        write_atomic(link, b"x", within=isolated_env)
+    assert not outside.exists() and link.is_symlink()
+    (isolated_env / "real.json").write_text("old")
+    link.unlink()
+    link.symlink_to("real.json")
+    assert write_atomic(link, b"new", within=isolated_env).changed
+    assert (isolated_env / "real.json").read_text() == "new" and link.is_symlink()

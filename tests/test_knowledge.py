@@ -776,3 +776,34 @@ def test_input_files_fifo_without_a_writer_does_not_hang(api: FakeOpenAI) -> Non
     os.mkfifo("pipe")
     main(["run", "DocWriter", "-t", "Summarize.", "--input-files", "pipe"])  # whatever it says: it returns
     assert api.uploads == 0
+
+
+# --- a symlinked state file ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("which", [STATE_FILE, STATE_FILE + ".lock"])
+def test_a_symlinked_state_file_or_lock_is_refused_and_nothing_is_written_through_it(
+    api: FakeOpenAI, isolated_env: Path, capfd: pytest.CaptureFixture[str], which: str
+) -> None:
+    (isolated_env / ".git").mkdir()
+    Path("report.pdf").write_bytes(PDF)
+    outside = isolated_env.parent / "outside_created.json"
+    Path(which).symlink_to(outside)
+    capfd.readouterr()
+    assert main(["run", "DocWriter", "-t", "Summarize.", "--input-files", "report.pdf"]) == 2
+    assert not outside.exists() and api.uploads == 0 and not api.model_requests()
+    err = capfd.readouterr().err
+    assert which in err and "symlink" in err and "outside_created.json" in err
+
+
+def test_a_symlinked_state_file_holding_another_projects_state_is_neither_read_nor_replaced(
+    kb: FakeOpenAI, isolated_env: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    other = isolated_env.parent / "other_project_state.json"
+    before = b'{"version": 1, "files": {"ab": {"id": "file-theirs", "name": "x", "bytes": 1}}, "assistants": {}}\n'
+    other.write_bytes(before)
+    Path(STATE_FILE).symlink_to(other)
+    assert main(["files", "list"]) == 2
+    assert "file-theirs" not in capfd.readouterr().out
+    assert main(["files", "sync"]) == 2
+    assert other.read_bytes() == before and kb.uploads == 0

@@ -547,3 +547,40 @@ def test_an_edit_waiting_too_long_for_the_lock_is_a_clear_error(project: Path, m
     finally:
         holder.communicate("", timeout=30)
     create_assistant("New", Changes(instruction_name="Style"))  # free again
+
+
+# --- a symlinked project config ------------------------------------------------------------------
+
+
+def test_config_symlinked_out_of_an_untrusted_project_is_never_written(project: Path) -> None:
+    from gpt_tools.cli.main import main
+
+    victim = project.parent.parent / "victim_other.toml"
+    victim.write_text("# someone else's\n", encoding="utf-8")
+    project.unlink()
+    project.symlink_to(victim)
+    assert main(["assistant", "create", "Q", "--instruction-name", "Style"]) == 2
+    assert text(victim) == "# someone else's\n"
+    project.unlink()
+    project.symlink_to(project.parent.parent / "created_by_repo.toml")  # dangling: would be created
+    with pytest.raises(UsageError, match=r"symlink to .*created_by_repo\.toml, outside the project"):
+        create_assistant("Q", Changes(instruction_name="Style"))
+    assert not (project.parent.parent / "created_by_repo.toml").exists()
+
+
+def test_config_symlinked_inside_the_project_or_trusted_is_edited(project: Path) -> None:
+    from tests.conftest import trust_project
+
+    real = project.parent / "conf" / "gpt-tools.toml"
+    real.parent.mkdir()
+    project.rename(real)
+    project.symlink_to(Path("conf") / "gpt-tools.toml")
+    create_assistant("Q", Changes(instruction_name="Style"))
+    assert project.is_symlink() and "Q" in tomllib.loads(text(real))["assistants"]
+    outside = project.parent.parent / "shared.toml"
+    real.rename(outside)
+    project.unlink()
+    project.symlink_to(outside)
+    trust_project(project.parent)
+    edit_assistant("Q", Changes(description="kept"))
+    assert project.is_symlink() and table(outside, "Q")["description"] == "kept"

@@ -116,14 +116,14 @@ def _check_files(names: Sequence[str], config: Config, folder: Path, cwd: Path) 
         )
 
 
-def _save(path: Path, doc: Any, layout: Layout) -> None:
+def _save(path: Path, doc: Any, layout: Layout, within: Path | None) -> None:
     """Validate the edited text as config, then replace the file atomically."""
     text = dumps(doc, layout)
     try:
         apply_project_layer(load_base_config(), parse_toml(text, path), path)
     except ConfigError as exc:
         raise UsageError(f"the change would make the config invalid ({exc}); nothing was written") from None
-    write_document(path, text)
+    write_document(path, text, within=within)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,9 +136,10 @@ class _Edit:
     doc: Any
     table: Any
     layout: Layout
+    within: Path | None  # the folder the config must resolve into when written; None once trusted
 
     def save(self) -> Path:
-        _save(self.path, self.doc, self.layout)
+        _save(self.path, self.doc, self.layout, self.within)
         return self.path
 
 
@@ -148,8 +149,24 @@ def _editing(cwd: Path | str | None) -> Iterator[_Edit]:
     base = Path(cwd or os.getcwd()).resolve()
     path = _target(base)
     with edit_lock(path):
+        config = load_config(base)
+        within = _refuse_outside_link(path, config)
         doc, table, layout = _document(path)
-        yield _Edit(base=base, path=path, config=load_config(base), doc=doc, table=table, layout=layout)
+        yield _Edit(base=base, path=path, config=config, doc=doc, table=table, layout=layout, within=within)
+
+
+def _refuse_outside_link(path: Path, config: Config) -> Path | None:
+    """The folder the config may be written in: a symlink inside the project is fine, one leading out of
+    an untrusted project is refused (a cloned repository must not make an edit write the user's files)."""
+    root = confinement(config, path)
+    if root is not None and not inside(path, root):
+        raise ConfigError(
+            str(path),
+            None,
+            f"is a symlink to {os.path.realpath(path)}, outside the project {root}; "
+            f"nothing was written (`gpt-tools trust {root}` allows it)",
+        )
+    return root
 
 
 def create_assistant(name: str, changes: Changes, *, cwd: Path | str | None = None) -> Path:

@@ -96,6 +96,7 @@ def dumps(doc: Any, layout: Layout) -> str:
     return layout.apply(tomlkit.dumps(doc))
 
 
-def write_document(path: Path, text: str) -> None:
+def write_document(path: Path, text: str, *, within: Path | None = None) -> None:
+    """Replace path's text; `within`: the folder it must resolve into (an untrusted project's own)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, text.encode("utf-8"))
+    write_atomic(path, text.encode("utf-8"), within=within)

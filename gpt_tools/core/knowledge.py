@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -87,10 +88,24 @@ class StateFile:
     """The state file and its lock; use `with state_file.locked() as state:` to change it."""
 
     def __init__(self, root: Path) -> None:
+        self.root = root
         self.path = state_file(root)
         self.lock_path = state_lock(root)
 
+    def refuse_links(self) -> None:
+        """The state file and its lock are ours and never symlinks: a cloned repository's symlink could
+        make a run overwrite another file of the user's, or read another project's file IDs."""
+        for path in (self.path, self.lock_path):
+            if path.is_symlink():
+                raise ConfigError(
+                    str(path),
+                    None,
+                    f"is a symlink (to {os.readlink(path)}); gpt-tools neither reads nor writes "
+                    "its state through one: remove it (a new state file is made)",
+                )
+
     def read(self) -> State:
+        self.refuse_links()
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -102,12 +117,14 @@ class StateFile:
         return State(dict(data.get("files") or {}), dict(data.get("assistants") or {}))
 
     def write(self, state: State) -> None:
-        write_atomic(self.path, state.to_json())
+        self.refuse_links()
+        write_atomic(self.path, state.to_json(), within=self.root)
 
     @contextmanager
     def locked(self) -> Iterator[State]:
         from filelock import FileLock
 
+        self.refuse_links()  # before the lock is created, so nothing is made through a symlink
         with FileLock(str(self.lock_path), timeout=600):
             state = self.read()
             yield state

@@ -70,6 +70,12 @@ class HardLinked(WriteRefused):
     code = errno.EMLINK
 
 
+class LeadsOutside(WriteRefused):
+    """A symlink leads it out of the folder it must stay in (a repository's file, written for it)."""
+
+    code = errno.EXDEV
+
+
 class NotAFile(WriteRefused):
     """A directory, block device or socket: nothing a document can be written to."""
 
@@ -179,7 +185,13 @@ def _check_replaceable(path: Path, info: os.stat_result) -> None:
 
 
 def write_atomic(
-    path: str | Path, data: bytes, *, durable: bool = True, private: bool = False, expect: Expected = None
+    path: str | Path,
+    data: bytes,
+    *,
+    durable: bool = True,
+    private: bool = False,
+    expect: Expected = None,
+    within: Path | None = None,
 ) -> Written:
     """Make path hold data: the old file or the new one, never a mix; unchanged bytes are not rewritten.
 
@@ -187,11 +199,21 @@ def write_atomic(
     new one is ready, ChangedMeanwhile is raised and nothing is written.
     `durable=False` skips the fsyncs, for files whose loss costs nothing but a repeat (caches).
     `private=True` creates a new file readable by its owner only (conversations, histories).
+    `within`: the folder the file must resolve into; a symlink leading out of it is refused (LeadsOutside),
+    so a cloned repository's symlink cannot make gpt-tools write another file of the user's.
     """
     try:
-        return _write(_resolve(path), data, durable=durable, private=private, expect=expect)
+        target = _resolve(path)
+        if within is not None and not _inside(target, within):
+            raise LeadsOutside(path, f"it is a symlink to {target.path}, outside {os.path.realpath(within)}")
+        return _write(target, data, durable=durable, private=private, expect=expect)
     except WriteRefused as exc:  # name the file as the caller did, not by its resolved path
         raise type(exc)(path, exc.problem) from None
+
+
+def _inside(target: _Target, folder: Path) -> bool:
+    real = os.path.realpath(folder)
+    return target.fd is None and (str(target.path) == real or str(target.path).startswith(real.rstrip(os.sep) + os.sep))
 
 
 def _write(target: _Target, data: bytes, *, durable: bool, private: bool, expect: Expected) -> Written:
