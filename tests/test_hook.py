@@ -79,6 +79,9 @@ def test_server_down_touches_nothing_and_names_unchecked_files(
     assert "not checked (HTTP 500" in out and "no file was changed" in out
     assert all(f"  {path}" in out for path in files.values())
     assert len(waits.waits) * 3 == len(api.model_requests()) * 2  # two backoffs per file, none spent
+    # Every HTTP request counts, retries included; none of the files was checked.
+    summary = "gpt-tools-hook: 0 files checked, 0 changed, 0 unchanged, 0 skipped, 3 failed; 9 requests sent"
+    assert (len(api.model_requests()), out.splitlines()[-1]) == (9, summary)
 
 
 def test_partial_failure_writes_nothing(files: dict[str, Path], api: FakeOpenAI, waits: FakeClock) -> None:

@@ -49,7 +49,7 @@ def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def _try_repo(repo: Path, hook: str) -> subprocess.CompletedProcess[str]:
     command = [str(BIN / "pre-commit"), "try-repo", str(ROOT), hook, "--all-files"]
-    return subprocess.run(command, cwd=repo, capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(command, cwd=repo, capture_output=True, encoding="utf-8", timeout=300, check=False)
 
 
 def test_try_repo_fixes_then_converges_with_zero_requests(repo: Path, api: FakeOpenAI) -> None:
@@ -71,6 +71,34 @@ def test_check_hook_reports_and_never_writes(repo: Path) -> None:
     assert done.returncode == 1
     assert "-You will recieve teh answer." in done.stdout
     assert (repo / "guide.md").read_text() == TYPO
+
+
+@pytest.mark.usefixtures("edits_mode")
+def test_check_hook_in_edits_mode_prints_path_line_col_for_each_edit(repo: Path, api: FakeOpenAI) -> None:
+    done = _try_repo(repo, "gpt-markdown-check")
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert 'guide.md:3:10: spelling: "recieve" → "receive"' in lines
+    assert "    You will receive the answer." in lines
+    assert any(line.startswith("guide.md:6:6: not applicable (protected): ") for line in lines)
+    summary = "gpt-tools-hook: 2 files checked, 1 would change, 1 unchanged, 0 skipped, 0 failed; 2 requests sent"
+    assert summary in lines and "gpt-tools-hook: 2 edits in 1 file; 1 not applicable" in lines
+    assert "--- a/guide.md" not in done.stdout  # edits, not a diff
+    assert (repo / "guide.md").read_text() == TYPO
+
+
+@pytest.mark.usefixtures("edits_mode")
+def test_try_repo_in_edits_mode_fixes_then_converges_with_zero_requests(repo: Path, api: FakeOpenAI) -> None:
+    first = _try_repo(repo, "gpt-markdown-lint")
+    assert first.returncode == 1, first.stdout + first.stderr
+    assert (repo / "guide.md").read_text() == FIXED
+    assert "guide.md:6:6: not applicable (protected): " in first.stdout  # the code block's "teh" is kept
+    sent = len(api.model_requests())
+    assert sent == 2
+    _git(repo, "add", ".")
+    second = _try_repo(repo, "gpt-markdown-lint")
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert len(api.model_requests()) == sent  # pre-commit shows a passing hook's output only with -v
 
 
 def test_server_down_leaves_files_byte_identical(repo: Path, api: FakeOpenAI) -> None:

@@ -10,18 +10,17 @@ next run costs nothing for them.
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from gpt_tools.cli import hook_args
 from gpt_tools.cli.console import Console, OutputFailed
 from gpt_tools.cli.editlines import edit_lines, edits_summary, refused_line
+from gpt_tools.cli.hook_args import PROGRAM, link_note
 from gpt_tools.cli.report import diff, fail
-from gpt_tools.config.definitions import Settings, flag_value
 from gpt_tools.config.loader import load_config
 from gpt_tools.core.preview import preview
 from gpt_tools.core.records import EditReport, Result
@@ -31,8 +30,6 @@ from gpt_tools.errors import GptToolsError, InputRefused, ReplyRejected, UsageEr
 from gpt_tools.markdown.textio import decode_input
 from gpt_tools.state import atomicwrite
 from gpt_tools.state.cache import ResultCache
-
-PROGRAM = "gpt-tools-hook"
 
 
 @dataclass(frozen=True)
@@ -64,59 +61,12 @@ class FileCheck:
     cached: bool = False  # the answer came from the result cache (no request sent for it)
 
 
-def _parser() -> argparse.ArgumentParser:
-    # No abbreviations: _split must know every option exactly to tell it from a file name.
-    parser = argparse.ArgumentParser(
-        prog=PROGRAM, description="Fix (or check) Markdown files with an assistant.", allow_abbrev=False
-    )
-    parser.add_argument("files", nargs="*", help="files to process (pre-commit passes the changed ones)")
-    parser.add_argument("--assistant", default="MarkdownLinter", help="a rewriting assistant (default: %(default)s)")
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--fix", action="store_false", dest="check", help="write fixes back (default)")
-    mode.add_argument("--check", action="store_true", help="only report what would change; never write")
-    diff_help = "with --check: show a unified diff instead of one line per edit"
-    parser.add_argument("--diff", action="store_true", help=diff_help)
-    parser.set_defaults(check=False)  # otherwise --fix's store_false would make checking the default
-    jobs_help = f"requests in flight at once (default: config `jobs`, {Settings.jobs})"
-    parser.add_argument("--jobs", type=flag_value("jobs"), help=jobs_help)
-    parser.add_argument("--max-bytes", type=int, default=500_000, help="skip larger files (default: %(default)s)")
-    parser.add_argument(
-        "--on-error",
-        choices=("fail", "warn"),
-        default="fail",
-        help="when files cannot be checked (offline, no key): fail the hook, or warn and pass",
-    )
-    parser.add_argument("--no-cache", action="store_false", dest="use_cache", help="ask again even for known text")
-    parser.add_argument("-m", "--model", help="model to use instead of the assistant's")
-    parser.add_argument("--dry-run", action="store_true", help="show what would be sent and cost; send nothing")
-    return parser
-
-
-def _split(parser: argparse.ArgumentParser, argv: Sequence[str]) -> list[str]:
-    """argv with `--` between the options and the files: a file name is never read as an option.
-
-    pre-commit runs `entry args... files...` and user `args` replace any `--` a hook's manifest puts
-    there. So the options end at `--`, at the first word that is not an option, or at the first word
-    that names an existing file (pre-commit passes only existing files): `-mx.md` is a file.
-    """
-    words = list(argv)
-    takes_value = {flag: action.nargs != 0 for flag, action in parser._option_string_actions.items()}
-    index = 0
-    while index < len(words):
-        word = words[index]
-        if word == "--":
-            return words
-        if not word.startswith("-") or word == "-" or os.path.lexists(word):
-            break
-        index += 1
-        if takes_value.get(word, False):  # `--jobs 4`: the value is the next word, whatever it is
-            index += 1
-    return [*words[:index], "--", *words[index:]]
-
-
 def _read(path: str) -> bytes | FileCheck:
     """The file's bytes, or why it is skipped; a pipe or device is never opened for a blocking read."""
 
+    link = link_note(path)  # a committed symlink must not make the hook send or rewrite its target
+    if link is not None:
+        return FileCheck(path, b"", note=link)
     try:
         original = atomicwrite.snapshot(path)
     except OSError as exc:
@@ -237,7 +187,7 @@ def _show_refused(outcome: FileCheck, console: Console) -> None:
             console.line(refused_line(outcome.path, outcome.edits.original, refusal))
 
 
-def _summary(outcomes: list[FileCheck], options: Options, written: int, held: int) -> list[str]:
+def _summary(outcomes: list[FileCheck], options: Options, written: int, held: int, sent: int) -> list[str]:
     """Exact counts, ruff-style: every file is in exactly one of changed, unchanged, skipped, failed."""
     checked = [o for o in outcomes if o.fixed is not None]
     changed = [o for o in checked if _changes(o)]
@@ -245,7 +195,6 @@ def _summary(outcomes: list[FileCheck], options: Options, written: int, held: in
     done = len(changed) if options.check else written
     failed = sum(1 for o in outcomes if o.problem) + unwritten
     cached = sum(1 for o in checked if o.cached)
-    requests = sum(o.requests for o in outcomes)
     counts = [
         f"{_plural(len(checked), 'file')} checked",
         f"{done} {'would change' if options.check else 'changed'}",
@@ -253,8 +202,8 @@ def _summary(outcomes: list[FileCheck], options: Options, written: int, held: in
         f"{sum(1 for o in outcomes if o.note)} skipped",
         f"{failed} failed",
     ]
-    sent = f"{_plural(requests, 'request')} sent" + (f" ({cached} from cache)" if cached else "")
-    lines = [f"{PROGRAM}: {', '.join(counts)}; {sent}" + (f"; {held} fixes held back" if held else "")]
+    requests = f"{_plural(sent, 'request')} sent" + (f" ({cached} from cache)" if cached else "")
+    lines = [f"{PROGRAM}: {', '.join(counts)}; {requests}" + (f"; {held} fixes held back" if held else "")]
     with_edits = [o.edits for o in checked if o.edits is not None]
     if with_edits:
         applied = sum(len(e.applied) for e in with_edits)
@@ -263,7 +212,8 @@ def _summary(outcomes: list[FileCheck], options: Options, written: int, held: in
     return lines
 
 
-def _report(outcomes: list[FileCheck], options: Options, console: Console) -> int:
+def _report(outcomes: list[FileCheck], options: Options, console: Console, *, sent: int) -> int:
+    """Each file's lines, then the counts; the exit status (sent: HTTP requests, retries included)."""
     for outcome in outcomes:
         if outcome.note:
             console.line(f"{outcome.path}: {outcome.note}")
@@ -287,7 +237,7 @@ def _report(outcomes: list[FileCheck], options: Options, console: Console) -> in
         console.line(f"not checked ({unchecked[0].problem}); no file was changed:")
         for outcome in unchecked:
             console.line(f"  {outcome.path}")
-    for line in _summary(outcomes, options, written, held):
+    for line in _summary(outcomes, options, written, held, sent):
         console.line(line)
     # Fix mode fails when it wrote (pre-commit's "files were modified"), refused, or could not write.
     unwritten = len(changed) > written + held
@@ -324,8 +274,12 @@ def _dry_run(options: Options, console: Console) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     console = Console(PROGRAM)
-    parser = _parser()
-    args = parser.parse_args(_split(parser, sys.argv[1:] if argv is None else argv))
+    parser = hook_args.parser()
+    try:
+        words = hook_args.split(parser, sys.argv[1:] if argv is None else argv)
+    except hook_args.NamedLikeAnOption as exc:
+        return fail(console, exc)
+    args = parser.parse_args(words)
     options = Options(
         files=tuple(args.files),
         assistant=args.assistant,
@@ -354,7 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         finally:
             pool.shutdown(wait=True, cancel_futures=run_one.cancel.is_set())
-        return _report(outcomes, options, console)
+        return _report(outcomes, options, console, sent=run_one.session.gate.sent)
     except OutputFailed as exc:  # the report is the hook's result: not seeing it is a failure, warn or not
         return fail(console, exc)
     except GptToolsError as exc:

@@ -50,6 +50,7 @@ class RateGate:
         self._refused_level = 0  # the concurrency the server last refused...
         self._refused_at = -PROBE_AFTER  # ...and when
         self._holder = threading.local()
+        self.sent = 0  # HTTP requests that went out through this gate, retries included (what front ends report)
 
     # -- the shared pause ---------------------------------------------------------------------------
 
@@ -62,8 +63,9 @@ class RateGate:
         while True:
             with self._cond:
                 remaining = self._not_before - time.monotonic()
-            if remaining <= 0:
-                return
+                if remaining <= 0:  # every attempt passes here once, just before it is sent
+                    self.sent += 1
+                    return
             sleep(remaining, cancel)
 
     # -- the adaptive concurrency -------------------------------------------------------------------
