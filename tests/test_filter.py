@@ -203,6 +203,72 @@ def test_signal_while_a_pipe_is_still_sending_gives_back_what_came(api: FakeOpen
     assert api.model_requests() == []
 
 
+def _read_exactly(proc: subprocess.Popen[bytes], size: int) -> bytes:
+    assert proc.stdout is not None
+    got = b""
+    while len(got) < size and (chunk := os.read(proc.stdout.fileno(), size - len(got))):
+        got += chunk
+    return got
+
+
+def _signal_while_reading(signum: int) -> tuple[subprocess.Popen[bytes], bytes]:
+    """A filter sent the first 5000 bytes of a text through a pipe, then signalled; the first bytes
+    are back on its stdout (so the signal was answered while stdin was still open)."""
+    doc = varied_text(11460).encode()
+    proc = _start_filter("MarkdownLinter")
+    assert proc.stdin is not None
+    proc.stdin.write(doc[:5000])
+    proc.stdin.flush()
+    _until(lambda: _unread(proc.stdin) == 0, "the filter to read what was sent")
+    proc.send_signal(signum)
+    assert _read_exactly(proc, 5000) == doc[:5000]
+    return proc, doc
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_signal_while_a_pipe_is_being_read_passes_the_whole_input_through(api: FakeOpenAI, signum: int) -> None:
+    proc, doc = _signal_while_reading(signum)
+    assert proc.stdin is not None
+    proc.stdin.write(doc[5000:])  # the writer was not stopped: the rest of the text still comes
+    proc.stdin.close()
+    proc.stdin = None  # closed: communicate() must not flush it
+    out, err = proc.communicate(timeout=30)
+    assert (proc.returncode, doc[:5000] + out) == (128 + signum, doc), err
+    assert b"the input was passed through unchanged" in err and b"left unchanged" not in err
+    assert api.model_requests() == []
+
+
+def test_second_signal_while_passing_through_stops_and_says_the_text_is_cut(api: FakeOpenAI) -> None:
+    proc, _ = _signal_while_reading(signal.SIGTERM)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert (proc.returncode, out) == (128 + signal.SIGINT, b"")
+    assert b"stdout holds only part of it" in err
+
+
+def _signal_delivered(pid: int) -> bool:
+    status = Path(f"/proc/{pid}/status").read_text()
+    pending = [line.split()[1] for line in status.splitlines() if line.startswith(("SigPnd", "ShdPnd"))]
+    return all(int(mask, 16) == 0 for mask in pending)
+
+
+def test_signal_before_any_input_still_passes_the_input_through(api: FakeOpenAI) -> None:
+    proc = _start_filter("MarkdownLinter")
+    assert proc.stdin is not None
+    _until(lambda: _started(proc), "the filter's handlers")
+    proc.send_signal(signal.SIGTERM)
+    _until(lambda: _signal_delivered(proc.pid), "the signal to be delivered")
+    out, err = proc.communicate(DOC, timeout=30)
+    assert (proc.returncode, out) == (128 + signal.SIGTERM, DOC), err
+
+
+def _started(proc: subprocess.Popen[bytes]) -> bool:
+    """The filter's handlers are in place: SIGTERM is caught (SigCgt), not the default action."""
+    status = Path(f"/proc/{proc.pid}/status").read_text()
+    caught = next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt"))
+    return bool(int(caught, 16) & (1 << (signal.SIGTERM - 1)))
+
+
 def _unread(pipe: IO[bytes] | None) -> int:
     assert pipe is not None
     return struct.unpack("i", fcntl.ioctl(pipe.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]  # type: ignore[no-any-return]

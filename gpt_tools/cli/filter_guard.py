@@ -4,9 +4,13 @@ Vim's `:%!gpt-filter` replaces the range with whatever the process left in its o
 it was killed. So every signal whose default action ends the process is caught, and the handler
 writes the input back before the exit (status 128+N). Three moments need care:
 
-- reading stdin: a signal is honoured once everything sent so far has been read. A regular file
-  (Vim's temp file) is read to its end first, so the whole input goes back; a pipe or a terminal
-  gives back what came before the signal.
+- reading stdin: a regular file (Vim's temp file) is read to its end first, so the whole input goes
+  back. A pipe (or socket) still being written cannot be given back yet: what came so far is not the
+  input, and printing it would cut the text. So the filter turns into a pass-through: what was read,
+  then the rest of stdin until EOF, goes to stdout unchanged, then the exit. It was asked to stop, not
+  to cut the text; it keeps copying as long as data comes, and gives up (saying stdout is incomplete)
+  only after PASS_IDLE_SECONDS without any, or at a second signal. A terminal gives back what was
+  typed before the signal (Ctrl-C at a prompt means stop now).
 - the run: the input goes back at once; the exception then unwinds the run (so the run log keeps a
   row), and a watchdog ends the process if the unwinding hangs (chunks in flight).
 - writing stdout: a signal waits until the write is over. Writing the input after half a result is
@@ -55,6 +59,7 @@ def _terminating() -> tuple[int, ...]:
 TERMINATING = _terminating()
 MAX_INPUT = 64 * 1024 * 1024  # bytes held in memory; far over any limit a run accepts by default
 UNWIND_SECONDS = 2.0  # after the input went back, how long the run may take to clean up and log
+PASS_IDLE_SECONDS = 30.0  # signalled while a pipe is being read: how long a silent writer is waited for
 _READING, _RUNNING, _WRITING, _PASSING, _DONE = range(5)
 
 
@@ -110,6 +115,12 @@ class SignalGuard:
             self._answer(signum)
             raise Signalled(signum)
         if self.phase == _PASSING:  # the input is being copied through: stopping leaves what was copied
+            if self.late is not None:  # a second signal: the caller insists
+                with contextlib.suppress(Exception):
+                    self.console.error(
+                        f"stopped again by {_name(signum)} while passing the input through; "
+                        "stdout holds only part of it"
+                    )
             os._exit(128 + signum)
         if self.late is None:
             self.late = signum
@@ -133,9 +144,10 @@ class SignalGuard:
     def read_stdin(self) -> bytes:
         """All of stdin, unless a signal comes first (see the module docstring)."""
         try:
-            regular = stat.S_ISREG(os.fstat(0).st_mode)
+            mode = os.fstat(0).st_mode
         except OSError:
-            regular = False
+            mode = 0
+        regular, piped = stat.S_ISREG(mode), stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
         size = 0
         while True:
             watched = [0] if regular or self._wake is None else [0, self._wake[0]]
@@ -151,6 +163,9 @@ class SignalGuard:
                 raise InputTooLarge
             if self.late is not None and not regular:
                 break
+        if self.late is not None and piped:
+            self.status = self._pass_rest(self.late)
+            raise Signalled(self.late)
         data = b"".join(self.chunks)
         self.chunks = [data]
         self.phase = _RUNNING
@@ -170,6 +185,36 @@ class SignalGuard:
             return 1
         self.console.error(f"the input is over {MAX_INPUT >> 20} MiB; passed through unchanged, nothing was sent")
         return 2
+
+    def _pass_rest(self, signum: int) -> int:
+        """Signalled while a pipe was being read: pass the whole input through, then say so."""
+        self.phase, status = _PASSING, 128 + signum
+        stopped = f"stopped by {_name(signum)} while reading stdin"
+        copied, complete = 0, False
+        try:
+            for chunk in self.chunks:
+                write_stdout(chunk)
+                copied += len(chunk)
+            self.chunks = []
+            while select.select([0], [], [], PASS_IDLE_SECONDS)[0]:
+                chunk = os.read(0, 1 << 20)
+                if not chunk:
+                    complete = True
+                    break
+                write_stdout(chunk)
+                copied += len(chunk)
+        except (OSError, OutputFailed) as exc:
+            why = f"the input could not be passed through ({exc}); stdout holds only part of it"
+        else:
+            why = (
+                "the input was passed through unchanged; nothing was sent"
+                if complete
+                else f"no more input came for {PASS_IDLE_SECONDS:g} s: stdout holds only the first {copied} bytes"
+            )
+        self.phase = _DONE
+        with contextlib.suppress(Exception):
+            self.console.error(f"{stopped}; {why}")
+        return status
 
     def give_back(self, report: Callable[[], int], fallback: int) -> int:
         """After a failure (or --help): the input on stdout, then the report; returns the status."""
