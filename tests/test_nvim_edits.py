@@ -66,6 +66,46 @@ def test_refused_edits_are_in_the_message_history_in_full(editor: Any, api: Fake
     wait_for("the refusal in :messages", lambda: refused in editor.api.exec("messages", True))
 
 
+def test_a_long_refusal_goes_to_the_history_without_a_hit_enter_prompt(editor: Any, api: FakeOpenAI) -> None:
+    long = "🎉 " + "x" * 300  # wider than the screen: echoed, it would stop the user at a hit-enter prompt
+    api.script(Scripted(text=edits_reply({"find": "🎉", "replace": long, "reason": "tone"})))
+    editor.ui_attach(80, 24, rgb=True)  # a real screen: headless without a UI never prompts
+    try:
+        start_run(editor, "GptRun MarkdownLinter")
+        [refused] = wait_done(editor)["refused"]
+        assert long in refused and refused in editor.api.exec("messages", True)
+        assert editor.api.get_mode() == {"mode": "n", "blocking": False}
+    finally:
+        editor.ui_detach()
+
+
+def test_a_range_run_applies_its_edits_at_the_range_lines(editor: Any, api: FakeOpenAI) -> None:
+    buffer = editor.current.buffer
+    start_run(editor, "4,5GptRun MarkdownLinter")
+    done = wait_done(editor)
+    assert done["status"] == "ok" and "1 edit(s) applied" in done["message"], done
+    assert api.model_requests()[0].body["input"][-1]["content"][-1]["text"] == "untouched line\nI recieve 🎉 mail\n"
+    assert buffer[:] == [*LINES[:4], *FIXED[4:]]
+
+
+@pytest.mark.parametrize("crlf_lines", [False, True])
+def test_crlf_buffers_get_their_edits_and_keep_their_line_endings(
+    editor: Any, tmp_path: Path, crlf_lines: bool
+) -> None:
+    path = tmp_path / "dos.md"
+    path.write_bytes("keep teh\r\nI recieve 🎉\r\nend\r\n".encode())
+    editor.command(f"edit ++ff={'unix' if crlf_lines else 'dos'} {path}")
+    buffer = editor.current.buffer
+    cr = "\r" if crlf_lines else ""
+    assert buffer[:] == [f"keep teh{cr}", f"I recieve 🎉{cr}", f"end{cr}"]
+    start_run(editor, "2,3GptRun MarkdownLinter")
+    done = wait_done(editor)
+    assert done["status"] == "ok" and "1 edit(s) applied" in done["message"], done
+    assert buffer[:] == [f"keep teh{cr}", f"I receive 🎉{cr}", f"end{cr}"]
+    editor.command("write")
+    assert path.read_bytes() == "keep teh\r\nI receive 🎉\r\nend\r\n".encode()
+
+
 def review(editor: Any) -> Any:
     start_run(editor, "GptRun! MarkdownLinter")
     done = wait_done(editor)

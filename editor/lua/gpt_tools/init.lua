@@ -121,11 +121,14 @@ function M.apply_edits(bufnr, tick, first, changes)
   return 'applied'
 end
 
--- The full text of each refused edit, in the message history (:messages), after the summary line.
+-- Lines in the message history (:messages) in full, without showing them: echoed, a line wider than
+-- the screen would stop the user at a hit-enter prompt. :echomsg inside execute() is captured, not
+-- shown, and still goes to the history. Scheduled like M.done, so they come before its summary.
 function M.history(lines, level)
   vim.schedule(function()
     for _, line in ipairs(lines) do
-      vim.api.nvim_echo({ { line, highlights[level] or 'None' } }, true, {})
+      local flat = line:gsub('[\r\n]', ' ')
+      vim.fn.execute({ 'echohl ' .. (highlights[level] or 'None'), 'echomsg ' .. vim.fn.string(flat), 'echohl None' }, '')
     end
   end)
 end

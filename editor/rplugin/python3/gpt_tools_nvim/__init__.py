@@ -1,6 +1,7 @@
 """gpt-tools for Neovim: a pynvim remote plugin, a thin adapter over the core library `gpt_tools`.
 
-    :[range]GptRun[!] {assistant} [extra instructions]   run over the range (default: whole buffer)
+    :[range]GptRun[!] {assistant} [extra instructions]   run over the range (default: whole buffer);
+                                                         ! previews (edits mode: a review list)
     :GptChat[!] {assistant} [--continue | --conversation ID]
                                                          a chat buffer (! continues the last conversation)
     :GptCancel[!]                                        cancel this buffer's run or reply (! every one)

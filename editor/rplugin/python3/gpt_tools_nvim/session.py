@@ -2,8 +2,10 @@
 
 The editor is never blocked: `start` reads the range, starts a thread and returns. The worker calls
 the core (`gpt_tools.run`) with a cancel event and hands the outcome to `nvim.async_call`. The result
-replaces the range in ONE `nvim_buf_set_lines` call (one undo step), and only when the buffer's
-changedtick is the one seen at the start; otherwise it is offered in a diff split, never written.
+replaces the range in ONE `nvim_buf_set_lines` call (one undo step), or, in edits mode, each applied
+edit is its own `nvim_buf_set_text` inside one Lua call (still one undo step; see edits.py), and only
+when the buffer's changedtick is the one seen at the start; otherwise it is offered in a diff split,
+never written. `:GptRun!` in edits mode opens a review list (editor/lua/gpt_tools/review.lua) instead.
 
 A result that arrives while the user is in Insert or Replace mode is held back: applied then, it would
 join the undo step of the user's typing (one `u` would revert both). A one-shot InsertLeave
@@ -368,6 +370,5 @@ class Controller:
         info = completion(status, job.elapsed(), result, buffer=job.bufnr, assistant=job.assistant, message=message)
         if refused:
             info["refused"] = refused
-        self.ui.done(info, message, level)
-        if refused:
             self.ui.history(refused, "WARN")
+        self.ui.done(info, message, level)
