@@ -621,7 +621,7 @@ def test_jobs_has_one_default(monkeypatch: pytest.MonkeyPatch) -> None:
     """The session, the hook and its --help take `jobs` from Settings: no second copy of the number."""
     assert Session().jobs == Settings().jobs
     monkeypatch.setattr(Settings, "jobs", 7)
-    assert "config `jobs`, 7)" in " ".join(hook._parser().format_help().split())
+    assert "config `jobs`, 7)" in " ".join(hook.hook_args.parser().format_help().split())
 
 
 def test_output_and_reasoning_settings_take_only_their_values(isolated_env: Path) -> None:

@@ -78,7 +78,8 @@ class Console:
 
     def line(self, text: str) -> None:
         """One report line on stdout (the hook's per-file lines and summary)."""
-        write_stdout((text + "\n").encode("utf-8"))
+        # Report lines quote file names and document lines (a cloned repository's): no raw escapes.
+        write_stdout((printable(text, keep_newlines=True) + "\n").encode("utf-8"))
 
     def message(self, text: str, *, error: bool = False) -> None:
         # Messages quote config values and file names (a cloned repository's): no raw escapes.

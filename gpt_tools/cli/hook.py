@@ -22,6 +22,7 @@ from gpt_tools.cli.editlines import edit_lines, edits_summary, refused_line
 from gpt_tools.cli.hook_args import PROGRAM, link_note
 from gpt_tools.cli.report import diff, fail
 from gpt_tools.config.loader import load_config
+from gpt_tools.config.resolve import resolve_settings
 from gpt_tools.core.preview import preview
 from gpt_tools.core.records import EditReport, Result
 from gpt_tools.core.runner import run
@@ -116,6 +117,8 @@ class RunOne:
         self.assistant = self.config.assistant(options.assistant)
         if not self.assistant.rewrites:
             raise UsageError(f"{self.assistant.name} writes new text; the hook needs a rewriting assistant")
+        # An empty model (flag, GPT_TOOLS_MODEL) fails the run as a usage error, not each file.
+        resolve_settings(self.config, self.assistant, model=options.model)
         jobs = options.jobs or self.config.settings.jobs
         self.session = Session(jobs=jobs, cache=ResultCache() if options.use_cache else None)
         self.model = options.model
@@ -198,12 +201,13 @@ def _summary(outcomes: list[FileCheck], options: Options, written: int, held: in
     counts = [
         f"{_plural(len(checked), 'file')} checked",
         f"{done} {'would change' if options.check else 'changed'}",
+        *([f"{held} held back (not written: some file was not checked)"] if held else []),
         f"{len(checked) - len(changed)} unchanged",
         f"{sum(1 for o in outcomes if o.note)} skipped",
         f"{failed} failed",
     ]
     requests = f"{_plural(sent, 'request')} sent" + (f" ({cached} from cache)" if cached else "")
-    lines = [f"{PROGRAM}: {', '.join(counts)}; {requests}" + (f"; {held} fixes held back" if held else "")]
+    lines = [f"{PROGRAM}: {', '.join(counts)}; {requests}"]
     with_edits = [o.edits for o in checked if o.edits is not None]
     if with_edits:
         applied = sum(len(e.applied) for e in with_edits)
@@ -252,6 +256,7 @@ def _dry_run(options: Options, console: Console) -> int:
     """Per file: what would be sent and its estimated cost. Nothing is sent, nothing written."""
 
     config = load_config()
+    resolve_settings(config, config.assistant(options.assistant), model=options.model)
     total = 0.0
     for path in options.files:
         original = _read(path)

@@ -122,6 +122,8 @@ def _check_type(path: Path, key: str, value: Any, types: tuple[type, ...]) -> No
         wanted = "a number" if float in types else _TYPE_NAMES[types[0]]
         raise ConfigError(str(path), key, f"expected {wanted}, got {type(value).__name__} {value!r}")
     name = "price" if key.startswith("prices.") else key.rsplit(".", 1)[-1]
+    if name == "model" and isinstance(value, str) and not value.strip():  # else sent as "model": ""
+        raise ConfigError(str(path), key, f"expected a model name, got {value!r}")
     problem = out_of_range(name, value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
     if problem:
         raise ConfigError(str(path), key, problem)

@@ -7,6 +7,7 @@ import os
 from gpt_tools.config.definitions import CHOICES, Assistant, Settings, apply_settings
 from gpt_tools.config.keys import resolve_endpoint
 from gpt_tools.config.loader import Config
+from gpt_tools.errors import UsageError
 from gpt_tools.wire.transport import Endpoint
 
 
@@ -22,6 +23,10 @@ def resolve_settings(
         return config.settings
     settings = apply_settings(config.settings, {"model": assistant.model, **assistant.settings})
     env = {"model": os.environ.get("GPT_TOOLS_MODEL"), "backend": os.environ.get("GPT_TOOLS_BACKEND")}
+    # An empty model would be sent as "model": "" (a 400 at best, a server's default at worst).
+    given, where = (model, "-m/--model") if model is not None else (env["model"], "GPT_TOOLS_MODEL")
+    if given is not None and not given.strip():
+        raise UsageError(f"{where}: expected a model name, got {given!r}")
     # GPT_TOOLS_OUTPUT=document: every rewriter replies with its whole document (a server without
     # JSON-schema support); anything but the two values is ignored rather than failing a run.
     output = os.environ.get("GPT_TOOLS_OUTPUT")

@@ -1,0 +1,130 @@
+"""`gpt-tools-hook`'s command line and the files it touches: a file named like an option never changes
+what the hook does, out-of-range values and an empty model are usage errors, report lines never carry a
+repository's raw escapes, and a symbolic link is never followed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from gpt_tools.cli.hook import main
+from tests.conftest import write_config
+from tests.fake_openai import FakeOpenAI, Scripted
+
+TYPO = "# Guide\n\nYou will recieve teh answer.\n"
+FIXED = "# Guide\n\nYou will receive the answer.\n"
+
+
+@pytest.mark.parametrize("word", ["--check", "--fix", "--no-cache", "--dry-run", "-m", "--jobs"])
+def test_a_file_named_exactly_like_an_option_refuses_the_run(
+    api: FakeOpenAI, capfd: pytest.CaptureFixture[str], word: str
+) -> None:
+    Path(word).write_text(TYPO)
+    Path("doc.md").write_text(TYPO)
+    entry = ["--check", "--jobs", "2", "-m", "gpt-chosen"]
+    assert main([*entry, word, "doc.md"]) == 2
+    assert Path("doc.md").read_text() == TYPO and Path(word).read_text() == TYPO
+    assert api.model_requests() == []
+    err = capfd.readouterr().err
+    assert f"{word}: a file is named like an option" in err and "rename it" in err
+
+
+def test_the_entry_option_is_never_read_as_the_file_of_its_name(api: FakeOpenAI) -> None:
+    """pre-commit may or may not pass the file: the hook cannot tell, so it refuses either way (never fixes)."""
+    Path("--check").write_text(TYPO)
+    Path("doc.md").write_text(TYPO)
+    assert main(["--check", "doc.md"]) == 2
+    assert main(["--check", "--", "doc.md", "--check"]) == 2
+    assert Path("doc.md").read_text() == TYPO and Path("--check").read_text() == TYPO
+    Path("--check").rename("check.md")
+    assert main(["--check", "doc.md", "check.md"]) == 1
+    assert Path("doc.md").read_text() == TYPO and len(api.model_requests()) == 2
+
+
+def test_attached_forms_naming_files_are_files(api: FakeOpenAI) -> None:
+    for name in ("-mx.md", "--model=y.md"):
+        Path(name).write_text(TYPO)
+    assert main(["-m", "gpt-chosen", "-mx.md", "--model=y.md"]) == 1
+    assert Path("-mx.md").read_text() == FIXED and Path("--model=y.md").read_text() == FIXED
+    assert {request.body["model"] for request in api.model_requests()} == {"gpt-chosen"}
+
+
+@pytest.mark.parametrize("args", [["--max-bytes", "-1"], ["--max-bytes", "0"], ["--jobs", "0"], ["--jobs", "-2"]])
+def test_values_that_would_check_nothing_are_usage_errors(api: FakeOpenAI, args: list[str]) -> None:
+    Path("doc.md").write_text(TYPO)
+    with pytest.raises(SystemExit) as caught:
+        main([*args, "doc.md"])
+    assert caught.value.code == 2
+    assert Path("doc.md").read_text() == TYPO and api.model_requests() == []
+
+
+def test_an_empty_model_flag_is_a_usage_error(api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
+    Path("doc.md").write_text(TYPO)
+    assert main(["-m", "", "doc.md"]) == 2
+    assert "-m/--model: expected a model name" in capfd.readouterr().err
+    assert api.model_requests() == [] and Path("doc.md").read_text() == TYPO
+
+
+def test_an_empty_model_in_the_environment_is_a_usage_error(
+    api: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    Path("doc.md").write_text(TYPO)
+    monkeypatch.setenv("GPT_TOOLS_MODEL", " ")
+    assert main(["doc.md"]) == 2
+    assert "GPT_TOOLS_MODEL: expected a model name" in capfd.readouterr().err
+    assert main(["-m", "gpt-chosen", "doc.md"]) == 1  # the flag wins over the environment
+    assert {request.body["model"] for request in api.model_requests()} == {"gpt-chosen"}
+
+
+def test_an_empty_model_in_a_config_names_the_file_and_key(api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
+    Path("doc.md").write_text(TYPO)
+    config = write_config(Path.cwd(), 'max_retries = 0\nmodel = ""\n')
+    os.environ["GPT_TOOLS_CONFIG"] = str(config)  # the api fixture's monkeypatch restores it
+    assert main(["doc.md"]) == 2
+    assert f"{config}: model: expected a model name" in capfd.readouterr().err
+    assert api.model_requests() == []
+
+
+def test_file_names_in_fix_lines_are_escaped(api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
+    name = "x\x1b[2J\x1b]0;T\a\rfixed ok.md"
+    Path(name).write_text(TYPO)
+    assert main([name]) == 1
+    out = capfd.readouterr().out
+    assert "\x1b" not in out and "\a" not in out and "\r" not in out
+    assert "fixed x\\x1b[2J\\x1b]0;T\\x07\\x0dfixed ok.md" in out
+
+
+def test_check_diffs_escape_the_documents_controls(api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
+    Path("doc.md").write_text("# Guide\n\nteh \x1b[31mred\x1b[0m \u202eword\n")
+    api.script(Scripted(text="# Guide\n\nthe \x1b[31mred\x1b[0m \u202eword\n"))
+    assert main(["--check", "doc.md"]) == 1
+    out = capfd.readouterr().out
+    assert "\x1b" not in out and "\u202e" not in out
+    assert "+the \\x1b[31mred\\x1b[0m \\u202eword" in out
+
+
+def test_a_symlink_out_of_the_repository_is_never_read_or_written(
+    tmp_path: Path, api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    outside = tmp_path / "outside_notes.md"
+    outside.write_text(TYPO)
+    (Path.cwd() / ".git").mkdir()  # the repository's root is here
+    Path("sl.md").symlink_to(outside)
+    Path("linked").symlink_to(tmp_path)  # a folder on the way that leads out
+    assert main(["sl.md", "linked/outside_notes.md"]) == 0
+    assert outside.read_text() == TYPO and api.model_requests() == []
+    out = capfd.readouterr().out
+    assert "sl.md: skipped: a symbolic link" in out
+    assert "linked/outside_notes.md: skipped: reached through a symbolic link that leads out" in out
+    assert "2 skipped" in out
+
+
+def test_a_symlink_inside_the_repository_is_skipped_and_its_target_checked_by_name(api: FakeOpenAI) -> None:
+    Path("real.md").write_text(TYPO)
+    Path("alias.md").symlink_to("real.md")
+    assert main(["--dry-run", "alias.md"]) == 0
+    assert main(["alias.md", "real.md"]) == 1
+    assert Path("alias.md").is_symlink() and Path("real.md").read_text() == FIXED
+    assert len(api.model_requests()) == 1
