@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -53,8 +54,9 @@ from benchlib import (
     verdict,
 )
 from filter_startup import ASSISTANT, DOCUMENT, LLM_MODEL_ID, configure_llm, fix_typos, instructions_text, llm_output_ok
-from hook_concurrency import SUMMARY
 
+# The hook's summary line: files checked, changed, requests sent.
+SUMMARY = re.compile(r"^gpt-tools-hook: (\d+) files checked, (\d+) changed\b.*?(\d+) requests sent$", re.M)
 VENV_BIN = REPO / ".venv" / "bin"
 DEFAULT_LLM = "/tmp/llm-venv/bin/llm"
 RUN_TIMEOUT = 600.0  # seconds for one command: a document-mode hook run takes about a minute

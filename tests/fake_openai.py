@@ -36,6 +36,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -403,6 +404,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not (fake.sleep(fake.latency) and self._hold(delay)):
             self.close_connection = True  # stopping: hang up without an answer
             return
+        composing = time.monotonic()
         if reply.fault in wire.ERROR_FAULTS:
             key = self.headers.get("Authorization", "").removeprefix("Bearer ")
             retry = reply.retry_after if reply.retry_after is not None else 1.0
@@ -423,8 +425,11 @@ class _Handler(BaseHTTPRequestHandler):
             fake.tokens_read += plan.input_tokens
         cut = reply.fault == "cut"
         streamed = body.get("stream") is True and reply.fault not in wire.ODD_FAULTS
-        # Paced mode: the first byte after `ttfb`; a plain reply also waits for all its tokens to be "written".
-        if not fake.sleep(fake.ttfb + (0.0 if streamed else plan.output_tokens * fake.ms_per_token / 1000)):
+        # Paced mode: the first byte `ttfb` after the reply was begun, the fake's own work on it (the edits
+        # responder's diff: ~0.1 s for 4 KB) included, as a server's prompt processing is; a plain reply also
+        # waits for all its tokens to be "written".
+        first_byte = max(0.0, fake.ttfb - (time.monotonic() - composing)) if fake.ttfb > 0 else 0.0
+        if not fake.sleep(first_byte + (0.0 if streamed else plan.output_tokens * fake.ms_per_token / 1000)):
             self.close_connection = True
             return
         if reply.fault in wire.ODD_FAULTS:
