@@ -84,7 +84,9 @@ def test_server_down_touches_nothing_and_names_unchecked_files(
     assert (len(api.model_requests()), out.splitlines()[-1]) == (9, summary)
 
 
-def test_partial_failure_writes_nothing(files: dict[str, Path], api: FakeOpenAI, waits: FakeClock) -> None:
+def test_partial_failure_writes_nothing(
+    files: dict[str, Path], api: FakeOpenAI, waits: FakeClock, capfd: pytest.CaptureFixture[str]
+) -> None:
     def responder(text: str) -> str:
         if "second" in text:
             raise RuntimeError("the fake answers 500 when its responder fails")
@@ -95,6 +97,11 @@ def test_partial_failure_writes_nothing(files: dict[str, Path], api: FakeOpenAI,
     assert _run(*map(str, files.values())) == 1
     assert {name: path.read_bytes() for name, path in files.items()} == before
     assert len(waits.waits) == 2  # the failing file's two backoffs, asked for and not spent
+    summary = capfd.readouterr().out.splitlines()[-1]
+    assert summary == (
+        "gpt-tools-hook: 2 files checked, 0 changed, 1 held back (not written: some file was not checked), "
+        "1 unchanged, 0 skipped, 1 failed; 5 requests sent"
+    )
 
 
 def test_offline_warn_passes(
