@@ -14,7 +14,7 @@ import pytest
 
 from tests.fake_openai import FakeOpenAI, Scripted
 from tests.fake_openai_wire import edits_reply
-from tests.nvim_helpers import NVIM, pynvim, start_run, wait_done, wait_for
+from tests.nvim_helpers import NVIM, gate, pynvim, start_run, wait_done, wait_for, wait_requests
 
 pytestmark = pytest.mark.skipif(
     (NVIM is None or pynvim is None) and not os.environ.get("CI"), reason="nvim or pynvim not installed"
@@ -37,6 +37,7 @@ def test_edits_apply_as_changes_in_one_undo_step_leaving_cursor_and_marks(editor
     buffer = editor.current.buffer
     editor.command("normal! 4G3lma")  # mark a on an untouched line, between the edited ones
     editor.api.buf_set_mark(buffer.number, "b", 6, 4, {})
+    editor.command("setlocal foldmethod=manual | 1,2fold")  # a closed fold on untouched lines
     editor.command("normal! 1G06l")  # the cursor on another untouched line, after the é
     cursor = editor.api.win_get_cursor(0)
     assert cursor == [1, 7]  # bytes: the é is two
@@ -48,8 +49,27 @@ def test_edits_apply_as_changes_in_one_undo_step_leaving_cursor_and_marks(editor
     assert editor.api.win_get_cursor(0) == cursor
     assert editor.api.buf_get_mark(buffer.number, "a") == [4, 3]
     assert editor.api.buf_get_mark(buffer.number, "b") == [6, 4]
+    assert (editor.funcs.foldclosed(1), editor.funcs.foldclosedend(1)) == (1, 2)
     editor.command("undo")
     assert buffer[:] == LINES and editor.funcs.undotree()["seq_cur"] == 0  # one step, nothing older
+
+
+def test_edits_arriving_in_insert_mode_apply_on_leaving_as_one_undo_step(editor: Any, api: FakeOpenAI) -> None:
+    opened = gate(api)
+    start_run(editor, "GptRun MarkdownLinter")
+    wait_requests(api)
+    editor.input("4GA")  # Insert mode, nothing typed
+    wait_for("Insert mode", lambda: editor.api.get_mode()["mode"] == "i" or None)
+    opened.set()
+    wait_for(
+        "the result held back", lambda: str(editor.vars.get("gpt_tools_status", "")).endswith("insert mode") or None
+    )
+    assert editor.current.buffer[:] == LINES
+    editor.input("<Esc>")
+    assert "2 edit(s) applied" in wait_done(editor)["message"]
+    assert editor.current.buffer[:] == FIXED
+    editor.command("undo")
+    assert editor.current.buffer[:] == LINES
 
 
 def test_refused_edits_are_in_the_message_history_in_full(editor: Any, api: FakeOpenAI) -> None:
@@ -144,3 +164,12 @@ def test_review_refuses_to_apply_once_the_buffer_changed(editor: Any) -> None:
     editor.command("write")
     assert target[:] == ["# edited meanwhile", *LINES[1:]]
     assert editor.api.buf_is_valid(listing.number)  # still open: nothing was applied
+
+
+def test_review_without_edits_opens_nothing(editor: Any, api: FakeOpenAI) -> None:
+    api.script(Scripted(text=edits_reply()))
+    windows = len(editor.api.list_wins())
+    start_run(editor, "GptRun! MarkdownLinter")
+    done = wait_done(editor)
+    assert done["status"] == "preview" and "no edits to review" in done["message"], done
+    assert len(editor.api.list_wins()) == windows and editor.current.buffer[:] == LINES

@@ -255,7 +255,7 @@ class Controller:
             )
         elif (
             job.preview
-            and (planned := self._plan(job, result))
+            and (planned := self._plan(job, result)) is not None
             and (tick := self._unedited_tick(job, buffer)) is not None
         ):
             self._review(job, planned, result, tick, cost)
@@ -286,6 +286,9 @@ class Controller:
 
     def _review(self, job: Job, planned: list[edits.Change], result: Any, tick: int, cost: str) -> None:
         """:GptRun! in edits mode: the review list; the user takes or drops each edit, :w applies them."""
+        if not planned:
+            self._report(job, "preview", f"{job.title}: no edits to review ({cost})", "INFO", result)
+            return
         name = f"gpt-tools://{job.id}/{job.assistant}/{job.label}/edits"
         self.ui.review(job.bufnr, tick, job.first, [c.as_dict() for c in planned], name, job.title)
         message = f"{job.title}: {len(planned)} edit(s) to review (a all, d none, x/<CR> toggle, :w apply) ({cost})"
