@@ -78,6 +78,15 @@ def test_quotes_are_json_and_long_text_is_cut() -> None:
     assert quoted("é" * 100) == '"' + "é" * 79 + '…"'
 
 
+def test_a_long_fixed_line_is_cut_around_its_edit() -> None:
+    text = "word " * 100 + "teh " + "more " * 100 + "\n"
+    (shown,) = fixed_lines(text, _report(text, ("teh", "the")).applied)
+    assert shown == "…" + ("word " * 100)[-40:] + "the " + ("more " * 100)[:116] + "…"
+    assert fixed_lines("teh " + "x" * 300, _report("teh " + "x" * 300, ("teh", "the")).applied) == [
+        "the " + "x" * 156 + "…"
+    ]
+
+
 def test_without_the_fixed_line() -> None:
     assert edit_lines("a.md", _report("teh\n", ("teh", "the")), with_fixed_line=False) == [
         'a.md:1:1: spelling: "teh" → "the"'

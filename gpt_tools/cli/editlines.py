@@ -17,6 +17,8 @@ from gpt_tools.markdown.locate import line_starts
 
 QUOTE_LIMIT = 80  # characters of find/replace shown: the whole edit is in --json and in the diff
 ARROW = "→"
+LINE_LIMIT = 160  # characters of a fixed line shown: a paragraph on one line is cut around its edit
+LINE_BEFORE = 40  # of which before the edit
 
 
 def quoted(text: str, limit: int = QUOTE_LIMIT) -> str:
@@ -60,10 +62,19 @@ def fixed_lines(text: str, applied: Sequence[PlacedEdit]) -> list[str]:
     starts = line_starts(fixed)
     shown = []
     for start in new_starts:
-        line = line_col(fixed, start)[0]
+        line, column = line_col(fixed, start)
         end = starts[line] if line < len(starts) else len(fixed)
-        shown.append(fixed[starts[line - 1] : end].rstrip("\r\n"))
+        shown.append(_window(fixed[starts[line - 1] : end].rstrip("\r\n"), column - 1))
     return shown
+
+
+def _window(line: str, at: int) -> str:
+    """line, or LINE_LIMIT characters of it around index at, with … where it was cut."""
+    if len(line) <= LINE_LIMIT:
+        return line
+    first = max(0, min(at - LINE_BEFORE, len(line) - LINE_LIMIT))
+    cut = line[first : first + LINE_LIMIT]
+    return ("…" if first else "") + cut + ("…" if first + LINE_LIMIT < len(line) else "")
 
 
 def edit_lines(path: str, report: EditReport, *, with_fixed_line: bool = True) -> list[str]:
