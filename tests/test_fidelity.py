@@ -386,3 +386,76 @@ def test_many_long_replaced_stretches_are_judged_within_a_bound() -> None:
     reply = [p if k % 2 else "".join(reversed(p)) for k, p in enumerate(parts)]
     with pytest.raises(ReplyRejected, match=r"replaces 1 of 80 paragraphs.*and 39 more"):
         check_content("\n\n".join(parts) + "\n", "\n\n".join(reply) + "\n", "chunk 1/1")
+
+
+# --- Repeated blocks and notes glued to the document's edge ------------------------------------------
+
+TEN = "".join(f"Paragraph {i} has teh word.\n\n" for i in range(1, 11))
+TEN_FIXED = [f"Paragraph {i} has the word." for i in range(1, 11)]
+
+REPEATS = {
+    "a paragraph repeated at the end": (
+        "Intro teh para.\n\nSecond para.\n",
+        "Intro the para.\n\nSecond para.\n\nSecond para.\n",
+        r"repeats paragraph 2 'Second para\.' \(2 copies where the input has 1\)",
+    ),
+    "paragraph 5 repeated in the middle": (
+        TEN,
+        "\n\n".join(TEN_FIXED[:5] + TEN_FIXED[4:]) + "\n",
+        r"repeats paragraph 5 'Paragraph 5 has teh word\.'",
+    ),
+    "half the document repeated at the end (150 %)": (
+        TEN,
+        "\n\n".join(TEN_FIXED + TEN_FIXED[:5]) + "\n",
+        r"repeats paragraph 1 'Paragraph 1 has teh word\.'.*and 4 more",
+    ),
+    "a reworded paragraph twice": (
+        STEPS,
+        STEPS.replace(PARAGRAPHS[4], "Lint the README once.\n\nLint the README once."),
+        r"repeats 'Lint the README once\.' \(2 copies where the input has 0\)|replaces 1 of 10",  # strict: reworded
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(REPEATS))
+@pytest.mark.parametrize("fidelity", [STRICT, REWORDS], ids=lambda f: f.name)
+def test_repeated_blocks_are_refused_whatever_the_size(case: str, fidelity: Fidelity) -> None:
+    original, reply, message = REPEATS[case]
+    with pytest.raises(ReplyRejected, match=message):
+        check_content(original, reply, "the document", fidelity)
+
+
+ONE = "This is the opening paragraph of my short note about gardening.\n"
+
+NOTES = {
+    "aside after the only paragraph": (ONE, ONE.replace(".\n", ". (I corrected one typo.)\n"), "end"),
+    "a sentence after the only paragraph": (ONE, ONE.replace(".\n", ". Fixed.\n"), "end"),
+    "a dash aside": (ONE, ONE.replace(".\n", " \u2014 I corrected one typo\n"), "end"),
+    "a note before the first paragraph": (TEN, "Note: I fixed a typo. " + TEN.replace("teh", "the"), "start"),
+    "an aside before the first paragraph": (ONE, "(Corrected.) " + ONE, "start"),
+    "aside after the last of ten": (TEN, TEN.rstrip() + " (I corrected one typo.)\n", "end"),
+    "after a fixed last sentence": (ONE, ONE.replace("gardening.", "gardenning. (I fixed 1 typo.)"), "end"),
+}
+
+
+@pytest.mark.parametrize("case", list(NOTES))
+@pytest.mark.parametrize("fidelity", [STRICT, REWORDS], ids=lambda f: f.name)
+def test_a_note_glued_to_the_documents_edge_is_refused(case: str, fidelity: Fidelity) -> None:
+    original, reply, edge = NOTES[case]
+    with pytest.raises(ReplyRejected, match=rf"adds .* at the {edge}"):
+        check_content(original, reply, "the document", fidelity)
+
+
+EDGE_FIXES = {
+    "a word restored at the start": ("is a tool for notes.\n", "This is a tool for notes.\n"),
+    "a word added at the end": (ONE, ONE.replace("gardening.", "gardening too.")),
+    "first and last words fixed": ("Teh guide ends hre\n", "The guide ends here.\n"),
+    "a repeated short line kept": ("# Todo\n\n- TODO\n- TODO\n- TODO\n", "# To do\n\n- TODO\n- TODO\n- TODO\n"),
+    "the last paragraph split": (ONE, "This is the opening paragraph.\n\nOf my short note about gardening.\n"),
+}
+
+
+@pytest.mark.parametrize("case", list(EDGE_FIXES))
+def test_edge_fixes_and_repeated_lines_of_the_input_pass(case: str) -> None:
+    original, fixed = EDGE_FIXES[case]
+    check_content(original, fixed, "the document", STRICT)

@@ -499,3 +499,25 @@ def test_document_mode_check_keeps_the_diff_and_has_no_edit_lines(
     assert out.splitlines()[-1] == (
         "gpt-tools-hook: 3 files checked, 2 would change, 1 unchanged, 0 skipped, 0 failed; 3 requests sent"
     )
+
+
+def test_a_reply_repeating_a_paragraph_is_refused_never_written_nor_replayed(
+    api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    Path("two.md").write_text("Intro teh para.\n\nSecond para.\n")
+    api.script(Scripted(text="Intro the para.\n\nSecond para.\n\nSecond para.\n"))
+    assert main(["two.md"]) == 1
+    assert Path("two.md").read_text() == "Intro teh para.\n\nSecond para.\n"
+    assert "repeats paragraph 2 'Second para.'" in capfd.readouterr().out
+    assert main(["two.md"]) == 1  # the refusal is remembered, the duplicate never comes back from the cache
+    assert Path("two.md").read_text() == "Intro teh para.\n\nSecond para.\n"
+    assert "remembered from an earlier run" in capfd.readouterr().out
+
+
+def test_a_note_glued_to_the_only_paragraph_is_refused(api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
+    text = "This is the opening paragraph of my short note about gardening.\n"
+    Path("one.md").write_text(text)
+    api.script(Scripted(text=text.replace(".\n", ". (I corrected one typo.)\n")))
+    assert main(["one.md"]) == 1
+    assert Path("one.md").read_text() == text
+    assert "adds '(I corrected one typo.)' at the end of its last paragraph" in capfd.readouterr().out

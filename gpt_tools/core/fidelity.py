@@ -25,7 +25,7 @@ from difflib import SequenceMatcher
 from gpt_tools.core import alignment
 from gpt_tools.errors import ReplyRejected
 
-VERSION = 2  # in every result-cache key: a stricter guard must not replay a reply it would now refuse
+VERSION = 3  # in every result-cache key: a stricter guard must not replay a reply it would now refuse
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -280,6 +280,87 @@ def _least_present(lost: list[Block], before: list[str], new_words: list[str], c
     return [block for block in lost if block in worst]
 
 
+# A new sentence or aside glued to the document's first or last block: "… gardening. (I fixed a typo.)",
+# "Note: … Here is the text." Inside the document such text has neighbours the guard can weigh it
+# against; at the very edge a note to the user looks like any sentence, so it is refused unless the
+# input has as many words there that the reply replaced (a rewritten last sentence).
+_BOUNDARY = re.compile(r"[.!?:;…]['\"\u201d\u2019)\]]*\s+|\s+[(\[]|\s+[\u2014\u2013-]+\s+")
+_EDGE_WORDS = 6  # words an edge may gain without a sentence boundary (a missing word restored)
+
+
+def _edge(ins: list[Block], outs: list[Block], partner: list[int], n_in: int, *, start: bool) -> str | None:
+    """What the reply glues to the document's first (or last) block, if it is a sentence of its own."""
+    aligned = [(k, p) for k, p in enumerate(partner) if p >= 0]
+    if not aligned or not ins or not outs:
+        return None
+    k, p = aligned[0] if start else aligned[-1]
+    block = outs[0] if start else outs[-1]
+    if not block.start <= p < block.end:
+        return None  # whole blocks at the edge: the gaps judged them
+    word = list(_WORD.finditer(block.text))[p - block.start]
+    text = block.text[: word.start()] if start else block.text[word.end() :]
+    lost = k if start else n_in - 1 - k  # input words at the edge that the reply's edge replaced
+    extra = len(_WORD.findall(text)) - lost
+    if extra <= 0:
+        return None
+    where = f"at the {'start' if start else 'end'} of its {'first' if start else 'last'} {block.kind}"
+    bounds = list(_BOUNDARY.finditer(text))
+    if bounds:  # the words beyond the boundary nearest the edge make a sentence (or aside) of their own
+        own = text[: bounds[-1].start()] if start else text[bounds[0].end() :]
+        if len(_WORD.findall(own)) > lost:
+            return f"adds {_excerpt(own.strip())} {where} (a note to you, not part of the document)"
+    return f"adds {_excerpt(text.strip())} {where}" if extra > _EDGE_WORDS else None
+
+
+_ALIKE = 0.75  # character similarity at which an input block counts as a copy of a repeated reply block
+_CANDIDATES = 64  # input blocks compared with one repeated reply block (those holding its rarest word)
+
+
+def repeats(ins: list[Block], outs: list[Block], before: list[str], after: list[str]) -> list[str]:
+    """Reply blocks that occur more often in the reply than anything like them does in the input.
+
+    The alignment is one-to-one, so a repeated paragraph leaves one copy unpaired; but the copy may
+    sit inside a kept block's stretch, where no gap looks at it. Counting is independent of that: a
+    split paragraph or a fixed line has no twin, and a line the input repeats may repeat as often.
+    """
+    in_count = Counter(tuple(before[b.start : b.end]) for b in ins)
+    placed: dict[tuple[str, ...], list[int]] = {}  # each reply block's words: where they stand
+    for j, b in enumerate(outs):
+        placed.setdefault(tuple(after[b.start : b.end]), []).append(j)
+    out_count = Counter({words: len(at) for words, at in placed.items()})
+    holding: dict[str, list[Block]] = {}
+    for block in ins:
+        for word in set(before[block.start : block.end]):
+            holding.setdefault(word, []).append(block)
+    problems: list[str] = []
+    for block in outs:
+        words = tuple(after[block.start : block.end])
+        copies = out_count.pop(words, 0)
+        if copies < 2 or copies <= in_count[words]:
+            continue
+        rarest = min(words, key=lambda w: len(holding.get(w, ())) or len(ins) + 1)
+        near = {id(b): b for b in holding.get(rarest, [])[:_CANDIDATES]}  # the input blocks holding its rarest word
+        like = sorted((b for b in near.values() if _alike(before[b.start : b.end], words)), key=lambda b: b.start)
+        if copies <= max(in_count[words], len(like)):
+            continue
+        if like:
+            source = like[0]
+            nth = sum(1 for b in ins[: ins.index(source) + 1] if b.kind == source.kind)
+            what = f"{source.kind} {nth} {_excerpt(source.text)}"
+        else:
+            what = _excerpt(block.text)
+        problems.append(f"repeats {what} ({copies} copies where the input has {len(like)})")
+    return problems
+
+
+def _alike(before: Sequence[str], after: Sequence[str]) -> bool:
+    left, right = " ".join(before), " ".join(after)
+    if len(left) + len(right) > _CHAR_LIMIT:
+        left, right = before, after  # type: ignore[assignment]  # long blocks: by words, not characters
+    matcher = SequenceMatcher(None, left, right, autojunk=False)
+    return matcher.quick_ratio() >= _ALIKE and matcher.ratio() >= _ALIKE
+
+
 def check_content(before: str, after: str, where: str, fidelity: Fidelity = STRICT) -> None:
     """Refuse a reply that drops, invents or replaces whole blocks of the input's prose."""
     ins, in_words = blocks(before)
@@ -293,6 +374,12 @@ def check_content(before: str, after: str, where: str, fidelity: Fidelity = STRI
         for gap in _gaps(ins, outs, partner, len(out_words), fidelity)
         if (problem := _judge(gap, ins, outs, in_words, out_words, fidelity, budget))
     ]
+    edges = (
+        _edge(ins, outs, partner, len(in_words), start=True),
+        _edge(ins, outs, partner, len(in_words), start=False),
+    )
+    problems = problems or [problem for problem in edges if problem]
+    problems = problems or repeats(ins, outs, in_words, out_words)
     if problems:
         more = (
             f" (and {len(problems) - 1} more such place{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
