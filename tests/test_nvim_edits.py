@@ -149,7 +149,9 @@ def test_review_applies_exactly_the_taken_edits_in_one_undo_step(editor: Any, ke
     listing = review(editor)
     assert target[:] == LINES  # nothing applied before :w
     editor.feedkeys(keys, "x", False)
-    editor.command("write")
+    start_run(editor, "write")
+    done = wait_done(editor)
+    assert done["status"] == "ok" and "1 of 2 edit(s) applied" in done["message"], done
     assert target[:] == expected
     wait_for("the review list closed", lambda: not editor.api.buf_is_valid(listing.number) or None)
     editor.command(f"buffer {target.number}")
@@ -161,7 +163,8 @@ def test_review_refuses_to_apply_once_the_buffer_changed(editor: Any) -> None:
     target = editor.current.buffer
     listing = review(editor)
     target.api.set_lines(0, 1, True, ["# edited meanwhile"])
-    editor.command("write")
+    start_run(editor, "write")
+    assert wait_done(editor)["status"] == "conflict"
     assert target[:] == ["# edited meanwhile", *LINES[1:]]
     assert editor.api.buf_is_valid(listing.number)  # still open: nothing was applied
 

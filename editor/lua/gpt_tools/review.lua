@@ -40,8 +40,9 @@ local function toggle(buf)
   end
 end
 
-local function say(msg, level)
-  require('gpt_tools').notify(msg, level)
+-- Said like the end of a run: the message, g:gpt_tools_last, then User GptToolsDone.
+local function say(r, status, msg, level)
+  require('gpt_tools').done({ status = status, buffer = r.target, message = msg, seconds = 0 }, msg, level)
 end
 
 -- :w in the review list.
@@ -49,11 +50,12 @@ local function apply(buf)
   local r = reviews[buf]
   local target = r.target
   if not (vim.api.nvim_buf_is_valid(target) and vim.api.nvim_buf_is_loaded(target)) then
-    say(r.title .. ': the buffer is gone; nothing applied', 'ERROR')
+    say(r, 'error', r.title .. ': the buffer is gone; nothing applied', 'ERROR')
     return
   end
   if vim.api.nvim_buf_get_changedtick(target) ~= r.tick then
-    say(r.title .. ': the buffer changed since the run started; nothing applied (run :GptRun! again)', 'ERROR')
+    local msg = r.title .. ': the buffer changed since the run started; nothing applied (run :GptRun! again)'
+    say(r, 'conflict', msg, 'ERROR')
     return
   end
   local chosen = {}
@@ -65,8 +67,8 @@ local function apply(buf)
   if #chosen > 0 then
     require('gpt_tools').set_texts(target, r.first, chosen)
   end
-  say(string.format('%s: %d of %d edit(s) applied%s', r.title, #chosen, #r.changes, #chosen > 0 and ', u undoes' or ''),
-    'INFO')
+  local undo = #chosen > 0 and ', u undoes' or ''
+  say(r, 'ok', string.format('%s: %d of %d edit(s) applied%s', r.title, #chosen, #r.changes, undo), 'INFO')
   vim.bo[buf].modified = false
   vim.schedule(function() -- not from inside this buffer's own BufWriteCmd
     if vim.api.nvim_buf_is_valid(buf) then
@@ -110,6 +112,7 @@ function M.open(bufnr, tick, first, changes, name, title)
     end,
   })
   vim.wo.winfixheight = true
+  vim.wo.statusline = 'gpt-tools edits: x/<CR> take/drop  a all  d none  :w apply  q close'
   vim.api.nvim_win_set_height(0, math.min(math.max(#changes, 3), 15))
   return buf
 end
