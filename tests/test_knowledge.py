@@ -11,6 +11,7 @@ import sys
 import time
 import types
 import urllib.request
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from gpt_tools.core import knowledge
 from gpt_tools.core.guards import estimate_tokens
 from gpt_tools.core.knowledge import STATE_FILE
 from gpt_tools.wire import indexing
+from gpt_tools.wire.transport import Endpoint
 from tests.fake_openai import FakeOpenAI, Scripted
 
 API_KEY = "sk-test-not-a-real-key"  # what the `api` fixture sets
@@ -61,6 +63,10 @@ def kb(api: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, isolated_env: Path) -> 
 def state() -> dict[str, Any]:
     data: dict[str, Any] = json.loads(Path(STATE_FILE).read_text(encoding="utf-8"))
     return data
+
+
+def label_of(url: str) -> str:
+    return knowledge.endpoint_label(Endpoint(base_url=url, api_key=None))
 
 
 def sha(text: str | bytes) -> str:
@@ -426,6 +432,7 @@ def test_over_budget_from_the_cli_exits_2(
 
 # --- per-run files -------------------------------------------------------------------------------
 
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 16
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\n\x00\xff trailer\n"
 
 
@@ -446,7 +453,10 @@ def test_per_run_files_text_inlined_binary_uploaded_once(api: FakeOpenAI) -> Non
     assert main(argv) == 0  # the same content again: no second upload
     assert api.uploads == 1
     assert api.model_requests()[1].body["input"][0]["content"][0] == {"type": "input_file", "file_id": file_id}
-    assert state()["files"] == {sha(PDF): {"id": file_id, "name": "report.pdf", "bytes": len(PDF)}}
+    assert state()["uploads"] == {
+        label_of(api.url): {sha(PDF): {"id": file_id, "name": "report.pdf", "bytes": len(PDF)}}
+    }
+    assert state()["files"] == {}
 
 
 def test_per_run_attachment_is_pruned(api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
@@ -476,7 +486,8 @@ def test_upload_file_and_find_file(kb: FakeOpenAI) -> None:
     Path("copy.pdf").write_bytes(PDF)
     assert gpt_tools.upload_file("copy.pdf") == file_id and kb.uploads == 1  # same content
     found = gpt_tools.find_file("copy.pdf")
-    assert found == {"sha256": sha(PDF), "id": file_id, "name": "doc.pdf", "bytes": len(PDF)}
+    record = {"sha256": sha(PDF), "id": file_id, "name": "doc.pdf", "bytes": len(PDF)}
+    assert found == {**record, "endpoint": kb.url.removeprefix("http://")}
     assert gpt_tools.find_file(file_id) == found
     assert gpt_tools.find_file("nope.pdf") is None and gpt_tools.find_file("file-unknown") is None
 
@@ -807,3 +818,86 @@ def test_a_symlinked_state_file_holding_another_projects_state_is_neither_read_n
     assert "file-theirs" not in capfd.readouterr().out
     assert main(["files", "sync"]) == 2
     assert other.read_bytes() == before and kb.uploads == 0
+
+
+# --- attachments recorded for another endpoint, or lost ---------------------------------------------
+
+
+def test_an_attachment_is_uploaded_again_to_another_endpoint_and_both_are_kept(
+    api: FakeOpenAI, server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Path("img.png").write_bytes(PNG)
+    argv = ["run", "DocWriter", "-t", "Describe.", "--input-files", "img.png"]
+    assert main(argv) == 0
+    (first,) = api.files
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+    assert main(argv) == 0  # recorded for the first server only: uploaded to this one
+    (second,) = server.files
+    assert server.model_requests()[0].body["input"][0]["content"][0]["file_id"] == second
+    monkeypatch.setenv("OPENAI_BASE_URL", api.url)
+    assert main(argv) == 0 and main(argv) == 0  # both records kept: no upload on either side again
+    assert (api.uploads, server.uploads, len(state()["uploads"])) == (1, 1, 2)
+    assert api.model_requests()[-1].body["input"][0]["content"][0]["file_id"] == first
+
+
+def test_an_attachment_the_server_lost_is_uploaded_again_once(
+    api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    Path("img.png").write_bytes(PNG)
+    argv = ["run", "DocWriter", "-t", "Describe.", "--input-files", "img.png"]
+    assert main(argv) == 0
+    (lost,) = api.files
+    server_call(api, "DELETE", f"/files/{lost}")
+    assert main(argv) == 0
+    (again,) = api.files
+    assert again != lost and api.uploads == 2
+    assert [r.body["input"][0]["content"][0]["file_id"] for r in api.model_requests()] == [lost, lost, again]
+    assert main(argv) == 0 and api.uploads == 2  # the new record is used from now on
+
+
+def test_a_404_for_an_input_file_gives_no_model_hint_and_no_endless_retry(
+    api: FakeOpenAI, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Path("img.png").write_bytes(PNG)
+    monkeypatch.setattr(knowledge, "_gone", lambda endpoint, record: False)  # the server insists it has it
+    assert main(["run", "DocWriter", "-t", "Describe.", "--input-files", "img.png"]) == 0
+    (file_id,) = api.files
+    server_call(api, "DELETE", f"/files/{file_id}")
+    capfd.readouterr()
+    assert main(["run", "DocWriter", "-t", "Describe.", "--input-files", "img.png"]) == 1
+    err = capfd.readouterr().err
+    assert "HTTP 404" in err and "check the model name" not in err
+    assert api.uploads == 1 and len(api.model_requests()) == 2  # nothing forgotten: not retried
+
+
+def test_a_404_for_the_model_with_an_attachment_forgets_nothing(api: FakeOpenAI) -> None:
+    Path("img.png").write_bytes(PNG)
+    assert main(["run", "DocWriter", "-t", "Describe.", "--input-files", "img.png"]) == 0
+    seen = len(api.requests)
+    api.script(Scripted(fault="model_not_found"))
+    assert main(["run", "DocWriter", "-t", "Describe.", "--input-files", "img.png"]) == 1
+    assert [r.path for r in api.requests[seen:]] == ["/v1/responses"]  # no file check, no second try
+    assert api.uploads == 1 and len(state()["uploads"]) == 1
+
+
+def test_prune_deletes_only_the_current_endpoints_attachments(
+    api: FakeOpenAI, server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    Path("img.png").write_bytes(PNG)
+    assert main(["run", "DocWriter", "-t", "Describe.", "--input-files", "img.png"]) == 0
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+    assert main(["run", "DocWriter", "-t", "Describe.", "--input-files", "img.png"]) == 0
+    (theirs,) = server.files
+    capfd.readouterr()
+    monkeypatch.setenv("OPENAI_BASE_URL", api.url)
+    assert main(["files", "prune"]) == 0
+    assert api.files == {} and set(server.files) == {theirs}
+    assert list(state()["uploads"]) == [label_of(server.url)]
+
+
+def test_endpoint_label_names_host_path_organization_and_project_never_the_key() -> None:
+    endpoint = Endpoint(base_url="https://user:pw@API.example.com:8443/v1/?k=1", api_key="sk-secret-1234")
+    assert knowledge.endpoint_label(endpoint) == "api.example.com:8443/v1"
+    assert knowledge.endpoint_label(replace(endpoint, organization="org-1", project="proj-2")).endswith(
+        "/v1 org-1 proj-2"
+    )

@@ -4,7 +4,8 @@ Upload identity is the SHA-256 of the content, never the path: an edited file is
 unchanged or renamed one never is. What was uploaded lives in one small state file at the project
 root (`.gpt-tools-state.json`: hashes, names and server IDs, no content, no key), written atomically
 under a cross-process lock, so any number of processes can sync at once and each content is
-uploaded once. An ID the server no longer knows (404) is dropped and uploaded again.
+uploaded once. An ID the server no longer knows (404) is dropped and uploaded again. Per-run
+attachments are recorded per endpoint (endpoint_label): a file ID is only good on its own server.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from gpt_tools.config.definitions import Assistant
 from gpt_tools.config.loader import refused
@@ -38,9 +40,14 @@ from gpt_tools.wire.transport import Endpoint, Payload
 class State:
     files: dict[str, dict[str, Any]] = field(default_factory=dict)  # sha256 -> {id, name, bytes}
     assistants: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {vector_store_id, files}
+    # Per-run attachments, by endpoint (endpoint_label) then sha256 -> {id, name, bytes}: a file ID is
+    # only good on the server it was uploaded to.
+    uploads: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
     def to_json(self) -> bytes:
-        data = {"version": 1, "files": self.files, "assistants": self.assistants}
+        data: dict[str, Any] = {"version": 1, "files": self.files, "assistants": self.assistants}
+        if any(self.uploads.values()):
+            data["uploads"] = {label: records for label, records in self.uploads.items() if records}
         return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
@@ -114,7 +121,8 @@ class StateFile:
             raise ConfigError(str(self.path), None, f"unreadable state file ({exc}); delete it to start over") from None
         if not isinstance(data, dict) or data.get("version") != 1:
             raise ConfigError(str(self.path), "version", "unknown state file format")
-        return State(dict(data.get("files") or {}), dict(data.get("assistants") or {}))
+        files, assistants = dict(data.get("files") or {}), dict(data.get("assistants") or {})
+        return State(files, assistants, {label: dict(recs) for label, recs in (data.get("uploads") or {}).items()})
 
     def write(self, state: State) -> None:
         self.refuse_links()
@@ -231,6 +239,16 @@ def names_a_lost_reference(error: ApiError) -> bool:
     return _missing(error) and (error.param or "").split("[")[0].split(".")[0] == "tools"
 
 
+def names_a_lost_input(error: ApiError) -> bool:
+    """A model request's 404 that may be about a file its input names (param `input...`, or none).
+
+    Never one about the model (param `model`, code model_not_found) or the tools (knowledge): the caller
+    then asks the server which file it lacks (forget_lost_attachments), never reads the message.
+    """
+    param = (error.param or "input").split("[")[0].split(".")[0]
+    return _missing(error) and param == "input" and error.code != "model_not_found"
+
+
 def sync(
     endpoint: Endpoint,
     assistant: Assistant,
@@ -308,15 +326,39 @@ def inline(assistant: Assistant, budget_tokens: int) -> str:
     return "\n\n# Knowledge files (reference material)\n\n" + "\n\n".join(blocks)
 
 
+def endpoint_label(endpoint: Endpoint) -> str:
+    """Which server a file ID belongs to: host, port and path of the base URL, and the organization and
+    project when set. Never the key, nor a hash of it: a rotated key would re-upload everything, and
+    another account behind the same URL is noticed by its 404 (forget_lost_attachments)."""
+    parts = urlsplit(endpoint.base_url)
+    port = f":{parts.port}" if parts.port else ""
+    label = f"{(parts.hostname or '').lower()}{port}{parts.path.rstrip('/')}"
+    return " ".join([label, *(value for value in (endpoint.organization, endpoint.project) if value)])
+
+
 def attach(endpoint: Endpoint, root: Path, name: str, data: bytes) -> str:
-    """Upload a per-run file once per content (IDs kept in the state file; prune removes them)."""
+    """Upload a per-run file once per content and endpoint (IDs kept in the state file; prune removes them)."""
     digest = hashlib.sha256(data).hexdigest()
     state_file = StateFile(root)
     with state_file.locked() as state:
-        if digest not in state.files:
+        records = state.uploads.setdefault(endpoint_label(endpoint), {})
+        if digest not in records:
             file_id = upload(endpoint, Path(name).name, data, purpose="user_data")
-            state.files[digest] = {"id": file_id, "name": Path(name).name, "bytes": len(data)}
-        return str(state.files[digest]["id"])
+            records[digest] = {"id": file_id, "name": Path(name).name, "bytes": len(data)}
+        return str(records[digest]["id"])
+
+
+def forget_lost_attachments(endpoint: Endpoint, root: Path, file_ids: Iterable[str]) -> bool:
+    """Forget the attachments among file_ids the server says it does not have (GET: 404); True if any.
+
+    A model request's 404 does not say reliably which file it missed: the server is asked about each.
+    """
+    with StateFile(root).locked() as state:
+        records = state.uploads.get(endpoint_label(endpoint), {})
+        lost = {file_id for file_id in dict.fromkeys(file_ids) if _gone(endpoint, {"id": file_id})}
+        for digest in [digest for digest, record in records.items() if record["id"] in lost]:
+            del records[digest]
+        return bool(lost)
 
 
 def usage(state: State) -> list[dict[str, Any]]:
@@ -325,22 +367,41 @@ def usage(state: State) -> list[dict[str, Any]]:
     for name, entry in state.assistants.items():
         for digest in entry.get("files", []):
             users.setdefault(digest, []).append(name)
-    return [
+    rows = [
         {"sha256": digest, **record, "assistants": sorted(users.get(digest, []))}
         for digest, record in sorted(state.files.items(), key=lambda item: item[1]["name"])
+    ]
+    return rows + _attachment_rows(state)
+
+
+def _attachment_rows(state: State, label: str | None = None) -> list[dict[str, Any]]:
+    """Per-run attachments (used by no assistant), of one endpoint or of all."""
+    return [
+        {"sha256": digest, **record, "endpoint": where, "assistants": []}
+        for where, records in sorted(state.uploads.items())
+        if label is None or where == label
+        for digest, record in sorted(records.items(), key=lambda item: item[1]["name"])
     ]
 
 
 def prune(
     endpoint: Endpoint, state_file: StateFile, *, dry_run: bool, live: set[str] | None = None
 ) -> list[dict[str, Any]]:
-    """Delete server files no assistant uses; a file the server already lost is simply forgotten."""
+    """Delete server files no assistant uses; a file the server already lost is simply forgotten.
+
+    Attachments uploaded to another endpoint are left alone: they can only be deleted through it.
+    """
+    label = endpoint_label(endpoint)
     with state_file.locked() as state:
         gone = [name for name in state.assistants if live is not None and name not in live]
         kept = State(state.files, {n: e for n, e in state.assistants.items() if n not in gone})
-        unused = [row for row in usage(kept) if not row["assistants"]]
+        unused = [row for row in usage(kept) if not row["assistants"] and "endpoint" not in row]
+        attached = _attachment_rows(state, label)
         if dry_run:
-            return unused
+            return unused + attached
+        for row in attached:
+            _delete(endpoint, f"/files/{row['id']}")
+            del state.uploads[label][row["sha256"]]
         for name in gone:
             store = state.assistants.pop(name).get("vector_store_id")
             if store:
@@ -348,20 +409,25 @@ def prune(
         for row in unused:
             _delete(endpoint, f"/files/{row['id']}")
             del state.files[row["sha256"]]
-    return unused
+    return unused + attached
 
 
 def lookup(state: State, root: Path, path_or_id: str) -> dict[str, Any] | None:
-    """The uploaded file for a local path (by content) or a server file ID."""
-    for digest, record in state.files.items():
-        if record["id"] == path_or_id:
-            return {"sha256": digest, **record}
+    """The uploaded file for a local path (by content) or a server file ID (attachments of any endpoint)."""
+    rows = usage(state)
+    for row in rows:
+        if row["id"] == path_or_id:
+            return _looked_up(row)
     try:
         data = read_regular(root / path_or_id)  # a FIFO or a device is no uploaded file, and must not hang
     except FileRefused:
         return None
     digest = hashlib.sha256(data).hexdigest()
-    return {"sha256": digest, **state.files[digest]} if digest in state.files else None
+    return next((_looked_up(row) for row in rows if row["sha256"] == digest), None)
+
+
+def _looked_up(row: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in row.items() if key != "assistants"}
 
 
 def readable_texts(assistant: Assistant) -> dict[str, str]:

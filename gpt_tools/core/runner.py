@@ -129,6 +129,17 @@ def _lost_knowledge(error: ApiError, plan: Plan) -> bool:
     return error.status == 404 and bool(plan.assistant.files) and knowledge.names_a_lost_reference(error)
 
 
+def _forgot_lost_attachments(error: ApiError, plan: Plan, decision: Decision) -> bool:
+    """A 404 about the input, and the server confirms it lacks an attachment's recorded upload
+    (deleted, or uploaded to another server or account): that record is forgotten."""
+    file_ids = [attachment.file_id for attachment in plan.attachments if attachment.file_id]
+    return (
+        bool(file_ids)
+        and knowledge.names_a_lost_input(error)
+        and knowledge.forget_lost_attachments(plan.endpoint, decision.resolved.root, file_ids)
+    )
+
+
 _OPTIONS = frozenset({"reasoning.effort", "reasoning_effort", "reasoning", "text.verbosity", "verbosity"})
 
 
@@ -150,6 +161,9 @@ def _run(decision: Decision, *, hooks: Hooks, session: Session | None, started: 
         elif _lost_knowledge(error, plan):
             # The server lost a knowledge file or vector store: check, upload again, retry once.
             plan = materialize(decision, session=session, hooks=hooks, verify=True)
+        elif _forgot_lost_attachments(error, plan, decision):
+            # An attachment's recorded file ID is not on this server: upload it again, retry once.
+            plan = materialize(decision, session=session, hooks=hooks)
         elif _refused_an_option(error, plan):
             # A model without reasoning (gpt-4.1, gpt-4o) refuses an effort or a verbosity (HTTP 400,
             # nothing billed): the built-in linters' low effort is a saving, never a reason to fail.

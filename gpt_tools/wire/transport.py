@@ -125,7 +125,9 @@ def _error_from(status: int, body: bytes, path: str, request_id: str | None) -> 
     except (ValueError, KeyError, TypeError, AttributeError):
         pass
     hints = {401: " (check the API key)", 407: " (the proxy wants credentials: user:password@ in HTTP_PROXY)"}
-    if path in ("/responses", "/chat/completions"):
+    if path in ("/responses", "/chat/completions") and param in (None, "model"):
+        # A 404 whose param names another part of the request (an input file, a tool's vector store)
+        # is about that object: the model and the base_url are fine.
         hints[404] = " (check the model name and base_url)"
     hint = hints.get(status, "")
     text = f"HTTP {status}: {redact.redact(message)[:2000]}{hint}{_request_note(request_id)}"
