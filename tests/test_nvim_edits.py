@@ -176,3 +176,14 @@ def test_review_without_edits_opens_nothing(editor: Any, api: FakeOpenAI) -> Non
     done = wait_done(editor)
     assert done["status"] == "preview" and "no edits to review" in done["message"], done
     assert len(editor.api.list_wins()) == windows and editor.current.buffer[:] == LINES
+
+
+def test_edits_on_one_line_that_change_its_length_all_land(editor: Any, api: FakeOpenAI) -> None:
+    api.script(Scripted(text=edits_reply(
+        {"find": "recieve", "replace": "do receive", "reason": "spelling"},
+        {"find": "🎉 mail", "replace": "letters", "reason": "tone"},
+        {"find": "naïve teh", "replace": "naive the", "reason": "spelling"},
+    )))  # fmt: skip
+    start_run(editor, "GptRun MarkdownLinter")
+    assert "3 edit(s) applied" in wait_done(editor)["message"]
+    assert editor.current.buffer[2:5] == ["naive the 🎉 plan", "untouched line", "I do receive letters"]
