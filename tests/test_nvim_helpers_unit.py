@@ -1,5 +1,5 @@
-"""The Neovim plugin's pure helpers, without a running Neovim: buffer text, replacements, the chat
-buffer's layout, command arguments, messages and how a failure is described.
+"""The Neovim plugin's pure helpers, without a running Neovim: buffer text, replacements, edits as buffer
+changes (byte columns), the chat buffer's layout, command arguments, messages and how a failure is described.
 
 tests/test_nvim.py and test_nvim_chat.py drive a real Neovim; these pin the helpers' edge cases.
 """
