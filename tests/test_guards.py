@@ -14,6 +14,7 @@ from gpt_tools.core.guards import (
     estimate_tokens,
     find_secrets,
     refuse_secrets,
+    scannable_text,
     strip_citations,
     unwrap_outer_fence,
 )
@@ -356,3 +357,116 @@ def test_secret_line_numbers_count_every_line_ending(ending: str) -> None:
     text = ending.join(lines) + ending
     assert [f.line for f in find_secrets(text, "notes.md")] == [4]
     assert "notes.md, line 4: looks like" in find_secrets(text, "notes.md")[0].describe()
+
+
+# --- attachments in compressed containers ----------------------------------------------------------
+OPENSSH = "-----BEGIN OPENSSH " + "PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n"
+
+
+def _zip(members: dict[str, bytes], method: int = 8) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=method) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _docx(body: str) -> bytes:
+    # Word splits a line into runs (spelling, edits): the key's header is never one run of text.
+    head, tail = body.split(" PRIVATE", 1)
+    xml = f'<w:document><w:body><w:p><w:r><w:t>{head}</w:t></w:r><w:r><w:t xml:space="preserve"> PRIVATE{tail}'
+    xml += "</w:t></w:r></w:p></w:body></w:document>"
+    return _zip({"[Content_Types].xml": b"<Types/>", "word/document.xml": xml.encode()})
+
+
+def _gzip(data: bytes) -> bytes:
+    import gzip
+
+    return gzip.compress(data)
+
+
+def _pdf(content: bytes) -> bytes:
+    import zlib
+
+    stream = zlib.compress(content)
+    head = b"%PDF-1.7\n1 0 obj\n<< /Length " + str(len(stream)).encode() + b" /Filter /FlateDecode >>\nstream\n"
+    return head + stream + b"\nendstream\nendobj\n%%EOF\n"
+
+
+CONTAINERS = {
+    "docx": lambda: _docx(OPENSSH),
+    "zip": lambda: _zip({"keys/id_ed25519": OPENSSH.encode()}),
+    "gz": lambda: _gzip(OPENSSH.encode()),
+    "tar.gz": lambda: _gzip(b"id_ed25519\0" + b"\0" * 500 + OPENSSH.encode()),
+    "zip in gz": lambda: _gzip(_zip({"a.txt": OPENSSH.encode()})),
+    "pdf": lambda: _pdf(b"BT /F1 12 Tf (" + OPENSSH.split("\n")[0].encode() + b") Tj ET"),
+}
+
+
+@pytest.mark.parametrize("case", CONTAINERS)
+def test_a_key_inside_a_compressed_attachment_is_found(case: str) -> None:
+    data = CONTAINERS[case]()
+    assert OPENSSH[:30].encode() not in data  # compressed: the old byte scan saw nothing
+    findings = find_secrets(scannable_text(data), f"s.{case}")
+    assert [f.kind for f in findings][:1] == ["a private key block"], findings
+    assert "\0" not in scannable_text(data)  # the input checks refuse a NUL as binary
+
+
+def test_clean_archives_pass_and_members_are_named() -> None:
+    assert find_secrets(scannable_text(_docx("nothing -----BEGIN PUBLIC KEY----- PRIVATE here")), "a.docx") == []
+    found = find_secrets(scannable_text(_zip({"x.txt": b"ok\n", "deep/k.pem": b"\n\n" + OPENSSH.encode()})), "a.zip")
+    assert [(f.source, f.line) for f in found] == [("a.zip: deep/k.pem", 3)]
+
+
+def test_a_member_name_cannot_forge_a_marker_or_reach_the_terminal_raw() -> None:
+    data = _zip({"\x1b[2J\n\x01!fake\x01\n": OPENSSH.encode()})
+    (finding,) = find_secrets(scannable_text(data), "a.zip")
+    assert not finding.unscannable and "\x1b" not in finding.source
+
+
+UNSCANNABLE = {
+    "zip bomb": (lambda: _zip({"big.txt": b"\0" * (80 << 20)}), "over"),
+    "gzip bomb": (lambda: _gzip(b"a" * (80 << 20)), "over"),
+    "ratio": (lambda: _zip({"z.txt": b"\0" * (8 << 20)}), "times its size"),
+    "truncated": (lambda: _gzip(OPENSSH.encode() * 50)[:-40], "not a readable gzip"),
+    "broken zip": (lambda: _zip({"a.txt": b"x" * 5000})[:-30], "zip"),
+}
+
+
+@pytest.mark.parametrize("case", UNSCANNABLE)
+def test_an_archive_that_cannot_be_scanned_within_bounds_is_refused(case: str) -> None:
+    make, why = UNSCANNABLE[case]
+    with pytest.raises(InputRefused, match="cannot be checked for secrets") as caught:
+        refuse_secrets({"s.bin": scannable_text(make())})
+    assert why in str(caught.value) and "--allow-secrets" in str(caught.value)
+
+
+def test_an_encrypted_zip_member_is_refused() -> None:
+    data = bytearray(_zip({"secret.txt": b"hello"}, method=0))
+    data[6] |= 1  # the local header's "encrypted" flag
+    central = data.rfind(b"PK\x01\x02")
+    data[central + 8] |= 1
+    with pytest.raises(InputRefused, match=r"secret\.txt is encrypted"):
+        refuse_secrets({"s.zip": scannable_text(bytes(data))})
+
+
+def test_ordinary_binaries_are_not_taken_for_archives() -> None:
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40 + b"PK\x05\x06" + b"\x07" * 30
+    assert find_secrets(scannable_text(png), "img.png") == []
+
+
+@pytest.mark.parametrize("name", ["s.docx", "s.zip", "s.gz"])
+def test_run_refuses_to_upload_a_compressed_attachment_holding_a_key(api: FakeOpenAI, name: str) -> None:
+    data = {"s.docx": CONTAINERS["docx"], "s.zip": CONTAINERS["zip"], "s.gz": CONTAINERS["gz"]}[name]()
+    Path(name).write_bytes(data)
+    done = run_program("gpt-tools", "run", "DocWriter", "-t", "describe it", "--input-files", name)
+    assert done.returncode == 2, done.stderr
+    assert b"looks like a private key block" in done.stderr
+    assert api.requests == []  # neither uploaded nor sent
+    allowed = run_program(
+        "gpt-tools", "run", "DocWriter", "-t", "describe it", "--allow-secrets", "--input-files", name
+    )
+    assert allowed.returncode == 0, allowed.stderr

@@ -28,13 +28,26 @@ _SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 _PLACEHOLDER = re.compile(r"(?i)example|(.)\1{7,}")
 
 
+# scannable_text marks each member of an archive with a line "\x01name\x01" (a leading "!" in place of
+# a name: the archive could not be scanned, and why). Scanned bytes never hold \x01 (it becomes a
+# space), so a file cannot forge a marker; a name is shown in messages, so it is made printable.
+_MARK = "\x01"
+_SECTION = re.compile("\n\x01([^\x01\n]*)\x01\n")
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_MARKUP = (".xml", ".rels", ".html", ".htm", ".xhtml", ".svg", ".opf", ".ncx")
+_TAG = re.compile(r"<[^<>]*>")  # Word splits a line into runs: "<w:t>-----BEGIN</w:t>...<w:t> PRIVATE"
+
+
 @dataclass(frozen=True)
 class SecretFinding:
     source: str
     line: int
     kind: str
+    unscannable: bool = False  # kind is then why the file could not be scanned
 
     def describe(self) -> str:
+        if self.unscannable:
+            return f"{self.source} cannot be scanned: {self.kind}"
         return f"{self.source}, line {self.line}: looks like {self.kind}"
 
 
@@ -48,7 +61,23 @@ def line_starts(text: str) -> list[int]:
 
 
 def find_secrets(text: str, source: str = "input") -> list[SecretFinding]:
-    """Every plausible secret in text, by line; placeholders used in docs are not reported."""
+    """Every plausible secret in text, by line; placeholders used in docs are not reported.
+
+    An archive's members (see scannable_text) are reported as "source: member", lines counted in it.
+    """
+    if _MARK not in text:
+        return _find_in(text, source)
+    pieces = _SECTION.split(text)  # [the file's own bytes, name, member, name, member, ...]
+    findings = _find_in(pieces[0], source)
+    for label, body in zip(pieces[1::2], pieces[2::2], strict=True):
+        if label.startswith("!"):
+            findings.append(SecretFinding(source, 0, label[1:], unscannable=True))
+        else:
+            findings.extend(_find_in(body, f"{source}: {label}"))
+    return sorted(findings, key=lambda f: (f.source, f.line))
+
+
+def _find_in(text: str, source: str) -> list[SecretFinding]:
     findings: list[SecretFinding] = []
     starts: list[int] = []  # each line's offset, computed once a secret is found
     for kind, pattern in _SECRET_PATTERNS:
@@ -61,18 +90,41 @@ def find_secrets(text: str, source: str = "input") -> list[SecretFinding]:
 
 
 def scannable_text(data: bytes) -> str:
-    """Any file's bytes as text the secret patterns can read (they are ASCII): nothing makes a file unscannable.
+    """Any file's bytes as text the secret patterns can read (they are ASCII), archives' members too.
 
     Invalid UTF-8 and NULs become harmless non-word characters (the text holds no NUL: it is only
     scanned, never sent as text); UTF-16 (with a BOM, or mostly NULs) is read as such so a key in it is
-    still one run of characters.
+    still one run of characters. A zip container (.docx, .xlsx, .odt, .epub, .zip), a gzip file or a
+    PDF's Flate streams are unpacked within bounds (containers.py) and each member is appended, marked;
+    markup members also without their tags. One that cannot be unpacked is marked so that
+    refuse_secrets refuses it: it was not scanned.
     """
+    text = _plain_text(data)
+    from gpt_tools.core import containers  # only files that look compressed pay for zipfile/gzip
+
+    if containers.kind(data) is None:
+        return text
+    try:
+        members = containers.unpack(data)
+    except containers.Unscannable as exc:
+        return f"{text}\n{_MARK}!{_UNPRINTABLE.sub('?', exc.reason)}{_MARK}\n"
+    parts = [text]
+    for name, content in members:
+        label, member = _UNPRINTABLE.sub("?", name), _plain_text(content)
+        parts.append(f"\n{_MARK}{label}{_MARK}\n{member}")
+        if name.lower().endswith(_MARKUP):
+            parts.append(f"\n{_MARK}{label} (text){_MARK}\n{_TAG.sub('', member)}")
+    return "".join(parts)
+
+
+def _plain_text(data: bytes) -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16", errors="replace").replace("\x00", " ")
-    text = data.decode("utf-8", errors="replace")
-    if data.count(0) * 4 >= len(data) > 0:  # UTF-16 without a BOM: the ASCII of a key is every other byte
-        return text.replace("\x00", "")
-    return text.replace("\x00", " ")
+        text = data.decode("utf-16", errors="replace").replace("\x00", " ")
+    elif data.count(0) * 4 >= len(data) > 0:  # UTF-16 without a BOM: the ASCII of a key is every other byte
+        text = data.decode("utf-8", errors="replace").replace("\x00", "")
+    else:
+        text = data.decode("utf-8", errors="replace").replace("\x00", " ")
+    return text.replace(_MARK, " ")
 
 
 def refuse_secrets(texts: dict[str, str]) -> None:
@@ -81,6 +133,11 @@ def refuse_secrets(texts: dict[str, str]) -> None:
     if findings:
         listed = "; ".join(f.describe() for f in findings[:5])
         more = f" (and {len(findings) - 5} more)" if len(findings) > 5 else ""
+        if all(f.unscannable for f in findings):
+            raise InputRefused(
+                f"refusing to send what cannot be checked for secrets: {listed}{more}. "
+                "Pass --allow-secrets to send it unchecked."
+            )
         raise InputRefused(
             f"refusing to send what looks like a secret: {listed}{more}. "
             "Remove it, or pass --allow-secrets if it is not one."
