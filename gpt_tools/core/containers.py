@@ -14,7 +14,7 @@ import io
 import re
 import zlib
 from dataclasses import dataclass
-from typing import IO
+from typing import Protocol
 
 MAX_UNPACKED = 64 * 1024 * 1024
 MAX_RATIO = 200  # zip bombs expand a thousandfold and more; documents and text, tens at most
@@ -24,6 +24,10 @@ MAX_DEPTH = 3
 _CHUNK = 1 << 20
 _PDF_STREAM = re.compile(rb"stream\r?\n")
 _PDF_IMAGE = re.compile(rb"/Subtype\s*/Image")
+
+
+class _Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class Unscannable(Exception):
@@ -82,7 +86,7 @@ def _unpack(data: bytes, prefix: str, depth: int, budget: _Budget, found: list[t
             _unpack(content, f"{prefix}{name}/", depth + 1, budget, found)
 
 
-def _read_bounded(stream: IO[bytes], budget: _Budget) -> bytes:
+def _read_bounded(stream: _Readable, budget: _Budget) -> bytes:
     parts = []
     while chunk := stream.read(_CHUNK):
         budget.take(len(chunk))
