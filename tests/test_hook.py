@@ -521,3 +521,10 @@ def test_a_note_glued_to_the_only_paragraph_is_refused(api: FakeOpenAI, capfd: p
     assert main(["one.md"]) == 1
     assert Path("one.md").read_text() == text
     assert "adds '(I corrected one typo.)' at the end of its last paragraph" in capfd.readouterr().out
+
+
+def test_dry_run_summary_says_1_file(api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
+    Path("a.md").write_text(TYPO)
+    assert _run("--dry-run", "a.md") == 0
+    assert "gpt-tools-hook: dry run, 1 file, ~$" in capfd.readouterr().out
+    assert api.model_requests() == []

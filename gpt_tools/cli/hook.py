@@ -21,6 +21,7 @@ from gpt_tools.cli.console import Console, OutputFailed
 from gpt_tools.cli.editlines import edit_lines, edits_summary, refused_line
 from gpt_tools.cli.hook_args import PROGRAM, link_note
 from gpt_tools.cli.report import diff, fail
+from gpt_tools.cli.safe_text import printable
 from gpt_tools.config.loader import load_config
 from gpt_tools.config.resolve import resolve_settings
 from gpt_tools.core.preview import preview
@@ -60,6 +61,11 @@ class FileCheck:
     requests: int = 0
     edits: EditReport | None = None  # edits mode: what the model proposed, applied and refused
     cached: bool = False  # the answer came from the result cache (no request sent for it)
+
+    @property
+    def shown(self) -> str:
+        """The path as printed: a newline or escape in a (repository's) file name never forges a line."""
+        return printable(self.path)
 
 
 def _read(path: str) -> bytes | FileCheck:
@@ -149,10 +155,10 @@ def _write(outcome: FileCheck, console: Console) -> bool:
         console.line(str(exc))
         return False
     except OSError as exc:  # read-only folder, full disk: this file only, the others are still written
-        console.line(f"{outcome.path}: not written: {exc.strerror or exc}")
+        console.line(f"{outcome.shown}: not written: {exc.strerror or exc}")
         return False
     kept = f" (could not keep its {', '.join(written.lost)})" if written.lost else ""
-    console.line(f"fixed {outcome.path}{kept}{_from_cache(outcome)}")
+    console.line(f"fixed {outcome.shown}{kept}{_from_cache(outcome)}")
     return True
 
 
@@ -173,13 +179,13 @@ def _show_check(outcome: FileCheck, options: Options, console: Console) -> None:
     edits = outcome.edits
     lines_only = edits is not None and not options.diff and (edits.applied or not _changes(outcome))
     if edits is not None and lines_only:
-        for line in edit_lines(outcome.path, edits):
+        for line in edit_lines(outcome.shown, edits):
             console.line(line)
         return
     if _changes(outcome):
         assert outcome.fixed is not None
-        shown = diff(outcome.path, outcome.original, outcome.fixed)
-        console.line(f"would fix {outcome.path}{_from_cache(outcome)}:\n{shown}".rstrip("\n"))
+        shown = diff(outcome.shown, outcome.original, outcome.fixed)
+        console.line(f"would fix {outcome.shown}{_from_cache(outcome)}:\n{shown}".rstrip("\n"))
     _show_refused(outcome, console)
 
 
@@ -187,7 +193,7 @@ def _show_refused(outcome: FileCheck, console: Console) -> None:
     """The edits of one file the checks refused, one line each (fix mode, and check mode's --diff)."""
     if outcome.edits is not None:
         for refusal in outcome.edits.refused:
-            console.line(refused_line(outcome.path, outcome.edits.original, refusal))
+            console.line(refused_line(outcome.shown, outcome.edits.original, refusal))
 
 
 def _summary(outcomes: list[FileCheck], options: Options, written: int, held: int, sent: int) -> list[str]:
@@ -220,12 +226,12 @@ def _report(outcomes: list[FileCheck], options: Options, console: Console, *, se
     """Each file's lines, then the counts; the exit status (sent: HTTP requests, retries included)."""
     for outcome in outcomes:
         if outcome.note:
-            console.line(f"{outcome.path}: {outcome.note}")
+            console.line(f"{outcome.shown}: {outcome.note}")
     unchecked = [o for o in outcomes if o.api_failure]
     refused = [o for o in outcomes if o.problem and not o.api_failure]
     changed = [o for o in outcomes if _changes(o)]
     for outcome in refused:
-        console.line(f"{outcome.path}: {outcome.problem}")
+        console.line(f"{outcome.shown}: {outcome.problem}")
     # Check mode shows what is known even when some files could not be checked; fix mode writes all
     # or nothing: a partial fix on a failing run would surprise more than help.
     held = len(changed) if unchecked and not options.check else 0
@@ -240,7 +246,7 @@ def _report(outcomes: list[FileCheck], options: Options, console: Console, *, se
     if unchecked:
         console.line(f"not checked ({unchecked[0].problem}); no file was changed:")
         for outcome in unchecked:
-            console.line(f"  {outcome.path}")
+            console.line(f"  {outcome.shown}")
     for line in _summary(outcomes, options, written, held, sent):
         console.line(line)
     # Fix mode fails when it wrote (pre-commit's "files were modified"), refused, or could not write.
@@ -261,19 +267,19 @@ def _dry_run(options: Options, console: Console) -> int:
     for path in options.files:
         original = _read(path)
         if isinstance(original, FileCheck):  # a pipe or device is never read (it would block)
-            console.line(f"{path}: would be skipped: {original.note or original.problem}")
+            console.line(f"{printable(path)}: would be skipped: {original.note or original.problem}")
             continue
         try:
             text = decode_input(original, source=path)
             plan = preview(options.assistant, text, model=options.model, config=config)
         except (OSError, GptToolsError) as exc:
-            console.line(f"{path}: would be skipped: {exc}")
+            console.line(f"{printable(path)}: would be skipped: {exc}")
             continue
         total += plan.cost or 0.0
-        console.line(f"{path}: ~{plan.input_tokens:,} tokens in, {plan.chunks} request(s), ~${plan.cost or 0:.4f}")
-    console.line(
-        f"{PROGRAM}: dry run, {len(options.files)} files, ~${total:.4f} at most (before the cache); nothing sent"
-    )
+        cost = f"~{plan.input_tokens:,} tokens in, {plan.chunks} request(s), ~${plan.cost or 0:.4f}"
+        console.line(f"{printable(path)}: {cost}")
+    files = _plural(len(options.files), "file")
+    console.line(f"{PROGRAM}: dry run, {files}, ~${total:.4f} at most (before the cache); nothing sent")
     return 0
 
 
