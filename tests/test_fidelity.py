@@ -459,3 +459,14 @@ EDGE_FIXES = {
 def test_edge_fixes_and_repeated_lines_of_the_input_pass(case: str) -> None:
     original, fixed = EDGE_FIXES[case]
     check_content(original, fixed, "the document", STRICT)
+
+
+def test_a_paragraph_added_where_the_alignment_spans_a_kept_one_is_refused() -> None:
+    # "para" of the first paragraph pairs with the last word of the reply, so the added paragraph lies
+    # inside the first one's reply stretch, where no gap looked.
+    original = "Intro teh para.\n\nSecond para.\n"
+    reply = "Intro the para.\n\nI fixed one typo for you, para.\n\nSecond para.\n"
+    with pytest.raises(
+        ReplyRejected, match=r"adds 1 block in the middle .*starting 'I fixed one typo for you, para\.'"
+    ):
+        check_content(original, reply, "the document", STRICT)

@@ -172,7 +172,10 @@ def _kept(block: Block, matched: Sequence[bool], fidelity: Fidelity) -> bool:
     return sum(matched[block.start : block.end]) >= fidelity.kept * (block.end - block.start)
 
 
-def _gaps(ins: list[Block], outs: list[Block], partner: list[int], n_after: int, fidelity: Fidelity) -> list[_Gap]:
+def _gaps(
+    ins: list[Block], outs: list[Block], partner: list[int], n_after: int, fidelity: Fidelity
+) -> tuple[list[_Gap], list[tuple[_Gap, Block]]]:
+    """The gaps to judge, and the reply blocks not kept that lie in none (see _hidden)."""
     matched_in = [p >= 0 for p in partner]
     matched_out = [False] * n_after
     for p in partner:
@@ -193,7 +196,30 @@ def _gaps(ins: list[Block], outs: list[Block], partner: list[int], n_after: int,
         gaps.append(_gap(lost, range(position, aligned[0]), kept_out, first=first, last=False))
         lost, position, first = [], aligned[-1] + 1, False
     gaps.append(_gap(lost, range(position, n_after), kept_out, first=first, last=True))
-    return [gap for gap in gaps if gap.lost or gap.new]
+    return [gap for gap in gaps if gap.lost or gap.new], _hidden(ins, outs, partner, gaps, kept_out)
+
+
+def _hidden(
+    ins: list[Block], outs: list[Block], partner: list[int], gaps: list[_Gap], kept_out: list[bool]
+) -> list[tuple[_Gap, Block]]:
+    """Reply blocks mostly unaligned that no gap holds, each with the kept input block whose reply
+    stretch holds it: a repeated or added paragraph lands there when the alignment pairs a word of
+    the block before it with one after it ("para" of "Intro teh para." with "Second para." later)."""
+    in_gap = bytearray(len(kept_out))
+    for gap in gaps:
+        if gap.words:
+            in_gap[gap.words[0] : gap.words[-1] + 1] = b"\1" * len(gap.words)
+    stretches = [(p[0], p[-1], b) for b in ins if (p := [q for q in partner[b.start : b.end] if q >= 0])]
+    firsts = [first for first, _, _ in stretches]  # increasing: the alignment keeps the order
+    found: list[tuple[_Gap, Block]] = []
+    for block in outs:
+        if kept_out[block.start] or any(in_gap[block.start : block.end]):
+            continue
+        k = bisect_left(firsts, block.start) - 1
+        if k >= 0 and stretches[k][1] > block.start:
+            span = list(range(block.start, block.end))
+            found.append((_Gap(lost=[], words=span, new=span, first=False, last=False), stretches[k][2]))
+    return found
 
 
 def _gap(lost: list[Block], span: range, kept_out: list[bool], *, first: bool, last: bool) -> _Gap:
@@ -369,17 +395,22 @@ def check_content(before: str, after: str, where: str, fidelity: Fidelity = STRI
         return
     partner = _partners(ins, outs, in_words, out_words)
     budget = Budget()
-    problems = [
-        problem
-        for gap in _gaps(ins, outs, partner, len(out_words), fidelity)
-        if (problem := _judge(gap, ins, outs, in_words, out_words, fidelity, budget))
-    ]
+    gaps, hidden = _gaps(ins, outs, partner, len(out_words), fidelity)
+    problems = [problem for gap in gaps if (problem := _judge(gap, ins, outs, in_words, out_words, fidelity, budget))]
     edges = (
         _edge(ins, outs, partner, len(in_words), start=True),
         _edge(ins, outs, partner, len(in_words), start=False),
     )
     problems = problems or [problem for problem in edges if problem]
     problems = problems or repeats(ins, outs, in_words, out_words)
+    problems = (
+        problems
+        or [
+            _invented(gap, outs)
+            for gap, owner in hidden  # a part of its owner reworded (Simplifier's steps made a list) passes
+            if not similarity(in_words[owner.start : owner.end], [out_words[i] for i in gap.words], fidelity, budget)
+        ]
+    )
     if problems:
         more = (
             f" (and {len(problems) - 1} more such place{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
