@@ -121,6 +121,19 @@ def test_trust_on_a_malformed_user_config_exits_2_without_a_traceback(
     assert user.read_text() == text
 
 
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [("trusted_projects = [\n", "at end of document"), ("a = 1\nb = [\nc\n", "at line 3, column 1")],
+)
+def test_trust_on_a_malformed_user_config_names_where_the_error_is(fake: FakeOpenAI, text: str, where: str) -> None:
+    user = user_config_file()
+    user.parent.mkdir(parents=True, exist_ok=True)
+    user.write_text(text)
+    done = run_program("gpt-tools", "trust")
+    assert done.returncode == 2
+    assert where.encode() in done.stderr and b"\\x00" not in done.stderr, done.stderr
+
+
 def test_trust_keeps_crlf_line_endings_and_bom(fake: FakeOpenAI) -> None:
     user = user_config_file()
     user.parent.mkdir(parents=True, exist_ok=True)

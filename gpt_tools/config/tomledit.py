@@ -7,6 +7,7 @@ order, instead of the later one writing over the earlier.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -74,6 +75,11 @@ def read_document(path: Path) -> tuple[Any, Layout]:
     import tomlkit  # start-up: tomlkit takes tens of ms; every config load imports this module (via trust)
     from tomlkit.exceptions import TOMLKitError
 
+    if sys.version_info >= (3, 11):  # as in loader.py
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+
     if not path.exists():
         return tomlkit.document(), Layout()
     try:
@@ -83,8 +89,13 @@ def read_document(path: Path) -> tuple[Any, Layout]:
     except UnicodeDecodeError as exc:
         raise ConfigError(str(path), None, f"cannot read: {exc}") from None
     layout = Layout.of(text)
+    body = text.removeprefix(BOM).replace("\r\n", "\n")
+    try:  # tomllib first: tomlkit reports an error at the end as "Unexpected character: '\x00' at line 1 col 0"
+        tomllib.loads(body)
+    except tomllib.TOMLDecodeError as exc:  # the loader's own words: "Invalid value (at line 2, column 1)"
+        raise ConfigError(str(path), None, f"invalid TOML: {exc}") from None
     try:
-        return tomlkit.parse(text.removeprefix(BOM).replace("\r\n", "\n")), layout
+        return tomlkit.parse(body), layout
     except TOMLKitError as exc:
         raise ConfigError(str(path), None, f"invalid TOML: {exc}") from None
 
