@@ -443,3 +443,25 @@ def test_signal_with_chunks_in_flight_gives_the_input_back_and_ends(api: FakeOpe
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=40)  # the replies are held longer than this
     assert (proc.returncode, out) == (128 + signal.SIGTERM, doc), err
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "stdout"),
+    [
+        ("gpt-filter", ["MarkdownLinter"], DOC),
+        ("gpt-tools", ["run", "MarkdownLinter", "-t", "teh"], b""),
+        ("gpt-tools-hook", ["--check", "x.md"], b""),
+    ],
+)
+def test_a_deleted_working_folder_is_named_and_the_text_given_back(
+    api: FakeOpenAI, tmp_path: Path, name: str, args: list[str], stdout: bytes
+) -> None:
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    command = 'cd "$1" && rmdir "$1" && shift && exec "$@"'
+    done = subprocess.run(
+        ["sh", "-c", command, "sh", str(gone), program(name), *args], input=DOC, capture_output=True, check=False
+    )
+    assert (done.returncode, done.stdout) == (2, stdout), done.stderr
+    assert b"the working folder no longer exists" in done.stderr and b"Traceback" not in done.stderr
+    assert api.model_requests() == []

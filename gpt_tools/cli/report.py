@@ -8,6 +8,7 @@ asks, so one failure never means two statuses.
 from __future__ import annotations
 
 import difflib
+import os
 from typing import TYPE_CHECKING, Any
 
 from gpt_tools.cli.console import Console
@@ -26,9 +27,19 @@ def fail(console: Console, exc: BaseException, *, after: str = "") -> int:
         console.error(f"interrupted{after}")
     elif isinstance(exc, GptToolsError):
         console.error(f"{exc}{after}")
+    elif isinstance(exc, FileNotFoundError) and _cwd_gone():  # os.getcwd() in any layer: say what it means
+        console.error(f"the working folder no longer exists (deleted or moved); cd to an existing folder{after}")
     else:
         console.error(f"internal error ({type(exc).__name__}: {exc}){after}")
     return exit_status(exc)
+
+
+def _cwd_gone() -> bool:
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        return True
+    return False
 
 
 def diff(path: str, before: bytes, after: bytes) -> str:

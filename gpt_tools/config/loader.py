@@ -26,7 +26,7 @@ from gpt_tools.config.definitions import (
     apply_settings,
     out_of_range,
 )
-from gpt_tools.errors import ConfigError, UnknownAssistant
+from gpt_tools.errors import ConfigError, UnknownAssistant, UsageError
 from gpt_tools.state import paths
 from gpt_tools.state.localread import FileRefused, read_regular
 
@@ -326,10 +326,17 @@ def apply_project_layer(config: Config, table: Mapping[str, Any], path: Path) ->
     config.project_file = path
 
 
+def _working_folder() -> str:
+    try:
+        return os.getcwd()
+    except FileNotFoundError:  # `rm -r` of the folder a shell (or Vim) still sits in
+        raise UsageError("the working folder no longer exists (deleted or moved); cd to an existing folder") from None
+
+
 def load_config(cwd: Path | str | None = None) -> Config:
     """Built-in assistants, then the user config, then the nearest project config."""
     config = load_base_config()
-    project = find_project_config(Path(cwd or os.getcwd()).resolve())
+    project = find_project_config(Path(cwd or _working_folder()).resolve())
     if project is not None:
         path, table = project
         trust.check(path, table, config.trusted, explicit=paths.explicit_config_file() is not None)
