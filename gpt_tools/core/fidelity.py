@@ -7,7 +7,10 @@ order (alignment.py, near-linear), and every stretch of one that has no counterp
 
 - input blocks with no reply text in their place were **dropped**;
 - reply blocks with no input in their place were **invented** (first or last: a preamble or a note);
-- input blocks replaced by reply text that resembles them too little were **replaced**.
+- input blocks replaced by reply text that resembles them too little were **replaced**;
+- reply blocks that occur more often than anything like them in the input are **repeats** (counted,
+  since the one-to-one alignment may hide a copy inside a kept block's stretch);
+- a sentence or aside glued to the first or last block is a **note** to the user.
 
 Split or joined paragraphs, re-formatted lists and fixed headings keep their words in order, so they
 pass. Protected-region markers are not prose (protect.py checks them) and are ignored here.
@@ -340,6 +343,7 @@ def _edge(ins: list[Block], outs: list[Block], partner: list[int], n_in: int, *,
 
 _ALIKE = 0.75  # character similarity at which an input block counts as a copy of a repeated reply block
 _CANDIDATES = 64  # input blocks compared with one repeated reply block (those holding its rarest word)
+_COMPARISONS = 5000  # ... and in one check: past it, repeats are judged by exact copies alone (refused)
 
 
 def repeats(ins: list[Block], outs: list[Block], before: list[str], after: list[str]) -> list[str]:
@@ -350,32 +354,32 @@ def repeats(ins: list[Block], outs: list[Block], before: list[str], after: list[
     split paragraph or a fixed line has no twin, and a line the input repeats may repeat as often.
     """
     in_count = Counter(tuple(before[b.start : b.end]) for b in ins)
-    placed: dict[tuple[str, ...], list[int]] = {}  # each reply block's words: where they stand
-    for j, b in enumerate(outs):
-        placed.setdefault(tuple(after[b.start : b.end]), []).append(j)
-    out_count = Counter({words: len(at) for words, at in placed.items()})
+    out_count = Counter(tuple(after[b.start : b.end]) for b in outs)
+    kinds: Counter[str] = Counter()
+    nth: dict[int, int] = {}  # "paragraph 5": each input block's place among those of its kind
+    for block in ins:
+        kinds[block.kind] += 1
+        nth[id(block)] = kinds[block.kind]
     holding: dict[str, list[Block]] = {}
     for block in ins:
         for word in set(before[block.start : block.end]):
             holding.setdefault(word, []).append(block)
     problems: list[str] = []
+    comparisons = _COMPARISONS
     for block in outs:
         words = tuple(after[block.start : block.end])
         copies = out_count.pop(words, 0)
         if copies < 2 or copies <= in_count[words]:
             continue
         rarest = min(words, key=lambda w: len(holding.get(w, ())) or len(ins) + 1)
-        near = {id(b): b for b in holding.get(rarest, [])[:_CANDIDATES]}  # the input blocks holding its rarest word
-        like = sorted((b for b in near.values() if _alike(before[b.start : b.end], words)), key=lambda b: b.start)
-        if copies <= max(in_count[words], len(like)):
+        near = holding.get(rarest, [])[: min(_CANDIDATES, comparisons)]  # the input blocks holding its rarest word
+        comparisons -= len(near)
+        like = [b for b in near if _alike(before[b.start : b.end], words)]
+        has = max(in_count[words], len(like))
+        if copies <= has:
             continue
-        if like:
-            source = like[0]
-            nth = sum(1 for b in ins[: ins.index(source) + 1] if b.kind == source.kind)
-            what = f"{source.kind} {nth} {_excerpt(source.text)}"
-        else:
-            what = _excerpt(block.text)
-        problems.append(f"repeats {what} ({copies} copies where the input has {len(like)})")
+        what = f"{like[0].kind} {nth[id(like[0])]} {_excerpt(like[0].text)}" if like else _excerpt(block.text)
+        problems.append(f"repeats {what} ({copies} copies where the input has {has})")
     return problems
 
 
