@@ -248,6 +248,7 @@ def test_overflowing_retry_after_fails_fast_with_the_request_id(wire: ScriptedSe
     with pytest.raises(ApiError, match="over max_retry_wait") as caught:
         _post(_raw_endpoint(wire), [])
     assert (caught.value.status, caught.value.request_id) == (429, "req_1")
+    assert "inf s" not in str(caught.value) and "Retry-After overflows" in str(caught.value)
     assert len(wire.requests) == 1
 
 

@@ -283,7 +283,9 @@ def send(
 
 
 def _too_long(error: RunFailed, wait: float) -> RunFailed:
-    message = f"{error}; the server asks to wait {wait:.0f} s, over max_retry_wait"
+    # An overflowing Retry-After (1e999) is infinite here: "inf s" reads like a bug, not a server's answer.
+    asked = f"{wait:.0f} s" if wait < 1e15 else "longer than any sensible wait (Retry-After overflows)"
+    message = f"{error}; the server asks to wait {asked}, over max_retry_wait"
     if isinstance(error, ApiError):
         return ApiError(
             message,
