@@ -470,3 +470,17 @@ def test_run_refuses_to_upload_a_compressed_attachment_holding_a_key(api: FakeOp
         "gpt-tools", "run", "DocWriter", "-t", "describe it", "--allow-secrets", "--input-files", name
     )
     assert allowed.returncode == 0, allowed.stderr
+
+
+def test_every_flate_stream_of_a_pdf_is_scanned_but_its_images_are_not_unpacked() -> None:
+    import zlib
+
+    def obj(number: int, kind: bytes, content: bytes) -> bytes:
+        body = zlib.compress(content)
+        return b"%d 0 obj\n<< %s/Filter /FlateDecode >>\nstream\n%s\nendstream\nendobj\n" % (number, kind, body)
+
+    image = b"-----BEGIN RSA " + b"PRIVATE KEY----- pixels"  # never read as text: it is an image
+    pdf = b"%PDF-1.4\n" + obj(1, b"", b"BT (hi) Tj ET") + obj(2, b"/Subtype /Image ", image)
+    assert find_secrets(scannable_text(pdf), "a.pdf") == []
+    found = find_secrets(scannable_text(pdf + obj(3, b"", OPENSSH.encode())), "a.pdf")
+    assert [(f.source, f.kind) for f in found] == [("a.pdf: stream 3", "a private key block")]

@@ -22,7 +22,7 @@ RATIO_ALLOWANCE = 1024 * 1024  # a small, very repetitive file may expand more: 
 MAX_MEMBERS = 10_000
 MAX_DEPTH = 3
 _CHUNK = 1 << 20
-_PDF_STREAM = re.compile(rb"stream\r?\n")
+_PDF_STREAM = re.compile(rb"(?<!end)stream\r?\n")  # not the "endstream" that closes one
 _PDF_IMAGE = re.compile(rb"/Subtype\s*/Image")
 
 
