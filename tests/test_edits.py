@@ -426,3 +426,45 @@ def test_several_structure_breakers_are_each_found() -> None:
     result = apply_edits(text, edits)
     assert sorted(r.edit.find for r in result.refused) == ["Para 30 teh", "Para 5 teh", "Para 55 teh"]
     assert len(result.applied) == 57
+
+
+# --- an edit may fix text, never add prose of its own ------------------------------------------------
+
+INVENTING = [
+    ("Second para.", "Second para. (I corrected one typo.)"),
+    ("See the docs", "See the docs. They explain more."),
+    ("This is teh end", "This is the end: thanks for reading it"),
+    ("a b", "a b\n\nA new paragraph here."),
+    ("teh word", "the word " + " ".join(["and"] * 12)),
+]
+FIXING = [
+    ("teh cat sat", "The cat sat."),
+    ("I went home I slept", "I went home; then I slept."),
+    ("Hello world how are you", "Hello, world. How are you?"),
+    ("He go to school", "He goes to school"),
+    ("dont", "don't"),
+    ("in order to", "to"),
+]
+
+
+@pytest.mark.parametrize(("find", "replace"), INVENTING)
+def test_an_edit_adding_prose_of_its_own_is_refused(find: str, replace: str) -> None:
+    document = f"Intro.\n\n{find}\n\nOutro.\n"
+    result = apply_edits(document, [Edit(find=find, replace=replace, reason="fix")])
+    assert result.text == document
+    assert [refused.reason for refused in result.refused] == ["invents"]
+
+
+@pytest.mark.parametrize(("find", "replace"), FIXING)
+def test_an_edit_fixing_a_sentence_is_applied(find: str, replace: str) -> None:
+    document = f"Intro.\n\n{find}\n\nOutro.\n"
+    result = apply_edits(document, [Edit(find=find, replace=replace, reason="fix")])
+    assert result.text == document.replace(find, replace)
+    assert result.refused == ()
+
+
+def test_a_blank_line_a_markdown_fix_needs_is_not_prose() -> None:
+    document = "Intro:\n- one\n- two\n"
+    result = apply_edits(document, [Edit(find="Intro:\n- one", replace="Intro:\n\n- one", reason="blank line")])
+    assert result.text == "Intro:\n\n- one\n- two\n"
+    assert result.refused == ()

@@ -19,6 +19,8 @@ Decisions (documented for the front ends):
   into prose, a blank line deleted before indented code) is refused as `protected` (edit_guard.py);
   results assembled from chunks are checked whole with keep_structure().
 - The BOM is a protected region; a `find` matching in several places is reported with up to 10 of them.
+- An edit whose replace adds prose of its own (a paragraph, a note or sentence glued on) is `invents`
+  (edit_content.py): the counterpart of the rewrite content guard.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from typing import Any, Literal
 
 from gpt_tools.errors import ReplyRejected
 from gpt_tools.markdown import edit_guard, locate
+from gpt_tools.markdown.edit_content import added_prose
 from gpt_tools.markdown.locate import line_col as line_col  # public here: the API's one module
 from gpt_tools.markdown.locate import line_starts
 from gpt_tools.markdown.locate import utf16_position as utf16_position
@@ -71,7 +74,7 @@ Reply with edits, not with the document. Your reply is a JSON object {"edits": [
 - If there is nothing to fix, reply {"edits": []}.
 """
 
-RefusalReason = Literal["not_found", "ambiguous", "overlap", "no_op", "protected"]
+RefusalReason = Literal["not_found", "ambiguous", "overlap", "no_op", "protected", "invents"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,10 +135,12 @@ def parse_edits(reply: str) -> list[Edit]:
     """The edits of a reply: exactly {"edits": [{"find", "replace", "reason"}, ...]}, all strings.
 
     ReplyRejected for anything else (not JSON, text around it, a missing or extra key, a wrong type).
-    An empty list is valid: nothing to fix.
+    An empty list is valid: nothing to fix. Raw control characters inside strings are taken as the
+    characters they are (strict=False, and nothing else looser): llama-cpp-python's schema grammar lets a
+    literal newline or tab into a string, which strict JSON forbids, and the text it stands for is plain.
     """
     try:
-        data = json.loads(reply, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        data = json.loads(reply, strict=False, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise _rejected(f"{exc.msg} (line {exc.lineno}, column {exc.colno})") from None
     except RecursionError:
@@ -262,6 +267,9 @@ def _placed(context: _Context, edit: Edit, start: int, end: int, located: locate
     if region is not None:
         detail = f"it touches {edit_guard.kind_name(region[2])} (line {context.line(region[0])})"
         return RefusedEdit(edit=edit, reason="protected", detail=detail, start=start, end=end)
+    invented = added_prose(context.original[start:end], replacement)
+    if invented is not None:
+        return RefusedEdit(edit=edit, reason="invents", detail=invented, start=start, end=end)
     match: Literal["exact", "loose"] = "loose" if located.loose else "exact"
     return PlacedEdit(edit=edit, start=start, end=end, match=match, replacement=replacement)
 
