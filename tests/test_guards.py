@@ -402,6 +402,8 @@ CONTAINERS = {
     "gz": lambda: _gzip(OPENSSH.encode()),
     "tar.gz": lambda: _gzip(b"id_ed25519\0" + b"\0" * 500 + OPENSSH.encode()),
     "zip in gz": lambda: _gzip(_zip({"a.txt": OPENSSH.encode()})),
+    "bz2": lambda: __import__("bz2").compress(OPENSSH.encode()),
+    "xz": lambda: __import__("lzma").compress(OPENSSH.encode()),
     "pdf": lambda: _pdf(b"BT /F1 12 Tf (" + OPENSSH.split("\n")[0].encode() + b") Tj ET"),
 }
 
@@ -454,6 +456,7 @@ def test_an_encrypted_zip_member_is_refused() -> None:
 
 
 def test_ordinary_binaries_are_not_taken_for_archives() -> None:
+    assert find_secrets(scannable_text(b"BZh1 is a bzip2 header; so is this: BZh9\n"), "notes.md") == []
     png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40 + b"PK\x05\x06" + b"\x07" * 30
     assert find_secrets(scannable_text(png), "img.png") == []
 

@@ -1,4 +1,4 @@
-"""What compressed attachments hold, for the secret scan: zip containers, gzip, a PDF's Flate streams.
+"""What compressed attachments hold, for the secret scan: zip containers, gzip/bzip2/xz, a PDF's Flate streams.
 
 A key inside a .docx (a zip of XML), a .zip or a .gz is deflated: its bytes never look like a key,
 so the scan reads what is inside. Unpacking is bounded (MAX_UNPACKED bytes in all, MAX_RATIO times the
@@ -53,9 +53,12 @@ class _Budget:
 
 
 def kind(data: bytes) -> str | None:
-    """'zip', 'gzip' or 'pdf' when data may hold compressed members, else None."""
+    """'zip', 'gzip', 'bzip2/xz' or 'pdf' when data may hold compressed members, else None."""
     if data.startswith(b"\x1f\x8b"):
         return "gzip"
+    bzip2 = data.startswith(b"BZh") and data[4:10] in (b"1AY&SY", b"\x17rE8P\x90")  # a block, or the end
+    if bzip2 or data.startswith(b"\xfd7zXZ\x00"):
+        return "bzip2/xz"  # .tar.bz2, .tar.xz: a tar's own members are stored as they are
     if data.startswith(b"%PDF-"):
         return "pdf"
     if data.startswith((b"PK\x03\x04", b"PK\x05\x06")) or b"PK\x05\x06" in data[-(65536 + 22) :]:
@@ -76,7 +79,8 @@ def _unpack(data: bytes, prefix: str, depth: int, budget: _Budget, found: list[t
         return
     if depth >= MAX_DEPTH:
         raise Unscannable(f"it nests archives more than {MAX_DEPTH} deep")
-    members = {"zip": _zip_members, "gzip": _gzip_members, "pdf": _pdf_members}[what](data, budget)
+    readers = {"zip": _zip_members, "gzip": _gzip_members, "bzip2/xz": _bz2_xz_members, "pdf": _pdf_members}
+    members = readers[what](data, budget)
     for name, content in members:
         budget.members += 1
         if budget.members > MAX_MEMBERS:
@@ -126,6 +130,18 @@ def _gzip_members(data: bytes, budget: _Budget) -> list[tuple[str, bytes]]:
             return [("(gunzipped)", _read_bounded(stream, budget))]
     except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
         raise Unscannable(f"it is not a readable gzip file ({exc})") from None
+
+
+def _bz2_xz_members(data: bytes, budget: _Budget) -> list[tuple[str, bytes]]:
+    import bz2
+    import lzma
+
+    opener = bz2.BZ2File if data.startswith(b"BZh") else lzma.LZMAFile
+    try:
+        with opener(io.BytesIO(data)) as stream:
+            return [("(unpacked)", _read_bounded(stream, budget))]
+    except (OSError, EOFError, lzma.LZMAError) as exc:
+        raise Unscannable(f"it is not a readable bzip2 or xz file ({exc})") from None
 
 
 def _pdf_members(data: bytes, budget: _Budget) -> list[tuple[str, bytes]]:
