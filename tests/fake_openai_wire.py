@@ -117,20 +117,69 @@ def _unique_span(original: str, tokens: list[str], starts: list[int], first: int
             return first, last
 
 
+def _changed_regions(ours: list[str], theirs: list[str]) -> list[tuple[int, int, int, int]] | None:
+    """Token ranges (a0, a1, b0, b1) that cover every changed line, from a diff of lines: the word diff
+    then runs inside them only (a word diff of a whole 4 KB reply costs ~100 ms, since whitespace tokens
+    are everywhere). None when the tokens between two ranges do not pair up (a whitespace run across a
+    changed line boundary): the caller diffs the whole text."""
+    import difflib
+
+    def cuts(tokens: list[str]) -> list[int]:
+        lines = [0]  # the token index where each line starts (after the token holding its newline)
+        for i, token in enumerate(tokens):
+            lines.extend([i + 1] * token.count("\n"))
+        return [*lines, len(tokens)]
+
+    a_lines, b_lines = cuts(ours), cuts(theirs)
+    a_text = ["".join(ours[a_lines[i] : a_lines[i + 1]]) for i in range(len(a_lines) - 1)]
+    b_text = ["".join(theirs[b_lines[i] : b_lines[i + 1]]) for i in range(len(b_lines) - 1)]
+    regions: list[tuple[int, int, int, int]] = []
+    matcher = difflib.SequenceMatcher(None, a_text, b_text, autojunk=False)
+    for tag, i0, i1, j0, j1 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        # One token of margin each side: a whitespace token may straddle the changed lines' edges.
+        a0, b0 = max(0, a_lines[i0] - 1), max(0, b_lines[j0] - 1)
+        a1, b1 = min(len(ours), a_lines[i1] + 1), min(len(theirs), b_lines[j1] + 1)
+        if regions and (a0 <= regions[-1][1] or b0 <= regions[-1][3]):
+            a0, b0 = regions[-1][0], regions[-1][2]
+            regions.pop()
+        regions.append((a0, a1, b0, b1))
+    a_at = b_at = 0
+    for a0, a1, b0, b1 in [*regions, (len(ours), 0, len(theirs), 0)]:
+        if ours[a_at:a0] != theirs[b_at:b0]:
+            return None
+        a_at, b_at = a1, b1
+    return regions
+
+
+def _word_opcodes(ours: list[str], theirs: list[str]) -> list[tuple[int, int, int, int]]:
+    """The word diff's changed runs (a0, a1, b0, b1), within the changed lines' regions only."""
+    import difflib  # only the edits replies need it
+
+    regions = _changed_regions(ours, theirs)
+    if regions is None:
+        regions = [(0, len(ours), 0, len(theirs))]
+    found: list[tuple[int, int, int, int]] = []
+    for a_off, a_end, b_off, b_end in regions:
+        matcher = difflib.SequenceMatcher(None, ours[a_off:a_end], theirs[b_off:b_end], autojunk=False)
+        found.extend(
+            (a_off + a0, a_off + a1, b_off + b0, b_off + b1)
+            for tag, a0, a1, b0, b1 in matcher.get_opcodes()
+            if tag != "equal"
+        )
+    return found
+
+
 def edits_between(original: str, fixed: str) -> list[JSON]:
     """What a model in edits mode would send for turning original into fixed: one {find, replace, reason}
     per changed run of words, `find` extended with its neighbours until it occurs exactly once."""
-    import difflib  # only the edits replies need it
-
     ours, theirs = re.findall(r"\s+|\S+", original), re.findall(r"\s+|\S+", fixed)
     starts = [0]
     for token in ours:
         starts.append(starts[-1] + len(token))
     edits: list[JSON] = []
-    matcher = difflib.SequenceMatcher(None, ours, theirs, autojunk=False)
-    for tag, a0, a1, b0, b1 in matcher.get_opcodes():
-        if tag == "equal":
-            continue
+    for a0, a1, b0, b1 in _word_opcodes(ours, theirs):
         first, last = _unique_span(original, ours, starts, a0, max(a1, a0 + 1) if a0 < len(ours) else a1)
         before, after = "".join(ours[first:a0]), "".join(ours[a1:last])
         find = original[starts[first] : starts[last]]

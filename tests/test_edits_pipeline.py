@@ -157,6 +157,20 @@ def test_the_fakes_edits_reproduce_its_typo_fixer_and_each_find_is_unique() -> N
     assert (result.text, result.refused) == (fix_typos(text), ())
 
 
+def test_the_fakes_edits_cover_lines_added_removed_and_changed_across_blank_runs() -> None:
+    # The fake diffs lines first and words only inside changed lines: whitespace runs that straddle a
+    # changed line, and lines added or dropped, still give edits that rebuild the responder's text.
+    from gpt_tools.markdown.edits import apply_edits, parse_edits
+    from tests.fake_openai_wire import edits_between
+
+    text = "# Title\n\nteh one\n\n\n  two teh\nkept line\nthree\n\nlast teh"
+    fixed = "# Title\n\nthe one\nnew line\n\n  two the\nkept line\n\nlast the\n"
+    edits = edits_between(text, fixed)
+    assert all(text.count(edit["find"]) == 1 for edit in edits)
+    result = apply_edits(text, parse_edits(edits_reply(*edits)), protected=())
+    assert (result.text, result.refused) == (fixed, ())
+
+
 def test_a_long_document_goes_out_in_raw_chunks_and_positions_are_the_documents(api: FakeOpenAI) -> None:
     write_config(Path.cwd(), "max_retries = 0\nedit_chunk_tokens = 40\n")  # the file GPT_TOOLS_CONFIG names
     filler = "long enough to need a chunk of its own"
