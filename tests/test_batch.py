@@ -480,6 +480,16 @@ def test_submit_skips_a_file_over_max_bytes_saying_so(files: dict[str, Path], ap
     assert "big.md: skipped: it is larger than 500 bytes (--max-bytes)" in capfd.readouterr().err
 
 
+@pytest.mark.parametrize("value", ["0", "-1"])
+def test_submit_max_bytes_below_1_is_a_usage_error(files: dict[str, Path], api: FakeOpenAI, value: str) -> None:
+    """--max-bytes -1 would skip every file and pass."""
+    import click
+
+    with pytest.raises(click.BadParameter) as caught:
+        _batch("submit", "MarkdownLinter", "--max-bytes", value, "docs")
+    assert caught.value.exit_code == 2 and not api.batches
+
+
 @pytest.mark.usefixtures("edits_mode")
 def test_an_edits_batch_asks_for_edits_and_collect_applies_them_with_the_same_checks(
     files: dict[str, Path], api: FakeOpenAI, capfd

@@ -128,3 +128,17 @@ def test_a_symlink_inside_the_repository_is_skipped_and_its_target_checked_by_na
     assert main(["alias.md", "real.md"]) == 1
     assert Path("alias.md").is_symlink() and Path("real.md").read_text() == FIXED
     assert len(api.model_requests()) == 1
+
+
+def test_a_newline_in_a_file_name_never_starts_a_line_of_its_own(
+    api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    name = "a\nfixed ok.md"
+    Path(name).write_text(TYPO)
+    assert main(["--dry-run", name]) == 0
+    assert main(["--check", name]) == 1
+    assert main([name]) == 1
+    lines = capfd.readouterr().out.splitlines()
+    assert not [line for line in lines if line.startswith("fixed ok.md")]
+    assert "fixed a\\x0afixed ok.md (from cache)" in lines and "--- a/a\\x0afixed ok.md" in lines
+    assert any(line.startswith("a\\x0afixed ok.md: ~") for line in lines)

@@ -152,3 +152,20 @@ def test_user_args_still_apply_before_files_that_look_like_options(repo: Path, a
     assert done.returncode == 1, done.stdout + done.stderr
     assert (repo / "-mx.md").read_text() == FIXED and (repo / "guide.md").read_text() == FIXED
     assert {request.body["model"] for request in api.model_requests()} == {"gpt-chosen"}
+
+
+@pytest.mark.parametrize(("options", "name"), [("", "--check"), (" --no-cache", "--no-cache"), (" -m gpt-x", "-m")])
+def test_a_file_named_like_an_entry_option_never_drops_it(repo: Path, api: FakeOpenAI, options: str, name: str) -> None:
+    """A local hook (no `types`), as a repository would write it: the entry's own words exist as files.
+    Before, `--check` ended the options there (an existing file): the check hook fixed doc files."""
+    hook = f"      - id: check\n        name: check\n        entry: gpt-tools-hook --check{options}\n"
+    config = f"repos:\n  - repo: local\n    hooks:\n{hook}        language: system\n"
+    (repo / ".pre-commit-config.yaml").write_text(config)
+    (repo / name).write_text(TYPO)
+    _git(repo, "add", ".")
+    command = [str(BIN / "pre-commit"), "run", "--all-files"]
+    done = subprocess.run(command, cwd=repo, capture_output=True, encoding="utf-8", timeout=300, check=False)
+    assert done.returncode != 0, done.stdout + done.stderr
+    assert f"{name}: a file is named like an option" in done.stdout and "rename it" in done.stdout
+    assert (repo / "guide.md").read_text() == TYPO and (repo / name).read_text() == TYPO
+    assert api.model_requests() == []

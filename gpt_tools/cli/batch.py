@@ -30,7 +30,7 @@ def batch_group() -> None:
 @click.option("-m", "--model", help="Model to use instead of the assistant's.")
 @click.option("-i", "--instruct", metavar="TEXT", help="Extra instructions for every file.")
 @click.option("--allow-secrets", is_flag=True, help="Send text even if it looks like it holds a secret.")
-@click.option("--max-bytes", type=int, default=500_000, show_default=True, help="Skip larger files.")
+@click.option("--max-bytes", type=click.IntRange(min=1), default=500_000, show_default=True, help="Skip larger files.")
 @click.option("--dry-run", is_flag=True, help="Count the requests and files; upload nothing.")
 def submit_command(
     name: str,
