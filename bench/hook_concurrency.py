@@ -59,7 +59,13 @@ SEQUENTIAL_REFERENCE = 20.0  # seconds, 40 x 0.5 s: what "the same work done seq
 MAX_RERUN = 1.0  # seconds, and no request at all
 
 MODEL_PATHS = ("/v1/responses", "/v1/chat/completions")
-SUMMARY = re.compile(r"^gpt-tools-hook: (\d+) changed, (\d+) checked, (\d+) requests$", re.M)
+# The hook's summary line (cli/hook.py _summary), e.g. "gpt-tools-hook: 40 files checked, 40 changed,
+# 0 unchanged, 0 skipped, 0 failed; 40 requests sent" ("would change" with --check, "(n from cache)" after).
+SUMMARY = re.compile(
+    r"^gpt-tools-hook: (?P<checked>\d+) files? checked, (?P<changed>\d+) (?:changed|would change)\b[^;\n]*; "
+    r"(?P<requests>\d+) requests? sent(?: \(\d+ from cache\))?$",
+    re.M,
+)
 
 
 # --------------------------------------------------------------------------------------------- documents
@@ -277,7 +283,7 @@ def run_hook(
         raise BenchError(f"`{' '.join(argv)}` exited {done.returncode}, expected {expect.status}\n{output}")
     if summary is None:
         raise BenchError(f"`{' '.join(argv)}` printed no summary line\n{output}")
-    got = tuple(int(n) for n in summary.groups())
+    got = tuple(int(summary[name]) for name in ("changed", "checked", "requests"))
     if got != (expect.changed, len(files), expect.requests):
         raise BenchError(f"`{' '.join(argv)}`: summary {summary.group(0)!r}, expected {expect}")
     if requests != expect.requests:
