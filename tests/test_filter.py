@@ -246,6 +246,26 @@ def test_second_signal_while_passing_through_stops_and_says_the_text_is_cut(api:
     assert b"stdout holds only part of it" in err
 
 
+def test_a_writer_that_falls_silent_after_a_signal_is_waited_for_boundedly(api: FakeOpenAI) -> None:
+    # The filter with a short idle bound (30 s by default), as a real process.
+    code = (
+        "import sys; from gpt_tools.cli import filter_guard; filter_guard.PASS_IDLE_SECONDS = 0.5; "
+        "from gpt_tools.cli.filter import main; sys.exit(main(['MarkdownLinter']))"
+    )
+    proc = subprocess.Popen(
+        [str(BIN / "python"), "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdin is not None and proc.stderr is not None
+    proc.stdin.write(DOC)
+    proc.stdin.flush()
+    _until(lambda: _started(proc) and _unread(proc.stdin) == 0, "the filter to read what was sent")
+    proc.send_signal(signal.SIGTERM)
+    assert _read_exactly(proc, len(DOC)) == DOC
+    assert proc.wait(timeout=30) == 128 + signal.SIGTERM  # stdin is still open: it gave up waiting
+    assert f"stdout holds only the first {len(DOC)} bytes".encode() in proc.stderr.read()
+    proc.stdin.close()
+
+
 def _signal_delivered(pid: int) -> bool:
     status = Path(f"/proc/{pid}/status").read_text()
     pending = [line.split()[1] for line in status.splitlines() if line.startswith(("SigPnd", "ShdPnd"))]
