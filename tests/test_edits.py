@@ -56,11 +56,22 @@ def test_parse_accepts_the_schema_shape_and_an_empty_list() -> None:
     assert parse_edits('{"edits": []}') == []
 
 
+def test_parse_takes_raw_control_characters_inside_strings_as_the_text_they_are() -> None:
+    """llama-cpp-python's schema grammar lets a literal newline or tab into a JSON string (strict JSON
+    forbids it): the edit is the text those characters spell, not a rejected reply."""
+    reply = '{"edits": [{"find": "}]\n```\tx", "replace": "a\x01b", "reason": "r\r"}]}'
+    assert parse_edits(reply) == [edit("}]\n```\tx", "a\x01b", "r\r")]
+
+
 @pytest.mark.parametrize(
     "reply",
     [
         "",
         "not json",
+        "{'edits': []}",
+        '{"edits": [],}',
+        '{"edits": [] /* none */}',
+        '{"edits": ["\\q"]}',
         "[]",
         "null",
         '{"edits": {}}',
