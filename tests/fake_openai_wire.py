@@ -68,6 +68,14 @@ ERROR_FAULTS: dict[str, tuple[int, str, str | None, str]] = {
         "unsupported_parameter",
         "Unsupported parameter: 'reasoning.effort' is not supported with this model.",
     ),
+    # llama-cpp-python's server refusing response_format type json_schema: a 500 with no code or param.
+    "refused_format": (
+        500,
+        "internal_server_error",
+        None,
+        "1 validation error: {{'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+        "'msg': \"Input should be 'text' or 'json_object'\"}}",  # a str.format template: braces doubled
+    ),
     # A stored response that expired or was deleted, named by a later turn's previous_response_id.
     "previous_not_found": (
         400,
@@ -100,6 +108,8 @@ def wants_json_schema(kind: str, body: JSON) -> bool:
     """The request asks for Structured Outputs (Responses `text.format`, Chat `response_format`)."""
     holder = body.get("text") if kind == "responses" else body
     fmt = holder.get("format" if kind == "responses" else "response_format") if isinstance(holder, dict) else None
+    if isinstance(fmt, dict) and kind == "chat" and fmt.get("type") == "json_object":
+        return "schema" in fmt  # llama-cpp-python's shape (the chat backend's json_format = "json_object")
     return isinstance(fmt, dict) and fmt.get("type") == "json_schema"
 
 

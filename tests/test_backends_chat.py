@@ -10,10 +10,12 @@ import pytest
 
 import gpt_tools
 from gpt_tools import redact
-from gpt_tools.errors import ApiError, RunFailed, UsageError
+from gpt_tools.errors import ApiError, ConfigError, RunFailed, UsageError
+from gpt_tools.markdown.edits import EDITS_SCHEMA, SCHEMA_NAME
 from gpt_tools.wire.backends import BackendRequest, chat
-from gpt_tools.wire.backends.base import Attachment
+from gpt_tools.wire.backends.base import Attachment, JsonSchema
 from gpt_tools.wire.transport import Endpoint
+from tests import fake_openai_wire as wire
 from tests.conftest import write_config
 from tests.fake_openai import FakeOpenAI, Scripted
 from tests.fake_openai_wire import REFUSAL_TEXT
@@ -105,6 +107,51 @@ def test_malformed_replies_are_clean_errors(
     assert KEY not in str(raised.value)
     if isinstance(raised.value, ApiError):
         assert "***" in str(raised.value) and raised.value.request_id is not None
+
+
+def _edits_request(json_format: str = "json_schema", **fields: object) -> BackendRequest:
+    schema = JsonSchema(name=SCHEMA_NAME, schema=EDITS_SCHEMA)
+    return _request(False, json_schema=schema, json_format=json_format, **fields)
+
+
+@pytest.mark.parametrize(
+    ("fault", "request_", "hinted"),
+    [
+        ("refused_format", _edits_request(), True),  # llama-cpp-python: HTTP 500, no code, no param
+        ("500", _edits_request(), True),
+        ("context_length", _edits_request(), False),  # a param naming another part of the request
+        ("unsupported_reasoning", _edits_request(reasoning_effort="low"), False),
+        ("401", _edits_request(), False),
+        ("429", _edits_request(), False),
+        ("refused_format", _edits_request("json_object"), False),  # already the other shape
+        ("refused_format", _request(False), False),  # no response_format at all
+    ],
+)
+def test_a_refused_json_schema_request_names_the_json_format_setting(
+    fake: FakeOpenAI, endpoint: Endpoint, fault: str, request_: BackendRequest, hinted: bool
+) -> None:
+    fake.script(Scripted(fault=fault))
+    with pytest.raises(ApiError) as raised:
+        chat.ChatBackend().complete(request_, endpoint)
+    status = wire.ERROR_FAULTS[fault][0]
+    assert raised.value.status == status and raised.value.request_id is not None
+    assert str(raised.value).endswith("\n" + chat.FORMAT_HINT) is hinted
+    assert ('json_format = "json_object"' in str(raised.value)) is hinted
+
+
+def test_json_format_set_for_an_assistant_is_what_the_chat_backend_sends(api: FakeOpenAI, edits_mode: None) -> None:
+    """Per assistant in the config: the linter's edits go out in llama-cpp-python's shape and are applied."""
+    linter = "[assistants.MarkdownLinter]\njson_format = 'json_object'\n"
+    write_config(Path.cwd(), "backend = 'chat'\nmax_retries = 0\n" + linter)
+    result = gpt_tools.run("MarkdownLinter", "A teh text.\n")
+    assert result.text == "A the text.\n"
+    sent = api.model_requests()[0].body["response_format"]
+    assert sent == {"type": "json_object", "schema": EDITS_SCHEMA}
+    gpt_tools.run("ProofReader", "Teh text.\n")  # another assistant keeps the default
+    assert api.model_requests()[1].body["response_format"]["type"] == "json_schema"
+    write_config(Path.cwd(), "backend = 'chat'\njson_format = 'json'\n")
+    with pytest.raises(ConfigError, match="json_format"):
+        gpt_tools.run("MarkdownLinter", "A teh text.\n")
 
 
 def test_a_json_reply_to_a_stream_request_is_read_as_one(fake: FakeOpenAI, endpoint: Endpoint) -> None:

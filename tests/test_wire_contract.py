@@ -150,6 +150,17 @@ def test_the_edits_format_goes_where_each_api_reads_it() -> None:
     assert not {"text", "reasoning"} & set(responses.build_body(blank))
 
 
+def test_json_format_json_object_sends_llama_cpp_pythons_shape_on_chat_only() -> None:
+    """json_format = "json_object": the chat backend sends `{"type": "json_object", "schema": ...}` (the only
+    constrained shape llama-cpp-python's server takes); the Responses API body does not change."""
+    fields = {**RESPONSES_REQUESTS["edits_only"], "json_format": "json_object"}
+    body = chat.build_body(_request(False, **fields))
+    assert body["response_format"] == {"type": "json_object", "schema": EDITS}
+    same = responses.build_body(_request(False, **RESPONSES_REQUESTS["edits_only"]))
+    assert responses.build_body(_request(False, **fields)) == same
+    assert chat.build_body(_request(False, json_format="json_object")).get("response_format") is None
+
+
 def _strict_mode_problems(schema: Any, where: str = "$") -> list[str]:
     """What OpenAI's strict mode refuses (HTTP 400): an object that allows extra keys or leaves a key optional."""
     if not isinstance(schema, dict):

@@ -46,6 +46,11 @@ class Settings:
     # by retyping: 16k tokens (~64 KB) keeps one request per document for nearly every file, while a
     # longer one still goes out in parallel pieces well inside every current model's context window.
     edit_chunk_tokens: int = 16_000
+    # How the chat backend asks for an edits reply's JSON schema: "json_schema" (OpenAI's Structured Outputs
+    # shape, which OpenAI, Ollama, vLLM, LM Studio and llama.cpp's llama-server take) or "json_object"
+    # (`{"type": "json_object", "schema": ...}`, the only constrained shape llama-cpp-python's server takes:
+    # it refuses json_schema with HTTP 500). The openai backend (Responses API) ignores it.
+    json_format: str = "json_schema"
     reasoning_effort: str | None = None  # reasoning models only; None or "": not sent (the model's default)
     verbosity: str | None = None  # gpt-5 family; None or "": not sent
 
@@ -75,12 +80,14 @@ SETTING_TYPES: dict[str, tuple[type, ...]] = {
     "index_timeout": (int, float),
     "output": (str,),
     "edit_chunk_tokens": (int,),
+    "json_format": (str,),
     "reasoning_effort": (str,),
     "verbosity": (str,),
 }
 # The values a string setting may take (the spec's enums for the last two; "" means: not sent).
 CHOICES: dict[str, tuple[str, ...]] = {
     "output": ("edits", "document"),
+    "json_format": ("json_schema", "json_object"),
     "reasoning_effort": ("", "none", "minimal", "low", "medium", "high", "xhigh"),
     "verbosity": ("", "low", "medium", "high"),
 }

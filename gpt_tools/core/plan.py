@@ -216,6 +216,7 @@ class Plan:
             stream=self.settings.stream,
             store=self.settings.store,
             json_schema=editmode.FORMAT if self.edits else None,
+            json_format=self.settings.json_format,
             reasoning_effort=self.settings.reasoning_effort or None,
             verbosity=self.settings.verbosity or None,
         )

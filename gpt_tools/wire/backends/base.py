@@ -91,6 +91,8 @@ class BackendRequest:
     stream: bool = True
     store: bool = False
     json_schema: JsonSchema | None = None  # None: a plain text reply
+    # The chat backend's shape for json_schema: "json_schema" (OpenAI's) or "json_object" (llama-cpp-python's)
+    json_format: str = "json_schema"
     reasoning_effort: str | None = None  # sent only when set (reasoning models bill reasoning as output)
     verbosity: str | None = None  # sent only when set
 

@@ -11,7 +11,7 @@ import threading
 from typing import Any
 from urllib.parse import urlsplit
 
-from gpt_tools.errors import UsageError
+from gpt_tools.errors import ApiError, UsageError
 from gpt_tools.redact import redact
 from gpt_tools.wire import transport
 from gpt_tools.wire.backends.base import (
@@ -100,13 +100,48 @@ def build_body(request: BackendRequest, *, limit_key: str = "max_completion_toke
         body["temperature"] = request.temperature
     if request.max_output_tokens is not None:
         body[limit_key] = request.max_output_tokens
-    if request.json_schema is not None:  # llama.cpp, Ollama, vLLM and LM Studio take it too (as a grammar)
-        body["response_format"] = {"type": "json_schema", "json_schema": request.json_schema.as_wire()}
+    if request.json_schema is not None:
+        body["response_format"] = _response_format(request)
     if request.reasoning_effort:
         body["reasoning_effort"] = request.reasoning_effort
     if request.verbosity:
         body["verbosity"] = request.verbosity
     return body
+
+
+def _response_format(request: BackendRequest) -> JSON:
+    assert request.json_schema is not None
+    if request.json_format == "json_object":
+        # llama-cpp-python's server refuses type json_schema (HTTP 500) and constrains decoding only with
+        # its own shape: json_object carrying the bare schema.
+        return {"type": "json_object", "schema": request.json_schema.schema}
+    # OpenAI's shape; llama.cpp's llama-server, Ollama, vLLM and LM Studio take it too (as a grammar).
+    return {"type": "json_schema", "json_schema": request.json_schema.as_wire()}
+
+
+# Statuses that name another cause (the key, the proxy, the rate limit) than the request's shape.
+_NOT_THE_FORMAT = frozenset({401, 403, 407, 429})
+FORMAT_HINT = (
+    "hint: if this server does not take OpenAI's json_schema response_format (llama-cpp-python's server "
+    'refuses it with HTTP 500), set json_format = "json_object" for this assistant or endpoint'
+)
+
+
+def _with_format_hint(error: ApiError, request: BackendRequest) -> ApiError:
+    """The error, with a hint line naming the json_format setting when the refusal may be the format's.
+
+    Matched by status and the error's param, never its message: a param naming another part of the
+    request rules the format out, and llama-cpp-python's refusal carries no param or code at all.
+    """
+    sent = request.json_schema is not None and request.json_format == "json_schema"
+    about_format = error.param is None or error.param.split(".")[0] == "response_format"
+    status = error.status or 0
+    if not sent or not about_format or status < 400 or status in _NOT_THE_FORMAT:
+        return error
+    return ApiError(
+        f"{error}\n{FORMAT_HINT}", status=error.status, code=error.code, request_id=error.request_id,
+        param=error.param, path=error.path,
+    )  # fmt: skip
 
 
 def _usage(data: Any) -> Usage:
@@ -152,9 +187,12 @@ class ChatBackend:
         cancel: threading.Event | None = None,
     ) -> Reply:
         body = build_body(request, limit_key=token_limit_key(endpoint.base_url))
-        response = transport.post(
-            endpoint, "/chat/completions", body, stream=request.stream, on_retry=on_retry, cancel=cancel
-        )
+        try:
+            response = transport.post(
+                endpoint, "/chat/completions", body, stream=request.stream, on_retry=on_retry, cancel=cancel
+            )
+        except ApiError as error:
+            raise _with_format_hint(error, request) from error
         if not request.stream or is_json(response):
             return reply_from(transport.read_json(response), request_id(response))
         return self._read_stream(response, on_delta, cancel)
