@@ -18,8 +18,7 @@ import pytest
 
 import gpt_tools
 from gpt_tools.errors import ApiError
-from gpt_tools.markdown.edits import EDITS_SCHEMA, SCHEMA_NAME
-from gpt_tools.wire import transport
+from gpt_tools.markdown.edits import EDITS_SCHEMA, SCHEMA_NAME, parse_edits
 from gpt_tools.wire.backends import BackendRequest, chat
 from gpt_tools.wire.backends.base import JsonSchema
 from gpt_tools.wire.transport import Endpoint
@@ -68,7 +67,7 @@ def test_a_run_on_the_chat_backend_returns_text(on_llama: LlamaServer) -> None:
     assert result.text.strip()
 
 
-def _schema_request(server: LlamaServer, *, stream: bool = False) -> BackendRequest:
+def _schema_request(server: LlamaServer, *, stream: bool = False, json_format: str = "json_object") -> BackendRequest:
     return BackendRequest(
         model=server.model,
         instructions="Fix the spelling. Reply with JSON only.",
@@ -77,6 +76,7 @@ def _schema_request(server: LlamaServer, *, stream: bool = False) -> BackendRequ
         max_output_tokens=300,
         stream=stream,
         json_schema=JsonSchema(name=SCHEMA_NAME, schema=EDITS_SCHEMA),
+        json_format=json_format,
     )
 
 
@@ -86,33 +86,27 @@ def _valid_edits(text: str) -> None:
     value = json.loads(text, strict=False)
     jsonschema.validate(value, EDITS_SCHEMA)
     assert isinstance(value["edits"], list)
+    parse_edits(text)  # and the engine takes it as it is
 
 
-def test_json_object_with_a_schema_is_grammar_constrained(alive_llama: LlamaServer) -> None:
-    """llama-cpp-python's own Structured Outputs shape, through gpt_tools' transport and the chat
-    backend's reply reading: the reply parses and validates against the edits schema, from a model too
-    small to produce that shape unprompted (llama.cpp turns the schema into a grammar)."""
-    body = chat.build_body(_schema_request(alive_llama), limit_key=chat.token_limit_key(alive_llama.base_url))
-    body["response_format"] = {"type": "json_object", "schema": EDITS_SCHEMA}
-    response = transport.post(_endpoint(alive_llama), "/chat/completions", body, stream=False)
-    reply = chat.reply_from(transport.read_json(response), None)
-    assert reply.status == "completed", (reply.reason, reply.text[-300:])
-    _valid_edits(reply.text)
-
-
-@pytest.mark.xfail(
-    raises=ApiError,
-    strict=True,
-    reason="llama-cpp-python 0.3.36 refuses OpenAI's response_format type json_schema (HTTP 500, "
-    "'Input should be text or json_object'); it takes only {type: json_object, schema}",
-)
 @pytest.mark.parametrize("stream", [False, True])
-def test_the_chat_backends_structured_outputs_request_is_grammar_constrained(
-    alive_llama: LlamaServer, stream: bool
-) -> None:
+def test_the_chat_backends_json_object_request_is_grammar_constrained(alive_llama: LlamaServer, stream: bool) -> None:
+    """json_format = "json_object": llama-cpp-python's own Structured Outputs shape, sent by the chat
+    backend: the reply parses and validates against the edits schema, from a model too small to produce
+    that shape unprompted (llama.cpp turns the schema into a grammar)."""
     reply = chat.ChatBackend().complete(_schema_request(alive_llama, stream=stream), _endpoint(alive_llama))
     assert reply.status == "completed", (reply.reason, reply.text[-300:])
     _valid_edits(reply.text)
+
+
+def test_the_refused_json_schema_shape_names_the_setting(alive_llama: LlamaServer) -> None:
+    """llama-cpp-python refuses OpenAI's json_schema shape with HTTP 500 and no error code or param: the
+    error says which setting to change."""
+    request = _schema_request(alive_llama, json_format="json_schema")
+    with pytest.raises(ApiError) as raised:
+        chat.ChatBackend().complete(request, _endpoint(alive_llama))
+    assert raised.value.status == 500 and raised.value.param is None
+    assert str(raised.value).endswith("\n" + chat.FORMAT_HINT)
 
 
 CODE = "```python\n# teh code stays as it is, evrything in it\nprint('recieve')\n```\n"
@@ -138,8 +132,9 @@ def _applied_again(original: str, edits: list[dict[str, Any]]) -> str:
 
 @pytest.fixture
 def linter_on_llama(on_llama: LlamaServer, edits_mode: None) -> Path:
-    """MarkdownLinter in its own (edits) mode, greedy, against the server; the document in a file."""
-    linter = "[assistants.MarkdownLinter]\ntemperature = 0\nmax_output_tokens = 400\n"
+    """MarkdownLinter in its own (edits) mode, greedy, against the server with the schema shape it takes
+    (json_format, set for this assistant); the document in a file."""
+    linter = "[assistants.MarkdownLinter]\ntemperature = 0\nmax_output_tokens = 400\njson_format = 'json_object'\n"
     config = Path(os.environ["GPT_TOOLS_CONFIG"])
     config.write_text(config.read_text("utf-8") + linter, encoding="utf-8")
     path = Path.cwd() / "notes.md"
@@ -147,9 +142,6 @@ def linter_on_llama(on_llama: LlamaServer, edits_mode: None) -> Path:
     return path
 
 
-@pytest.mark.xfail(
-    strict=True, reason="edits mode needs the chat backend's json_schema request, which llama-cpp-python refuses"
-)
 def test_edits_mode_against_the_weak_model_applies_only_located_edits(linter_on_llama: Path) -> None:
     """`gpt-tools run --json`: whatever SmolLM2 proposes, the text is the document with only the reported,
     located edits applied (applied again here by hand), and the fenced code block is byte-identical."""
