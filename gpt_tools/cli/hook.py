@@ -310,7 +310,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if options.dry_run:
             return _dry_run(options, console)
         run_one = RunOne(options)
-        workers = max(1, run_one.session.jobs)
+        # Twice as many workers as requests in flight: while `jobs` files wait for the server, the
+        # others are read and prepared, and the replies that arrive are applied, so a freed request
+        # slot is taken at once (the session's gate still holds requests in flight to `jobs`).
+        workers = max(1, min(len(options.files), 2 * run_one.session.jobs))
         pool = ThreadPoolExecutor(max_workers=workers)
         try:
             outcomes = list(pool.map(lambda path: _process(path, options, run_one), options.files))
