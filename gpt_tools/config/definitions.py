@@ -42,10 +42,10 @@ class Settings:
     # A rewriter's reply: "edits" (find/replace pairs, Structured Outputs; markdown/edits.py) or "document"
     # (the whole document back, guarded by fidelity.py). Writers always reply with their text.
     output: str = "document"
-    # An edits reply is small (a few hundred tokens for a page), so its chunks are bounded by input, not
-    # by retyping: 16k tokens (~64 KB) keeps one request per document for nearly every file, while a
-    # longer one still goes out in parallel pieces well inside every current model's context window.
-    edit_chunk_tokens: int = 16_000
+    # An edits reply is small, but it still grows with the fixes, and one reply is written at the model's
+    # pace: measured (bench/edit_chunks.py, a 49 KB document at 80 tokens/s) 2k-token chunks took 5.7 s,
+    # 4k 11.1 s, 16k 40.7 s, for about 20 % more input tokens (the cheap side). A page is one request.
+    edit_chunk_tokens: int = 2_000
     # How the chat backend asks for an edits reply's JSON schema: "json_schema" (OpenAI's Structured Outputs
     # shape, which OpenAI, Ollama, vLLM, LM Studio and llama.cpp's llama-server take) or "json_object"
     # (`{"type": "json_object", "schema": ...}`, the only constrained shape llama-cpp-python's server takes:

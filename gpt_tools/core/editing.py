@@ -6,8 +6,8 @@ refused by apply_edits, never applied, so the raw view costs no safety. Every by
 covers stays byte-identical by construction, so document mode's size and content guards have
 nothing to check here. A reply that is not edits JSON is refused like any bad reply.
 
-Long documents still go out in chunks (settings.edit_chunk_tokens, far larger than document mode's:
-the reply is a short list, not the chunk retyped); each chunk's edits are applied to that chunk
+Long documents go out in chunks (settings.edit_chunk_tokens: the replies are written in parallel,
+which bench/edit_chunks.py measured as the faster choice); each chunk's edits are applied to that chunk
 only, so a `find` need only be unique in the chunk it was sent with. With a session cache, a chunk
 seen before costs no request (its edits are applied again, with today's checks), and the text an
 edit run produced is remembered as needing nothing more, so a re-run after `git add` sends nothing.
