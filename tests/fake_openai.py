@@ -137,6 +137,7 @@ class FakeOpenAI(BatchStore):
         self.limit_retry_after = 1.0
         self.in_flight = self.peak_in_flight = self.refused_over_limit = 0
         self.hung_up = 0  # model requests whose client closed the connection while a scripted delay held them
+        self.held = 0  # model requests a scripted delay began to hold (hung_up counts those that ended early)
         self.tokens_written = self.tokens_read = 0  # usage figures of the replies sent (GET /_fake/stats)
 
     @property
@@ -199,7 +200,7 @@ class FakeOpenAI(BatchStore):
             self.latency = self._initial_latency
             self.ttfb, self.ms_per_token = self._initial_pace
             self.peak_in_flight = self.refused_over_limit = 0  # the limit itself stays, like --latency
-            self.hung_up = 0
+            self.hung_up = self.held = 0
             self.tokens_written = self.tokens_read = 0
         self.reset_files()
 
@@ -505,6 +506,9 @@ class _Handler(BaseHTTPRequestHandler):
         """A scripted delay that ends early, counted in `hung_up`, when the client closes the connection
         (a cancelled run must close it, not leave the server working and billing)."""
         fake = self.server.fake
+        if seconds > 0:
+            with fake._lock:
+                fake.held += 1
         steps = max(1, int(seconds / 0.05))
         for _ in range(steps if seconds > 0 else 0):
             if not fake.sleep(seconds / steps):
