@@ -33,7 +33,7 @@ from gpt_tools.markdown.textio import decode_input
 from gpt_tools.state.atomicwrite import write_atomic
 from gpt_tools.state.localread import FileRefused, read_regular
 from gpt_tools.state.paths import app_dir, batches_dir, project_root
-from gpt_tools.state.private import private_dir, private_file
+from gpt_tools.state.private import private_dir
 from gpt_tools.wire import transport
 from gpt_tools.wire.backends.responses import build_body
 from gpt_tools.wire.transport import Endpoint, Payload
@@ -128,7 +128,6 @@ def save_record(record: BatchRecord) -> None:
     """Atomically; private (0600 in 0700 folders), as the paths of a user's files are."""
     path = _record_path(record.id)
     private_dir(path.parent, owned_below=app_dir("state"))
-    private_file(path)  # write_atomic keeps an existing file's mode: an older 0644 record is fixed first
     write_atomic(path, record.to_json(), private=True)
 
 

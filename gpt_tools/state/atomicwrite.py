@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gpt_tools.errors import GptToolsError
+from gpt_tools.state.private import private_file
 
 
 class Absent(enum.Enum):
@@ -223,7 +224,9 @@ def _write(target: _Target, data: bytes, *, durable: bool, private: bool, expect
     info = _stat(target.path)
     if info is not None:
         if stat.S_ISREG(info.st_mode) and info.st_size == len(data) and _same(target.path, data):
-            return Written(changed=False)  # whatever the file's state: there is nothing to write
+            if private:  # nothing to write, but a private file left looser (an older version's) is still made so
+                private_file(target.path)
+            return Written(changed=False)
         _check_replaceable(target.path, info)
         if not stat.S_ISREG(info.st_mode):
             return _write_through(target.path, data)

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 from gpt_tools.errors import Cancelled, UsageError
 from gpt_tools.state import paths
 from gpt_tools.state.atomicwrite import write_atomic
-from gpt_tools.state.private import private_dir, private_file
+from gpt_tools.state.private import private_dir
 
 LAST = "last"  # `--conversation last`: this project's last conversation with the assistant
 _ID = re.compile(r"conv-[A-Za-z0-9_-]{1,100}")  # names a file: nothing that could leave the folder
@@ -83,7 +83,6 @@ def load(conversation_id: str) -> Conversation:
 def _write(conversation: Conversation) -> None:
     _folder()
     path = _path(conversation.id)
-    private_file(path)  # write_atomic keeps an existing file's mode: an older 0644 one is fixed first
     data = json.dumps(asdict(conversation), indent=1, ensure_ascii=False).encode("utf-8")
     write_atomic(path, data, private=True)
 
@@ -199,7 +198,6 @@ def _update_index(conversation: Conversation) -> None:
     except (OSError, ValueError):
         index = {}
     index[f"{conversation.project}::{conversation.assistant}"] = conversation.id
-    private_file(_index())
     write_atomic(_index(), json.dumps(index, indent=1).encode("utf-8"), private=True)
 
 
