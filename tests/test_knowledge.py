@@ -161,7 +161,7 @@ def test_state_file_holds_only_hashes_names_and_ids(kb: FakeOpenAI) -> None:
         "Kb": {"vector_store_id": report.vector_store_id, "files": [sha(text) for text in FILES.values()]}
     }
     assert "Knowledge number" not in raw and API_KEY not in raw and "facts" not in raw
-    assert sorted(p.name for p in Path.cwd().glob(".gpt-tools-state*")) == [STATE_FILE, STATE_FILE + ".lock"]
+    assert sorted(p.name for p in Path.cwd().glob(".gpt-tools-state*")) == [STATE_FILE]  # its lock: state dir
 
 
 def test_files_sync_list_and_prune_commands(kb: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
@@ -792,7 +792,7 @@ def test_input_files_fifo_without_a_writer_does_not_hang(api: FakeOpenAI) -> Non
 # --- a symlinked state file ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("which", [STATE_FILE, STATE_FILE + ".lock"])
+@pytest.mark.parametrize("which", [STATE_FILE])
 def test_a_symlinked_state_file_or_lock_is_refused_and_nothing_is_written_through_it(
     api: FakeOpenAI, isolated_env: Path, capfd: pytest.CaptureFixture[str], which: str
 ) -> None:

@@ -64,7 +64,9 @@ def test_config_locks_are_per_real_path_and_outside_the_project(tmp_path: Path) 
 
 def test_the_knowledge_state_file_sits_at_the_root_it_is_given(tmp_path: Path) -> None:
     assert paths.state_file(tmp_path) == tmp_path / ".gpt-tools-state.json"
-    assert paths.state_lock(tmp_path) == tmp_path / ".gpt-tools-state.json.lock"
+    lock = paths.state_lock(tmp_path)
+    assert lock.parent == paths.locks_dir() and lock.suffix == ".lock"  # never in the project
+    assert paths.state_lock(tmp_path / "other") != lock
 
 
 # --- the project root ---------------------------------------------------------------------------------

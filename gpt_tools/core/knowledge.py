@@ -133,7 +133,8 @@ class StateFile:
         from filelock import FileLock
 
         self.refuse_links()  # before the lock is created, so nothing is made through a symlink
-        with FileLock(str(self.lock_path), timeout=600):
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with FileLock(str(self.lock_path), timeout=600, mode=0o600):
             state = self.read()
             yield state
             self.write(state)

@@ -9,13 +9,13 @@ of a long-lived process (an editor's host, a test) may change between calls.
     log file          <state>/gpt-tools/gpt-tools.log
     conversations     <state>/gpt-tools/conversations/
     batch records     <state>/gpt-tools/batches/
-    config locks      <state>/gpt-tools/locks/
+    locks             <state>/gpt-tools/locks/ (config edits, knowledge state files: never in a project)
     chat history      <state>/gpt-tools/chat_history
     run log           <data>/gpt-tools/runs.sqlite3, or $GPT_TOOLS_RUN_LOG
     result cache      <cache>/gpt-tools/results/
     project config    gpt-tools.toml or pyproject.toml's [tool.gpt-tools], nearest at or above the
                       working directory, or $GPT_TOOLS_CONFIG
-    knowledge state   .gpt-tools-state.json (and its .lock) at a project's root
+    knowledge state   .gpt-tools-state.json at a project's root (its lock is under locks/)
 """
 
 from __future__ import annotations
@@ -97,7 +97,10 @@ def state_file(root: Path) -> Path:
 
 
 def state_lock(root: Path) -> Path:
-    return root / (STATE_FILE + ".lock")
+    """The lock of root's state file: in the state dir, keyed by the real path, so a project (its git
+    status, its .gitignore) never sees a lock file."""
+    digest = hashlib.sha256(os.fsencode(os.path.realpath(state_file(root)))).hexdigest()[:32]
+    return locks_dir() / f"state-{digest}.lock"
 
 
 def project_root(config_root: Path | None, cwd: Path) -> Path:
