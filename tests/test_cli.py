@@ -164,3 +164,19 @@ def test_installed_program_and_version(api: FakeOpenAI) -> None:
 def test_installed_program_bad_option_exit_2() -> None:
     done = run_program("gpt-tools", "run", "--nope")
     assert done.returncode == 2 and b"No such option" in done.stderr
+
+
+def test_bare_gpt_tools_prints_the_help_and_succeeds() -> None:
+    done = run_program("gpt-tools")
+    assert (done.returncode, done.stderr) == (0, b"")
+    assert b"Usage: gpt-tools" in done.stdout and b"Commands:" in done.stdout
+
+
+def test_help_never_cuts_a_command_summary(capfd: pytest.CaptureFixture[str]) -> None:
+    for argv in (["--help"], ["assistant", "--help"], ["files", "--help"], ["batch", "--help"]):
+        assert main(argv) == 0
+        out = capfd.readouterr().out
+        assert "..." not in out.partition("Commands:")[2], out
+    assert main(["--help"]) == 0
+    commands = " ".join(capfd.readouterr().out.partition("Commands:")[2].split())
+    assert "Create, edit, delete and list assistants in the project's config." in commands

@@ -25,10 +25,13 @@ from gpt_tools.cli.trust import trust_command
 from gpt_tools.errors import GptToolsError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
 @click.version_option(__version__, prog_name=PROGRAM)
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Run named LLM assistants over your text."""
+    if ctx.invoked_subcommand is None:  # bare `gpt-tools`: the help, and success (asking for it is no error)
+        Console(PROGRAM).result(ctx.get_help() + "\n")
 
 
 for _command in (
@@ -44,6 +47,24 @@ for _command in (
     batch_group,
 ):
     cli.add_command(_command)
+
+
+def _summary(text: str) -> str:
+    """A command's whole first sentence: click cuts a summary at the terminal's width with '...'."""
+    words = text.partition("\n\n")[0].split()
+    for i, word in enumerate(words):
+        if word.endswith(".") and (i == len(words) - 1 or not words[i + 1][0].islower()):  # as click reads "vs."
+            return " ".join(words[: i + 1])
+    return " ".join(words)
+
+
+def _full_summaries(group: click.Group) -> None:
+    """Give every command without one an explicit short_help (never cut; the help wraps it instead)."""
+    for command in group.commands.values():
+        if command.short_help is None and command.help:
+            command.short_help = _summary(command.help)
+        if isinstance(command, click.Group):
+            _full_summaries(command)
 
 
 def _spread(args: list[str], options: tuple[str, ...]) -> list[str]:
@@ -80,6 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console(PROGRAM)
     try:
         args = _spread(args, ("--input-files", "--input_files"))
+        _full_summaries(cli)  # here, after every module has registered its commands
         status = cli.main(args=args, prog_name=PROGRAM, standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
