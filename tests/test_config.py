@@ -639,3 +639,25 @@ def test_output_and_reasoning_settings_take_only_their_values(isolated_env: Path
     assert config.settings.verbosity == "" and config.assistant("Mine").settings == {}  # custom: document
     assert config.assistant("ProofReader").settings["output"] == "edits"
     assert config.assistant("Simplifier").settings["output"] == "document"
+
+
+@pytest.mark.parametrize("text", ['backend = "chaat"\n', '[assistants.X]\ninstructions = "x"\nbackend = "chaat"\n'])
+def test_a_misspelt_backend_is_a_config_error_with_a_did_you_mean(isolated_env: Path, text: str) -> None:
+    config = write_config(isolated_env, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(isolated_env)
+    assert caught.value.path == str(config) and caught.value.key.endswith("backend")
+    assert "did you mean 'chat'?" in str(caught.value)
+
+
+def test_a_misspelt_backend_in_the_environment_or_a_flag_says_where(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from gpt_tools.cli.main import main
+
+    monkeypatch.setenv("GPT_TOOLS_BACKEND", "chaat")
+    assert main(["run", "--dry-run", "Summarizer", "-t", "hi"]) == 2
+    assert "GPT_TOOLS_BACKEND: unknown backend 'chaat'; did you mean 'chat'?" in capfd.readouterr().err
+    monkeypatch.delenv("GPT_TOOLS_BACKEND")
+    assert main(["run", "--dry-run", "--backend", "opnai", "Summarizer", "-t", "hi"]) == 2
+    assert "--backend: unknown backend 'opnai'; did you mean 'openai'?" in capfd.readouterr().err

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gpt_tools.config import trust
+from gpt_tools.config.backendnames import backend_problem
 from gpt_tools.config.definitions import (
     ASSISTANT_TYPES,
     CHOICES,
@@ -133,6 +134,8 @@ def _parse_settings(table: Mapping[str, Any], path: Path, prefix: str) -> dict[s
     parsed: dict[str, Any] = {}
     for key, value in table.items():
         _check_type(path, prefix + key, value, SETTING_TYPES[key])
+        if key == "backend" and (problem := backend_problem(value)):
+            raise ConfigError(str(path), prefix + key, problem)
         if key in CHOICES and value not in CHOICES[key]:
             close = difflib.get_close_matches(value, CHOICES[key], n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""

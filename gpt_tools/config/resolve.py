@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from gpt_tools.config.backendnames import backend_problem
 from gpt_tools.config.definitions import CHOICES, Assistant, Settings, apply_settings
 from gpt_tools.config.keys import resolve_endpoint
 from gpt_tools.config.loader import Config
@@ -29,6 +30,9 @@ def resolve_settings(
         raise UsageError(f"{where}: expected a model name, got {given!r}")
     # GPT_TOOLS_OUTPUT=document: every rewriter replies with its whole document (a server without
     # JSON-schema support); anything but the two values is ignored rather than failing a run.
+    chosen, where = (backend, "--backend") if backend is not None else (env["backend"], "GPT_TOOLS_BACKEND")
+    if chosen is not None and (problem := backend_problem(chosen)):
+        raise UsageError(f"{where}: {problem}")
     output = os.environ.get("GPT_TOOLS_OUTPUT")
     env["output"] = output if output in CHOICES["output"] else None
     return apply_settings(apply_settings(settings, env), {"model": model, "backend": backend})
