@@ -8,6 +8,7 @@ import os
 import resource
 import shutil
 import signal
+import socket
 import struct
 import subprocess
 import termios
@@ -485,3 +486,54 @@ def test_a_deleted_working_folder_is_named_and_the_text_given_back(
     assert (done.returncode, done.stdout) == (2, stdout), done.stderr
     assert b"the working folder no longer exists" in done.stderr and b"Traceback" not in done.stderr
     assert api.model_requests() == []
+
+
+# --- A server that is down: the filter says so at once; the CLI keeps retrying. ---
+
+
+def _refused_url() -> str:
+    """A loopback URL nobody listens on: connecting to it is refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
+
+
+@pytest.mark.parametrize("where", ["refused", "no such host"])
+def test_unreachable_server_fails_at_once_with_the_input_back(
+    api: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    url = _refused_url() if where == "refused" else "http://gpt-tools-test.invalid/v1"
+    monkeypatch.setenv("OPENAI_BASE_URL", url)
+    write_config(Path.cwd(), "max_retries = 4\n")
+    done = run_program("gpt-filter", "MarkdownLinter", stdin=DOC)
+    assert (done.returncode, done.stdout) == (1, DOC)
+    assert b"cannot reach" in done.stderr and b"retrying" not in done.stderr, done.stderr
+
+
+def test_the_cli_still_retries_a_refused_connection(api: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", _refused_url())
+    write_config(Path.cwd(), "max_retries = 1\n")
+    done = run_program("gpt-tools", "run", "MarkdownLinter", "-t", "teh")
+    assert done.returncode != 0
+    assert b"retrying in" in done.stderr and b"(retry 1/1)" in done.stderr, done.stderr
+
+
+def test_a_retried_server_error_is_reported_while_it_waits(api: FakeOpenAI) -> None:
+    api.default_fault = "500"
+    done = run_program("gpt-filter", "MarkdownLinter", stdin=DOC)
+    assert (done.returncode, done.stdout) == (1, DOC)
+    assert done.stderr.count(b"retrying in") == 2 and b"(retry 2/2)" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("mode", ["document", "edits"])
+def test_opt_out_regions_come_back_byte_identical(
+    api: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    from tests.golden import fixture_cases
+
+    monkeypatch.setenv("GPT_TOOLS_OUTPUT", mode)
+    for _title, (text, _, fixed) in fixture_cases("protect/opt_out.md", 3):
+        crlf = text.replace("\n", "\r\n").encode()
+        done = run_program("gpt-filter", "MarkdownLinter", stdin=crlf)
+        assert (done.returncode, done.stdout) == (0, fixed.replace("\n", "\r\n").encode()), done.stderr

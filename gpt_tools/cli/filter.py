@@ -11,12 +11,15 @@ import argparse
 import sys
 from collections.abc import Sequence
 from functools import partial
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from gpt_tools.cli import report
 from gpt_tools.cli.console import Console, reserve_std_fds
 from gpt_tools.cli.filter_guard import InputTooLarge, SignalGuard, Signalled
 from gpt_tools.cli.report import fail
+
+if TYPE_CHECKING:  # the run path is imported only once the input is safe (see _filter)
+    from gpt_tools.wire.transport import RetryNotice
 
 PROGRAM = "gpt-filter"
 
@@ -79,6 +82,7 @@ def _filter(data: bytes, argv: Sequence[str], console: Console) -> bytes:
     from gpt_tools.core import runner
     from gpt_tools.core.preview import preview
     from gpt_tools.markdown import textio
+    from gpt_tools.wire import retrypolicy
 
     text = textio.decode_input(data, source="stdin")
     if args.dry_run:
@@ -94,16 +98,20 @@ def _filter(data: bytes, argv: Sequence[str], console: Console) -> bytes:
         )
         console.message(plan.describe())
         return data  # the buffer stays exactly as it was
-    result = runner.run(
-        args.assistant,
-        text,
-        files=[read_attachment(name) for name in args.input_files],
-        model=args.model,
-        backend=args.backend,
-        extra_instructions=args.instruct,
-        allow_secrets=args.allow_secrets,
-        frontend="filter",
-    )
+    # An editor waits on the filter with nothing to show: a server that is down is said at once, not
+    # after 7-12 s of backoff (other failures are retried as everywhere).
+    with retrypolicy.unreachable_fails_fast():
+        result = runner.run(
+            args.assistant,
+            text,
+            files=[read_attachment(name) for name in args.input_files],
+            model=args.model,
+            backend=args.backend,
+            extra_instructions=args.instruct,
+            allow_secrets=args.allow_secrets,
+            on_retry=partial(_retrying, console),
+            frontend="filter",
+        )
     report.refused_edits(console, result)  # the message channel: Vim's buffer gets the document only
     return result.text.encode("utf-8")
 
@@ -138,6 +146,11 @@ def _guarded(guard: SignalGuard, console: Console, argv: list[str]) -> int:
     except BaseException as exc:
         return guard.give_back(partial(_report, console, exc), 1)
     return guard.deliver(result)
+
+
+def _retrying(console: Console, notice: RetryNotice) -> None:
+    # On the message channel (stderr; the terminal and the log under `:%!`): why nothing arrives yet.
+    console.message(f"{notice.reason}; retrying in {notice.wait:.1f} s (retry {notice.attempt}/{notice.max_retries})")
 
 
 def _say(console: Console, text: str, status: int, *, error: bool = False) -> int:

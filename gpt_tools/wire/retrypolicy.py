@@ -4,20 +4,52 @@ Held to `openai._base_client` (`_should_retry`, `_parse_retry_after_header`, `_c
 408, 409, 429 and every 5xx are retried unless `x-should-retry` says otherwise; the wait is what the
 server asked for (retry-after-ms, Retry-After in seconds or as an HTTP date) when that is a sensible
 positive number, else exponential backoff with jitter. One deliberate difference: a 429 for an exhausted
-quota is not retried (it never succeeds on retry); `x-should-retry: true` still wins.
+quota is not retried (it never succeeds on retry); `x-should-retry: true` still wins. A request that got no
+answer at all is retried too, as the SDK does, unless the process asked unreachable hosts to fail fast.
 """
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
+import errno
 import math
 import random
+import socket
 import time
+from collections.abc import Iterator
 from email.message import Message
 
 INITIAL_RETRY_DELAY = 0.5
 MAX_RETRY_DELAY = 8.0
 _INFINITY_LITERALS = frozenset({"inf", "+inf", "infinity", "+infinity"})
+_UNREACHABLE_ERRNOS = frozenset({errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH})
+_unreachable_retried = [True]  # process-wide: gpt-filter's threads (chunks) must all see it
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Nobody listens there, no route leads there, or the host name does not resolve."""
+    return isinstance(exc, socket.gaierror) or (isinstance(exc, OSError) and exc.errno in _UNREACHABLE_ERRNOS)
+
+
+def retry_unanswered(exc: BaseException) -> bool:
+    """Whether a request that failed before the server answered (connecting, sending) is worth another try."""
+    return _unreachable_retried[0] or not unreachable(exc)
+
+
+@contextlib.contextmanager
+def unreachable_fails_fast() -> Iterator[None]:
+    """Inside: an unreachable host fails at once instead of after max_retries backoffs (7-12 s).
+
+    For front ends a user waits on with nothing else to do (a Vim filter): the server that refused the
+    connection a second ago almost never accepts it a few seconds later. Other failures retry as before.
+    """
+    before = _unreachable_retried[0]
+    _unreachable_retried[0] = False
+    try:
+        yield
+    finally:
+        _unreachable_retried[0] = before
 
 
 def should_retry(status: int, code: str | None, headers: Message) -> bool:

@@ -176,7 +176,10 @@ def _attempt(
         return None, error, None
     except (OSError, http.client.HTTPException) as exc:
         _raise_if_cancelled(cancel)
-        return None, RunFailed(_failure(f"cannot reach {display_url(endpoint.base_url)}", exc)), None
+        unreached = RunFailed(_failure(f"cannot reach {display_url(endpoint.base_url)}", exc))
+        if not retrypolicy.retry_unanswered(exc):
+            raise unreached from None
+        return None, unreached, None
     response = Response(raw, conn, where, watch, cancel)
     if 200 <= raw.status < 300 and stream:
         return response, None, None
