@@ -479,3 +479,29 @@ def test_a_blank_line_a_markdown_fix_needs_is_not_prose() -> None:
     result = apply_edits(document, [Edit(find="Intro:\n- one", replace="Intro:\n\n- one", reason="blank line")])
     assert result.text == "Intro:\n\n- one\n- two\n"
     assert result.refused == ()
+
+
+def test_an_edit_inside_an_opt_out_region_is_refused_as_protected() -> None:
+    text = "Fix teh one.\r\n\r\n<!-- gpt-tools: off -->\r\nKeep teh two.\r\n<!-- gpt-tools: on -->\r\n"
+    edits = [
+        Edit(find="teh one", replace="the one", reason="spelling"),
+        Edit(find="teh two", replace="the two", reason="spelling"),
+        Edit(find="gpt-tools: off", replace="gpt-tools: on", reason="typo"),
+    ]
+    result = apply_edits(text, edits)
+    assert result.text == text.replace("teh one", "the one")
+    assert [(r.reason, r.detail) for r in result.refused] == [
+        ("protected", "it touches an opt-out region (<!-- gpt-tools: off -->) (line 3)"),
+    ] * 2
+
+
+def test_opt_out_regions_are_protected_even_with_protection_off() -> None:
+    from gpt_tools.markdown.edit_guard import opt_out_spans
+
+    text = "`teh` code\n\n<!-- gpt-tools: off -->\nteh\n"
+    spans = opt_out_spans(text)
+    assert [text[start:end] for start, end in spans] == ["<!-- gpt-tools: off -->\nteh"]
+    edits = [Edit(find="`teh`", replace="`the`", reason="x"), Edit(find="teh\n", replace="the\n", reason="x")]
+    result = apply_edits(text, edits, protected=spans)
+    assert result.text == text.replace("`teh`", "`the`")
+    assert [r.reason for r in result.refused] == ["protected"]

@@ -528,3 +528,17 @@ def test_dry_run_summary_says_1_file(api: FakeOpenAI, capfd: pytest.CaptureFixtu
     assert _run("--dry-run", "a.md") == 0
     assert "gpt-tools-hook: dry run, 1 file, ~$" in capfd.readouterr().out
     assert api.model_requests() == []
+
+
+@pytest.mark.parametrize("mode", ["document", "edits"])
+def test_opt_out_regions_are_left_byte_identical(api: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
+    from tests.golden import fixture_cases
+
+    monkeypatch.setenv("GPT_TOOLS_OUTPUT", mode)
+    cases = fixture_cases("protect/opt_out.md", 3)
+    paths = [Path(f"doc{number}.md") for number in range(len(cases))]
+    for path, (_title, (text, _, _fixed)) in zip(paths, cases, strict=True):
+        path.write_bytes(text.replace("\n", "\r\n").encode())
+    assert _run(*map(str, paths)) == 1
+    for path, (_title, (_, _, fixed)) in zip(paths, cases, strict=True):
+        assert path.read_bytes() == fixed.replace("\n", "\r\n").encode(), path

@@ -437,3 +437,57 @@ def test_inline_code_across_a_line_break_is_protected(scripted: ScriptedBackend)
     scripted.responder = lambda request: fix_typos(request.text)
     assert gpt_tools.run("MarkdownLinter", text).text == text.replace("teh", "the")
     assert "--amend" not in scripted.texts[0]
+
+
+# --- opt-out regions (<!-- gpt-tools: off --> … <!-- gpt-tools: on -->) ----------------------------
+
+OPT_OUT = fixture_cases("protect/opt_out.md", 3)  # the document, what the model is sent, the fixed result
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"], ids=["lf", "crlf", "cr"])
+@pytest.mark.parametrize(("title", "parts"), OPT_OUT, ids=[title for title, _ in OPT_OUT])
+def test_opt_out_fixture(title: str, parts: list[str], ending: str) -> None:
+    text, expected, fixed = (part.replace("\n", ending) for part in parts)
+    masked = mask(text)
+    assert masked.text == expected
+    assert unmask(fix_typos(masked.text), masked) == fixed
+    # protect = false hides the opt-out regions all the same, and nothing else.
+    only = mask(text, everything=False)
+    assert [r.original for r in only.regions] == [r.original for r in masked.regions if r.kind == "opt-out region"]
+    assert unmask(fix_typos(only.text), only) == fix_typos(text) if not only.regions else True
+    assert all(r.original not in only.text for r in only.regions)
+
+
+def test_a_reply_that_drops_an_opt_out_marker_is_refused() -> None:
+    text = OPT_OUT[0][1][0]
+    with pytest.raises(ReplyRejected, match="removed a protected opt-out region"):
+        unmask(mask(text).text.replace("⟦O1⟧\n", ""), mask(text))
+
+
+@pytest.mark.parametrize("mode", ["document", "edits"])
+@pytest.mark.parametrize("ending", ["\n", "\r\n"], ids=["lf", "crlf"])
+@pytest.mark.parametrize(("title", "parts"), OPT_OUT, ids=[title for title, _ in OPT_OUT])
+def test_run_leaves_opt_out_regions_byte_identical(
+    api: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, title: str, parts: list[str], ending: str, mode: str
+) -> None:
+    """Through the real CLI: in document mode the region is never sent; in edits mode every edit the
+    fake model makes inside it is refused as `protected`, and the rest is fixed."""
+    monkeypatch.setenv("GPT_TOOLS_OUTPUT", mode)
+    text, _, fixed = (part.replace("\n", ending) for part in parts)
+    path = Path("doc.md")
+    path.write_bytes(text.encode())
+    done = run_program("gpt-tools", "run", "MarkdownLinter", str(path), "-o", str(path))
+    assert done.returncode == 0, done.stderr
+    assert path.read_bytes() == fixed.encode()
+    if mode == "document":
+        sent = "".join(str(r.body) for r in api.model_requests())
+        inside = [r.original for r in mask(text).regions if r.kind == "opt-out region"]
+        lines = {line.strip() for region in inside for line in region.splitlines() if "gpt-tools:" not in line}
+        assert [line for line in lines if line and line in sent] == []
+
+
+def test_protect_false_still_honours_opt_out_regions(api: FakeOpenAI, tmp_path: Path) -> None:
+    text, _, fixed = OPT_OUT[0][1]
+    Path("gpt-tools.toml").write_text("protect = false\n")
+    done = run_program("gpt-filter", "MarkdownLinter", stdin=text.encode())
+    assert (done.returncode, done.stdout.decode()) == (0, fixed), done.stderr

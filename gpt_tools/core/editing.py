@@ -26,6 +26,7 @@ from gpt_tools.core.plan import Plan
 from gpt_tools.core.records import EditReport, Spent
 from gpt_tools.core.rewrite import check_chunk_size, run_in_parallel
 from gpt_tools.errors import ReplyRejected
+from gpt_tools.markdown.edit_guard import opt_out_spans
 from gpt_tools.markdown.edits import (
     Edit,
     EditResult,
@@ -86,7 +87,7 @@ def _remember_result(plan: Plan, cache: ResultCache, result: EditResult, protect
     """The text an edit run produced needs nothing more from this model: remembered as such, with the
     edits that were refused (so a re-run reports them again), if none of them would apply there."""
     left = [refusal.edit for refusal in result.refused]
-    spans = protected_spans(result.text) if protect_on else []
+    spans = protected_spans(result.text) if protect_on else opt_out_spans(result.text)
     if not apply_edits(result.text, left, protected=spans).applied:
         cache.put(_key(plan, cache, result.text), _stored(left))
 
@@ -145,7 +146,7 @@ def join_results(body: str, chunks: Sequence[str], results: Sequence[EditResult]
 
 def chunk_spans(body: str, chunks: Sequence[str], *, protect: bool) -> list[list[Span]]:
     """The protected spans of body (none when protection is off), cut to each chunk, in its offsets."""
-    spans = protected_spans(body) if protect else []
+    spans = protected_spans(body) if protect else opt_out_spans(body)  # the author's opt-outs always hold
     found, start = [], 0
     for chunk in chunks:
         found.append(spans_in(spans, start, start + len(chunk)))

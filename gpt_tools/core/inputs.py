@@ -127,7 +127,7 @@ class Prepared:
 def prepare(text: str, *, protect_regions: bool, chunk_tokens: int) -> Prepared:
     """Mask and split text; deterministic, so a batch run can redo it at collect time."""
     body = textio.strip_bom(text)
-    masked = protect.mask(body) if protect_regions else protect.Masked(body, ())
+    masked = protect.mask(body, everything=protect_regions)  # opt-out regions hold whatever protect says
     return Prepared(body, masked, tuple(split_chunks(masked.text, chunk_tokens)))
 
 

@@ -38,6 +38,7 @@ _KIND_NAMES = {
     "attribute list": "an attribute list",
     "footnote label": "a footnote label",
     "byte order mark": "the byte order mark",
+    "opt-out region": "an opt-out region (<!-- gpt-tools: off -->)",
 }
 
 
@@ -45,17 +46,18 @@ def kind_name(kind: str) -> str:
     return _KIND_NAMES.get(kind, f"a {kind}")
 
 
-def regions(text: str) -> list[Region]:
-    """(start, end, kind) of every protected region of text, from protect.mask's own finders, in order."""
+def regions(text: str, *, everything: bool = True) -> list[Region]:
+    """(start, end, kind) of every protected region of text, from protect.mask's own finders, in order;
+    only its opt-out regions when not everything (the `protect = false` setting)."""
     from gpt_tools.markdown import protect  # markdown-it: only documents that get edits pay for it
 
     try:
-        masked = protect.mask(text)
+        masked = protect.mask(text, everything=everything)
     except InputRefused:
-        masked = protect.mask(text.translate(_MARKER_SWAP))
+        masked = protect.mask(text.translate(_MARKER_SWAP), everything=everything)
     by_token = {region.token: region for region in masked.regions}
     found: list[Region] = []
-    if text.startswith(BOM):
+    if everything and text.startswith(BOM):
         found.append((0, len(BOM), "byte order mark"))
     shift = 0  # how much longer the original is than the masked text, up to here
     for match in masked.pattern.finditer(masked.text):
@@ -64,6 +66,11 @@ def regions(text: str) -> list[Region]:
         found.append((start, start + len(region.original), region.kind))
         shift += len(region.original) - (match.end() - match.start())
     return found
+
+
+def opt_out_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of text's opt-out regions: what edits may not touch even with `protect = false`."""
+    return [(start, end) for start, end, _ in regions(text, everything=False)]
 
 
 def splice(original: str, edits: Sequence[Splice]) -> str:

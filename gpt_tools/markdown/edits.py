@@ -26,6 +26,7 @@ Decisions (documented for the front ends):
 from __future__ import annotations
 
 import bisect
+import itertools
 import json
 import re
 from collections.abc import Sequence
@@ -209,6 +210,7 @@ def _context(original: str, protected: Sequence[tuple[int, int]] | None) -> _Con
     else:  # the caller's spans (e.g. a chunk's share of the document's), named by our own where they agree
         kinds = {(start, end): kind for start, end, kind in found}
         regions = [(s, e, kinds.get((s, e), "protected region")) for s, e in protected]
+        found = _within(found, sorted(protected))  # only what the caller protects must survive (protect = false)
     regions = sorted(region for region in regions if region[1] > region[0])
     ends: list[int] = []
     for _, end, _ in regions:
@@ -221,6 +223,19 @@ def _context(original: str, protected: Sequence[tuple[int, int]] | None) -> _Con
         protected_ends=ends,
         own_regions=found,
     )
+
+
+def _within(found: list[tuple[int, int, str]], spans: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
+    """The regions of found that share a character with one of spans (sorted), e.g. only the opt-out
+    regions when those are all the caller protects."""
+    starts = [start for start, _ in spans]
+    ends = list(itertools.accumulate((end for _, end in spans), max))
+    kept = []
+    for region in found:
+        i = bisect.bisect_left(ends, region[0] + 1)  # the first span ending after the region starts
+        if i < len(spans) and starts[i] < region[1]:
+            kept.append(region)
+    return kept
 
 
 def _newline_at(original: str, offset: int) -> str:

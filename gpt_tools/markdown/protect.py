@@ -3,7 +3,9 @@
 Front matter, code blocks (fenced, indented, HTML), inline code, link and image targets with their
 titles, reference definitions, autolinks, bare URLs and e-mail addresses, inline HTML tags with
 attributes and comments, template code, attribute lists and footnote labels are replaced by
-placeholders such as ⟦B1⟧ before sending (finders in protect_inline.py). After the reply, every
+placeholders such as ⟦B1⟧ before sending (finders in protect_inline.py), and so is every opt-out
+region (`<!-- gpt-tools: off -->` … `<!-- gpt-tools: on -->`, protect_optout.py), even with
+`protect = false`. After the reply, every
 placeholder must come back exactly once and in order, and is replaced by the original bytes; a reply
 that loses, duplicates, reorders or invents one is refused. A block marker's line gets its container
 prefix back where the model only re-spaced it, and the restored text must still parse to the same
@@ -20,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from gpt_tools.errors import InputRefused, ReplyRejected
-from gpt_tools.markdown import protect_inline
+from gpt_tools.markdown import protect_inline, protect_optout
 from gpt_tools.markdown.protect_check import BLOCKS, Shape, lost_link, parse
 from gpt_tools.markdown.protect_check import parser as parser  # chunking parses with the same settings
 from gpt_tools.markdown.protect_inline import Span
@@ -35,7 +37,7 @@ _FRONT_MATTER = re.compile(
 )
 _BREAK = re.compile(_NL)
 _CONTAINER_PREFIX = re.compile(r"(?:[ \t]*(?:>|[-+*](?=[ \t])|\d{1,9}[.)](?=[ \t])))*[ \t]*")
-_BLOCK_LETTERS = frozenset("FBH")
+_BLOCK_LETTERS = frozenset("FBHO")
 # Every code or HTML block needs a fence, a tab, a `<`, or four spaces after its container markers; a
 # document with none of these has no block to mask, and skips markdown-it's ~30 ms import.
 _MAYBE_BLOCK = re.compile(r"```|~~~|<|\t|(?:\A|(?<=[\r\n]))[ >\-+*\d.)]*    ")  # re.M's ^ misses CR-only lines
@@ -50,6 +52,7 @@ _LETTERS = {
     protect_inline.DEFINITION: "U",
     "attribute list": "A",
     "footnote label": "N",
+    protect_optout.KIND: "O",
 }
 
 
@@ -68,6 +71,7 @@ class Masked:
     text: str
     regions: tuple[Region, ...]
     markers: tuple[str, str] = _MARKER_PAIRS[0]
+    everything: bool = True  # False: only opt-out regions were masked (protect = false), nothing to re-parse
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -91,19 +95,20 @@ class _Masker:
         self.regions.append(Region(token, original, kind, line, lead, shape))
         return token
 
-    def blocks(self, text: str, first_line: int) -> list[tuple[str, int]]:
-        """(line, original line number) of text, each code/HTML block replaced by one placeholder line.
+    def blocks(self, text: str, first_line: int, *, code: bool = True) -> list[tuple[str, int]]:
+        """(line, original line number) of text, each code/HTML block (only with code) and opt-out region
+        replaced by one placeholder line.
 
         A block inside a list item or quote keeps its first line's container prefix (indent, `>`,
         list marker) outside the placeholder, so the model still sees the list or quote it is in.
         """
         lines = split_lines(text)
-        if not _MAYBE_BLOCK.search(text):  # nothing could start a code or HTML block: skip the parser
+        if not (_MAYBE_BLOCK.search(text) if code else protect_optout.maybe(text)):  # skip the parser
             return [(line, first_line + i) for i, line in enumerate(lines)]
         out: list[tuple[str, int]] = []
         cursor = 0
-        for start, end, shape in parse(text).blocks:
-            if start < cursor:  # nested inside a block already masked
+        for start, end, kind, shape in _hidden(parse(text).blocks, len(lines), code=code):
+            if start < cursor:  # nested inside a block or region already masked
                 continue
             out.extend((line, first_line + cursor + i) for i, line in enumerate(lines[cursor:start]))
             original = "".join(lines[start:end])
@@ -111,7 +116,7 @@ class _Masker:
             prefix = _CONTAINER_PREFIX.match(original)
             lead = prefix.group(0) if prefix else ""
             body = original[len(lead) : len(original) - len(ending)]
-            token = self.token(BLOCKS[shape[0]], body, first_line + start, lead=lead, shape=shape)
+            token = self.token(kind, body, first_line + start, lead=lead, shape=shape)
             out.append((lead + token + ending, first_line + start))
             cursor = end
         out.extend((line, first_line + cursor + i) for i, line in enumerate(lines[cursor:]))
@@ -159,6 +164,17 @@ class _Masker:
         return current, number
 
 
+def _hidden(blocks: list[tuple[int, int, Shape]], line_count: int, *, code: bool) -> list[tuple[int, int, str, Shape]]:
+    """(first line, end line, kind, shape) of what blocks() hides, in order: every opt-out region, and
+    with code every code/HTML block. A region comes before the block its `off` marker is, and holds it;
+    it has no shape to check, since its bytes come back as they were whatever surrounds them."""
+    none: Shape = ()
+    hidden = [(start, end, protect_optout.KIND, none) for start, end in protect_optout.regions(blocks, line_count)]
+    if code:
+        hidden += [(start, end, BLOCKS[shape[0]], shape) for start, end, shape in blocks]
+    return sorted(hidden, key=lambda item: (item[0], -item[1]))
+
+
 def _normalized(label: str) -> str:
     from markdown_it.common.utils import normalizeReference  # start-up: only documents with definitions
 
@@ -169,25 +185,28 @@ def _code_spans(text: str) -> list[Span]:
     return [(match.start(), match.end(), "code") for match in protect_inline.CODE_SPAN.finditer(text)]
 
 
-def mask(text: str) -> Masked:
-    """text with its protected regions replaced by placeholders."""
+def mask(text: str, *, everything: bool = True) -> Masked:
+    """text with its protected regions replaced by placeholders; only its opt-out regions when not
+    everything (the `protect = false` setting: the author's own opt-outs still hold)."""
+    if not everything and not protect_optout.maybe(text):
+        return Masked(text, ())
     free = [pair for pair in _MARKER_PAIRS if pair[0] not in text and pair[1] not in text]
     if not free:
         raise InputRefused("the document uses every bracket pair protection could use as markers (⟦⟧ ⟪⟫ 〚〛 ⦃⦄)")
     masker = _Masker(free[0])
     head = ""
-    front = _FRONT_MATTER.match(text)
+    front = _FRONT_MATTER.match(text) if everything else None
     if front:
         matter = front.group(0)
         ending = matter[len(matter.rstrip("\r\n")) :]
         head = masker.token("front matter", matter[: len(matter) - len(ending)], 1) + ending
     body = text[front.end() :] if front else text
     first = len(split_lines(text[: front.end()])) + 1 if front else 1
-    lines = masker.blocks(body, first)
-    for find in (_code_spans, protect_inline.structural, protect_inline.bare):
+    lines = masker.blocks(body, first, code=everything)
+    for find in (_code_spans, protect_inline.structural, protect_inline.bare) if everything else ():
         lines = masker.substitute(lines, find)
     masked = head + "".join(line for line, _ in lines)
-    return Masked(masked, _with_references(masker.regions, body), masker.markers)
+    return Masked(masked, _with_references(masker.regions, body), masker.markers, everything)
 
 
 def _with_references(regions: list[Region], body: str) -> tuple[Region, ...]:
@@ -227,7 +246,7 @@ def unmask(reply: str, masked: Masked) -> str:
     if not masked.regions:
         return reply  # nothing was masked (protect = false): marker-like text is just text
     restored, blocks = _restore(settle(reply, masked), masked)
-    if blocks or _has_links(masked):
+    if masked.everything and (blocks or _has_links(masked)):
         _check_structure(restored, blocks, masked)
     return restored
 
@@ -358,6 +377,7 @@ def _describe_damage(found: list[str], masked: Masked) -> str:
 def restrict(masked: Masked, text: str) -> Masked:
     """The part of masked that covers text (one chunk of masked.text)."""
     if not masked.regions:
-        return Masked(text, (), masked.markers)
+        return Masked(text, (), masked.markers, masked.everything)
     present = set(masked.pattern.findall(text))
-    return Masked(text, tuple(region for region in masked.regions if region.token in present), masked.markers)
+    kept = tuple(region for region in masked.regions if region.token in present)
+    return Masked(text, kept, masked.markers, masked.everything)

@@ -1,0 +1,56 @@
+"""Opt-out regions: the parts of a document its author marked for no front end to change.
+
+    <!-- gpt-tools: off -->
+    … left byte for byte as it is …
+    <!-- gpt-tools: on -->
+
+Each marker is an HTML comment alone on its line (spaces around and inside it allowed, in a list item or
+quote too), as markdown-it sees it: one shown inside a code block, or inside a larger HTML block, is
+text, never a marker. A region runs from the start of its `off` line to the end of the next `on` line,
+both markers included; an `off` with no `on` after it runs to the end of the document. A second `off`
+inside a region changes nothing (regions do not nest: the first `on` closes it), and an `on` outside one
+is an ordinary comment. protect.mask() hides a region whole behind one block marker, whatever the
+`protect` setting, and the edits engine refuses every edit that touches one (`protected`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from gpt_tools.markdown.protect_check import Shape
+
+KIND = "opt-out region"
+OFF = "<!-- gpt-tools: off -->"
+ON = "<!-- gpt-tools: on -->"
+# markdown-it gives an HTML block's content with LF endings and without its container prefix.
+_MARKER = re.compile(r"<!--[ \t]*gpt-tools:[ \t]*(off|on)[ \t]*-->")
+_NEEDLE = "gpt-tools:"  # a document without it has no region, and skips the parse
+
+
+def maybe(text: str) -> bool:
+    """Whether text could hold an opt-out marker: the cheap test before any parse."""
+    return _NEEDLE in text
+
+
+def _switch(shape: Shape) -> str | None:
+    """Which switch a block is ("off" or "on") when it is one opt-out marker, else None."""
+    if shape[0] != "html_block":
+        return None
+    found = _MARKER.fullmatch(shape[2].strip())
+    return found.group(1) if found else None
+
+
+def regions(blocks: list[tuple[int, int, Shape]], line_count: int) -> list[tuple[int, int]]:
+    """(first line, end line) of each opt-out region, from the document's parsed code/HTML blocks."""
+    found: list[tuple[int, int]] = []
+    start: int | None = None
+    for first, end, shape in blocks:
+        switch = _switch(shape)
+        if switch == "off" and start is None:
+            start = first
+        elif switch == "on" and start is not None:
+            found.append((start, end))
+            start = None
+    if start is not None:
+        found.append((start, line_count))  # never switched back on: to the end of the document
+    return found
