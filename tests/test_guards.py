@@ -487,3 +487,35 @@ def test_every_flate_stream_of_a_pdf_is_scanned_but_its_images_are_not_unpacked(
     assert find_secrets(scannable_text(pdf), "a.pdf") == []
     found = find_secrets(scannable_text(pdf + obj(3, b"", OPENSSH.encode())), "a.pdf")
     assert [(f.source, f.kind) for f in found] == [("a.pdf: stream 3", "a private key block")]
+
+
+# --- pragma: allowlist secret (detect-secrets' spelling) -----------------------------------------
+
+
+@pytest.mark.parametrize("secret", ALL_SECRETS, ids=list(KINDS))
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"], ids=["lf", "crlf", "cr"])
+def test_a_line_marked_pragma_allowlist_secret_is_not_flagged(secret: str, ending: str) -> None:
+    first = secret.splitlines()[0]
+    marked = f"intro{ending}{first}  <!-- pragma: allowlist secret -->{ending}"
+    assert find_secrets(marked) == []
+    before = f"# pragma: allowlist nextline secret{ending}{first}{ending}"
+    assert find_secrets(before) == []
+    # Only that line: the same secret on the next line is still found, and so is one two lines down.
+    assert [f.line for f in find_secrets(marked + first + ending)] == [3]
+    assert [f.line for f in find_secrets(before.replace(ending + first, ending + ending + first))] == [3]
+
+
+def test_the_refusal_names_the_pragma_and_the_flag() -> None:
+    with pytest.raises(InputRefused) as caught:
+        refuse_secrets({"README.md": AWS_ID + "\n"})
+    assert "`pragma: allowlist secret`" in str(caught.value) and "--allow-secrets" in str(caught.value)
+
+
+def test_run_sends_a_document_and_an_attachment_whose_secret_lines_are_marked(api: FakeOpenAI) -> None:
+    Path("notes.md").write_text(f"Use {AWS_ID} here. <!-- pragma: allowlist secret -->\n")
+    Path("data.bin").write_bytes(f"\0\0key = {AWS_ID}  # pragma: allowlist secret\n".encode())
+    done = run_program("gpt-tools", "run", "DocWriter", "-t", "describe", "notes.md", "--input-files", "data.bin")
+    assert done.returncode == 0, done.stderr
+    Path("data.bin").write_bytes(f"\0\0key = {AWS_ID}\n".encode())
+    refused = run_program("gpt-tools", "run", "DocWriter", "-t", "describe", "notes.md", "--input-files", "data.bin")
+    assert refused.returncode == 2 and b"data.bin, line 1" in refused.stderr

@@ -901,3 +901,8 @@ def test_endpoint_label_names_host_path_organization_and_project_never_the_key()
     assert knowledge.endpoint_label(replace(endpoint, organization="org-1", project="proj-2")).endswith(
         "/v1 org-1 proj-2"
     )
+
+
+def test_files_sync_uploads_a_knowledge_file_whose_key_line_is_marked(kb: FakeOpenAI, isolated_env: Path) -> None:
+    (isolated_env / "kb" / "k2.md").write_text(f"token: {KEY_IN_FILE}  <!-- pragma: allowlist secret -->\n")
+    assert main(["files", "sync"]) == 0 and kb.uploads == 3

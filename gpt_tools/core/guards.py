@@ -26,6 +26,11 @@ _SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 # Documentation is full of placeholder keys (AWS's own AKIAIOSFODNN7EXAMPLE, sk-xxxx…); refusing those
 # would make the tool useless on exactly the docs it is for.
 _PLACEHOLDER = re.compile(r"(?i)example|(.)\1{7,}")
+# detect-secrets' own spellings, so a line its users already marked passes here too: on the secret's
+# line, or `pragma: allowlist nextline secret` on the line before it.
+PRAGMA = "pragma: allowlist secret"
+_ALLOW_LINE = re.compile(r"pragma: ?allowlist[ -]secret")
+_ALLOW_NEXT = re.compile(r"pragma: ?allowlist[ -]nextline[ -]secret")
 
 
 # scannable_text marks each member of an archive with a line "\x01name\x01" (a leading "!" in place of
@@ -85,8 +90,17 @@ def _find_in(text: str, source: str) -> list[SecretFinding]:
             if kind != "a private key block" and _PLACEHOLDER.search(match.group(0)):
                 continue
             starts = starts or line_starts(text)
-            findings.append(SecretFinding(source, bisect_right(starts, match.start()), kind))
+            line = bisect_right(starts, match.start())
+            if not _allowed(text, starts, line):
+                findings.append(SecretFinding(source, line, kind))
     return sorted(findings, key=lambda f: (f.source, f.line))
+
+
+def _allowed(text: str, starts: list[int], line: int) -> bool:
+    """Whether the author marked this line (1-based) as holding no secret, as detect-secrets reads it."""
+    here = text[starts[line - 1] : starts[line]] if line < len(starts) else text[starts[line - 1] :]
+    before = text[starts[line - 2] : starts[line - 1]] if line > 1 else ""
+    return bool(_ALLOW_LINE.search(here) or _ALLOW_NEXT.search(before))
 
 
 def scannable_text(data: bytes) -> str:
@@ -139,8 +153,8 @@ def refuse_secrets(texts: dict[str, str]) -> None:
                 "Pass --allow-secrets to send it unchecked."
             )
         raise InputRefused(
-            f"refusing to send what looks like a secret: {listed}{more}. "
-            "Remove it, or pass --allow-secrets if it is not one."
+            f"refusing to send what looks like a secret: {listed}{more}. Remove it; if it is not one, "
+            f"add a `{PRAGMA}` comment to its line, or pass --allow-secrets to send everything unchecked."
         )
 
 
