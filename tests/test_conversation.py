@@ -476,3 +476,27 @@ def test_a_damaged_conversation_file_is_a_clear_error(api: FakeOpenAI) -> None:
     (_state() / "conv-damaged.json").write_text('{"id": "conv-damaged", "unexpected": 1}')
     done = run_program("gpt-tools", "run", "Summarizer", "--conversation", "conv-damaged", "-t", "x")
     assert done.returncode == 2 and b"cannot be read" in done.stderr and b"Traceback" not in done.stderr
+
+
+def test_a_front_end_holding_a_removed_conversation_does_not_bring_it_back(api: FakeOpenAI) -> None:
+    """A chat keeps its conversation in memory; `conversations rm` meanwhile must stay removed."""
+    talk = conversation.new("Summarizer", Path.cwd())
+    gpt_tools.run("Summarizer", "teh one", conversation=talk)
+    conversation.remove(conversation.load(talk.id))
+    with pytest.raises(conversation.Removed, match=f"{talk.id} was removed") as caught:
+        gpt_tools.run("Summarizer", "teh two", conversation=talk)
+    assert caught.value.exit_code == 2 and len(api.model_requests()) == 1  # nothing sent
+    assert not (_state() / f"{talk.id}.json").exists()
+
+
+def test_continue_finds_the_projects_last_conversation_whatever_the_assistant(api: FakeOpenAI) -> None:
+    first = conversation.new("Summarizer", Path.cwd())
+    gpt_tools.run("Summarizer", "teh one", conversation=first)
+    second = conversation.new("DocWriter", Path.cwd())
+    gpt_tools.run("DocWriter", "draft", conversation=second)
+    assert conversation.latest(Path.cwd()).id == second.id  # type: ignore[union-attr]
+    gpt_tools.run("Summarizer", "teh two", conversation=first)
+    assert conversation.latest(Path.cwd()).id == first.id  # type: ignore[union-attr]
+    conversation.remove(first)
+    assert conversation.latest(Path.cwd()).id == second.id  # type: ignore[union-attr]
+    assert conversation.latest(Path.cwd() / "elsewhere") is None

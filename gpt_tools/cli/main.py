@@ -17,6 +17,7 @@ from gpt_tools.cli.assistants import assistant_group, list_command, show_command
 from gpt_tools.cli.batch import batch_group
 from gpt_tools.cli.chat import chat_command
 from gpt_tools.cli.console import PROGRAM, Console, reserve_std_fds
+from gpt_tools.cli.conversations import conversations_group
 from gpt_tools.cli.files import files_group
 from gpt_tools.cli.logs import logs_command, usage_command
 from gpt_tools.cli.report import fail
@@ -45,6 +46,7 @@ for _command in (
     trust_command,
     chat_command,
     batch_group,
+    conversations_group,
 ):
     cli.add_command(_command)
 

@@ -31,8 +31,17 @@ from gpt_tools.cli.console import PROGRAM, Console
 @click.option("--json", "as_json", is_flag=True, help="Print the result and its usage as JSON.")
 @click.option("--allow-secrets", is_flag=True, help="Send text even if it looks like it holds a secret.")
 @click.option("--dry-run", is_flag=True, help="Show what would be sent and its estimated cost; send nothing.")
-@click.option("--continue", "continue_last", is_flag=True, help="Continue this project's last conversation.")
-@click.option("--conversation", "conversation_id", metavar="ID", help="Continue conversation ID (or `last`).")
+@click.option(
+    "-c",
+    "--continue",
+    "continue_last",
+    is_flag=True,
+    help="Continue this project's last conversation (with NAME: its last one with NAME; without NAME, with "
+    "its own assistant). A run without -c or --conversation is not part of any conversation.",
+)
+@click.option(
+    "--conversation", "conversation_id", metavar="ID", help="Continue conversation ID (a unique prefix, or `last`)."
+)
 def run_command(
     name: str | None,
     files: tuple[str, ...],
@@ -54,6 +63,10 @@ def run_command(
     if list_only:
         return print_assistants(as_json=as_json)
     chosen = assistant_name or name
+    if assistant_name is None and (continue_last or conversation_id):
+        from gpt_tools.cli.conversations import continued  # NAME may be left out: the conversation's own
+
+        chosen, files = continued(name, files, conversation_id)
     if chosen is None:
         raise click.UsageError("missing the assistant: give NAME or --assistant-name")
     if assistant_name and name:

@@ -9,6 +9,8 @@ The last conversation per project and assistant is remembered for `--continue`.
 
 from __future__ import annotations
 
+import contextlib
+import difflib
 import json
 import re
 import secrets
@@ -23,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from filelock import BaseFileLock
 
-from gpt_tools.errors import Cancelled, UsageError
+from gpt_tools.errors import Cancelled, GptToolsError, UsageError
 from gpt_tools.state import paths
 from gpt_tools.state.atomicwrite import write_atomic
 from gpt_tools.state.private import private_dir
@@ -93,11 +95,19 @@ def save(conversation: Conversation) -> None:
 
 
 def refresh(conversation: Conversation) -> None:
-    """Catch up with turns another process (a terminal chat, the editor) added since we loaded it."""
+    """Catch up with turns another process (a terminal chat, the editor) added since we loaded it.
+
+    Raises Removed when the conversation had turns but its file is gone (`conversations rm`): a chat
+    holding it in memory must not bring it back by saving its next turn.
+    """
+    if not _path(conversation.id).exists():
+        if conversation.messages:
+            raise Removed(f"conversation {conversation.id} was removed; start a new one")
+        return  # not saved yet: nothing newer exists
     try:
         latest = load(conversation.id)
     except UsageError:
-        return  # not saved yet: nothing newer exists
+        return  # unreadable: this turn's save replaces it
     conversation.messages = latest.messages
     conversation.last_response_id = latest.last_response_id
     conversation.updated = latest.updated
@@ -175,6 +185,11 @@ def _index() -> Path:
     return paths.conversations_dir() / "last.json"
 
 
+def _key(project: Path | str, assistant: str = "") -> str:
+    """The index key of a project's last conversation with assistant ("": with any assistant)."""
+    return f"{project}::{assistant}"
+
+
 def _file_lock(path: str, timeout: float = -1) -> BaseFileLock:
     # Imported here: filelock costs ~20 ms of start-up, and only conversation turns need it.
     from filelock import FileLock
@@ -197,7 +212,8 @@ def _update_index(conversation: Conversation) -> None:
         index = json.loads(_index().read_text(encoding="utf-8"))
     except (OSError, ValueError):
         index = {}
-    index[f"{conversation.project}::{conversation.assistant}"] = conversation.id
+    index[_key(conversation.project, conversation.assistant)] = conversation.id
+    index[_key(conversation.project)] = conversation.id  # the project's last one, whatever the assistant
     write_atomic(_index(), json.dumps(index, indent=1).encode("utf-8"), private=True)
 
 
@@ -225,7 +241,7 @@ def last(assistant: str, project: Path) -> Conversation | None:
     """The conversation last used with assistant in project, if any (and still on disk)."""
     try:
         index = json.loads(_index().read_text(encoding="utf-8"))
-        return load(index[f"{project}::{assistant}"])
+        return load(index[_key(project, assistant)])
     except (OSError, ValueError, KeyError, TypeError, UsageError):
         return None
 
@@ -243,10 +259,112 @@ def resume(
             raise UsageError(f"no conversation with {assistant} in {project} yet; start one with --continue")
         return found_last
     if conversation_id:
-        found = load(conversation_id)
+        found = find(conversation_id)
         if found.assistant != assistant:
             raise UsageError(f"conversation {conversation_id} belongs to {found.assistant}, not {assistant}")
         return found
     if continue_last:
         return last(assistant, project) or (_claim_new(assistant, project) if claim else new(assistant, project))
     return None
+
+
+# --- conversations as objects: `gpt-tools conversations list|show|rm|export`, `--continue` without a name
+
+
+class Removed(UsageError):
+    """The conversation's file was removed while a front end held it: nothing was sent (exit 2)."""
+
+
+class Busy(GptToolsError):
+    """A turn of the conversation is in progress in another process; it was left alone (exit 1)."""
+
+
+def saved() -> tuple[list[Conversation], list[str]]:
+    """Every saved conversation, last used first, and the IDs of those whose file cannot be read."""
+    folder = paths.conversations_dir()
+    found: list[Conversation] = []
+    unreadable: list[str] = []
+    for path in sorted(folder.glob("conv-*.json")) if folder.is_dir() else []:
+        try:
+            found.append(load(path.stem))
+        except UsageError:  # damaged, or a name load() would refuse
+            unreadable.append(path.stem)
+    # ISO stamps in UTC sort as text; the ID breaks ties (turns within the same second) stably.
+    found.sort(key=lambda talk: (talk.updated, talk.id), reverse=True)
+    return found, unreadable
+
+
+def find(given: str) -> Conversation:
+    """A conversation by its ID or a unique prefix of it (`conv-` may be left out)."""
+    wanted = given if given.startswith("conv-") else f"conv-{given}"
+    if not _ID.fullmatch(wanted):
+        raise UsageError(f"not a conversation ID: {given!r} (IDs look like conv-1a2b3c4d5e6f, or `last`)")
+    if _path(wanted).exists():
+        return load(wanted)
+    folder = paths.conversations_dir()
+    ids = sorted(path.stem for path in folder.glob("conv-*.json")) if folder.is_dir() else []
+    matches = [known for known in ids if known.startswith(wanted)]
+    if len(matches) == 1:
+        return load(matches[0])
+    if matches:
+        shown = ", ".join(matches[:5]) + (", …" if len(matches) > 5 else "")
+        raise UsageError(f"{given!r} is the start of {len(matches)} conversations ({shown}); give more of the ID")
+    close = difflib.get_close_matches(wanted, ids, n=1)
+    hint = f"did you mean {close[0]}? " if close else ""
+    raise UsageError(f"no conversation {given!r}; {hint}`gpt-tools conversations list` shows them")
+
+
+def latest(project: Path) -> Conversation | None:
+    """The conversation last used in project, with any assistant (`--continue` without a name)."""
+    try:
+        index = json.loads(_index().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(index, dict):
+        return None
+    with_any = index.get(_key(project))
+    if with_any:
+        with contextlib.suppress(UsageError):
+            return load(str(with_any))
+    # An index written before the any-assistant key, or whose entry was removed: the newest of the rest.
+    found: list[Conversation] = []
+    for key, conversation_id in index.items():
+        if key.rsplit("::", 1)[0] == str(project) and conversation_id != with_any:
+            with contextlib.suppress(UsageError):
+                found.append(load(str(conversation_id)))
+    return max(found, key=lambda talk: (talk.updated, talk.id), default=None)
+
+
+def remove(conversation: Conversation) -> None:
+    """Delete a saved conversation, holding its turn lock: never while a turn of it is in progress.
+
+    Busy if another process holds the lock. The lock file goes too, unlinked while held: a turn that
+    was waiting on it then finds the conversation removed (refresh raises Removed) and sends nothing.
+    """
+    _folder()
+    path = _path(conversation.id)
+    lock = _file_lock(f"{path}.lock")
+    try:
+        lock.acquire(timeout=0)
+    except TimeoutError:  # filelock.Timeout is one
+        raise Busy(f"conversation {conversation.id} has a turn in progress; try again when it is done") from None
+    try:
+        path.unlink(missing_ok=True)
+        with _index_lock():
+            _forget(conversation.id)
+        Path(f"{path}.lock").unlink(missing_ok=True)
+    finally:
+        lock.release()
+
+
+def _forget(conversation_id: str) -> None:
+    """Drop every index entry naming conversation_id; the caller holds the index lock."""
+    try:
+        index = json.loads(_index().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if not isinstance(index, dict):
+        return
+    kept = {key: value for key, value in index.items() if value != conversation_id}
+    if kept != index:
+        write_atomic(_index(), json.dumps(kept, indent=1).encode("utf-8"), private=True)
