@@ -105,7 +105,7 @@ def test_failed_turn_does_not_advance_the_conversation(api: FakeOpenAI) -> None:
     assert talk.messages == [] and talk.last_response_id is None
 
 
-class _Terminal:
+class Terminal:
     """A program on a pseudo-terminal, read with deadlines (no fixed sleeps)."""
 
     def __init__(self, *argv: str, file_size_limit: int | None = None) -> None:
@@ -166,7 +166,7 @@ def test_chat_ctrl_c_cancels_the_reply_and_stays(api: FakeOpenAI) -> None:
     write_config(Path.cwd(), "max_retries = 0\n")
     long_reply = " ".join(f"word{i}" for i in range(400))
     api.script(Scripted(text=long_reply, chunk_delay=0.2), Scripted(text="quick answer"))
-    chat = _Terminal(program("gpt-tools"), "chat", "Summarizer")
+    chat = Terminal(program("gpt-tools"), "chat", "Summarizer")
     chat.prompt()
     chat.send(b"tell me a long story\r")
     chat.expect(b"word0")
@@ -447,7 +447,7 @@ def test_a_chat_turn_that_cannot_be_saved_is_shown_and_said(api: FakeOpenAI) -> 
     write_config(Path.cwd(), "max_retries = 0\n")
     long_reply = "word " * 2000
     api.script(Scripted(text=long_reply), Scripted(text="short"))
-    chat = _Terminal(program("gpt-tools"), "chat", "Summarizer", file_size_limit=4000)
+    chat = Terminal(program("gpt-tools"), "chat", "Summarizer", file_size_limit=4000)
     chat.prompt()
     chat.send(b"a long one\r")
     chat.expect(b"was not saved in conversation")

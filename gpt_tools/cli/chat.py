@@ -1,8 +1,10 @@
-"""`gpt-tools chat NAME`: an interactive conversation with streaming replies.
+"""`gpt-tools chat [NAME]`: an interactive conversation with streaming replies.
 
 Ctrl-C cancels the reply in flight and stays in the chat (the cancel closes the connection, so no
 further tokens are paid for); Ctrl-D leaves. Line editing and history come from readline; the
-history file lives in the user's state dir.
+history file lives in the user's state dir. Messages of many lines (pastes, triple-quote blocks) are read
+by chat_input.py, the slash commands are chat_commands.py. With stdin a pipe, no prompt is shown
+and stdout carries the replies alone.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from gpt_tools.cli.chat_commands import ChatState, handle
+from gpt_tools.cli.chat_input import Lines, read_message
 from gpt_tools.cli.console import PROGRAM, Console
 from gpt_tools.config.loader import Config, load_config
 from gpt_tools.errors import Cancelled, GptToolsError, TurnNotSaved, UsageError
@@ -25,12 +29,11 @@ from gpt_tools.state.private import open_private, private_dir
 
 if TYPE_CHECKING:  # their modules are imported where a chat needs them (below), not for `gpt-tools --help`
     from gpt_tools.core.records import Result
-    from gpt_tools.state.conversation import Conversation
 
 
 @dataclass(frozen=True)
 class ChatOptions:
-    name: str
+    name: str | None
     continue_last: bool
     conversation_id: str | None
     model: str | None
@@ -38,15 +41,31 @@ class ChatOptions:
 
 
 @click.command("chat")
-@click.argument("name")
-@click.option("--continue", "continue_last", is_flag=True, help="Continue this project's last conversation.")
-@click.option("--conversation", "conversation_id", metavar="ID", help="Continue conversation ID (or `last`).")
+@click.argument("name", required=False)
+@click.option(
+    "-c",
+    "--continue",
+    "continue_last",
+    is_flag=True,
+    help="Continue this project's last conversation (with NAME: its last one with NAME).",
+)
+@click.option(
+    "--conversation", "conversation_id", metavar="ID", help="Continue conversation ID (a unique prefix, or `last`)."
+)
 @click.option("-m", "--model", help="Model to use instead of the assistant's.")
 @click.option("--backend", help="Backend: openai, chat, or an installed plugin's.")
 def chat_command(
-    name: str, continue_last: bool, conversation_id: str | None, model: str | None, backend: str | None
+    name: str | None, continue_last: bool, conversation_id: str | None, model: str | None, backend: str | None
 ) -> int:
-    """Talk with assistant NAME: Ctrl-C cancels a reply, Ctrl-D leaves."""
+    """Talk with assistant NAME (without NAME, -c continues the last conversation, with its assistant).
+
+    A paste is one message however many lines it has; a line starting with \"\"\" starts a message
+    of many lines that a line ending with \"\"\" sends. /help lists the commands (/model, /clear,
+    /save, /edit, /exit). Ctrl-C cancels a reply, Ctrl-D leaves. With stdin a pipe, each line (or
+    \"\"\" block) is one turn and stdout carries only the replies.
+    """
+    if name is None and not (continue_last or conversation_id):
+        raise click.UsageError("missing the assistant: give NAME, or -c to continue the last conversation")
     status = repl(ChatOptions(name, continue_last, conversation_id, model, backend), Console(PROGRAM))
     if sys.stdin.isatty():
         # After a Ctrl-C at the prompt, GNU readline can spin forever in interpreter shutdown (seen
@@ -76,6 +95,10 @@ def _readline() -> None:
     except OSError:
         pass
     readline.set_history_length(1000)
+    if "libedit" not in (readline.__doc__ or ""):
+        # CPython turns GNU readline's bracketed paste off (bpo-42819, for its own REPL); on, a paste
+        # of many lines lands in the line being edited as one message, and Enter sends it.
+        readline.parse_and_bind("set enable-bracketed-paste on")
     import atexit
 
     atexit.register(lambda: _save_history(readline, path))
@@ -90,39 +113,56 @@ def _save_history(readline: object, path: Path) -> None:
 
 
 def repl(options: ChatOptions, console: Console) -> int:
+    config = load_config()
+    state = _start(options, config)
+    lines = Lines.for_stdin()
+    if lines.edited:
+        _readline()
+    turns = len(state.talk.messages) // 2
+    console.message(
+        f"{state.assistant} · {state.model} · {state.talk.id}"
+        + (f" · continuing after {turns} turns" if turns else "")
+        + " · /help for commands, Ctrl-C cancels a reply, Ctrl-D leaves"
+    )
+    while not state.leave:
+        try:
+            line = read_message(lines)
+        except EOFError:
+            if lines.terminal:
+                console.result("\n")  # the prompt's line ends; piped output stays the replies alone
+            break
+        except KeyboardInterrupt:
+            console.result("\n")
+            continue
+        message = handle(line, state, console).send if line.strip() else None
+        if message is not None and message.strip():
+            state.saved = _turn(message, state, options, config, console) and state.saved
+    return 0 if state.saved else 1  # a reply that could not be saved is a failure, said when it happened
+
+
+def _start(options: ChatOptions, config: Config) -> ChatState:
+    """The assistant, model and conversation the chat starts with; refused before anything is read."""
     # conversation brings filelock and the state files (~30 ms): paid by a chat, not by `gpt-tools --help`.
+    from gpt_tools.config.resolve import resolve_settings
     from gpt_tools.state import conversation
 
-    config = load_config()
-    assistant = config.assistant(options.name)
+    name = options.name
+    if name is None:
+        from gpt_tools.cli.conversations import continued_assistant
+
+        name = continued_assistant(options.conversation_id)
+    assistant = config.assistant(name)
     if assistant.rewrites:
         raise UsageError(f"{assistant.name} rewrites documents; chat with a writing assistant")
+    settings = resolve_settings(config, assistant, model=options.model, backend=options.backend)
     root = conversation.project_for(config.project_root, Path.cwd())
     talk = conversation.resume(
         assistant.name, root, continue_last=options.continue_last, conversation_id=options.conversation_id
     ) or conversation.new(assistant.name, root)
-    _readline()
-    turns = len(talk.messages) // 2
-    console.message(
-        f"{assistant.name} · {talk.id}"
-        + (f" · continuing after {turns} turns" if turns else "")
-        + " · Ctrl-C cancels a reply, Ctrl-D leaves"
-    )
-    saved = True
-    while True:
-        try:
-            line = input("you> ")
-        except EOFError:
-            console.result("\n")
-            return 0 if saved else 1  # a reply that could not be saved is a failure, said when it happened
-        except KeyboardInterrupt:
-            console.result("\n")
-            continue
-        if line.strip():
-            saved = _turn(line, talk, options, config, console) and saved
+    return ChatState(assistant=assistant.name, project=root, talk=talk, model=settings.model, model_given=options.model)
 
 
-def _turn(line: str, talk: Conversation, options: ChatOptions, config: Config, console: Console) -> bool:
+def _turn(line: str, state: ChatState, options: ChatOptions, config: Config, console: Console) -> bool:
     """One reply, streamed; Ctrl-C while it streams cancels it and returns to the prompt.
 
     False when a reply arrived but could not be saved (it is shown all the same).
@@ -134,24 +174,32 @@ def _turn(line: str, talk: Conversation, options: ChatOptions, config: Config, c
     results: list[Result] = []
     errors: list[BaseException] = []
     streamed: list[str] = []
+    # Only on a terminal's stderr, and stopped (its line erased) before the first word of the reply.
+    spinner = console.progress(f"{state.assistant} · {state.model}")
 
     def on_delta(delta: str) -> None:
+        spinner.stop()
         streamed.append(delta)
         console.result(delta)
+
+    def on_wait(message: str) -> None:
+        spinner.stop()
+        console.message(message)
 
     def work() -> None:
         try:
             result = runner.run(
-                options.name,
+                state.assistant,
                 line,
-                model=options.model,
+                model=state.model_given,
                 backend=options.backend,
                 on_delta=on_delta,
+                on_retry=lambda notice: on_wait(f"{notice.reason}; retrying in {notice.wait:.1f} s"),
                 cancel=cancel,
                 config=config,
-                conversation=talk,
+                conversation=state.talk,
                 frontend="chat",
-                on_wait=console.message,
+                on_wait=on_wait,
             )
             results.append(result)
         except BaseException as exc:  # reported below, in the main thread
@@ -163,12 +211,13 @@ def _turn(line: str, talk: Conversation, options: ChatOptions, config: Config, c
     # while the thread still runs (CPython 3.11), and the prompt would return over a live reply.
     finished = threading.Event()
     worker = threading.Thread(target=work, daemon=True, name="gpt-tools-chat")
-    worker.start()
-    while not finished.is_set():
-        try:
-            finished.wait(0.1)
-        except KeyboardInterrupt:
-            cancel.set()
+    with spinner.running():
+        worker.start()
+        while not finished.is_set():
+            try:
+                finished.wait(0.1)
+            except KeyboardInterrupt:
+                cancel.set()
     if streamed and not "".join(streamed).endswith("\n"):
         console.result("\n")
     return _report(errors[0] if errors else None, results, bool(streamed), console)

@@ -1,0 +1,126 @@
+"""The chat's slash commands: /help, /model, /clear, /save, /edit, /exit.
+
+A line starting with `/` is a command, never sent; `//` sends the line with one `/` less.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gpt_tools.cli.console import Console
+
+if TYPE_CHECKING:
+    from gpt_tools.state.conversation import Conversation
+
+HELP = """\
+Type a message and press Enter to send it. A paste is one message however many lines it has.
+A line starting with \"\"\" starts a message of many lines; a line ending with \"\"\" sends it.
+  /help           this help
+  /model [NAME]   show the model, or use NAME for the next turns
+  /clear          start a new conversation (this one stays saved)
+  /save [FILE]    write this conversation as Markdown to FILE (default: its ID .md)
+  /edit           write the next message in $VISUAL or $EDITOR
+  /exit           leave (so does Ctrl-D)
+  //text          send "/text"
+Ctrl-C cancels a reply in flight (nothing more is paid for it) or what you were typing."""
+
+
+@dataclass(kw_only=True)
+class ChatState:
+    """What the chat holds between turns; the commands change it."""
+
+    assistant: str
+    project: Path
+    talk: Conversation
+    model: str  # the model the next turn uses, as resolved (flag, environment, assistant, config)
+    model_given: str | None  # -m or /model: passed to the run; None leaves the assistant's
+    saved: bool = True  # every reply so far was saved
+    leave: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Outcome:
+    """What a line asks for: a message to send (None: nothing to send)."""
+
+    send: str | None
+
+
+def handle(line: str, state: ChatState, console: Console) -> Outcome:
+    """A typed line: a message to send, or a command carried out here."""
+    if not line.startswith("/"):
+        return Outcome(send=line)
+    if line.startswith("//"):
+        return Outcome(send=line[1:])
+    word, _, rest = line[1:].partition(" ")
+    rest = rest.strip()
+    if word == "help":
+        console.message(HELP)
+    elif word == "model":
+        _model(rest, state, console)
+    elif word == "clear":
+        _clear(state, console)
+    elif word == "save":
+        _save(rest, state, console)
+    elif word == "edit":
+        return Outcome(send=_edit(console))
+    elif word in ("exit", "quit"):
+        state.leave = True
+    else:
+        console.error(f"unknown command /{word}; /help lists them (start with // to send a line beginning with /)")
+    return Outcome(send=None)
+
+
+def _model(name: str, state: ChatState, console: Console) -> None:
+    if name:
+        state.model, state.model_given = name, name
+        console.message(f"model: {name} from the next turn")
+    else:
+        console.message(f"model: {state.model}")
+
+
+def _clear(state: ChatState, console: Console) -> None:
+    from gpt_tools.state import conversation
+
+    old = state.talk
+    state.talk = conversation.new(state.assistant, state.project)
+    kept = f"{old.id} stays saved" if old.messages else f"{old.id} had no turns"
+    console.message(f"new conversation {state.talk.id} · {state.assistant} · {state.model} ({kept})")
+
+
+def _save(name: str, state: ChatState, console: Console) -> None:
+    """The conversation as Markdown; never over a file that holds anything but this conversation."""
+    from gpt_tools.cli.conversations import markdown
+    from gpt_tools.state.atomicwrite import WriteRefused, write_atomic
+
+    path = Path(name).expanduser() if name else Path(f"{state.talk.id}.md")
+    text = markdown(state.talk)
+    header = text.partition("\n")[0]
+    try:
+        if path.exists() and path.read_text(encoding="utf-8", errors="replace").partition("\n")[0] != header:
+            console.error(f"{path} exists and holds something else; /save another name")
+            return
+        write_atomic(path, text.encode("utf-8"))
+    except WriteRefused as exc:
+        console.error(str(exc))
+        return
+    except OSError as exc:
+        console.error(f"cannot write {path}: {exc.strerror or exc}")
+        return
+    console.message(f"wrote {path} ({len(state.talk.messages) // 2} turns)")
+
+
+def _edit(console: Console) -> str | None:
+    """A message written in the user's editor; None if it was left empty or not saved."""
+    import click
+
+    try:
+        text = click.edit("", extension=".md", require_save=True)
+    except click.ClickException as exc:  # no editor could be started
+        console.error(f"{exc.format_message()}; set $VISUAL or $EDITOR")
+        return None
+    if text is None or not text.strip():
+        console.message("nothing written; nothing sent")
+        return None
+    return text.rstrip("\n")

@@ -1,0 +1,188 @@
+"""`gpt-tools chat`: messages of many lines, the slash commands, the spinner, and piped stdin."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import program, run_program, write_config
+from tests.fake_openai import FakeOpenAI, Scripted
+from tests.test_conversation import Terminal
+
+
+def _state() -> Path:
+    return Path(os.environ["XDG_STATE_HOME"]) / "gpt-tools" / "conversations"
+
+
+def _sent(api: FakeOpenAI) -> list[str]:
+    """The user text of each model request (the last input item of each)."""
+    texts = []
+    for request in api.model_requests():
+        last = request.body["input"][-1]["content"]
+        texts.append(last if isinstance(last, str) else "".join(part.get("text", "") for part in last))
+    return texts
+
+
+def _chat(*args: str) -> Terminal:
+    write_config(Path.cwd(), "max_retries = 0\n")
+    chat = Terminal(program("gpt-tools"), "chat", *args)
+    chat.prompt()
+    return chat
+
+
+def _leave(chat: Terminal) -> int:
+    chat.prompt()
+    chat.send(b"\x04")
+    return chat.exit_code()
+
+
+def test_a_bracketed_paste_of_many_lines_is_one_turn(api: FakeOpenAI) -> None:
+    chat = _chat("Summarizer")
+    assert b"\x1b[?2004h" in chat.seen  # readline asked the terminal to bracket pastes
+    chat.send(b"\x1b[200~teh first line\nteh second line\nteh third line\x1b[201~")
+    chat.send(b"\r")  # the paste waits in the line being edited; Enter sends it
+    chat.expect(b"the third line")
+    assert _leave(chat) == 0
+    assert _sent(api) == ["teh first line\nteh second line\nteh third line"]
+
+
+def test_an_unbracketed_paste_is_one_turn(api: FakeOpenAI) -> None:
+    chat = _chat("Summarizer")
+    chat.send(b"teh one\rteh two\rteh three\r")  # a terminal that does not bracket pastes: all at once
+    chat.expect(b"the three")
+    assert _leave(chat) == 0
+    assert _sent(api) == ["teh one\nteh two\nteh three"]
+
+
+def test_a_triple_quote_block_is_one_turn_on_a_terminal(api: FakeOpenAI) -> None:
+    chat = _chat("Summarizer")
+    chat.send(b'"""\r')
+    chat.expect(b"...  ")
+    for line in (b"teh alpha\r", b"\r", b'teh omega"""\r'):
+        chat.expect(b"...  ")
+        chat.send(line)
+    chat.expect(b"the omega")
+    assert _leave(chat) == 0
+    assert _sent(api) == ["teh alpha\n\nteh omega"]
+
+
+def test_the_header_names_the_model_and_model_switches_it(api: FakeOpenAI) -> None:
+    chat = _chat("Summarizer")
+    assert b"Summarizer \xc2\xb7 gpt-5-mini \xc2\xb7 conv-" in chat.seen
+    chat.send(b"/model\r")
+    chat.expect(b"model: gpt-5-mini")
+    chat.prompt()
+    chat.send(b"/model gpt-5\r")
+    chat.expect(b"model: gpt-5 from the next turn")
+    chat.prompt()
+    chat.send(b"teh question\r")
+    chat.expect(b"the question")
+    assert _leave(chat) == 0
+    assert [r.body["model"] for r in api.model_requests()] == ["gpt-5"]
+
+
+def test_clear_starts_a_new_conversation_and_save_writes_markdown(api: FakeOpenAI) -> None:
+    chat = _chat("Summarizer")
+    chat.send(b"teh one\r")
+    chat.expect(b"the one")
+    chat.prompt()
+    chat.send(b"/save talk.md\r")
+    chat.expect(b"wrote talk.md")
+    chat.prompt()
+    chat.send(b"/clear\r")
+    chat.expect(b"new conversation conv-")
+    chat.prompt()
+    chat.send(b"teh two\r")
+    chat.expect(b"the two")
+    chat.prompt()
+    Path("other.md").write_text("mine\n")
+    chat.send(b"/save other.md\r")
+    chat.expect(b"other.md exists and holds something else")
+    assert _leave(chat) == 0
+    _first, second = (r.body for r in api.model_requests())
+    assert "previous_response_id" not in second  # a new conversation: nothing to chain on
+    assert len(list(_state().glob("conv-*.json"))) == 2
+    saved = Path("talk.md").read_text()
+    assert saved.startswith("# Summarizer · conv-") and "## You\n\nteh one\n" in saved and "the two" not in saved
+    assert Path("other.md").read_text() == "mine\n"
+
+
+def test_edit_sends_what_was_written_in_the_editor(
+    api: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    editor = tmp_path / "editor.sh"
+    editor.write_text('#!/bin/sh\nprintf "teh written\\nin an editor\\n" > "$1"\n')
+    editor.chmod(editor.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.setenv("EDITOR", str(editor))
+    chat = _chat("Summarizer")
+    chat.send(b"/edit\r")
+    chat.expect(b"in an editor")
+    assert _leave(chat) == 0
+    assert _sent(api) == ["teh written\nin an editor"]
+
+
+def test_unknown_commands_are_never_sent_and_a_double_slash_is(api: FakeOpenAI) -> None:
+    chat = _chat("Summarizer")
+    chat.send(b"/nope\r")
+    chat.expect(b"unknown command /nope; /help lists them")
+    chat.prompt()
+    chat.send(b"/help\r")
+    chat.expect(b"/save [FILE]")
+    chat.prompt()
+    chat.send(b"//usr/bin teh\r")
+    chat.expect(b"/usr/bin the")
+    chat.prompt()
+    chat.send(b"/exit\r")
+    assert chat.exit_code() == 0
+    assert _sent(api) == ["/usr/bin teh"]
+
+
+def test_the_spinner_shows_on_a_terminal_and_is_erased_before_the_reply(api: FakeOpenAI) -> None:
+    api.script(Scripted(text="the answer", delay=0.4))
+    chat = _chat("Summarizer")
+    chat.send(b"teh question\r")
+    chat.expect(b"the answer")
+    assert _leave(chat) == 0
+    after_prompt = chat.seen.split(b"teh question", 1)[1]
+    spun = after_prompt.index("⠋ Summarizer · gpt-5-mini".encode())
+    erased = after_prompt.rindex(b"\r\x1b[K", 0, after_prompt.index(b"the answer"))
+    assert spun < erased < after_prompt.index(b"the answer")
+
+
+def _piped(stdin: bytes, *args: str) -> subprocess.CompletedProcess[bytes]:
+    write_config(Path.cwd(), "max_retries = 0\n")
+    return run_program("gpt-tools", "chat", *args, stdin=stdin)
+
+
+def test_piped_stdin_gives_one_turn_per_line_or_block_and_stdout_the_replies_alone(api: FakeOpenAI) -> None:
+    api.script(Scripted(delay=0.3))  # long enough for a spinner, if one were (wrongly) drawn
+    done = _piped(b'teh one\n"""\nteh two\nteh three\n"""\n/help\nteh four\n', "Summarizer")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == b"the one\nthe two\nthe three\nthe four\n"  # no prompt, header or spinner
+    assert _sent(api) == ["teh one", "teh two\nteh three", "teh four"]
+    assert b"you> " not in done.stderr and "⠋".encode() not in done.stderr and b"\r" not in done.stderr
+    assert b"/model [NAME]" in done.stderr  # /help is said on stderr
+    [saved] = list(_state().glob("conv-*.json"))
+    assert len(json.loads(saved.read_text())["messages"]) == 6
+
+
+def test_an_unclosed_block_at_the_end_of_input_is_sent(api: FakeOpenAI) -> None:
+    done = _piped(b'"""\nteh last\nwords', "Summarizer")
+    assert done.returncode == 0 and done.stdout == b"the last\nwords\n"
+
+
+def test_chat_continue_without_a_name_takes_the_last_conversations_assistant(api: FakeOpenAI) -> None:
+    assert run_program("gpt-tools", "run", "DocWriter", "-c", "-t", "draft it").returncode == 0
+    [saved] = list(_state().glob("conv-*.json"))
+    done = _piped(b"more\n", "-c")
+    assert done.returncode == 0, done.stderr
+    assert f"DocWriter · gpt-5-mini · {saved.stem} · continuing after 1 turns".encode() in done.stderr
+    assert len(json.loads(saved.read_text())["messages"]) == 4
+    done = _piped(b"more\n")
+    assert done.returncode == 2 and b"give NAME, or -c" in done.stderr
