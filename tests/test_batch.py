@@ -87,9 +87,12 @@ def test_submit_builds_one_request_per_chunk(files: dict[str, Path], api: FakeOp
         assert line["method"] == "POST" and line["url"] == "/v1/responses"
         body = line["body"]
         assert body["stream"] is False and body["store"] is False
-        assert body["model"] == "gpt-5-mini" and body["instructions"] == instructions
+        assert body["model"] == "gpt-5-mini" and body["instructions"].startswith(instructions)
+        masked = "⟦" in body["input"][0]["content"][0]["text"]  # as live: a chunk's markers are explained
+        assert body["instructions"][len(instructions) :].startswith("\n\n# Protected regions") == masked
     typo_text = lines[-1]["body"]["input"][0]["content"][0]["text"]
     assert "recieve teh" in typo_text and "echo teh" not in typo_text and "⟦B1⟧" in typo_text  # code is masked
+    assert "- ⟦B…⟧ a code block" in lines[-1]["body"]["instructions"]
     assert api.model_requests() == []  # nothing ran live
     job = api.batches[batch_id]
     assert job.endpoint == "/v1/responses" and job.completion_window == "24h"

@@ -18,6 +18,7 @@ from gpt_tools.state.cache import ResultCache
 from tests.conftest import program, write_config
 from tests.fake_clock import FakeClock
 from tests.fake_openai import FakeOpenAI, Scripted, fix_typos
+from tests.scripted_backend import ScriptedBackend
 
 LINTER = "MarkdownLinter"
 # The fake server listens with a backlog of 5: more simultaneous connects can stall a second on a SYN
@@ -425,3 +426,77 @@ def test_simplifier_may_shorten_below_half_when_every_block_is_kept(api: FakeOpe
     assert gpt_tools.run("Simplifier", wordy).text == plain
     with pytest.raises(ReplyRejected, match=r"outside 50%-200%"):
         gpt_tools.run(LINTER, wordy)  # a copy editor keeps the 50 % floor
+
+
+# --- what the model is told about the markers it is sent ------------------------------------------
+
+EVERY_KIND = """\
+---
+title: x
+---
+# Teh guide {#guide}
+
+Run `make` and see [docs](https://example.com "Docs"), <b class="x">bold</b>, {{ page.title }}
+and www.example.org or me@example.com.[^1]
+
+```sh
+echo teh
+```
+
+<div>
+html
+</div>
+
+[ref]: https://example.com/ref
+
+[^1]: A note.
+
+<!-- gpt-tools: off -->
+teh kept
+<!-- gpt-tools: on -->
+"""
+
+
+@pytest.mark.parametrize("extra", ["", "Uses ⟦ and ⟧ itself.\n"], ids=["first-pair", "other-pair"])
+def test_the_explanation_names_exactly_the_markers_protect_produces(extra: str) -> None:
+    from gpt_tools.markdown import protect, protect_explain
+
+    masked = protect.mask(EVERY_KIND + extra)
+    note = protect_explain.explain(masked)
+    tokens = masked.pattern.findall(masked.text)
+    opening, closing = masked.markers
+    assert f"{opening}, a capital letter, a number, {closing}" in note and f"first one here is {tokens[0]}" in note
+    listed = [line[2:].split("…")[0] for line in note.splitlines() if line.startswith("- ")]
+    assert sorted(set(listed)) == sorted({token[:2] for token in tokens})  # every letter sent, none other
+    assert {region.kind for region in masked.regions} == set(protect_explain.DESCRIPTIONS)  # every kind
+    assert set(protect_explain.DESCRIPTIONS) == set(protect._LETTERS)
+    # The marker spelling explained is the one the pattern restores.
+    assert all(masked.pattern.fullmatch(protect.marker(masked.markers, t[1], 7)) for t in tokens)
+    assert protect_explain.explain(protect.mask("No markers here.\n")) == ""
+
+
+def test_a_custom_rewriter_is_told_what_its_markers_are(scripted: ScriptedBackend, tmp_path: Path) -> None:
+    write_config(Path.cwd(), 'max_retries = 0\n[assistants.Mine]\nmode = "rewrite"\ninstructions = "Fix it."\n')
+    gpt_tools.run("Mine", "Fix teh `code` here.\n")
+    sent = scripted.requests[-1]
+    assert sent.text == "Fix teh ⟦C1⟧ here.\n"
+    assert sent.instructions.startswith("Fix it.") and "- ⟦C…⟧ inline code" in sent.instructions
+    assert "⟦U" not in sent.instructions  # only what this text holds
+    gpt_tools.run("Mine", "Nothing to hide.\n")
+    assert "Protected regions" not in scripted.requests[-1].instructions
+
+
+def test_no_built_in_prompt_describes_markers_that_are_never_sent() -> None:
+    folder = Path(gpt_tools.__file__).parent / "assistants"
+    assert [path.name for path in folder.glob("*.md") if "⟦" in path.read_text() or "GPT0" in path.read_text()] == []
+
+
+def test_edits_mode_sends_raw_text_and_says_what_edits_are_refused(scripted: ScriptedBackend, edits_mode: None) -> None:
+    from gpt_tools.markdown import edit_guard, protect
+
+    scripted.responder = lambda request: '{"edits": []}'
+    gpt_tools.run("MarkdownLinter", "Fix teh `code` here.\n")
+    sent = scripted.requests[-1]
+    assert sent.text == "Fix teh `code` here.\n" and "Protected regions" not in sent.instructions
+    assert edit_guard.NEVER_EDITED in sent.instructions.replace("\n  ", " ")
+    assert set(protect._LETTERS) <= set(edit_guard._KIND_NAMES)

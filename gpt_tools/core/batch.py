@@ -26,7 +26,7 @@ from gpt_tools.config.resolve import resolve, resolve_settings
 from gpt_tools.core import editmode, guards, knowledge
 from gpt_tools.core.inputs import Prepared, check_input, compose, prepare, prepare_raw
 from gpt_tools.core.plan import Hooks, Plan, build_plan, with_knowledge
-from gpt_tools.core.rewrite import check_chunk_size
+from gpt_tools.core.rewrite import check_chunk_size, chunk_request
 from gpt_tools.core.session import Session
 from gpt_tools.errors import ConfigError, GptToolsError, InputRefused, UsageError
 from gpt_tools.markdown.textio import decode_input
@@ -321,7 +321,8 @@ def build_input(plan: Plan, documents: Sequence[Document]) -> tuple[bytes, list[
         chunks = document.prepared.chunks
         ids = [f"{index}-{number}" for number in range(len(chunks))]
         for custom_id, chunk in zip(ids, chunks, strict=True):
-            line = {"custom_id": custom_id, "method": "POST", "url": ENDPOINT, "body": build_body(plan.request(chunk))}
+            request = chunk_request(plan, chunk, document.prepared.masked)  # as live: its markers explained
+            line = {"custom_id": custom_id, "method": "POST", "url": ENDPOINT, "body": build_body(request)}
             lines.append(json.dumps(line, ensure_ascii=False))
         hashes = [sha256(chunk) for chunk in chunks]
         files.append(FileRecord(str(document.path), document.sha256, len(chunks), ids, hashes))

@@ -20,9 +20,9 @@ from gpt_tools.core.inputs import Prepared, prepare
 from gpt_tools.core.plan import Plan
 from gpt_tools.core.records import Spent
 from gpt_tools.errors import Cancelled, InputRefused, ReplyRejected
-from gpt_tools.markdown import protect, textio
+from gpt_tools.markdown import protect, protect_explain, textio
 from gpt_tools.state.cache import ResultCache
-from gpt_tools.wire.backends import Reply, Usage
+from gpt_tools.wire.backends import BackendRequest, Reply, Usage
 from gpt_tools.wire.backends.base import DeltaHook
 
 MIN_RATIO, MAX_RATIO = 0.5, 2.0  # a rewrite outside these bounds is not a fix, it is something else
@@ -87,9 +87,18 @@ def check_chunk_reply(reply: Reply, chunk: str, masked: protect.Masked, where: s
     return _verify(cleaned, chunk, masked, where, strictness(rewords))
 
 
-def _key(plan: Plan, cache: ResultCache, text: str) -> str:
+def chunk_request(plan: Plan, chunk: str, masked: protect.Masked) -> BackendRequest:
+    """One chunk's request: the plan's instructions, then what the chunk's markers stand for, so any
+    rewriting assistant, a custom one too, is told exactly what it is sent (protect_explain.py)."""
+    request = plan.request(chunk)
+    note = protect_explain.explain(protect.restrict(masked, chunk))
+    return replace(request, instructions=request.instructions + note) if note else request
+
+
+def _key(plan: Plan, cache: ResultCache, text: str, masked: protect.Masked) -> str:
     guard = f"{fidelity.VERSION}:{strictness(plan.settings.rewords).name}"  # what was accepted, and by what
-    return cache.key(plan.request(text), plan.settings.backend, plan.endpoint.base_url, guard=guard)
+    request = chunk_request(plan, text, masked)
+    return cache.key(request, plan.settings.backend, plan.endpoint.base_url, guard=guard)
 
 
 def _from_cache(plan: Plan, cache: ResultCache, key: str, chunk: str, masked: protect.Masked, where: str) -> str | None:
@@ -110,10 +119,10 @@ def _from_cache(plan: Plan, cache: ResultCache, key: str, chunk: str, masked: pr
 def _run_chunk(plan: Plan, chunk: str, masked: protect.Masked, where: str, on_delta: DeltaHook | None) -> _Chunk:
     check_chunk_size(chunk, plan.settings.max_input_tokens, where)
     cache: ResultCache | None = plan.session.cache
-    key = _key(plan, cache, chunk) if cache else ""
+    key = _key(plan, cache, chunk, masked) if cache else ""
     if cache and (known := _from_cache(plan, cache, key, chunk, masked, where)) is not None:
         return _Chunk(known, Usage(), "", None, sent=False)
-    reply = plan.send(plan.request(chunk), on_delta)
+    reply = plan.send(chunk_request(plan, chunk, masked), on_delta)
     try:
         # Incomplete, cut or empty replies are transient: refused, but never remembered.
         cleaned = guards.check_reply(reply.text, status=reply.status, reason=reply.reason, original=chunk)
@@ -128,7 +137,7 @@ def _run_chunk(plan: Plan, chunk: str, masked: protect.Masked, where: str, on_de
         raise
     if cache:
         cache.put(key, {"text": out})
-        cache.put(_key(plan, cache, out), {"text": out})
+        cache.put(_key(plan, cache, out, masked), {"text": out})
     return _Chunk(out, reply.usage, reply.model, reply.response_id, sent=True, request_id=reply.request_id)
 
 

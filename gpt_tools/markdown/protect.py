@@ -78,6 +78,11 @@ class Masked:
         return _placeholder(self.markers)
 
 
+def marker(markers: tuple[str, str], letter: str, number: int) -> str:
+    """The one spelling of a placeholder: the opening bracket, the kind's letter, a number, the closing one."""
+    return f"{markers[0]}{letter}{number}{markers[1]}"
+
+
 def _placeholder(markers: tuple[str, str]) -> re.Pattern[str]:
     return re.compile(f"{re.escape(markers[0])}[A-Z][0-9]+{re.escape(markers[1])}")
 
@@ -91,7 +96,7 @@ class _Masker:
     def token(self, kind: str, original: str, line: int, *, lead: str = "", shape: Shape = ()) -> str:
         if self.pattern.search(original):
             return original  # already holds a region: nesting would restore in the wrong order
-        token = f"{self.markers[0]}{_LETTERS[kind]}{len(self.regions) + 1}{self.markers[1]}"
+        token = marker(self.markers, _LETTERS[kind], len(self.regions) + 1)
         self.regions.append(Region(token, original, kind, line, lead, shape))
         return token
 
