@@ -508,3 +508,34 @@ def test_an_edits_batch_asks_for_edits_and_collect_applies_them_with_the_same_ch
     assert "fixed docs/typo.md (1 edit(s) not applied (line 6: protected))" in capfd.readouterr().out
     assert files["crlf"].read_bytes() == b"the line\r\nsecond\r\n"
     assert json.loads((records_dir() / f"{batch_id}.json").read_text())["output"] == "edits"
+
+
+def test_status_json_for_one_batch_and_for_the_list(files: dict[str, Path], api: FakeOpenAI, capfd) -> None:
+    api.batch_polls = 5
+    batch_id = _submit(capfd, "docs")
+    assert _batch("status", batch_id, "--json") == 0
+    shown = json.loads(capfd.readouterr().out)
+    assert shown == {
+        "id": batch_id,
+        "status": "in_progress",
+        "request_counts": {"completed": 0, "failed": 0, "total": 6},
+        "errors": [],
+        "assistant": "MarkdownLinter",
+        "model": shown["model"],
+        "files": 4,
+        "submitted": shown["submitted"],
+        "state": "submitted",
+    }
+    assert shown["model"] and shown["submitted"]
+    # A record whose batch the server does not know: listed with why, the others still shown.
+    record = json.loads((records_dir() / f"{batch_id}.json").read_text())
+    (records_dir() / "batch_gone.json").write_text(json.dumps({**record, "id": "batch_gone", "created": "0"}))
+    assert _batch("status", "--json") == 0
+    gone, listed = json.loads(capfd.readouterr().out)  # oldest first
+    assert gone["id"] == "batch_gone" and gone["status"] is None and gone["request_counts"] is None
+    assert "server_error" in gone and gone["assistant"] == "MarkdownLinter"
+    assert listed["id"] == batch_id and listed["status"] == "in_progress" and "server_error" not in listed
+    records_dir().joinpath("batch_gone.json").unlink()
+    records_dir().joinpath(f"{batch_id}.json").unlink()
+    assert _batch("status", "--json") == 0
+    assert json.loads(capfd.readouterr().out) == []  # none: an empty array, not a message on stdout

@@ -6,6 +6,7 @@ messages go to stderr.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any
 
@@ -15,6 +16,7 @@ from gpt_tools.cli.console import Console
 from gpt_tools.cli.report import diff
 from gpt_tools.cli.safe_text import printable
 from gpt_tools.errors import GptToolsError
+from gpt_tools.redact import redact
 
 PROGRAM = "gpt-tools batch"
 
@@ -72,9 +74,32 @@ def _counts(info: dict[str, Any]) -> str:
     return f"{done}/{total} requests done, {failed} failed"
 
 
+def _status_json(batch_id: str, info: dict[str, Any] | None, record: Any, error: str | None = None) -> dict[str, Any]:
+    """One batch for `status --json`: the server's view (None if it could not be asked) and the local record."""
+    counts = (info or {}).get("request_counts") or {}
+    errors = ((info or {}).get("errors") or {}).get("data") or []
+    return {
+        "id": batch_id,
+        "status": (info or {}).get("status"),
+        "request_counts": {key: counts.get(key, 0) for key in ("completed", "failed", "total")} if info else None,
+        "errors": [{key: item.get(key) for key in ("code", "message", "line")} for item in errors],
+        "assistant": record.assistant if record is not None else None,
+        "model": record.model if record is not None else None,
+        "files": len(record.files) if record is not None else None,
+        "submitted": record.created if record is not None else None,
+        "state": record.state if record is not None else None,  # submitted, collected, partly collected
+        **({"server_error": error} if error is not None else {}),
+    }
+
+
+def _print_json(console: Console, data: Any) -> None:
+    console.result(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
 @batch_group.command("status")
 @click.argument("batch_id", required=False)
-def status_command(batch_id: str | None) -> int:
+@click.option("--json", "as_json", is_flag=True, help="Print the batch (or the list of batches) as JSON.")
+def status_command(batch_id: str | None, as_json: bool) -> int:
     """Show batch BATCH_ID on the server, or list every batch submitted from here."""
     # core.batch brings the core and the wire (~110 ms): paid by batch commands, not by `gpt-tools --help`.
     from gpt_tools.core import batch
@@ -83,6 +108,9 @@ def status_command(batch_id: str | None) -> int:
     if batch_id is not None:
         record = batch.find_record(batch_id)
         info = batch.retrieve(batch.endpoint_for(record), batch_id)
+        if as_json:
+            _print_json(console, _status_json(batch_id, info, record))
+            return 0
         console.line(f"{batch_id}: {info.get('status')}, {_counts(info)}")
         for error in (info.get("errors") or {}).get("data") or []:
             where = f" (line {error['line']})" if error.get("line") else ""
@@ -90,15 +118,31 @@ def status_command(batch_id: str | None) -> int:
         if record is not None:
             console.line(f"  {record.assistant}, {len(record.files)} files, submitted {record.created}, {record.state}")
         return 0
+    return _list_status(console, as_json)
+
+
+def _list_status(console: Console, as_json: bool) -> int:
+    from gpt_tools.core import batch
+
     records = batch.list_records()
+    listed: list[dict[str, Any]] = []
     for record in records:
+        info, failure = None, None
         try:
             info = batch.retrieve(batch.endpoint_for(record), record.id)
             server = f"{info.get('status')}, {_counts(info)}"
         except GptToolsError as exc:
+            failure = redact(str(exc))  # the server's or the transport's words, bound for a file
             server = f"server status unknown: {exc}"
-        console.line(printable(f"{record.id}  {record.assistant}  {len(record.files)} files  {record.state}  {server}"))
-    if not records:
+        if as_json:
+            listed.append(_status_json(record.id, info, record, failure))
+        else:
+            console.line(
+                printable(f"{record.id}  {record.assistant}  {len(record.files)} files  {record.state}  {server}")
+            )
+    if as_json:
+        _print_json(console, listed)
+    elif not records:
         console.message("no batches submitted from this account's state dir")
     return 0
 
