@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -158,3 +159,120 @@ def test_eight_concurrent_trusts_all_land(fake: FakeOpenAI, tmp_path: Path) -> N
     ]
     assert [proc.wait(timeout=120) for proc in procs] == [0] * 8
     assert sorted(gpt_tools.load_config().trusted) == sorted(str(folder.resolve()) for folder in folders)
+
+
+# --- trust is for the values seen when it was given -------------------------------------------------
+
+
+def _refusal(capfd: pytest.CaptureFixture[str]) -> str:
+    assert main(["run", "--dry-run", "Summarizer", "-t", "hi"]) == 2
+    return capfd.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "what"),
+    [
+        ("base_url = 'http://127.0.0.1:1/v1'\n", "base_url = 'http://127.0.0.1:9/v1'\n", "base_url changed"),
+        ("base_url = 'http://127.0.0.1:1/v1'\n", "base_url = 'http://127.0.0.1:1/v1'\napi_key_cmd = 'x'\n",
+         "api_key_cmd added"),
+        ("base_url = 'http://127.0.0.1:1/v1'\napi_key_env = 'MINE'\n", "base_url = 'http://127.0.0.1:1/v1'\n",
+         "api_key_env removed"),
+        ("[prices.m]\ninput = 1\noutput = 2\n", "[prices.m]\ninput = 0\noutput = 0\n", "prices changed"),
+        ("store = false\n", "store = false\n[assistants.Summarizer]\nstore = true\n",
+         "assistants.Summarizer.store added"),
+    ],
+)  # fmt: skip
+def test_a_pull_that_changes_a_trusted_value_makes_the_project_untrusted_and_says_what(
+    capfd: pytest.CaptureFixture[str], before: str, after: str, what: str
+) -> None:
+    write_config(Path.cwd(), before)
+    assert main(["trust"]) == 0
+    capfd.readouterr()
+    assert main(["run", "--dry-run", "Summarizer", "-t", "hi"]) == 0
+    write_config(Path.cwd(), after)  # what a `git pull` brings
+    err = _refusal(capfd)
+    assert "changed since you trusted it" in err and what in err and "not trusted any more" in err
+    assert main(["trust"]) == 0  # seen and accepted: trusted again, with the new values
+    assert main(["run", "--dry-run", "Summarizer", "-t", "hi"]) == 0
+
+
+def test_the_trusted_values_are_kept_as_digests_never_as_values() -> None:
+    write_config(Path.cwd(), "base_url = 'https://user:hunter2@proxy.example/v1'\n")
+    assert main(["trust"]) == 0
+    text = user_config_file().read_text()
+    assert "hunter2" not in text and "proxy.example" not in text
+    assert "[trusted_values." in text and "base_url = " in text
+
+
+def test_a_trust_recorded_without_values_is_asked_again(capfd: pytest.CaptureFixture[str]) -> None:
+    write_config(Path.cwd(), EVIL)
+    user = user_config_file()
+    user.parent.mkdir(parents=True, exist_ok=True)
+    user.write_text(f"trusted_projects = ['{Path.cwd().resolve()}']\n")  # as an older gpt-tools wrote it
+    assert "its values were not recorded when it was trusted" in _refusal(capfd)
+
+
+def test_a_knowledge_file_outside_the_project_added_after_trust_is_refused(
+    isolated_env: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    outside = isolated_env.parent / "secret.md"
+    outside.write_text("# Secret\n")
+    write_config(isolated_env, "[assistants.Kb]\ninstructions = 'x'\n")
+    assert main(["trust"]) == 0
+    capfd.readouterr()
+    write_config(isolated_env, f"[assistants.Kb]\ninstructions = 'x'\nfiles = ['{outside}']\n")
+    assert main(["run", "--dry-run", "Kb", "-t", "hi"]) == 2
+    assert "outside" in capfd.readouterr().err
+    write_config(isolated_env, f"[assistants.Kb]\ninstructions_file = '{outside}'\n")
+    with pytest.raises(gpt_tools.ConfigError, match="outside"):
+        gpt_tools.load_config()
+
+
+def test_the_users_own_edit_of_a_trusted_project_keeps_it_trusted(isolated_env: Path) -> None:
+    outside = isolated_env.parent / "shared.md"
+    outside.write_text("# Shared\n")
+    write_config(isolated_env, "base_url = 'http://127.0.0.1:1/v1'\n[assistants.Kb]\ninstructions = 'x'\n")
+    assert main(["trust"]) == 0
+    from gpt_tools.config.manager import add_assistant_files
+
+    add_assistant_files("Kb", [str(outside)])
+    assert gpt_tools.load_config().assistant("Kb").files == (str(Path("..") / "shared.md"),)
+
+
+def test_trust_from_a_subfolder_trusts_the_project(capfd: pytest.CaptureFixture[str]) -> None:
+    write_config(Path.cwd(), EVIL)
+    root = Path.cwd().resolve()
+    (root / "docs").mkdir()
+    os.chdir(root / "docs")
+    assert main(["trust"]) == 0
+    assert gpt_tools.load_config().trusted == [str(root)]
+
+
+def test_list_and_show_work_in_an_untrusted_project_and_send_nothing(
+    fake: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    mine = "[assistants.Mine]\ninstructions = 'x'\napi_key_cmd = 'touch pwned'\n"
+    write_config(Path.cwd(), f"base_url = '{fake.url}'\n{mine}")
+    assert main(["list"]) == 0 and "Mine" in capfd.readouterr().out
+    assert main(["show", "Mine"]) == 0 and "api_key_cmd" not in capfd.readouterr().out
+    assert fake.requests == [] and not Path("pwned").exists()
+    assert main(["run", "--dry-run", "Mine", "-t", "hi"]) == 2  # a run still refuses
+
+
+def test_the_advice_names_a_trust_command_that_works_where_gpt_tools_is_not_on_path(
+    isolated_env: Path,
+) -> None:
+    import subprocess
+
+    from tests.conftest import BIN, program
+
+    write_config(isolated_env, EVIL)
+    Path("doc.md").write_text("# Doc\n\nteh text\n")
+    env = {**os.environ, "PATH": "/usr/bin:/bin"}  # a hook-only user: gpt-tools lives in pre-commit's venv
+    hook = subprocess.run([program("gpt-tools-hook"), "--check", "doc.md"], env=env, capture_output=True, check=False)
+    assert hook.returncode == 2
+    command = f"{BIN / 'gpt-tools'} trust {isolated_env}"
+    assert command.encode() in hook.stdout + hook.stderr
+    done = subprocess.run(command.split(), env=env, capture_output=True, check=False)  # exactly as advised
+    assert done.returncode == 0, done.stderr
+    assert gpt_tools.load_config().trusted == [str(isolated_env.resolve())]

@@ -8,9 +8,18 @@ import click
 
 from gpt_tools.cli.console import PROGRAM, Console
 from gpt_tools.cli.safe_text import printable
-from gpt_tools.config.loader import _read_toml
-from gpt_tools.config.trust import trust, trusted_list
+from gpt_tools.config.loader import _read_toml, find_project_config, project_config_in
+from gpt_tools.config.trust import gated_values, trust, trusted_list
 from gpt_tools.state import paths
+
+
+def _project_folder(folder: str | None) -> Path:
+    """FOLDER, else the folder of the project config found from here (the one trust is checked for)."""
+    if folder is not None:
+        return Path(folder).resolve()
+    here = Path.cwd().resolve()
+    found = find_project_config(here) if paths.explicit_config_file() is None else None
+    return found[0].parent.resolve() if found else here
 
 
 @click.command("trust")
@@ -18,11 +27,17 @@ from gpt_tools.state import paths
 @click.option("--remove", is_flag=True, help="Stop trusting the folder.")
 @click.option("--list", "list_only", is_flag=True, help="List the trusted folders.")
 def trust_command(folder: str | None, remove: bool, list_only: bool) -> int:
-    """Let the project in FOLDER (default: here) set base_url, api_key_env, api_key_cmd, auth_header, store.
+    """Let the project in FOLDER (default: this one) decide where your key, documents and run log go.
 
-    A repository's config with those settings decides where your API key or your documents go (and
-    log_texts, run_log, [prices] what your run log keeps); they are refused, and the files it names
-    must lie inside it, until you trust the project. The list lives in your user config (trusted_projects).
+    Trust-gated: base_url, api_key_env, api_key_cmd, auth_header (where your key goes), store (whether
+    the provider keeps your documents), log_texts, run_log and [prices] (what your run log keeps and
+    says you spent), and instructions_file or knowledge files outside the project.
+
+    Until you trust the project they are refused, and the files it names must lie inside it. Trust is
+    for the values the config has now: a change to any of them (a `git pull`) makes the project
+    untrusted again, and the refusal says what changed. The list lives in your user config
+    (trusted_projects, with a digest of each value in trusted_values). A file named in
+    $GPT_TOOLS_CONFIG is always trusted (the way for CI, where a fresh clone never is).
     """
     console = Console(PROGRAM)
     user = paths.user_config_file()
@@ -30,8 +45,11 @@ def trust_command(folder: str | None, remove: bool, list_only: bool) -> int:
         entries = trusted_list(_read_toml(user), user) if user.is_file() else []
         console.result("".join(f"{printable(entry)}\n" for entry in entries))
         return 0
-    target = Path(folder or Path.cwd()).resolve()
+    target = _project_folder(folder)
     changed = trust(target, user, remove=remove)
     verb = "no longer trusted" if remove else "trusted"
-    console.message(f"{target}: {verb}" + ("" if changed else " (already)") + f" ({user})")
+    found = None if remove else project_config_in(target)
+    keys = list(gated_values(*found)) if found else []
+    values = f" with {', '.join(keys)} as they are now" if keys else ""
+    console.message(printable(f"{target}: {verb}{values}" + ("" if changed else " (already)") + f" ({user})"))
     return 0

@@ -48,7 +48,11 @@ class Config:
     files: list[Path] = field(default_factory=list)  # config files read, lowest precedence first
     prices: dict[str, tuple[float, float, float]] = field(default_factory=dict)  # USD per 1M tokens
     trusted: list[str] = field(default_factory=list)  # projects allowed to set base_url & co (trust.py)
+    trusted_values: dict[str, dict[str, str]] = field(default_factory=dict)  # their values' digests (trust.py)
     project_file: Path | None = None
+    trust_state: trust.TrustState | None = None  # the project config's standing, once loaded
+    ignored: list[str] = field(default_factory=list)  # an untrusted project's keys left out (inspect=True)
+    origins: dict[str, str] = field(default_factory=dict)  # top-level setting or price -> the file that set it
 
     def assistant(self, name: str) -> Assistant:
         """The assistant called name, or an error listing the known names and a close match."""
@@ -158,7 +162,7 @@ def refused(path: Path, key: str, name: str, exc: FileRefused, root: Path | None
     """The ConfigError for a file a config names and may not (or cannot) be read."""
     hint = ""
     if exc.outside and root is not None:
-        hint = f"; until you trust this project its files must lie inside it (`gpt-tools trust {root}`)"
+        hint = f"; until you trust this project its files must lie inside it (`{trust.trust_command()} {root}`)"
     return ConfigError(str(path), key, f"{name!r} {exc.reason}{hint}")
 
 
@@ -265,11 +269,13 @@ def _apply_layer(config: Config, table: Mapping[str, Any], path: Path, root: Pat
     if not isinstance(assistants, dict):
         raise ConfigError(str(path), "assistants", "expected a table of assistants ([assistants.NAME])")
     config.prices.update(_parse_prices(table.get("prices", {}), path))
+    config.origins.update({f"prices.{model}": str(path) for model in table.get("prices", {})})
     settings = {key: value for key, value in table.items() if key not in ("assistants", "prices")}
     for key in settings:
         if key not in SETTING_TYPES:
             raise _unknown_key(path, key, {**SETTING_TYPES, "assistants": None, "prices": None})
     config.settings = apply_settings(config.settings, _parse_settings(settings, path, ""))
+    config.origins.update(dict.fromkeys(settings, str(path)))
     for name, body in assistants.items():
         if not isinstance(body, dict):
             raise ConfigError(str(path), f"assistants.{name}", "expected a table")
@@ -312,13 +318,39 @@ def load_base_config() -> Config:
     if user.is_file():
         table = _read_toml(user)
         config.trusted = trust.trusted_list(table, user)
-        _apply_layer(config, {key: value for key, value in table.items() if key != trust.KEY}, user)
+        config.trusted_values = trust.trusted_values(table, user)
+        _apply_layer(config, {key: value for key, value in table.items() if key not in trust.USER_ONLY}, user)
     return config
 
 
+def project_config_in(folder: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The project config kept in folder itself (gpt-tools.toml, else pyproject.toml's [tool.gpt-tools])."""
+    candidate = folder / paths.PROJECT_FILE
+    if candidate.is_file():
+        return candidate, _read_toml(candidate)
+    pyproject = folder / paths.PYPROJECT_FILE
+    if pyproject.is_file():
+        data = _read_toml(pyproject)
+        tool = data.get("tool")
+        if isinstance(tool, dict) and "gpt-tools" in tool:
+            return pyproject, _table_of(pyproject, data)
+    return None
+
+
+def trust_state(config: Config, path: Path, table: Mapping[str, Any] | None = None) -> trust.TrustState:
+    """The standing of the project config at path (read from disk unless its table is given)."""
+    if table is None:
+        if config.trust_state is not None and config.trust_state.path == path:
+            return config.trust_state
+        found = project_config_in(path.parent) if path.is_file() else None
+        table = found[1] if found and found[0] == path else {}
+    return trust.state(path, table, config.trusted, config.trusted_values)
+
+
 def confinement(config: Config, path: Path) -> Path | None:
-    """The folder a project config's files must stay inside: None once trusted (or $GPT_TOOLS_CONFIG)."""
-    if paths.explicit_config_file() is not None or trust.is_trusted(path, config.trusted):
+    """The folder a project config's files must stay inside: None once trusted with its present
+    values (or named by $GPT_TOOLS_CONFIG)."""
+    if paths.explicit_config_file() is not None or trust_state(config, path).trusted:
         return None
     return Path(os.path.realpath(path.parent))
 
@@ -336,13 +368,39 @@ def _working_folder() -> str:
         raise UsageError("the working folder no longer exists (deleted or moved); cd to an existing folder") from None
 
 
-def load_config(cwd: Path | str | None = None) -> Config:
-    """Built-in assistants, then the user config, then the nearest project config."""
+def load_config(cwd: Path | str | None = None, *, inspect: bool = False) -> Config:
+    """Built-in assistants, then the user config, then the nearest project config.
+
+    inspect: for what sends nothing (`list`, `show`, `config show`, completion): an untrusted
+    project's trust-gated keys are left out (named in Config.ignored) instead of refused.
+    """
     config = load_base_config()
     project = find_project_config(Path(cwd or _working_folder()).resolve())
     if project is not None:
         path, table = project
-        trust.check(path, table, config.trusted, explicit=paths.explicit_config_file() is not None)
+        config.trust_state = trust_state(config, path, table)
+        explicit = paths.explicit_config_file() is not None
+        try:
+            trust.check(path, table, config.trust_state, explicit=explicit)
+        except ConfigError:
+            if not inspect:
+                raise
+            config.ignored = trust.sensitive_keys(table)
+            table = _without(table, config.ignored)
         _apply_layer(config, table, path, confinement(config, path))
         config.project_file = path
     return config
+
+
+def _without(table: Mapping[str, Any], dotted: list[str]) -> dict[str, Any]:
+    """table without the dotted keys (top level, or `assistants.NAME.key`)."""
+    kept = {key: value for key, value in table.items() if key not in dotted}
+    assistants = kept.get("assistants")
+    if isinstance(assistants, dict):
+        kept["assistants"] = {
+            name: {k: v for k, v in body.items() if f"assistants.{name}.{k}" not in dotted}
+            if isinstance(body, dict)
+            else body
+            for name, body in assistants.items()
+        }
+    return kept

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gpt_tools.config import trust
 from gpt_tools.config.loader import (
     Config,
     apply_project_layer,
@@ -22,6 +23,7 @@ from gpt_tools.config.loader import (
     load_base_config,
     load_config,
     parse_toml,
+    trust_state,
 )
 from gpt_tools.config.tomledit import Layout, dumps, edit_lock, read_document, write_document
 from gpt_tools.errors import ConfigError, UsageError
@@ -112,7 +114,7 @@ def _check_files(names: Sequence[str], config: Config, folder: Path, cwd: Path) 
     if outside:
         raise UsageError(
             f"{', '.join(outside)}: outside the project {root}; an untrusted project's knowledge files "
-            f"must lie inside it (`gpt-tools trust {root}` lifts that); nothing was written"
+            f"must lie inside it (`{trust.trust_command()} {root}` lifts that); nothing was written"
         )
 
 
@@ -137,9 +139,12 @@ class _Edit:
     table: Any
     layout: Layout
     within: Path | None  # the folder the config must resolve into when written; None once trusted
+    repin: bool  # the project was trusted with its values: the user's own edit keeps it trusted
 
     def save(self) -> Path:
         _save(self.path, self.doc, self.layout, self.within)
+        if self.repin:  # a knowledge file outside the project is a trust-gated value (config/trust.py)
+            trust.trust(self.path.parent, paths.user_config_file())
         return self.path
 
 
@@ -151,8 +156,11 @@ def _editing(cwd: Path | str | None) -> Iterator[_Edit]:
     with edit_lock(path):
         config = load_config(base)
         within = _refuse_outside_link(path, config)
+        repin = paths.explicit_config_file() is None and trust_state(config, path).trusted
         doc, table, layout = _document(path)
-        yield _Edit(base=base, path=path, config=config, doc=doc, table=table, layout=layout, within=within)
+        yield _Edit(
+            base=base, path=path, config=config, doc=doc, table=table, layout=layout, within=within, repin=repin
+        )
 
 
 def _refuse_outside_link(path: Path, config: Config) -> Path | None:
@@ -164,7 +172,7 @@ def _refuse_outside_link(path: Path, config: Config) -> Path | None:
             str(path),
             None,
             f"is a symlink to {os.path.realpath(path)}, outside the project {root}; "
-            f"nothing was written (`gpt-tools trust {root}` allows it)",
+            f"nothing was written (`{trust.trust_command()} {root}` allows it)",
         )
     return root
 
