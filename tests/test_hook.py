@@ -15,11 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from gpt_tools.cli import github
 from gpt_tools.cli.hook import main
 from gpt_tools.state import atomicwrite
 from tests.conftest import program
 from tests.fake_clock import FakeClock
 from tests.fake_openai import FakeOpenAI, Scripted
+from tests.scripted_backend import ScriptedBackend
 
 TYPO = "# Guide\n\nYou will recieve teh answer.\n\n```sh\necho teh\n```\n"
 FIXED = "# Guide\n\nYou will receive the answer.\n\n```sh\necho teh\n```\n"
@@ -542,3 +544,88 @@ def test_opt_out_regions_are_left_byte_identical(api: FakeOpenAI, monkeypatch: p
     assert _run(*map(str, paths)) == 1
     for path, (_title, (_, _, fixed)) in zip(paths, cases, strict=True):
         assert path.read_bytes() == fixed.replace("\n", "\r\n").encode(), path
+
+
+# --- no key: the cache needs none; --allow-secrets; --output-format github ------------------------------------
+
+
+def test_without_a_key_cached_files_are_checked_and_only_the_others_are_not_checked(
+    scripted: ScriptedBackend, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://api.openai.com/v1")  # a host that needs a key
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+    Path("known.md").write_text(TYPO)
+    Path("new.md").write_text("# New\n\nteh new one\n")
+    assert _run("--check", "known.md") == 1
+    sent = len(scripted.requests)
+    capfd.readouterr()
+    monkeypatch.delenv("OPENAI_API_KEY")
+    assert _run("known.md", "new.md") == 1
+    out = capfd.readouterr().out.splitlines()
+    assert len(scripted.requests) == sent  # nothing was sent, nothing could be
+    assert out[0].startswith("not checked (no API key: set OPENAI_API_KEY") and out[1] == "  new.md"
+    assert "  known.md" not in out and Path("known.md").read_text() == TYPO  # all or nothing: not written
+    assert out[-1] == (
+        "gpt-tools-hook: 1 file checked, 0 changed, 1 held back (not written: some file was not checked), "
+        "0 unchanged, 0 skipped, 1 failed; 0 requests sent (1 from cache)"
+    )
+    assert _run("known.md") == 1  # the cached file alone: fixed offline
+    assert Path("known.md").read_text() == TYPO.replace("teh answer", "the answer")  # the scripted fix
+
+
+GITHUB_TOKEN_LINE = "token ghp_" + "Ab3dE5gH7jK9mN1pQ3rS5tU7vW9xY1zA3bC5" + " here teh\n"
+
+
+def test_the_secret_refusal_advises_what_the_hook_accepts(api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
+    Path("leak.md").write_text("# Leak\n\n" + GITHUB_TOKEN_LINE)
+    assert _run("leak.md") == 1
+    out = capfd.readouterr().out
+    assert "leak.md: refusing to send what looks like a secret" in out and "--allow-secrets" in out
+    assert api.model_requests() == [] and "1 failed; 0 requests sent" in out
+    assert _run("--allow-secrets", "leak.md") == 1  # the advice works: sent, fixed
+    assert Path("leak.md").read_text() == "# Leak\n\n" + GITHUB_TOKEN_LINE.replace("teh", "the")
+    assert len(api.model_requests()) == 1
+
+
+@pytest.mark.usefixtures("edits_mode")
+def test_output_format_github_annotates_each_edit_and_problem(
+    files: dict[str, Path], api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    odd = Path("a,b:c%.md")  # every character a property must escape
+    odd.write_text("teh odd one\n")
+    Path("bin.md").write_bytes(b"\x00\x01teh")
+    assert _run("--check", "--output-format", "github", str(files["typo"]), str(odd), "bin.md") == 1
+    lines = capfd.readouterr().out.splitlines()
+    assert lines[0].startswith("::notice file=bin.md::skipped: bin.md looks binary")
+    assert lines[1:] == [
+        '::warning file=typo.md,line=3,col=10::spelling: "recieve" → "receive"%0AYou will receive the answer.',
+        '::warning file=typo.md,line=3,col=18::spelling: "teh " → "the "%0AYou will receive the answer.',
+        '::notice file=typo.md,line=6,col=6::not applicable (protected): "teh\\n" → "the\\n": '
+        "it touches a code block (line 5)",
+        '::warning file=a%2Cb%3Ac%25.md,line=1,col=1::spelling: "teh" → "the"%0Athe odd one',
+        "gpt-tools-hook: 2 files checked, 2 would change, 0 unchanged, 1 skipped, 0 failed; 2 requests sent",
+        "gpt-tools-hook: 3 edits in 2 files; 1 not applicable",
+    ]
+
+
+def test_output_format_github_document_mode_annotates_each_changed_run_of_lines(
+    files: dict[str, Path], api: FakeOpenAI, waits: FakeClock, capfd: pytest.CaptureFixture[str]
+) -> None:
+    def responder(text: str) -> str:
+        if "second" in text:
+            raise RuntimeError("the fake answers 500 when its responder fails")
+        return text.replace("teh", "the").replace("recieve", "receive")
+
+    api.responder = responder
+    assert _run("--check", "--output-format", "github", str(files["typo"]), str(files["crlf"])) == 1
+    lines = capfd.readouterr().out.splitlines()
+    change = "would change:%0A-You will recieve teh answer.%0A+You will receive the answer."
+    assert lines[0] == f"::warning file=typo.md,line=3::{change}"
+    assert lines[1].startswith("::error file=crlf.md::not checked (HTTP 500")
+    assert lines[1].endswith("; no file was changed") and "%0A" not in lines[1]
+
+
+def test_annotation_escapes_data_and_properties_by_githubs_rules() -> None:
+    line = github.annotation("warning", "50% done\r\nnext: a,b", file="x,y:z%\n.md", line=3, col=1)
+    assert line == "::warning file=x%2Cy%3Az%25%0A.md,line=3,col=1::50%25 done%0D%0Anext: a,b"
+    assert github.annotation("error", "plain") == "::error::plain"

@@ -19,6 +19,7 @@ LAYERING = """\
 gpt_tools is layered; a module imports only from its own layer or the layers below it:
 
     cli       the commands (click), the filter, the hook: everything a user runs
+    lsp       the language server (`gpt-tools lsp`), a front end that only cli's lsp command imports
     compat    the seed's function names, kept for old callers
     core      the pipeline: inputs, plan, run, rewrite, guards, session, batch
     config    the config files, their schema, trust, settings and endpoint resolution

@@ -22,6 +22,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from gpt_tools.cli.github import OUTPUT_FORMATS
 from gpt_tools.config.definitions import Settings, flag_value
 from gpt_tools.errors import UsageError
 from gpt_tools.state.paths import project_root
@@ -77,6 +78,14 @@ def parser() -> argparse.ArgumentParser:
     made.add_argument("--no-cache", action="store_false", dest="use_cache", help="ask again even for known text")
     made.add_argument("-m", "--model", help="model to use instead of the assistant's")
     made.add_argument("--dry-run", action="store_true", help="show what would be sent and cost; send nothing")
+    secrets_help = "send files even if they look like they hold a secret (else such a file is refused, unsent)"
+    made.add_argument("--allow-secrets", action="store_true", help=secrets_help)
+    made.add_argument(
+        "--output-format",
+        choices=OUTPUT_FORMATS,
+        default="text",
+        help="text (path:line:col: lines), or github: GitHub Actions annotations (::warning file=...,line=...::)",
+    )
     return made
 
 

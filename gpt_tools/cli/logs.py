@@ -39,7 +39,7 @@ def _filter_options(command: click.decorators.FC) -> click.decorators.FC:
         [
             click.option("--assistant", help="Only runs of this assistant."),
             click.option(
-                "--frontend", type=click.Choice(["cli", "filter", "hook", "nvim", "chat", "batch", "library"])
+                "--frontend", type=click.Choice(["cli", "filter", "hook", "nvim", "chat", "batch", "lsp", "library"])
             ),
             click.option(
                 "--since",

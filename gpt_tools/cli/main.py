@@ -21,6 +21,7 @@ from gpt_tools.cli.conversations import conversations_group
 from gpt_tools.cli.files import files_group
 from gpt_tools.cli.logs import logs_command, usage_command
 from gpt_tools.cli.report import fail
+from gpt_tools.cli.lsp import lsp_command
 from gpt_tools.cli.run import run_command
 from gpt_tools.cli.trust import trust_command
 from gpt_tools.errors import GptToolsError
@@ -48,6 +49,7 @@ for _command in (
     batch_group,
     conversations_group,
 ):
+    lsp_command,
     cli.add_command(_command)
 
 

@@ -52,6 +52,17 @@ def diff(path: str, before: bytes, after: bytes) -> str:
     return shown + more
 
 
+def patch(path: str, before: bytes, after: bytes) -> str:
+    """The whole unified diff of one file's fix, as `git apply` and `patch -p1` take it (3 lines of
+    context; a last line without a newline marked `\\ No newline at end of file`)."""
+    old = split_lines(before.decode("utf-8"))
+    new = split_lines(after.decode("utf-8"))
+    out: list[str] = []
+    for line in difflib.unified_diff(old, new, f"a/{path}", f"b/{path}", n=3):
+        out.append(line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
 def refused_edits(console: Console, result: Result, *, where: str = "") -> None:
     """Each edit the model proposed and the checks refused, one line on the message channel (never in
     the result: Vim's buffer, stdout): `[where:]line:col: refused (reason): "find" -> "replace" (detail)`."""

@@ -6,6 +6,7 @@ import click
 
 from gpt_tools.cli.assistants import print_assistants
 from gpt_tools.cli.console import PROGRAM, Console
+from gpt_tools.cli.run_many import many_files
 
 
 @click.command("run")
@@ -42,6 +43,7 @@ from gpt_tools.cli.console import PROGRAM, Console
 @click.option(
     "--conversation", "conversation_id", metavar="ID", help="Continue conversation ID (a unique prefix, or `last`)."
 )
+@many_files  # --write/--check/--diff: many files at once (cli/run_many.py)
 def run_command(
     name: str | None,
     files: tuple[str, ...],

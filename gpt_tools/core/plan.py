@@ -22,7 +22,7 @@ from gpt_tools.config.resolve import resolve_settings
 from gpt_tools.core import editmode, guards, knowledge
 from gpt_tools.core.inputs import InputFile, Prepared, checked_input, prepare, prepare_raw
 from gpt_tools.core.session import Session
-from gpt_tools.errors import UsageError
+from gpt_tools.errors import MissingKey, UsageError
 from gpt_tools.state import paths
 from gpt_tools.state.conversation import Conversation
 from gpt_tools.wire.backends import BackendRequest, Reply, get_backend
@@ -190,6 +190,7 @@ class Plan:
     attachments: tuple[Attachment, ...] = ()
     previous_response_id: str | None = None
     history: tuple[tuple[str, str], ...] = ()
+    missing_key: str | None = None  # no key, deferred: raised as MissingKey by the first send (cache hits need none)
 
     @property
     def cancel(self) -> threading.Event | None:
@@ -222,6 +223,8 @@ class Plan:
         )
 
     def send(self, request: BackendRequest, on_delta: DeltaHook | None = None) -> Reply:
+        if self.missing_key is not None:
+            raise MissingKey(self.missing_key)
         with self.session.slot(self.cancel):
             return self.backend.complete(
                 request, self.endpoint, on_delta=on_delta, on_retry=self.hooks.on_retry, cancel=self.cancel
@@ -246,7 +249,15 @@ def build_plan(
     `definition` is the assistant as configured (its knowledge is synced); `sent` as decided.
     """
     session = session or Session(jobs=settings.jobs)
-    endpoint = replace(resolve_endpoint(settings), gate=session.gate)
+    missing_key: str | None = None
+    try:
+        endpoint = replace(resolve_endpoint(settings), gate=session.gate)
+    except MissingKey as missing:
+        # The result cache needs no key (its key is the request and base_url): a run whose chunks are
+        # all cached sends nothing, so the hook checks cached files offline. Uploads always need it.
+        if session.cache is None or knowledge_use == "upload" or any(f.data is not None for f in files):
+            raise
+        endpoint, missing_key = Endpoint(base_url=base_url(settings), api_key=None, gate=session.gate), str(missing)
     stores: tuple[str, ...] = definition.vector_store_ids
     container: tuple[str, ...] = ()
     if knowledge_use == "upload":
@@ -271,6 +282,7 @@ def build_plan(
         vector_store_ids=stores,
         container_file_ids=container,
         attachments=_attachments(settings, endpoint, root, files),
+        missing_key=missing_key,
     )
 
 

@@ -24,7 +24,7 @@ from gpt_tools.state import paths
 from gpt_tools.state.logfile import append_log
 from gpt_tools.state.private import private_dir, private_file
 
-Frontend = Literal["cli", "filter", "hook", "nvim", "chat", "batch", "library"]  # who ran it
+Frontend = Literal["cli", "filter", "hook", "nvim", "chat", "batch", "lsp", "library"]  # who ran it
 RunStatus = Literal["ok", "error", "cancelled"]
 
 # The schema as the first release created it: version 0 (PRAGMA user_version unset). A database of

@@ -1,0 +1,193 @@
+"""`gpt-tools run NAME FILES... --write | --check | --diff`: many files at once, ruff-style, on the hook's engine.
+
+Exact counts ("2 files fixed, 1 unchanged, 1 refused"), ruff's exit codes (--check/--diff: 1 if anything
+would change), atomic writes never over an edit made meanwhile, a patch `git apply` takes, annotations.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from gpt_tools.cli.main import main
+from tests.conftest import program
+from tests.fake_clock import FakeClock
+from tests.fake_openai import FakeOpenAI
+from tests.scripted_backend import ScriptedBackend
+
+TYPO = "# Guide\n\nYou will recieve teh answer.\n"
+FIXED = "# Guide\n\nYou will receive the answer.\n"
+CLEAN = "# Clean\n\nNothing to fix here.\n"
+SECRET = "# Keys\n\ntoken ghp_" + "Ab3dE5gH7jK9mN1pQ3rS5tU7vW9xY1zA3bC5" + " teh\n"
+
+
+@pytest.fixture
+def docs() -> list[Path]:
+    folder = Path("docs")
+    folder.mkdir()
+    texts = {"a.md": TYPO, "b.md": CLEAN, "c.md": "teh last line has no newline"}
+    for name, text in texts.items():
+        (folder / name).write_text(text)
+    return [folder / name for name in texts]
+
+
+def _run(*args: str) -> int:
+    return main(["run", "MarkdownLinter", *args])
+
+
+def test_write_fixes_every_file_and_counts_exactly(
+    docs: list[Path], api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    clean_mtime = docs[1].stat().st_mtime_ns
+    assert _run(*map(str, docs), "--write") == 0  # ruff format's: fixing is success
+    assert docs[0].read_text() == FIXED and docs[2].read_text() == "the last line has no newline"
+    assert docs[1].stat().st_mtime_ns == clean_mtime  # an unchanged file is never rewritten
+    assert capfd.readouterr().out.splitlines() == [
+        "fixed docs/a.md",
+        "fixed docs/c.md",
+        "2 files fixed, 1 unchanged; 3 requests sent",
+    ]
+    assert _run(*map(str, docs), "--write") == 0
+    assert capfd.readouterr().out.splitlines() == ["3 files unchanged; 0 requests sent (3 from cache)"]
+    assert len(api.model_requests()) == 3
+
+
+def test_a_refused_file_is_counted_left_alone_and_fails_the_run(
+    docs: list[Path], api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    Path("docs/keys.md").write_text(SECRET)
+    assert _run(*map(str, docs), "docs/keys.md", "--write") == 1
+    out = capfd.readouterr().out.splitlines()
+    assert out[0].startswith("docs/keys.md: refusing to send what looks like a secret")
+    assert out[-1] == "2 files fixed, 1 unchanged, 1 refused; 3 requests sent"
+    assert Path("docs/keys.md").read_text() == SECRET and len(api.model_requests()) == 3
+
+
+@pytest.mark.usefixtures("edits_mode")
+def test_check_lists_each_edit_writes_nothing_and_exits_1_only_if_something_would_change(
+    docs: list[Path], api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    assert _run(*map(str, docs), "--check") == 1
+    assert [path.read_text() for path in docs] == [TYPO, CLEAN, "teh last line has no newline"]
+    assert capfd.readouterr().out.splitlines() == [
+        'docs/a.md:3:10: spelling: "recieve" → "receive"',
+        "    You will receive the answer.",
+        'docs/a.md:3:18: spelling: "teh" → "the"',
+        "    You will receive the answer.",
+        'docs/c.md:1:1: spelling: "teh" → "the"',
+        "    the last line has no newline",
+        "2 files would be fixed, 1 unchanged; 3 requests sent",
+        "3 edits in 2 files",
+    ]
+    assert _run(str(docs[1]), "--check") == 0
+    assert capfd.readouterr().out.splitlines() == ["1 file unchanged; 0 requests sent (1 from cache)"]
+
+
+@pytest.mark.skipif(shutil.which("git") is None and not os.environ.get("CI"), reason="git not installed")
+def test_diff_prints_a_patch_git_apply_takes_and_the_report_on_stderr(docs: list[Path], api: FakeOpenAI) -> None:
+    done = subprocess.run(
+        [program("gpt-tools"), "run", "MarkdownLinter", *map(str, docs), "--diff"],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr  # something would change
+    assert done.stdout.startswith(b"--- a/docs/a.md\n+++ b/docs/a.md\n")
+    assert b"\\ No newline at end of file\n" in done.stdout  # c.md's last line, as patch(1) writes it
+    assert done.stderr.decode().splitlines() == ["gpt-tools: 2 files would be fixed, 1 unchanged; 3 requests sent"]
+    assert docs[0].read_text() == TYPO  # --diff writes nothing
+    subprocess.run(["git", "apply", "-"], input=done.stdout, check=True, timeout=60)
+    assert docs[0].read_text() == FIXED and docs[2].read_text() == "the last line has no newline"
+    assert docs[1].read_text() == CLEAN
+
+
+def test_a_file_saved_while_its_request_is_in_flight_is_kept_and_the_others_written(
+    docs: list[Path], api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    saved = TYPO + "\nA paragraph saved meanwhile.\n"
+
+    def user_saves_then_reply(text: str) -> str:
+        if "recieve" in text:
+            docs[0].write_text(saved)
+        return text.replace("teh", "the").replace("recieve", "receive")
+
+    api.responder = user_saves_then_reply
+    assert _run(*map(str, docs), "--write") == 1
+    assert docs[0].read_text() == saved and docs[2].read_text() == "the last line has no newline"
+    out = capfd.readouterr().out.splitlines()
+    assert "docs/a.md: not written: changed since it was read; the fix is not applied (run the command again)" in out
+    assert out[-1] == "1 file fixed, 1 unchanged, 1 failed; 3 requests sent"
+
+
+def test_an_unreachable_file_is_named_and_the_others_are_still_written(
+    docs: list[Path], api: FakeOpenAI, waits: FakeClock, capfd: pytest.CaptureFixture[str]
+) -> None:
+    def responder(text: str) -> str:
+        if "no newline" in text:
+            raise RuntimeError("the fake answers 500 when its responder fails")
+        return text.replace("teh", "the").replace("recieve", "receive")
+
+    api.responder = responder
+    assert _run(*map(str, docs), "--write") == 1
+    assert docs[0].read_text() == FIXED and docs[2].read_text() == "teh last line has no newline"
+    out = capfd.readouterr().out.splitlines()
+    assert out[1].startswith("not checked (HTTP 500") and out[1].endswith("; it was not changed:")
+    assert out[2] == "  docs/c.md"
+    assert out[-1] == "1 file fixed, 1 unchanged, 1 failed; 5 requests sent"  # c.md's retries count
+
+
+def test_no_key_and_nothing_cached_sends_nothing_and_exits_2(
+    docs: list[Path], scripted: ScriptedBackend, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://api.openai.com/v1")
+    assert _run(*map(str, docs), "--check") == 2  # the project's 2: nothing was sent
+    out = capfd.readouterr().out.splitlines()
+    assert out[0].startswith("not checked (no API key") and out[-1] == "3 files failed; 0 requests sent"
+    assert scripted.requests == []
+
+
+@pytest.mark.usefixtures("edits_mode")
+def test_check_output_format_github_gives_annotations(
+    docs: list[Path], api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    assert _run(str(docs[0]), "--check", "--output-format", "github") == 1
+    assert capfd.readouterr().out.splitlines()[:2] == [
+        '::warning file=docs/a.md,line=3,col=10::spelling: "recieve" → "receive"%0AYou will receive the answer.',
+        '::warning file=docs/a.md,line=3,col=18::spelling: "teh" → "the"%0AYou will receive the answer.',
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["docs/a.md", "--write", "--check"], "--write and --check cannot be used together"),
+        (["docs/a.md", "--write", "-o", "out.md"], "--output-file cannot be used with --write"),
+        (["--check"], "--check needs the assistant and FILES"),
+        (["-", "--write"], "stdin (-) cannot be written back"),
+        (["docs/a.md", "--output-format", "github"], "--output-format applies to --check and --write"),
+        (["docs/a.md", "--diff", "--output-format", "github"], "--output-format github applies to --check"),
+    ],
+)
+def test_usage_errors_send_nothing_and_exit_2(
+    docs: list[Path], api: FakeOpenAI, capfd: pytest.CaptureFixture[str], args: list[str], said: str
+) -> None:
+    assert _run(*args) == 2
+    assert said in capfd.readouterr().err
+    assert api.model_requests() == [] and docs[0].read_text() == TYPO
+
+
+def test_a_writing_assistant_is_refused(docs: list[Path], api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "DocWriter", str(docs[0]), "--write"]) == 2
+    assert "needs a rewriting assistant" in capfd.readouterr().err
+    assert api.model_requests() == []
+
+
+def test_help_names_the_modes(capfd: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--help"]) == 0
+    text = " ".join(capfd.readouterr().out.split())
+    assert "--write Rewrite each FILE in place" in text and "--check" in text and "--diff" in text
+    assert "--output-format [text|github]" in text

@@ -1,0 +1,270 @@
+"""`gpt-tools lsp` as a process, driven over stdio by tests/lsp_client.py against the fake server: the
+lifecycle, diagnostics from check-mode edits (UTF-16 ranges, push and pull, cost), config and trust of
+the document's own project, and errors told with window/showMessage while the server stays up."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gpt_tools.state import runlog
+from tests.conftest import trust_project, write_config
+from tests.fake_openai import FakeOpenAI, Scripted
+from tests.lsp_client import CAPABILITIES, LspClient, uri_of
+
+TYPO = "# Guide\n\nYou will recieve teh answer.\n"
+SHOW = "window/showMessage"
+
+
+@pytest.fixture
+def lsp(api: FakeOpenAI, edits_mode: None) -> Iterator[LspClient]:
+    client = LspClient(cwd=Path.cwd())
+    client.initialize(root=Path.cwd(), options={"debounceMs": 0})
+    yield client
+    client.kill()
+
+
+def _doc(name: str, text: str, folder: Path | None = None) -> Path:
+    path = (folder or Path.cwd()) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode("utf-8"))
+    return path
+
+
+def _ranges(items: list[dict]) -> list[tuple[int, int, int, int]]:
+    return [
+        (
+            d["range"]["start"]["line"],
+            d["range"]["start"]["character"],
+            d["range"]["end"]["line"],
+            d["range"]["end"]["character"],
+        )
+        for d in items
+    ]
+
+
+# -- lifecycle
+
+
+def test_shutdown_then_exit_ends_with_status_0(api: FakeOpenAI) -> None:
+    client = LspClient()
+    result = client.initialize()
+    assert result["serverInfo"]["name"] == "gpt-tools"
+    assert result["capabilities"]["codeActionProvider"]["resolveProvider"] is True
+    assert client.close() == 0
+
+
+def test_exit_without_shutdown_is_status_1_and_a_lost_client_ends_it(api: FakeOpenAI) -> None:
+    client = LspClient()
+    client.initialize()
+    client.notify("exit")
+    assert client.process.wait(20) == 1
+    lost = LspClient()
+    lost.initialize()
+    assert lost.process.stdin is not None
+    lost.process.stdin.close()  # the editor went away without a word
+    assert lost.process.wait(20) == 0
+
+
+# -- diagnostics
+
+
+@pytest.mark.usefixtures("edits_mode")
+def test_open_publishes_one_diagnostic_per_edit_with_utf16_ranges_on_crlf(lsp: LspClient) -> None:
+    text = "😀 teh start\r\n\U0001d49c x recieve\r\n"  # U+1D49C: astral too
+    uri = lsp.open(_doc("astral.md", text), text)
+    items = lsp.diagnostics(uri)
+    assert _ranges(items) == [(0, 3, 0, 6), (1, 5, 1, 12)]  # an astral character is 2 UTF-16 units
+    assert [d["message"] for d in items] == ['spelling: "teh" → "the"', 'spelling: "recieve" → "receive"']
+    assert {d["source"] for d in items} == {"gpt-tools"}
+    assert items[1]["data"] == {
+        "find": "recieve",
+        "replace": "receive",
+        "reason": "spelling",
+        "old": "recieve",
+        "new": "receive",
+        "version": 1,
+    }
+
+
+def test_utf32_client_gets_code_point_columns(api: FakeOpenAI, edits_mode: None) -> None:
+    client = LspClient()
+    capabilities = {**CAPABILITIES, "general": {"positionEncodings": ["utf-32", "utf-16"]}}
+    assert client.initialize(capabilities=capabilities)["capabilities"]["positionEncoding"] == "utf-32"
+    uri = client.open(_doc("a.md", "😀 teh x\n"))
+    assert _ranges(client.diagnostics(uri)) == [(0, 2, 0, 5)]
+    assert client.close() == 0
+
+
+def test_an_unchanged_resave_sends_nothing_and_the_run_log_says_lsp(lsp: LspClient, api: FakeOpenAI) -> None:
+    uri = lsp.open(_doc("a.md", TYPO))
+    first = lsp.diagnostics(uri)
+    assert len(first) == 2 and len(api.model_requests()) == 1
+    mark = lsp.mark()
+    lsp.save(uri)
+    assert lsp.diagnostics(uri, after=mark) == first
+    assert len(api.model_requests()) == 1
+    rows = runlog.recent(runlog.Filters(frontend="lsp"), 10)
+    assert rows and {row["assistant"] for row in rows} == {"MarkdownLinter"}
+
+
+def test_changes_never_check_saves_do_and_close_clears(lsp: LspClient, api: FakeOpenAI) -> None:
+    uri = lsp.open(_doc("a.md", "# Clean\n"))
+    assert lsp.diagnostics(uri) == []
+    lsp.change(uri, TYPO, 2)
+    lsp.change(uri, TYPO + "teh end\n", 3)
+    lsp.request("textDocument/codeAction", _action_params(uri, 0, 0))  # a round trip: the changes were read
+    assert len(api.model_requests()) == 1
+    mark = lsp.mark()
+    lsp.save(uri)
+    assert len(lsp.diagnostics(uri, after=mark)) == 3
+    mark = lsp.mark()
+    lsp.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
+    assert lsp.diagnostics(uri, after=mark) == []
+
+
+def test_settings_choose_when_and_what_is_checked(api: FakeOpenAI, edits_mode: None) -> None:
+    client = LspClient()
+    client.initialize(options={"check": "open", "globs": ["*.txt"], "languageIds": []})
+    checked = client.open(_doc("notes.txt", TYPO), language="plaintext")
+    assert len(client.diagnostics(checked)) == 2
+    client.open(_doc("skipped.md", TYPO))  # neither its languageId nor its name is wanted now
+    mark = client.mark()
+    client.save(checked)  # "open": saves do not check
+    client.request("textDocument/codeAction", _action_params(checked, 0, 0))
+    assert len(api.model_requests()) == 1
+    assert client.notifications("textDocument/publishDiagnostics")[1:] == [] and client.mark() > mark
+    assert client.close() == 0
+
+
+def test_workspace_configuration_overrides_initialization_options(api: FakeOpenAI, edits_mode: None) -> None:
+    client = LspClient()
+    client.configuration = {"check": "off", "bogus": 1}
+    client.initialize(options={"check": "save"})
+    warning = client.wait_for(lambda m: m.get("method") == SHOW)
+    assert "unknown setting 'bogus'" in warning["params"]["message"]
+    uri = client.open(_doc("a.md", TYPO))
+    client.save(uri)
+    client.request("textDocument/codeAction", _action_params(uri, 0, 0))
+    assert api.model_requests() == []
+    assert client.close() == 0
+
+
+def test_a_pulling_client_is_told_to_refresh_and_pulls_the_same_items(api: FakeOpenAI, edits_mode: None) -> None:
+    client = LspClient()
+    capabilities = {
+        **CAPABILITIES,
+        "textDocument": {**CAPABILITIES["textDocument"], "diagnostic": {}},
+        "workspace": {**CAPABILITIES["workspace"], "diagnostics": {"refreshSupport": True}},
+    }
+    client.initialize(capabilities=capabilities)
+    uri = client.open(_doc("a.md", TYPO))
+    client.wait_for(lambda m: m.get("method") == "workspace/diagnostic/refresh")
+    report = client.request("textDocument/diagnostic", {"textDocument": {"uri": uri}})
+    assert report["kind"] == "full" and [d["data"]["old"] for d in report["items"]] == ["recieve", "teh"]
+    assert client.notifications("textDocument/publishDiagnostics") == []
+    assert client.close() == 0
+
+
+def test_saves_within_the_debounce_start_one_check(api: FakeOpenAI, edits_mode: None) -> None:
+    client = LspClient()
+    client.initialize(options={"debounceMs": 400, "check": "save"})
+    uri = client.open(_doc("a.md", "# Clean\n"))
+    client.diagnostics(uri)
+    for version in range(2, 6):
+        client.change(uri, TYPO + "teh " * version + "\n", version)
+        client.save(uri)
+    client.wait_for(lambda m: m.get("method") == "textDocument/publishDiagnostics" and m["params"]["version"] == 5)
+    assert len(api.model_requests()) == 2  # the open and the last save
+    assert client.close() == 0
+
+
+def test_checks_in_flight_per_workspace_are_limited(api: FakeOpenAI, edits_mode: None) -> None:
+    api.latency = 0.3
+    client = LspClient()
+    client.initialize(options={"jobs": 1}, root=Path.cwd())
+    uris = [client.open(_doc(f"d{n}.md", TYPO + f"teh {n}\n")) for n in range(3)]
+    for uri in uris:
+        client.diagnostics(uri)
+    assert api.peak_in_flight == 1 and len(api.model_requests()) == 3
+    assert client.close() == 0
+
+
+# -- the document's project, errors
+
+
+def test_config_is_the_documents_projects_not_the_servers_cwd(
+    api: FakeOpenAI, edits_mode: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GPT_TOOLS_CONFIG")  # an explicit config stands in for every project's
+    project = tmp_path / "project"
+    write_config(_doc("docs/a.md", TYPO, project).parent.parent, 'model = "project-model"\n')
+    client = LspClient(cwd=tmp_path)
+    client.initialize()
+    uri = client.open(project / "docs" / "a.md")
+    assert len(client.diagnostics(uri)) == 2
+    assert api.model_requests()[0].body["model"] == "project-model"
+    assert client.close() == 0
+
+
+def test_an_untrusted_project_is_told_with_the_trust_command_and_the_server_stays_up(
+    api: FakeOpenAI, edits_mode: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GPT_TOOLS_CONFIG")  # an explicit config would trust every project
+    project = tmp_path / "untrusted"
+    _doc("a.md", TYPO, project)
+    write_config(project, 'base_url = "http://127.0.0.1:9/v1"\n')
+    client = LspClient()
+    client.initialize()
+    uri = client.open(project / "a.md")
+    shown = client.wait_for(lambda m: m.get("method") == SHOW)["params"]
+    assert shown["type"] == 1 and f"gpt-tools trust {project.resolve()}" in shown["message"]
+    assert api.model_requests() == []
+    write_config(project, f'base_url = "{api.url}"\n')
+    trust_project(project.resolve())
+    mark = client.mark()
+    client.save(uri)
+    assert len(client.diagnostics(uri, after=mark)) == 2
+    assert client.close() == 0
+
+
+def test_a_missing_key_and_an_api_failure_are_shown_and_the_server_stays_up(
+    api: FakeOpenAI, edits_mode: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY")
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://api.openai.com/v1")  # a loopback server needs no key
+    client = LspClient()
+    client.initialize()
+    client.open(_doc("a.md", TYPO))
+    shown = client.wait_for(lambda m: m.get("method") == SHOW)["params"]
+    assert shown["type"] == 1 and "OPENAI_API_KEY" in shown["message"]
+    assert client.close() == 0
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+    monkeypatch.setenv("OPENAI_BASE_URL", api.url)
+    write_config(Path.cwd(), "max_retries = 0\n")
+    api.script(Scripted(fault="500"))
+    client = LspClient()
+    client.initialize()
+    uri = client.open(_doc("b.md", TYPO))
+    shown = client.wait_for(lambda m: m.get("method") == SHOW)["params"]
+    assert shown["type"] == 1 and "sk-test-not-a-real-key" not in shown["message"]
+    mark = client.mark()
+    client.save(uri)
+    assert len(client.diagnostics(uri, after=mark)) == 2  # still serving: the next save is checked
+    assert client.close() == 0
+
+
+def _action_params(uri: str, line: int, character: int, end: tuple[int, int] | None = None, **context: object) -> dict:
+    start = {"line": line, "character": character}
+    stop = {"line": end[0], "character": end[1]} if end else start
+    return {
+        "textDocument": {"uri": uri},
+        "range": {"start": start, "end": stop},
+        "context": {"diagnostics": [], **context},
+    }
+
+
+def test_the_uri_helper_matches_what_the_server_reads(tmp_path: Path) -> None:
+    assert uri_of(tmp_path / "a b.md").endswith("/a%20b.md")
