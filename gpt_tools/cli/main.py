@@ -20,8 +20,8 @@ from gpt_tools.cli.console import PROGRAM, Console, reserve_std_fds
 from gpt_tools.cli.conversations import conversations_group
 from gpt_tools.cli.files import files_group
 from gpt_tools.cli.logs import logs_command, usage_command
-from gpt_tools.cli.report import fail
 from gpt_tools.cli.lsp import lsp_command
+from gpt_tools.cli.report import fail
 from gpt_tools.cli.run import run_command
 from gpt_tools.cli.trust import trust_command
 from gpt_tools.errors import GptToolsError
@@ -48,8 +48,8 @@ for _command in (
     chat_command,
     batch_group,
     conversations_group,
-):
     lsp_command,
+):
     cli.add_command(_command)
 
 
