@@ -17,7 +17,9 @@ TYPO = "# Guide\n\nYou will recieve teh answer.\n"
 FIXED = "# Guide\n\nYou will receive the answer.\n"
 
 
-@pytest.mark.parametrize("word", ["--check", "--fix", "--no-cache", "--dry-run", "-m", "--jobs"])
+@pytest.mark.parametrize(
+    "word", ["--check", "--fix", "--no-cache", "--dry-run", "-m", "--jobs", "--allow-secrets", "--output-format"]
+)
 def test_a_file_named_exactly_like_an_option_refuses_the_run(
     api: FakeOpenAI, capfd: pytest.CaptureFixture[str], word: str
 ) -> None:
@@ -142,3 +144,20 @@ def test_a_newline_in_a_file_name_never_starts_a_line_of_its_own(
     assert not [line for line in lines if line.startswith("fixed ok.md")]
     assert "fixed a\\x0afixed ok.md (from cache)" in lines and "--- a/a\\x0afixed ok.md" in lines
     assert any(line.startswith("a\\x0afixed ok.md: ~") for line in lines)
+
+
+@pytest.mark.parametrize("args", [["--output-format", "json"], ["--output-format"], ["--diff", "doc.md"]])
+def test_a_bad_output_format_or_a_diff_without_check_is_a_usage_error(api: FakeOpenAI, args: list[str]) -> None:
+    Path("doc.md").write_text(TYPO)
+    with pytest.raises(SystemExit) as caught:
+        main([*args, "doc.md"])
+    assert caught.value.code == 2
+    assert Path("doc.md").read_text() == TYPO and api.model_requests() == []
+
+
+def test_help_names_allow_secrets_and_the_github_format(capfd: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capfd.readouterr().out.split())
+    assert "--allow-secrets send files even if they look like they hold a secret" in text
+    assert "--output-format {text,github}" in text and "GitHub Actions annotations" in text

@@ -169,3 +169,19 @@ def test_a_file_named_like_an_entry_option_never_drops_it(repo: Path, api: FakeO
     assert f"{name}: a file is named like an option" in done.stdout and "rename it" in done.stdout
     assert (repo / "guide.md").read_text() == TYPO and (repo / name).read_text() == TYPO
     assert api.model_requests() == []
+
+
+@pytest.mark.usefixtures("edits_mode")
+def test_check_hook_with_output_format_github_prints_annotations(repo: Path, api: FakeOpenAI) -> None:
+    revision = _git(ROOT, "rev-parse", "HEAD").stdout.strip()
+    hook = "      - id: gpt-markdown-check\n        args: [--output-format, github]\n"
+    (repo / ".pre-commit-config.yaml").write_text(f"repos:\n  - repo: {ROOT}\n    rev: {revision}\n    hooks:\n{hook}")
+    _git(repo, "add", ".")
+    command = [str(BIN / "pre-commit"), "run", "--all-files"]
+    done = subprocess.run(command, cwd=repo, capture_output=True, encoding="utf-8", timeout=300, check=False)
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    edit = '::warning file=guide.md,line=3,col=10::spelling: "recieve" → "receive"%0AYou will receive the answer.'
+    assert edit in lines
+    assert any(line.startswith("::notice file=guide.md,line=6,col=6::not applicable (protected)") for line in lines)
+    assert (repo / "guide.md").read_text() == TYPO

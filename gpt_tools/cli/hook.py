@@ -5,7 +5,9 @@ modifies files, and names each edit the checks refused; check mode prints each e
 `path:line:col: reason: "find" → "replace"` (or, with --diff or for a document-mode assistant, a
 short diff) and exits 1 when something would change. If any file could not be checked (API
 down, no key, timeout), no file at all is written: the results already received are cached, so the
-next run costs nothing for them.
+next run costs nothing for them (and with no key, files whose answers are cached are still checked).
+`--output-format github` prints the same report as GitHub Actions annotations. The per-file engine
+(cli/filecheck.py) is shared with `gpt-tools run --write/--check/--diff`.
 """
 
 from __future__ import annotations
