@@ -186,3 +186,22 @@ def test_chat_continue_without_a_name_takes_the_last_conversations_assistant(api
     assert len(json.loads(saved.read_text())["messages"]) == 4
     done = _piped(b"more\n")
     assert done.returncode == 2 and b"give NAME, or -c" in done.stderr
+
+
+def test_a_conversation_removed_while_chatting_is_not_brought_back(api: FakeOpenAI) -> None:
+    chat = _chat("Summarizer")
+    chat.send(b"teh one\r")
+    chat.expect(b"the one")
+    chat.prompt()
+    [saved] = list(_state().glob("conv-*.json"))
+    assert run_program("gpt-tools", "conversations", "rm", saved.stem).returncode == 0
+    chat.send(b"teh two\r")
+    chat.expect(f"conversation {saved.stem} was removed; /clear starts a new one".encode())
+    chat.prompt()
+    chat.send(b"/clear\r")
+    chat.expect(b"new conversation")
+    chat.prompt()
+    chat.send(b"teh three\r")
+    chat.expect(b"the three")
+    assert _leave(chat) == 0
+    assert _sent(api) == ["teh one", "teh three"] and not saved.exists()

@@ -191,3 +191,18 @@ def test_help_names_the_modes(capfd: pytest.CaptureFixture[str]) -> None:
     text = " ".join(capfd.readouterr().out.split())
     assert "--write Rewrite each FILE in place" in text and "--check" in text and "--diff" in text
     assert "--output-format [text|github]" in text
+
+
+def test_many_files_without_a_mode_are_refused_naming_the_modes(
+    docs: list[Path], api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    assert _run(*map(str, docs)) == 2
+    assert "with --write, --check or --diff" in capfd.readouterr().err
+    assert api.model_requests() == []
+
+
+def test_no_cache_asks_again(docs: list[Path], api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
+    assert _run(str(docs[1]), "--check") == 0
+    assert _run(str(docs[1]), "--check", "--no-cache") == 0
+    assert capfd.readouterr().out.splitlines()[-1] == "1 file unchanged; 1 request sent"
+    assert len(api.model_requests()) == 2

@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import pty
 import subprocess
+from pathlib import Path
 
+import gpt_tools
+from gpt_tools.state import conversation
 from tests.conftest import program
 from tests.fake_openai import FakeOpenAI, Scripted
 
@@ -64,3 +67,14 @@ def test_reply_streams_to_a_terminal(api: FakeOpenAI) -> None:
     )
     assert code == 0
     assert b"the quick brown fox jumps" in terminal.replace(b"\r\n", b"\n")
+
+
+def test_conversation_export_escapes_control_characters_only_on_a_terminal(api: FakeOpenAI) -> None:
+    api.responder = lambda text: "colour \x1b]0;owned\x07 \x1b[1mbold"
+    talk = conversation.new("Summarizer", Path.cwd())
+    gpt_tools.run("Summarizer", "teh", conversation=talk)
+    code, terminal, _ = _run(["conversations", "export", talk.id], stdout_tty=True, stderr_tty=False)
+    assert code == 0
+    assert b"\x1b" not in terminal and b"colour \\x1b]0;owned\\x07 \\x1b[1mbold" in terminal
+    code, _, piped = _run(["conversations", "export", talk.id], stdout_tty=False, stderr_tty=True)
+    assert code == 0 and b"colour \x1b]0;owned\x07 \x1b[1mbold" in piped  # a file gets the text as it is

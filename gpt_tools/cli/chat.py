@@ -225,6 +225,8 @@ def _turn(line: str, state: ChatState, options: ChatOptions, config: Config, con
 
 def _report(error: BaseException | None, results: list[Result], streamed: bool, console: Console) -> bool:
     """Say how the turn ended; False when its reply could not be saved (shown all the same)."""
+    from gpt_tools.state.conversation import Removed  # loaded already: the chat holds a conversation
+
     if isinstance(error, TurnNotSaved):
         if not streamed:
             console.result(error.result.text + "\n")  # type: ignore[attr-defined]
@@ -232,6 +234,8 @@ def _report(error: BaseException | None, results: list[Result], streamed: bool, 
         return False
     if isinstance(error, Cancelled):
         console.message("reply cancelled")
+    elif isinstance(error, Removed):
+        console.error(f"conversation {error.conversation_id} was removed; /clear starts a new one")
     elif isinstance(error, GptToolsError):
         console.error(str(error))
     elif error is not None:

@@ -97,7 +97,7 @@ def _one_document(
         given = len(sources) + (input_text is not None)
         raise UsageError(
             f"{assistant.name} rewrites one document and was given {given} inputs; "
-            "run it once per file (the pre-commit hook does that), and pass extra guidance with --instruct"
+            "run it over many files with --write, --check or --diff, and pass extra guidance with --instruct"
         )
     document = input_text if input_text is not None else sources[0].text
     if not document.strip():  # its reply replaces the document: an empty one would empty the file

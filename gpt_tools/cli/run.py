@@ -61,7 +61,13 @@ def run_command(
     continue_last: bool,
     conversation_id: str | None,
 ) -> int:
-    """Run assistant NAME over FILES, --input-text or stdin."""
+    """Run assistant NAME over FILES, --input-text or stdin.
+
+    With --write, --check or --diff, a rewriting assistant runs over every FILE, like ruff
+    (`gpt-tools run MarkdownLinter docs/*.md --check`), and one line counts them: "3 files fixed,
+    1 unchanged, 1 refused; 4 requests sent". Exit 1 if --check or --diff finds a change, or a file
+    is refused or fails; 2 if no file could be sent at all (no key, every input refused).
+    """
     if list_only:
         return print_assistants(as_json=as_json)
     chosen = assistant_name or name

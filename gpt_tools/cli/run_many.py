@@ -58,11 +58,13 @@ def many_files(command: Callable[..., int]) -> Callable[..., int]:
             return int(command(*args, **kwargs))
         return run_files(_options(modes[0], output_format, kwargs), Console(PROGRAM))
 
-    for flag in ("diff", "check", "write"):
-        dispatch = click.option(f"--{flag}", is_flag=True, help=_MODE_HELP[flag])(dispatch)
+    # click lists options in the reverse order they are applied: --write, --check, --diff, --output-format.
     formats = click.Choice(["text", "github"])
     format_help = "With --check or --write: text lines, or github (GitHub Actions annotations)."
-    return click.option("--output-format", type=formats, default="text", help=format_help)(dispatch)
+    dispatch = click.option("--output-format", type=formats, default="text", help=format_help)(dispatch)
+    for flag in ("diff", "check", "write"):
+        dispatch = click.option(f"--{flag}", is_flag=True, help=_MODE_HELP[flag])(dispatch)
+    return dispatch
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -53,7 +53,19 @@ class Conversation:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    # To the microsecond: `conversations list` and `--continue` order turns made within one second.
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def _last_used(talk: Conversation) -> tuple[datetime, str]:
+    """Sort key, newest last: when it was last used (files of older versions hold seconds), then its ID."""
+    try:
+        when = datetime.fromisoformat(talk.updated)
+    except ValueError:
+        when = datetime.min
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when, talk.id
 
 
 def _folder() -> Path:
@@ -102,7 +114,7 @@ def refresh(conversation: Conversation) -> None:
     """
     if not _path(conversation.id).exists():
         if conversation.messages:
-            raise Removed(f"conversation {conversation.id} was removed; start a new one")
+            raise Removed(conversation.id)
         return  # not saved yet: nothing newer exists
     try:
         latest = load(conversation.id)
@@ -274,6 +286,10 @@ def resume(
 class Removed(UsageError):
     """The conversation's file was removed while a front end held it: nothing was sent (exit 2)."""
 
+    def __init__(self, conversation_id: str) -> None:
+        super().__init__(f"conversation {conversation_id} was removed; start a new one")
+        self.conversation_id = conversation_id
+
 
 class Busy(GptToolsError):
     """A turn of the conversation is in progress in another process; it was left alone (exit 1)."""
@@ -289,8 +305,7 @@ def saved() -> tuple[list[Conversation], list[str]]:
             found.append(load(path.stem))
         except UsageError:  # damaged, or a name load() would refuse
             unreadable.append(path.stem)
-    # ISO stamps in UTC sort as text; the ID breaks ties (turns within the same second) stably.
-    found.sort(key=lambda talk: (talk.updated, talk.id), reverse=True)
+    found.sort(key=_last_used, reverse=True)
     return found, unreadable
 
 
@@ -332,7 +347,7 @@ def latest(project: Path) -> Conversation | None:
         if key.rsplit("::", 1)[0] == str(project) and conversation_id != with_any:
             with contextlib.suppress(UsageError):
                 found.append(load(str(conversation_id)))
-    return max(found, key=lambda talk: (talk.updated, talk.id), default=None)
+    return max(found, key=_last_used, default=None)
 
 
 def remove(conversation: Conversation) -> None:
