@@ -20,13 +20,18 @@ class UsageError(GptToolsError):
 
 
 class ConfigError(UsageError):
-    """A config file is malformed: the message names the file and the key."""
+    """A config file is malformed: the message names the file and the key.
 
-    def __init__(self, path: str, key: str | None, problem: str) -> None:
+    `advice`, when given, is the fix on its own (also in the message): front ends that must cut a
+    message short (an editor's one message line) show it first.
+    """
+
+    def __init__(self, path: str, key: str | None, problem: str, *, advice: str | None = None) -> None:
         where = f"{path}: {key}" if key else path
         super().__init__(f"{where}: {problem}")
         self.path = path
         self.key = key
+        self.advice = advice
 
 
 class UnknownAssistant(UsageError):
@@ -75,6 +80,7 @@ class ReplyRejected(RunFailed):
     def __init__(self, message: str, *, remembered: bool = False) -> None:
         super().__init__(message)
         self.remembered = remembered  # refused by an earlier run (result cache): no request this time
+        self.reply_text: str | None = None  # the refused reply itself, for the run log (log_texts only)
 
 
 class TurnNotSaved(RunFailed):

@@ -200,9 +200,3 @@ def test_many_files_without_a_mode_are_refused_naming_the_modes(
     assert "with --write, --check or --diff" in capfd.readouterr().err
     assert api.model_requests() == []
 
-
-def test_no_cache_asks_again(docs: list[Path], api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
-    assert _run(str(docs[1]), "--check") == 0
-    assert _run(str(docs[1]), "--check", "--no-cache") == 0
-    assert capfd.readouterr().out.splitlines()[-1] == "1 file unchanged; 1 request sent"
-    assert len(api.model_requests()) == 2
