@@ -106,6 +106,8 @@ def test_an_unchanged_resave_sends_nothing_and_the_run_log_says_lsp(lsp: LspClie
     lsp.save(uri)
     assert lsp.diagnostics(uri, after=mark) == first
     assert len(api.model_requests()) == 1
+    kinds = [p["value"]["kind"] for p in lsp.notifications("$/progress")]
+    assert kinds == ["begin", "end", "begin", "end"]  # workDoneProgress around each check
     rows = runlog.recent(runlog.Filters(frontend="lsp"), 10)
     assert rows and {row["assistant"] for row in rows} == {"MarkdownLinter"}
 

@@ -1,0 +1,185 @@
+"""`gpt-tools lsp`'s code actions against the fake server: quick fixes and "apply all" change exactly their
+text, re-anchored onto a changed document or dropped; assistants run only when chosen (resolve, or the
+command + workspace/applyEdit); $/cancelRequest hangs up the model request; anchor.py and positions.py."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lsprotocol import types
+
+from gpt_tools.lsp.anchor import Fix, reanchor
+from gpt_tools.lsp.positions import Positions
+from tests.fake_openai import FakeOpenAI, Scripted
+from tests.lsp_client import CAPABILITIES, LspClient
+
+TYPO = "# Guide\n\nYou will recieve teh answer.\n"
+
+
+@pytest.fixture
+def lsp(api: FakeOpenAI, edits_mode: None) -> Iterator[LspClient]:
+    client = LspClient(cwd=Path.cwd())
+    client.initialize(root=Path.cwd(), options={"debounceMs": 0})
+    yield client
+    client.kill()
+
+
+def _params(
+    uri: str, start: tuple[int, int], end: tuple[int, int] | None = None, only: list[str] | None = None
+) -> dict:
+    first = {"line": start[0], "character": start[1]}
+    last = {"line": end[0], "character": end[1]} if end else first
+    context: dict[str, Any] = {"diagnostics": [], **({"only": only} if only else {})}
+    return {"textDocument": {"uri": uri}, "range": {"start": first, "end": last}, "context": context}
+
+
+def _apply(text: str, edit: dict) -> str:
+    """A workspace edit's one document's edits applied to text (as a client does: from the end)."""
+    change = edit["documentChanges"][0] if "documentChanges" in edit else None
+    edits = change["edits"] if change else next(iter(edit["changes"].values()))
+    where = Positions(text)
+    spans = []
+    for item in edits:
+        start = where.offset(types.Position(**item["range"]["start"]))
+        end = where.offset(types.Position(**item["range"]["end"]))
+        spans.append((start, end, item["newText"]))
+    for start, end, new in sorted(spans, reverse=True):
+        text = text[:start] + new + text[end:]
+    return text
+
+
+def _wait(condition: Callable[[], bool], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def _open_checked(client: LspClient, name: str, text: str) -> str:
+    path = Path.cwd() / name
+    path.write_text(text, encoding="utf-8")
+    uri = client.open(path, text)
+    client.diagnostics(uri)
+    return uri
+
+
+def test_a_quick_fix_changes_exactly_its_text_and_apply_all_every_one(lsp: LspClient) -> None:
+    uri = _open_checked(lsp, "a.md", TYPO)
+    actions = lsp.request("textDocument/codeAction", _params(uri, (2, 18), only=["quickfix"]))
+    titles = [a["title"] for a in actions]
+    assert titles == ['gpt-tools: spelling: "teh" → "the"', "gpt-tools: apply all 2 fixes in this document"]
+    one = actions[0]["edit"]
+    assert one["documentChanges"][0]["textDocument"]["version"] == 1
+    assert _apply(TYPO, one) == "# Guide\n\nYou will recieve the answer.\n"
+    assert _apply(TYPO, actions[1]["edit"]) == "# Guide\n\nYou will receive the answer.\n"
+    assert actions[0]["diagnostics"][0]["source"] == "gpt-tools"
+
+
+def test_fixes_follow_a_changed_document_or_are_dropped(lsp: LspClient) -> None:
+    uri = _open_checked(lsp, "a.md", TYPO)
+    moved = "Intro 😀\n\n" + TYPO.replace("teh answer", "an answer")  # one fix's text is gone, the other moved
+    lsp.change(uri, moved, 2)
+    actions = lsp.request("textDocument/codeAction", _params(uri, (0, 0), only=["quickfix"]))
+    assert [a["title"] for a in actions] == ["gpt-tools: apply all 1 fix in this document"]
+    edit = actions[0]["edit"]
+    assert edit["documentChanges"][0]["textDocument"]["version"] == 2
+    assert _apply(moved, edit) == moved.replace("recieve", "receive")
+    pulled = lsp.request("textDocument/diagnostic", {"textDocument": {"uri": uri}})
+    assert [(d["range"]["start"]["line"], d["data"]["old"]) for d in pulled["items"]] == [(4, "recieve")]
+
+
+def test_assistants_are_listed_free_and_run_when_resolved(lsp: LspClient, api: FakeOpenAI) -> None:
+    uri = _open_checked(lsp, "a.md", TYPO)
+    sent = len(api.model_requests())
+    actions = lsp.request("textDocument/codeAction", _params(uri, (2, 0), (3, 0), only=["refactor"]))
+    titles = {a["title"]: a for a in actions}
+    assert "gpt-tools: ProofReader: rewrite the selection" in titles
+    assert titles["gpt-tools: Summarizer: write below the selection"]["kind"] == "refactor.write"
+    assert len(api.model_requests()) == sent and all("edit" not in a for a in actions)
+    resolved = lsp.request("codeAction/resolve", titles["gpt-tools: ProofReader: rewrite the selection"])
+    assert _apply(TYPO, resolved["edit"]) == "# Guide\n\nYou will receive the answer.\n"
+    api.responder = lambda text: "A summary."
+    written = lsp.request("codeAction/resolve", titles["gpt-tools: Summarizer: write below the selection"])
+    assert _apply(TYPO, written["edit"]) == TYPO + "A summary.\n"
+    assert len(api.model_requests()) == sent + 2
+
+
+def test_a_client_without_resolve_gets_a_command_that_applies_the_edit(api: FakeOpenAI, edits_mode: None) -> None:
+    client = LspClient()
+    capabilities = {**CAPABILITIES, "textDocument": {**CAPABILITIES["textDocument"], "codeAction": {}}}
+    client.initialize(capabilities=capabilities, options={"check": "off"})
+    path = Path.cwd() / "a.md"
+    path.write_text(TYPO, encoding="utf-8")
+    uri = client.open(path)
+    actions = client.request("textDocument/codeAction", _params(uri, (2, 0), (3, 0), only=["refactor.rewrite"]))
+    action = next(a for a in actions if a["title"] == "gpt-tools: ProofReader: rewrite the selection")
+    assert action["command"]["command"] == "gpt-tools.run"
+    client.request("workspace/executeCommand", action["command"])
+    assert [_apply(TYPO, edit) for edit in client.applied] == ["# Guide\n\nYou will receive the answer.\n"]
+    assert client.close() == 0
+
+
+def test_edits_of_a_run_are_re_anchored_onto_the_document_changed_meanwhile(lsp: LspClient, api: FakeOpenAI) -> None:
+    uri = _open_checked(lsp, "a.md", TYPO)
+    actions = lsp.request("textDocument/codeAction", _params(uri, (2, 0), (3, 0), only=["refactor.rewrite"]))
+    action = next(a for a in actions if a["title"] == "gpt-tools: ProofReader: rewrite the selection")
+    api.script(Scripted(delay=1.0))
+    request = lsp.send_request("codeAction/resolve", action)
+    _wait(lambda: api.held == 1)  # the run is in flight: the fake holds its reply for a second
+    changed = "New first line.\n" + TYPO
+    lsp.change(uri, changed, 2)
+    edit = lsp.response(request)["result"]["edit"]
+    assert edit["documentChanges"][0]["textDocument"]["version"] == 2
+    assert _apply(changed, edit) == "New first line.\n# Guide\n\nYou will receive the answer.\n"
+
+
+def test_cancel_request_hangs_up_the_model_request_and_the_server_stays_up(lsp: LspClient, api: FakeOpenAI) -> None:
+    uri = _open_checked(lsp, "a.md", TYPO)
+    actions = lsp.request("textDocument/codeAction", _params(uri, (2, 0), (3, 0), only=["refactor.rewrite"]))
+    action = next(a for a in actions if a["title"] == "gpt-tools: Simplifier: rewrite the selection")
+    api.script(Scripted(delay=60))
+    request = lsp.send_request("codeAction/resolve", action)
+    _wait(lambda: api.held == 1)
+    lsp.notify("$/cancelRequest", {"id": request})
+    assert lsp.response(request)["error"]["code"] == -32800  # RequestCancelled
+    _wait(lambda: api.hung_up == 1)  # the socket was closed: the server stopped writing the reply
+    assert lsp.request("textDocument/codeAction", _params(uri, (0, 0), only=["quickfix"]))
+
+
+# -- re-anchoring and positions, in-process
+
+
+def _fix(text: str, old: str, new: str) -> Fix:
+    start = text.index(old)
+    return Fix(start=start, end=start + len(old), old=old, new=new)
+
+
+def test_reanchor_keeps_shifts_finds_again_or_drops() -> None:
+    before = "alpha teh beta\ngamma teh delta\nomega wrod\n"
+    fixes = [
+        _fix(before, "alpha teh", "alpha the"),
+        _fix(before, "gamma teh", "gamma the"),
+        _fix(before, "wrod", "word"),
+    ]
+    after = "alpha teh beta\nINSERTED gamma teh delta\nomega wrod\n"
+    moved = reanchor(fixes, before, after)
+    assert [after[f.start : f.end] for f in moved] == ["alpha teh", "gamma teh", "wrod"]
+    gone = "alpha teh beta\ngamma the delta\nomega wrod\n"
+    assert [f.old for f in reanchor(fixes, before, gone)] == ["alpha teh", "wrod"]
+    twice = "alpha teh beta\nteh teh\nomega wrod\n"  # the changed part holds the find twice: never guessed
+    fix = Fix(start=before.index("teh delta"), end=before.index("teh delta") + 3, old="teh", new="the")
+    assert reanchor([fix], before, twice) == []
+
+
+def test_positions_count_utf16_units_and_never_point_inside_crlf() -> None:
+    text = "a😀b\r\nc"
+    where = Positions(text)
+    assert where.position(2) == types.Position(line=0, character=3)  # after "a😀"
+    assert where.position(6) == types.Position(line=1, character=1)
+    assert where.offset(types.Position(line=0, character=99)) == 3  # the line's end, before \r\n
+    assert where.offset(types.Position(line=0, character=3)) == 2
+    assert Positions(text, "utf-8").position(2) == types.Position(line=0, character=5)
