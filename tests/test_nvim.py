@@ -294,7 +294,7 @@ def test_result_arriving_in_insert_mode_applies_on_leaving_as_its_own_undo_step(
     assert held_back(nvim) == 1
     nvim.input("<Esc>")
     done = wait_done(nvim)
-    assert done["status"] == "ok" and "line(s) replaced" in done["message"], done
+    assert done["status"] == "ok" and "5 line(s) changed," in done["message"], done
     assert buffer[:] == ["mine", *FIXED] and nvim.vars["gpt_tools_status"] == ""
     assert nvim.api.get_mode()["mode"] == "n" and held_back(nvim) == 0
     nvim.command("undo")  # the result alone
@@ -330,7 +330,7 @@ def test_cancel_drops_a_result_held_back_for_insert_mode(api: FakeOpenAI, nvim: 
     assert buffer[:] == LINES and buffer.api.get_changedtick() == tick
     start_run(nvim, "GptRun MarkdownLinter")  # the buffer is free, and the next run's result is the one applied
     done = wait_done(nvim)
-    assert done["status"] == "ok" and "line(s) replaced" in done["message"], done
+    assert done["status"] == "ok" and "5 line(s) changed," in done["message"], done
     assert buffer[:] == FIXED
     nvim.command("undo")
     assert buffer[:] == LINES and nvim.funcs.undotree()["seq_cur"] == 0

@@ -1,11 +1,13 @@
 """The Neovim plugin's pure helpers, without a running Neovim: buffer text, replacements, edits as buffer
-changes (byte columns), the chat buffer's layout, command arguments, messages and how a failure is described.
+changes (byte columns), the chat buffer's layout, command arguments (the table Vim's :GptFilter shares),
+where a result goes, messages and how a failure is described.
 
 tests/test_nvim.py and test_nvim_chat.py drive a real Neovim; these pin the helpers' edge cases.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -16,7 +18,7 @@ import pytest
 pytest.importorskip("pynvim")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "editor" / "rplugin" / "python3"))
 
-from gpt_tools_nvim import chat, chatview, core, edits, health, session, text, ui
+from gpt_tools_nvim import args, chat, chatview, core, edits, health, jobs, session, text, ui
 
 import gpt_tools
 
@@ -199,7 +201,7 @@ def test_chat_arguments(args: list[str], bang: bool, parsed: tuple[str, bool, st
 
 @pytest.mark.parametrize("args", [["DocWriter", "--conversation"], ["DocWriter", "extra"]])
 def test_chat_arguments_refused_with_the_usage(args: list[str]) -> None:
-    with pytest.raises(session.UserError, match="usage: :GptChat"):
+    with pytest.raises(session.UserError, match=r"usage: :\[range\]GptChat"):
         chat.parse(args, False)
 
 
@@ -218,25 +220,158 @@ def test_reply_buffers_deltas_and_takes_back_what_could_not_be_written() -> None
 # ------------------------------------------------------------------------------------ session.py, ui.py
 
 
+def _job(**fields: object) -> jobs.Job:
+    base: dict[str, object] = {
+        "id": 1,
+        "bufnr": 1,
+        "label": "a.md",
+        "args": args.parse("ProofReader"),
+        "first": 2,
+        "last": 4,
+        "snapshot": ["0", "1", "2", "3", "4"],
+        "tick": 1,
+        "preview": False,
+        "cwd": ".",
+        "files_cwd": ".",
+        "whole": False,
+    }
+    return jobs.Job(**{**base, **fields})  # type: ignore[arg-type]
+
+
 def test_job_title_and_original_range() -> None:
-    job = session.Job(
-        id=1,
-        bufnr=1,
-        label="a.md",
-        assistant="ProofReader",
-        extra=None,
-        first=2,
-        last=4,
-        snapshot=["0", "1", "2", "3", "4"],
-        tick=1,
-        preview=False,
-        cwd=".",
-        whole=False,
-    )
+    job = _job()
     assert job.original == ["2", "3"]
     assert job.title == "GptRun ProofReader on a.md lines 3-4"
-    whole = session.Job(**{**job.__dict__, "whole": True, "first": 0, "last": 5})
-    assert whole.title == "GptRun ProofReader on a.md"
+    assert _job(whole=True, first=0, last=5).title == "GptRun ProofReader on a.md"
+
+
+@pytest.mark.parametrize(
+    ("line", "rewrites", "default", "target"),
+    [
+        ("ProofReader", True, "append", "replace"),  # a rewriter replaces
+        ("Summarizer", False, "append", "append"),  # a writer never does by default
+        ("Summarizer", False, "popup", "popup"),  # g:gpt_tools_writer_target
+        ("Summarizer --target replace", False, "append", "replace"),  # asked for
+        ("ProofReader --target split", True, "append", "split"),
+    ],
+)
+def test_where_the_result_goes(line: str, rewrites: bool, default: str, target: str) -> None:
+    assert _job(args=args.parse(line), writer_target=default).choose_target(rewrites) == target
+
+
+def test_append_keeps_the_range_and_adds_the_result_after_an_empty_line() -> None:
+    job = _job(args=args.parse("Summarizer"), snapshot=["a", "b", "c"], first=0, last=2)
+    job.choose_target(rewrites=False)
+    assert job.new_range(["summary"]) == ["a", "b", "", "summary"]
+    ended = _job(args=args.parse("Summarizer"), snapshot=["a", ""], first=0, last=2)
+    ended.choose_target(rewrites=False)
+    assert ended.new_range(["summary"]) == ["a", "", "summary"]  # no second empty line
+
+
+def test_writer_target_is_checked() -> None:
+    assert jobs.writer_target(None) == "append" and jobs.writer_target("enew") == "enew"
+    with pytest.raises(ValueError, match="expected one of replace, append, enew, split, popup"):
+        jobs.writer_target("below")
+
+
+# ------------------------------------------------------------------------------------ args.py
+
+TABLE = json.loads((Path(__file__).parent / "fixtures" / "editor_args.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("case", TABLE["cases"], ids=lambda case: repr(case["input"]))
+def test_argument_lines_split_as_the_shared_table_says(case: dict[str, object]) -> None:
+    """The same table Vim's :GptFilter is held to: one argument syntax for both editors."""
+    if "error" in case:
+        with pytest.raises(args.ArgsError):
+            args.split(str(case["input"]))
+    else:
+        assert args.split(str(case["input"])) == case["argv"]
+
+
+def test_run_arguments_are_gpt_filters() -> None:
+    line = 'Summarizer -m gpt-4o-mini -i "Use British spelling" --input-files a.md "b c.md" --target popup'
+    parsed = args.parse(line)
+    assert parsed == args.RunArgs(
+        assistant="Summarizer",
+        model="gpt-4o-mini",
+        instruct="Use British spelling",
+        input_files=("a.md", "b c.md"),
+        target="popup",
+    )
+    assert args.parse("--backend chat --allow-secrets DocWriter") == args.RunArgs(
+        assistant="DocWriter", backend="chat", allow_secrets=True
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ("MarkdownLinter Use British spelling", "extra instructions go after -i"),  # bare words: not instructions
+        ("", "no assistant named"),
+        ("--input-files a.md MarkdownLinter", "--input-files took a.md MarkdownLinter"),
+        ("MarkdownLinter -i", "expected one argument"),
+        ("MarkdownLinter --target below", "invalid choice"),
+        ("MarkdownLinter --bogus", "unexpected '--bogus'"),
+        ('MarkdownLinter -i "open', "No closing quotation"),
+    ],
+)
+def test_run_arguments_refused_with_the_usage(line: str, says: str) -> None:
+    with pytest.raises(args.ArgsError, match=re.escape(says)) as caught:
+        args.parse(line)
+    assert "GptRun" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("", ("", None)),
+        ("Mark", ("Mark", None)),
+        ("MarkdownLinter ", ("", None)),
+        ("MarkdownLinter --ta", ("--ta", None)),
+        ("MarkdownLinter --target ", ("", "--target")),
+        ("MarkdownLinter --target sp", ("sp", "--target")),
+        ('Summarizer -i "two wor', ("", "-i")),
+    ],
+)
+def test_completion_sees_the_word_and_the_option(line: str, expected: tuple[str, str | None]) -> None:
+    assert args.completing(line) == expected
+
+
+# ------------------------------------------------------------------------------------ text.changed_lines
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "said"),
+    [
+        (["a"] * 13, ["A", *["a"] * 11, "A"], "2 line(s) changed"),  # not "13 line(s) replaced"
+        (["a", "b"], ["a", "x", "b"], "1 line(s) added"),
+        (["a", "b", "c"], ["a"], "2 line(s) removed"),
+        (["a", "b", "c"], ["A", "B", "C", "D"], "3 line(s) changed, 1 added"),
+        (["a", "b", "c"], ["X", "c"], "1 line(s) changed, 1 removed"),
+    ],
+)
+def test_changed_lines_counts_what_changed(old: list[str], new: list[str], said: str) -> None:
+    assert text.changed_lines(old, new) == said
+
+
+# ------------------------------------------------------------------------------------ chatview.block
+
+
+def test_a_block_for_a_chat_fences_the_text_longer_than_its_own_fences() -> None:
+    block = chatview.block("a.md lines 2-3", "markdown", ["x", "y"])
+    assert block == ["a.md lines 2-3:", "", "```markdown", "x", "y", "```"]
+    inner = chatview.block("a.md", "markdown", ["```python", "code", "```"])
+    assert inner[2] == "````markdown" and inner[-1] == "````"
+
+
+def test_an_error_with_advice_shows_the_advice_first(loaded: None) -> None:
+    error = gpt_tools.ConfigError("/p/gpt-tools.toml", "base_url", "long story; fix", advice="run the fix")
+    assert core.advice(error) == "run the fix" and core.advice(ValueError("x")) is None
+    assert core.advice_first("GptRun X", "run the fix", "GptRun X failed: all of it") == (
+        "GptRun X: run the fix\nGptRun X failed: all of it"
+    )
+    assert core.advice_first("GptRun X", None, "whole") == "whole"
 
 
 def test_completion_and_usage_line() -> None:

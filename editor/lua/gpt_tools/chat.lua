@@ -165,6 +165,23 @@ function M.send(buf, you, heading)
   return message
 end
 
+-- Text added to the message being written (:GptChat with a range, :GptChatAdd): after what is
+-- written there already, the chat shown and the cursor on an empty line below it, ready for the
+-- question. An undo step of its own, as the user's edits are.
+function M.add(buf, lines)
+  local first = prompt_row(buf)
+  local written = api.nvim_buf_get_lines(buf, first, -1, true)
+  local block = vim.list_extend(vim.list_extend({}, lines), { '', '' })
+  if blank(written) then
+    api.nvim_buf_set_lines(buf, first, -1, true, block)
+  else
+    local last = api.nvim_buf_line_count(buf)
+    api.nvim_buf_set_lines(buf, last, last, true, vim.list_extend({ '' }, block))
+  end
+  M.show(buf)
+  focus(buf, api.nvim_buf_line_count(buf) - 1)
+end
+
 -- Insert text where the streamed reply ends: 'written', or why not yet ('insert', 'busy').
 function M.append(buf, text)
   local held = blocked(buf)

@@ -1,4 +1,7 @@
--- :checkhealth gpt_tools (Neovim 0.7 through 0.10+): host, remote plugin, core, config, key, endpoint.
+-- :checkhealth gpt_tools (Neovim 0.7 through 0.10+): host, remote plugin, core, config and trust, key,
+-- endpoint, for the project of the buffer you were in (not Neovim's working folder). Every check is
+-- reported, also after one failed; a failed one says the exact commands that fix it on this machine.
+-- Paths go in backticks: the health buffer is Markdown, where `__init__` would turn bold.
 local M = {}
 
 local health = vim.health or require('health')
@@ -10,26 +13,101 @@ local report = {
   error = health.error or health.report_error,
 }
 
-function M.check()
-  report.start('gpt-tools')
-  if vim.fn.has('python3') == 0 then
-    report.error('no Python 3 host with pynvim', {
-      'pip install pynvim gpt-tools into a virtualenv and set g:python3_host_prog to its python',
-      'see :checkhealth provider',
-    })
-    return
+-- The checkout this file belongs to: editor/lua/gpt_tools/health.lua -> four folders up.
+local function checkout()
+  local source = debug.getinfo(1, 'S').source:gsub('^@', '')
+  return vim.fn.fnamemodify(source, ':p:h:h:h:h')
+end
+
+local function code(text)
+  return '`' .. tostring(text):gsub('`', "'") .. '`'
+end
+
+-- The Python Neovim runs remote plugins with: g:python3_host_prog, else the one the provider finds.
+local function host_python()
+  local set = vim.g.python3_host_prog
+  if set and set ~= '' then
+    return vim.fn.expand(set), 'g:python3_host_prog'
   end
-  local host = vim.g.python3_host_prog or vim.fn.exepath('python3')
-  report.ok('Python 3 host with pynvim: ' .. host)
+  local ok, found = pcall(vim.fn['provider#python3#Prog'])
+  if ok and found and found ~= '' then
+    return found, 'found on $PATH'
+  end
+  return nil, nil
+end
+
+-- The commands that install gpt-tools with pynvim (the `nvim` extra) into python, from the checkout.
+function M.install_commands(python)
+  local root = checkout()
+  local target = vim.fn.filereadable(root .. '/pyproject.toml') == 1 and root .. '[nvim]' or '/path/to/gpt-tools[nvim]'
+  local commands = {}
+  local set_host = nil
+  if not python then -- no Python for Neovim yet: a virtualenv of its own
+    local venv = vim.fn.stdpath('data') .. '/gpt-tools-venv'
+    python = venv .. '/bin/python'
+    commands[#commands + 1] = 'python3 -m venv ' .. vim.fn.shellescape(venv)
+    set_host = 'then in your init.lua: vim.g.python3_host_prog = ' .. vim.fn.string(python)
+  end
+  commands[#commands + 1] = vim.fn.shellescape(python) .. ' -m pip install ' .. vim.fn.shellescape(target)
+  commands[#commands + 1] = set_host
+  commands[#commands + 1] = 'then in Neovim: :UpdateRemotePlugins, and restart Neovim'
+  return commands
+end
+
+-- The folder of the buffer the user was in when :checkhealth opened its own tab.
+local function buffer_folder()
+  local tab = vim.fn.tabpagenr('#')
+  local buf = -1
+  if tab > 0 then
+    buf = vim.fn.tabpagebuflist(tab)[vim.fn.tabpagewinnr(tab)]
+  end
+  if buf == -1 or buf == nil then
+    buf = vim.fn.bufnr('#')
+  end
+  local name = buf > 0 and vim.api.nvim_buf_get_name(buf) or ''
+  local folder = name ~= '' and vim.fn.fnamemodify(name, ':p:h') or ''
+  if folder == '' or vim.fn.isdirectory(folder) == 0 then
+    return vim.fn.getcwd()
+  end
+  return folder
+end
+
+local function host_checks()
+  local python, how = host_python()
+  if vim.fn.has('python3') == 0 then
+    local what = python and ('no pynvim in ' .. code(python) .. ' (' .. how .. ')') or 'no Python 3 found for Neovim'
+    report.error('no Python 3 host with pynvim: ' .. what, M.install_commands(python))
+    return false
+  end
+  report.ok('Python 3 host with pynvim: ' .. code(python) .. ' (' .. how .. ')')
+  return true
+end
+
+local function plugin_checks()
   if vim.fn.exists(':GptRun') ~= 2 then
     report.error('the remote plugin is not registered', { 'run :UpdateRemotePlugins, then restart Neovim' })
+    return false
+  end
+  report.ok('remote plugin registered (:GptRun, :GptChat, :GptList, :GptCancel)')
+  for _, name in ipairs({ 'GptChatAdd', 'GptTrust' }) do
+    if vim.fn.exists(':' .. name) ~= 2 then
+      report.warn(':' .. name .. ' is not registered (a manifest from an older version)', { 'run :UpdateRemotePlugins' })
+    end
+  end
+  return true
+end
+
+function M.check()
+  report.start('gpt-tools')
+  local folder = buffer_folder()
+  report.info('checking the project of ' .. code(folder))
+  local host = host_checks()
+  local plugin = plugin_checks()
+  if not (host and plugin) then
+    report.warn('config, assistants, key and endpoints not checked: they need the Python host and the plugin')
     return
   end
-  report.ok('remote plugin registered (:GptRun, :GptList, :GptCancel)')
-  if vim.fn.exists(':GptChat') ~= 2 then
-    report.warn(':GptChat is not registered (a manifest from an older version)', { 'run :UpdateRemotePlugins' })
-  end
-  local ok, items = pcall(vim.fn.GptToolsHealth, vim.fn.getcwd())
+  local ok, items = pcall(vim.fn.GptToolsHealth, folder)
   if not ok then
     report.error('the remote plugin failed to answer: ' .. tostring(items), { 'see :messages' })
     return

@@ -15,23 +15,40 @@ local function builtin_notify()
 end
 
 -- One line that fits the command line: a longer message would stop the user at a hit-enter prompt.
--- The whole text stays in g:gpt_tools_last.message.
-local function fit(msg)
+-- more: the message has more than this line (said by a trailing ':messages').
+local function fit(msg, more)
   msg = msg:gsub('%s+', ' ')
   local room = math.max(vim.v.echospace, 20)
-  if vim.fn.strdisplaywidth(msg) <= room then
-    return msg
+  local tail = more and ' (:messages)' or ''
+  if vim.fn.strdisplaywidth(msg .. tail) <= room then
+    return msg .. tail
   end
-  local cut = vim.fn.strcharpart(msg, 0, room - 1)
-  while vim.fn.strdisplaywidth(cut) > room - 1 do
+  tail = ' (:messages)'
+  local cut = vim.fn.strcharpart(msg, 0, room - 1 - #tail)
+  while vim.fn.strdisplaywidth(cut) > room - 1 - #tail do
     cut = vim.fn.strcharpart(cut, 0, vim.fn.strchars(cut) - 1)
   end
-  return cut .. '…'
+  return cut .. '…' .. tail
 end
 
+-- Lines in the message history (:messages) in full, without showing them: echoed, a line wider than
+-- the screen would stop the user at a hit-enter prompt. :echomsg inside execute() is captured, not
+-- shown, and still goes to the history.
+local function keep(lines, level)
+  for _, line in ipairs(lines) do
+    local flat = line:gsub('[\r\n]', ' ')
+    vim.fn.execute({ 'echohl ' .. (highlights[level] or 'None'), 'echomsg ' .. vim.fn.string(flat), 'echohl None' }, '')
+  end
+end
+
+-- A message's first line is what the screen shows (the fix first, when there is one); every line of
+-- it goes to the message history in full.
 local function notify(msg, level)
   if builtin_notify() then
-    vim.api.nvim_echo({ { fit(msg), highlights[level] or 'None' } }, true, {})
+    local lines = vim.split(msg, '\n', { plain = true })
+    keep(lines, level)
+    local shown = fit(lines[1], #lines > 1)
+    vim.api.nvim_echo({ { shown, highlights[level] or 'None' } }, false, {})
   else
     vim.notify(msg, levels[level] or levels.INFO, { title = 'gpt-tools' })
   end
@@ -121,15 +138,11 @@ function M.apply_edits(bufnr, tick, first, changes)
   return 'applied'
 end
 
--- Lines in the message history (:messages) in full, without showing them: echoed, a line wider than
--- the screen would stop the user at a hit-enter prompt. :echomsg inside execute() is captured, not
--- shown, and still goes to the history. Scheduled like M.done, so they come before its summary.
+-- Lines in the message history (:messages) in full, without showing them. Scheduled like M.done, so
+-- they come before its summary.
 function M.history(lines, level)
   vim.schedule(function()
-    for _, line in ipairs(lines) do
-      local flat = line:gsub('[\r\n]', ' ')
-      vim.fn.execute({ 'echohl ' .. (highlights[level] or 'None'), 'echomsg ' .. vim.fn.string(flat), 'echohl None' }, '')
-    end
+    keep(lines, level)
   end)
 end
 
@@ -172,7 +185,8 @@ local function scratch(lines, name, filetype)
 end
 
 -- Show a proposed text without touching the user's buffer: a scratch split, in diff mode against
--- bufnr when it still exists (then :diffget / do take hunks). The cursor returns where it was.
+-- bufnr when it still exists, with keys to take all of it, drop it, or take hunk by hunk
+-- (editor/lua/gpt_tools/result.lua). The cursor returns where it was.
 function M.offer(bufnr, lines, name)
   local back = vim.api.nvim_get_current_win()
   local target = vim.api.nvim_buf_is_valid(bufnr) and vim.api.nvim_buf_is_loaded(bufnr)
@@ -185,13 +199,14 @@ function M.offer(bufnr, lines, name)
       vim.api.nvim_set_current_win(win)
     end
     local target_win = vim.api.nvim_get_current_win()
-    scratch(lines, name, vim.bo[bufnr].filetype)
+    local buf = scratch(lines, name, vim.bo[bufnr].filetype)
     vim.cmd('diffthis')
     vim.api.nvim_win_call(target_win, function()
       vim.cmd('diffthis')
     end)
+    require('gpt_tools.result').diff_keys(buf, bufnr)
   else
-    scratch(lines, name, nil)
+    require('gpt_tools.result').diff_keys(scratch(lines, name, nil), nil)
   end
   if vim.api.nvim_win_is_valid(back) then
     vim.api.nvim_set_current_win(back)
@@ -199,6 +214,11 @@ function M.offer(bufnr, lines, name)
 end
 
 M.set_texts = set_texts
+
+-- --target enew, split or popup (editor/lua/gpt_tools/result.lua).
+function M.show(...)
+  return require('gpt_tools.result').show(...)
+end
 
 -- :GptRun! of an edits-mode assistant: the review list (editor/lua/gpt_tools/review.lua).
 function M.review(...)

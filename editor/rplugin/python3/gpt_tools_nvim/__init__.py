@@ -1,28 +1,37 @@
 """gpt-tools for Neovim: a pynvim remote plugin, a thin adapter over the core library `gpt_tools`.
 
-    :[range]GptRun[!] {assistant} [extra instructions]   run over the range (default: whole buffer);
-                                                         ! previews (edits mode: a review list)
-    :GptChat[!] {assistant} [--continue | --conversation ID]
-                                                         a chat buffer (! continues the last conversation)
-    :GptCancel[!]                                        cancel this buffer's run or reply (! every one)
-    :GptList                                             the assistants of this project
+    :[range]GptRun[!] NAME [-m MODEL] [-i TEXT] [--backend B] [--input-files F...] [--allow-secrets]
+                      [--target replace|append|enew|split|popup]
+                                  run over the range (default: whole buffer), gpt-filter's arguments;
+                                  ! previews (edits mode: a review list)
+    :[range]GptChat[!] NAME [--continue | --conversation ID]
+                                  a chat buffer (! continues the last conversation); a range goes
+                                  into the message being written
+    :[range]GptChatAdd [FILE]     the range, the buffer or FILE into the chat's next message
+    :GptCancel[!]                 cancel this buffer's run or reply (! every one)
+    :GptList                      the assistants of this project
+    :GptTrust[!]                  trust the buffer's project (after asking; ! does not ask)
     :checkhealth gpt_tools
 
-Installation and the user-facing contract: editor/README.md.
+Installation and the user-facing contract: editor/README.md and :help gpt-tools.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 
 import pynvim
 from pynvim import Nvim
 
-from . import core, health
+from . import args as run_args
+from . import core, health, trust
 from .chat import Chats
 from .session import Controller, UserError
 from .text import RangeRefused
+
+COMMAND = re.compile(r"Gpt\w*!?")  # the command's name in a command line being completed
 
 
 @pynvim.plugin
@@ -37,23 +46,71 @@ class GptTools:
     def _error(self, message: str) -> None:
         self.controller.ui.notify(message, "ERROR")
 
-    @pynvim.command("GptRun", nargs="+", range="%", bang=True, complete="customlist,GptToolsComplete", sync=True)
-    def gpt_run(self, args: list[str], line_range: list[int], bang: bool) -> None:
+    @pynvim.command("GptRun", nargs="?", range="%", bang=True, complete="customlist,GptToolsComplete", sync=True)
+    def gpt_run(self, line: list[str], line_range: list[int], bang: bool) -> None:
+        raw = line[0] if line else ""
+        name = run_args.first_word(raw)
+        title = f"GptRun {name}" if name else "GptRun"
         try:
-            self.controller.start(args, line_range, preview=bang)
-        except (UserError, RangeRefused) as exc:
-            self.controller.refuse(args[0], f"GptRun {args[0]}: {exc}")
+            self.controller.start(run_args.parse(raw), line_range, preview=bang)
+        except (UserError, RangeRefused, run_args.ArgsError) as exc:
+            self.controller.refuse(name, f"{title}: {exc}")
         except Exception as exc:  # a bug here must not show a traceback or touch the buffer
-            self.controller.refuse(args[0], f"GptRun: internal error ({type(exc).__name__}: {exc}); nothing changed")
+            self.controller.refuse(name, f"GptRun: internal error ({type(exc).__name__}: {exc}); nothing changed")
 
-    @pynvim.command("GptChat", nargs="+", bang=True, complete="customlist,GptToolsCompleteWriters", sync=True)
-    def gpt_chat(self, args: list[str], bang: bool) -> None:
+    @pynvim.command(
+        "GptChat",
+        nargs="?",
+        range=True,
+        bang=True,
+        complete="customlist,GptToolsCompleteWriters",
+        sync=True,
+        eval="<range>",
+    )
+    def gpt_chat(self, line: list[str], line_range: list[int], bang: bool, count: int) -> None:
+        raw = line[0] if line else ""
+        name = run_args.first_word(raw)
         try:
-            self.chats.open(args, bang, self.controller.cwd())
-        except UserError as exc:
-            self.controller.refuse(args[0], f"GptChat {args[0]}: {exc}")
+            words = run_args.split(raw)
+            if not words:
+                raise UserError(f"no assistant named; usage: {self.chats.usage}")
+            selection = self._context(line_range) if count else None
+            self.chats.open(words, bang, self.controller.cwd(), selection)
+        except (UserError, run_args.ArgsError) as exc:
+            self.controller.refuse(name, f"GptChat {name}: {exc}")
         except Exception as exc:  # unknown assistant, unreadable conversation, or a bug: said, never raised
-            self.controller.refuse(args[0], f"GptChat {args[0]}: {core.describe(exc)[0]}")
+            title = f"GptChat {name}"
+            message = f"{title}: {core.describe(exc)[0]}"
+            self.controller.refuse(name, core.advice_first(title, core.advice(exc), message))
+
+    def _context(self, line_range: list[int] | None) -> list[str]:
+        """The current buffer's lines (a range of them) as a block for a chat message."""
+        buffer = self.nvim.current.buffer
+        return self.chats.block_of_buffer(buffer, line_range)
+
+    @pynvim.command("GptChatAdd", nargs="?", range=True, complete="file", sync=True, eval="<range>")
+    def gpt_chat_add(self, line: list[str], line_range: list[int], count: int) -> None:
+        raw = line[0] if line else ""
+        try:
+            words = run_args.split(raw)
+            if len(words) > 1:
+                raise UserError("one file at a time (quote a name with spaces)")
+            if words:
+                self.chats.add_file(words[0], str(self.nvim.funcs.getcwd()))
+            else:
+                self.chats.add_block(self._context(line_range if count else None))
+        except (UserError, run_args.ArgsError) as exc:
+            self.controller.refuse("", f"GptChatAdd: {exc}")
+        except Exception as exc:
+            self.controller.refuse("", f"GptChatAdd: internal error ({type(exc).__name__}: {exc})")
+
+    @pynvim.command("GptTrust", bang=True, sync=True)
+    def gpt_trust(self, bang: bool) -> None:
+        try:
+            message, level = trust.trust_project(self.nvim, self.controller.cwd(), ask=not bang)
+        except Exception as exc:
+            message, level = f"GptTrust: {core.describe(exc)[0]}", "ERROR"
+        self.controller.ui.notify(message, level)
 
     @pynvim.function("GptToolsChatSend", sync=True)
     def chat_send(self, args: list[Any]) -> None:
@@ -104,8 +161,7 @@ class GptTools:
         ]
         self.nvim.api.echo([["\n".join(rows) or "no assistants", ""]], False, {})
 
-    def _names(self, args: list[Any], writers_only: bool) -> list[str]:
-        lead = str(args[0]).lower() if args else ""
+    def _names(self, lead: str, writers_only: bool) -> list[str]:
         try:
             assistants = core.load().load_config(self.controller.cwd()).assistants
         except Exception:
@@ -113,18 +169,38 @@ class GptTools:
         return sorted(
             name
             for name, item in assistants.items()
-            if name.lower().startswith(lead) and not (writers_only and item.rewrites)
+            if name.lower().startswith(lead.lower()) and not (writers_only and item.rewrites)
         )
+
+    def _complete(self, args: list[Any], writers_only: bool) -> list[str]:
+        """customlist completion (ArgLead, CmdLine, CursorPos) of a :GptRun / :GptChat line."""
+        line = str(args[1])[: int(args[2])] if len(args) > 2 else str(args[0]) if args else ""
+        found = COMMAND.search(line)
+        rest = line[found.end() :] if found else line
+        lead, option = run_args.completing(rest)
+        if option == "--target":
+            return [target for target in run_args.TARGETS if target.startswith(lead)]
+        if option == "--input-files":
+            return [str(name) for name in self.nvim.funcs.getcompletion(lead, "file")]
+        if option is not None:
+            return []
+        if lead.startswith("-"):
+            options = run_args.OPTIONS if not writers_only else ("--continue", "--conversation")
+            return [name for name in options if name.startswith(lead)]
+        words = rest.split()
+        if len(words) > (0 if rest[-1:].isspace() or not rest else 1):
+            return []  # the name is typed already
+        return self._names(lead, writers_only)
 
     @pynvim.function("GptToolsComplete", sync=True)
     def complete(self, args: list[Any]) -> list[str]:
-        """customlist completion: assistant names of the current buffer's project, by prefix."""
-        return self._names(args, writers_only=False)
+        """customlist completion: assistant names of the current buffer's project, option names and values."""
+        return self._complete(args, writers_only=False)
 
     @pynvim.function("GptToolsCompleteWriters", sync=True)
     def complete_writers(self, args: list[Any]) -> list[str]:
         """customlist completion for :GptChat: the writing assistants only."""
-        return self._names(args, writers_only=True)
+        return self._complete(args, writers_only=True)
 
     @pynvim.function("GptToolsHealth", sync=True)
     def health(self, args: list[Any]) -> list[list[str]]:

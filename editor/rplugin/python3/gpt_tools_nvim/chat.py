@@ -29,7 +29,8 @@ from pynvim import Nvim
 from pynvim.api import NvimError
 
 from . import core
-from .chatview import HELD, ChatView, reply_lines, transcript
+from .chatview import HELD, ChatView, block, reply_lines, transcript
+from .jobs import read_attachment
 from .session import UserError
 from .ui import Ui, completion, usage_line
 
@@ -39,7 +40,7 @@ RETRY_WAIT = 0.2  # a write Neovim refused (busy, text-locked) is tried again af
 HELD_WAIT = 1.0  # a write held back during Insert mode is tried again after this (or on InsertLeave)
 ERRORS_ALLOWED = 25  # text-locked writes (E565) in a row before the reply is given up
 AGAIN = " Your message is back below: <CR> sends it again."
-USAGE = ":GptChat[!] {assistant} [--continue | --conversation ID]"
+USAGE = ":[range]GptChat[!] NAME [--continue | --conversation ID]"
 
 
 @dataclass
@@ -50,6 +51,7 @@ class TurnEnd:
     conversation: Any = None  # the conversation with the turn added, on success
     error: str = ""
     cancelled: bool = False
+    advice: str | None = None  # the error's fix on its own, shown first
 
 
 @dataclass
@@ -121,13 +123,47 @@ class Chats:
         self.view = ChatView(nvim)
         self.count = count  # the shared g:gpt_tools_pending counter of worker threads
         self.chats: dict[int, Chat] = {}
+        self.last: int | None = None  # the chat buffer last opened or shown: where :GptChatAdd adds
+        self.usage = USAGE
 
     def owns(self, bufnr: int) -> bool:
         return bufnr in self.chats
 
+    # ------------------------------------------------------------------------------ text into a chat
+
+    def block_of_buffer(self, buffer: Any, line_range: list[int] | None) -> list[str]:
+        """The buffer (or lines line_range of it) as a block for the next message."""
+        if buffer.number in self.chats:
+            raise UserError("this is a chat buffer; name a file (:GptChatAdd FILE), or add from another buffer")
+        label = str(buffer.name) or f"buffer {buffer.number}"
+        if line_range is None:
+            lines, title = list(buffer[:]), label
+        else:
+            first, last = line_range
+            lines, title = list(buffer[first - 1 : last]), f"{label} lines {first}-{last}"
+        return block(title, str(buffer.options["filetype"]), lines)
+
+    def add_file(self, name: str, folder: str) -> None:
+        """:GptChatAdd FILE: the file's text (UTF-8 only) into the next message."""
+        attached = read_attachment(core.load(), name, folder)
+        if attached.data is not None:
+            raise UserError(f"{name} is not UTF-8 text; only text goes into a chat message")
+        suffix = Path(name).suffix.lstrip(".")
+        self.add_block(block(name, {"md": "markdown", "py": "python"}.get(suffix, suffix), reply_lines(attached.text)))
+
+    def add_block(self, lines: list[str]) -> None:
+        """lines into the next message of the chat here, else of the chat last opened."""
+        bufnr = self.nvim.current.buffer.number
+        target = bufnr if bufnr in self.chats else self.last
+        if target is None or target not in self.chats or not self.view.alive(target):
+            raise UserError("no chat is open; :GptChat NAME opens one (:'<,'>GptChat NAME with the selection)")
+        self.view.add(target, lines)
+        self.last = target
+        self.ui.notify(f"{self.chats[target].title}: added to your next message; <CR> sends it", "INFO")
+
     # ------------------------------------------------------------------------------ commands
 
-    def open(self, args: list[str], bang: bool, cwd: str) -> None:
+    def open(self, args: list[str], bang: bool, cwd: str, selection: list[str] | None = None) -> None:
         name, continue_last, conversation_id = parse(args, bang)
         gpt = core.load()
         config = gpt.load_config(cwd)
@@ -139,13 +175,17 @@ class Chats:
         talk = conversations.resume(
             assistant.name, root, continue_last=continue_last, conversation_id=conversation_id
         ) or conversations.new(assistant.name, root)
-        for chat in self.chats.values():
-            if chat.conversation.id == talk.id and self.view.alive(chat.bufnr):
-                self.view.show(chat.bufnr)  # already open: go there (its reply may be in flight)
-                return
-        lines = transcript(assistant.name, talk.id, talk.messages)
-        bufnr = self.view.open(f"gpt-chat://{assistant.name}/{talk.id}", lines)
-        self.chats[bufnr] = Chat(bufnr, assistant.name, cwd, talk)
+        shown = (chat.bufnr for chat in self.chats.values() if chat.conversation.id == talk.id)
+        bufnr = next((number for number in shown if self.view.alive(number)), None)
+        if bufnr is not None:
+            self.view.show(bufnr)  # already open: go there (its reply may be in flight)
+        else:
+            lines = transcript(assistant.name, talk.id, talk.messages)
+            bufnr = self.view.open(f"gpt-chat://{assistant.name}/{talk.id}", lines)
+            self.chats[bufnr] = Chat(bufnr, assistant.name, cwd, talk)
+        self.last = bufnr
+        if selection is not None:
+            self.add_block(selection)
 
     def send(self) -> None:
         """<CR> in a chat buffer: send the message written since the last reply."""
@@ -236,6 +276,7 @@ class Chats:
             outcome.conversation = talk
         except BaseException as exc:  # every failure must reach the user
             outcome.error, outcome.cancelled = core.describe(exc)
+            outcome.advice = core.advice(exc)
         finally:
             reply.done.set()
             self.nvim.async_call(self._finish, chat, reply, outcome)
@@ -343,7 +384,7 @@ class Chats:
             self._report(chat, reply, "cancelled", message, "WARN")
         else:
             message = f"{chat.title} failed: {outcome.error}; the conversation was not advanced; {kept}"
-            self._report(chat, reply, "error", message, "ERROR")
+            self._report(chat, reply, "error", core.advice_first(chat.title, outcome.advice, message), "ERROR")
 
     def _report(self, chat: Chat, reply: Reply, status: str, message: str, level: str, result: Any = None) -> None:
         """g:gpt_tools_last, then `User GptToolsDone`, as for :GptRun."""

@@ -5,6 +5,7 @@ Called on the host's event loop only (worker threads use `nvim.async_call`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,6 +40,14 @@ def transcript(assistant: str, conversation_id: str, messages: Sequence[dict[str
     return [*lines, ""]
 
 
+def block(title: str, filetype: str, lines: Sequence[str]) -> list[str]:
+    """Text for a chat message: its title, then the lines in a fenced code block longer than any run
+    of backticks inside them (so a Markdown file's own fences stay inside)."""
+    longest = max((len(run) for line in lines for run in re.findall(r"`+", line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{title}:", "", f"{fence}{filetype}", *lines, fence]
+
+
 class ChatView:
     def __init__(self, nvim: Nvim) -> None:
         self.nvim = nvim
@@ -65,6 +74,10 @@ class ChatView:
     def append(self, bufnr: int, text: str) -> str:
         """Streamed text after the reply so far: 'written', or 'insert' / 'busy' (try again later)."""
         return str(self._lua("append", bufnr, text))
+
+    def add(self, bufnr: int, lines: list[str]) -> None:
+        """lines into the message being written (the prompt area), the chat shown, the cursor below them."""
+        self._lua("add", bufnr, lines)
 
     def finish(
         self, bufnr: int, final: list[str] | None, note: str | None, restore: list[str] | None, again: str = ""

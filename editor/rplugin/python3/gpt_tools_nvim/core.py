@@ -55,3 +55,19 @@ def describe(exc: BaseException) -> tuple[str, bool]:
     if gpt is not None and isinstance(exc, gpt.GptToolsError):
         return " ".join(str(exc).split()), False
     return f"internal error ({type(exc).__name__}: {' '.join(str(exc).split())})", False
+
+
+def advice(exc: BaseException) -> str | None:
+    """The fix for exc on its own (a core error's `advice`, e.g. an untrusted project's), if it has one."""
+    gpt = _module
+    if gpt is not None and isinstance(exc, gpt.GptToolsError):
+        found = getattr(exc, "advice", None)
+        return " ".join(found.split()) if isinstance(found, str) and found.strip() else None
+    return None
+
+
+def advice_first(title: str, advice: str | None, message: str) -> str:
+    """A message whose first line is the fix (what a one-line display shows), the full text after it.
+
+    The Lua half shows the first line and keeps every line in the message history (:messages)."""
+    return f"{title}: {advice}\n{message}" if advice else message

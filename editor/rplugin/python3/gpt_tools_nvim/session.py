@@ -11,6 +11,8 @@ A result that arrives while the user is in Insert or Replace mode is held back: 
 join the undo step of the user's typing (one `u` would revert both). A one-shot InsertLeave
 autocommand hands it back (`resume`), and it takes the same path again, changedtick check included:
 if the user typed meanwhile, it is offered in the diff split instead.
+
+Where the result goes (replace, append, enew, split, popup): jobs.py.
 """
 
 from __future__ import annotations
@@ -18,15 +20,15 @@ from __future__ import annotations
 import itertools
 import os
 import threading
-import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from pynvim import Nvim
 from pynvim.api import Buffer, NvimError
 
 from . import core, edits
-from .text import lines_to_text, replacement, text_to_lines
+from .args import RunArgs
+from .jobs import SHOWN, Job, JobEnd, read_attachment, writer_target
+from .text import changed_lines, lines_to_text, replacement, text_to_lines
 from .ui import Ui, completion, usage_line
 
 PROGRESS_EVERY = 1.0  # seconds between progress messages
@@ -36,50 +38,6 @@ APPLY_RETRY_WAIT = 0.2
 
 class UserError(Exception):
     """A message for the user; nothing was started and nothing was changed."""
-
-
-@dataclass
-class Job:
-    id: int
-    bufnr: int
-    label: str
-    assistant: str
-    extra: str | None
-    first: int  # 0-based first line of the range
-    last: int  # 0-based end of the range, exclusive
-    snapshot: list[str]  # the whole buffer when the run started
-    tick: int  # b:changedtick when the run started
-    preview: bool
-    cwd: str
-    whole: bool
-    started: float = field(default_factory=time.monotonic)
-    cancel: threading.Event = field(default_factory=threading.Event)
-    done: threading.Event = field(default_factory=threading.Event)
-    received: int = 0  # characters streamed so far
-    result: Any = None  # gpt_tools.Result, kept while it waits for the user to leave Insert mode
-    waiting: int | None = None  # the InsertLeave autocommand holding the result back
-    sent: str = ""  # the text the run was given (an edits-mode result's offsets point into it)
-
-    @property
-    def original(self) -> list[str]:
-        return self.snapshot[self.first : self.last]
-
-    @property
-    def title(self) -> str:
-        where = self.label if self.whole else f"{self.label} lines {self.first + 1}-{self.last}"
-        return f"GptRun {self.assistant} on {where}"
-
-    def elapsed(self) -> float:
-        return time.monotonic() - self.started
-
-
-@dataclass
-class JobEnd:
-    """How a buffer run ended: its result, or its error."""
-
-    result: Any = None  # gpt_tools.Result on success
-    error: str = ""
-    cancelled: bool = False
 
 
 def _label(buffer: Buffer) -> str:
@@ -105,29 +63,38 @@ class Controller:
 
     # ------------------------------------------------------------------------------ start and cancel
 
-    def start(self, args: list[str], line_range: list[int], preview: bool) -> None:
+    def start(self, args: RunArgs, line_range: list[int], preview: bool) -> None:
         buffer = self.nvim.current.buffer
         if buffer.number in self.jobs:
             job = self.jobs[buffer.number]
             state = "is still running" if job.waiting is None else "has a result waiting for the end of Insert mode"
             raise UserError(f"{job.title} {state}; :GptCancel stops it")
-        if not preview and not buffer.options["modifiable"]:
-            raise UserError("the buffer is not 'modifiable'; :GptRun! shows the result without applying it")
+        if not preview and args.target not in SHOWN and not buffer.options["modifiable"]:
+            raise UserError(
+                "the buffer is not 'modifiable'; :GptRun! shows the result without applying it, "
+                "and --target split (or enew, popup) shows it elsewhere"
+            )
+        try:
+            default = writer_target(self.nvim.vars.get("gpt_tools_writer_target"))
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
         snapshot = list(buffer.api.get_lines(0, -1, True))
         first, last = line_range[0] - 1, line_range[1]
         job = Job(
             id=next(self._ids),
             bufnr=buffer.number,
             label=_label(buffer),
-            assistant=args[0],
-            extra=" ".join(args[1:]) or None,
+            args=args,
             first=first,
             last=last,
             snapshot=snapshot,
             tick=int(buffer.api.get_changedtick()),
             preview=preview,
             cwd=_cwd(self.nvim, buffer),
+            files_cwd=str(self.nvim.funcs.getcwd()),
             whole=first == 0 and last == len(snapshot),
+            writer_target=default,
+            filetype=str(buffer.options["filetype"]),
         )
         text = job.sent = lines_to_text(job.original, first + 1)
         self.jobs[job.bufnr] = job
@@ -185,22 +152,37 @@ class Controller:
             self.nvim.async_call(self._warn_if_current, job, f"{message} ({notice.reason})")
 
         try:
-            gpt = core.load()
-            outcome.result = gpt.run(
-                job.assistant,
-                text,
-                extra_instructions=job.extra,
-                on_delta=on_delta,
-                on_retry=on_retry,
-                cancel=job.cancel,
-                cwd=job.cwd,
-                frontend="nvim",
-            )
+            outcome.result = self._run(job, text, on_delta, on_retry)
         except BaseException as exc:  # every failure must reach the user, none may reach the buffer
             outcome.error, outcome.cancelled = core.describe(exc)
+            outcome.advice = core.advice(exc)
         finally:
             job.done.set()
             self.nvim.async_call(self._finish, job, outcome)
+
+    @staticmethod
+    def _run(job: Job, text: str, on_delta: Any, on_retry: Any) -> Any:
+        """The run, in the worker: the assistant decides where its result goes (job.target)."""
+        gpt = core.load()
+        config = gpt.load_config(job.cwd)
+        assistant = config.assistant(job.assistant)
+        job.choose_target(assistant.rewrites)  # read on the loop only after this thread is done
+        args = job.args
+        return gpt.run(
+            assistant.name,
+            text,
+            files=[read_attachment(gpt, name, job.files_cwd) for name in args.input_files],
+            model=args.model,
+            backend=args.backend,
+            extra_instructions=args.instruct,
+            allow_secrets=args.allow_secrets,
+            on_delta=on_delta,
+            on_retry=on_retry,
+            cancel=job.cancel,
+            config=config,
+            cwd=job.cwd,
+            frontend="nvim",
+        )
 
     def _tick(self, job: Job) -> None:
         while not job.done.wait(PROGRESS_EVERY) and not job.cancel.is_set():
@@ -232,7 +214,7 @@ class Controller:
         if outcome.result is None:
             status = "cancelled" if outcome.cancelled else "error"
             message = f"{job.title} failed: {outcome.error}; the buffer was left unchanged"
-            self._report(job, status, message, "ERROR")
+            self._report(job, status, core.advice_first(job.title, outcome.advice, message), "ERROR")
         else:
             self._deliver(job, outcome.result, 0)
 
@@ -249,7 +231,9 @@ class Controller:
         lines = text_to_lines(result.text)
         buffer = self._buffer(job.bufnr)
         cost = usage_line(result, job.elapsed())
-        if buffer is None:
+        if job.target in SHOWN:
+            self._show(job, lines, result, attempt, cost)
+        elif buffer is None:
             self._offer(
                 job, lines, result, "conflict", f"{job.title}: the buffer is gone; result in a scratch split ({cost})"
             )
@@ -265,7 +249,7 @@ class Controller:
             )
         elif (tick := self._unedited_tick(job, buffer)) is None:
             message = f"{job.title}: the buffer changed meanwhile, so nothing was overwritten; the result is "
-            self._offer(job, lines, result, "conflict", message + f"in a diff split (:diffget takes hunks) ({cost})")
+            self._offer(job, lines, result, "conflict", message + f"in a diff split ({cost})")
         else:
             self._apply(job, lines, result, tick, attempt)
 
@@ -303,11 +287,28 @@ class Controller:
                 return None
             changes = [c.as_dict() for c in planned]
             return self.ui.apply_edits(job.bufnr, tick, job.first, changes), f"{len(planned)} edit(s) applied"
-        span = replacement(job.original, lines)
+        wanted = job.new_range(lines)
+        span = replacement(job.original, wanted)
         if span is None:
             return None
         start, end, new = span
-        return self.ui.apply(job.bufnr, tick, job.first + start, job.first + end, new), f"{len(new)} line(s) replaced"
+        if job.target == "append":
+            changed = f"{len(new)} line(s) added below line {job.last}"
+        else:
+            changed = changed_lines(job.original, wanted)
+        return self.ui.apply(job.bufnr, tick, job.first + start, job.first + end, new), changed
+
+    def _show(self, job: Job, lines: list[str], result: Any, attempt: int, cost: str) -> None:
+        """--target enew, split or popup: the result opens there; the buffer is never touched."""
+        name = f"gpt-tools://{job.id}/{job.assistant}/{job.label}/result"
+        state = self.ui.show(job.target, lines, name, job.filetype)
+        if state == "insert":
+            self._defer(job, lines, result)
+        elif state == "busy":
+            self._retry(job, result, attempt)
+        else:
+            where = {"enew": "a new buffer", "split": "a split", "popup": "a popup (q closes it)"}[job.target]
+            self._report(job, "ok", f"{job.title}: done, the result is in {where} ({cost})", "INFO", result)
 
     def _apply(self, job: Job, lines: list[str], result: Any, tick: int, attempt: int) -> None:
         try:
@@ -351,14 +352,14 @@ class Controller:
         """The user is in Insert mode: hold the result back until InsertLeave, then `resume`."""
         waiting = self.ui.defer(job.id)
         if waiting is None:  # GptToolsResume is not registered: a manifest from before it existed
-            message = f"{job.title}: result in a diff split, not applied during Insert mode (run :UpdateRemotePlugins)"
+            message = f"{job.title}: result in a diff split, not applied during Insert mode (:UpdateRemotePlugins)"
             self._offer(job, lines, result, "conflict", message)
             return
         job.waiting, job.result = waiting, result
         self.ui.progress(f"{job.title}: result ready; applies when you leave insert mode")
 
     def _offer(self, job: Job, lines: list[str], result: Any, status: str, message: str) -> None:
-        proposed = job.snapshot[: job.first] + lines + job.snapshot[job.last :]
+        proposed = job.snapshot[: job.first] + job.new_range(lines) + job.snapshot[job.last :]
         alive = self._buffer(job.bufnr) is not None
         self.ui.offer(job.bufnr, proposed if alive else lines, f"gpt-tools://{job.id}/{job.assistant}/{job.label}")
         self._report(job, status, message, "WARN" if status == "conflict" else "INFO", result)

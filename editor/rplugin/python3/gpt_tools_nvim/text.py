@@ -8,6 +8,7 @@ answers in CRLF (the core keeps the input's line endings), which splits back int
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 
 
@@ -48,3 +49,35 @@ def replacement(old: Sequence[str], new: Sequence[str]) -> tuple[int, int, list[
     while tail < limit - start and old[len(old) - 1 - tail] == new[len(new) - 1 - tail]:
         tail += 1
     return start, len(old) - tail, list(new[start : len(new) - tail])
+
+
+def _counts(old: Sequence[str], new: Sequence[str]) -> tuple[int, int, int]:
+    """(changed, added, removed) lines by difflib's matching blocks."""
+    changed = added = removed = 0
+    for tag, a_start, a_end, b_start, b_end in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        left, right = a_end - a_start, b_end - b_start
+        if tag == "replace":
+            changed += min(left, right)
+            added += max(right - left, 0)
+            removed += max(left - right, 0)
+        elif tag == "insert":
+            added += right
+        elif tag == "delete":
+            removed += left
+    if len(old) == len(new):  # repeated lines (blank ones) can mislead the matcher: line by line may say less
+        in_place = sum(1 for a, b in zip(old, new, strict=True) if a != b)
+        if in_place <= changed + added + removed:
+            return in_place, 0, 0
+    return changed, added, removed
+
+
+def changed_lines(old: Sequence[str], new: Sequence[str]) -> str:
+    """What turning old into new did, for the success message: "5 line(s) changed", "2 line(s) changed,
+    1 added, 3 removed", "1 line(s) added" (never the span's length: unchanged lines between count not)."""
+    changed, added, removed = _counts(old, new)
+    parts = [f"{changed} line(s) changed"] if changed else []
+    if added:
+        parts.append(f"{added} added" if parts else f"{added} line(s) added")
+    if removed:
+        parts.append(f"{removed} removed" if parts else f"{removed} line(s) removed")
+    return ", ".join(parts) or "no lines changed"

@@ -49,6 +49,10 @@ class Ui:
         """Open lines in a scratch split, diffed against buffer bufnr when it still exists."""
         self._lua("offer", bufnr, lines, name)
 
+    def show(self, target: str, lines: list[str], name: str, filetype: str) -> str:
+        """Open lines at target (enew, split, popup): 'shown', or 'insert' / 'busy' (nothing done)."""
+        return str(self._lua("show", target, lines, name, filetype))
+
     def apply(self, bufnr: int, tick: int, first: int, last: int, lines: list[str]) -> str:
         """Replace lines [first, last) of bufnr if changedtick is still tick and the user is not typing.
 

@@ -1,0 +1,169 @@
+"""Where :GptRun's result goes, in a real headless Neovim against the fake server: a writer's below the
+range (or in a new buffer, a split, a popup), a rewriter's over it; the argument line (gpt-filter's, split
+by shell rules); what the success message says changed; the keys of the diff split.
+
+The fake answers with the text it was sent, typos fixed ("teh" -> "the"), so a writer's "summary" is
+known in advance.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fake_openai import FakeOpenAI
+from tests.nvim_helpers import NVIM, gate, pynvim, start_run, wait_done, wait_requests
+
+pytestmark = pytest.mark.skipif(
+    (NVIM is None or pynvim is None) and not os.environ.get("CI"), reason="nvim or pynvim not installed"
+)
+
+LINES = ["# Notes", "", "teh first line", "teh second line", "", "the end"]
+
+
+@pytest.fixture
+def editor(nvim: Any, tmp_path: Path) -> Any:
+    path = tmp_path / "notes.md"
+    path.write_text("\n".join(LINES) + "\n", encoding="utf-8")
+    nvim.command(f"edit {path}")
+    return nvim
+
+
+def results(nvim: Any) -> list[Any]:
+    return [b for b in nvim.buffers if b.name.startswith("gpt-tools://")]
+
+
+def test_a_writer_appends_below_the_range_in_one_undo_step(editor: Any, api: FakeOpenAI) -> None:
+    buffer = editor.current.buffer
+    start_run(editor, "3,4GptRun Summarizer")
+    done = wait_done(editor)
+    assert done["status"] == "ok" and "3 line(s) added below line 4" in done["message"], done
+    assert buffer[:] == [*LINES[:4], "", "the first line", "the second line", *LINES[4:]]  # the range kept
+    assert api.model_requests()[0].body["input"][0]["content"][0]["text"] == "teh first line\nteh second line\n"
+    editor.command("undo")
+    assert buffer[:] == LINES and editor.funcs.undotree()["seq_cur"] == 0
+
+
+def test_a_rewriter_still_replaces_and_a_writer_replaces_only_when_asked(editor: Any) -> None:
+    buffer = editor.current.buffer
+    start_run(editor, "3,4GptRun MarkdownLinter")
+    assert wait_done(editor)["status"] == "ok"
+    assert buffer[:] == [*LINES[:2], "the first line", "the second line", *LINES[4:]]
+    editor.command("undo")
+    start_run(editor, "3GptRun Summarizer --target replace")
+    assert wait_done(editor)["status"] == "ok"
+    assert buffer[:] == [*LINES[:2], "the first line", *LINES[3:]]
+
+
+@pytest.mark.parametrize("how", ["--target split", "--target popup", "--target enew", "g:gpt_tools_writer_target"])
+def test_a_writers_result_can_open_elsewhere_leaving_the_buffer_alone(editor: Any, how: str) -> None:
+    buffer = editor.current.buffer
+    tick = buffer.api.get_changedtick()
+    target = how.split()[-1]
+    if how.startswith("g:"):
+        editor.command("let g:gpt_tools_writer_target = 'split'")
+        target, how = "split", ""
+    start_run(editor, f"3,4GptRun Summarizer {how}")
+    done = wait_done(editor)
+    assert done["status"] == "ok", done
+    assert buffer[:] == LINES and buffer.api.get_changedtick() == tick
+    shown = editor.current.buffer
+    assert shown.number != buffer.number and shown[:] == ["the first line", "the second line"]
+    assert shown.options["filetype"] == "markdown"
+    window = editor.current.window
+    floating = editor.api.win_get_config(window)["relative"] != ""
+    assert floating is (target == "popup")
+    if target == "enew":  # a real buffer, in the window the user was in: :w NAME keeps it
+        assert shown.options["buftype"] == "" and len(editor.windows) == 1
+    else:
+        assert shown.options["buftype"] == "nofile" and len(editor.windows) == 2
+        editor.input("q")  # q closes a split or popup result
+        editor.command("echo")  # the key has been handled once a request after it is
+        assert len(editor.windows) == 1 and editor.current.buffer.number == buffer.number
+
+
+def test_the_argument_line_is_gpt_filters(editor: Any, api: FakeOpenAI) -> None:
+    (Path(editor.funcs.getcwd()) / "facts.md").write_text("a fact\n", encoding="utf-8")
+    start_run(editor, 'GptRun MarkdownLinter -i "Use British spelling" -m gpt-4o-mini --input-files facts.md')
+    assert wait_done(editor)["status"] == "ok"
+    body = api.model_requests()[0].body
+    assert body["model"] == "gpt-4o-mini"
+    assert "Use British spelling" in body["instructions"] and "a fact" in body["instructions"]
+
+
+def test_bare_words_are_refused_and_nothing_is_sent(editor: Any, api: FakeOpenAI) -> None:
+    buffer = editor.current.buffer
+    start_run(editor, "GptRun MarkdownLinter Use British spelling")
+    done = wait_done(editor)
+    assert done["status"] == "error" and "extra instructions go after -i" in done["message"], done
+    start_run(editor, 'GptRun MarkdownLinter -i "unclosed')
+    assert wait_done(editor)["status"] == "error"
+    assert buffer[:] == LINES and api.model_requests() == []
+
+
+def test_completion_gives_names_options_and_targets(editor: Any) -> None:
+    assert editor.funcs.getcompletion("GptRun Mark", "cmdline") == ["MarkdownLinter"]
+    assert editor.funcs.getcompletion("GptRun MarkdownLinter --ta", "cmdline") == ["--target"]
+    assert editor.funcs.getcompletion("GptRun Summarizer --target p", "cmdline") == ["popup"]
+    assert editor.funcs.getcompletion("GptRun MarkdownLinter Mark", "cmdline") == []  # the name is given
+
+
+def test_the_message_counts_the_lines_that_changed_not_the_span(nvim: Any, tmp_path: Path) -> None:
+    path = tmp_path / "long.md"
+    lines = ["teh top", *[f"line {n}" for n in range(11)], "teh bottom"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    nvim.command(f"edit {path}")
+    start_run(nvim, "GptRun MarkdownLinter")
+    done = wait_done(nvim)
+    assert "done, 2 line(s) changed, u undoes" in done["message"], done  # was "13 line(s) replaced"
+
+
+def diff_split(nvim: Any, api: FakeOpenAI) -> tuple[Any, Any]:
+    """A conflict: the user edits during the run, so the result opens in the diff split."""
+    opened = gate(api)
+    buffer = nvim.current.buffer
+    start_run(nvim, "GptRun MarkdownLinter")
+    wait_requests(api)
+    nvim.command("normal! Gomine")
+    opened.set()
+    assert wait_done(nvim)["status"] == "conflict"
+    (scratch,) = results(nvim)
+    return buffer, scratch
+
+
+def test_the_diff_split_shows_its_keys_and_a_takes_everything(editor: Any, api: FakeOpenAI) -> None:
+    buffer, scratch = diff_split(editor, api)
+    window = editor.funcs.bufwinid(scratch.number)
+    assert "a take all" in editor.api.win_get_option(window, "statusline")
+    editor.api.set_current_win(window)
+    editor.input("a")
+    editor.command("echo")
+    assert buffer[:] == [line.replace("teh", "the") for line in LINES] and results(editor) == []
+    assert editor.funcs.getwinvar(editor.funcs.bufwinid(buffer.number), "&diff") == 0
+    editor.command("undo")  # the take is one step: the user's own edit is back
+    assert buffer[:] == [*LINES, "mine"]
+
+
+def test_the_diff_split_drops_with_d_and_takes_a_hunk_with_x(editor: Any, api: FakeOpenAI) -> None:
+    buffer, scratch = diff_split(editor, api)
+    editor.api.set_current_win(editor.funcs.bufwinid(scratch.number))
+    editor.command("normal! gg")
+    editor.command("normal! ]c")  # the first hunk: the two fixed lines
+    editor.input("x")
+    editor.command("echo")
+    assert buffer[2:4] == ["the first line", "the second line"] and buffer[-1] == "mine"
+    editor.api.set_current_win(editor.funcs.bufwinid(scratch.number))
+    editor.input("d")
+    editor.command("echo")
+    assert results(editor) == [] and buffer[-1] == "mine"
+
+
+def test_the_preview_of_a_writer_shows_the_append_in_the_diff(editor: Any) -> None:
+    buffer = editor.current.buffer
+    start_run(editor, "3GptRun! Summarizer")
+    assert wait_done(editor)["status"] == "preview"
+    (scratch,) = results(editor)
+    assert scratch[:] == [*LINES[:3], "", "the first line", *LINES[3:]] and buffer[:] == LINES
