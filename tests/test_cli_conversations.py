@@ -164,3 +164,24 @@ def test_the_help_says_a_plain_run_is_not_part_of_a_conversation() -> None:
     assert "not part of any conversation" in " ".join(out.split())
     code, out, _ = _cli("conversations", "--help")
     assert "not part of any conversation" in " ".join(out.split())
+
+
+def test_an_unreadable_conversation_is_listed_with_how_to_remove_it_and_rm_removes_it(api: FakeOpenAI) -> None:
+    _talk("Summarizer", "teh one")
+    (_state() / "conv-damaged1.json").write_text("{not json")
+    code, out, err = _cli("conversations", "list")
+    assert code == 0 and "Summarizer" in out and "conv-damaged1" not in out
+    assert "conv-damaged1: cannot be read; `gpt-tools conversations rm conv-damaged1` removes it" in err
+    code, _, err = _cli("conversations", "show", "damaged")
+    assert code == 2 and "cannot be read" in err and "Traceback" not in err
+    code, _, err = _cli("conversations", "rm", "damaged")
+    assert code == 0 and "removed conv-damaged1 (unreadable)" in err
+    assert not (_state() / "conv-damaged1.json").exists()
+
+
+def test_conversation_last_without_a_name(api: FakeOpenAI) -> None:
+    assert run_program("gpt-tools", "run", "DocWriter", "-c", "-t", "draft it").returncode == 0
+    done = run_program("gpt-tools", "run", "--conversation", "last", "-t", "shorter")
+    assert done.returncode == 0, done.stderr
+    [saved] = list(_state().glob("conv-*.json"))
+    assert len(json.loads(saved.read_text())["messages"]) == 4

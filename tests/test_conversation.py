@@ -482,7 +482,7 @@ def test_a_front_end_holding_a_removed_conversation_does_not_bring_it_back(api: 
     """A chat keeps its conversation in memory; `conversations rm` meanwhile must stay removed."""
     talk = conversation.new("Summarizer", Path.cwd())
     gpt_tools.run("Summarizer", "teh one", conversation=talk)
-    conversation.remove(conversation.load(talk.id))
+    conversation.remove(talk.id)
     with pytest.raises(conversation.Removed, match=f"{talk.id} was removed") as caught:
         gpt_tools.run("Summarizer", "teh two", conversation=talk)
     assert caught.value.exit_code == 2 and len(api.model_requests()) == 1  # nothing sent
@@ -497,6 +497,6 @@ def test_continue_finds_the_projects_last_conversation_whatever_the_assistant(ap
     assert conversation.latest(Path.cwd()).id == second.id  # type: ignore[union-attr]
     gpt_tools.run("Summarizer", "teh two", conversation=first)
     assert conversation.latest(Path.cwd()).id == first.id  # type: ignore[union-attr]
-    conversation.remove(first)
+    conversation.remove(first.id)
     assert conversation.latest(Path.cwd()).id == second.id  # type: ignore[union-attr]
     assert conversation.latest(Path.cwd() / "elsewhere") is None

@@ -19,6 +19,7 @@ import click
 
 from gpt_tools.cli.console import Console
 from gpt_tools.cli.safe_text import printable
+from gpt_tools.errors import UsageError
 
 if TYPE_CHECKING:  # the state module brings filelock's users; imported when a command runs
     from gpt_tools.state.conversation import Conversation
@@ -139,10 +140,15 @@ def rm_command(conversation_ids: tuple[str, ...]) -> int:
     from gpt_tools.state import conversation
 
     console = Console(PROGRAM)
-    found = [conversation.find(given) for given in conversation_ids]
-    for talk in {talk.id: talk for talk in found}.values():
-        conversation.remove(talk)
-        console.message(f"removed {talk.id} ({talk.assistant}, {_turns(talk)} turns)")
+    found = dict.fromkeys(conversation.resolve_id(given) for given in conversation_ids)
+    for conversation_id in found:
+        try:
+            talk = conversation.load(conversation_id)
+            what = f"{talk.assistant}, {_turns(talk)} turns"
+        except UsageError:  # a damaged file is removed all the same: that is how to be rid of it
+            what = "unreadable"
+        conversation.remove(conversation_id)
+        console.message(f"removed {conversation_id} ({what})")
     return 0
 
 
@@ -200,8 +206,6 @@ def continued_assistant(conversation_id: str | None) -> str:
     project = _project()
     talk = conversation.latest(project)
     if talk is None:
-        from gpt_tools.errors import UsageError
-
         raise UsageError(
             f"no conversation in {project} yet; start one with `gpt-tools run NAME --continue` or "
             "`gpt-tools chat NAME` (a plain run is not part of any conversation)"

@@ -311,16 +311,21 @@ def saved() -> tuple[list[Conversation], list[str]]:
 
 def find(given: str) -> Conversation:
     """A conversation by its ID or a unique prefix of it (`conv-` may be left out)."""
+    return load(resolve_id(given))
+
+
+def resolve_id(given: str) -> str:
+    """The ID of the saved conversation that given is, or is the unique start of; its file may be damaged."""
     wanted = given if given.startswith("conv-") else f"conv-{given}"
     if not _ID.fullmatch(wanted):
         raise UsageError(f"not a conversation ID: {given!r} (IDs look like conv-1a2b3c4d5e6f, or `last`)")
     if _path(wanted).exists():
-        return load(wanted)
+        return wanted
     folder = paths.conversations_dir()
     ids = sorted(path.stem for path in folder.glob("conv-*.json")) if folder.is_dir() else []
     matches = [known for known in ids if known.startswith(wanted)]
     if len(matches) == 1:
-        return load(matches[0])
+        return matches[0]
     if matches:
         shown = ", ".join(matches[:5]) + (", …" if len(matches) > 5 else "")
         raise UsageError(f"{given!r} is the start of {len(matches)} conversations ({shown}); give more of the ID")
@@ -350,23 +355,23 @@ def latest(project: Path) -> Conversation | None:
     return max(found, key=_last_used, default=None)
 
 
-def remove(conversation: Conversation) -> None:
+def remove(conversation_id: str) -> None:
     """Delete a saved conversation, holding its turn lock: never while a turn of it is in progress.
 
     Busy if another process holds the lock. The lock file goes too, unlinked while held: a turn that
     was waiting on it then finds the conversation removed (refresh raises Removed) and sends nothing.
     """
     _folder()
-    path = _path(conversation.id)
+    path = _path(conversation_id)
     lock = _file_lock(f"{path}.lock")
     try:
         lock.acquire(timeout=0)
     except TimeoutError:  # filelock.Timeout is one
-        raise Busy(f"conversation {conversation.id} has a turn in progress; try again when it is done") from None
+        raise Busy(f"conversation {conversation_id} has a turn in progress; try again when it is done") from None
     try:
         path.unlink(missing_ok=True)
         with _index_lock():
-            _forget(conversation.id)
+            _forget(conversation_id)
         Path(f"{path}.lock").unlink(missing_ok=True)
     finally:
         lock.release()
