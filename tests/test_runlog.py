@@ -659,7 +659,7 @@ def test_an_incomplete_reply_logs_what_the_server_billed(api: FakeOpenAI) -> Non
     with pytest.raises(gpt_tools.ReplyRejected):
         gpt_tools.run("Summarizer", PROSE, cwd=Path.cwd())
     [row] = _rows()
-    assert row["status"] == "error" and row["input_tokens"] > 0 and row["output_tokens"] > 0 and row["cost"] > 0
+    assert row["status"] == "rejected" and row["input_tokens"] > 0 and row["output_tokens"] > 0 and row["cost"] > 0
 
 
 def test_a_cut_reply_logs_an_unknown_cost_never_a_false_zero(api: FakeOpenAI) -> None:
@@ -668,7 +668,9 @@ def test_a_cut_reply_logs_an_unknown_cost_never_a_false_zero(api: FakeOpenAI) ->
     with pytest.raises(gpt_tools.ReplyRejected):
         gpt_tools.run("Summarizer", PROSE, cwd=Path.cwd())
     [row] = _rows()
-    assert row["status"] == "error" and row["cost"] is None
+    assert row["status"] == "rejected" and row["cost"] is None and row["usage_known"] == 0
+    [shown] = runlog.recent(runlog.Filters(), 5)
+    assert (shown["input_tokens"], shown["output_tokens"], shown["cost"]) == (None, None, None)
 
 
 def test_usage_prices_batch_rows_at_half(tmp_path: Path) -> None:
@@ -703,9 +705,10 @@ def test_a_log_of_the_first_release_is_migrated_in_place(api: FakeOpenAI, capfd:
         db.executescript(V0_SCHEMA)  # what the code before versioning created: user_version 0
     gpt_tools.run("Summarizer", "teh", cwd=Path.cwd())
     with closing(sqlite3.connect(_db())) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == runlog.VERSION == 2
+        assert db.execute("PRAGMA user_version").fetchone()[0] == runlog.VERSION == 3
     old, new = _rows()
     assert old["assistant"] == "ProofReader" and old["request_id"] is None  # kept as it was
+    assert old["usage_known"] == 1 == new["usage_known"]  # an old row's tokens are what it said
     assert new["request_id"].startswith("req_")
     rows = _json(capfd, "logs")
     assert rows[0]["request_id"] == new["request_id"] and rows[1]["request_id"] is None
@@ -794,3 +797,78 @@ def test_a_key_straddling_the_error_cut_is_redacted_whole(api: FakeOpenAI) -> No
         redact.forget_all()
     [row] = _rows()
     assert key[:12] not in row["error"] and "***" in row["error"]
+
+
+# ------------------------------------------ unknown usage, usage errors, refused replies (issue 13)
+
+
+def test_a_reply_with_no_usage_is_logged_as_unknown_never_as_zero(
+    scripted: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from gpt_tools.backends import Usage
+    from tests.scripted_backend import Say
+
+    scripted.script(Say(text="Some text.", usage=Usage()))  # a server that streams no usage
+    gpt_tools.run("Summarizer", "Summarize teh text.", cwd=Path.cwd())
+    [row] = _rows()
+    assert (row["status"], row["usage_known"], row["cost"]) == ("ok", 0, None)
+    assert main(["logs"]) == 0
+    line = capfd.readouterr().out.splitlines()[0]
+    assert "- in       - out" in line and " 0 in" not in line and "$0.0000" not in line
+    assert main(["usage", "--json"]) == 0
+    [total] = json.loads(capfd.readouterr().out)
+    assert total["unknown_runs"] == 1
+
+
+def test_a_cache_hit_is_a_known_zero(scripted: Any) -> None:
+    from gpt_tools.core.session import Session
+    from gpt_tools.state.cache import ResultCache
+
+    session = Session(cache=ResultCache(Path("cache")))
+    for _ in range(2):
+        gpt_tools.run("MarkdownLinter", PROSE, cwd=Path.cwd(), session=session)
+    second = _rows()[1]
+    assert (second["cache_hit"], second["usage_known"], second["cost"]) == (1, 1, 0)
+
+
+def test_usage_errors_are_not_runs(api: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY")
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://api.openai.com/v1")  # a local server needs no key
+    with pytest.raises(gpt_tools.MissingKey):
+        gpt_tools.run("MarkdownLinter", PROSE, cwd=Path.cwd())
+    monkeypatch.setenv("OPENAI_BASE_URL", api.url)
+    Path("notes").mkdir()
+    write_config(Path.cwd(), '[assistants.Kb]\nmode = "write"\ninstructions = "x"\ntools = ["file_search"]\n')
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+    with pytest.raises(gpt_tools.UsageError):
+        gpt_tools.run("Kb", "hello", cwd=Path.cwd())
+    assert api.model_requests() == [] and not _db().exists()
+    with pytest.raises(InputRefused):  # a refused input is the guards' decision: it is logged
+        gpt_tools.run("MarkdownLinter", " \n", cwd=Path.cwd())
+    assert [row["status"] for row in _rows()] == ["error"]
+
+
+def test_a_refused_reply_is_logged_with_why_and_shown_by_show_rejected(
+    api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    _configure(retries=0)
+    api.script(Scripted(text="I'm sorry, I can't help with that."))
+    with pytest.raises(gpt_tools.ReplyRejected):
+        gpt_tools.run("MarkdownLinter", PROSE * 20, cwd=Path.cwd())
+    _configure("log_texts = true\n", retries=0)
+    api.script(Scripted(text="\x1b[31mHere is the fixed document:\x1b[0m"))
+    with pytest.raises(gpt_tools.ReplyRejected):
+        gpt_tools.run("MarkdownLinter", PROSE * 20, cwd=Path.cwd())
+    gpt_tools.run("MarkdownLinter", PROSE, cwd=Path.cwd())
+    assert [row["status"] for row in _rows()] == ["rejected", "rejected", "ok"]
+    assert main(["logs", "--show-rejected"]) == 0
+    out = capfd.readouterr().out
+    first, _why, reply, text, second, why, kept = out.splitlines()
+    assert first.endswith("rejected") and second.endswith("rejected")
+    assert "why: ReplyRejected: the reply for the document is" in why
+    assert reply == "  reply:" and text == "    \\x1b[31mHere is the fixed document:\\x1b[0m"  # escaped
+    assert kept == "  reply: not kept (log_texts = true keeps it)"
+    assert main(["logs", "--show-rejected", "--json"]) == 0
+    rows = json.loads(capfd.readouterr().out)
+    assert [row["output_text"] for row in rows] == ["\x1b[31mHere is the fixed document:\x1b[0m", None]
+    assert all(row["error"].startswith("ReplyRejected: ") for row in rows)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import click
 
@@ -61,27 +62,59 @@ def _money(value: object) -> str:
     return "-" if value is None else f"${float(value):.4f}"  # type: ignore[arg-type]
 
 
+def _tokens(value: object) -> str:
+    return "-" if value is None else f"{value:,}"  # None: the server never said
+
+
+def _line(row: dict[str, object]) -> str:
+    hit = " cache" if row["cache_hit"] else ""
+    return (
+        f"{row['time']}  {row['frontend']:<7} {row['assistant']:<16} {row['model']:<14} "
+        f"{_tokens(row['input_tokens']):>7} in {_tokens(row['output_tokens']):>7} out  "
+        f"{float(row['duration']):6.1f}s  {_money(row['cost']):>9}  {row['status']}{hit}"  # type: ignore[arg-type]
+        + (f"  {row['request_id']}" if row.get("request_id") else "")  # what the provider's support asks for
+    )
+
+
+def _rejected(row: dict[str, object]) -> str:
+    """A refused reply's reason, and the reply itself when log_texts kept it, indented under its run."""
+    reply = row.get("output_text")
+    shown = "".join(f"    {line}\n" for line in str(reply).splitlines()) if isinstance(reply, str) else ""
+    kept = "  reply:\n" + shown if shown else "  reply: not kept (log_texts = true keeps it)\n"
+    return f"  why: {row['error']}\n" + kept
+
+
 @click.command("logs")
 @_filter_options
 @click.option("-n", "--limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many runs.")
+@click.option(
+    "--show-rejected",
+    is_flag=True,
+    help="Only runs whose reply the guards refused, each with why and, with log_texts = true, the reply.",
+)
 def logs_command(
-    assistant: str | None, frontend: str | None, since: str | None, until: str | None, as_json: bool, limit: int
+    assistant: str | None,
+    frontend: str | None,
+    since: str | None,
+    until: str | None,
+    as_json: bool,
+    limit: int,
+    show_rejected: bool,
 ) -> int:
-    """The last runs from every front end, newest first."""
-    rows = recent(_filters(assistant, frontend, since, until), limit)
+    """The last runs from every front end, newest first. Tokens a server never reported show as -."""
+    filters = _filters(assistant, frontend, since, until)
+    if show_rejected:
+        filters = replace(filters, status="rejected")
+    rows = recent(filters, limit, replies=show_rejected)
     console = Console(PROGRAM)
     if as_json:
         console.result(json.dumps(rows, indent=2) + "\n")
         return 0
     for row in rows:
-        hit = " cache" if row["cache_hit"] else ""
-        line = (
-            f"{row['time']}  {row['frontend']:<7} {row['assistant']:<16} {row['model']:<14} "
-            f"{row['input_tokens']:>7,} in {row['output_tokens']:>7,} out  {float(row['duration']):6.1f}s  "  # type: ignore[arg-type]
-            f"{_money(row['cost']):>9}  {row['status']}{hit}"
-            + (f"  {row['request_id']}" if row.get("request_id") else "")  # what the provider's support asks for
+        # Names came from a config (a cloned repository's), replies from a model: made printable.
+        console.result(
+            printable(_line(row)) + "\n" + (printable(_rejected(row), keep_newlines=True) if show_rejected else "")
         )
-        console.result(printable(line) + "\n")  # names came from a config (a cloned repository's)
     return 0
 
 
@@ -102,6 +135,7 @@ def usage_command(
     for row in rows:
         total += float(row["cost"])  # type: ignore[arg-type]
         unpriced = f"  ({row['unpriced_runs']} runs of unpriced models)" if row["unpriced_runs"] else ""
+        unpriced += f"  ({row['unknown_runs']} runs of unknown usage)" if row["unknown_runs"] else ""
         line = (
             f"{row[by]!s:<20} {row['runs']:>6} runs {row['input_tokens']:>11,} in {row['output_tokens']:>11,} out  "
             f"{_money(row['cost']):>10}{unpriced}"

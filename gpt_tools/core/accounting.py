@@ -13,7 +13,7 @@ from gpt_tools.config.definitions import Assistant, Settings
 from gpt_tools.config.loader import Config
 from gpt_tools.core.plan import Resolved
 from gpt_tools.core.records import Result
-from gpt_tools.errors import Cancelled, InputRefused, ReplyRejected
+from gpt_tools.errors import Cancelled, InputRefused, ReplyRejected, UsageError
 from gpt_tools.redact import redact
 from gpt_tools.state import runlog
 from gpt_tools.state.runlog import Frontend, RunStatus
@@ -23,7 +23,15 @@ from gpt_tools.wire.backends import Usage
 def _status(error: BaseException | None) -> RunStatus:
     if error is None:
         return "ok"
-    return "cancelled" if isinstance(error, (Cancelled, KeyboardInterrupt)) else "error"
+    if isinstance(error, (Cancelled, KeyboardInterrupt)):
+        return "cancelled"
+    return "rejected" if isinstance(error, ReplyRejected) else "error"
+
+
+def logged(error: BaseException) -> bool:
+    """Whether a failure is a run: a usage or config error (a missing key, an unknown option value)
+    sent nothing and is the invocation's mistake, not a run; a refused input is the guards' decision."""
+    return not isinstance(error, UsageError) or isinstance(error, InputRefused)
 
 
 def run_record(
@@ -41,9 +49,12 @@ def run_record(
     if not isinstance(billed, Usage) or billed == Usage():  # a cut stream reports nothing
         billed = None
     usage = result.usage if result else billed or Usage()
+    # A server that streams no usage (some Chat Completions servers) answered a request all the same:
+    # its tokens are unknown, never 0 in, 0 out at $0.
+    unreported = result is not None and result.requests > 0 and result.usage == Usage()
     # An HTTP error or a refusal before sending bills nothing ($0); a reply cut short, refused by the
     # guards or cancelled mid-stream was billed for what the server produced, unknown unless it said.
-    known = not isinstance(error, (ReplyRejected, Cancelled)) or billed is not None
+    known = (not isinstance(error, (ReplyRejected, Cancelled)) or billed is not None) and not unreported
     return runlog.Record(
         frontend=frontend,
         assistant=assistant.name,
@@ -60,7 +71,8 @@ def run_record(
         requests=result.requests if result else 0,
         # A refused input may be refused *because* it holds a secret: never keep it.
         input_text=text if settings.log_texts and not isinstance(error, InputRefused) else None,
-        output_text=result.text if result and settings.log_texts else None,
+        # A refused reply is kept as the run's output (log_texts only): `logs --show-rejected` shows it.
+        output_text=(result.text if result else getattr(error, "reply_text", None)) if settings.log_texts else None,
         priced=known,  # refused before sending: truly $0; failed after: unknown unless the server said
         request_id=result.request_id if result else getattr(error, "request_id", None),
     )
@@ -105,7 +117,8 @@ class RunLogged:
         self._record(result=result)
 
     def failed(self, error: BaseException) -> None:
-        self._record(error=error)
+        if logged(error):
+            self._record(error=error)
 
     def _record(self, *, result: Result | None = None, error: BaseException | None = None) -> None:
         resolved = self.resolved

@@ -110,6 +110,7 @@ def _run_chunk(plan: Plan, chunk: str, spans: list[Span], where: str) -> _Part:
             raise
     except ReplyRejected as refused:
         refused.usage = reply.usage  # billed all the same: the run log must say so
+        refused.reply_text = reply.text  # and with log_texts it keeps the reply it refused
         refused.request_id = refused.request_id or reply.request_id
         raise
     result = apply_edits(chunk, edits, protected=spans)

@@ -134,6 +134,7 @@ def _run_chunk(plan: Plan, chunk: str, masked: protect.Masked, where: str, on_de
             raise
     except ReplyRejected as refused:
         refused.usage = reply.usage  # billed all the same: the run log must say so
+        refused.reply_text = reply.text  # and with log_texts it keeps the reply it refused
         raise
     if cache:
         cache.put(key, {"text": out})

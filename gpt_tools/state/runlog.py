@@ -25,7 +25,9 @@ from gpt_tools.state.logfile import append_log
 from gpt_tools.state.private import private_dir, private_file
 
 Frontend = Literal["cli", "filter", "hook", "nvim", "chat", "batch", "lsp", "library"]  # who ran it
-RunStatus = Literal["ok", "error", "cancelled"]
+# "rejected": a reply came and the guards refused it (its reason is the row's error; with log_texts, the
+# refused reply is its output_text).
+RunStatus = Literal["ok", "error", "cancelled", "rejected"]
 
 # The schema as the first release created it: version 0 (PRAGMA user_version unset). A database of
 # that release has this table and user_version 0; a new one has neither. Both take the migrations.
@@ -58,14 +60,29 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (_V0, "CREATE INDEX IF NOT EXISTS runs_time ON runs(time)"),
     # 1 -> 2: the server's x-request-id
     ("ALTER TABLE runs ADD COLUMN request_id TEXT",),
+    # 2 -> 3: whether the server reported the tokens (0: unknown, never a false 0 in, 0 out)
+    ("ALTER TABLE runs ADD COLUMN usage_known INTEGER NOT NULL DEFAULT 1",),
 )
 VERSION = len(MIGRATIONS)
 
 BATCH_DISCOUNT = 0.5  # the Batch API bills half the synchronous price
 
-# USD per million tokens: (input, cached input, output). Estimates; override with [prices] in config.
+# USD per million tokens: (input, cached input, output), for prompts up to 272K input tokens (longer ones
+# bill more). Estimates; override with [prices] in config. PRICES_CHECKED says when each entry was last
+# checked against OpenAI's published prices: an older one, or a model not here, makes a cost an estimate
+# (config/prices.py). Where a cached rate was not published, the input rate stands (never under-reports).
 PRICES: dict[str, tuple[float, float, float]] = {
-    "gpt-5": (1.25, 0.125, 10.0),
+    "gpt-6.2-astra": (8.0, 8.0, 40.0),  # cached rate not published where checked
+    "gpt-6.2-sol": (2.0, 2.0, 10.0),  # cached rate not published where checked
+    "gpt-6.1-terra": (1.0, 0.05, 5.0),
+    "gpt-6.1-sol": (2.0, 0.10, 10.0),
+    "gpt-6-astra": (10.0, 1.0, 50.0),
+    "gpt-6-sol": (2.0, 0.20, 10.0),
+    "gpt-6-luna": (0.10, 0.01, 0.50),
+    "gpt-5.6-sol": (4.0, 0.40, 20.0),  # twice gpt-6-sol, as OpenAI priced gpt-6 at half of gpt-5.6
+    "gpt-5.6-terra": (2.0, 0.20, 12.0),  # since 2026-07-30 (2.50 / 15.00 at launch)
+    "gpt-5.6-luna": (0.20, 0.02, 1.20),  # since 2026-07-30
+    "gpt-5": (1.25, 0.125, 10.0),  # gpt-5, -mini, -nano: deprecated, shut down 2026-12-11
     "gpt-5-mini": (0.25, 0.025, 2.0),
     "gpt-5-nano": (0.05, 0.005, 0.40),
     "gpt-4.1": (2.0, 0.50, 8.0),
@@ -73,6 +90,10 @@ PRICES: dict[str, tuple[float, float, float]] = {
     "gpt-4.1-nano": (0.10, 0.025, 0.40),
     "gpt-4o": (2.50, 1.25, 10.0),
     "gpt-4o-mini": (0.15, 0.075, 0.60),
+}
+_CHECKED_NOW = ("gpt-6", "gpt-5")  # families checked on 2026-12-02; gpt-4.1 and gpt-4o when first tabled
+PRICES_CHECKED: dict[str, date] = {
+    model: date(2026, 12, 2) if model.startswith(_CHECKED_NOW) else date(2026, 11, 24) for model in PRICES
 }
 
 
@@ -162,8 +183,8 @@ def connect(path: Path) -> Iterator[sqlite3.Connection]:
 
 _INSERT = (
     "INSERT INTO runs (time, frontend, assistant, model, backend, input_tokens, output_tokens,"
-    " cached_tokens, duration, status, error, cost, cache_hit, requests, input_text, output_text, request_id)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " cached_tokens, duration, status, error, cost, cache_hit, requests, input_text, output_text, request_id,"
+    " usage_known) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -192,6 +213,7 @@ def append(record: Record, *, prices: Mapping[str, tuple[float, float, float]], 
         record.input_text,
         record.output_text,
         record.request_id,
+        int(record.priced),
     )
     # Every text loses the process's secrets first (redact.py): a key in an error message, in a
     # text kept with log_texts, or pasted where a model name goes never reaches the disk.
@@ -255,11 +277,12 @@ class Filters:
     frontend: str | None = None
     since: str | None = None  # ISO date or datetime, inclusive
     until: str | None = None  # ISO date or datetime, exclusive
+    status: RunStatus | None = None
 
 
 def _where(filters: Filters) -> tuple[str, list[str]]:
     clauses, values = [], []
-    for column, value in (("assistant", filters.assistant), ("frontend", filters.frontend)):
+    for column, value in (("assistant", filters.assistant), ("frontend", filters.frontend), ("status", filters.status)):
         if value:
             clauses.append(f"{column} = ?")
             values.append(value)
@@ -282,20 +305,30 @@ def reading(path: Path) -> Iterator[sqlite3.Connection]:
         raise GptToolsError(f"the run log {path} cannot be read ({exc}); move it aside to start a new one") from None
 
 
-def recent(filters: Filters, limit: int, *, path: Path | None = None) -> list[dict[str, object]]:
-    """The last runs, newest first (texts left out: `logs` is for seeing what ran and cost)."""
+_TOKENS = ("input_tokens", "output_tokens", "cached_tokens")
+
+
+def recent(filters: Filters, limit: int, *, path: Path | None = None, replies: bool = False) -> list[dict[str, object]]:
+    """The last runs, newest first; tokens the server never reported are None. Texts are left out (`logs`
+    is for seeing what ran and cost), except with replies: each row's reply (a refused one's too), if kept."""
     where, values = _where(filters)
     columns = (
         "time, frontend, assistant, model, backend, input_tokens, output_tokens, cached_tokens, duration,"
-        " status, error, cost, cache_hit, requests, request_id"
+        " status, error, cost, cache_hit, requests, request_id, usage_known" + (", output_text" if replies else "")
     )
     target = path or paths.run_log()
     if not target.exists():
         return []
     with reading(target) as db:
         db.row_factory = sqlite3.Row
-        rows = db.execute(f"SELECT {columns} FROM runs{where} ORDER BY id DESC LIMIT ?", [*values, limit])
-        return [dict(row) for row in rows]
+        rows = [
+            dict(row)
+            for row in db.execute(f"SELECT {columns} FROM runs{where} ORDER BY id DESC LIMIT ?", [*values, limit])
+        ]
+    for row in rows:
+        if not row.pop("usage_known"):
+            row.update(dict.fromkeys(_TOKENS))
+    return rows
 
 
 GROUPS = {"day": "substr(time, 1, 10)", "assistant": "assistant", "model": "model", "frontend": "frontend"}
@@ -310,6 +343,7 @@ class _Totals:
     cache_hits: int = 0
     cost: float = 0.0
     unpriced_runs: int = 0  # runs of models the price table does not know: their cost is not in `cost`
+    unknown_runs: int = 0  # runs whose tokens the server never reported: neither in the tokens nor in `cost`
 
 
 def usage(filters: Filters, by: str, prices: Prices, *, path: Path | None = None) -> list[dict[str, object]]:
@@ -318,7 +352,7 @@ def usage(filters: Filters, by: str, prices: Prices, *, path: Path | None = None
     # Group by model too, so each group's cost uses its own models' prices; fold the models in Python.
     query = (
         f"SELECT {GROUPS[by]} AS grp, model, frontend = 'batch' AS batched, COUNT(*), SUM(input_tokens),"
-        f" SUM(cached_tokens), SUM(output_tokens), SUM(cache_hit) FROM runs{where}"
+        f" SUM(cached_tokens), SUM(output_tokens), SUM(cache_hit), SUM(usage_known = 0) FROM runs{where}"
         " GROUP BY grp, model, batched ORDER BY grp"
     )
     target = path or paths.run_log()
@@ -326,9 +360,10 @@ def usage(filters: Filters, by: str, prices: Prices, *, path: Path | None = None
         return []
     totals: dict[str, _Totals] = {}
     with reading(target) as db:
-        for group, model, batched, runs, tokens_in, cached, tokens_out, hits in db.execute(query, values):
+        for group, model, batched, runs, tokens_in, cached, tokens_out, hits, unknown in db.execute(query, values):
             row = totals.setdefault(group, _Totals())
             row.runs += runs
+            row.unknown_runs += unknown
             row.input_tokens += tokens_in
             row.cached_tokens += cached
             row.output_tokens += tokens_out
