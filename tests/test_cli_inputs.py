@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import program, run_program
 from tests.fake_openai import FakeOpenAI
+from tests.fake_openai_wire import user_text
 
 DOC = b"# Victim\n\nteh text that must survive\n"
 
@@ -126,3 +127,24 @@ def test_a_named_fifo_is_read_like_cat_would(api: FakeOpenAI) -> None:
     writer.wait(timeout=10)
     assert done.returncode == 0, done.stderr
     assert len(api.model_requests()) == 1
+
+
+def test_stdin_named_before_a_file_is_sent_first(api: FakeOpenAI) -> None:
+    """`- notes.md` was sent as notes.md then stdin: sources go out in the order given."""
+    Path("notes.md").write_text("From the file.\n")
+    done = run_program("gpt-tools", "run", "DocWriter", "-t", "Merge", "-", "notes.md", stdin=b"From stdin.\n")
+    assert done.returncode == 0, done.stderr
+    [request] = api.model_requests()
+    sent = user_text("responses", request.body)
+    assert sent.index('<file path="<stdin>">') < sent.index('<file path="notes.md">')
+    done = run_program("gpt-tools", "run", "DocWriter", "-t", "Merge", "notes.md", "-", stdin=b"From stdin.\n")
+    sent = user_text("responses", api.model_requests()[-1].body)
+    assert sent.index('<file path="notes.md">') < sent.index('<file path="<stdin>">')
+
+
+@pytest.mark.parametrize("flag", ["-m", "--model", "-O model"])
+def test_empty_model_is_a_usage_error(api: FakeOpenAI, flag: str) -> None:
+    done = run_program("gpt-tools", "run", "ProofReader", "-t", "teh", *flag.split(), "")
+    assert done.returncode == 2
+    assert b"expected a model name, got ''" in done.stderr
+    assert api.model_requests() == []

@@ -158,3 +158,62 @@ def test_json_with_output_file_writes_the_file(api: FakeOpenAI, capfd: pytest.Ca
     assert main(["run", "ProofReader", "-t", "teh", "--json", "-o", "out.md"]) == 0
     assert Path("out.md").read_text() == "the"
     assert json.loads(capfd.readouterr().out)["text"] == "the"
+
+
+def test_json_failure_prints_an_error_object_with_the_exit_status(
+    api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    api.default_fault = "401"
+    assert main(["run", "ProofReader", "-t", "teh", "--json"]) == 1
+    captured = capfd.readouterr()
+    error = json.loads(captured.out)
+    assert (error["status"], error["code"], error["error"]) == ("error", 1, "ApiError")
+    assert error["message"] and error["message"] in captured.err  # the same words as the error line
+    assert error["request_id"].startswith("req_") and "sk-test-not-a-real-key" not in captured.out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["NoSuchAssistant", "-t", "x"], ["ProofReader"], ["ProofReader", "-t", "x", "-O", "jobs", "0"], ["-t", "x"]],
+    ids=["unknown-assistant", "no-input", "bad-option", "no-name"],
+)
+def test_json_usage_errors_print_an_error_object_with_status_2(
+    api: FakeOpenAI, capfd: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    assert main(["run", *args, "--json"]) == 2
+    error = json.loads(capfd.readouterr().out)
+    assert (error["status"], error["code"]) == ("error", 2)
+    assert api.model_requests() == []
+
+
+def test_json_result_that_could_not_be_written_is_one_error_object_holding_it(
+    api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    out = Path("out.md")
+
+    def someone_creates_it(text: str) -> str:
+        out.write_text("made by someone else\n")
+        return text.replace("teh", "the")
+
+    api.responder = someone_creates_it
+    assert main(["run", "ProofReader", "-t", "teh", "-o", "out.md", "--json"]) == 1
+    error = json.loads(capfd.readouterr().out)  # one JSON document, not a result and then an error
+    assert (error["status"], error["code"], error["result"]["text"]) == ("error", 1, "the")
+    assert out.read_text() == "made by someone else\n"
+
+
+def test_empty_output_file_name_is_a_usage_error(api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "ProofReader", "-t", "teh", "-o", ""]) == 2
+    assert "-o/--output-file: expected a file name, got ''" in capfd.readouterr().err
+    assert api.model_requests() == []
+
+
+def test_unchanged_result_into_another_file_leaves_it_untouched(api: FakeOpenAI) -> None:
+    """The sibling of the in-place case: `run X a.md -o b.md` when b.md already holds the result."""
+    Path("a.md").write_text(DOC)
+    out = Path("b.md")
+    out.write_text(FIXED)
+    before = out.stat()
+    assert main(["run", "MarkdownLinter", "a.md", "-o", "b.md"]) == 0
+    after = out.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)

@@ -4,26 +4,40 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
-from gpt_tools.cli import report
+from gpt_tools.cli import adhoc, dryrun, report
 from gpt_tools.cli.console import Console
 from gpt_tools.cli.inputs import gather, read_attachment
+from gpt_tools.cli.report import fail
+from gpt_tools.cli.runsettings import RunFlags
+from gpt_tools.config.definitions import Assistant
 from gpt_tools.config.loader import Config, load_config
 from gpt_tools.core import runner
-from gpt_tools.core.inputs import InputFile
-from gpt_tools.core.preview import preview
+from gpt_tools.core.plan import Hooks, RunRequest, resolve_request
 from gpt_tools.core.records import Result
-from gpt_tools.errors import RunFailed, TurnNotSaved, UsageError
+from gpt_tools.core.session import Session
+from gpt_tools.errors import GptToolsError, RunFailed, TurnNotSaved, UsageError
+from gpt_tools.redact import redact
 from gpt_tools.state import atomicwrite, conversation
+from gpt_tools.state.cache import ResultCache
 from gpt_tools.state.conversation import Conversation
 from gpt_tools.wire.transport import RetryNotice
 
 
+class OutputNotWritten(RunFailed):
+    """`-o FILE` could not be written: the paid-for result goes to stdout instead (exit 1)."""
+
+    def __init__(self, message: str, *, result: Result) -> None:
+        super().__init__(message)
+        self.result = result
+
+
 @dataclass(frozen=True, kw_only=True)
 class RunOptions:
-    name: str
+    name: str | None  # None: an ad-hoc run (cli/adhoc.py decides with the config); FILES hold every word
     files: tuple[str, ...]
     attachments: tuple[str, ...]
     input_text: str | None
@@ -36,24 +50,115 @@ class RunOptions:
     dry_run: bool = False
     continue_last: bool = False
     conversation_id: str | None = None
+    flags: RunFlags = field(default_factory=RunFlags)
 
 
 def execute(options: RunOptions, console: Console) -> int:
+    """The run; with --json a failure is printed as `{"status": "error", ...}` too (same exit status)."""
+    try:
+        return _execute(options, console)
+    except (GptToolsError, KeyboardInterrupt) as exc:
+        if not options.as_json:
+            raise
+        status = fail(console, exc)
+        console.result(json.dumps(_error_json(exc, status), indent=2, ensure_ascii=False) + "\n")
+        return status
+
+
+def _error_json(exc: BaseException, status: int) -> dict[str, Any]:
+    """What --json prints for a failure: the exit status as `code`, the message, and what was paid for."""
+    message = str(exc) if isinstance(exc, GptToolsError) else "interrupted"
+    error: dict[str, Any] = {"status": "error", "code": status, "error": type(exc).__name__, "message": redact(message)}
+    request_id = getattr(exc, "request_id", None) if isinstance(exc, RunFailed) else None
+    if request_id:
+        error["request_id"] = request_id
+    if isinstance(exc, (TurnNotSaved, OutputNotWritten)) and isinstance(exc.result, Result):
+        error["result"] = report.result_json(exc.result)  # a reply was paid for: it is not lost
+    return error
+
+
+def _chosen(options: RunOptions, config: Config) -> tuple[Assistant, tuple[str, ...], str | None]:
+    """The assistant as this run sends it (-s, --temperature, -O), its FILES, and an ad-hoc prompt."""
+    flags = options.flags
+    if options.name is None and not flags.ad_hoc:
+        raise UsageError("missing the assistant: give NAME, --assistant-name, or -s/-p for the plain Assistant")
+    if options.name is None:
+        chosen = adhoc.choose(config, options.files, flags, output=options.output_file is not None)
+        name, files, prompt = chosen.name, chosen.files, chosen.prompt
+    else:
+        name, files, prompt = options.name, options.files, flags.prompt
+    if prompt is not None and not prompt.strip():
+        raise UsageError("-p/--prompt: the prompt is empty; nothing was sent")
+    if prompt is not None and options.input_text is not None:
+        raise UsageError("give the request once: a prompt or --input-text, not both")
+    assistant = config.assistant(name)
+    if flags.system is not None:
+        if not flags.system.strip():
+            raise UsageError("-s/--system: the instructions are empty; nothing was sent")
+        assistant = replace(assistant, instructions=flags.system, settings=dict(assistant.settings))
+    return replace(assistant, **flags.checked().assistant), files, prompt
+
+
+def _execute(options: RunOptions, console: Console) -> int:
     config = load_config()
-    assistant = config.assistant(options.name)
+    assistant, files, prompt = _chosen(options, config)
+    settings = options.flags.checked().settings
     before = _check_output(options.output_file)  # before the input is read: an edit after it is caught
     given = gather(
         assistant,
-        options.files,
-        options.input_text,
+        files,
+        prompt if prompt is not None else options.input_text,
         sys.stdin.buffer,
         sys.stdin.isatty(),
         attachments=options.attachments,
+        prompt=prompt is not None,
     )
     attached = tuple(read_attachment(name) for name in options.attachments)
-    stream_to_terminal = sys.stdout.isatty() and not options.as_json and not options.output_file
-    spinner = console.progress(f"{assistant.name} · {options.model or assistant.model or config.settings.model}")
+    talk = _conversation(options, config, assistant)
+    request = RunRequest(
+        assistant=assistant,
+        text=given.text,
+        files=given.files + attached,
+        model=options.model,
+        backend=options.backend,
+        extra_instructions=options.instruct,
+        allow_secrets=options.allow_secrets,
+        config=config,
+        conversation=talk,
+        settings=settings,
+    )
+    if options.dry_run:
+        return dryrun.show(request, console, as_json=options.as_json)
     streamed: list[str] = []
+    try:
+        result = _send(request, options, console, streamed)
+    except TurnNotSaved as unsaved:  # paid for: deliver the reply, then say it was not saved (exit 1)
+        _deliver(unsaved.result, options, console, streamed="".join(streamed), expect=before, failed=unsaved)  # type: ignore[arg-type]
+        raise
+    _deliver(result, options, console, streamed="".join(streamed), expect=before)
+    if talk is not None and console.stderr_tty:
+        console.message(f"conversation {talk.id} (continue with --continue or --conversation {talk.id})")
+    return 0
+
+
+def _conversation(options: RunOptions, config: Config, assistant: Assistant) -> Conversation | None:
+    if not (options.continue_last or options.conversation_id):
+        return None
+    root = conversation.project_for(config.project_root, Path.cwd())
+    return conversation.resume(
+        assistant.name,
+        root,
+        continue_last=options.continue_last,
+        conversation_id=options.conversation_id,
+        claim=not options.dry_run,  # a dry run leaves no trace, not even an empty conversation
+    )
+
+
+def _send(request: RunRequest, options: RunOptions, console: Console, streamed: list[str]) -> Result:
+    """The run, with a spinner, the reply streamed to a terminal, and the rewriters' result cache."""
+    resolved = resolve_request(request)
+    stream_to_terminal = sys.stdout.isatty() and not options.as_json and not options.output_file
+    spinner = console.progress(f"{resolved.assistant.name} · {resolved.settings.model}")
 
     def on_delta(delta: str) -> None:
         if stream_to_terminal:
@@ -67,53 +172,23 @@ def execute(options: RunOptions, console: Console) -> int:
             f"{notice.reason}; retrying in {notice.wait:.1f} s (retry {notice.attempt}/{notice.max_retries})"
         )
 
-    talk = None
-    if options.continue_last or options.conversation_id:
-        root = conversation.project_for(config.project_root, Path.cwd())
-        talk = conversation.resume(
-            assistant.name,
-            root,
-            continue_last=options.continue_last,
-            conversation_id=options.conversation_id,
-            claim=not options.dry_run,  # a dry run leaves no trace, not even an empty conversation
-        )
-    if options.dry_run:
-        return _dry_run(options, console, config, given.text, given.files + attached, talk)
-
     def on_wait(message: str) -> None:
         spinner.stop()
         console.message(message)
 
-    try:
-        with spinner.running():
-            result = runner.run(
-                assistant,
-                given.text,
-                files=given.files + attached,
-                model=options.model,
-                backend=options.backend,
-                extra_instructions=options.instruct,
-                allow_secrets=options.allow_secrets,
-                on_delta=on_delta,
-                on_retry=on_retry,
-                config=config,
-                frontend="cli",
-                conversation=talk,
-                on_wait=on_wait,
-            )
-    except TurnNotSaved as unsaved:  # paid for: deliver the reply, then say it was not saved (exit 1)
-        _deliver(unsaved.result, options, console, streamed="".join(streamed), expect=before)  # type: ignore[arg-type]
-        raise
-    _deliver(result, options, console, streamed="".join(streamed), expect=before)
-    if talk is not None and console.stderr_tty:
-        console.message(f"conversation {talk.id} (continue with --continue or --conversation {talk.id})")
-    return 0
+    # The hook's cache: a document already fixed (or known clean) costs no request; --no-cache asks again.
+    session = Session(jobs=resolved.settings.jobs, cache=None if options.flags.no_cache else ResultCache())
+    hooks = Hooks(on_delta=on_delta, on_retry=on_retry, on_wait=on_wait)
+    with spinner.running():
+        return runner.run_request(request, hooks=hooks, session=session, frontend="cli")
 
 
 def _check_output(path: str | None) -> atomicwrite.Expected:
     """What `-o` holds now (to re-check before writing); refused before anything is paid for if unwritable."""
     if path is None:
         return None
+    if not path.strip():  # `-o ""` (an unset shell variable) names no file: said as such, before anything
+        raise UsageError(f"-o/--output-file: expected a file name, got {path!r}")
     try:
         atomicwrite.check_writable(path)
     except atomicwrite.WriteRefused as exc:
@@ -148,11 +223,19 @@ def _write_output(text: str, path: str, expect: atomicwrite.Expected) -> _Output
 
 
 def _deliver(
-    result: Result, options: RunOptions, console: Console, *, streamed: str, expect: atomicwrite.Expected
+    result: Result,
+    options: RunOptions,
+    console: Console,
+    *,
+    streamed: str,
+    expect: atomicwrite.Expected,
+    failed: BaseException | None = None,
 ) -> None:
     output = _write_output(result.text, options.output_file, expect) if options.output_file else None
+    unwritten = output is not None and not output.written
     if options.as_json:
-        console.result(json.dumps(report.result_json(result), indent=2, ensure_ascii=False) + "\n")
+        if not unwritten and not isinstance(failed, TurnNotSaved):  # else the error's JSON carries the result
+            console.result(json.dumps(report.result_json(result), indent=2, ensure_ascii=False) + "\n")
     elif output is not None and output.written:
         pass
     elif streamed:
@@ -166,32 +249,11 @@ def _deliver(
         usage = result.usage
         console.message(
             f"{result.assistant} · {result.model} · {usage.input_tokens:,} in / {usage.output_tokens:,} out · "
-            f"{result.elapsed:.1f} s" + (f" · {output.said}" if output is not None and output.written else "")
+            f"{result.elapsed:.1f} s"
+            + (" · from cache" if result.requests == 0 else "")
+            + (f" · {output.said}" if output is not None and output.written else "")
         )
     if output is not None and output.lost:
         console.message(output.lost)
     if output is not None and not output.written:  # the paid-for result went to stdout instead of being lost
-        raise RunFailed(f"{output.said}; the result is on stdout instead")
-
-
-def _dry_run(
-    options: RunOptions,
-    console: Console,
-    config: Config,
-    text: str,
-    files: tuple[InputFile, ...],
-    talk: Conversation | None,
-) -> int:
-    plan = preview(
-        options.name,
-        text,
-        files=files,
-        model=options.model,
-        backend=options.backend,
-        extra_instructions=options.instruct,
-        allow_secrets=options.allow_secrets,
-        config=config,
-        conversation=talk,
-    )
-    console.result(json.dumps(asdict(plan), indent=2) + "\n" if options.as_json else plan.describe() + "\n")
-    return 0
+        raise OutputNotWritten(f"{output.said}; the result is on stdout instead", result=result)

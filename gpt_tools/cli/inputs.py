@@ -1,7 +1,9 @@
 """How FILES, --input-text and stdin combine into one run's input (documented in the README).
 
 - stdin is read when FILES contains `-`, or when neither FILES nor --input-text is given and stdin
-  is not a terminal (never otherwise: a script with an idle stdin must not hang).
+  is not a terminal (never otherwise: a script with an idle stdin must not hang). An ad-hoc prompt
+  (`gpt-tools "question"`) reads a non-terminal stdin even with its text, unless FILES are given.
+- Sources go out in the order given: `- a.md` sends stdin first.
 - A rewriting assistant (MarkdownLinter) takes exactly one document: one FILE, stdin, or
   --input-text; its reply replaces that document.
 - A writing assistant (DocWriter) gets --input-text as the request and every FILE (and stdin) as a
@@ -52,20 +54,22 @@ def gather(
     stdin_is_tty: bool,
     *,
     attachments: Sequence[str] = (),
+    prompt: bool = False,
 ) -> RunInput:
     """The text and files for one run, read and decoded; raises UsageError/InputRefused.
 
     `attachments` (--input-files) are only named here: a rewriter left without a document is most
-    often one whose FILE the attachment list took, and the refusal says so.
+    often one whose FILE the attachment list took, and the refusal says so. `prompt`: input_text is
+    an ad-hoc prompt, which takes a piped stdin as its source (`cat f | gpt-tools "summarize"`).
     """
     asked = "-" in names
-    wants_stdin = asked or (not names and input_text is None and not stdin_is_tty)
+    wants_stdin = asked or (not names and (input_text is None or prompt) and not stdin_is_tty)
     if not names and input_text is None and not wants_stdin:
         raise UsageError("no input: give FILES, --input-text, or pipe text to stdin" + _took(attachments))
-    sources = [_read_file(name) for name in names if name != "-"]
-    if wants_stdin:
+    sources = _in_order(names, stdin)
+    if wants_stdin and not asked:
         piped = InputFile("<stdin>", decode_input(_read_stdin(stdin), source="stdin"))
-        if piped.text.strip() or asked or assistant.rewrites:
+        if piped.text.strip() or assistant.rewrites:
             sources.append(piped)  # an empty stdin nobody named is no source (a writer may use attachments)
     if assistant.rewrites:
         return _one_document(assistant, sources, input_text, attachments)
@@ -75,6 +79,19 @@ def gather(
     if input_text is None and len(sources) == 1:
         return RunInput(sources[0].text)
     return RunInput(input_text or "", tuple(sources))
+
+
+def _in_order(names: Sequence[str], stdin: BinaryIO) -> list[InputFile]:
+    """FILES in the order given: `- notes.md` sends stdin first (read once, even if named twice)."""
+    sources: list[InputFile] = []
+    read = False
+    for name in names:
+        if name != "-":
+            sources.append(_read_file(name))
+        elif not read:
+            sources.append(InputFile("<stdin>", decode_input(_read_stdin(stdin), source="stdin")))
+            read = True
+    return sources
 
 
 def _shown(source: InputFile) -> str:

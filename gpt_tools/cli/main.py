@@ -13,14 +13,18 @@ import click
 
 from gpt_tools import __version__
 from gpt_tools.cli import filter as gpt_filter
+from gpt_tools.cli.adhoc import bare_prompt
 from gpt_tools.cli.assistants import assistant_group, list_command, show_command
 from gpt_tools.cli.batch import batch_group
 from gpt_tools.cli.chat import chat_command
+from gpt_tools.cli.completion import completion_command
+from gpt_tools.cli.config_cmd import config_group
 from gpt_tools.cli.console import PROGRAM, Console, reserve_std_fds
 from gpt_tools.cli.conversations import conversations_group
 from gpt_tools.cli.files import files_group
 from gpt_tools.cli.logs import logs_command, usage_command
 from gpt_tools.cli.lsp import lsp_command
+from gpt_tools.cli.models import models_command
 from gpt_tools.cli.report import fail
 from gpt_tools.cli.run import run_command
 from gpt_tools.cli.trust import trust_command
@@ -49,6 +53,9 @@ for _command in (
     batch_group,
     conversations_group,
     lsp_command,
+    config_group,
+    models_command,
+    completion_command,
 ):
     cli.add_command(_command)
 
@@ -104,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     reserve_std_fds()  # a closed fd 1 must not be taken by a file or socket that then gets the result
     console = Console(PROGRAM)
     try:
-        args = _spread(args, ("--input-files", "--input_files"))
+        args = bare_prompt(_spread(args, ("--input-files", "--input_files")), cli.commands)  # `gpt-tools "question"`
         _full_summaries(cli)  # here, after every module has registered its commands
         status = cli.main(args=args, prog_name=PROGRAM, standalone_mode=False)
     except click.exceptions.Exit as exc:

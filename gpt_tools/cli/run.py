@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from gpt_tools.cli.assistants import print_assistants
+from gpt_tools.cli.completion import assistant_names
 from gpt_tools.cli.console import PROGRAM, Console
 from gpt_tools.cli.run_many import many_files
+from gpt_tools.cli.runsettings import RunFlags, run_flags
 
 
 @click.command("run")
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=assistant_names)
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--assistant-name", "--assistant_name", "assistant_name", help="The assistant (instead of NAME).")
 @click.option(
@@ -43,6 +47,7 @@ from gpt_tools.cli.run_many import many_files
 @click.option(
     "--conversation", "conversation_id", metavar="ID", help="Continue conversation ID (a unique prefix, or `last`)."
 )
+@run_flags
 @many_files  # --write/--check/--diff: many files at once (cli/run_many.py)
 def run_command(
     name: str | None,
@@ -60,14 +65,20 @@ def run_command(
     dry_run: bool,
     continue_last: bool,
     conversation_id: str | None,
+    **flag_values: Any,
 ) -> int:
     """Run assistant NAME over FILES, --input-text or stdin.
+
+    With -s or -p and no NAME, the plain Assistant runs (a first word that is an assistant's name is
+    NAME, any other is a FILE); `gpt-tools "question"` is `run -p "question"`. A run is not part of a
+    conversation unless -c or --conversation says so.
 
     With --write, --check or --diff, a rewriting assistant runs over every FILE, like ruff
     (`gpt-tools run MarkdownLinter docs/*.md --check`), and one line counts them: "3 files fixed,
     1 unchanged, 1 refused; 4 requests sent". Exit 1 if --check or --diff finds a change, or a file
     is refused or fails; 2 if no file could be sent at all (no key, every input refused).
     """
+    flags = RunFlags(**flag_values)
     if list_only:
         return print_assistants(as_json=as_json)
     chosen = assistant_name or name
@@ -75,8 +86,8 @@ def run_command(
         from gpt_tools.cli.conversations import continued  # NAME may be left out: the conversation's own
 
         chosen, files = continued(name, files, conversation_id)
-    if chosen is None:
-        raise click.UsageError("missing the assistant: give NAME or --assistant-name")
+    if assistant_name is None and flags.ad_hoc and not (continue_last or conversation_id):
+        chosen, files = None, ((name, *files) if name else files)  # NAME or a FILE: decided with the config
     if assistant_name and name:
         files = (name, *files)  # with --assistant-name, a bare first word is a file
     # The whole run path (core, wire, state): imported when a run starts, not for `gpt-tools --help`.
@@ -96,5 +107,6 @@ def run_command(
         dry_run=dry_run,
         continue_last=continue_last,
         conversation_id=conversation_id,
+        flags=flags,
     )
     return execute(options, Console(PROGRAM))

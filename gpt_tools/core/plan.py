@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from gpt_tools.config.definitions import Assistant, Settings
+from gpt_tools.config.definitions import Assistant, Settings, apply_settings
 from gpt_tools.config.keys import base_url, resolve_endpoint
 from gpt_tools.config.loader import Config, load_config
 from gpt_tools.config.resolve import resolve_settings
@@ -46,6 +46,8 @@ class RunRequest:
     config: Config | None = None
     cwd: Path | str | None = None
     conversation: Conversation | None = None
+    # Per-run settings (`run -O KEY VALUE`, --no-stream): over every config layer, env and flags.
+    settings: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,6 +75,7 @@ def resolve_request(request: RunRequest) -> Resolved:
     config = request.config or load_config(request.cwd)
     definition = config.assistant(request.assistant) if isinstance(request.assistant, str) else request.assistant
     settings = resolve_settings(config, definition, model=request.model, backend=request.backend)
+    settings = apply_settings(settings, request.settings)
     root = paths.project_root(config.project_root, Path(request.cwd or os.getcwd()).resolve())
     return Resolved(config=config, assistant=definition, settings=settings, root=root)
 

@@ -1,0 +1,62 @@
+"""`gpt-tools run --dry-run`: the plan's summary, then what each request would send, sending nothing.
+
+The texts shown are the run's own `plan.decide()`: a rewriter's chunks as sent (masked: protected
+regions are `⟦…⟧` markers), a writer's one message, and the instructions. On a terminal each is cut to
+a few lines and its control characters are shown as escapes; `--json` carries them whole.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+from gpt_tools.cli.console import Console
+from gpt_tools.cli.safe_text import printable
+from gpt_tools.core.plan import Decision, RunRequest, decide
+from gpt_tools.core.preview import describe
+from gpt_tools.markdown.textio import split_lines
+
+SHOWN_LINES = 12  # per text: enough to recognise it, short enough to see every chunk of a long document
+SHOWN_CHARS = 1_500
+
+
+def sent_texts(decision: Decision) -> list[str]:
+    """The user message of every request the run would send, in order."""
+    if decision.prepared is not None:
+        return list(decision.prepared.chunks)
+    return [decision.user_text]
+
+
+def bounded(text: str) -> str:
+    """text cut to SHOWN_LINES lines and SHOWN_CHARS characters, escaped for a terminal."""
+    lines = split_lines(text)
+    shown = "".join(lines[:SHOWN_LINES])
+    if len(shown) > SHOWN_CHARS:
+        shown = shown[:SHOWN_CHARS]
+    cut = len(text) - len(shown)
+    body = printable(shown.rstrip("\n"), keep_newlines=True)
+    if cut:
+        more = len(lines) - len(split_lines(shown))
+        body += f"\n    … {cut:,} more characters" + (f" ({more:,} more lines)" if more > 0 else "")
+    return "\n".join("    " + line for line in body.split("\n"))
+
+
+def show(request: RunRequest, console: Console, *, as_json: bool) -> int:
+    """Print the dry run of request; the same refusals as the run apply (raised)."""
+    decision = decide(request)
+    plan = describe(decision)
+    texts = sent_texts(decision)
+    if as_json:
+        data: dict[str, Any] = asdict(plan)
+        data["instructions"] = decision.instructions
+        data["requests"] = texts
+        console.result(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        return 0
+    parts = [plan.describe(), f"  instructions ({len(decision.instructions):,} characters):"]
+    parts.append(bounded(decision.instructions))
+    for number, text in enumerate(texts, 1):
+        parts.append(f"  request {number}/{len(texts)} ({len(text):,} characters):")
+        parts.append(bounded(text))
+    console.result("\n".join(parts) + "\n")
+    return 0

@@ -1,0 +1,62 @@
+"""`gpt-tools run --dry-run` (cli/dryrun.py) shows what each request would send: bounded, escaped, nothing sent."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from gpt_tools.cli.main import main
+from tests.conftest import varied_text
+from tests.fake_openai import FakeOpenAI
+
+
+@pytest.fixture(autouse=True)
+def stdin(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO()))
+
+
+def test_dry_run_shows_each_chunk_as_sent_masked(api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
+    Path("doc.md").write_text("# Notes\n\nteh text with `code` in it\n")
+    assert main(["run", "Simplifier", "doc.md", "--dry-run"]) == 0
+    out = capfd.readouterr().out
+    assert "request 1/1 (" in out
+    assert "    teh text with ⟦" in out and "`code`" not in out  # what the model gets: the marker
+    assert api.model_requests() == []
+
+
+def test_dry_run_shows_every_chunk_of_a_long_document_cut_to_a_few_lines(
+    api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    Path("doc.md").write_text(varied_text(60_000))
+    assert main(["run", "Simplifier", "doc.md", "--dry-run", "-O", "chunk_tokens", "2000"]) == 0
+    out = capfd.readouterr().out
+    count = int(out.split(" request(s)")[0].rsplit(" ", 1)[1])
+    assert count > 3
+    assert all(f"request {n}/{count} (" in out for n in range(1, count + 1))
+    assert "more characters" in out and len(out) < count * 2500  # bounded per chunk, not the document
+    assert api.model_requests() == []
+
+
+def test_dry_run_escapes_control_characters(api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "Summarizer", "-t", "evil \x1b]0;title\x07 text", "--dry-run"]) == 0
+    out = capfd.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "\\x1b" in out
+
+
+def test_dry_run_shows_the_system_prompt_of_an_ad_hoc_run(api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "-s", "Reply in haiku.", "-p", "Describe rain", "--dry-run"]) == 0
+    out = capfd.readouterr().out
+    assert "dry run: Assistant (write)" in out
+    assert "instructions (15 characters):\n    Reply in haiku.\n" in out
+    assert "request 1/1 (13 characters):\n    Describe rain\n" in out
+
+
+def test_dry_run_json_carries_the_texts_whole(api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
+    text = "".join(f"line {n} teh\n" for n in range(40))
+    assert main(["run", "Summarizer", "-t", text, "--dry-run", "--json"]) == 0
+    plan = json.loads(capfd.readouterr().out)
+    assert plan["requests"] == [text] and plan["chunks"] == 1
+    assert plan["instructions"].startswith("You summarize")
