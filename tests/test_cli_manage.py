@@ -123,7 +123,12 @@ ERRORS = [
     (["assistant", "edit", "House", "--new-name", "DocWriter"], "an assistant named 'DocWriter' exists already"),
     (["assistant", "create", "X", "--instruction-name", "review", "--mode", "sideways"], "Invalid value for '--mode'"),
     (["assistant", "create", "X", "--bogus"], "No such option '--bogus'"),
-    (["assistant", "create"], "Missing argument 'NAME'"),
+    (["assistant", "create"], "missing the assistant: give NAME or --assistant-name"),
+    (["assistant", "create", "X", "--assistant_name", "Y", "--instructions", "z"], "two names given"),
+    (["assistant", "create", "X", "--instructions", "a", "--instruction-name", "review"], "give the instructions once"),
+    (["assistant", "create", "X", "--instructions", " "], "--instructions: the text is empty"),
+    (["assistant", "create", "X", "--instructions-file", "gone.md"], "--instructions-file: gone.md: no such file"),
+    (["assistant", "create", "X", "--instructions", "a", "--temperature", "3"], "temperature: expected at least 0"),
 ]
 
 
@@ -330,3 +335,59 @@ def test_progress_labels_naming_an_assistant_are_escaped() -> None:
         pass
     shown = stream.getvalue()
     assert "Evil\\x1b[2J\\u202e: syncing" in shown and "\x1b[2J" not in shown and "\u202e" not in shown
+
+
+def test_create_takes_the_instructions_and_settings_inline(project: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """llm's `-s "..." --save NAME`: no instructions file needed."""
+    argv = ["assistant", "create", "Terse", "--instructions", "Answer in one line.", "--temperature", "0.2"]
+    assert main([*argv, "--backend", "chat", "--model", "llama3.1"]) == 0
+    assert assistants(project)["Terse"] == {
+        "instructions": "Answer in one line.",
+        "model": "llama3.1",
+        "temperature": 0.2,
+        "backend": "chat",
+    }
+    assert main(["assistant", "edit", "Terse", "--instructions-file", "instructions/review.md"]) == 0
+    entry = assistants(project)["Terse"]
+    assert entry["instructions_file"] == "instructions/review.md" and "instructions" not in entry
+    capfd.readouterr()
+    assert main(["show", "Terse", "--json"]) == 0
+    shown = json.loads(capfd.readouterr().out)
+    assert (shown["instructions"], shown["temperature"], shown["settings"]) == (
+        "Review the text.\n",
+        0.2,
+        {"backend": "chat"},
+    )
+    assert (shown["model"], shown["default_model"]) == ("llama3.1", False)
+
+
+def test_create_with_a_base_url_says_the_project_needs_trust(project: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    argv = ["assistant", "create", "Local", "--instructions", "Fix typos.", "--base-url", "http://localhost:11434/v1"]
+    assert main(argv) == 0
+    assert assistants(project)["Local"]["base_url"] == "http://localhost:11434/v1"
+    err = capfd.readouterr().err
+    assert "note: runs refuse this config until that is done" in err and "trust" in err
+
+
+def test_show_json_of_a_built_in_names_the_default_model(project: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    assert main(["show", "Summarizer", "--json"]) == 0
+    shown = json.loads(capfd.readouterr().out)
+    assert (shown["name"], shown["mode"], shown["source"], shown["default_model"]) == (
+        "Summarizer",
+        "write",
+        "built-in",
+        True,
+    )
+    assert shown["model"] == "gpt-5-mini" and shown["instructions"].startswith("You summarize")
+
+
+def test_seed_spellings_of_create_edit_delete(project: Path) -> None:
+    """manage_chatgpt_assistant.py's `create --assistant_name N ... --input_files F...` as the README promises."""
+    create = ["assistant", "create", "--assistant_name", "Seed", "--model", "gpt-5", "--instruction_name", "review"]
+    assert main([*create, "--input_files", "style.md", "glossary.md", "--retrieval_tool", "--code_tool"]) == 0
+    entry = assistants(project)["Seed"]
+    assert entry["files"] == ["style.md", "glossary.md"] and entry["tools"] == ["file_search", "code_interpreter"]
+    assert main(["assistant", "edit", "--assistant_name", "Seed", "--new_name", "Grown", "--no_code_tool"]) == 0
+    assert assistants(project)["Grown"]["tools"] == ["file_search"] and "Seed" not in assistants(project)
+    assert main(["assistant", "delete", "--assistant_name", "Grown"]) == 0
+    assert "Grown" not in assistants(project)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from gpt_tools.cli.completion import assistant_names
 from gpt_tools.cli.console import PROGRAM, Console
 from gpt_tools.cli.safe_text import printable
 from gpt_tools.config.loader import load_config
@@ -53,13 +54,20 @@ def print_assistants(*, as_json: bool) -> int:
 
 
 @click.command("show")
-@click.argument("name")
-def show_command(name: str) -> int:
+@click.argument("name", shell_complete=assistant_names)
+@click.option("--json", "as_json", is_flag=True, help="Print the definition as JSON (the model in effect included).")
+def show_command(name: str, as_json: bool) -> int:
     """Show one assistant's full definition."""
     config = load_config(inspect=True)  # as in print_assistants
     assistant = config.assistant(name)
     fields = asdict(assistant)
+    if as_json:  # where each field came from is `gpt-tools config show NAME`'s
+        fields = {key: value for key, value in fields.items() if key != "origins"}
+        fields.update(model=assistant.model or config.settings.model, default_model=assistant.model is None)
+        Console(PROGRAM).result(json.dumps({**fields, "settings": dict(fields["settings"])}, indent=2) + "\n")
+        return 0
     instructions = fields.pop("instructions")
+    fields.pop("origins")  # where each field came from: `gpt-tools config show NAME`
     fields["model"] = fields["model"] or f"{config.settings.model} (default)"
     fields["settings"] = dict(fields["settings"])
     header = "\n".join(
@@ -93,6 +101,24 @@ def _definition_options(command: click.decorators.FC) -> click.decorators.FC:
         ),
         click.option("--mode", type=click.Choice(["rewrite", "write"]), help="rewrite: the reply replaces the input."),
         click.option("--description", help="One line for `gpt-tools list`."),
+        click.option("--instructions", metavar="TEXT", help="The instructions themselves (instead of a file)."),
+        click.option(
+            "--instructions-file",
+            "--instructions_file",
+            "instructions_file",
+            metavar="FILE",
+            help="A file holding the instructions, recorded relative to the config.",
+        ),
+        click.option("--temperature", type=float, metavar="T", help="Sampling temperature, 0-2."),
+        click.option("--backend", metavar="NAME", help="openai, chat, or an installed plugin's backend."),
+        click.option(
+            "--base-url",
+            "--base_url",
+            "base_url",
+            metavar="URL",
+            help="The server for this assistant (e.g. http://localhost:11434/v1); a project config that sets it "
+            "needs `gpt-tools trust`.",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -113,6 +139,10 @@ def _changes(fields: Mapping[str, Any]) -> Changes:
         code=fields["code"],
         mode=fields["mode"],
         description=fields["description"],
+        instructions=fields["instructions"],
+        instructions_file=fields["instructions_file"],
+        temperature=fields["temperature"],
+        settings={"backend": fields["backend"], "base_url": fields["base_url"]},
     )
 
 
@@ -121,40 +151,78 @@ def assistant_group() -> None:
     """Create, edit, delete and list assistants in the project's config."""
 
 
+def _named(command: click.decorators.FC) -> click.decorators.FC:
+    """NAME, or the seed's `--assistant_name N` (manage_chatgpt_assistant.py's spelling)."""
+    command = click.option(
+        "--assistant-name",
+        "--assistant_name",
+        "assistant_name",
+        metavar="NAME",
+        help="The assistant (instead of NAME).",
+    )(command)
+    return click.argument("name", required=False, shell_complete=assistant_names)(command)
+
+
+def _the_name(name: str | None, assistant_name: str | None) -> str:
+    if name is not None and assistant_name is not None and name != assistant_name:
+        raise click.UsageError(f"two names given: {name!r} and --assistant-name {assistant_name!r}; give one")
+    chosen = name or assistant_name
+    if not chosen:
+        raise click.UsageError("missing the assistant: give NAME or --assistant-name")
+    return chosen
+
+
+def _still_loads(console: Console) -> None:
+    """A definition that needs trust to be used (base_url in a project config) says so at once."""
+    from gpt_tools.errors import ConfigError
+
+    try:
+        load_config()
+    except ConfigError as exc:
+        console.message(f"note: runs refuse this config until that is done: {exc}")
+
+
 @assistant_group.command("create")
-@click.argument("name")
+@_named
 @_definition_options
-def create(name: str, **fields: object) -> int:
-    """Add assistant NAME to the project config."""
+def create(name: str | None, assistant_name: str | None, **fields: object) -> int:
+    """Add assistant NAME to the project config; --instructions TEXT is llm's `-s TEXT --save NAME`."""
     # config.manager brings tomlkit (~20 ms): paid by the commands that edit, not by `gpt-tools --help`.
     from gpt_tools.config.manager import create_assistant
 
+    name = _the_name(name, assistant_name)
     path = create_assistant(name, _changes(fields))
-    Console(PROGRAM).message(f"created {name} in {path}")
+    console = Console(PROGRAM)
+    console.message(f"created {name} in {path}")
+    _still_loads(console)
     return 0
 
 
 @assistant_group.command("edit")
-@click.argument("name")
+@_named
 @click.option("--new-name", "--new_name", "new_name", help="Rename the assistant.")
 @_definition_options
-def edit(name: str, new_name: str | None, **fields: object) -> int:
+def edit(name: str | None, assistant_name: str | None, new_name: str | None, **fields: object) -> int:
     """Change assistant NAME (editing a built-in adds an override to the project config)."""
     # config.manager brings tomlkit (~20 ms): paid by the commands that edit, not by `gpt-tools --help`.
     from gpt_tools.config.manager import edit_assistant
 
+    name = _the_name(name, assistant_name)
     path = edit_assistant(name, _changes(fields), new_name=new_name)
-    Console(PROGRAM).message(f"updated {new_name or name} in {path}")
+    console = Console(PROGRAM)
+    console.message(f"updated {new_name or name} in {path}")
+    _still_loads(console)
     return 0
 
 
 @assistant_group.command("delete")
-@click.argument("name")
-def delete(name: str) -> int:
+@_named
+def delete(name: str | None, assistant_name: str | None) -> int:
     """Remove assistant NAME from the project config."""
     # config.manager brings tomlkit (~20 ms): paid by the commands that edit, not by `gpt-tools --help`.
     from gpt_tools.config.manager import delete_assistant
 
+    name = _the_name(name, assistant_name)
     path = delete_assistant(name)
     Console(PROGRAM).message(f"deleted {name} from {path}")
     return 0

@@ -8,7 +8,7 @@ file is (atomically) replaced: a failed command leaves the config byte-identical
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +44,10 @@ class Changes:
     code: bool | None = None
     mode: str | None = None
     description: str | None = None
+    instructions: str | None = None  # the text itself (`--instructions`)
+    instructions_file: str | None = None  # a file, named from the working folder (`--instructions-file`)
+    temperature: float | None = None
+    settings: Mapping[str, Any] | None = None  # per-assistant settings (backend, base_url)
 
 
 def _target(cwd: Path) -> Path:
@@ -81,13 +85,37 @@ def _instruction_entry(name: str, config: Config, folder: Path) -> tuple[str, st
     raise UsageError(f"no instructions named {name!r} (looked in {folder / INSTRUCTIONS_DIR}/ and assistants): {known}")
 
 
-def _apply(entry: Any, changes: Changes, config: Config, folder: Path, cwd: Path) -> None:
+def _instruction_source(changes: Changes, config: Config, folder: Path, cwd: Path) -> tuple[str, str] | None:
+    """The one instructions entry a change sets (--instruction-name, --instructions, --instructions-file)."""
+    given = [changes.instruction_name, changes.instructions, changes.instructions_file]
+    if sum(value is not None for value in given) > 1:
+        raise UsageError("give the instructions once: --instruction-name, --instructions or --instructions-file")
     if changes.instruction_name is not None:
+        return _instruction_entry(changes.instruction_name, config, folder)
+    if changes.instructions is not None:
+        if not changes.instructions.strip():
+            raise UsageError("--instructions: the text is empty; nothing was written")
+        return "instructions", changes.instructions
+    if changes.instructions_file is not None:
+        if not (cwd / changes.instructions_file).is_file():
+            raise UsageError(f"--instructions-file: {changes.instructions_file}: no such file; nothing was written")
+        return "instructions_file", _relative(cwd / changes.instructions_file, folder)
+    return None
+
+
+def _apply(entry: Any, changes: Changes, config: Config, folder: Path, cwd: Path) -> None:
+    source = _instruction_source(changes, config, folder, cwd)
+    if source is not None:
         for key in ("instructions", "instructions_file", "instructions_from"):
             entry.pop(key, None)
-        source_key, source = _instruction_entry(changes.instruction_name, config, folder)
-        entry[source_key] = source
-    for field_name, value in (("model", changes.model), ("mode", changes.mode), ("description", changes.description)):
+        entry[source[0]] = source[1]
+    for field_name, value in (
+        ("model", changes.model),
+        ("mode", changes.mode),
+        ("description", changes.description),
+        ("temperature", changes.temperature),
+        *(changes.settings or {}).items(),
+    ):
         if value is not None:
             entry[field_name] = value
     if changes.input_files is not None:
@@ -185,8 +213,8 @@ def create_assistant(name: str, changes: Changes, *, cwd: Path | str | None = No
         if name in edit.config.assistants:
             where = edit.config.assistants[name].source
             raise UsageError(f"an assistant named {name!r} exists already ({where}); use `assistant edit`")
-        if changes.instruction_name is None:
-            raise UsageError("a new assistant needs --instruction-name")
+        if changes.instruction_name is None and changes.instructions is None and changes.instructions_file is None:
+            raise UsageError("a new assistant needs --instruction-name, --instructions or --instructions-file")
         entry = tomlkit.table()
         _apply(entry, changes, edit.config, edit.path.parent, edit.base)
         edit.table["assistants"][name] = entry
