@@ -200,3 +200,24 @@ def test_many_files_without_a_mode_are_refused_naming_the_modes(
     assert "with --write, --check or --diff" in capfd.readouterr().err
     assert api.model_requests() == []
 
+
+def test_no_cache_asks_again(docs: list[Path], api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
+    assert _run(str(docs[1]), "--check") == 0
+    assert _run(str(docs[1]), "--check", "--no-cache") == 0
+    assert capfd.readouterr().out.splitlines()[-1] == "1 file unchanged; 1 request sent"
+    assert len(api.model_requests()) == 2
+
+
+def test_a_file_named_twice_is_checked_and_written_once(
+    docs: list[Path], api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    assert _run(str(docs[0]), "./docs/a.md", str(docs[1]), str(docs[0]), "--write") == 0
+    assert docs[0].read_text() == FIXED
+    assert capfd.readouterr().out.splitlines() == ["fixed docs/a.md", "1 file fixed, 1 unchanged; 2 requests sent"]
+
+
+def test_model_and_instruct_reach_every_request(docs: list[Path], api: FakeOpenAI) -> None:
+    assert _run(*map(str, docs), "--check", "-m", "gpt-chosen", "-i", "Use British spelling") == 1
+    bodies = [request.body for request in api.model_requests()]
+    assert len(bodies) == 3 and {body["model"] for body in bodies} == {"gpt-chosen"}
+    assert all("Use British spelling" in body["instructions"] for body in bodies)

@@ -17,6 +17,7 @@ for a reason that sent nothing (no key, every input refused).
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -94,6 +95,8 @@ def _options(mode: Mode, output_format: str, given: dict[str, Any]) -> ManyOptio
         raise click.UsageError(f"--{mode} needs the assistant and FILES: gpt-tools run NAME FILES... --{mode}")
     if "-" in files:
         raise click.UsageError(f"--{mode} works on files; stdin (-) cannot be written back or named in a report")
+    # `docs/*.md docs/a.md` names a.md twice: it is checked (and counted, and written) once, as ruff does.
+    files = tuple({os.path.normpath(os.path.abspath(path)): path for path in reversed(files)}.values())[::-1]
     from gpt_tools.cli.filecheck import EngineOptions
     from gpt_tools.state.localread import MAX_FILE_BYTES
 
