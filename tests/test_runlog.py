@@ -872,3 +872,16 @@ def test_a_refused_reply_is_logged_with_why_and_shown_by_show_rejected(
     rows = json.loads(capfd.readouterr().out)
     assert [row["output_text"] for row in rows] == ["\x1b[31mHere is the fixed document:\x1b[0m", None]
     assert all(row["error"].startswith("ReplyRejected: ") for row in rows)
+
+
+def test_batch_results_without_usage_are_logged_as_unknown(tmp_path: Path) -> None:
+    from gpt_tools.core.batch import BatchRecord
+    from gpt_tools.core.batch_collect import _log_usage
+
+    record = BatchRecord("batch_1", "MarkdownLinter", "gpt-5-mini", "now", str(tmp_path), "file-1", True, 1000)
+    batch = {"request_counts": {"total": 1, "failed": 0}, "created_at": 1, "completed_at": 2}
+    _log_usage(record, batch, {"0-0": {"response": {"body": {"output": []}}}})
+    _log_usage(record, batch, {"0-0": {"response": {"body": {"usage": {"input_tokens": 5, "output_tokens": 2}}}}})
+    unknown, known = runlog.recent(runlog.Filters(), 5)[::-1]
+    assert (unknown["input_tokens"], unknown["cost"]) == (None, None)
+    assert (known["input_tokens"], known["output_tokens"]) == (5, 2) and known["cost"] is not None

@@ -153,10 +153,12 @@ def _outcome(record: BatchRecord, entry: FileRecord, results: dict[str, dict[str
 def _log_usage(record: BatchRecord, batch: dict[str, Any], results: dict[str, dict[str, Any]]) -> None:
     """One run-log row for the whole batch: what its requests used and cost (at the batch price)."""
     tokens_in = tokens_out = cached = 0
+    reported = not results  # no result line: nothing was billed; results without usage: unknown, never $0
     for line in results.values():
         body = (line.get("response") or {}).get("body")
         usage = body.get("usage") if isinstance(body, dict) else None
         if isinstance(usage, dict):
+            reported = True
             tokens_in += int(usage.get("input_tokens") or 0)
             tokens_out += int(usage.get("output_tokens") or 0)
             cached += int((usage.get("input_tokens_details") or {}).get("cached_tokens") or 0)
@@ -175,6 +177,7 @@ def _log_usage(record: BatchRecord, batch: dict[str, Any], results: dict[str, di
         status="error" if failed else "ok",
         error=f"{failed} of {counts.get('total')} requests failed" if failed else None,
         requests=len(results),
+        priced=reported,
     )
     try:
         config_prices = load_config(record.root).prices
