@@ -205,3 +205,10 @@ def test_a_conversation_removed_while_chatting_is_not_brought_back(api: FakeOpen
     chat.expect(b"the three")
     assert _leave(chat) == 0
     assert _sent(api) == ["teh one", "teh three"] and not saved.exists()
+
+
+def test_a_piped_line_that_is_not_utf8_is_said_and_not_sent(api: FakeOpenAI) -> None:
+    done = _piped(b"teh one\n\xff\xfe bad\nteh two\n", "Summarizer")
+    assert done.returncode == 0 and done.stdout == b"the one\nthe two\n"
+    assert b"not UTF-8 was not sent" in done.stderr and b"Traceback" not in done.stderr
+    assert _sent(api) == ["teh one", "teh two"]

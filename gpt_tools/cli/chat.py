@@ -134,6 +134,9 @@ def repl(options: ChatOptions, console: Console) -> int:
         except KeyboardInterrupt:
             console.result("\n")
             continue
+        except UnicodeDecodeError as exc:  # a pipe's bytes, or a terminal's encoding: never sent mangled
+            console.error(f"a message that is not UTF-8 was not sent ({exc.reason} at byte {exc.start})")
+            continue
         message = handle(line, state, console).send if line.strip() else None
         if message is not None and message.strip():
             state.saved = _turn(message, state, options, config, console) and state.saved

@@ -49,9 +49,10 @@ class Lines:
         if self.prompts is not None:
             self.prompts.write(prompt)
             self.prompts.flush()
-        line = sys.stdin.readline()
-        if not line:
+        raw = sys.stdin.buffer.readline()
+        if not raw:
             raise EOFError
+        line = raw.decode("utf-8")  # UnicodeDecodeError: the caller says so and sends nothing
         return line[:-1] if line.endswith("\n") else line
 
     def pending(self) -> bool:
