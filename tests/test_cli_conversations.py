@@ -185,3 +185,13 @@ def test_conversation_last_without_a_name(api: FakeOpenAI) -> None:
     assert done.returncode == 0, done.stderr
     [saved] = list(_state().glob("conv-*.json"))
     assert len(json.loads(saved.read_text())["messages"]) == 4
+
+
+def test_list_here_shows_only_this_projects_conversations(api: FakeOpenAI) -> None:
+    here = _talk("Summarizer", "teh here")
+    elsewhere = conversation.new("Summarizer", Path.cwd().parent)
+    gpt_tools.run("Summarizer", "teh elsewhere", conversation=elsewhere)
+    _, everywhere, _ = _cli("conversations", "list")
+    assert here.id in everywhere and elsewhere.id in everywhere
+    code, out, _ = _cli("conversations", "list", "--here")
+    assert code == 0 and here.id in out and elsewhere.id not in out
