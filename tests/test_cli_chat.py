@@ -212,3 +212,11 @@ def test_a_piped_line_that_is_not_utf8_is_said_and_not_sent(api: FakeOpenAI) -> 
     assert done.returncode == 0 and done.stdout == b"the one\nthe two\n"
     assert b"not UTF-8 was not sent" in done.stderr and b"Traceback" not in done.stderr
     assert _sent(api) == ["teh one", "teh two"]
+
+
+def test_a_bracketed_paste_starting_with_triple_quotes_is_sent_as_it_is(api: FakeOpenAI) -> None:
+    chat = _chat("Summarizer")
+    chat.send(b'\x1b[200~"""teh docstring\ndef f(): pass\x1b[201~\r')  # code, not a block to wait for
+    chat.expect(b"the docstring")
+    assert _leave(chat) == 0
+    assert _sent(api) == ['"""teh docstring\ndef f(): pass']

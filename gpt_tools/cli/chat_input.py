@@ -75,6 +75,8 @@ def _isatty(stream: TextIO | None) -> bool:
 def read_message(lines: Lines) -> str:
     """The next message: one line, a `\"\"\"` block, or a paste; EOFError at the end of input."""
     first = lines.line(PROMPT)
+    if "\n" in first:
+        return first  # a bracketed paste, whole: quotes in it are its text, not a block's fences
     if first.lstrip().startswith(FENCE):
         return _block(lines, first.lstrip()[len(FENCE) :])
     gathered = [first]
