@@ -221,3 +221,15 @@ def test_model_and_instruct_reach_every_request(docs: list[Path], api: FakeOpenA
     bodies = [request.body for request in api.model_requests()]
     assert len(bodies) == 3 and {body["model"] for body in bodies} == {"gpt-chosen"}
     assert all("Use British spelling" in body["instructions"] for body in bodies)
+
+
+def test_per_run_settings_reach_every_request_and_others_are_refused(
+    docs: list[Path], api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    assert _run(*map(str, docs), "--check", "--temperature", "0.3", "-O", "reasoning_effort", "low") == 1
+    bodies = [request.body for request in api.model_requests()]
+    assert len(bodies) == 3 and {body["temperature"] for body in bodies} == {0.3}
+    assert {body["reasoning"]["effort"] for body in bodies} == {"low"}
+    capfd.readouterr()
+    assert _run(str(docs[0]), "--write", "-p", "a prompt") == 2
+    assert "--prompt cannot be used with --write" in capfd.readouterr().err

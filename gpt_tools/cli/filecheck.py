@@ -9,17 +9,19 @@ edit made while the request was in flight. The front ends only say it, each in i
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
 from gpt_tools.cli.hook_args import link_note
 from gpt_tools.cli.safe_text import printable
+from gpt_tools.config.definitions import apply_settings
 from gpt_tools.config.loader import load_config
 from gpt_tools.config.resolve import resolve_settings
+from gpt_tools.core.plan import Hooks, RunRequest
 from gpt_tools.core.records import EditReport, Result
-from gpt_tools.core.runner import run
+from gpt_tools.core.runner import run_request
 from gpt_tools.core.session import Session
 from gpt_tools.errors import GptToolsError, InputRefused, ReplyRejected, UsageError, exit_status
 from gpt_tools.markdown.textio import decode_input
@@ -46,6 +48,9 @@ class EngineOptions:
     instruct: str | None = None
     allow_secrets: bool = False
     frontend: Frontend = "hook"
+    # Per-run settings (`run --temperature`, `-O KEY VALUE`): the assistant's fields, and settings over every layer.
+    assistant_fields: Mapping[str, Any] = field(default_factory=dict)
+    settings: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -99,12 +104,12 @@ class Engine:
     def __init__(self, options: EngineOptions) -> None:
         self.options = options
         self.config = load_config()
-        self.assistant = self.config.assistant(options.assistant)
+        self.assistant = replace(self.config.assistant(options.assistant), **options.assistant_fields)
         if not self.assistant.rewrites:
             raise UsageError(f"{self.assistant.name} writes new text; this needs a rewriting assistant")
         # An empty model (flag, GPT_TOOLS_MODEL) fails the run as a usage error, not each file.
         settings = resolve_settings(self.config, self.assistant, model=options.model, backend=options.backend)
-        jobs = options.jobs or settings.jobs
+        jobs = options.jobs or apply_settings(settings, options.settings).jobs
         self.session = Session(jobs=jobs, cache=ResultCache() if options.use_cache else None)
         self.cancel = threading.Event()  # set on Ctrl-C: every file's requests close their sockets
 
@@ -115,18 +120,17 @@ class Engine:
 
     def run_text(self, text: str) -> Result:
         options = self.options
-        return run(
-            self.assistant,
-            text,
+        request = RunRequest(
+            assistant=self.assistant,
+            text=text,
             model=options.model,
             backend=options.backend,
             extra_instructions=options.instruct,
             allow_secrets=options.allow_secrets,
-            session=self.session,
             config=self.config,
-            frontend=options.frontend,
-            cancel=self.cancel,
+            settings=options.settings,
         )
+        return run_request(request, hooks=Hooks(cancel=self.cancel), session=self.session, frontend=options.frontend)
 
     def check(self, path: str) -> FileCheck:
         """One file, read, guarded and run; never raises for a problem of this file alone."""

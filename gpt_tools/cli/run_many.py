@@ -35,7 +35,10 @@ if TYPE_CHECKING:
 
 Mode = Literal["write", "check", "diff"]
 # `run` options that mean the same for many files; every other one, given with a mode, is refused.
-_TAKEN = frozenset({"name", "files", "assistant_name", "model", "backend", "instruct", "allow_secrets", "no_cache"})
+_TAKEN = frozenset(
+    {"name", "files", "assistant_name", "model", "backend", "instruct", "allow_secrets", "no_cache"}
+    | {"temperature", "max_output_tokens", "options", "stream"}  # per-run settings: the same for every file
+)
 _OURS = frozenset({"write", "check", "diff", "output_format"})
 _MODE_HELP = {
     "write": "Rewrite each FILE in place (atomically; never over an edit made meanwhile). Many files at once.",
@@ -98,7 +101,15 @@ def _options(mode: Mode, output_format: str, given: dict[str, Any]) -> ManyOptio
     # `docs/*.md docs/a.md` names a.md twice: it is checked (and counted, and written) once, as ruff does.
     files = tuple({os.path.normpath(os.path.abspath(path)): path for path in reversed(files)}.values())[::-1]
     from gpt_tools.cli.filecheck import EngineOptions
+    from gpt_tools.cli.runsettings import per_run
     from gpt_tools.state.localread import MAX_FILE_BYTES
+
+    settings = per_run(
+        given.get("options") or (),
+        temperature=given.get("temperature"),
+        max_output_tokens=given.get("max_output_tokens"),
+        stream=given.get("stream"),
+    )
 
     engine = EngineOptions(
         assistant=name,
@@ -111,6 +122,8 @@ def _options(mode: Mode, output_format: str, given: dict[str, Any]) -> ManyOptio
         instruct=given.get("instruct"),
         allow_secrets=bool(given.get("allow_secrets")),
         frontend="cli",
+        assistant_fields=settings.assistant,
+        settings=settings.settings,
     )
     return ManyOptions(mode=mode, github=output_format == "github", files=files, engine=engine)
 
