@@ -1,47 +1,43 @@
-"""`:[range]GptFilter NAME` from editor/plugin/gpt_tools.vim, through a real, headless Vim."""
+"""`:[range]GptFilter NAME` from editor/plugin/gpt_tools.vim through a real, headless Vim: what both
+paths share (arguments, the buffer's project) and the waiting path (Vim without +job, or
+g:gpt_tools_filter_wait); the job path is in test_vim_job.py."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import BIN, ROOT, write_config
+from tests.conftest import ROOT, write_config
 from tests.conftest import SAMPLE_LINES as LINES
 from tests.fake_openai import FakeOpenAI
+from tests.vim_helpers import run_vim
 
 pytestmark = pytest.mark.skipif(shutil.which("vim") is None and not os.environ.get("CI"), reason="vim not installed")
 
-PLUGIN = ROOT / "editor" / "plugin" / "gpt_tools.vim"
+WAIT = "let g:gpt_tools_filter_wait = 1"
+CASES = json.loads((ROOT / "tests" / "fixtures" / "editor_args.json").read_text(encoding="utf-8"))["cases"]
+FIXED = [line.replace("teh", "the") for line in LINES]
 
 
-def _vim(path: Path, *commands: str) -> str:
-    """Run commands on path in Vim with only our plugin loaded, write and quit; return v:errmsg."""
-    errmsg = path.with_name("errmsg.txt")
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    argv = ["vim", "-Es", "-N", "-u", "NONE", "-i", "NONE", "--cmd", f"set rtp^={ROOT / 'editor'}"]
-    argv += ["-c", f"source {PLUGIN}"]
-    for command in commands:
-        argv += ["-c", command]
-    argv += ["-c", f"call writefile([v:errmsg], '{errmsg}')", "-c", "wq", str(path)]
-    subprocess.run(argv, env=env, capture_output=True, timeout=60, start_new_session=True, check=False)
-    return errmsg.read_text(encoding="utf-8").strip()
+def _sent(api: FakeOpenAI) -> str:
+    return json.dumps([request.body for request in api.model_requests()])
 
 
 def test_whole_buffer_is_fixed(api: FakeOpenAI, document: Path) -> None:
-    assert _vim(document, "GptFilter MarkdownLinter") == ""
-    assert document.read_text().splitlines() == [line.replace("teh", "the") for line in LINES]
+    assert run_vim(document, WAIT, "GptFilter MarkdownLinter").errmsg == ""
+    assert document.read_text().splitlines() == FIXED
 
 
 def test_range_fixes_only_its_lines_in_one_undo_step(api: FakeOpenAI, document: Path) -> None:
-    assert _vim(document, "3,4GptFilter MarkdownLinter") == ""
+    assert run_vim(document, WAIT, "3,4GptFilter MarkdownLinter").errmsg == ""
     assert document.read_text().splitlines() == [*LINES[:2], "the first line", "the second line", *LINES[4:]]
     assert api.model_requests()[0].body["input"][0]["content"][0]["text"] == "teh first line\nteh second line\n"
     before = document.read_bytes()
-    _vim(document, "3,4GptFilter MarkdownLinter", "undo")
+    run_vim(document, WAIT, "3,4GptFilter MarkdownLinter", "undo")
     assert document.read_bytes() == before
 
 
@@ -49,19 +45,135 @@ def test_failing_server_leaves_the_text_and_shows_the_error(api: FakeOpenAI, doc
     write_config(Path.cwd(), "max_retries = 0\n")
     api.default_fault = "500"
     before = document.read_bytes()
-    message = _vim(document, "2,4GptFilter MarkdownLinter")
+    message = run_vim(document, WAIT, "2,4GptFilter MarkdownLinter").errmsg
     assert "GptFilter:" in message and "HTTP 500" in message
     assert document.read_bytes() == before
 
 
 def test_unknown_assistant_leaves_the_text_and_names_the_close_match(api: FakeOpenAI, document: Path) -> None:
     before = document.read_bytes()
-    message = _vim(document, "GptFilter MarkdwonLinter")
+    message = run_vim(document, WAIT, "GptFilter MarkdwonLinter").errmsg
     assert "Did you mean 'MarkdownLinter'" in message
     assert document.read_bytes() == before and api.model_requests() == []
 
 
-def test_missing_program_is_reported(api: FakeOpenAI, document: Path) -> None:
+@pytest.mark.parametrize("mode", ["wait", "job"])
+def test_missing_program_is_reported(api: FakeOpenAI, document: Path, mode: str) -> None:
     before = document.read_bytes()
-    message = _vim(document, "let g:gpt_tools_filter = '/nonexistent/gpt-filter'", "GptFilter MarkdownLinter")
-    assert "not found" in message and document.read_bytes() == before
+    setting = WAIT if mode == "wait" else ""
+    done = run_vim(document, setting, "let g:gpt_tools_filter = '/nonexistent/gpt-filter'", "GptFilter MarkdownLinter")
+    assert "not found" in done.errmsg and document.read_bytes() == before
+
+
+# --- One argument syntax: shell words, no expansion (tests/fixtures/editor_args.json). ---
+
+
+def test_the_split_follows_the_shared_table(tmp_path: Path) -> None:
+    # ensure_ascii=False: Vim reads \uD83C as a lone surrogate, not half of a pair
+    calls = [f"call add(g:got, gpt_tools#split({json.dumps(case['input'], ensure_ascii=False)}))" for case in CASES]
+    out = tmp_path / "split.json"
+    run_vim(None, "let g:got = []", *calls, f"call writefile([json_encode(g:got)], {json.dumps(str(out))})")
+    got = json.loads(out.read_text(encoding="utf-8"))
+    for case, result in zip(CASES, got, strict=True):
+        if "error" in case:
+            assert "error" in result and "argv" not in result, case
+        else:
+            assert result == {"argv": case["argv"]}, case
+
+
+@pytest.mark.parametrize("mode", ["wait", "job"])
+def test_quoted_instructions_reach_the_request(api: FakeOpenAI, document: Path, mode: str) -> None:
+    setting = WAIT if mode == "wait" else ""
+    done = run_vim(document, setting, 'GptFilter MarkdownLinter -i "Use British spelling"', wait=mode == "job")
+    assert done.errmsg == "" and document.read_text().splitlines() == FIXED
+    assert "Use British spelling" in _sent(api)
+
+
+@pytest.mark.parametrize("mode", ["wait", "job"])
+def test_an_unclosed_quote_runs_nothing(api: FakeOpenAI, document: Path, mode: str) -> None:
+    before = document.read_bytes()
+    setting = WAIT if mode == "wait" else ""
+    done = run_vim(document, setting, 'GptFilter MarkdownLinter -i "Use British')
+    assert "not closed" in done.errmsg and "nothing was run" in done.errmsg
+    assert document.read_bytes() == before and api.model_requests() == []
+
+
+# --- The buffer's project decides, not Vim's working folder. ---
+
+
+def _project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project with an assistant of its own; Vim starts elsewhere; no $GPT_TOOLS_CONFIG overrides it."""
+    monkeypatch.delenv("GPT_TOOLS_CONFIG")
+    project = tmp_path / "project"
+    (project / "docs").mkdir(parents=True)
+    write_config(project, 'max_retries = 0\n[assistants.House]\ninstructions = "Our house style."\nmode = "rewrite"\n')
+    (project / "docs" / "notes.md").write_text("\n".join(LINES) + "\n", encoding="utf-8")
+    return project / "docs" / "notes.md"
+
+
+@pytest.mark.parametrize("mode", ["wait", "job"])
+def test_the_buffers_project_config_is_used(
+    api: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    notes = _project(tmp_path, monkeypatch)
+    setting = WAIT if mode == "wait" else ""
+    done = run_vim(notes, setting, "GptFilter House", wait=mode == "job")
+    assert done.errmsg == "" and done.last.get("status", "ok") == "ok", done
+    assert "Our house style." in _sent(api)
+    assert notes.read_text().splitlines() == FIXED
+
+
+def test_completion_lists_the_buffers_project_assistants(
+    api: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    notes = _project(tmp_path, monkeypatch)
+    out = tmp_path / "names.json"
+    complete = "gpt_tools#complete('Ho', 'GptFilter Ho', 12)"
+    options = "gpt_tools#complete('--inp', 'GptFilter House --inp', 21)"
+    run_vim(notes, f"call writefile([json_encode([{complete}, {options}])], {json.dumps(str(out))})")
+    names, flags = json.loads(out.read_text(encoding="utf-8"))
+    assert names == ["House"] and flags == ["--input-files"]
+
+
+# --- :GptTrust: what trusting the buffer's project lets it do, then `gpt-tools trust`. ---
+
+
+def _untrusted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, api: FakeOpenAI, file: str, text: str) -> Path:
+    notes = _project(tmp_path, monkeypatch)
+    (notes.parent.parent / "gpt-tools.toml").unlink()
+    write_config(notes.parent.parent, text.replace("URL", api.url), file)
+    return notes
+
+
+def test_trust_lets_the_buffers_project_choose_its_endpoint(
+    api: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = 'base_url = "URL"\nmax_retries = 0\n[assistants.House]\ninstructions = "Our house style."\nmode = "rewrite"\n'
+    notes = _untrusted(tmp_path, monkeypatch, api, "gpt-tools.toml", text)
+    refused = run_vim(notes, WAIT, "GptFilter House")
+    assert "not trusted" in refused.errmsg and "gpt-tools trust" in refused.errmsg
+    trusted = run_vim(notes, "GptTrust!")
+    assert trusted.errmsg == "" and f"GptTrust: gpt-tools: {notes.parent.parent}: trusted" in trusted.messages
+    assert run_vim(notes, WAIT, "GptFilter House").errmsg == "" and notes.read_text().splitlines() == FIXED
+
+
+def test_trust_asks_first_and_names_what_the_config_sets(
+    api: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = '[project]\nname = "x"\nbase_url = "not ours"\n[tool.gpt-tools]\napi_key_cmd = "pass show k"\n'
+    notes = _untrusted(tmp_path, monkeypatch, api, "pyproject.toml", text + "[tool.gpt-tools.prices]\n")
+    out = tmp_path / "question.txt"
+    done = run_vim(
+        notes,
+        f"call writefile([gpt_tools#trust#question(gpt_tools#trust#config(expand('%:p:h')))], '{out}')",
+        "GptTrust",  # no terminal to answer: the default, Cancel
+    )
+    question = out.read_text(encoding="utf-8")
+    assert question.startswith(f"Trust the project {notes.parent.parent}?")
+    assert question.rstrip().endswith("Its pyproject.toml sets: [prices], api_key_cmd.")  # not [project]'s base_url
+    assert f"GptTrust: {notes.parent.parent} not trusted (cancelled)" in done.messages
+
+
+def test_trust_outside_any_project_says_there_is_nothing_to_trust(api: FakeOpenAI, document: Path) -> None:
+    done = run_vim(document, "GptTrust!")
+    assert "nothing to trust" in done.messages and done.errmsg == ""

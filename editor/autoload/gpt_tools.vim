@@ -1,18 +1,99 @@
-" gpt-tools for Vim: the body of :GptFilter. Plain legacy Vim script (Vim 8.1+, Neovim).
+" gpt-tools for Vim: the body of :GptFilter (and the helpers :GptTrust shares). Plain legacy Vim script (Vim 8.1+, Neovim).
+" The job-based :GptFilter (Vim with +job) is in autoload/gpt_tools/job.vim.
 
 " The program to run; g:gpt_tools_filter overrides it (e.g. a path inside a virtualenv).
-function! s:program() abort
+function! gpt_tools#program() abort
   return get(g:, 'gpt_tools_filter', 'gpt-filter')
 endfunction
 
-" Assistant names for completion, from `gpt-tools list` (first word of each line).
-function! gpt_tools#complete(lead, line, pos) abort
-  let l:list = fnamemodify(exepath(s:program()), ':h') . '/gpt-tools'
-  if !executable(l:list)
-    let l:list = 'gpt-tools'
+" `gpt-tools`, next to gpt-filter when that is a path (a virtualenv's bin), else from $PATH.
+function! gpt_tools#main_program() abort
+  let l:main = fnamemodify(exepath(gpt_tools#program()), ':h') . '/gpt-tools'
+  return executable(l:main) ? l:main : 'gpt-tools'
+endfunction
+
+" The folder whose project a buffer belongs to: the buffer file's folder (gpt-tools walks up from
+" there, as it would in a shell cd'ed there), else Vim's working folder (an unnamed buffer).
+function! gpt_tools#folder(buf) abort
+  let l:name = bufname(a:buf)
+  let l:folder = empty(l:name) || !empty(getbufvar(a:buf, '&buftype')) ? '' : fnamemodify(l:name, ':p:h')
+  return isdirectory(l:folder) ? l:folder : getcwd()
+endfunction
+
+" A shell command that runs argv in folder (for system(), where no job is available).
+function! s:in_folder(folder, argv) abort
+  return 'cd ' . shellescape(a:folder) . ' && ' . join(map(copy(a:argv), 'shellescape(v:val)'))
+endfunction
+
+" Split an argument line into words by the rules of :help gpt-tools-arguments (POSIX shell words, as
+" Python's shlex.split: quotes and backslashes, no expansion). Returns {'argv': [...]} or {'error': why}.
+" tests/fixtures/editor_args.json is the shared definition Vim's and Neovim's splits are tested against.
+function! gpt_tools#split(line) abort
+  let [l:words, l:word, l:in_word, l:quote] = [[], '', 0, '']
+  let l:chars = split(a:line, '\zs')
+  let l:i = 0
+  while l:i < len(l:chars)
+    let l:c = l:chars[l:i]
+    if l:quote ==# "'"
+      let [l:quote, l:word] = l:c ==# "'" ? ['', l:word] : [l:quote, l:word . l:c]
+    elseif l:quote ==# '"'
+      if l:c ==# '"'
+        let l:quote = ''
+      elseif l:c ==# '\' && get(l:chars, l:i + 1, '') =~# '^["\\]$'
+        let l:i += 1
+        let l:word .= l:chars[l:i]
+      else
+        let l:word .= l:c
+      endif
+    elseif l:c =~# '^[ \t\r\n]$'
+      if l:in_word
+        call add(l:words, l:word)
+      endif
+      let [l:word, l:in_word] = ['', 0]
+    elseif l:c ==# '\'
+      if l:i + 1 >= len(l:chars)
+        return {'error': 'a backslash at the end escapes nothing'}
+      endif
+      let l:i += 1
+      let [l:word, l:in_word] = [l:word . l:chars[l:i], 1]
+    elseif l:c ==# "'" || l:c ==# '"'
+      let [l:quote, l:in_word] = [l:c, 1]
+    else
+      let [l:word, l:in_word] = [l:word . l:c, 1]
+    endif
+    let l:i += 1
+  endwhile
+  if l:quote !=# ''
+    return {'error': 'the ' . l:quote . ' quote is not closed'}
   endif
-  let l:names = map(systemlist(shellescape(l:list) . ' list 2>/dev/null'), 'matchstr(v:val, ''^\S\+'')')
-  return filter(l:names, 'v:val !=# "" && v:val =~? "^" . a:lead')
+  return {'argv': l:in_word ? add(l:words, l:word) : l:words}
+endfunction
+
+let s:options = ['-i', '--instruct', '-m', '--model', '--backend', '--input-files', '--allow-secrets', '--dry-run']
+
+" The first argument: assistant names of the buffer's project, from `gpt-tools list` run in its
+" folder; later ones starting with '-': gpt-filter's options.
+function! gpt_tools#complete(lead, line, pos) abort
+  let l:before = matchstr(strpart(a:line, 0, a:pos), '\S\+\s\+\zs.*')
+  if l:before =~# '\S\s'
+    return filter(copy(s:options), 'a:lead =~# "^-" && stridx(v:val, a:lead) == 0')
+  endif
+  let l:command = s:in_folder(gpt_tools#folder(bufnr('%')), [gpt_tools#main_program(), 'list']) . ' 2>/dev/null'
+  let l:names = map(systemlist(l:command), 'matchstr(v:val, ''^\S\+'')')
+  return filter(l:names, 'v:val !=# "" && stridx(tolower(v:val), tolower(a:lead)) == 0')
+endfunction
+
+" Show message: the first line on the command line (cut to fit, so no hit-enter prompt interrupts),
+" every line in :messages.
+function! gpt_tools#say(message, error) abort
+  let l:lines = split(a:message, "\n")
+  for l:line in l:lines
+    echomsg l:line
+  endfor
+  redraw  " the lines just shown are cleared away (no hit-enter prompt); the history keeps them
+  execute 'echohl' a:error ? 'ErrorMsg' : 'None'
+  echo strpart(get(l:lines, 0, ''), 0, max([&columns - 12, 20]))
+  echohl None
 endfunction
 
 " The Ex command that reports message as an error (run by :GptFilter through :execute).
@@ -20,31 +101,55 @@ function! s:fail(message) abort
   return 'echoerr ' . string('GptFilter: ' . a:message)
 endfunction
 
-" Run gpt-filter over lines first..last; replace them only on exit status 0. Returns '' on success,
-" else an :echoerr command for :GptFilter to execute.
-function! gpt_tools#filter(first, last, args) abort
-  if !executable(s:program())
-    return s:fail(s:program() . ' not found; pip install gpt-tools, or set g:gpt_tools_filter')
+" :[range]GptFilter {args}: check, split, then run as a job where Vim has one, else wait for it.
+" Returns '' or an Ex command (:echoerr) for the command itself to execute, so that Vim shows just the
+" message, not "Error detected while processing function".
+function! gpt_tools#filter(first, last, line) abort
+  let l:split = gpt_tools#split(a:line)
+  if has_key(l:split, 'error')
+    return s:fail(l:split.error . '; nothing was run (see :help gpt-tools-arguments)')
+  endif
+  if !executable(gpt_tools#program())
+    return s:fail(gpt_tools#program() . ' not found; pip install gpt-tools, or set g:gpt_tools_filter')
   endif
   let l:lines = getline(a:first, a:last)
   if match(l:lines, "\n") >= 0
     return s:fail('the range holds NUL bytes (binary data); nothing was sent')
   endif
+  if has('job') && !get(g:, 'gpt_tools_filter_wait', 0)
+    return gpt_tools#job#start(a:first, a:last, l:split.argv)
+  endif
+  return s:wait(a:first, a:last, l:split.argv, l:lines)
+endfunction
+
+" Without +job: run gpt-filter and wait, as :%! does. Ctrl-C stops it (gpt-filter gives the input back).
+function! s:wait(first, last, argv, lines) abort
   let l:errors = tempname()
-  let l:command = join(map([s:program()] + a:args, 'shellescape(v:val)')) . ' 2>' . shellescape(l:errors)
-  let l:output = system(l:command, join(l:lines, "\n") . "\n")
-  let l:status = v:shell_error
-  let l:message = filereadable(l:errors) ? join(readfile(l:errors), ' ') : ''
+  let l:command = s:in_folder(gpt_tools#folder(bufnr('%')), [gpt_tools#program()] + a:argv)
+  try
+    let l:output = system(l:command . ' 2>' . shellescape(l:errors), join(a:lines, "\n") . "\n")
+    let l:status = v:shell_error
+  catch /^Vim:Interrupt$/
+    let l:status = 130
+  endtry
+  let l:message = filereadable(l:errors) ? join(readfile(l:errors), "\n") : ''
   call delete(l:errors)
-  if l:status != 0
+  if l:status == 130  " SIGINT: Ctrl-C; redraw so no ^C is left over the command line
+    return 'redraw | echo ' . string('GptFilter: cancelled; the text was left as it was')
+  elseif l:status != 0
     return s:fail(empty(l:message) ? 'gpt-filter exited with status ' . l:status : l:message)
   endif
-  call s:replace(a:first, a:last, split(l:output, "\n", 1)[: -2 + (l:output !~# "\n$")])
+  call gpt_tools#replace(a:first, a:last, gpt_tools#lines(split(l:output, "\n", 1)))
   return ''
 endfunction
 
-" Replace lines first..last with new, as one change (one undo step), keeping the view.
-function! s:replace(first, last, new) abort
+" Output lines (readfile(..., 'b') or split(..., 1)) without the empty item a final newline leaves.
+function! gpt_tools#lines(pieces) abort
+  return !empty(a:pieces) && a:pieces[-1] ==# '' ? a:pieces[: -2] : a:pieces
+endfunction
+
+" Replace lines first..last of the current buffer with new, as one change (one undo step), keeping the view.
+function! gpt_tools#replace(first, last, new) abort
   if a:new ==# getline(a:first, a:last)
     return
   endif

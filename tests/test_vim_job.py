@@ -1,0 +1,178 @@
+"""`:GptFilter` as a job (Vim with +job), through a real, headless Vim: Vim stays usable while it runs,
+the result lands only on success and only on the text it was run on, in one undo step, and
+`:GptFilterCancel` stops it cleanly."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SAMPLE_LINES as LINES
+from tests.conftest import log_file, write_config
+from tests.fake_openai import FakeOpenAI, Scripted
+from tests.vim_helpers import run_vim
+
+
+def _has_job() -> bool:
+    check = ["vim", "-Es", "-u", "NONE", "-c", "if !has('job') | cquit | endif", "-c", "qa!"]
+    return subprocess.run(check, check=False).returncode == 0
+
+
+pytestmark = [
+    pytest.mark.skipif(shutil.which("vim") is None and not os.environ.get("CI"), reason="vim not installed"),
+    pytest.mark.skipif(shutil.which("vim") is not None and not _has_job(), reason="this Vim has no +job"),
+]
+
+FIXED = [line.replace("teh", "the") for line in LINES]
+
+
+def _until_in_vim(condition: str, seconds: int = 30) -> str:
+    """Vim script that sleeps (callbacks run meanwhile) until condition holds or seconds pass."""
+    return f"let s:n = 0 | while !({condition}) && s:n < {seconds * 50} | sleep 20m | let s:n += 1 | endwhile"
+
+
+def test_the_result_replaces_the_range_after_vim_went_on(api: FakeOpenAI, document: Path) -> None:
+    done = run_vim(
+        document,
+        "3,4GptFilter MarkdownLinter",
+        # The command returned at once: these run before the result is in.
+        "let g:seen = [getline(3), g:gpt_tools_status, gpt_tools#job#state(bufnr('%'))]",
+        wait=True,
+    )
+    assert done.last["status"] == "ok" and done.errmsg == ""
+    assert document.read_text().splitlines() == [*LINES[:2], "the first line", "the second line", *LINES[4:]]
+    assert "2 line(s) changed" in done.last["message"] and "GptFilter MarkdownLinter: 2 line(s)" in done.messages
+    whole = run_vim(document, "GptFilter MarkdownLinter", wait=True)  # 6 lines sent, 2 of them still 'teh'
+    assert "2 line(s) changed" in whole.last["message"]
+    assert done.status == ""  # the progress is gone once the run is
+
+
+def test_vim_is_free_and_shows_progress_while_it_waits(api: FakeOpenAI, document: Path) -> None:
+    out = document.with_name("seen.json")
+    done = run_vim(
+        document,
+        "GptFilter MarkdownLinter",
+        "let g:seen = [getline(3), g:gpt_tools_status, gpt_tools#job#state(bufnr('%'))]",
+        f"call writefile([json_encode(g:seen)], {json.dumps(str(out))})",
+        wait=True,
+    )
+    line, status, state = json.loads(out.read_text())
+    assert line == LINES[2] and state == "running"  # the buffer untouched while the job works
+    assert status == "GptFilter MarkdownLinter on notes.md: 0 s"
+    assert done.last["status"] == "ok" and done.lines == FIXED
+
+
+def test_a_retry_is_shown_in_the_progress(api: FakeOpenAI, document: Path) -> None:
+    api.script(Scripted(fault="500"), Scripted(delay=4))
+    out = document.with_name("seen.json")
+    done = run_vim(
+        document,
+        "GptFilter MarkdownLinter",
+        _until_in_vim("g:gpt_tools_status =~# 'retrying' || !empty(g:gpt_tools_last)"),
+        f"call writefile([g:gpt_tools_status], {json.dumps(str(out))})",
+        wait=True,
+    )
+    assert "HTTP 500" in out.read_text() and "retrying in" in out.read_text()
+    assert done.last["status"] == "ok" and done.lines == FIXED
+
+
+def test_one_undo_brings_the_text_back_and_keeps_the_edit_made_before(api: FakeOpenAI, document: Path) -> None:
+    done = run_vim(document, "normal! Goadded", "GptFilter MarkdownLinter", wait=True)
+    assert done.last["status"] == "ok" and done.lines == [*FIXED, "added"]
+    document.write_text("\n".join(LINES) + "\n")
+    undone = run_vim(document, "normal! Goadded", "GptFilter MarkdownLinter", *_wait_then("undo"))
+    assert undone.lines == [*LINES, "added"]
+
+
+def _wait_then(*commands: str) -> list[str]:
+    return [_until_in_vim("!empty(g:gpt_tools_last)"), *commands]
+
+
+def test_an_edit_made_while_waiting_is_never_overwritten(api: FakeOpenAI, document: Path) -> None:
+    done = run_vim(document, "GptFilter MarkdownLinter", "1s/Notes/My notes/", *_wait_then())
+    assert done.last["status"] == "conflict" and "changed meanwhile" in done.last["message"]
+    assert document.read_text().splitlines() == ["# My notes", *LINES[1:]]  # the user's edit, nothing else
+    assert done.windows == 2 and done.other == FIXED  # the result, diffed in a split; the cursor stays
+
+
+def test_an_edit_undone_before_the_result_counts_as_no_edit(api: FakeOpenAI, document: Path) -> None:
+    done = run_vim(document, "GptFilter MarkdownLinter", "1s/Notes/My notes/", "undo", *_wait_then())
+    assert done.last["status"] == "ok" and done.windows == 1
+    assert document.read_text().splitlines() == FIXED
+
+
+def test_a_buffer_left_meanwhile_still_gets_its_result_in_one_undo_step(api: FakeOpenAI, document: Path) -> None:
+    other = document.with_name("other.md")
+    done = run_vim(document, "set hidden", "GptFilter MarkdownLinter", f"edit {other}", *_wait_then())
+    assert done.last["status"] == "ok" and done.last["buffer"] == 1
+    assert document.read_text().splitlines() == FIXED and not other.exists()
+    document.write_text("\n".join(LINES) + "\n")
+    commands = ["set hidden", "normal! Goadded", "GptFilter MarkdownLinter", f"edit {other}"]
+    undone = run_vim(document, *commands, *_wait_then("buffer 1", "undo"))
+    assert undone.lines == [*LINES, "added"]
+
+
+def test_a_buffer_wiped_meanwhile_gets_its_result_in_a_split(api: FakeOpenAI, document: Path) -> None:
+    done = run_vim(document, "GptFilter MarkdownLinter", "enew", "bwipeout! 1", *_wait_then())
+    assert done.last["status"] == "conflict" and "closed meanwhile" in done.last["message"]
+    assert done.lines == [""] and done.windows == 2 and done.other == FIXED  # the cursor stays where it was
+
+
+def test_a_failure_leaves_the_text_and_says_why(api: FakeOpenAI, document: Path) -> None:
+    write_config(Path.cwd(), "max_retries = 0\n")
+    api.default_fault = "500"
+    before = document.read_bytes()
+    done = run_vim(document, "GptFilter MarkdownLinter", wait=True)
+    assert done.last["status"] == "error" and "HTTP 500" in done.last["message"]
+    assert done.last["message"].startswith("GptFilter MarkdownLinter: HTTP 500")
+    assert "HTTP 500" in done.messages and document.read_bytes() == before
+
+
+def _until(condition: Callable[[], object], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def test_cancel_stops_the_filter_and_keeps_the_text(api: FakeOpenAI, document: Path) -> None:
+    api.script(Scripted(delay=30))
+    before = document.read_bytes()
+    flag, log = document.with_name("request-arrived"), json.dumps(str(log_file()))
+    # Vim cancels once the request is at the server: the filter is then waiting on it, as a user sees it.
+
+    def arrived() -> None:
+        _until(api.model_requests)
+        flag.touch()
+
+    threading.Thread(target=arrived, daemon=True).start()
+    stopped = f"filereadable({log}) && match(readfile({log}), 'stopped by SIGTERM') >= 0"
+    done = run_vim(
+        document,
+        "GptFilter MarkdownLinter",
+        _until_in_vim(f"filereadable({json.dumps(str(flag))})"),
+        "GptFilterCancel",
+        _until_in_vim(stopped),  # the filter itself got SIGTERM and ended, while Vim still ran
+        f"let g:gpt_tools_last.stopped = {stopped}",
+    )
+    assert done.last["status"] == "cancelled" and done.last["stopped"] == 1
+    assert "GptFilter MarkdownLinter: cancelled; the text was left as it was" in done.messages
+    assert done.status == "" and document.read_bytes() == before
+
+
+def test_cancel_with_nothing_running_says_so(api: FakeOpenAI, document: Path) -> None:
+    done = run_vim(document, "GptFilterCancel")
+    assert "nothing is running" in done.messages and done.errmsg == ""
+
+
+def test_a_second_run_in_the_same_buffer_is_refused(api: FakeOpenAI, document: Path) -> None:
+    done = run_vim(document, "GptFilter MarkdownLinter", "GptFilter MarkdownLinter", wait=True)
+    assert "already running" in done.errmsg
+    assert done.last["status"] == "ok" and done.lines == FIXED and len(api.model_requests()) == 1
