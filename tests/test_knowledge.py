@@ -906,3 +906,35 @@ def test_endpoint_label_names_host_path_organization_and_project_never_the_key()
 def test_files_sync_uploads_a_knowledge_file_whose_key_line_is_marked(kb: FakeOpenAI, isolated_env: Path) -> None:
     (isolated_env / "kb" / "k2.md").write_text(f"token: {KEY_IN_FILE}  <!-- pragma: allowlist secret -->\n")
     assert main(["files", "sync"]) == 0 and kb.uploads == 3
+
+
+def test_a_renamed_assistant_keeps_its_uploads(kb: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
+    """What uses a file is the current config's content: list names the new name, prune keeps the files
+    (the old name's vector store goes), and the next sync uploads nothing."""
+    assert main(["files", "sync"]) == 0
+    old_store = next(iter(kb.vector_stores))
+    ids = {record["id"] for record in state()["files"].values()}
+    assert main(["assistant", "edit", "Kb", "--new-name", "Kb2"]) == 0
+    capfd.readouterr()
+    assert main(["files", "list", "--json"]) == 0
+    assert {(r["name"], tuple(r["assistants"])) for r in json.loads(capfd.readouterr().out)} == {
+        (name, ("Kb2",)) for name in ("k0.md", "k1.md", "k2.md")
+    }
+    assert main(["files", "prune"]) == 0
+    out, err = capfd.readouterr()
+    assert out == "" and "0 unused files deleted" in err
+    assert ids <= set(kb.files) and old_store not in kb.vector_stores and "Kb" not in state()["assistants"]
+    assert main(["files", "sync", "Kb2", "--json"]) == 0
+    [report] = json.loads(capfd.readouterr().out)
+    assert (report["assistant"], report["uploaded"], report["attached"]) == ("Kb2", 0, 3)
+    assert set(report["file_ids"]) == ids and report["vector_store_id"] in kb.vector_stores
+    assert kb.uploads == 3
+
+
+def test_prune_fails_closed_when_a_knowledge_file_cannot_be_read(
+    kb: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["files", "sync"]) == 0
+    Path("kb/k1.md").unlink()
+    assert main(["files", "prune"]) == 2
+    assert "k1.md" in capfd.readouterr().err and len(kb.files) == 3

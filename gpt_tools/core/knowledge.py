@@ -362,12 +362,27 @@ def forget_lost_attachments(endpoint: Endpoint, root: Path, file_ids: Iterable[s
         return bool(lost)
 
 
-def usage(state: State) -> list[dict[str, Any]]:
-    """Every uploaded file with the assistants that use it."""
-    users: dict[str, list[str]] = {}
-    for name, entry in state.assistants.items():
-        for digest in entry.get("files", []):
-            users.setdefault(digest, []).append(name)
+def users_of(assistants: Iterable[Assistant], root: Path) -> dict[str, list[str]]:
+    """sha256 -> the assistants (of the current config) that sync into root's state file and whose
+    knowledge files, as they are now, have that content. What uses a file is its content, never the name
+    the state file recorded: a renamed assistant still uses its files. Reads the files (ConfigError if one
+    cannot be read: nothing is then called unused)."""
+    found: dict[str, list[str]] = {}
+    for assistant in assistants:
+        if assistant.files and state_root(assistant).resolve() == root.resolve():
+            for digest in dict.fromkeys(read_knowledge(assistant).hashes):
+                found.setdefault(digest, []).append(assistant.name)
+    return found
+
+
+def usage(state: State, users: dict[str, list[str]] | None = None) -> list[dict[str, Any]]:
+    """Every uploaded file with the assistants that use it: by content (users_of), or else as the state
+    file last recorded them."""
+    if users is None:
+        users = {}
+        for name, entry in state.assistants.items():
+            for digest in entry.get("files", []):
+                users.setdefault(digest, []).append(name)
     rows = [
         {"sha256": digest, **record, "assistants": sorted(users.get(digest, []))}
         for digest, record in sorted(state.files.items(), key=lambda item: item[1]["name"])
@@ -386,9 +401,15 @@ def _attachment_rows(state: State, label: str | None = None) -> list[dict[str, A
 
 
 def prune(
-    endpoint: Endpoint, state_file: StateFile, *, dry_run: bool, live: set[str] | None = None
+    endpoint: Endpoint,
+    state_file: StateFile,
+    *,
+    dry_run: bool,
+    live: set[str] | None = None,
+    users: dict[str, list[str]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Delete server files no assistant uses; a file the server already lost is simply forgotten.
+    """Delete server files no assistant uses (by content, when users_of() is given); a file the server
+    already lost is simply forgotten. The vector store of an assistant no longer in live goes too.
 
     Attachments uploaded to another endpoint are left alone: they can only be deleted through it.
     """
@@ -396,7 +417,7 @@ def prune(
     with state_file.locked() as state:
         gone = [name for name in state.assistants if live is not None and name not in live]
         kept = State(state.files, {n: e for n, e in state.assistants.items() if n not in gone})
-        unused = [row for row in usage(kept) if not row["assistants"] and "endpoint" not in row]
+        unused = [row for row in usage(kept, users) if not row["assistants"] and "endpoint" not in row]
         attached = _attachment_rows(state, label)
         if dry_run:
             return unused + attached
@@ -410,6 +431,8 @@ def prune(
         for row in unused:
             _delete(endpoint, f"/files/{row['id']}")
             del state.files[row["sha256"]]
+        for entry in state.assistants.values():  # a store's record names only files that still exist
+            entry["files"] = [digest for digest in entry.get("files", []) if digest in state.files]
     return unused + attached
 
 
