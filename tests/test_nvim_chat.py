@@ -256,3 +256,38 @@ def test_empty_message_sends_nothing(api: FakeOpenAI, nvim: Any) -> None:
     send(nvim)
     wait_for("the notice", lambda: "nothing to send" in messages(nvim) or None)
     assert api.model_requests() == [] and nvim.vars.get("gpt_tools_pending", 0) == 0
+
+
+def test_a_range_starts_a_chat_with_the_selection_in_the_message(api: FakeOpenAI, nvim: Any, tmp_path: Path) -> None:
+    source = tmp_path / "notes.md"
+    source.write_text("# Notes\nteh first\nteh second\nlast\n", encoding="utf-8")
+    nvim.command(f"edit {source}")
+    nvim.command("2,3GptChat Summarizer")  # was E481: No range allowed
+    buffer = nvim.current.buffer
+    assert buffer.name.startswith("gpt-chat://Summarizer/")
+    block = [f"{source} lines 2-3:", "", "```markdown", "teh first", "teh second", "```"]
+    assert buffer[2:] == [*block, "", ""] and tuple(nvim.current.window.cursor) == (len(buffer), 0)
+    done = chat_turn(nvim, "Summarize teh above.")
+    assert done["status"] == "ok", done
+    sent = api.model_requests()[0].body["input"][0]["content"][0]["text"]
+    assert sent == "\n".join([*block, "", "Summarize teh above."])
+
+
+def test_chat_add_puts_the_buffer_or_a_file_into_the_next_message(api: FakeOpenAI, nvim: Any, tmp_path: Path) -> None:
+    start_run(nvim, "GptChatAdd")
+    assert "no chat is open" in wait_done(nvim)["message"]
+    source = tmp_path / "draft.md"
+    source.write_text("teh draft\n", encoding="utf-8")
+    (Path(nvim.funcs.getcwd()) / "facts.md").write_text("a fact\n", encoding="utf-8")
+    chat = open_chat(nvim)
+    nvim.command(f"split {source}")
+    nvim.command("GptChatAdd")  # the whole buffer, into the chat last opened; the chat is shown
+    assert nvim.current.buffer.number == chat.number
+    nvim.command("GptChatAdd facts.md")  # a file, relative to Neovim's folder
+    assert chat[2:] == [
+        f"{source}:", "", "```markdown", "teh draft", "```", "",
+        "facts.md:", "", "```markdown", "a fact", "```", "", "",
+    ]  # fmt: skip
+    assert chat_turn(nvim, "Compare.")["status"] == "ok"
+    sent = api.model_requests()[0].body["input"][0]["content"][0]["text"]
+    assert "teh draft" in sent and "a fact" in sent and sent.endswith("Compare.")

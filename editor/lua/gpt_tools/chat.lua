@@ -174,9 +174,12 @@ function M.add(buf, lines)
   local block = vim.list_extend(vim.list_extend({}, lines), { '', '' })
   if blank(written) then
     api.nvim_buf_set_lines(buf, first, -1, true, block)
-  else
-    local last = api.nvim_buf_line_count(buf)
-    api.nvim_buf_set_lines(buf, last, last, true, vim.list_extend({ '' }, block))
+  else -- after the last line written, one empty line between
+    local last = first + #written
+    while last > first and written[last - first]:match('^%s*$') do
+      last = last - 1
+    end
+    api.nvim_buf_set_lines(buf, last, -1, true, vim.list_extend({ '' }, block))
   end
   M.show(buf)
   focus(buf, api.nvim_buf_line_count(buf) - 1)
