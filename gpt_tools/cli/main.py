@@ -16,6 +16,7 @@ from gpt_tools.cli import filter as gpt_filter
 from gpt_tools.cli.adhoc import bare_prompt
 from gpt_tools.cli.assistants import assistant_group, list_command, show_command
 from gpt_tools.cli.batch import batch_group
+from gpt_tools.cli.cache import cache_group
 from gpt_tools.cli.chat import chat_command
 from gpt_tools.cli.completion import completion_command
 from gpt_tools.cli.config_cmd import config_group
@@ -56,6 +57,7 @@ for _command in (
     config_group,
     models_command,
     completion_command,
+    cache_group,
 ):
     cli.add_command(_command)
 

@@ -62,6 +62,11 @@ def _key(plan: Plan, cache: ResultCache, text: str) -> str:
     return cache.key(plan.request(text), plan.settings.backend, plan.endpoint.base_url, guard=editmode.GUARD)
 
 
+def chunk_keys(plan: Plan, cache: ResultCache, prepared: Prepared) -> list[str]:
+    """The cache key each chunk of `prepared` is looked up by (`gpt-tools cache clear FILE`)."""
+    return [_key(plan, cache, chunk) for chunk in prepared.chunks]
+
+
 def _from_cache(cache: ResultCache, key: str) -> list[Edit] | None:
     """A remembered reply's edits (read as strictly as a fresh reply); a remembered refusal is raised."""
     known = cache.get(key)

@@ -89,9 +89,10 @@ def check_chunk_reply(reply: Reply, chunk: str, masked: protect.Masked, where: s
 
 def chunk_request(plan: Plan, chunk: str, masked: protect.Masked) -> BackendRequest:
     """One chunk's request: the plan's instructions, then what the chunk's markers stand for, so any
-    rewriting assistant, a custom one too, is told exactly what it is sent (protect_explain.py)."""
+    rewriting assistant, a custom one too, is told exactly what it is sent (protect_explain.py; in edits
+    mode, the opt-out regions protect_hidden.py hid)."""
     request = plan.request(chunk)
-    note = protect_explain.explain(protect.restrict(masked, chunk))
+    note = protect_explain.explain(protect.restrict(masked, chunk), edits=plan.edits)
     return replace(request, instructions=request.instructions + note) if note else request
 
 
@@ -99,6 +100,11 @@ def _key(plan: Plan, cache: ResultCache, text: str, masked: protect.Masked) -> s
     guard = f"{fidelity.VERSION}:{strictness(plan.settings.rewords).name}"  # what was accepted, and by what
     request = chunk_request(plan, text, masked)
     return cache.key(request, plan.settings.backend, plan.endpoint.base_url, guard=guard)
+
+
+def chunk_keys(plan: Plan, cache: ResultCache, prepared: Prepared) -> list[str]:
+    """The cache key each chunk of `prepared` is looked up by (`gpt-tools cache clear FILE`)."""
+    return [_key(plan, cache, chunk, prepared.masked) for chunk in prepared.chunks]
 
 
 def _from_cache(plan: Plan, cache: ResultCache, key: str, chunk: str, masked: protect.Masked, where: str) -> str | None:

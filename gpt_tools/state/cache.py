@@ -9,9 +9,12 @@ so any number of processes can share it without a lock. Entries hold whole docum
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-from dataclasses import asdict
+import os
+import re
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,22 @@ from gpt_tools.state.private import private_dir, private_file
 from gpt_tools.wire.backends import BackendRequest
 
 FORMAT = 1
+_HEX = re.compile(r"[0-9a-f]+")
+_ENTRY = re.compile(r"[0-9a-f]{64}\.json")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cleared:
+    entries: int
+    size: int  # bytes
+
+
+def _scan(folder: Path) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(folder) as found:
+            return list(found)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
 
 
 class ResultCache:
@@ -46,6 +65,34 @@ class ResultCache:
         except (OSError, ValueError):
             return None  # missing or damaged: ask again rather than fail
         return value if isinstance(value, dict) else None
+
+    def forget(self, key: str) -> bool:
+        """Remove one entry (`gpt-tools cache clear FILE`); whether there was one."""
+        try:
+            self._path(key).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    def clear(self) -> Cleared:
+        """Remove every entry (`gpt-tools cache clear`), and the folders they leave empty.
+
+        Only what has an entry's name is removed (`xx/<64 hex>.json`), never through a symlink: a cache
+        folder that holds something else keeps it.
+        """
+        entries = size = 0
+        for shard in _scan(self.folder):
+            if not (shard.is_dir(follow_symlinks=False) and _HEX.fullmatch(shard.name) and len(shard.name) == 2):
+                continue
+            for entry in _scan(Path(shard.path)):
+                if entry.is_file(follow_symlinks=False) and _ENTRY.fullmatch(entry.name):
+                    with contextlib.suppress(FileNotFoundError):  # another process cleared it first
+                        size += entry.stat(follow_symlinks=False).st_size
+                        os.unlink(entry.path)
+                        entries += 1
+            with contextlib.suppress(OSError):  # not empty (something else is kept) or already gone
+                os.rmdir(shard.path)
+        return Cleared(entries=entries, size=size)
 
     def put(self, key: str, value: dict[str, Any]) -> None:
         path = self._path(key)
