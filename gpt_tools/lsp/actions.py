@@ -25,7 +25,7 @@ from gpt_tools.lsp.anchor import Fix, reanchor
 from gpt_tools.lsp.diagnostics import diagnostic, message, same_fix
 from gpt_tools.lsp.documents import current_fixes, file_path
 from gpt_tools.lsp.positions import Positions
-from gpt_tools.lsp.progress import Progress
+from gpt_tools.lsp.progress import PROGRESS_DELAY, Progress
 from gpt_tools.lsp.server import GptToolsServer
 
 COMMAND = "gpt-tools.run"
@@ -173,9 +173,10 @@ async def run_action(
     cancel = threading.Event()
     progress = Progress(server, "gpt-tools", token, cancel)
     job, start = _job_fixes(server, data, text, cancel, progress)
+    showing: asyncio.Task[None] | None = None
     try:
         async with server.workspace_for(job.path).limit:
-            await progress.begin(f"{job.assistant}: {job.path.name}")
+            showing = progress.begin_after(PROGRESS_DELAY, f"{job.assistant}: {job.path.name}")
             fixes, rewrites = await server.in_thread(lambda: runs.run_on_selection(job), cancel)
     except asyncio.CancelledError:
         progress.end("cancelled")
@@ -184,6 +185,9 @@ async def run_action(
         progress.end("failed")
         server.tell(error, job.assistant)
         return None
+    finally:
+        if showing is not None:
+            showing.cancel()
     progress.end("done")
     if rewrites:
         placed = [replace(fix, start=fix.start + start, end=fix.end + start) for fix in fixes]

@@ -20,7 +20,7 @@ from pygls.uris import to_fs_path
 from gpt_tools.lsp import runs
 from gpt_tools.lsp.anchor import Fix, reanchor
 from gpt_tools.lsp.diagnostics import diagnostics
-from gpt_tools.lsp.progress import Progress
+from gpt_tools.lsp.progress import PROGRESS_DELAY, Progress
 from gpt_tools.lsp.server import Checked, GptToolsServer, InFlight
 
 
@@ -112,11 +112,12 @@ async def _run_check(server: GptToolsServer, uri: str, path: Path, text: str, ve
     workspace = server.workspace_for(path)
     settings = server.settings
     progress = Progress(server, "gpt-tools")
+    showing: asyncio.Task[None] | None = None
     try:
         async with workspace.limit:
             if flight.cancel.is_set():
                 return
-            await progress.begin(f"{settings.assistant}: {path.name}")
+            showing = progress.begin_after(PROGRESS_DELAY, f"{settings.assistant}: {path.name}")
             job = runs.Job(
                 assistant=settings.assistant,
                 text=text,
@@ -133,6 +134,8 @@ async def _run_check(server: GptToolsServer, uri: str, path: Path, text: str, ve
             server.tell(error, f"{settings.assistant} on {path.name}")
         return
     finally:
+        if showing is not None:
+            showing.cancel()
         if server.checking.get(uri) is flight:
             del server.checking[uri]
     progress.end(f"{len(fixes)} suggestion{'' if len(fixes) == 1 else 's'}")

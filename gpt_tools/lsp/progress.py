@@ -1,9 +1,10 @@
 """`workDoneProgress` for one run: begin when it starts, report what it waits for, end when it ends.
 
-A cancellable one (given a cancel event) cancels the run when the user cancels it in the editor.
-The client's own token is used when a request carried one; otherwise one is created, if the client
-said it shows progress (`window.workDoneProgress`). Reports come from the run's worker thread and are
-sent from the server's event loop.
+A run shows progress only once it has taken PROGRESS_DELAY seconds (a result from the cache never
+flickers). A cancellable one (given a cancel event) cancels the run when the user cancels it in the
+editor. The client's own token is used when a request carried one; otherwise one is created, if the
+client said it shows progress (`window.workDoneProgress`). Reports come from the run's worker thread
+and are sent from the server's event loop.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
+
+PROGRESS_DELAY = 0.2  # seconds: a cached check is over long before; a model's reply is not
 
 
 class Progress:
@@ -53,6 +56,16 @@ class Progress:
         cancel = self.cancel
         if cancel is not None:  # pygls cancels the token's future on window/workDoneProgress/cancel
             self.server.work_done_progress.tokens[self.token].add_done_callback(lambda _: cancel.set())
+
+    def begin_after(self, delay: float, message: str) -> asyncio.Task[None]:
+        """begin(), if the run still goes on after delay seconds: a result from the cache (a re-save)
+        shows no progress at all and costs no round trip to the client. Cancel the task when done."""
+
+        async def later() -> None:
+            await asyncio.sleep(delay)
+            await self.begin(message)
+
+        return asyncio.ensure_future(later())
 
     def report(self, message: str) -> None:
         """From any thread."""
