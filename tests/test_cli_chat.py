@@ -10,9 +10,17 @@ from pathlib import Path
 
 import pytest
 
+from gpt_tools.config.loader import load_config
+from gpt_tools.config.resolve import resolve_settings
 from tests.conftest import program, run_program, write_config
 from tests.fake_openai import FakeOpenAI, Scripted
 from tests.test_conversation import Terminal
+
+
+def _model(assistant: str = "Summarizer") -> str:
+    """The model a run of assistant uses here (the built-in default moves with OpenAI's line-up)."""
+    config = load_config()
+    return resolve_settings(config, config.assistant(assistant)).model
 
 
 def _state() -> Path:
@@ -73,17 +81,17 @@ def test_a_triple_quote_block_is_one_turn_on_a_terminal(api: FakeOpenAI) -> None
 
 def test_the_header_names_the_model_and_model_switches_it(api: FakeOpenAI) -> None:
     chat = _chat("Summarizer")
-    assert b"Summarizer \xc2\xb7 gpt-5-mini \xc2\xb7 conv-" in chat.seen
+    assert f"Summarizer · {_model()} · conv-".encode() in chat.seen
     chat.send(b"/model\r")
-    chat.expect(b"model: gpt-5-mini")
+    chat.expect(f"model: {_model()}".encode())
     chat.prompt()
-    chat.send(b"/model gpt-5\r")
-    chat.expect(b"model: gpt-5 from the next turn")
+    chat.send(b"/model gpt-other\r")
+    chat.expect(b"model: gpt-other from the next turn")
     chat.prompt()
     chat.send(b"teh question\r")
     chat.expect(b"the question")
     assert _leave(chat) == 0
-    assert [r.body["model"] for r in api.model_requests()] == ["gpt-5"]
+    assert [r.body["model"] for r in api.model_requests()] == ["gpt-other"]
 
 
 def test_clear_starts_a_new_conversation_and_save_writes_markdown(api: FakeOpenAI) -> None:
@@ -150,7 +158,7 @@ def test_the_spinner_shows_on_a_terminal_and_is_erased_before_the_reply(api: Fak
     chat.expect(b"the answer")
     assert _leave(chat) == 0
     after_prompt = chat.seen.split(b"teh question", 1)[1]
-    spun = after_prompt.index("⠋ Summarizer · gpt-5-mini".encode())
+    spun = after_prompt.index(f"⠋ Summarizer · {_model()}".encode())
     erased = after_prompt.rindex(b"\r\x1b[K", 0, after_prompt.index(b"the answer"))
     assert spun < erased < after_prompt.index(b"the answer")
 
@@ -182,7 +190,7 @@ def test_chat_continue_without_a_name_takes_the_last_conversations_assistant(api
     [saved] = list(_state().glob("conv-*.json"))
     done = _piped(b"more\n", "-c")
     assert done.returncode == 0, done.stderr
-    assert f"DocWriter · gpt-5-mini · {saved.stem} · continuing after 1 turns".encode() in done.stderr
+    assert f"DocWriter · {_model('DocWriter')} · {saved.stem} · continuing after 1 turns".encode() in done.stderr
     assert len(json.loads(saved.read_text())["messages"]) == 4
     done = _piped(b"more\n")
     assert done.returncode == 2 and b"give NAME, or -c" in done.stderr

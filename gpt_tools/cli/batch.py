@@ -7,6 +7,7 @@ messages go to stderr.
 from __future__ import annotations
 
 import json
+import sys
 from collections import Counter
 from typing import Any
 
@@ -93,7 +94,8 @@ def _status_json(batch_id: str, info: dict[str, Any] | None, record: Any, error:
 
 
 def _print_json(console: Console, data: Any) -> None:
-    console.result(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    # On a terminal every non-ASCII character is escaped: the server's words must not act on it.
+    console.result(json.dumps(data, indent=2, ensure_ascii=sys.stdout.isatty()) + "\n")
 
 
 @batch_group.command("status")

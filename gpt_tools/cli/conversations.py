@@ -42,6 +42,15 @@ def conversations_group() -> None:
     """
 
 
+def json_text(data: Any) -> str:
+    """JSON for stdout: UTF-8 as it is for a program, every non-ASCII character escaped on a terminal.
+
+    JSON escapes C0 controls (ESC included) anyway; on a terminal, C1 controls and bidi overrides from
+    a reply must not act either, and `\\uXXXX` is the same JSON.
+    """
+    return json.dumps(data, indent=2, ensure_ascii=sys.stdout.isatty()) + "\n"
+
+
 def _turns(talk: Conversation) -> int:
     return sum(1 for message in talk.messages if message.get("role") == "user")
 
@@ -90,7 +99,7 @@ def list_command(here: bool, as_json: bool) -> int:
     for name in unreadable:
         console.message(f"{name}: cannot be read; `gpt-tools conversations rm {name}` removes it")
     if as_json:
-        console.result(json.dumps([_summary(talk) for talk in found], indent=2, ensure_ascii=False) + "\n")
+        console.result(json_text([_summary(talk) for talk in found]))
         return 0
     rows = [(t.id, t.assistant, f"{_turns(t)} turns", _when(t.updated), first_words(t)) for t in found]
     widths = [max((len(printable(row[i])) for row in rows), default=0) for i in range(4)]
@@ -119,7 +128,7 @@ def show_command(conversation_id: str, as_json: bool) -> int:
     talk = conversation.find(conversation_id)
     console = Console(PROGRAM)
     if as_json:
-        console.result(json.dumps({**asdict(talk), "turns": _turns(talk)}, indent=2, ensure_ascii=False) + "\n")
+        console.result(json_text({**asdict(talk), "turns": _turns(talk)}))
         return 0
     console.line(f"{talk.id} · {talk.assistant} · {_turns(talk)} turns")
     console.line(f"project: {talk.project}")
@@ -176,7 +185,10 @@ def export_command(conversation_id: str, as_json: bool) -> int:
     from gpt_tools.state import conversation
 
     talk = conversation.find(conversation_id)
-    text = json.dumps(asdict(talk), indent=2, ensure_ascii=False) + "\n" if as_json else markdown(talk)
+    if as_json:
+        Console(PROGRAM).result(json_text(asdict(talk)))
+        return 0
+    text = markdown(talk)
     Console(PROGRAM).result(printable(text, keep_newlines=True) if sys.stdout.isatty() else text)
     return 0
 
