@@ -72,9 +72,18 @@ local function buffer_folder()
   return folder
 end
 
+-- has('python3') is true in Neovim 0.7 as soon as g:python3_host_prog is set, pynvim or not: ask it.
+local function has_pynvim(python)
+  if not python or vim.fn.executable(python) == 0 then
+    return false
+  end
+  vim.fn.system({ python, '-c', 'import pynvim' })
+  return vim.v.shell_error == 0
+end
+
 local function host_checks()
   local python, how = host_python()
-  if vim.fn.has('python3') == 0 then
+  if vim.fn.has('python3') == 0 or not has_pynvim(python) then
     local what = python and ('no pynvim in ' .. code(python) .. ' (' .. how .. ')') or 'no Python 3 found for Neovim'
     report.error('no Python 3 host with pynvim: ' .. what, M.install_commands(python))
     return false

@@ -1,0 +1,94 @@
+"""Installing the Neovim plugin on a fresh Neovim, as editor/README.md tells a new user to: empty config
+and data folders (XDG_CONFIG_HOME, XDG_DATA_HOME), an init.vim that only adds editor/ to the runtimepath
+and names the Python host, `:UpdateRemotePlugins` in a headless Neovim, then `:GptRun` in a new one.
+
+Before that works, `:checkhealth gpt_tools` says what is missing and prints the exact commands for this
+machine: the host Python Neovim uses and the pip command that installs the checkout's `nvim` extra into it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.fake_openai import FakeOpenAI
+from tests.nvim_helpers import EDITOR, NVIM, pynvim, start_run, stop_nvim, wait_done
+
+pytestmark = pytest.mark.skipif(
+    (NVIM is None or pynvim is None) and not os.environ.get("CI"), reason="nvim or pynvim not installed"
+)
+
+
+@pytest.fixture
+def fresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, api: FakeOpenAI) -> Path:
+    """A Neovim with nothing installed: its own config and data folders, the default manifest."""
+    monkeypatch.delenv("NVIM_RPLUGIN_MANIFEST", raising=False)
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        folder = tmp_path / "nvim-home" / name.lower()
+        folder.mkdir(parents=True)
+        monkeypatch.setenv(name, str(folder))
+    return Path(os.environ["XDG_CONFIG_HOME"]) / "nvim"
+
+
+def write_init(config: Path, python: str) -> None:
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "init.vim").write_text(
+        f"set runtimepath+={EDITOR}\nlet g:python3_host_prog = '{python}'\n", encoding="utf-8"
+    )
+
+
+def headless(*commands: str) -> subprocess.CompletedProcess[str]:
+    assert NVIM is not None
+    argv = [NVIM, "--headless", "-i", "NONE", *(f"+{command}" for command in commands), "+qa!"]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+
+
+def health_report() -> str:
+    """:checkhealth gpt_tools in a headless Neovim, written to a file (its buffer is the report)."""
+    out = Path(os.environ["XDG_STATE_HOME"]) / "health.txt"
+    done = headless("checkhealth gpt_tools", f"write! {out}")
+    assert out.exists(), done.stderr
+    return out.read_text(encoding="utf-8")
+
+
+def attach() -> Any:
+    assert pynvim is not None and NVIM is not None
+    return pynvim.attach("child", argv=[NVIM, "--embed", "--headless", "-i", "NONE"])
+
+
+def test_a_host_python_without_pynvim_gets_the_exact_install_command(fresh: Path, tmp_path: Path) -> None:
+    venv = tmp_path / "bare-venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    python = str(venv / "bin" / "python")
+    write_init(fresh, python)
+    report = health_report()
+    assert f"no pynvim in `{python}` (g:python3_host_prog)" in report, report
+    assert f"'{python}' -m pip install '{ROOT}[nvim]'" in report, report
+    assert ":UpdateRemotePlugins, and restart Neovim" in report
+
+
+def test_update_remote_plugins_then_gpt_run_works_on_a_fresh_neovim(fresh: Path, tmp_path: Path) -> None:
+    write_init(fresh, sys.executable)  # the Python that has pynvim and gpt-tools: after the pip command
+    before = health_report()
+    assert "the remote plugin is not registered" in before and "run :UpdateRemotePlugins" in before, before
+    done = headless("UpdateRemotePlugins")
+    manifest = Path(os.environ["XDG_DATA_HOME"]) / "nvim" / "rplugin.vim"
+    assert manifest.exists() and "'GptRun'" in manifest.read_text(encoding="utf-8"), done.stderr
+    after = health_report()
+    assert "remote plugin registered" in after and "assistants loaded" in after, after
+    document = tmp_path / "notes.md"
+    document.write_text("teh notes\n", encoding="utf-8")
+    editor = attach()
+    try:
+        editor.command(f"edit {document}")
+        start_run(editor, "GptRun MarkdownLinter")
+        assert wait_done(editor)["status"] == "ok"
+        assert editor.current.buffer[:] == ["the notes"]
+    finally:
+        stop_nvim(editor)
