@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from gpt_tools.cli.main import main
+from tests.conftest import run_program
 from tests.fake_openai import FakeOpenAI
 
 
@@ -84,3 +85,19 @@ def test_per_run_settings_are_part_of_the_cache_key(api: FakeOpenAI) -> None:
     assert main(["run", "MarkdownLinter", "doc.md"]) == 0
     assert main(["run", "MarkdownLinter", "doc.md", "--temperature", "0.5"]) == 0
     assert len(api.model_requests()) == 2  # another temperature is another request
+
+
+def test_gpt_filter_takes_the_per_run_settings(api: FakeOpenAI) -> None:
+    done = run_program(
+        "gpt-filter", "Summarizer", "--temperature", "0.4", "-O", "max_output_tokens", "50", stdin=b"Some text.\n"
+    )
+    assert done.returncode == 0, done.stderr
+    [body] = _bodies(api)
+    assert (body["temperature"], body["max_output_tokens"]) == (0.4, 50)
+
+
+def test_gpt_filter_gives_the_text_back_on_a_bad_setting(api: FakeOpenAI) -> None:
+    done = run_program("gpt-filter", "MarkdownLinter", "-O", "temprature", "1", stdin=b"teh text\n")
+    assert (done.returncode, done.stdout) == (2, b"teh text\n")
+    assert b"did you mean 'temperature'?" in done.stderr
+    assert api.model_requests() == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, NoReturn
 
@@ -19,6 +20,8 @@ from gpt_tools.cli.filter_guard import InputTooLarge, SignalGuard, Signalled
 from gpt_tools.cli.report import fail
 
 if TYPE_CHECKING:  # the run path is imported only once the input is safe (see _filter)
+    from gpt_tools.core.inputs import InputFile
+    from gpt_tools.core.plan import RunRequest
     from gpt_tools.wire.transport import RetryNotice
 
 PROGRAM = "gpt-filter"
@@ -67,6 +70,18 @@ def _parser() -> _Parser:
     parser.add_argument(
         "--dry-run", action="store_true", help="say what would be sent and cost (not in the text); send nothing"
     )
+    parser.add_argument("--temperature", metavar="T", help="sampling temperature for this run, 0-2")
+    parser.add_argument("--max-output-tokens", metavar="N", help="most tokens the reply may take, for this run")
+    parser.add_argument(
+        "-O",
+        "--option",
+        dest="options",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("KEY", "VALUE"),
+        help="any config setting for this run (repeatable), checked like the config: -O reasoning_effort low",
+    )
     return parser
 
 
@@ -80,40 +95,45 @@ def _filter(data: bytes, argv: Sequence[str], console: Console) -> bytes:
     # on a signal during the import too, and never for --help or a usage error.
     from gpt_tools.cli.inputs import read_attachment
     from gpt_tools.core import runner
-    from gpt_tools.core.preview import preview
+    from gpt_tools.core.plan import Hooks
+    from gpt_tools.core.preview import preview_request
     from gpt_tools.markdown import textio
     from gpt_tools.wire import retrypolicy
 
     text = textio.decode_input(data, source="stdin")
+    request = _request(args, text, [read_attachment(name) for name in args.input_files])
     if args.dry_run:
-        files = [read_attachment(name) for name in args.input_files]
-        plan = preview(
-            args.assistant,
-            text,
-            files=files,
-            model=args.model,
-            backend=args.backend,
-            extra_instructions=args.instruct,
-            allow_secrets=args.allow_secrets,
-        )
-        console.message(plan.describe())
+        console.message(preview_request(request).describe())
         return data  # the buffer stays exactly as it was
     # An editor waits on the filter with nothing to show: a server that is down is said at once, not
     # after 7-12 s of backoff (other failures are retried as everywhere).
     with retrypolicy.unreachable_fails_fast():
-        result = runner.run(
-            args.assistant,
-            text,
-            files=[read_attachment(name) for name in args.input_files],
-            model=args.model,
-            backend=args.backend,
-            extra_instructions=args.instruct,
-            allow_secrets=args.allow_secrets,
-            on_retry=partial(_retrying, console),
-            frontend="filter",
-        )
+        result = runner.run_request(request, hooks=Hooks(on_retry=partial(_retrying, console)), frontend="filter")
     report.refused_edits(console, result)  # the message channel: Vim's buffer gets the document only
     return result.text.encode("utf-8")
+
+
+def _request(args: argparse.Namespace, text: str, files: list[InputFile]) -> RunRequest:
+    """The run asked for, with this run's --temperature, --max-output-tokens and -O (cli/runsettings.py)."""
+    from gpt_tools.cli.runsettings import per_run
+    from gpt_tools.config.loader import load_config
+    from gpt_tools.core.plan import RunRequest
+
+    per = per_run(
+        [tuple(pair) for pair in args.options], temperature=args.temperature, max_output_tokens=args.max_output_tokens
+    )
+    config = load_config()
+    return RunRequest(
+        assistant=replace(config.assistant(args.assistant), **per.assistant),
+        text=text,
+        files=files,
+        model=args.model,
+        backend=args.backend,
+        extra_instructions=args.instruct,
+        allow_secrets=args.allow_secrets,
+        config=config,
+        settings=per.settings,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
