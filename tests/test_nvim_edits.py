@@ -132,6 +132,10 @@ def review(editor: Any) -> Any:
     assert done["status"] == "preview" and "2 edit(s) to review" in done["message"], done
     listing = editor.current.buffer
     assert listing[:] == ['[x] 3:7 spelling: "teh" → "the"', '[x] 5:3 spelling: "recieve" → "receive"']
+    namespace = editor.api.get_namespaces()["gpt_tools_keys"]  # the keys, shown in the list's window
+    ((_, row, _, details),) = editor.api.buf_get_extmarks(listing.number, namespace, 0, -1, {"details": True})
+    assert row == 0 and "a all  d none  :w apply  q close" in details["virt_text"][0][0]
+    assert "x/<CR> take/drop" in editor.current.window.options["statusline"]
     return listing
 
 

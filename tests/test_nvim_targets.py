@@ -86,7 +86,7 @@ def test_a_writers_result_can_open_elsewhere_leaving_the_buffer_alone(editor: An
 
 
 def test_the_argument_line_is_gpt_filters(editor: Any, api: FakeOpenAI) -> None:
-    (Path(editor.funcs.getcwd()) / "facts.md").write_text("a fact\n", encoding="utf-8")
+    (Path(editor.current.buffer.name).parent / "facts.md").write_text("a fact\n", encoding="utf-8")  # beside it
     start_run(editor, 'GptRun MarkdownLinter -i "Use British spelling" -m gpt-4o-mini --input-files facts.md')
     assert wait_done(editor)["status"] == "ok"
     body = api.model_requests()[0].body
@@ -109,6 +109,8 @@ def test_completion_gives_names_options_and_targets(editor: Any) -> None:
     assert editor.funcs.getcompletion("GptRun MarkdownLinter --ta", "cmdline") == ["--target"]
     assert editor.funcs.getcompletion("GptRun Summarizer --target p", "cmdline") == ["popup"]
     assert editor.funcs.getcompletion("GptRun MarkdownLinter Mark", "cmdline") == []  # the name is given
+    (Path(editor.current.buffer.name).parent / "facts.md").write_text("a fact\n", encoding="utf-8")
+    assert editor.funcs.getcompletion("GptRun Summarizer --input-files fa", "cmdline") == ["facts.md"]
 
 
 def test_the_message_counts_the_lines_that_changed_not_the_span(nvim: Any, tmp_path: Path) -> None:
@@ -138,6 +140,9 @@ def test_the_diff_split_shows_its_keys_and_a_takes_everything(editor: Any, api: 
     buffer, scratch = diff_split(editor, api)
     window = editor.funcs.bufwinid(scratch.number)
     assert "a take all" in editor.api.win_get_option(window, "statusline")
+    namespace = editor.api.get_namespaces()["gpt_tools_keys"]
+    ((_, row, _, details),) = editor.api.buf_get_extmarks(scratch.number, namespace, 0, -1, {"details": True})
+    assert row == 0 and "d/q drop" in details["virt_text"][0][0]  # in the window: no line added to the diff
     editor.api.set_current_win(window)
     editor.input("a")
     editor.command("echo")

@@ -10,6 +10,21 @@ local api = vim.api
 
 M.DIFF_KEYS = 'gpt-tools result: a take all  d/q drop  x/<CR> take this hunk  ]c/[c next/previous'
 
+local ns = api.nvim_create_namespace('gpt_tools_keys')
+
+-- The keys of a window, shown in it: its status line, and at the right of its first line (for
+-- 'laststatus' 3, where windows show no status line of their own). Virtual text adds no line, so a
+-- diff stays aligned.
+function M.hint(buf, text)
+  for _, win in ipairs(vim.fn.win_findbuf(buf)) do
+    vim.wo[win].statusline = text
+  end
+  api.nvim_buf_clear_namespace(buf, ns, 0, -1)
+  if api.nvim_buf_line_count(buf) > 0 then
+    api.nvim_buf_set_extmark(buf, ns, 0, 0, { virt_text = { { text, 'Comment' } }, virt_text_pos = 'right_align' })
+  end
+end
+
 local function blocked()
   local mode = api.nvim_get_mode()
   if mode.mode:match('^[iR]') or mode.mode:match('^ni') then
@@ -144,9 +159,7 @@ function M.diff_keys(buf, target)
     map('x', take_hunk, 'take this hunk')
     map('<CR>', take_hunk, 'take this hunk')
   end
-  for _, win in ipairs(vim.fn.win_findbuf(buf)) do
-    vim.wo[win].statusline = target and M.DIFF_KEYS or 'gpt-tools result: d/q close'
-  end
+  M.hint(buf, target and M.DIFF_KEYS or 'gpt-tools result: d/q close')
 end
 
 return M

@@ -8,6 +8,7 @@
 -- rule :GptRun applies; otherwise nothing is changed and the list stays open.
 local M = {}
 
+local KEYS = 'gpt-tools edits: x/<CR> take/drop  a all  d none  :w apply  q close'
 local reviews = {} -- review buffer -> { target, tick, first, changes, taken, title }
 
 local function render(buf)
@@ -20,6 +21,7 @@ local function render(buf)
   vim.api.nvim_buf_set_lines(buf, 0, -1, true, lines)
   vim.bo[buf].modifiable = false
   vim.bo[buf].modified = false
+  require('gpt_tools.result').hint(buf, KEYS)
 end
 
 local function set_all(buf, value)
@@ -112,7 +114,7 @@ function M.open(bufnr, tick, first, changes, name, title)
     end,
   })
   vim.wo.winfixheight = true
-  vim.wo.statusline = 'gpt-tools edits: x/<CR> take/drop  a all  d none  :w apply  q close'
+  require('gpt_tools.result').hint(buf, KEYS)
   vim.api.nvim_win_set_height(0, math.min(math.max(#changes, 3), 15))
   return buf
 end

@@ -18,6 +18,7 @@ Installation and the user-facing contract: editor/README.md and :help gpt-tools.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from typing import Any
@@ -180,8 +181,10 @@ class GptTools:
         lead, option = run_args.completing(rest)
         if option == "--target":
             return [target for target in run_args.TARGETS if target.startswith(lead)]
-        if option == "--input-files":
-            return [str(name) for name in self.nvim.funcs.getcompletion(lead, "file")]
+        if option == "--input-files":  # relative to the buffer's folder, as the run reads them
+            folder = os.path.join(self.controller.cwd(), "")
+            found = self.nvim.funcs.getcompletion(os.path.join(folder, lead), "file")
+            return [str(name).removeprefix(folder) for name in found]
         if option is not None:
             return []
         if lead.startswith("-"):

@@ -34,7 +34,7 @@ class Job:
     tick: int  # b:changedtick when the run started
     preview: bool
     cwd: str  # where the project config is looked up (the buffer's folder)
-    files_cwd: str  # Neovim's working folder: --input-files are relative to it, as on a shell command line
+    files_cwd: str  # --input-files are relative to the buffer's folder, as with Vim's :GptFilter
     whole: bool
     writer_target: str = WRITER_DEFAULT  # g:gpt_tools_writer_target when the run started
     filetype: str = ""
