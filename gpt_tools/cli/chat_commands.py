@@ -21,7 +21,7 @@ A line starting with \"\"\" starts a message of many lines; a line ending with \
   /model [NAME]   show the model, or use NAME for the next turns
   /clear          start a new conversation (this one stays saved)
   /save [FILE]    write this conversation as Markdown to FILE (default: its ID .md)
-  /edit           write the next message in $VISUAL or $EDITOR
+  /edit           write the next message in $VISUAL or $EDITOR (else vim, nano or vi)
   /exit           leave (so does Ctrl-D)
   //text          send "/text"
 Ctrl-C cancels a reply in flight (nothing more is paid for it) or what you were typing."""
@@ -98,7 +98,7 @@ def _save(name: str, state: ChatState, console: Console) -> None:
     text = markdown(state.talk)
     header = text.partition("\n")[0]
     try:
-        if path.exists() and path.read_text(encoding="utf-8", errors="replace").partition("\n")[0] != header:
+        if path.exists() and _first_line(path) != header:
             console.error(f"{path} exists and holds something else; /save another name")
             return
         write_atomic(path, text.encode("utf-8"))
@@ -109,6 +109,11 @@ def _save(name: str, state: ChatState, console: Console) -> None:
         console.error(f"cannot write {path}: {exc.strerror or exc}")
         return
     console.message(f"wrote {path} ({len(state.talk.messages) // 2} turns)")
+
+
+def _first_line(path: Path) -> str:
+    with path.open(encoding="utf-8", errors="replace") as file:
+        return file.readline().rstrip("\n")
 
 
 def _edit(console: Console) -> str | None:
