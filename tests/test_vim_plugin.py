@@ -148,7 +148,8 @@ def _untrusted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, api: FakeOpenAI,
 def test_trust_lets_the_buffers_project_choose_its_endpoint(
     api: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    text = 'base_url = "URL"\nmax_retries = 0\n[assistants.House]\ninstructions = "Our house style."\nmode = "rewrite"\n'
+    house = '[assistants.House]\ninstructions = "Our house style."\nmode = "rewrite"\n'
+    text = 'base_url = "URL"\nmax_retries = 0\n' + house
     notes = _untrusted(tmp_path, monkeypatch, api, "gpt-tools.toml", text)
     refused = run_vim(notes, WAIT, "GptFilter House")
     assert "not trusted" in refused.errmsg and "gpt-tools trust" in refused.errmsg

@@ -134,8 +134,8 @@ function! s:wait(first, last, argv, lines) abort
   endtry
   let l:message = filereadable(l:errors) ? join(readfile(l:errors), "\n") : ''
   call delete(l:errors)
-  if l:status == 130  " SIGINT: Ctrl-C; redraw so no ^C is left over the command line
-    return 'redraw | echo ' . string('GptFilter: cancelled; the text was left as it was')
+  if l:status == 130  " SIGINT: Ctrl-C; the terminal echoed ^C behind Vim's back: redraw! clears it
+    return 'redraw! | echomsg ' . string('GptFilter: cancelled; the text was left as it was')
   elseif l:status != 0
     return s:fail(empty(l:message) ? 'gpt-filter exited with status ' . l:status : l:message)
   endif
@@ -164,4 +164,51 @@ function! gpt_tools#replace(first, last, new) abort
     call setline(a:first, a:new)
   endif
   call winrestview(l:view)
+endfunction
+
+" The log file gpt-filter writes its messages to (gpt_tools/state/paths.py log_file, through
+" platformdirs' user state dir): under `:%!` its stderr is the buffer, so the reason goes there.
+function! gpt_tools#log_file() abort
+  if has('mac')
+    let l:state = expand('~/Library/Application Support')
+  elseif has('win32')
+    let l:state = $LOCALAPPDATA
+  else
+    let l:state = $XDG_STATE_HOME =~# '^/' ? $XDG_STATE_HOME : expand('~/.local/state')
+  endif
+  return l:state . '/gpt-tools/gpt-tools.log'
+endfunction
+
+" FilterWritePre, ShellFilterPost: where the filter's messages cannot reach a terminal (Neovim runs
+" filters without one; so does a GUI Vim), a failed `:{range}!gpt-filter` shows the lines it logged
+" meanwhile instead of a bare "shell returned 1". (Neither editor has a ShellFilterPre event.)
+function! gpt_tools#filter_pre() abort
+  let s:log_size = getfsize(gpt_tools#log_file())
+endfunction
+
+function! gpt_tools#filter_post() abort
+  let [l:before, s:log_size] = [get(s:, 'log_size', -2), -2]
+  let l:log = gpt_tools#log_file()
+  if v:shell_error == 0 || !(has('nvim') || has('gui_running')) || !filereadable(l:log)
+    return
+  endif
+  let l:text = join(readfile(l:log, 'b'), "\n")
+  if l:before >= -1  " FilterWritePre saw the log's size (-1: there was none): what came since
+    let l:lines = split(l:text[max([l:before, 0]) :], "\n")
+  elseif getftime(l:log) >= localtime() - 2  " no temp file, no FilterWritePre: the last run's lines
+    let l:lines = split(l:text, "\n")
+    let l:pid = matchstr(get(l:lines, -1, ''), '^\S\+ \zs\S\+\[\d\+\]')
+    let l:first = len(l:lines)
+    while l:first > 0 && matchstr(l:lines[l:first - 1], '^\S\+ \zs\S\+\[\d\+\]') ==# l:pid
+      let l:first -= 1
+    endwhile
+    let l:lines = l:lines[l:first :]
+  else
+    return
+  endif
+  echohl ErrorMsg
+  for l:line in l:lines
+    echomsg matchstr(l:line, '^\S\+ \S\+\[\d\+\] \zs.*')
+  endfor
+  echohl None
 endfunction

@@ -21,6 +21,14 @@ if !has('nvim')  " Neovim's :GptTrust is the remote plugin's
   command! -bar -bang GptTrust execute gpt_tools#trust#run(<bang>0)
 endif
 
+" A failed `:%!gpt-filter` in Neovim (or a GUI Vim) shows the reason gpt-filter logged (no terminal
+" shows it there); `:%!` in a terminal Vim shows it already.
+augroup gpt_tools_filter
+  autocmd!
+  autocmd FilterWritePre * call gpt_tools#filter_pre()
+  autocmd ShellFilterPost * call gpt_tools#filter_post()
+augroup END
+
 " Neovim: start the Python host of the remote plugin the first time the user is idle (CursorHold),
 " so that even the session's first :GptRun returns at once. Neovim starts a remote plugin's host
 " synchronously (about 0.1 s) on first use; done while idle, nobody waits for it.

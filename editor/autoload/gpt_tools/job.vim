@@ -63,7 +63,7 @@ endfunction
 function! s:tick(timer) abort
   let l:parts = []
   for l:run in values(s:runs)
-    let l:seconds = float2nr(reltimefloat(reltime(l:run.started)))
+    let l:seconds = float2nr(round(reltimefloat(reltime(l:run.started))))  " ticks come about each second
     let l:said = matchstr(get(s:tail(l:run.files.err), -1, ''), '^gpt-filter: \zs.*')
     let l:where = fnamemodify(bufname(l:run.buf), ':t')
     call add(l:parts, printf('GptFilter %s on %s: %d s', l:run.name, empty(l:where) ? '[No Name]' : l:where,

@@ -1,0 +1,157 @@
+"""What the screen shows while gpt-tools works and when it fails, in a real Vim (and Neovim) under tmux.
+
+Each test starts the editor in a tmux session of a fixed size on a socket of its own, types as a user
+would (send-keys) and reads the screen (capture-pane). The fake server is paced (ttfb), so progress
+is on the screen long enough to be read; every wait polls the screen for what it expects.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SAMPLE_LINES as LINES
+from tests.conftest import write_config
+from tests.fake_openai import FakeOpenAI, Scripted
+from tests.vim_helpers import EDITOR, vim_env
+
+pytestmark = [
+    pytest.mark.skipif(shutil.which("tmux") is None and not os.environ.get("CI"), reason="tmux not installed"),
+    pytest.mark.skipif(shutil.which("vim") is None and not os.environ.get("CI"), reason="vim not installed"),
+    pytest.mark.timeout(120),
+]
+
+WIDTH, HEIGHT = 100, 14
+PLUGIN = ["--cmd", f"set rtp^={EDITOR}", "--cmd", "runtime plugin/gpt_tools.vim"]
+
+
+class Screen:
+    """One editor in a detached tmux session."""
+
+    def __init__(self, socket: str) -> None:
+        self.socket = socket
+
+    def tmux(self, *args: str) -> str:
+        done = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=True)
+        return done.stdout
+
+    def start(self, argv: list[str], cwd: Path) -> None:
+        """Run argv with only the test's environment (its fake server, key and state dirs)."""
+        names = ("OPENAI_", "GPT_TOOLS_", "XDG_")
+        env = {name: value for name, value in vim_env().items() if name.startswith(names) or name in ("PATH", "HOME")}
+        command = ["env", "-i", "TERM=xterm-256color", "LANG=C.UTF-8", *(f"{k}={v}" for k, v in env.items()), *argv]
+        self.tmux("new-session", "-d", "-x", str(WIDTH), "-y", str(HEIGHT), "-c", str(cwd), *command)
+
+    def keys(self, *keys: str) -> None:
+        self.tmux("send-keys", "-t", "0", *keys)
+
+    def command(self, line: str) -> None:
+        self.keys(line)
+        self.keys("Enter")
+
+    def text(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", "0")
+
+    def until(self, check: Callable[[str], bool], what: str, seconds: float = 30) -> str:
+        deadline = time.monotonic() + seconds
+        while True:
+            shown = self.text()
+            if check(shown):
+                return shown
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the screen never showed {what}:\n{shown}")
+            time.sleep(0.05)
+
+    def shows(self, text: str, seconds: float = 30) -> str:
+        return self.until(lambda shown: text in shown, repr(text), seconds)
+
+
+@pytest.fixture
+def screen(tmp_path: Path) -> Iterator[Screen]:
+    view = Screen(f"gpt-tools-test-{os.getpid()}-{tmp_path.name}")
+    try:
+        yield view
+    finally:
+        subprocess.run(["tmux", "-L", view.socket, "kill-server"], capture_output=True, check=False)
+
+
+def _vim(screen: Screen, document: Path, *commands: str) -> None:
+    extra = [arg for command in commands for arg in ("--cmd", command)]
+    screen.start(["vim", "-N", "-u", "NONE", "-i", "NONE", *PLUGIN, *extra, str(document)], document.parent)
+    screen.shows(LINES[2])
+
+
+def test_gptfilter_shows_its_progress_then_the_result(api: FakeOpenAI, document: Path, screen: Screen) -> None:
+    api.ttfb = 3
+    _vim(screen, document)
+    screen.command(":GptFilter MarkdownLinter")
+    shown = screen.shows("GptFilter MarkdownLinter on notes.md: 1 s; Ctrl-C cancels")
+    assert "the first line" not in shown  # nothing in the buffer while it waits
+    screen.keys("j")  # Vim still takes keys
+    shown = screen.shows("GptFilter MarkdownLinter: 4 line(s) changed, u undoes it")
+    assert "the first line" in shown and "teh" not in shown
+
+
+def test_ctrl_c_cancels_the_job_cleanly(api: FakeOpenAI, document: Path, screen: Screen) -> None:
+    api.script(Scripted(delay=30))
+    _vim(screen, document)
+    screen.command(":GptFilter MarkdownLinter")
+    screen.shows("GptFilter MarkdownLinter on notes.md: 0 s")
+    screen.keys("C-c")
+    last = screen.shows("GptFilter MarkdownLinter: cancelled; the text was left as it was").splitlines()[-1]
+    assert last.startswith("GptFilter MarkdownLinter: cancelled") and "^C" not in screen.text()
+    assert LINES[2] in screen.text()
+
+
+def test_ctrl_c_while_vim_waits_leaves_no_leftovers(api: FakeOpenAI, document: Path, screen: Screen) -> None:
+    api.script(Scripted(delay=30))
+    _vim(screen, document, "let g:gpt_tools_filter_wait = 1")
+    screen.command(":GptFilter MarkdownLinter")
+    deadline = time.monotonic() + 30
+    while not api.model_requests() and time.monotonic() < deadline:  # Vim is blocked: ask the server
+        time.sleep(0.05)
+    screen.keys("C-c")
+    shown = screen.shows("GptFilter: cancelled; the text was left as it was")
+    assert "^C" not in shown and "ptFilter MarkdownLinter" not in shown  # the typed command is gone too
+    assert LINES[2] in shown
+
+
+def test_a_server_that_is_down_is_reported_at_once(
+    api: FakeOpenAI, document: Path, screen: Screen, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # the discard port: nobody listens
+    write_config(Path.cwd(), "max_retries = 4\n")
+    _vim(screen, document)
+    screen.command(":GptFilter MarkdownLinter")
+    shown = screen.shows("GptFilter MarkdownLinter: cannot reach http://127.0.0.1:9/v1", seconds=5)
+    assert LINES[2] in shown and "retrying" not in shown
+
+
+def test_filter_retries_and_its_failure_are_on_the_terminal(api: FakeOpenAI, document: Path, screen: Screen) -> None:
+    api.default_fault = "500"
+    write_config(Path.cwd(), "max_retries = 1\nmax_retry_wait = 5\n")
+    _vim(screen, document)
+    screen.command(":%!gpt-filter MarkdownLinter")
+    shown = screen.shows("shell returned 1")
+    assert "retrying in" in shown and "(retry 1/1)" in shown and "the text was left unchanged" in shown
+    screen.keys("Enter")
+    assert LINES[2] in screen.shows(LINES[2])  # the text is back, unchanged
+
+
+@pytest.mark.skipif(shutil.which("nvim") is None and not os.environ.get("CI"), reason="nvim not installed")
+def test_neovim_shows_why_the_filter_failed(
+    api: FakeOpenAI, document: Path, screen: Screen, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    screen.start(["nvim", "-u", "NONE", "-i", "NONE", *PLUGIN, str(document)], document.parent)
+    screen.shows(LINES[2])
+    screen.command(":%!gpt-filter MarkdownLinter")
+    shown = screen.shows("shell returned 1")
+    shown = screen.shows("gpt-filter: error: cannot reach http://127.0.0.1:9/v1")
+    assert "the text was" in shown
