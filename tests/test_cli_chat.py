@@ -100,7 +100,13 @@ def test_clear_starts_a_new_conversation_and_save_writes_markdown(api: FakeOpenA
     chat.expect(b"the one")
     chat.prompt()
     chat.send(b"/save talk.md\r")
-    chat.expect(b"wrote talk.md")
+    chat.expect(b"wrote talk.md (1 turns)")
+    chat.prompt()
+    chat.send(b"teh again\r")
+    chat.expect(b"the again")
+    chat.prompt()
+    chat.send(b"/save talk.md\r")  # this conversation's own file: brought up to date
+    chat.expect(b"wrote talk.md (2 turns)")
     chat.prompt()
     chat.send(b"/clear\r")
     chat.expect(b"new conversation conv-")
@@ -108,15 +114,19 @@ def test_clear_starts_a_new_conversation_and_save_writes_markdown(api: FakeOpenA
     chat.send(b"teh two\r")
     chat.expect(b"the two")
     chat.prompt()
+    chat.send(b"/save talk.md\r")  # the first conversation's file: not this one's to replace
+    chat.expect(b"talk.md exists and holds something else")
+    chat.prompt()
     Path("other.md").write_text("mine\n")
     chat.send(b"/save other.md\r")
     chat.expect(b"other.md exists and holds something else")
     assert _leave(chat) == 0
-    _first, second = (r.body for r in api.model_requests())
-    assert "previous_response_id" not in second  # a new conversation: nothing to chain on
+    *_first, third = (r.body for r in api.model_requests())
+    assert "previous_response_id" not in third  # a new conversation: nothing to chain on
     assert len(list(_state().glob("conv-*.json"))) == 2
     saved = Path("talk.md").read_text()
-    assert saved.startswith("# Summarizer · conv-") and "## You\n\nteh one\n" in saved and "the two" not in saved
+    assert saved.startswith("# Summarizer · conv-") and "## You\n\nteh one\n" in saved and "the again" in saved
+    assert "the two" not in saved
     assert Path("other.md").read_text() == "mine\n"
 
 
