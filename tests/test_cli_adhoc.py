@@ -116,11 +116,11 @@ def test_run_s_without_name_reads_the_first_word_as_a_file(api: FakeOpenAI) -> N
 
 
 def test_run_s_with_an_assistant_name_replaces_only_its_instructions(api: FakeOpenAI) -> None:
-    write_config(Path.cwd(), 'max_retries = 0\n[assistants.Summarizer]\nmodel = "gpt-5-nano"\n')
+    write_config(Path.cwd(), 'max_retries = 0\n[assistants.Summarizer]\nmodel = "gpt-5"\n')
     Path("notes.md").write_text(NOTES)
     assert main(["run", "-s", "Two words only.", "Summarizer", "notes.md"]) == 0
     body = _only_request(api)
-    assert (body["instructions"], body["model"]) == ("Two words only.", "gpt-5-nano")
+    assert (body["instructions"], body["model"]) == ("Two words only.", "gpt-5")
 
 
 def test_an_assistant_named_like_the_prompt_is_reached_both_ways(

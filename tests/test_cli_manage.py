@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from gpt_tools.cli.main import main
+from gpt_tools.config.definitions import DEFAULT_MODEL
 from tests.conftest import run_program
 from tests.fake_openai import FakeOpenAI
 
@@ -378,7 +379,7 @@ def test_show_json_of_a_built_in_names_the_default_model(project: Path, capfd: p
         "built-in",
         True,
     )
-    assert shown["model"] == "gpt-5-mini" and shown["instructions"].startswith("You summarize")
+    assert shown["model"] == DEFAULT_MODEL and shown["instructions"].startswith("You summarize")
 
 
 def test_seed_spellings_of_create_edit_delete(project: Path) -> None:
@@ -391,3 +392,18 @@ def test_seed_spellings_of_create_edit_delete(project: Path) -> None:
     assert assistants(project)["Grown"]["tools"] == ["file_search"] and "Seed" not in assistants(project)
     assert main(["assistant", "delete", "--assistant_name", "Grown"]) == 0
     assert "Grown" not in assistants(project)
+
+
+def test_show_json_failure_is_a_json_error_object(project: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    assert main(["show", "Nobody", "--json"]) == 2
+    out, err = capfd.readouterr()
+    error = json.loads(out)
+    assert (error["status"], error["code"], error["error"]) == ("error", 2, "UnknownAssistant")
+    assert "unknown assistant 'Nobody'" in error["message"] and error["message"] in err
+
+
+def test_list_json_failure_is_a_json_error_object(project: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    project.write_text("[assistants.Broken]\ntemprature = 1\n")
+    assert main(["list", "--json"]) == 2
+    error = json.loads(capfd.readouterr().out)
+    assert (error["status"], error["code"], error["error"]) == ("error", 2, "ConfigError")

@@ -6,7 +6,7 @@ The seed scripts' underscore spellings (--instruction_name, --input_files, ...) 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
@@ -14,8 +14,10 @@ import click
 
 from gpt_tools.cli.completion import assistant_names
 from gpt_tools.cli.console import PROGRAM, Console
+from gpt_tools.cli.report import fail_json
 from gpt_tools.cli.safe_text import printable
 from gpt_tools.config.loader import load_config
+from gpt_tools.errors import GptToolsError
 
 if TYPE_CHECKING:  # imported where an edit needs it (below), not for `gpt-tools --help`
     from gpt_tools.config.manager import Changes
@@ -25,7 +27,7 @@ if TYPE_CHECKING:  # imported where an edit needs it (below), not for `gpt-tools
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def list_command(as_json: bool) -> int:
     """List assistants and where each is defined."""
-    return print_assistants(as_json=as_json)
+    return _json_failures(as_json, lambda: print_assistants(as_json=as_json))
 
 
 def print_assistants(*, as_json: bool) -> int:
@@ -58,6 +60,20 @@ def print_assistants(*, as_json: bool) -> int:
 @click.option("--json", "as_json", is_flag=True, help="Print the definition as JSON (the model in effect included).")
 def show_command(name: str, as_json: bool) -> int:
     """Show one assistant's full definition."""
+    return _json_failures(as_json, lambda: _show(name, as_json))
+
+
+def _json_failures(as_json: bool, command: Callable[[], int]) -> int:
+    """With --json a failure is a JSON object on stdout too (report.fail_json), with the same exit status."""
+    try:
+        return command()
+    except GptToolsError as exc:
+        if not as_json:
+            raise
+        return fail_json(Console(PROGRAM), exc)
+
+
+def _show(name: str, as_json: bool) -> int:
     config = load_config(inspect=True)  # as in print_assistants
     assistant = config.assistant(name)
     fields = asdict(assistant)

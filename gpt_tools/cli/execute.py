@@ -6,12 +6,10 @@ import json
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from gpt_tools.cli import adhoc, dryrun, report
 from gpt_tools.cli.console import Console
 from gpt_tools.cli.inputs import gather, read_attachment
-from gpt_tools.cli.report import fail
 from gpt_tools.cli.runsettings import RunFlags
 from gpt_tools.config.definitions import Assistant
 from gpt_tools.config.loader import Config, load_config
@@ -20,7 +18,6 @@ from gpt_tools.core.plan import Hooks, RunRequest, resolve_request
 from gpt_tools.core.records import Result
 from gpt_tools.core.session import Session
 from gpt_tools.errors import GptToolsError, RunFailed, TurnNotSaved, UsageError
-from gpt_tools.redact import redact
 from gpt_tools.state import atomicwrite, conversation
 from gpt_tools.state.cache import ResultCache
 from gpt_tools.state.conversation import Conversation
@@ -60,21 +57,7 @@ def execute(options: RunOptions, console: Console) -> int:
     except (GptToolsError, KeyboardInterrupt) as exc:
         if not options.as_json:
             raise
-        status = fail(console, exc)
-        console.result(json.dumps(_error_json(exc, status), indent=2, ensure_ascii=False) + "\n")
-        return status
-
-
-def _error_json(exc: BaseException, status: int) -> dict[str, Any]:
-    """What --json prints for a failure: the exit status as `code`, the message, and what was paid for."""
-    message = str(exc) if isinstance(exc, GptToolsError) else "interrupted"
-    error: dict[str, Any] = {"status": "error", "code": status, "error": type(exc).__name__, "message": redact(message)}
-    request_id = getattr(exc, "request_id", None) if isinstance(exc, RunFailed) else None
-    if request_id:
-        error["request_id"] = request_id
-    if isinstance(exc, (TurnNotSaved, OutputNotWritten)) and isinstance(exc.result, Result):
-        error["result"] = report.result_json(exc.result)  # a reply was paid for: it is not lost
-    return error
+        return report.fail_json(console, exc)
 
 
 def _chosen(options: RunOptions, config: Config) -> tuple[Assistant, tuple[str, ...], str | None]:

@@ -8,11 +8,12 @@ asks, so one failure never means two statuses.
 from __future__ import annotations
 
 import difflib
+import json
 import os
 from typing import TYPE_CHECKING, Any
 
 from gpt_tools.cli.console import Console
-from gpt_tools.errors import GptToolsError, exit_status
+from gpt_tools.errors import GptToolsError, RunFailed, exit_status
 from gpt_tools.markdown.textio import split_lines
 
 if TYPE_CHECKING:  # the run path is imported only when a run happens (gpt-filter's start-up)
@@ -32,6 +33,29 @@ def fail(console: Console, exc: BaseException, *, after: str = "") -> int:
     else:
         console.error(f"internal error ({type(exc).__name__}: {exc}){after}")
     return exit_status(exc)
+
+
+def fail_json(console: Console, exc: BaseException) -> int:
+    """`fail()` for a command given --json: the error line, and on stdout one JSON object, `{"status":
+    "error", "code": <the exit status>, "error": <its type>, "message": ..., "request_id"?, "result"?}`."""
+    status = fail(console, exc)
+    console.result(json.dumps(error_json(exc, status), indent=2, ensure_ascii=False) + "\n")
+    return status
+
+
+def error_json(exc: BaseException, status: int) -> dict[str, Any]:
+    """The --json form of a failure; a reply that was paid for but not delivered (`result`) is in it."""
+    from gpt_tools.core.records import Result
+    from gpt_tools.redact import redact
+
+    message = str(exc) if isinstance(exc, GptToolsError) else "interrupted"
+    error: dict[str, Any] = {"status": "error", "code": status, "error": type(exc).__name__, "message": redact(message)}
+    if isinstance(exc, RunFailed) and exc.request_id:
+        error["request_id"] = exc.request_id
+    result = getattr(exc, "result", None)  # TurnNotSaved, and run's -o that could not be written
+    if isinstance(result, Result):
+        error["result"] = result_json(result)
+    return error
 
 
 def _cwd_gone() -> bool:
