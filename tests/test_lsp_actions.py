@@ -150,6 +150,27 @@ def test_cancel_request_hangs_up_the_model_request_and_the_server_stays_up(lsp: 
     assert lsp.request("textDocument/codeAction", _params(uri, (0, 0), only=["quickfix"]))
 
 
+def test_cancelling_a_commands_progress_hangs_up_its_request_and_applies_nothing(
+    api: FakeOpenAI, edits_mode: None
+) -> None:
+    client = LspClient()
+    capabilities = {**CAPABILITIES, "textDocument": {**CAPABILITIES["textDocument"], "codeAction": {}}}
+    client.initialize(capabilities=capabilities, options={"check": "off"})
+    path = Path.cwd() / "a.md"
+    path.write_text(TYPO, encoding="utf-8")
+    uri = client.open(path)
+    actions = client.request("textDocument/codeAction", _params(uri, (2, 0), (3, 0), only=["refactor.rewrite"]))
+    action = next(a for a in actions if a["title"] == "gpt-tools: Simplifier: rewrite the selection")
+    api.script(Scripted(delay=60))
+    request = client.send_request("workspace/executeCommand", action["command"])
+    begun = client.wait_for(lambda m: m.get("method") == "$/progress" and m["params"]["value"]["kind"] == "begin")
+    assert begun["params"]["value"]["cancellable"] is True
+    client.notify("window/workDoneProgress/cancel", {"token": begun["params"]["token"]})
+    _wait(lambda: api.hung_up == 1)
+    assert "error" not in client.response(request) and client.applied == []
+    assert client.close() == 0
+
+
 # -- re-anchoring and positions, in-process
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Literal
 
 from lsprotocol import types
 from pygls.uris import to_fs_path
@@ -35,7 +36,7 @@ def file_path(uri: str) -> Path | None:
 def wanted(server: GptToolsServer, uri: str) -> Path | None:
     """The document's file when the settings say it is checked."""
     path = file_path(uri)
-    if path is None or server.settings.check == "off":
+    if path is None:
         return None
     document = server.document(uri)
     return path if server.settings.wants(str(path), document.language_id) else None
@@ -87,13 +88,17 @@ def forget(server: GptToolsServer, uri: str) -> None:
         server.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
 
-async def check(server: GptToolsServer, uri: str, *, debounce: bool) -> None:
-    """Check the document (after the debounce, for a save) and show what was found."""
+async def check(server: GptToolsServer, uri: str, trigger: Literal["open", "save"]) -> None:
+    """Check the document if the settings want it checked on this trigger (after the debounce, for a
+    save), and show what was found. The settings are those of workspace/configuration, once read."""
+    await server.configured.wait()
+    if server.settings.check == "off" or (trigger == "save" and server.settings.check != "save"):
+        return
     path = wanted(server, uri)
     if path is None:
         return
     count = server.saves[uri] = server.saves.get(uri, 0) + 1
-    if debounce and server.settings.debounce_ms:
+    if trigger == "save" and server.settings.debounce_ms:
         await asyncio.sleep(server.settings.debounce_ms / 1000)
         if server.saves.get(uri) != count:
             return  # a later save will check

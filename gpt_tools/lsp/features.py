@@ -32,7 +32,10 @@ def _lifecycle(server: GptToolsServer) -> None:
     async def initialized(ls: GptToolsServer, params: types.InitializedParams) -> None:
         if ls.settings.problems:
             ls.warn("gpt-tools: " + "; ".join(ls.settings.problems))
-        await _configure(ls)
+        try:
+            await _configure(ls)
+        finally:
+            ls.configured.set()  # documents opened meanwhile are checked (or not) by these settings
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def changed(ls: GptToolsServer, params: types.DidChangeConfigurationParams) -> None:
@@ -71,13 +74,11 @@ async def _configure(ls: GptToolsServer) -> bool:
 def _documents(server: GptToolsServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def opened(ls: GptToolsServer, params: types.DidOpenTextDocumentParams) -> None:
-        if ls.settings.check in ("save", "open"):
-            _spawn(documents.check(ls, params.text_document.uri, debounce=False))
+        _spawn(documents.check(ls, params.text_document.uri, "open"))
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
     def saved(ls: GptToolsServer, params: types.DidSaveTextDocumentParams) -> None:
-        if ls.settings.check == "save":
-            _spawn(documents.check(ls, params.text_document.uri, debounce=True))
+        _spawn(documents.check(ls, params.text_document.uri, "save"))
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def closed(ls: GptToolsServer, params: types.DidCloseTextDocumentParams) -> None:

@@ -68,6 +68,7 @@ class GptToolsServer(LanguageServer):
         self.shut_down = False
         self.exit_status = 0
         self.client_name = ""
+        self.configured = asyncio.Event()  # set once workspace/configuration was read (or cannot be)
 
     # -- documents and workspaces
 
