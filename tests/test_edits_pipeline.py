@@ -215,3 +215,50 @@ def test_edits_json_wrapped_in_a_code_fence_is_still_read(api: FakeOpenAI) -> No
     guards' to strip, the JSON inside is parsed as strictly as ever."""
     api.script(Scripted(fault="fenced"))
     assert runner.run("MarkdownLinter", "I recieve mail.\n").text == "I receive mail.\n"
+
+
+# --- opt-out regions: never sent in edits mode, offsets reported into the original ----------------
+
+OPT_OUT_DOC = (
+    "Fix teh first.\r\n\r\n<!-- gpt-tools: off -->\r\nteh private notes\r\n<!-- gpt-tools: on -->\r\n\r\n"
+    "Fix teh last.\r\n<!-- gpt-tools: off -->\r\nteh tail\r\n"
+)
+
+
+def test_an_opt_out_region_goes_out_as_a_marker_and_edits_land_in_the_original(api: FakeOpenAI) -> None:
+    edits = [
+        {"find": "teh first", "replace": "the first", "reason": "spelling"},
+        {"find": "⟦O1⟧", "replace": "notes", "reason": "invented"},
+        {"find": "teh last", "replace": "the last", "reason": "spelling"},
+        {"find": "last.\r\n⟦O2⟧", "replace": "last.\r\nx", "reason": "touches the second"},
+    ]
+    api.script(Scripted(text=json.dumps({"edits": edits})))
+    result = runner.run("MarkdownLinter", OPT_OUT_DOC)
+    assert result.text == OPT_OUT_DOC.replace("teh first", "the first").replace("teh last", "the last")
+    body = _sent(api)
+    sent = body["input"][-1]["content"][-1]["text"]
+    assert sent == "Fix teh first.\r\n\r\n⟦O1⟧\r\n\r\nFix teh last.\r\n⟦O2⟧\r\n"  # the regions stay here
+    assert "an edit that touches a marker is refused" in body["instructions"]
+    assert result.edits is not None
+    assert [(p.start, p.end) for p in result.edits.applied] == [
+        (OPT_OUT_DOC.index("teh first"), OPT_OUT_DOC.index("teh first") + 9),
+        (OPT_OUT_DOC.index("teh last"), OPT_OUT_DOC.index("teh last") + 8),
+    ]
+    refused = {r.edit.reason: r for r in result.edits.refused}
+    assert {r.reason for r in refused.values()} == {"protected"}
+    first = OPT_OUT_DOC.index("<!-- gpt-tools: off -->")
+    assert (refused["invented"].start, refused["invented"].end) == (first, OPT_OUT_DOC.index("on -->") + 6)
+    assert (refused["touches the second"].start, refused["touches the second"].end) == (
+        OPT_OUT_DOC.index("last."),
+        len(OPT_OUT_DOC.rstrip("\r\n")),  # the region's end: the edit reached into it
+    )
+
+
+def test_the_hidden_regions_survive_a_document_of_many_chunks(api: FakeOpenAI) -> None:
+    write_config(Path.cwd(), "max_retries = 0\nedit_chunk_tokens = 64\n")
+    parts = [f"Paragraph {i} has teh typo {i} in it, long enough to fill a chunk of its own.\n\n" for i in range(12)]
+    doc = "".join(parts[:6]) + "<!-- gpt-tools: off -->\nteh kept\n<!-- gpt-tools: on -->\n\n" + "".join(parts[6:])
+    result = runner.run("MarkdownLinter", doc)
+    assert result.text == doc.replace("has teh", "has the") and len(api.model_requests()) > 2
+    assert result.edits is not None and len(result.edits.applied) == 12
+    assert all("teh" in doc[p.start : p.end] for p in result.edits.applied)  # offsets into the original

@@ -470,8 +470,8 @@ def test_a_reply_that_drops_an_opt_out_marker_is_refused() -> None:
 def test_run_leaves_opt_out_regions_byte_identical(
     api: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, title: str, parts: list[str], ending: str, mode: str
 ) -> None:
-    """Through the real CLI: in document mode the region is never sent; in edits mode every edit the
-    fake model makes inside it is refused as `protected`, and the rest is fixed."""
+    """Through the real CLI, in both modes: the region is never sent (a marker stands in for it, and the
+    instructions say what it is), and the rest is fixed."""
     monkeypatch.setenv("GPT_TOOLS_OUTPUT", mode)
     text, _, fixed = (part.replace("\n", ending) for part in parts)
     path = Path("doc.md")
@@ -479,11 +479,13 @@ def test_run_leaves_opt_out_regions_byte_identical(
     done = run_program("gpt-tools", "run", "MarkdownLinter", str(path), "-o", str(path))
     assert done.returncode == 0, done.stderr
     assert path.read_bytes() == fixed.encode()
-    if mode == "document":
-        sent = "".join(str(r.body) for r in api.model_requests())
-        inside = [r.original for r in mask(text).regions if r.kind == "opt-out region"]
-        lines = {line.strip() for region in inside for line in region.splitlines() if "gpt-tools:" not in line}
-        assert [line for line in lines if line and line in sent] == []
+    requests = api.model_requests()
+    sent = "".join(str(r.body) for r in requests)
+    inside = [r.original for r in mask(text).regions if r.kind == "opt-out region"]
+    lines = {line.strip() for region in inside for line in region.splitlines() if "gpt-tools:" not in line}
+    assert [line for line in lines if line and line in sent] == []
+    if inside:
+        assert "- ⟦O…⟧ a part the author marked to be left exactly as it is" in requests[-1].body["instructions"]
 
 
 def test_protect_false_still_honours_opt_out_regions(api: FakeOpenAI, tmp_path: Path) -> None:

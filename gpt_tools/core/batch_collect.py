@@ -21,7 +21,7 @@ from gpt_tools.core.editing import chunk_spans, edits_of, join_results
 from gpt_tools.core.inputs import prepare, prepare_raw
 from gpt_tools.core.rewrite import assemble, check_chunk_reply
 from gpt_tools.errors import GptToolsError, RunFailed
-from gpt_tools.markdown import textio
+from gpt_tools.markdown import protect_hidden, textio
 from gpt_tools.markdown.edits import EditResult, apply_edits, line_col
 from gpt_tools.state import runlog
 from gpt_tools.state.atomicwrite import ChangedMeanwhile, WriteRefused, write_atomic
@@ -80,7 +80,8 @@ def _edited(record: BatchRecord, entry: FileRecord, text: str, results: dict[str
     prepared = prepare_raw(text, chunk_tokens=record.chunk_tokens)
     if [sha256(chunk) for chunk in prepared.chunks] != entry.chunk_sha256:
         raise RunFailed("the file no longer splits as it did at submit (was gpt-tools upgraded?); submit it again")
-    spans = chunk_spans(prepared.body, prepared.chunks, protect=record.protect)
+    hidden = prepared.masked  # its opt-out regions went out as markers (protect_hidden.py)
+    spans = chunk_spans(hidden.text, prepared.chunks, protect=record.protect, hidden=hidden)
     parts = []
     for custom_id, chunk, where, protected in zip(
         entry.custom_ids, prepared.chunks, prepared.names, spans, strict=True
@@ -92,7 +93,7 @@ def _edited(record: BatchRecord, entry: FileRecord, text: str, results: dict[str
             parts.append(apply_edits(chunk, edits_of(_reply(line), chunk), protected=protected))
         except GptToolsError as exc:
             raise RunFailed(str(exc) if where in str(exc) else f"{where}: {exc}") from None
-    whole = join_results(prepared.body, prepared.chunks, parts, protect=record.protect)
+    whole = protect_hidden.reveal(join_results(hidden.text, prepared.chunks, parts, protect=record.protect), hidden)
     return replace(whole, text=text[: len(text) - len(prepared.body)] + whole.text)  # its BOM kept
 
 

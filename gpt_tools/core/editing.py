@@ -24,8 +24,9 @@ from gpt_tools.core import editmode, guards
 from gpt_tools.core.inputs import Prepared, prepare_raw
 from gpt_tools.core.plan import Plan
 from gpt_tools.core.records import EditReport, Spent
-from gpt_tools.core.rewrite import check_chunk_size, run_in_parallel
+from gpt_tools.core.rewrite import check_chunk_size, chunk_request, run_in_parallel
 from gpt_tools.errors import ReplyRejected
+from gpt_tools.markdown import protect_hidden
 from gpt_tools.markdown.edit_guard import opt_out_spans
 from gpt_tools.markdown.edits import (
     Edit,
@@ -37,6 +38,7 @@ from gpt_tools.markdown.edits import (
     parse_edits,
     protected_spans,
 )
+from gpt_tools.markdown.protect import Masked
 from gpt_tools.state.cache import ResultCache
 from gpt_tools.wire.backends import Reply, Usage
 
@@ -58,13 +60,14 @@ def _stored(edits: Sequence[Edit]) -> dict[str, Any]:
     return {"edits": [asdict(edit) for edit in edits]}
 
 
-def _key(plan: Plan, cache: ResultCache, text: str) -> str:
-    return cache.key(plan.request(text), plan.settings.backend, plan.endpoint.base_url, guard=editmode.GUARD)
+def _key(plan: Plan, cache: ResultCache, text: str, hidden: Masked) -> str:
+    request = chunk_request(plan, text, hidden)  # as sent: with what its hidden regions' markers are
+    return cache.key(request, plan.settings.backend, plan.endpoint.base_url, guard=editmode.GUARD)
 
 
 def chunk_keys(plan: Plan, cache: ResultCache, prepared: Prepared) -> list[str]:
     """The cache key each chunk of `prepared` is looked up by (`gpt-tools cache clear FILE`)."""
-    return [_key(plan, cache, chunk) for chunk in prepared.chunks]
+    return [_key(plan, cache, chunk, prepared.masked) for chunk in prepared.chunks]
 
 
 def _from_cache(cache: ResultCache, key: str) -> list[Edit] | None:
@@ -88,22 +91,22 @@ class _Part:
     spent: Spent | None  # None: from the cache
 
 
-def _remember_result(plan: Plan, cache: ResultCache, result: EditResult, protect_on: bool) -> None:
+def _remember_result(plan: Plan, cache: ResultCache, result: EditResult, hidden: Masked) -> None:
     """The text an edit run produced needs nothing more from this model: remembered as such, with the
     edits that were refused (so a re-run reports them again), if none of them would apply there."""
     left = [refusal.edit for refusal in result.refused]
-    spans = protected_spans(result.text) if protect_on else opt_out_spans(result.text)
+    spans = _spans(result.text, protect=plan.settings.protect, hidden=hidden)
     if not apply_edits(result.text, left, protected=spans).applied:
-        cache.put(_key(plan, cache, result.text), _stored(left))
+        cache.put(_key(plan, cache, result.text, hidden), _stored(left))
 
 
-def _run_chunk(plan: Plan, chunk: str, spans: list[Span], where: str) -> _Part:
+def _run_chunk(plan: Plan, chunk: str, spans: list[Span], where: str, hidden: Masked) -> _Part:
     check_chunk_size(chunk, plan.settings.max_input_tokens, where)
     cache = plan.session.cache
-    key = _key(plan, cache, chunk) if cache else ""
+    key = _key(plan, cache, chunk, hidden) if cache else ""
     if cache and (known := _from_cache(cache, key)) is not None:
         return _Part(result=apply_edits(chunk, known, protected=spans), spent=None)
-    reply = plan.send(plan.request(chunk))
+    reply = plan.send(chunk_request(plan, chunk, hidden))
     try:
         # Incomplete, cut or empty replies are transient: refused, but never remembered.
         cleaned = guards.check_reply(reply.text, status=reply.status, reason=reply.reason, original=chunk)
@@ -121,7 +124,7 @@ def _run_chunk(plan: Plan, chunk: str, spans: list[Span], where: str) -> _Part:
     result = apply_edits(chunk, edits, protected=spans)
     if cache:
         cache.put(key, _stored(edits))
-        _remember_result(plan, cache, result, plan.settings.protect)
+        _remember_result(plan, cache, result, hidden)
     spent = Spent(usage=reply.usage, model=reply.model, response_id=reply.response_id, request_id=reply.request_id)
     return _Part(result=result, spent=spent)
 
@@ -150,9 +153,17 @@ def join_results(body: str, chunks: Sequence[str], results: Sequence[EditResult]
     return keep_structure(body, whole) if len(chunks) > 1 and protect else whole
 
 
-def chunk_spans(body: str, chunks: Sequence[str], *, protect: bool) -> list[list[Span]]:
-    """The protected spans of body (none when protection is off), cut to each chunk, in its offsets."""
-    spans = protected_spans(body) if protect else opt_out_spans(body)  # the author's opt-outs always hold
+def _spans(text: str, *, protect: bool, hidden: Masked) -> list[Span]:
+    """What no edit may touch in text: its protected regions (only opt-outs with protection off: the
+    author's own always hold), and the markers of the opt-out regions protect_hidden hid."""
+    spans = protected_spans(text) if protect else opt_out_spans(text)
+    return sorted(spans + protect_hidden.marker_spans(hidden, text))
+
+
+def chunk_spans(body: str, chunks: Sequence[str], *, protect: bool, hidden: Masked) -> list[list[Span]]:
+    """The spans no edit may touch in body (the hidden text the chunks join to), cut to each chunk, in its
+    offsets."""
+    spans = _spans(body, protect=protect, hidden=hidden)
     found, start = [], 0
     for chunk in chunks:
         found.append(spans_in(spans, start, start + len(chunk)))
@@ -164,10 +175,12 @@ def edit_document(plan: Plan, text: str, *, prepared: Prepared | None = None) ->
     """text with the model's valid edits applied (in text's own BOM and line endings: they are its
     bytes), what it cost, and every edit applied or refused, with positions into text without BOM."""
     prepared = prepared or prepare_raw(text, chunk_tokens=plan.settings.edit_chunk_tokens)
-    body, chunks = prepared.body, prepared.chunks
-    jobs = list(zip(chunks, chunk_spans(body, chunks, protect=plan.settings.protect), prepared.names, strict=True))
-    parts = run_in_parallel(plan, len(jobs), lambda sent_by, i: _run_chunk(sent_by, *jobs[i]))
-    whole = join_results(body, chunks, [part.result for part in parts], protect=plan.settings.protect)
+    body, hidden, chunks, protect = prepared.body, prepared.masked, prepared.chunks, plan.settings.protect
+    spans = chunk_spans(hidden.text, chunks, protect=protect, hidden=hidden)
+    jobs = list(zip(chunks, spans, prepared.names, strict=True))
+    parts = run_in_parallel(plan, len(jobs), lambda sent_by, i: _run_chunk(sent_by, *jobs[i], hidden))
+    joined = join_results(hidden.text, chunks, [part.result for part in parts], protect=protect)
+    whole = protect_hidden.reveal(joined, hidden)  # the opt-out regions back, offsets into body
     sent = [part.spent for part in parts if part.spent is not None]
     report = EditReport(original=body, applied=whole.applied, refused=whole.refused)
     return text[: len(text) - len(body)] + whole.text, _spent(sent, len(parts), report)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from gpt_tools.config.definitions import Assistant, Settings
 from gpt_tools.core import guards, knowledge
 from gpt_tools.errors import InputRefused
-from gpt_tools.markdown import protect, textio
+from gpt_tools.markdown import protect, protect_hidden, textio
 from gpt_tools.markdown.chunking import split_chunks
 
 
@@ -132,6 +132,8 @@ def prepare(text: str, *, protect_regions: bool, chunk_tokens: int) -> Prepared:
 
 
 def prepare_raw(text: str, *, chunk_tokens: int) -> Prepared:
-    """The document as an edits run sends it: raw (nothing masked), in chunks that join back to it."""
+    """The document as an edits run sends it: raw but for its opt-out regions, which are never sent
+    (protect_hidden.py), in chunks that join back to the masked text."""
     body = textio.strip_bom(text)
-    return Prepared(body, protect.Masked(body, ()), tuple(split_chunks(body, chunk_tokens)))
+    hidden = protect_hidden.hide(body)
+    return Prepared(body, hidden, tuple(split_chunks(hidden.text, chunk_tokens)))

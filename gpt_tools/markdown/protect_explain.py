@@ -26,9 +26,10 @@ DESCRIPTIONS = {
 }
 
 
-def explain(masked: Masked) -> str:
+def explain(masked: Masked, *, edits: bool = False) -> str:
     """What the model must be told about the markers in masked.text, appended to its instructions; ""
-    when there are none. Made from the markers themselves, so it says exactly what is sent."""
+    when there are none. Made from the markers themselves, so it says exactly what is sent; `edits`: the
+    reply is edits (edits mode hides only opt-out regions), and an edit touching a marker is refused."""
     tokens = masked.pattern.findall(masked.text)
     if not tokens:
         return ""
@@ -36,13 +37,22 @@ def explain(masked: Masked) -> str:
     opening, closing = masked.markers
     kinds = dict.fromkeys((token[1], by_token[token].kind) for token in tokens if token in by_token)
     listed = "\n".join(f"- {opening}{letter}…{closing} {DESCRIPTIONS[kind]}" for letter, kind in kinds)
+    rule = _EDITS_RULE if edits else _DOCUMENT_RULE
     return (
         "\n\n# Protected regions\n\n"
         f"Parts of the document were taken out before you were sent it and replaced by markers: {opening}, a capital "
         f"letter, a number, {closing} (the first one here is {tokens[0]}). Each stands for text you cannot see:\n"
-        f"{listed}\n\n"
-        "Copy every marker exactly as written, exactly once, in the same order and place: a marker alone on its "
-        "line stays alone on its line, with the same indentation, list marker or quote marks before it. Never "
-        "edit, translate, merge, split, reorder or drop a marker, and never write one of your own: the original "
-        "text is put back in its place, and a reply whose markers do not all come back is refused."
+        f"{listed}\n\n{rule}"
     )
+
+
+_DOCUMENT_RULE = (
+    "Copy every marker exactly as written, exactly once, in the same order and place: a marker alone on its "
+    "line stays alone on its line, with the same indentation, list marker or quote marks before it. Never "
+    "edit, translate, merge, split, reorder or drop a marker, and never write one of your own: the original "
+    "text is put back in its place, and a reply whose markers do not all come back is refused."
+)
+_EDITS_RULE = (
+    "Never put a marker in a find or a replace, and never write one of your own: the original text stays in "
+    "its place, and an edit that touches a marker is refused."
+)
