@@ -314,6 +314,7 @@ def test_run_arguments_are_gpt_filters() -> None:
         ("MarkdownLinter --target below", "invalid choice"),
         ("MarkdownLinter --bogus", "unexpected '--bogus'"),
         ('MarkdownLinter -i "open', "No closing quotation"),
+        ("MarkdownLinter --dry-run", "--dry-run is gpt-filter's only"),
     ],
 )
 def test_run_arguments_refused_with_the_usage(line: str, says: str) -> None:

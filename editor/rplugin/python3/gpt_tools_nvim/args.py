@@ -67,6 +67,7 @@ def _parser() -> _Parser:
     parser.add_argument("--input-files", "--input_files", nargs="+", default=[])
     parser.add_argument("--allow-secrets", action="store_true")
     parser.add_argument("--target", choices=TARGETS)
+    parser.add_argument("--dry-run", action="store_true")  # refused by parse(), with the reason
     return parser
 
 
@@ -79,6 +80,8 @@ def parse(line: str) -> RunArgs:
     if rest:
         hint = ' (extra instructions go after -i, quoted: -i "...")' if not rest[0].startswith("-") else ""
         raise ArgsError(f"unexpected {' '.join(rest)!r}{hint}; usage: {USAGE}")
+    if parsed.dry_run:  # the core's preview is not public API: the plugin cannot say what it would send
+        raise ArgsError("--dry-run is gpt-filter's only (:GptFilter, :%!gpt-filter); :GptRun! reviews a result")
     if not parsed.assistant:
         files = " ".join(parsed.input_files)
         took = f" (--input-files took {files}: end the list with --)" if files else ""
