@@ -37,7 +37,9 @@ def _tags() -> set[str]:
 
 def test_the_committed_tags_are_what_helptags_makes(tmp_path: Path) -> None:
     shutil.copy(DOC / "gpt-tools.txt", tmp_path / "gpt-tools.txt")
-    subprocess.run(["vim", "-Es", "-N", "-u", "NONE", "-i", "NONE", "-c", f"helptags {tmp_path}", "-c", "q"], check=False)
+    subprocess.run(
+        ["vim", "-Es", "-N", "-u", "NONE", "-i", "NONE", "-c", f"helptags {tmp_path}", "-c", "q"], check=False
+    )
     made = (tmp_path / "tags").read_bytes()
     assert made == (DOC / "tags").read_bytes(), "run: vim -Es -c 'helptags editor/doc' -c q, and commit doc/tags"
 
