@@ -629,3 +629,12 @@ def test_annotation_escapes_data_and_properties_by_githubs_rules() -> None:
     line = github.annotation("warning", "50% done\r\nnext: a,b", file="x,y:z%\n.md", line=3, col=1)
     assert line == "::warning file=x%2Cy%3Az%25%0A.md,line=3,col=1::50%25 done%0D%0Anext: a,b"
     assert github.annotation("error", "plain") == "::error::plain"
+
+
+@pytest.mark.parametrize("args", [["--assistant", "NoSuchLinter"], ["--assistant", "DocWriter"], ["-m", ""]])
+def test_on_error_warn_never_forgives_a_usage_error(
+    files: dict[str, Path], api: FakeOpenAI, capfd: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    assert _run("--on-error", "warn", *args, str(files["typo"])) == 2  # was 0: every commit passed unchecked
+    assert "no file was changed" in capfd.readouterr().err
+    assert api.model_requests() == []

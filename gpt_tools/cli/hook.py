@@ -130,7 +130,7 @@ def _dry_run(options: Options, console: Console) -> int:
 
     config = load_config()
     resolve_settings(config, config.assistant(options.assistant), model=options.model)
-    total = 0.0
+    total, unpriced = 0.0, 0
     for path in options.files:
         original = read_file(path)
         if isinstance(original, FileCheck):  # a pipe or device is never read (it would block)
@@ -145,10 +145,12 @@ def _dry_run(options: Options, console: Console) -> int:
             console.line(f"{printable(path)}: would be skipped: {exc}")
             continue
         total += plan.cost or 0.0
-        cost = f"~{plan.input_tokens:,} tokens in, {plan.chunks} request(s), ~${plan.cost or 0:.4f}"
+        unpriced += plan.cost is None
+        cost = f"~{plan.input_tokens:,} tokens in, {plan.chunks} request(s), {plan.money}"  # unpriced: no false $0
         console.line(f"{printable(path)}: {cost}")
     files = _plural(len(options.files), "file")
-    console.line(f"{PROGRAM}: dry run, {files}, ~${total:.4f} at most (before the cache); nothing sent")
+    unknown = f", the cost of {_plural(unpriced, 'file')} unknown (no price)" if unpriced else ""
+    console.line(f"{PROGRAM}: dry run, {files}, ~${total:.4f} at most (before the cache){unknown}; nothing sent")
     return 0
 
 
@@ -187,7 +189,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(console, exc)
     except GptToolsError as exc:
         status = fail(console, exc, after="; no file was changed")
-        return status if options.on_error == "fail" else 0
+        # --on-error=warn forgives an unreachable API, never a usage or config error (a misspelt
+        # --assistant, an untrusted config): that would pass every commit without checking anything.
+        return status if options.on_error == "fail" or status == 2 else 0
     except KeyboardInterrupt as exc:
         return fail(console, exc, after="; no file was changed")
 
