@@ -43,12 +43,12 @@ _KIND_NAMES = {
 
 
 # What an edits-mode model is told it may not edit (edits.EDIT_INSTRUCTIONS): every kind in _KIND_NAMES
-# but the BOM, which the model is never sent. Protection can only be switched off whole (`protect = false`).
+# but the BOM and opt-out regions, which the model is never sent (an opt-out region goes as a marker that
+# protect_explain describes). Protection can only be switched off whole (`protect = false`).
 NEVER_EDITED = (
     "front matter, code blocks and `inline code`, HTML blocks, HTML tags with attributes and HTML "
     "comments, URLs, e-mail addresses and link or image targets (reference definitions' too), template "
-    "code (`{{ }}`, `{% %}`, `{# #}`), attribute lists (`{#id}`), footnote labels (`[^1]`), and "
-    "everything from a `<!-- gpt-tools: off -->` line to the next `<!-- gpt-tools: on -->` line"
+    "code (`{{ }}`, `{% %}`, `{# #}`), attribute lists (`{#id}`) or footnote labels (`[^1]`)"
 )
 
 
