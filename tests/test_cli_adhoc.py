@@ -153,3 +153,13 @@ def test_the_plain_assistant_is_configured_like_any_other(api: FakeOpenAI, monke
 def test_ad_hoc_usage_errors_send_nothing(api: FakeOpenAI, argv: list[str]) -> None:
     assert main(argv) == 2
     assert api.model_requests() == []
+
+
+def test_continue_after_a_prompt_continues_the_plain_assistants_conversation(api: FakeOpenAI) -> None:
+    assert main(["run", "Summarizer", "-t", "other text", "-c"]) == 0  # another assistant's conversation
+    assert main(["Name a colour", "-c"]) == 0  # starts the plain Assistant's
+    assert main(["Another one", "-c"]) == 0  # and continues it, not Summarizer's
+    first, second, third = (request.body for request in api.model_requests())
+    assert second["instructions"] == third["instructions"] == PLAIN
+    assert "previous_response_id" not in second and third["previous_response_id"]
+    assert first["instructions"] != PLAIN

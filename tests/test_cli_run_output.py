@@ -217,3 +217,14 @@ def test_unchanged_result_into_another_file_leaves_it_untouched(api: FakeOpenAI)
     assert main(["run", "MarkdownLinter", "a.md", "-o", "b.md"]) == 0
     after = out.stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["run", "ProofReader", "--json", "--nope"], ["run", "--json", "-O", "jobs"], ["list", "--json", "--x"]],
+    ids=["unknown-option", "missing-value", "list"],
+)
+def test_json_click_usage_errors_print_an_error_object_too(capfd: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    assert main(argv) == 2
+    error = json.loads(capfd.readouterr().out)
+    assert (error["status"], error["code"], error["error"]) == ("error", 2, "UsageError")

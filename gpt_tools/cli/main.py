@@ -6,6 +6,7 @@ chat, batch), none of which imports this one.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Sequence
 
@@ -26,7 +27,7 @@ from gpt_tools.cli.files import files_group
 from gpt_tools.cli.logs import logs_command, usage_command
 from gpt_tools.cli.lsp import lsp_command
 from gpt_tools.cli.models import models_command
-from gpt_tools.cli.report import fail
+from gpt_tools.cli.report import error_json, fail
 from gpt_tools.cli.run import run_command
 from gpt_tools.cli.trust import trust_command
 from gpt_tools.errors import GptToolsError
@@ -105,6 +106,10 @@ def _as_filter(args: list[str]) -> list[str]:
     return rest
 
 
+def _kind(exc: click.ClickException) -> str:
+    return "UsageError" if isinstance(exc, click.UsageError) else type(exc).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status instead of calling sys.exit (testable in-process)."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -120,6 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
+        if "--json" in args:  # a usage error is a failure too: the --json object says so on stdout
+            error = error_json(exc, exc.exit_code, message=exc.format_message(), kind=_kind(exc))
+            console.result(json.dumps(error, indent=2) + "\n")
         return exc.exit_code
     except click.exceptions.Abort:
         console.error("interrupted")

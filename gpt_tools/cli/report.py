@@ -43,13 +43,22 @@ def fail_json(console: Console, exc: BaseException) -> int:
     return status
 
 
-def error_json(exc: BaseException, status: int) -> dict[str, Any]:
-    """The --json form of a failure; a reply that was paid for but not delivered (`result`) is in it."""
+def error_json(
+    exc: BaseException, status: int, *, message: str | None = None, kind: str | None = None
+) -> dict[str, Any]:
+    """The --json form of a failure; a reply that was paid for but not delivered (`result`) is in it.
+    `message` and `kind`: what was said and its class, when the error is not ours (click's usage errors)."""
     from gpt_tools.core.records import Result
     from gpt_tools.redact import redact
 
-    message = str(exc) if isinstance(exc, GptToolsError) else "interrupted"
-    error: dict[str, Any] = {"status": "error", "code": status, "error": type(exc).__name__, "message": redact(message)}
+    if message is None:
+        message = str(exc) if isinstance(exc, GptToolsError) else "interrupted"
+    error: dict[str, Any] = {
+        "status": "error",
+        "code": status,
+        "error": kind or type(exc).__name__,
+        "message": redact(message),
+    }
     if isinstance(exc, RunFailed) and exc.request_id:
         error["request_id"] = exc.request_id
     result = getattr(exc, "result", None)  # TurnNotSaved, and run's -o that could not be written

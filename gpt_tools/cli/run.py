@@ -82,11 +82,14 @@ def run_command(
     if list_only:
         return print_assistants(as_json=as_json)
     chosen = assistant_name or name
-    if assistant_name is None and (continue_last or conversation_id):
+    # An ad-hoc prompt's -c continues the plain Assistant's last conversation (or the named one's), as
+    # llm's -c continues the last prompt; --conversation ID is that conversation's own assistant.
+    ad_hoc = assistant_name is None and flags.ad_hoc and not conversation_id
+    if assistant_name is None and not ad_hoc and (continue_last or conversation_id):
         from gpt_tools.cli.conversations import continued  # NAME may be left out: the conversation's own
 
         chosen, files = continued(name, files, conversation_id)
-    if assistant_name is None and flags.ad_hoc and not (continue_last or conversation_id):
+    if ad_hoc:
         chosen, files = None, ((name, *files) if name else files)  # NAME or a FILE: decided with the config
     if assistant_name and name:
         files = (name, *files)  # with --assistant-name, a bare first word is a file
