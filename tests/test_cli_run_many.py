@@ -233,3 +233,12 @@ def test_per_run_settings_reach_every_request_and_others_are_refused(
     capfd.readouterr()
     assert _run(str(docs[0]), "--write", "-p", "a prompt") == 2
     assert "--prompt cannot be used with --write" in capfd.readouterr().err
+
+
+def test_the_short_form_without_run_works_too(
+    docs: list[Path], api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["MarkdownLinter", *map(str, docs), "--check"]) == 1
+    assert capfd.readouterr().out.splitlines()[-1] == "2 files would be fixed, 1 unchanged; 3 requests sent"
+    assert main(["MarkdwnLinter", *map(str, docs), "--check"]) == 2  # no such assistant: nothing sent
+    assert "MarkdownLinter" in capfd.readouterr().err and len(api.model_requests()) == 3

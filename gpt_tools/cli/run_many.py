@@ -81,10 +81,11 @@ class ManyOptions:
 
 def _options(mode: Mode, output_format: str, given: dict[str, Any]) -> ManyOptions:
     context = click.get_current_context()
+    bare = bool(given.get("bare"))  # `gpt-tools MarkdownLinter docs/*.md --check`: the first word is NAME
     unused = [
         _spelling(param)
         for param in context.command.params
-        if param.name not in _TAKEN | _OURS
+        if param.name not in _TAKEN | _OURS | ({"bare", "prompt"} if bare else set())
         and context.get_parameter_source(param.name or "") not in (None, click.core.ParameterSource.DEFAULT)
     ]
     if unused:
@@ -92,8 +93,10 @@ def _options(mode: Mode, output_format: str, given: dict[str, Any]) -> ManyOptio
     if output_format == "github" and mode == "diff":
         raise click.UsageError("--output-format github applies to --check and --write; --diff prints a diff")
     name, files = given.get("assistant_name") or given.get("name"), tuple(given.get("files") or ())
-    if given.get("assistant_name") and given.get("name"):
-        files = (given["name"], *files)  # with --assistant-name, a bare first word is a file
+    if (given.get("assistant_name") or bare) and given.get("name"):
+        files = (given["name"], *files)  # with --assistant-name (or a bare NAME), the next word is a file
+    if bare:
+        name = given.get("prompt")
     if name is None or not files:
         raise click.UsageError(f"--{mode} needs the assistant and FILES: gpt-tools run NAME FILES... --{mode}")
     if "-" in files:
