@@ -80,16 +80,8 @@ class ManyOptions:
 
 
 def _options(mode: Mode, output_format: str, given: dict[str, Any]) -> ManyOptions:
-    context = click.get_current_context()
     bare = bool(given.get("bare"))  # `gpt-tools MarkdownLinter docs/*.md --check`: the first word is NAME
-    unused = [
-        _spelling(param)
-        for param in context.command.params
-        if param.name not in _TAKEN | _OURS | ({"bare", "prompt"} if bare else set())
-        and context.get_parameter_source(param.name or "") not in (None, click.core.ParameterSource.DEFAULT)
-    ]
-    if unused:
-        raise click.UsageError(f"{', '.join(unused)} cannot be used with --{mode}")
+    _refuse_the_rest(mode, ignored={"bare", "prompt"} if bare else set())
     if output_format == "github" and mode == "diff":
         raise click.UsageError("--output-format github applies to --check and --write; --diff prints a diff")
     name, files = given.get("assistant_name") or given.get("name"), tuple(given.get("files") or ())
@@ -103,6 +95,23 @@ def _options(mode: Mode, output_format: str, given: dict[str, Any]) -> ManyOptio
         raise click.UsageError(f"--{mode} works on files; stdin (-) cannot be written back or named in a report")
     # `docs/*.md docs/a.md` names a.md twice: it is checked (and counted, and written) once, as ruff does.
     files = tuple({os.path.normpath(os.path.abspath(path)): path for path in reversed(files)}.values())[::-1]
+    return ManyOptions(mode=mode, github=output_format == "github", files=files, engine=_engine(mode, name, given))
+
+
+def _refuse_the_rest(mode: Mode, *, ignored: set[str]) -> None:
+    """A usage error naming every option given that means nothing for many files (-o, --json, -t, ...)."""
+    context = click.get_current_context()
+    unused = [
+        _spelling(param)
+        for param in context.command.params
+        if param.name not in _TAKEN | _OURS | ignored
+        and context.get_parameter_source(param.name or "") not in (None, click.core.ParameterSource.DEFAULT)
+    ]
+    if unused:
+        raise click.UsageError(f"{', '.join(unused)} cannot be used with --{mode}")
+
+
+def _engine(mode: Mode, name: str, given: dict[str, Any]) -> EngineOptions:
     from gpt_tools.cli.filecheck import EngineOptions
     from gpt_tools.cli.runsettings import per_run
     from gpt_tools.state.localread import MAX_FILE_BYTES
@@ -113,11 +122,10 @@ def _options(mode: Mode, output_format: str, given: dict[str, Any]) -> ManyOptio
         max_output_tokens=given.get("max_output_tokens"),
         stream=given.get("stream"),
     )
-
-    engine = EngineOptions(
+    return EngineOptions(
         assistant=name,
         write=mode == "write",
-        max_bytes=MAX_FILE_BYTES,
+        max_bytes=MAX_FILE_BYTES,  # `run`'s own cap on a FILE
         size_limit=f"the {MAX_FILE_BYTES:,}-byte limit",
         use_cache=not given.get("no_cache", False),
         model=given.get("model"),
@@ -128,7 +136,6 @@ def _options(mode: Mode, output_format: str, given: dict[str, Any]) -> ManyOptio
         assistant_fields=settings.assistant,
         settings=settings.settings,
     )
-    return ManyOptions(mode=mode, github=output_format == "github", files=files, engine=engine)
 
 
 def _spelling(param: click.Parameter) -> str:
