@@ -404,6 +404,7 @@ def test_show_json_failure_is_a_json_error_object(project: Path, capfd: pytest.C
 
 def test_list_json_failure_is_a_json_error_object(project: Path, capfd: pytest.CaptureFixture[str]) -> None:
     project.write_text("[assistants.Broken]\ntemprature = 1\n")
-    assert main(["list", "--json"]) == 2
-    error = json.loads(capfd.readouterr().out)
-    assert (error["status"], error["code"], error["error"]) == ("error", 2, "ConfigError")
+    for argv in (["list", "--json"], ["run", "--list", "--json"]):
+        assert main(argv) == 2
+        error = json.loads(capfd.readouterr().out)
+        assert (error["status"], error["code"], error["error"]) == ("error", 2, "ConfigError")

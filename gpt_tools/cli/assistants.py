@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # imported where an edit needs it (below), not for `gpt-tools
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def list_command(as_json: bool) -> int:
     """List assistants and where each is defined."""
-    return _json_failures(as_json, lambda: print_assistants(as_json=as_json))
+    return json_failures(as_json, lambda: print_assistants(as_json=as_json))
 
 
 def print_assistants(*, as_json: bool) -> int:
@@ -60,10 +60,10 @@ def print_assistants(*, as_json: bool) -> int:
 @click.option("--json", "as_json", is_flag=True, help="Print the definition as JSON (the model in effect included).")
 def show_command(name: str, as_json: bool) -> int:
     """Show one assistant's full definition."""
-    return _json_failures(as_json, lambda: _show(name, as_json))
+    return json_failures(as_json, lambda: _show(name, as_json))
 
 
-def _json_failures(as_json: bool, command: Callable[[], int]) -> int:
+def json_failures(as_json: bool, command: Callable[[], int]) -> int:
     """With --json a failure is a JSON object on stdout too (report.fail_json), with the same exit status."""
     try:
         return command()

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from gpt_tools.cli.assistants import print_assistants
+from gpt_tools.cli.assistants import json_failures, print_assistants
 from gpt_tools.cli.completion import assistant_names
 from gpt_tools.cli.console import PROGRAM, Console
 from gpt_tools.cli.run_many import many_files
@@ -80,7 +80,7 @@ def run_command(
     """
     flags = RunFlags(**flag_values)
     if list_only:
-        return print_assistants(as_json=as_json)
+        return json_failures(as_json, lambda: print_assistants(as_json=as_json))
     chosen = assistant_name or name
     # An ad-hoc prompt's -c continues the plain Assistant's last conversation (or the named one's), as
     # llm's -c continues the last prompt; --conversation ID is that conversation's own assistant.
