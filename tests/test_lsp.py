@@ -4,6 +4,7 @@ the document's own project, and errors told with window/showMessage while the se
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,6 +67,23 @@ def test_exit_without_shutdown_is_status_1_and_a_lost_client_ends_it(api: FakeOp
     assert lost.process.stdin is not None
     lost.process.stdin.close()  # the editor went away without a word
     assert lost.process.wait(20) == 0
+
+
+def test_a_client_lost_during_a_check_ends_the_server_and_hangs_up_its_request(
+    api: FakeOpenAI, edits_mode: None
+) -> None:
+    api.script(Scripted(delay=60))
+    client = LspClient()
+    client.initialize()
+    client.open(_doc("a.md", TYPO))
+    client.wait_for(lambda m: m.get("method") == "$/progress")  # the check is in flight
+    assert client.process.stdin is not None
+    client.process.stdin.close()
+    assert client.process.wait(20) == 0
+    deadline = time.monotonic() + 20
+    while api.hung_up != 1:  # the fake sees the closed connection on its next look
+        assert time.monotonic() < deadline, "the model request was not hung up"
+        time.sleep(0.02)
 
 
 # -- diagnostics

@@ -171,6 +171,22 @@ def test_cancelling_a_commands_progress_hangs_up_its_request_and_applies_nothing
     assert client.close() == 0
 
 
+def test_a_project_refused_meanwhile_still_gets_its_quick_fixes_and_one_message(
+    api: FakeOpenAI, edits_mode: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GPT_TOOLS_CONFIG")  # an explicit config would trust every project
+    client = LspClient()
+    client.initialize(options={"debounceMs": 0})
+    uri = _open_checked(client, "a.md", TYPO)
+    (Path.cwd() / "gpt-tools.toml").write_text('base_url = "http://127.0.0.1:9/v1"\n', encoding="utf-8")
+    for _ in range(2):
+        actions = client.request("textDocument/codeAction", _params(uri, (2, 10)))
+        assert [a["kind"] for a in actions] == ["quickfix", "quickfix"]  # no assistants: the config is refused
+    shown = client.notifications("window/showMessage")
+    assert len(shown) == 1 and "gpt-tools trust" in shown[0]["message"]
+    assert client.close() == 0
+
+
 # -- re-anchoring and positions, in-process
 
 

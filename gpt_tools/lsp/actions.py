@@ -20,6 +20,7 @@ from typing import Any
 
 from lsprotocol import types
 
+from gpt_tools import GptToolsError
 from gpt_tools.lsp import runs
 from gpt_tools.lsp.anchor import Fix, reanchor
 from gpt_tools.lsp.diagnostics import diagnostic, message, same_fix
@@ -101,8 +102,13 @@ def code_actions(server: GptToolsServer, params: types.CodeActionParams) -> list
     path = file_path(uri)
     if path is None:
         return actions
+    try:
+        assistants = runs.assistants(path)
+    except GptToolsError as error:  # e.g. an untrusted project: the quick fixes are still offered
+        server.tell_once(error, "code actions")
+        return actions
     scope = "selection" if end > start else "document"
-    for assistant in runs.assistants(path):
+    for assistant in assistants:
         kind = types.CodeActionKind.RefactorRewrite if assistant.rewrites else WRITE_KIND
         if not _wanted(kind, only):
             continue
@@ -128,7 +134,7 @@ def _insertion_point(text: str, end: int) -> int:
     return at + 2 if text.startswith("\r\n", at) else at + 1
 
 
-def _job_fixes(
+def _job(
     server: GptToolsServer, data: dict[str, Any], text: str, cancel: threading.Event, progress: Progress
 ) -> tuple[runs.Job, int]:
     path = file_path(data["uri"])
@@ -172,7 +178,7 @@ async def run_action(
     text = document.source
     cancel = threading.Event()
     progress = Progress(server, "gpt-tools", token, cancel)
-    job, start = _job_fixes(server, data, text, cancel, progress)
+    job, start = _job(server, data, text, cancel, progress)
     showing: asyncio.Task[None] | None = None
     try:
         async with server.workspace_for(job.path).limit:

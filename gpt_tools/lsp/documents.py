@@ -144,7 +144,7 @@ async def _run_check(server: GptToolsServer, uri: str, path: Path, text: str, ve
         if server.checking.get(uri) is flight:
             del server.checking[uri]
     progress.end(f"{len(fixes)} suggestion{'' if len(fixes) == 1 else 's'}")
-    if flight.cancel.is_set() or uri not in server.workspace.text_documents:
+    if flight.cancel.is_set() or not server.is_open(uri):
         return
     server.checked[uri] = Checked(version=version, text=text, fixes=fixes)
     publish(server, uri)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Coroutine
 from typing import Any, BinaryIO
 
 from lsprotocol import types
@@ -16,8 +17,16 @@ KINDS = [types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorRewrite, ac
 _tasks: set[asyncio.Task[None]] = set()  # checks in flight: a task nobody holds may be collected
 
 
-def _spawn(work: Any) -> None:
-    task = asyncio.ensure_future(work)
+def _spawn(server: GptToolsServer, work: Coroutine[Any, Any, None], what: str) -> None:
+    """Run work on the event loop; a failure is told to the user, never left in an unread task."""
+
+    async def guarded() -> None:
+        try:
+            await work
+        except Exception as error:
+            server.tell(error, what)
+
+    task = asyncio.ensure_future(guarded())
     _tasks.add(task)
     task.add_done_callback(_tasks.discard)
 
@@ -74,11 +83,11 @@ async def _configure(ls: GptToolsServer) -> bool:
 def _documents(server: GptToolsServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def opened(ls: GptToolsServer, params: types.DidOpenTextDocumentParams) -> None:
-        _spawn(documents.check(ls, params.text_document.uri, "open"))
+        _spawn(ls, documents.check(ls, params.text_document.uri, "open"), "check")
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
     def saved(ls: GptToolsServer, params: types.DidSaveTextDocumentParams) -> None:
-        _spawn(documents.check(ls, params.text_document.uri, "save"))
+        _spawn(ls, documents.check(ls, params.text_document.uri, "save"), "check")
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def closed(ls: GptToolsServer, params: types.DidCloseTextDocumentParams) -> None:
@@ -98,11 +107,7 @@ def _actions(server: GptToolsServer) -> None:
 
     @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, options)
     def listed(ls: GptToolsServer, params: types.CodeActionParams) -> list[types.CodeAction]:
-        try:
-            return actions.code_actions(ls, params)
-        except Exception as error:  # e.g. the project's config is refused: the fixes' list must not fail
-            ls.tell(error, "code actions")
-            return []
+        return actions.code_actions(ls, params)
 
     @server.feature(types.CODE_ACTION_RESOLVE)
     async def resolve(ls: GptToolsServer, action: types.CodeAction) -> types.CodeAction:

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -68,6 +69,7 @@ class GptToolsServer(LanguageServer):
         self.shut_down = False
         self.exit_status = 0
         self.client_name = ""
+        self.told: set[str] = set()  # messages tell_once() has shown
         self.configured = asyncio.Event()  # set once workspace/configuration was read (or cannot be)
 
     # -- documents and workspaces
@@ -118,6 +120,16 @@ class GptToolsServer(LanguageServer):
             log.error("%s failed", what, exc_info=error)
             text = f"gpt-tools: {what}: internal error ({type(error).__name__}: {error})"
         self.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=redact(text)))
+
+    def tell_once(self, error: BaseException, what: str) -> None:
+        """tell(), once per distinct message: a client may ask for code actions at every cursor move."""
+        key = f"{what}: {error}"
+        if key not in self.told:
+            self.told.add(key)
+            self.tell(error, what)
+
+    def is_open(self, uri: str) -> bool:
+        return unquote(uri) in self.workspace.text_documents  # pygls keys its documents by the unquoted URI
 
     def warn(self, text: str) -> None:
         self.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=redact(text)))
