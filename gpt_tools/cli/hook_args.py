@@ -73,7 +73,8 @@ def parser() -> argparse.ArgumentParser:
         "--on-error",
         choices=("fail", "warn"),
         default="fail",
-        help="when files cannot be checked (offline, no key): fail the hook, or warn and pass",
+        help="when files cannot be checked (offline, no key; files the cache knows are still checked): fail the "
+        "hook, or warn and pass; a usage or config error always fails",
     )
     made.add_argument("--no-cache", action="store_false", dest="use_cache", help="ask again even for known text")
     made.add_argument("-m", "--model", help="model to use instead of the assistant's")
