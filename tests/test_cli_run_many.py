@@ -242,3 +242,13 @@ def test_the_short_form_without_run_works_too(
     assert capfd.readouterr().out.splitlines()[-1] == "2 files would be fixed, 1 unchanged; 3 requests sent"
     assert main(["MarkdwnLinter", *map(str, docs), "--check"]) == 2  # no such assistant: nothing sent
     assert "MarkdownLinter" in capfd.readouterr().err and len(api.model_requests()) == 3
+
+
+def test_write_output_format_github_annotates_fixes_and_refusals(
+    docs: list[Path], api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    Path("docs/keys.md").write_text(SECRET)
+    assert _run(str(docs[0]), "docs/keys.md", "--write", "--output-format", "github") == 1
+    lines = capfd.readouterr().out.splitlines()
+    assert lines[0].startswith("::error file=docs/keys.md::refusing to send what looks like a secret")
+    assert lines[1:] == ["::warning file=docs/a.md::fixed", "1 file fixed, 1 refused; 1 request sent"]
