@@ -107,6 +107,11 @@ def test_open_publishes_one_diagnostic_per_edit_with_utf16_ranges_on_crlf(lsp: L
     }
 
 
+def test_a_file_whose_uri_is_percent_encoded_gets_its_diagnostics(lsp: LspClient) -> None:
+    uri = lsp.open(_doc("my notes.md", TYPO))
+    assert "%20" in uri and len(lsp.diagnostics(uri)) == 2
+
+
 def test_utf32_client_gets_code_point_columns(api: FakeOpenAI, edits_mode: None) -> None:
     client = LspClient()
     capabilities = {**CAPABILITIES, "general": {"positionEncodings": ["utf-32", "utf-16"]}}
