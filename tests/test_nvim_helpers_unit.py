@@ -268,6 +268,19 @@ def test_append_keeps_the_range_and_adds_the_result_after_an_empty_line() -> Non
     assert ended.new_range(["summary"]) == ["a", "", "summary"]  # no second empty line
 
 
+def test_attachments_are_read_only_from_regular_files(loaded: None, tmp_path: Path) -> None:
+    import os
+
+    (tmp_path / "a.md").write_text("text\n", encoding="utf-8")
+    (tmp_path / "b.bin").write_bytes(b"\xff\xfe\x00")
+    os.mkfifo(tmp_path / "pipe")  # reading it would hang the worker until someone writes
+    assert jobs.read_attachment(gpt_tools, "a.md", str(tmp_path)) == gpt_tools.InputFile("a.md", "text\n")
+    assert jobs.read_attachment(gpt_tools, "b.bin", str(tmp_path)).data == b"\xff\xfe\x00"
+    for name in ("pipe", "missing.md"):
+        with pytest.raises(gpt_tools.InputRefused, match=f"--input-files {name}"):
+            jobs.read_attachment(gpt_tools, name, str(tmp_path))
+
+
 def test_writer_target_is_checked() -> None:
     assert jobs.writer_target(None) == "append" and jobs.writer_target("enew") == "enew"
     with pytest.raises(ValueError, match="expected one of replace, append, enew, split, popup"):

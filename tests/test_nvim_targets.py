@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.fake_openai import FakeOpenAI
-from tests.nvim_helpers import NVIM, gate, pynvim, start_run, wait_done, wait_requests
+from tests.nvim_helpers import NVIM, gate, pynvim, start_run, wait_done, wait_for, wait_requests
 
 pytestmark = pytest.mark.skipif(
     (NVIM is None or pynvim is None) and not os.environ.get("CI"), reason="nvim or pynvim not installed"
@@ -172,3 +172,19 @@ def test_the_preview_of_a_writer_shows_the_append_in_the_diff(editor: Any) -> No
     assert wait_done(editor)["status"] == "preview"
     (scratch,) = results(editor)
     assert scratch[:] == [*LINES[:3], "", "the first line", *LINES[3:]] and buffer[:] == LINES
+
+
+def test_a_popup_waits_until_insert_mode_ends_so_it_takes_no_keys(editor: Any, api: FakeOpenAI) -> None:
+    opened = gate(api)
+    buffer = editor.current.buffer
+    start_run(editor, "3,4GptRun Summarizer --target popup")
+    wait_requests(api)
+    editor.input("GA")
+    wait_for("Insert mode", lambda: editor.api.get_mode()["mode"] == "i" or None)
+    opened.set()
+    wait_for("the result held back", lambda: "leave insert mode" in str(editor.vars.get("gpt_tools_status")) or None)
+    assert len(editor.windows) == 1
+    editor.input(" typed<Esc>")
+    assert wait_done(editor)["status"] == "ok"
+    assert buffer[-1] == "the end typed"  # the typing went where the user typed it
+    assert editor.current.buffer[:] == ["the first line", "the second line"] and len(editor.windows) == 2

@@ -135,7 +135,8 @@ class Chats:
         """The buffer (or lines line_range of it) as a block for the next message."""
         if buffer.number in self.chats:
             raise UserError("this is a chat buffer; name a file (:GptChatAdd FILE), or add from another buffer")
-        label = str(buffer.name) or f"buffer {buffer.number}"
+        # As :ls names it (relative to Neovim's folder, ~ for home): the message need not carry full paths.
+        label = str(self.nvim.funcs.fnamemodify(buffer.name, ":~:.")) if buffer.name else f"buffer {buffer.number}"
         if line_range is None:
             lines, title = list(buffer[:]), label
         else:
