@@ -281,6 +281,11 @@ def test_attachments_are_read_only_from_regular_files(loaded: None, tmp_path: Pa
             jobs.read_attachment(gpt_tools, name, str(tmp_path))
 
 
+def test_the_install_command_names_this_python_and_the_checkout() -> None:
+    assert health.install_command() == f"{sys.executable} -m pip install '{core.CHECKOUT}[nvim]'"
+    assert health.code("gpt_tools/__init__.py") == "`gpt_tools/__init__.py`" and health.code("a`b") == "`a'b`"
+
+
 def test_writer_target_is_checked() -> None:
     assert jobs.writer_target(None) == "append" and jobs.writer_target("enew") == "enew"
     with pytest.raises(ValueError, match="expected one of replace, append, enew, split, popup"):

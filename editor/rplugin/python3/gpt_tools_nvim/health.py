@@ -9,6 +9,7 @@ The key is never shown.
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ def code(text: object) -> str:
 def install_command() -> str:
     """The pip command that installs gpt-tools and pynvim into this host's Python, from the checkout."""
     target = f"{core.CHECKOUT}[nvim]" if (core.CHECKOUT / "pyproject.toml").is_file() else "/path/to/gpt-tools[nvim]"
-    return f"{sys.executable} -m pip install '{target}'"
+    return f"{shlex.quote(sys.executable)} -m pip install {shlex.quote(target)}"
 
 
 def _endpoint_items(gpt: Any, config: Any) -> list[Item]:
@@ -34,7 +35,9 @@ def _endpoint_items(gpt: Any, config: Any) -> list[Item]:
     items: list[Item] = []
     for check in gpt.check_endpoints(config):
         if check.problem is not None:
-            items.append(["error", f"{check.assistant}: {check.problem}", "export the key before starting Neovim"])
+            items.append(
+                ["error", f"{code(check.assistant)}: {code(check.problem)}", "export the key before starting Neovim"]
+            )
             continue
         items.append(
             ["ok", f"API key present for {code(check.where)} (not shown)"]
@@ -47,7 +50,7 @@ def _endpoint_items(gpt: Any, config: Any) -> list[Item]:
 
 def _reachability(where: str, status: int | str) -> Item:
     if isinstance(status, str):
-        return ["error", f"cannot reach {code(where)}: {status}", "check base_url / $OPENAI_BASE_URL and proxies"]
+        return ["error", f"cannot reach {code(where)}: {code(status)}", "check base_url / $OPENAI_BASE_URL and proxies"]
     if status in (401, 403):
         return ["warn", f"{code(where)} is reachable but refused the key (HTTP {status})", "check the key"]
     return ["ok", f"{code(where)} is reachable (HTTP {status} for /models)"]
@@ -98,6 +101,6 @@ def check(cwd: str) -> list[Item]:
     except gpt.GptToolsError as exc:  # the user config itself is broken
         return [*items, ["error", f"config: {code(exc)}", "fix the file and key named above"]]
     items += found
-    names = ", ".join(sorted(config.assistants))
-    items.append(["ok", f"{len(config.assistants)} assistants loaded: {names}"])
+    names = ", ".join(sorted(config.assistants))  # one code span: a name_with_underscores stays as it is
+    items.append(["ok", f"{len(config.assistants)} assistants loaded: {code(names)}"])
     return items + _endpoint_items(gpt, config)
