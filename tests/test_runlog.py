@@ -20,6 +20,7 @@ import pytest
 import gpt_tools
 from gpt_tools.cli.hook import main as hook_main
 from gpt_tools.cli.main import main
+from gpt_tools.config.definitions import DEFAULT_MODEL
 from gpt_tools.errors import Cancelled, GptToolsError, InputRefused
 from gpt_tools.state import paths, runlog
 from tests.conftest import ROOT, log_file, run_program, write_config
@@ -66,7 +67,7 @@ def test_library_run_writes_one_row_with_the_right_fields(api: FakeOpenAI) -> No
     assert path.is_relative_to(os.environ["XDG_DATA_HOME"])  # the user's data dir
     [row] = _rows()
     assert row["frontend"] == "library"
-    assert (row["assistant"], row["model"], row["backend"]) == ("MarkdownLinter", "gpt-5-mini", "openai")
+    assert (row["assistant"], row["model"], row["backend"]) == ("MarkdownLinter", DEFAULT_MODEL, "openai")
     assert row["status"] == "ok" and row["error"] is None
     usage = result.usage
     assert usage.input_tokens > 0 and usage.output_tokens > 0
@@ -75,7 +76,8 @@ def test_library_run_writes_one_row_with_the_right_fields(api: FakeOpenAI) -> No
         usage.output_tokens,
         usage.cached_tokens,
     )
-    expected = (usage.input_tokens * 0.25 + usage.output_tokens * 2.0) / 1_000_000  # gpt-5-mini, no cached
+    fresh, _, out = runlog.PRICES[DEFAULT_MODEL]
+    expected = (usage.input_tokens * fresh + usage.output_tokens * out) / 1_000_000  # the default model, no cached
     assert row["cost"] > 0 and row["cost"] == pytest.approx(expected)
     assert row["cache_hit"] == 0 and row["requests"] == 1
     assert 0 <= row["duration"] < 30
@@ -583,7 +585,7 @@ def test_price_override_in_config_changes_usage(
 def test_user_config_price_override_reaches_the_run_estimate(api: FakeOpenAI) -> None:
     user = Path(os.environ["XDG_CONFIG_HOME"]) / "gpt-tools" / "config.toml"
     user.parent.mkdir(parents=True)
-    user.write_text('[prices."gpt-5-mini"]\ninput = 100.0\ncached_input = 10.0\noutput = 1000.0\n')
+    user.write_text(f'[prices."{DEFAULT_MODEL}"]\ninput = 100.0\ncached_input = 10.0\noutput = 1000.0\n')
     result = gpt_tools.run("MarkdownLinter", PROSE, cwd=Path.cwd())
     [row] = _rows()
     expected = (result.usage.input_tokens * 100.0 + result.usage.output_tokens * 1000.0) / 1_000_000
@@ -649,7 +651,8 @@ def test_cost_arithmetic() -> None:
 
 def test_usage_in_process_matches_the_cli(seeded: Path, capfd: pytest.CaptureFixture[str]) -> None:
     for by in runlog.GROUPS:
-        assert runlog.usage(runlog.Filters(), by, runlog.PRICES) == _json(capfd, "usage", "--by", by)
+        shown = [{**row, "cost_estimate": None} for row in runlog.usage(runlog.Filters(), by, runlog.PRICES)]
+        assert shown == _json(capfd, "usage", "--by", by)  # the CLI adds why a cost is an estimate (prices.py)
     assert runlog.recent(runlog.Filters(frontend="nvim"), 10)[0]["model"] == "my-local-llama"
 
 
@@ -885,3 +888,18 @@ def test_batch_results_without_usage_are_logged_as_unknown(tmp_path: Path) -> No
     unknown, known = runlog.recent(runlog.Filters(), 5)[::-1]
     assert (unknown["input_tokens"], unknown["cost"]) == (None, None)
     assert (known["input_tokens"], known["output_tokens"]) == (5, 2) and known["cost"] is not None
+
+
+def test_a_refusal_remembered_from_the_cache_costs_a_known_zero(api: FakeOpenAI, tmp_path: Path) -> None:
+    from gpt_tools.core.session import Session
+    from gpt_tools.state.cache import ResultCache
+
+    session = Session(cache=ResultCache(tmp_path / "cache"))
+    text = "# Doc\n\nSome teh prose.\n\n```\ncode\n```\n"
+    api.script(Scripted(text="# Doc\n\nSome the prose.\n"))  # drops the code block: refused
+    for _ in range(2):
+        with pytest.raises(gpt_tools.ReplyRejected):
+            gpt_tools.run("MarkdownLinter", text, session=session, cwd=Path.cwd())
+    paid, remembered = _rows()
+    assert paid["status"] == remembered["status"] == "rejected" and paid["cost"] > 0
+    assert (remembered["usage_known"], remembered["cost"], remembered["input_tokens"]) == (1, 0, 0)

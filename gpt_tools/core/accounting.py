@@ -54,7 +54,9 @@ def run_record(
     unreported = result is not None and result.requests > 0 and result.usage == Usage()
     # An HTTP error or a refusal before sending bills nothing ($0); a reply cut short, refused by the
     # guards or cancelled mid-stream was billed for what the server produced, unknown unless it said.
-    known = (not isinstance(error, (ReplyRejected, Cancelled)) or billed is not None) and not unreported
+    # A refusal remembered from an earlier run (the result cache) sent nothing this time: a true $0.
+    remembered = isinstance(error, ReplyRejected) and error.remembered
+    known = (not isinstance(error, (ReplyRejected, Cancelled)) or billed is not None or remembered) and not unreported
     return runlog.Record(
         frontend=frontend,
         assistant=assistant.name,
