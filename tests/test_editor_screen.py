@@ -155,3 +155,30 @@ def test_neovim_shows_why_the_filter_failed(
     shown = screen.shows("shell returned 1")
     shown = screen.shows("gpt-filter: error: cannot reach http://127.0.0.1:9/v1")
     assert "the text was" in shown
+
+
+def test_a_result_waits_for_insert_mode_to_end(api: FakeOpenAI, document: Path, screen: Screen) -> None:
+    api.ttfb = 2
+    _vim(screen, document, "set laststatus=2 statusline=[%{g:gpt_tools_status}]")
+    screen.command(":GptFilter MarkdownLinter")
+    screen.shows("[GptFilter MarkdownLinter on notes.md: 0 s]")
+    screen.keys("i")  # Insert mode, nothing typed
+    shown = screen.shows("[GptFilter MarkdownLinter: result ready; applies when you leave insert mode]")
+    assert "-- INSERT --" in shown and "the first line" not in shown
+    screen.keys("Escape")
+    shown = screen.shows("GptFilter MarkdownLinter: 4 line(s) changed, u undoes it")
+    assert "the first line" in shown and "[]" in shown
+    screen.keys("u")
+    assert "teh first line" in screen.shows("teh first line")
+
+
+def test_typing_while_the_result_waits_sends_it_to_a_split(api: FakeOpenAI, document: Path, screen: Screen) -> None:
+    api.ttfb = 2
+    _vim(screen, document, "set laststatus=2 statusline=%f[%{g:gpt_tools_status}]")
+    screen.command(":GptFilter MarkdownLinter")
+    screen.shows("GptFilter MarkdownLinter on notes.md: 0 s")
+    screen.keys("i", "typed ")
+    screen.shows("result ready; applies when you leave insert mode")
+    screen.keys("Escape")
+    shown = screen.shows("GptFilter MarkdownLinter: the buffer changed meanwhile; the result is in a split (diffed")
+    assert "typed # Notes" in shown and "gpt-filter://MarkdownLinter/" in shown

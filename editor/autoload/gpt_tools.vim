@@ -92,8 +92,18 @@ function! gpt_tools#say(message, error) abort
   endfor
   redraw  " the lines just shown are cleared away (no hit-enter prompt); the history keeps them
   execute 'echohl' a:error ? 'ErrorMsg' : 'None'
-  echo strpart(get(l:lines, 0, ''), 0, max([&columns - 12, 20]))
+  echo gpt_tools#fit(get(l:lines, 0, ''))
   echohl None
+endfunction
+
+" text cut to what fits on the message line without a hit-enter prompt (v:echospace: Vim 8.2.1397+).
+function! gpt_tools#fit(text) abort
+  let l:room = max([(exists('v:echospace') ? v:echospace : &columns - 12) - 1, 20])
+  let l:text = strcharpart(a:text, 0, l:room)
+  while strdisplaywidth(l:text) > l:room  " wide characters take two cells
+    let l:text = strcharpart(l:text, 0, strchars(l:text) - 1)
+  endwhile
+  return l:text
 endfunction
 
 " The Ex command that reports message as an error (run by :GptFilter through :execute).

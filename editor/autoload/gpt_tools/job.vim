@@ -71,7 +71,7 @@ function! s:tick(timer) abort
   endfor
   let g:gpt_tools_status = join(l:parts, '; ')
   if get(g:, 'gpt_tools_progress', 1) && mode() ==# 'n' && !empty(l:parts)
-    echo strpart(g:gpt_tools_status . (s:mapped ? '; Ctrl-C cancels' : ''), 0, max([&columns - 12, 20]))
+    echo gpt_tools#fit(g:gpt_tools_status . (s:mapped ? '; Ctrl-C cancels' : ''))
   endif
   redrawstatus!
 endfunction
@@ -113,6 +113,7 @@ function! s:forget(run) abort
     let s:timer = -1
     let g:gpt_tools_status = ''
     call s:unmap_cancel()
+    redrawstatus!
   endif
 endfunction
 
@@ -125,16 +126,18 @@ endfunction
 " Apply the result, or wait for Insert mode to end, or open it in a split (the buffer changed or is gone).
 function! s:deliver(run, result) abort
   let l:buf = a:run.buf
-  if !bufloaded(l:buf)
-    return s:conflict(a:run, a:result, 'the buffer was closed meanwhile')
-  elseif getbufline(l:buf, 1, '$') !=# a:run.before
-    return s:conflict(a:run, a:result, 'the buffer changed meanwhile, so it was left alone')
-  elseif mode() =~# '^[iR]' && bufnr('%') == l:buf
-    " Applied now, the result would join the undo step of the typing: it waits for InsertLeave.
+  if mode() =~# '^[iR]' && bufnr('%') == l:buf
+    " Applied now, the result would join the undo step of the typing; a split would open under the
+    " user's fingers: it waits for InsertLeave, and the checks below are made then.
     let s:pending[l:buf] = [a:run, a:result]
     let g:gpt_tools_status = 'GptFilter ' . a:run.name . ': result ready; applies when you leave insert mode'
     execute 'autocmd InsertLeave <buffer=' . l:buf . '> ++once call s:leave(' . l:buf . ')'
+    redrawstatus!
     return
+  elseif !bufloaded(l:buf)
+    return s:conflict(a:run, a:result, 'the buffer was closed meanwhile')
+  elseif getbufline(l:buf, 1, '$') !=# a:run.before
+    return s:conflict(a:run, a:result, 'the buffer changed meanwhile')
   endif
   let l:old = s:slice(a:run.before, a:run.first - 1, a:run.last)
   call s:apply(l:buf, a:run.first, a:run.last, a:result)
@@ -150,6 +153,7 @@ function! s:leave(buf) abort
   if has_key(s:pending, a:buf)
     let [l:run, l:result] = remove(s:pending, a:buf)
     let g:gpt_tools_status = ''
+    redrawstatus!
     call s:deliver(l:run, l:result)
   endif
 endfunction
@@ -221,9 +225,9 @@ function! s:conflict(run, result, why) abort
     diffthis
   endif
   call win_gotoid(l:from)
-  call s:finish(a:run, 'conflict', 'GptFilter ' . a:run.name . ': ' . a:why . '; the result is in the split'
-        \ . (empty(l:wins) ? '' : ', diffed against the buffer (do / :diffget takes a hunk)')
-        \ . '; close it to drop the result', 1)
+  let l:how = empty(l:wins) ? ':q drops it' : 'diffed: do takes a hunk, :q drops it'
+  call s:finish(a:run, 'conflict', 'GptFilter ' . a:run.name . ': ' . a:why . '; the result is in a split ('
+        \ . l:how . ')', 1)
 endfunction
 
 " Every run ends here: the message, g:gpt_tools_last, then User GptToolsDone (as in Neovim).
