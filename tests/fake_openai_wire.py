@@ -412,7 +412,7 @@ def sse(data: Any, event: str | None = None) -> bytes:
 
 
 def models_list() -> JSON:
-    names = ("gpt-5-mini", "gpt-5", "gpt-5-nano", "gpt-4.1-mini")
+    names = ("gpt-5-mini", "gpt-5", "gpt-5-nano", "gpt-4.1-mini", "gpt-6.1-terra", "gpt-6-luna")
     data = [{"id": n, "object": "model", "created": 1754425777, "owned_by": "system"} for n in names]
     return {"object": "list", "data": data}
 

@@ -14,6 +14,7 @@ import pytest
 
 from gpt_tools import load_config
 from gpt_tools.cli.batch import batch_group
+from gpt_tools.config.definitions import DEFAULT_MODEL
 from gpt_tools.core.batch import records_dir
 from gpt_tools.core.inputs import prepare
 from gpt_tools.errors import GptToolsError
@@ -87,7 +88,7 @@ def test_submit_builds_one_request_per_chunk(files: dict[str, Path], api: FakeOp
         assert line["method"] == "POST" and line["url"] == "/v1/responses"
         body = line["body"]
         assert body["stream"] is False and body["store"] is False
-        assert body["model"] == "gpt-5-mini" and body["instructions"].startswith(instructions)
+        assert body["model"] == DEFAULT_MODEL and body["instructions"].startswith(instructions)
         masked = "⟦" in body["input"][0]["content"][0]["text"]  # as live: a chunk's markers are explained
         assert body["instructions"][len(instructions) :].startswith("\n\n# Protected regions") == masked
     typo_text = lines[-1]["body"]["input"][0]["content"][0]["text"]
@@ -102,7 +103,7 @@ def test_submit_builds_one_request_per_chunk(files: dict[str, Path], api: FakeOp
 def test_submit_saves_the_record(files: dict[str, Path], api: FakeOpenAI, capfd) -> None:
     batch_id = _submit(capfd, str(files["typo"]), str(files["long"]))
     record = json.loads((records_dir() / f"{batch_id}.json").read_text())
-    assert record["id"] == batch_id and record["assistant"] == "MarkdownLinter" and record["model"] == "gpt-5-mini"
+    assert record["id"] == batch_id and record["assistant"] == "MarkdownLinter" and record["model"] == DEFAULT_MODEL
     assert record["root"] == str(Path.cwd().resolve()) and record["created"]
     typo, long = record["files"]
     assert typo["path"] == str(files["typo"].resolve()) and typo["chunks"] == 1 and typo["custom_ids"] == ["0-0"]

@@ -10,6 +10,7 @@ import pytest
 import gpt_tools
 from gpt_tools.cli.hook import main as hook_main
 from gpt_tools.cli.main import main
+from gpt_tools.config.definitions import DEFAULT_MODEL
 from gpt_tools.core.preview import preview
 from tests.conftest import run_program, trust_project, write_config
 from tests.fake_openai import FakeOpenAI
@@ -22,7 +23,7 @@ def test_cli_dry_run_sends_nothing_and_reports_the_plan(api: FakeOpenAI, capfd: 
     assert main(["run", "MarkdownLinter", "doc.md", "--dry-run", "--json"]) == 0
     plan = json.loads(capfd.readouterr().out)
     assert plan["assistant"] == "MarkdownLinter" and plan["mode"] == "rewrite" and plan["chunks"] == 1
-    assert plan["endpoint"] == api.url and plan["model"] == "gpt-5-mini"
+    assert plan["endpoint"] == api.url and plan["model"] == DEFAULT_MODEL
     assert plan["input_tokens"] > 0 and plan["output_tokens"] > 0 and plan["cost"] > 0
     assert api.requests == []
 
@@ -30,7 +31,7 @@ def test_cli_dry_run_sends_nothing_and_reports_the_plan(api: FakeOpenAI, capfd: 
 def test_filter_dry_run_keeps_the_text_and_says_why_elsewhere(api: FakeOpenAI) -> None:
     done = run_program("gpt-filter", "MarkdownLinter", "--dry-run", stdin=DOC.encode())
     assert (done.returncode, done.stdout) == (0, DOC.encode())
-    assert b"dry run: MarkdownLinter (rewrite) on gpt-5-mini" in done.stderr
+    assert f"dry run: MarkdownLinter (rewrite) on {DEFAULT_MODEL}".encode() in done.stderr
     assert b"nothing was sent" in done.stderr
     assert api.requests == []
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from gpt_tools.cli.completion import assistant_names
 from gpt_tools.cli.console import Console
 from gpt_tools.cli.report import diff
 from gpt_tools.cli.safe_text import printable
@@ -28,7 +29,7 @@ def batch_group() -> None:
 
 
 @batch_group.command("submit")
-@click.argument("name")
+@click.argument("name", shell_complete=assistant_names)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("-m", "--model", help="Model to use instead of the assistant's.")
 @click.option("-i", "--instruct", metavar="TEXT", help="Extra instructions for every file.")

@@ -21,6 +21,7 @@ import click
 
 from gpt_tools.cli.chat_commands import ChatState, handle
 from gpt_tools.cli.chat_input import Lines, read_message
+from gpt_tools.cli.completion import assistant_names
 from gpt_tools.cli.console import PROGRAM, Console
 from gpt_tools.config.loader import Config, load_config
 from gpt_tools.errors import Cancelled, GptToolsError, TurnNotSaved, UsageError
@@ -41,7 +42,7 @@ class ChatOptions:
 
 
 @click.command("chat")
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=assistant_names)
 @click.option(
     "-c",
     "--continue",

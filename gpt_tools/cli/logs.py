@@ -9,7 +9,8 @@ import click
 
 from gpt_tools.cli.console import PROGRAM, Console
 from gpt_tools.cli.safe_text import printable
-from gpt_tools.config.loader import load_config
+from gpt_tools.config.loader import Config, load_config
+from gpt_tools.config.prices import estimate_note
 from gpt_tools.state.runlog import PRICES, Filters, parse_time, recent, usage
 
 WHEN = "DATE"
@@ -66,12 +67,24 @@ def _tokens(value: object) -> str:
     return "-" if value is None else f"{value:,}"  # None: the server never said
 
 
-def _line(row: dict[str, object]) -> str:
+def _estimates(models: object, config: Config) -> dict[str, str]:
+    """model -> why its costs are only estimates (an old price: config/prices.py), for the models priced."""
+    names = models if isinstance(models, list) else [models]
+    notes = {str(model): estimate_note(str(model), config) for model in names}
+    return {model: f"{model}: {note}" for model, note in notes.items() if note and not note.startswith("no price")}
+
+
+def _footnote(notes: dict[str, str]) -> str:
+    return f"* an estimate: {'; '.join(sorted(set(notes.values())))}\n" if notes else ""
+
+
+def _line(row: dict[str, object], mark: str = "") -> str:
     hit = " cache" if row["cache_hit"] else ""
+    money = _money(row["cost"]) + (mark if row["cost"] is not None else "")
     return (
         f"{row['time']}  {row['frontend']:<7} {row['assistant']:<16} {row['model']:<14} "
         f"{_tokens(row['input_tokens']):>7} in {_tokens(row['output_tokens']):>7} out  "
-        f"{float(row['duration']):6.1f}s  {_money(row['cost']):>9}  {row['status']}{hit}"  # type: ignore[arg-type]
+        f"{float(row['duration']):6.1f}s  {money:>9}  {row['status']}{hit}"  # type: ignore[arg-type]
         + (f"  {row['request_id']}" if row.get("request_id") else "")  # what the provider's support asks for
     )
 
@@ -107,14 +120,18 @@ def logs_command(
         filters = replace(filters, status="rejected")
     rows = recent(filters, limit, replies=show_rejected)
     console = Console(PROGRAM)
+    priced = sorted({str(row["model"]) for row in rows if row["cost"] is not None})
+    notes = _estimates(priced, load_config(inspect=True))  # reads the log, sends nothing
     if as_json:
+        rows = [{**row, "cost_estimate": notes.get(str(row["model"]))} for row in rows]
         console.result(json.dumps(rows, indent=2) + "\n")
         return 0
     for row in rows:
+        mark = "*" if str(row["model"]) in notes else ""
         # Names came from a config (a cloned repository's), replies from a model: made printable.
-        console.result(
-            printable(_line(row)) + "\n" + (printable(_rejected(row), keep_newlines=True) if show_rejected else "")
-        )
+        why = printable(_rejected(row), keep_newlines=True) if show_rejected else ""
+        console.result(printable(_line(row, mark)) + "\n" + why)
+    console.result(printable(_footnote(notes)))
     return 0
 
 
@@ -125,10 +142,12 @@ def usage_command(
     assistant: str | None, frontend: str | None, since: str | None, until: str | None, as_json: bool, by: str
 ) -> int:
     """Tokens and estimated cost per day, assistant, model or front end."""
-    prices = {**PRICES, **load_config().prices}
-    rows = usage(_filters(assistant, frontend, since, until), by, prices)
+    config = load_config(inspect=True)  # reads the log, sends nothing
+    rows = usage(_filters(assistant, frontend, since, until), by, {**PRICES, **config.prices})
     console = Console(PROGRAM)
+    notes = {model: note for row in rows for model, note in _estimates(row["models"], config).items()}
     if as_json:
+        rows = [{**row, "cost_estimate": "; ".join(_estimates(row["models"], config).values()) or None} for row in rows]
         console.result(json.dumps(rows, indent=2) + "\n")
         return 0
     total = 0.0
@@ -138,8 +157,9 @@ def usage_command(
         unpriced += f"  ({row['unknown_runs']} runs of unknown usage)" if row["unknown_runs"] else ""
         line = (
             f"{row[by]!s:<20} {row['runs']:>6} runs {row['input_tokens']:>11,} in {row['output_tokens']:>11,} out  "
-            f"{_money(row['cost']):>10}{unpriced}"
+            f"{_money(row['cost']) + ('*' if _estimates(row['models'], config) else ''):>10}{unpriced}"
         )
         console.result(printable(line) + "\n")
-    console.result(f"{'total':<20} {_money(total):>62}\n" if rows else "no runs logged yet\n")
+    console.result(f"{'total':<20} {_money(total) + ('*' if notes else ''):>62}\n" if rows else "no runs logged yet\n")
+    console.result(printable(_footnote(notes)))
     return 0

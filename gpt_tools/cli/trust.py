@@ -8,8 +8,8 @@ import click
 
 from gpt_tools.cli.console import PROGRAM, Console
 from gpt_tools.cli.safe_text import printable
-from gpt_tools.config.loader import _read_toml, find_project_config, project_config_in
-from gpt_tools.config.trust import gated_values, trust, trusted_list
+from gpt_tools.config.loader import _read_toml, find_project_config
+from gpt_tools.config.trust import config_in, gated_values, trust, trusted_list
 from gpt_tools.state import paths
 
 
@@ -48,7 +48,7 @@ def trust_command(folder: str | None, remove: bool, list_only: bool) -> int:
     target = _project_folder(folder)
     changed = trust(target, user, remove=remove)
     verb = "no longer trusted" if remove else "trusted"
-    found = None if remove else project_config_in(target)
+    found = None if remove else config_in(target)
     keys = list(gated_values(*found)) if found else []
     values = f" with {', '.join(keys)} as they are now" if keys else ""
     console.message(printable(f"{target}: {verb}{values}" + ("" if changed else " (already)") + f" ({user})"))

@@ -9,7 +9,9 @@ from typing import Any, Literal
 
 Mode = Literal["rewrite", "write"]
 TOOLS = ("file_search", "code_interpreter")
-DEFAULT_MODEL = "gpt-5-mini"
+# OpenAI's balanced tier as of 2026-12 (checked 2026-12-02): gpt-6.1-terra succeeds the mini tier; gpt-5-mini
+# and gpt-5-nano are deprecated (shut down 2026-12-11). Its price is in state/runlog.PRICES.
+DEFAULT_MODEL = "gpt-6.1-terra"
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 
@@ -88,7 +90,7 @@ SETTING_TYPES: dict[str, tuple[type, ...]] = {
 CHOICES: dict[str, tuple[str, ...]] = {
     "output": ("edits", "document"),
     "json_format": ("json_schema", "json_object"),
-    "reasoning_effort": ("", "none", "minimal", "low", "medium", "high", "xhigh"),
+    "reasoning_effort": ("", "none", "minimal", "low", "medium", "high", "xhigh", "max"),  # max: gpt-6
     "verbosity": ("", "low", "medium", "high"),
 }
 assert set(SETTING_TYPES) == {f.name for f in fields(Settings)}
@@ -112,6 +114,8 @@ class Assistant:
     settings: Mapping[str, Any] = field(default_factory=dict)  # per-assistant overrides of Settings
     # The project folder its files must stay inside (an untrusted project's assistant); None: anywhere.
     confined_to: str | None = None
+    # Which file set each field or setting ("built-in (NAME.md)" or a config's path): `gpt-tools config show`.
+    origins: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def rewrites(self) -> bool:

@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ class Config:
     assistants: dict[str, Assistant] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)  # config files read, lowest precedence first
     prices: dict[str, tuple[float, float, float]] = field(default_factory=dict)  # USD per 1M tokens
+    price_checked: dict[str, date | None] = field(default_factory=dict)  # [prices.M] checked = DATE (prices.py)
     trusted: list[str] = field(default_factory=list)  # projects allowed to set base_url & co (trust.py)
     trusted_values: dict[str, dict[str, str]] = field(default_factory=dict)  # their values' digests (trust.py)
     project_file: Path | None = None
@@ -222,7 +224,12 @@ def _parse_assistant(
         source=source,
         settings=settings,
         confined_to=str(root) if root is not None else None,
+        origins={**(base.origins if base else {}), **dict.fromkeys(table, _label(path, source))},
     )
+
+
+def _label(path: Path, source: str) -> str:
+    return f"built-in ({path.name})" if source == "built-in" else str(path)
 
 
 def _origin(config: Config, name: str, body: Mapping[str, Any], path: Path) -> Assistant | None:
@@ -240,8 +247,14 @@ def _origin(config: Config, name: str, body: Mapping[str, Any], path: Path) -> A
     return replace(start, instructions=source.instructions)
 
 
+def _price_dates(table: Any) -> dict[str, date | None]:
+    """Each [prices.MODEL]'s `checked` date (a TOML date, validated by _parse_prices), None without one."""
+    return {model: entry.get("checked") for model, entry in table.items()} if isinstance(table, dict) else {}
+
+
 def _parse_prices(table: Any, path: Path) -> dict[str, tuple[float, float, float]]:
-    """`[prices."gpt-5-mini"] input = 0.25, cached_input = 0.025, output = 2.0` (USD per 1M tokens)."""
+    """`[prices."gpt-5-mini"] input = 0.25, cached_input = 0.025, output = 2.0` (USD per 1M tokens), and
+    optionally `checked = 2026-12-01`: when the price was last checked (older ones make costs estimates)."""
     if not isinstance(table, dict):
         raise ConfigError(str(path), "prices", "expected a table of models ([prices.MODEL])")
     prices: dict[str, tuple[float, float, float]] = {}
@@ -250,8 +263,12 @@ def _parse_prices(table: Any, path: Path) -> dict[str, tuple[float, float, float
         if not isinstance(entry, dict):
             raise ConfigError(str(path), key, "expected a table with input, cached_input, output")
         for name, value in entry.items():
+            if name == "checked":
+                if not isinstance(value, date) or isinstance(value, datetime):
+                    raise ConfigError(str(path), f"{key}.checked", f"expected a date (2026-12-01), got {value!r}")
+                continue
             if name not in ("input", "cached_input", "output"):
-                raise _unknown_key(path, f"{key}.{name}", {"input": 0, "cached_input": 0, "output": 0})
+                raise _unknown_key(path, f"{key}.{name}", {"input": 0, "cached_input": 0, "output": 0, "checked": 0})
             _check_type(path, f"{key}.{name}", value, (int, float))
         if "input" not in entry or "output" not in entry:
             raise ConfigError(str(path), key, "needs input and output (USD per million tokens)")
@@ -269,6 +286,7 @@ def _apply_layer(config: Config, table: Mapping[str, Any], path: Path, root: Pat
     if not isinstance(assistants, dict):
         raise ConfigError(str(path), "assistants", "expected a table of assistants ([assistants.NAME])")
     config.prices.update(_parse_prices(table.get("prices", {}), path))
+    config.price_checked.update(_price_dates(table.get("prices", {})))
     config.origins.update({f"prices.{model}": str(path) for model in table.get("prices", {})})
     settings = {key: value for key, value in table.items() if key not in ("assistants", "prices")}
     for key in settings:
@@ -323,26 +341,12 @@ def load_base_config() -> Config:
     return config
 
 
-def project_config_in(folder: Path) -> tuple[Path, dict[str, Any]] | None:
-    """The project config kept in folder itself (gpt-tools.toml, else pyproject.toml's [tool.gpt-tools])."""
-    candidate = folder / paths.PROJECT_FILE
-    if candidate.is_file():
-        return candidate, _read_toml(candidate)
-    pyproject = folder / paths.PYPROJECT_FILE
-    if pyproject.is_file():
-        data = _read_toml(pyproject)
-        tool = data.get("tool")
-        if isinstance(tool, dict) and "gpt-tools" in tool:
-            return pyproject, _table_of(pyproject, data)
-    return None
-
-
 def trust_state(config: Config, path: Path, table: Mapping[str, Any] | None = None) -> trust.TrustState:
     """The standing of the project config at path (read from disk unless its table is given)."""
     if table is None:
         if config.trust_state is not None and config.trust_state.path == path:
             return config.trust_state
-        found = project_config_in(path.parent) if path.is_file() else None
+        found = trust.config_in(path.parent) if path.is_file() else None
         table = found[1] if found and found[0] == path else {}
     return trust.state(path, table, config.trusted, config.trusted_values)
 

@@ -30,6 +30,7 @@ from typing import Any
 
 from gpt_tools.config.tomledit import dumps, edit_lock, read_document, write_document
 from gpt_tools.errors import ConfigError
+from gpt_tools.state import paths
 
 SENSITIVE = ("base_url", "api_key_env", "api_key_cmd", "auth_header", "log_texts", "run_log", "store")
 TOP_LEVEL_ONLY = ("prices",)
@@ -239,9 +240,21 @@ def _record(doc: Any, target: str, values: Mapping[str, str] | None) -> None:
         del table[name]
 
 
+def config_in(folder: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The project config kept in folder itself (gpt-tools.toml, else pyproject.toml's [tool.gpt-tools]),
+    with its gpt-tools table; what trust records and `gpt-tools trust` names."""
+    candidate = folder / paths.PROJECT_FILE
+    if candidate.is_file():
+        return candidate, dict(read_document(candidate)[0].unwrap())
+    pyproject = folder / paths.PYPROJECT_FILE
+    if pyproject.is_file():
+        tool = read_document(pyproject)[0].unwrap().get("tool")
+        if isinstance(tool, dict) and isinstance(tool.get("gpt-tools"), dict):
+            return pyproject, tool["gpt-tools"]
+    return None
+
+
 def _values_at(folder: Path) -> dict[str, str]:
     """The gated values of the project config in folder (none: a project without one)."""
-    from gpt_tools.config.loader import project_config_in  # loader imports this module
-
-    found = project_config_in(Path(os.path.realpath(folder)))
+    found = config_in(Path(os.path.realpath(folder)))
     return gated_values(found[0], found[1]) if found else {}

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from gpt_tools.config.definitions import Assistant
 from gpt_tools.config.loader import Config
+from gpt_tools.config.prices import estimate_note
 from gpt_tools.core import editmode, knowledge
 from gpt_tools.core.inputs import InputFile
 from gpt_tools.core.plan import Decision, RunRequest, decide
@@ -33,11 +34,19 @@ class Preview:
     files: list[str] = field(default_factory=list)  # per-run files
     knowledge_files: list[str] = field(default_factory=list)
     knowledge_uploads: int = 0  # knowledge files whose content the server does not have yet
+    price_note: str | None = None  # why the cost is only an estimate (an old price; config/prices.py)
+
+    @property
+    def money(self) -> str:
+        """The cost as shown: `~$0.0123`, labelled an estimate when its price is old; never a false $0."""
+        if self.cost is None:
+            return "no price for this model (cost unknown)"
+        return f"~${self.cost:.4f}" + (f" (an estimate: {self.price_note})" if self.price_note else "")
 
     def describe(self) -> str:
         """One short paragraph for a terminal or the filter's message channel."""
         out = f"~{self.output_tokens:,} out" if self.output_tokens is not None else "output unknown"
-        money = f"~${self.cost:.4f}" if self.cost is not None else "no price for this model"
+        money = self.money
         if self.cost is not None and self.output_tokens is None:
             money += " for the input alone (the output is not estimated)"
         lines = [
@@ -83,6 +92,7 @@ def describe(decision: Decision) -> Preview:
         files=[file.path for file in decision.files],
         knowledge_files=names,
         knowledge_uploads=uploads,
+        price_note=estimate_note(settings.model, resolved.config),
     )
 
 

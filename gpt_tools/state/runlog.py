@@ -13,7 +13,7 @@ import sqlite3
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Literal
@@ -344,6 +344,7 @@ class _Totals:
     cost: float = 0.0
     unpriced_runs: int = 0  # runs of models the price table does not know: their cost is not in `cost`
     unknown_runs: int = 0  # runs whose tokens the server never reported: neither in the tokens nor in `cost`
+    models: list[str] = field(default_factory=list)  # the models its runs used (whose prices `cost` took)
 
 
 def usage(filters: Filters, by: str, prices: Prices, *, path: Path | None = None) -> list[dict[str, object]]:
@@ -364,6 +365,7 @@ def usage(filters: Filters, by: str, prices: Prices, *, path: Path | None = None
             row = totals.setdefault(group, _Totals())
             row.runs += runs
             row.unknown_runs += unknown
+            row.models += [] if model in row.models else [model]
             row.input_tokens += tokens_in
             row.cached_tokens += cached
             row.output_tokens += tokens_out

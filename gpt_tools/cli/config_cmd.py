@@ -1,0 +1,74 @@
+"""`gpt-tools config show [ASSISTANT]`: every setting in effect and what set it; nothing is sent."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+import click
+
+from gpt_tools.cli.completion import assistant_names
+from gpt_tools.cli.console import PROGRAM, Console
+from gpt_tools.cli.safe_text import printable
+from gpt_tools.config.explain import Explanation, explain
+from gpt_tools.config.loader import load_config
+from gpt_tools.config.prices import describe_price
+from gpt_tools.redact import redact
+
+
+@click.group("config")
+def config_group() -> None:
+    """See the configuration in effect (`config show`)."""
+
+
+def _toml(value: Any) -> str:
+    return "(unset)" if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _text(found: Explanation, price: str) -> str:
+    by_key = {value.key: value for value in found.values}
+    head = [
+        ("assistant", found.assistant or "(none: the settings every assistant starts from)"),
+        ("model", f"{_toml(by_key['model'].value)}  ({by_key['model'].origin})"),
+        ("backend", f"{_toml(by_key['backend'].value)}  ({by_key['backend'].origin})"),
+        ("endpoint", f"{found.endpoint.value}  ({found.endpoint.origin})"),
+        ("key", found.key_source),
+        ("trust", found.trust),
+        ("config files", ", ".join(found.files) or "none (built-in defaults only)"),
+        ("price", price),
+    ]
+    if found.ignored:
+        head.append(("ignored", f"{', '.join(found.ignored)} (the project is not trusted; a run refuses)"))
+    width = max(len(name) for name, _ in head)
+    lines = [f"{name:<{width}}  {value}" for name, value in head]
+    lines += ["", "# every setting, and what set it"]
+    lines += [f"{value.key} = {_toml(value.value)}  # {value.origin}" for value in found.values]
+    return "\n".join(lines) + "\n"
+
+
+@config_group.command("show")
+@click.argument("assistant", required=False, shell_complete=assistant_names)
+@click.option("-m", "--model", help="As a run with --model would.")
+@click.option("--backend", help="As a run with --backend would.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def show(assistant: str | None, model: str | None, backend: str | None, as_json: bool) -> int:
+    """Every setting in effect (for ASSISTANT, if given) and which file, variable or default set it.
+
+    Shows the model, backend, endpoint, where the key would come from (never the key; api_key_cmd is
+    not run), the project's trust, and the price used for cost estimates. Nothing is sent, and an
+    untrusted project is shown with its trust-gated keys left out instead of refused.
+    """
+    config = load_config(inspect=True)
+    found = explain(config, config.assistant(assistant) if assistant else None, model=model, backend=backend)
+    price_text, price = describe_price(found.settings.model, config)
+    console = Console(PROGRAM)
+    if as_json:
+        data = asdict(found)
+        data.pop("settings")
+        data["values"] = {item["key"]: {"value": item["value"], "origin": item["origin"]} for item in data["values"]}
+        data["price"] = price
+        console.result(redact(json.dumps(data, indent=2, default=str)) + "\n")
+        return 0
+    console.result(printable(redact(_text(found, price_text)), keep_newlines=True))
+    return 0

@@ -1,0 +1,108 @@
+"""Shell completion: the scripts `gpt-tools completion SHELL` prints, run by a real bash."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from gpt_tools.cli.main import main
+from tests.conftest import BIN, program, write_config
+from tests.fake_openai import FakeOpenAI
+
+needs_bash = pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
+
+
+def _bash(script: str) -> str:
+    """Run script in bash with `gpt-tools completion bash` sourced, as a user's ~/.bashrc would."""
+    env = {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}"}
+    done = subprocess.run(
+        ["bash", "-c", f'eval "$(gpt-tools completion bash)"\n{script}'],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _complete(words: str, function: str = "_gpt_tools_completion") -> list[str]:
+    """What bash offers for the last word of words (COMP_WORDS/COMP_CWORD as bash sets them)."""
+    count = len(words.split()) - 1
+    call = f"COMP_WORDS=({words}); COMP_CWORD={count}; {function} {words.split()[0]}"
+    return _bash(call + '; printf "%s\\n" "${COMPREPLY[@]}"').split()
+
+
+@needs_bash
+def test_bash_completes_commands_and_assistant_names() -> None:
+    assert _complete("gpt-tools con") == ["config", "conversations"]
+    assert _complete("gpt-tools show Mark") == ["MarkdownLinter"]
+    assert _complete("gpt-tools run pro") == ["ProofReader"]  # any case
+    assert _complete("gpt-tools config show Doc") == ["DocWriter"]
+
+
+@needs_bash
+def test_bash_completes_gpt_filters_assistant_but_not_its_files_or_option_values() -> None:
+    assert _complete("gpt-filter Pro", "_gpt_filter_completion") == ["ProofReader"]
+    assert _complete("gpt-filter -m Sum", "_gpt_filter_completion") == []  # a model name goes there
+    assert _complete("gpt-filter -m x Sum", "_gpt_filter_completion") == ["Summarizer"]
+    assert _complete("gpt-filter Summarizer Pro", "_gpt_filter_completion") == []
+
+
+@needs_bash
+def test_completion_in_an_untrusted_project_lists_its_assistants_and_sends_nothing(
+    fake: FakeOpenAI, isolated_env: Path
+) -> None:
+    mine = "[assistants.MyStyle]\ninstructions = 'x'\n"
+    write_config(isolated_env, f"base_url = '{fake.url}'\napi_key_cmd = 'touch pwned'\n{mine}")
+    assert _complete("gpt-tools run My") == ["MyStyle"]
+    assert _complete("gpt-filter My", "_gpt_filter_completion") == ["MyStyle"]
+    assert fake.requests == [] and not Path("pwned").exists()
+
+
+def test_a_broken_config_completes_nothing_rather_than_failing(isolated_env: Path) -> None:
+    write_config(isolated_env, "this is not toml\n")
+    done = subprocess.run(
+        [program("gpt-tools")],
+        env={**os.environ, "COMP_WORDS": "gpt-tools show M", "COMP_CWORD": "2", "_GPT_TOOLS_COMPLETE": "bash_complete"},
+        capture_output=True,
+        check=False,
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, b"")
+
+
+SCRIPTS = {
+    "zsh": ["#compdef gpt-tools", "compdef _gpt_filter_completion gpt-filter"],
+    "fish": ["complete --no-files --command gpt-tools", "complete -c gpt-filter"],
+    "bash": ["-F _gpt_tools_completion gpt-tools", "complete -o default -F _gpt_filter_completion gpt-filter"],
+}
+
+
+@pytest.mark.parametrize(("shell", "marks"), SCRIPTS.items())
+def test_each_shell_gets_click_s_script_and_gpt_filter_s(
+    capfd: pytest.CaptureFixture[str], shell: str, marks: list[str]
+) -> None:
+    assert main(["completion", shell]) == 0
+    out = capfd.readouterr().out
+    for mark in marks:
+        assert mark in out, out
+
+
+def test_the_environment_variable_way_prints_click_s_script_too() -> None:
+    done = subprocess.run(
+        [program("gpt-tools")],
+        env={**os.environ, "_GPT_TOOLS_COMPLETE": "bash_source"},
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == 0 and b"_gpt_tools_completion" in done.stdout
+
+
+def test_completion_without_a_shell_is_a_usage_error(capfd: pytest.CaptureFixture[str]) -> None:
+    assert main(["completion"]) == 2
+    assert "name a shell" in capfd.readouterr().err
