@@ -119,6 +119,7 @@ def test_help_does_not_replace_the_text(api: FakeOpenAI) -> None:
     done = run_program("gpt-filter", "--help", stdin=DOC)
     assert (done.returncode, done.stdout) == (0, DOC)
     assert b"usage: gpt-filter" in done.stderr
+    assert f"also kept in {log_file()}\n".encode() in done.stderr  # where a failed :%! told its reason
 
 
 def test_merged_stderr_message_goes_to_the_controlling_terminal(api: FakeOpenAI, tmp_path: Path) -> None:
@@ -527,9 +528,7 @@ def test_a_retried_server_error_is_reported_while_it_waits(api: FakeOpenAI) -> N
 
 
 @pytest.mark.parametrize("mode", ["document", "edits"])
-def test_opt_out_regions_come_back_byte_identical(
-    api: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, mode: str
-) -> None:
+def test_opt_out_regions_come_back_byte_identical(api: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
     from tests.golden import fixture_cases
 
     monkeypatch.setenv("GPT_TOOLS_OUTPUT", mode)

@@ -18,6 +18,7 @@ from gpt_tools.cli import report
 from gpt_tools.cli.console import Console, reserve_std_fds
 from gpt_tools.cli.filter_guard import InputTooLarge, SignalGuard, Signalled
 from gpt_tools.cli.report import fail
+from gpt_tools.state import paths
 
 if TYPE_CHECKING:  # the run path is imported only once the input is safe (see _filter)
     from gpt_tools.core.inputs import InputFile
@@ -54,7 +55,12 @@ def _parser() -> _Parser:
     parser = _Parser(
         prog=PROGRAM,
         description="Run an assistant over stdin and print the result; on failure print the input unchanged.",
-        epilog="Exit status: 0 ok, 1 the run failed, 2 nothing was sent (usage, config or input refused).",
+        epilog=(  # raw: argparse would break the log file's path at its hyphens
+            "Exit status: 0 ok, 1 the run failed, 2 nothing was sent (usage, config or input refused).\n"
+            "Messages go to stderr; when stderr is stdout (Vim's :%!), to the terminal if there is one.\n"
+            f"Each one is also kept in {paths.log_file()}"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     # Optional for argparse only, so that a name swallowed by --input-files can be named in the error.
     parser.add_argument("assistant", nargs="?", help="assistant name (see `gpt-tools list`)")
