@@ -101,3 +101,20 @@ def test_gpt_filter_gives_the_text_back_on_a_bad_setting(api: FakeOpenAI) -> Non
     assert (done.returncode, done.stdout) == (2, b"teh text\n")
     assert b"did you mean 'temperature'?" in done.stderr
     assert api.model_requests() == []
+
+
+def test_chat_takes_a_system_prompt_and_the_per_run_settings_for_every_turn(api: FakeOpenAI) -> None:
+    argv = ["chat", "-s", "Be brief.", "--temperature", "0.2", "-O", "max_output_tokens", "64"]
+    done = run_program("gpt-tools", *argv, stdin=b"hello\nand again\n")
+    assert done.returncode == 0, done.stderr
+    bodies = _bodies(api)
+    assert len(bodies) == 2
+    for body in bodies:  # without NAME: the plain Assistant, with these instructions, every turn
+        assert (body["instructions"], body["temperature"], body["max_output_tokens"]) == ("Be brief.", 0.2, 64)
+
+
+def test_chat_refuses_a_bad_setting_before_the_first_turn(api: FakeOpenAI) -> None:
+    done = run_program("gpt-tools", "chat", "DocWriter", "-O", "temprature", "1", stdin=b"hello\n")
+    assert done.returncode == 2
+    assert b"did you mean 'temperature'?" in done.stderr
+    assert api.model_requests() == []

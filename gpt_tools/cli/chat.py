@@ -13,9 +13,9 @@ import contextlib
 import os
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -23,6 +23,7 @@ from gpt_tools.cli.chat_commands import ChatState, handle
 from gpt_tools.cli.chat_input import Lines, read_message
 from gpt_tools.cli.completion import assistant_names
 from gpt_tools.cli.console import PROGRAM, Console
+from gpt_tools.cli.runsettings import RunFlags, applied, chat_flags
 from gpt_tools.config.loader import Config, load_config
 from gpt_tools.errors import Cancelled, GptToolsError, TurnNotSaved, UsageError
 from gpt_tools.state import paths
@@ -39,6 +40,7 @@ class ChatOptions:
     conversation_id: str | None
     model: str | None
     backend: str | None
+    flags: RunFlags = field(default_factory=RunFlags)  # -s, --temperature, --max-output-tokens, -O
 
 
 @click.command("chat")
@@ -55,8 +57,14 @@ class ChatOptions:
 )
 @click.option("-m", "--model", help="Model to use instead of the assistant's.")
 @click.option("--backend", help="Backend: openai, chat, or an installed plugin's.")
+@chat_flags
 def chat_command(
-    name: str | None, continue_last: bool, conversation_id: str | None, model: str | None, backend: str | None
+    name: str | None,
+    continue_last: bool,
+    conversation_id: str | None,
+    model: str | None,
+    backend: str | None,
+    **flag_values: Any,
 ) -> int:
     """Talk with assistant NAME (without NAME, -c continues the last conversation, with its assistant).
 
@@ -65,9 +73,15 @@ def chat_command(
     /save, /edit, /exit). Ctrl-C cancels a reply, Ctrl-D leaves. With stdin a pipe, each line (or
     \"\"\" block) is one turn and stdout carries only the replies.
     """
+    flags = RunFlags(**flag_values)
+    flags.checked()  # a bad -O is a usage error now, not at the first turn
+    if name is None and flags.system is not None and not conversation_id:
+        from gpt_tools.cli.adhoc import DEFAULT_ASSISTANT
+
+        name = DEFAULT_ASSISTANT  # `gpt-tools chat -s "..."`: the plain Assistant's chat
     if name is None and not (continue_last or conversation_id):
         raise click.UsageError("missing the assistant: give NAME, or -c to continue the last conversation")
-    status = repl(ChatOptions(name, continue_last, conversation_id, model, backend), Console(PROGRAM))
+    status = repl(ChatOptions(name, continue_last, conversation_id, model, backend, flags), Console(PROGRAM))
     if sys.stdin.isatty():
         # After a Ctrl-C at the prompt, GNU readline can spin forever in interpreter shutdown (seen
         # with CPython 3.11 here). Every turn is already saved and logged; save the history and leave.
@@ -193,7 +207,7 @@ def _turn(line: str, state: ChatState, options: ChatOptions, config: Config, con
     def work() -> None:
         try:
             result = runner.run(
-                state.assistant,
+                applied(config.assistant(state.assistant), options.flags),
                 line,
                 model=state.model_given,
                 backend=options.backend,

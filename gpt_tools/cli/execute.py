@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gpt_tools.cli import adhoc, dryrun, report
 from gpt_tools.cli.console import Console
 from gpt_tools.cli.inputs import gather, read_attachment
-from gpt_tools.cli.runsettings import RunFlags
+from gpt_tools.cli.runsettings import RunFlags, applied
 from gpt_tools.config.definitions import Assistant
 from gpt_tools.config.loader import Config, load_config
 from gpt_tools.core import runner
@@ -74,12 +74,7 @@ def _chosen(options: RunOptions, config: Config) -> tuple[Assistant, tuple[str, 
         raise UsageError("-p/--prompt: the prompt is empty; nothing was sent")
     if prompt is not None and options.input_text is not None:
         raise UsageError("give the request once: a prompt or --input-text, not both")
-    assistant = config.assistant(name)
-    if flags.system is not None:
-        if not flags.system.strip():
-            raise UsageError("-s/--system: the instructions are empty; nothing was sent")
-        assistant = replace(assistant, instructions=flags.system, settings=dict(assistant.settings))
-    return replace(assistant, **flags.checked().assistant), files, prompt
+    return applied(config.assistant(name), flags, settings=False), files, prompt
 
 
 def _execute(options: RunOptions, console: Console) -> int:

@@ -9,13 +9,13 @@ run only and win over the config, the environment and `-m/--backend`.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import click
 
-from gpt_tools.config.definitions import CHOICES, SETTING_TYPES, out_of_range
+from gpt_tools.config.definitions import CHOICES, SETTING_TYPES, Assistant, out_of_range
 from gpt_tools.errors import UsageError
 
 ASSISTANT_FIELDS: dict[str, tuple[type, ...]] = {"temperature": (int, float), "max_output_tokens": (int,)}
@@ -114,6 +114,33 @@ class RunFlags:
         )
 
 
+_Decorator = Callable[[Any], Any]
+
+
+def _sampling() -> list[_Decorator]:
+    """--temperature, --max-output-tokens and -O: what `run`, `chat` (and gpt-filter's argparse) share."""
+    return [
+        click.option("--temperature", metavar="T", help="Sampling temperature for this run, 0-2."),
+        click.option("--max-output-tokens", metavar="N", help="Most tokens the reply may take, for this run."),
+        click.option(
+            "-O",
+            "--option",
+            "options",
+            nargs=2,
+            multiple=True,
+            metavar="KEY VALUE",
+            help="Any config setting for this run (repeatable), checked like the config: "
+            "-O reasoning_effort low -O read_timeout 600.",
+        ),
+    ]
+
+
+def _applied(command: click.decorators.FC, options: Sequence[_Decorator]) -> click.decorators.FC:
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 def run_flags(command: click.decorators.FC) -> click.decorators.FC:
     """The options behind RunFlags, added to `gpt-tools run`."""
     options = [
@@ -132,20 +159,9 @@ def run_flags(command: click.decorators.FC) -> click.decorators.FC:
             "are given. Without NAME it runs the plain Assistant.",
         ),
         click.option("--bare", is_flag=True, hidden=True),  # set by `gpt-tools WORD ...` (cli/adhoc.py)
-        click.option("--temperature", metavar="T", help="Sampling temperature for this run, 0-2."),
-        click.option("--max-output-tokens", metavar="N", help="Most tokens the reply may take, for this run."),
+        *_sampling(),
         click.option(
             "--no-stream", "stream", flag_value=False, default=None, help="Wait for the whole reply; do not stream."
-        ),
-        click.option(
-            "-O",
-            "--option",
-            "options",
-            nargs=2,
-            multiple=True,
-            metavar="KEY VALUE",
-            help="Any config setting for this run (repeatable), checked like the config: "
-            "-O reasoning_effort low -O read_timeout 600.",
         ),
         click.option(
             "--no-cache",
@@ -153,6 +169,29 @@ def run_flags(command: click.decorators.FC) -> click.decorators.FC:
             help="Ask again even for a document the result cache knows; nothing is read from it or stored.",
         ),
     ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return _applied(command, options)
+
+
+def chat_flags(command: click.decorators.FC) -> click.decorators.FC:
+    """`gpt-tools chat`'s share of RunFlags: -s and the sampling options, for every turn."""
+    system = click.option(
+        "-s",
+        "--system",
+        metavar="TEXT",
+        help="Instructions for this chat instead of the assistant's; without NAME, the plain Assistant's chat.",
+    )
+    return _applied(command, [system, *_sampling()])
+
+
+def applied(assistant: Assistant, flags: RunFlags, *, settings: bool = True) -> Assistant:
+    """assistant as one run (or every chat turn) sends it: -s, --temperature, --max-output-tokens, -O.
+
+    With `settings`, the -O settings go in as the assistant's own, below the environment and
+    -m/--backend (`run` passes False and puts them over every layer through RunRequest.settings)."""
+    per = flags.checked()
+    if flags.system is not None:
+        if not flags.system.strip():
+            raise UsageError("-s/--system: the instructions are empty; nothing was sent")
+        assistant = replace(assistant, instructions=flags.system)
+    merged = {**assistant.settings, **per.settings} if settings else dict(assistant.settings)
+    return replace(assistant, **per.assistant, settings=merged)
