@@ -14,7 +14,7 @@ from typing import Any
 from gpt_tools.config.keys import resolve_endpoint
 from gpt_tools.config.loader import Config, load_config
 from gpt_tools.config.resolve import resolve, resolve_settings
-from gpt_tools.core import knowledge
+from gpt_tools.core import knowledge, knowledge_files
 from gpt_tools.core.guards import refuse_secrets, scannable_text
 from gpt_tools.errors import GptToolsError, InputRefused
 from gpt_tools.state import paths
@@ -59,7 +59,7 @@ def find_file(path_or_id: str, *, cwd: Path | str | None = None) -> dict[str, An
     root = _root(cwd)
     base = Path(cwd or os.getcwd()).resolve()
     state = knowledge.StateFile(root).read()
-    return knowledge.lookup(state, base, path_or_id)
+    return knowledge_files.lookup(state, base, path_or_id)
 
 
 @dataclass(frozen=True, kw_only=True)

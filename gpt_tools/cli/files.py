@@ -76,7 +76,8 @@ def sync(names: tuple[str, ...], verify: bool, allow_secrets: bool, as_json: boo
 def list_files(as_json: bool) -> int:
     """What was uploaded, and which assistants use each file."""
     # core.knowledge brings the wire (~40 ms): paid by the files commands, not by `gpt-tools --help`.
-    from gpt_tools.core.knowledge import StateFile, usage, users_of
+    from gpt_tools.core.knowledge import StateFile
+    from gpt_tools.core.knowledge_files import usage, users_of
 
     config = load_config()
     assistants = config.assistants.values()
@@ -99,8 +100,9 @@ def prune(dry_run: bool) -> int:
     """Delete uploaded files that no assistant uses any more (per-run attachments included)."""
     # core.knowledge brings the wire (~40 ms): paid by the files commands, not by `gpt-tools --help`.
     from gpt_tools.config.resolve import resolve
-    from gpt_tools.core.knowledge import StateFile, users_of
-    from gpt_tools.core.knowledge import prune as prune_files
+    from gpt_tools.core.knowledge import StateFile
+    from gpt_tools.core.knowledge_files import prune as prune_files
+    from gpt_tools.core.knowledge_files import users_of
 
     config = load_config()
     endpoint = resolve(config, None)[1]

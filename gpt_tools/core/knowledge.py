@@ -6,6 +6,7 @@ root (`.gpt-tools-state.json`: hashes, names and server IDs, no content, no key)
 under a cross-process lock, so any number of processes can sync at once and each content is
 uploaded once. An ID the server no longer knows (404) is dropped and uploaded again. Per-run
 attachments are recorded per endpoint (endpoint_label): a file ID is only good on its own server.
+Listing, pruning and looking up what was uploaded live in knowledge_files.py.
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ def _missing(error: ApiError) -> bool:
     return error.status == 404
 
 
-def _delete(endpoint: Endpoint, path: str) -> None:
+def delete_remote(endpoint: Endpoint, path: str) -> None:
     """DELETE something; what the server already lost is as good as deleted."""
     try:
         transport.call(endpoint, "DELETE", path)
@@ -187,7 +188,7 @@ def _sync_once(
     add = [file_id for file_id in wanted if file_id not in current]
     remove = current - set(wanted)
     for file_id in remove:
-        _delete(endpoint, f"/vector_stores/{store}/files/{file_id}")
+        delete_remote(endpoint, f"/vector_stores/{store}/files/{file_id}")
     kept = [d for d in dict.fromkeys(knowledge.hashes) if state.files[d]["id"] in current]
     # Recorded before the wait: the store is reused, and only files known to be indexed count as
     # attached, so a sync after a failure or a deadline attaches the rest again.
@@ -360,98 +361,6 @@ def forget_lost_attachments(endpoint: Endpoint, root: Path, file_ids: Iterable[s
         for digest in [digest for digest, record in records.items() if record["id"] in lost]:
             del records[digest]
         return bool(lost)
-
-
-def users_of(assistants: Iterable[Assistant], root: Path) -> dict[str, list[str]]:
-    """sha256 -> the assistants (of the current config) that sync into root's state file and whose
-    knowledge files, as they are now, have that content. What uses a file is its content, never the name
-    the state file recorded: a renamed assistant still uses its files. Reads the files (ConfigError if one
-    cannot be read: nothing is then called unused)."""
-    found: dict[str, list[str]] = {}
-    for assistant in assistants:
-        if assistant.files and state_root(assistant).resolve() == root.resolve():
-            for digest in dict.fromkeys(read_knowledge(assistant).hashes):
-                found.setdefault(digest, []).append(assistant.name)
-    return found
-
-
-def usage(state: State, users: dict[str, list[str]] | None = None) -> list[dict[str, Any]]:
-    """Every uploaded file with the assistants that use it: by content (users_of), or else as the state
-    file last recorded them."""
-    if users is None:
-        users = {}
-        for name, entry in state.assistants.items():
-            for digest in entry.get("files", []):
-                users.setdefault(digest, []).append(name)
-    rows = [
-        {"sha256": digest, **record, "assistants": sorted(users.get(digest, []))}
-        for digest, record in sorted(state.files.items(), key=lambda item: item[1]["name"])
-    ]
-    return rows + _attachment_rows(state)
-
-
-def _attachment_rows(state: State, label: str | None = None) -> list[dict[str, Any]]:
-    """Per-run attachments (used by no assistant), of one endpoint or of all."""
-    return [
-        {"sha256": digest, **record, "endpoint": where, "assistants": []}
-        for where, records in sorted(state.uploads.items())
-        if label is None or where == label
-        for digest, record in sorted(records.items(), key=lambda item: item[1]["name"])
-    ]
-
-
-def prune(
-    endpoint: Endpoint,
-    state_file: StateFile,
-    *,
-    dry_run: bool,
-    live: set[str] | None = None,
-    users: dict[str, list[str]] | None = None,
-) -> list[dict[str, Any]]:
-    """Delete server files no assistant uses (by content, when users_of() is given); a file the server
-    already lost is simply forgotten. The vector store of an assistant no longer in live goes too.
-
-    Attachments uploaded to another endpoint are left alone: they can only be deleted through it.
-    """
-    label = endpoint_label(endpoint)
-    with state_file.locked() as state:
-        gone = [name for name in state.assistants if live is not None and name not in live]
-        kept = State(state.files, {n: e for n, e in state.assistants.items() if n not in gone})
-        unused = [row for row in usage(kept, users) if not row["assistants"] and "endpoint" not in row]
-        attached = _attachment_rows(state, label)
-        if dry_run:
-            return unused + attached
-        for row in attached:
-            _delete(endpoint, f"/files/{row['id']}")
-            del state.uploads[label][row["sha256"]]
-        for name in gone:
-            store = state.assistants.pop(name).get("vector_store_id")
-            if store:
-                _delete(endpoint, f"/vector_stores/{store}")
-        for row in unused:
-            _delete(endpoint, f"/files/{row['id']}")
-            del state.files[row["sha256"]]
-        for entry in state.assistants.values():  # a store's record names only files that still exist
-            entry["files"] = [digest for digest in entry.get("files", []) if digest in state.files]
-    return unused + attached
-
-
-def lookup(state: State, root: Path, path_or_id: str) -> dict[str, Any] | None:
-    """The uploaded file for a local path (by content) or a server file ID (attachments of any endpoint)."""
-    rows = usage(state)
-    for row in rows:
-        if row["id"] == path_or_id:
-            return _looked_up(row)
-    try:
-        data = read_regular(root / path_or_id)  # a FIFO or a device is no uploaded file, and must not hang
-    except FileRefused:
-        return None
-    digest = hashlib.sha256(data).hexdigest()
-    return next((_looked_up(row) for row in rows if row["sha256"] == digest), None)
-
-
-def _looked_up(row: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in row.items() if key != "assistants"}
 
 
 def readable_texts(assistant: Assistant) -> dict[str, str]:
