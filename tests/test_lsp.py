@@ -136,6 +136,17 @@ def test_an_unchanged_resave_sends_nothing_and_the_run_log_says_lsp(lsp: LspClie
     assert rows and {row["assistant"] for row in rows} == {"MarkdownLinter"}
 
 
+def test_retries_are_reported_as_progress(lsp: LspClient, api: FakeOpenAI) -> None:
+    api.script(Scripted(fault="429", retry_after=0.4), Scripted(fault="429", retry_after=0.4))
+    uri = lsp.open(_doc("a.md", TYPO))
+    assert len(lsp.diagnostics(uri)) == 2
+    values = [p["value"] for p in lsp.notifications("$/progress")]
+    assert [v["kind"] for v in values] == ["begin", "report", "end"]
+    assert values[0]["message"].startswith("MarkdownLinter: a.md: retrying in 0.4 s")
+    assert values[1]["message"].startswith("MarkdownLinter: a.md: retrying in 0.4 s")
+    assert values[2]["message"] == "2 suggestions"
+
+
 def test_changes_never_check_saves_do_and_close_clears(lsp: LspClient, api: FakeOpenAI) -> None:
     uri = lsp.open(_doc("a.md", "# Clean\n"))
     assert lsp.diagnostics(uri) == []

@@ -35,6 +35,8 @@ class Progress:
         self.token = token
         self.loop = asyncio.get_running_loop()
         self.started = False
+        self.latest = ""  # the last report, shown by a begin that comes after it
+        self.label = title  # begin's message (what runs on what): every report starts with it
 
     def _supported(self) -> bool:
         window = self.server.client_capabilities.window
@@ -51,6 +53,9 @@ class Progress:
                 self.token = None
                 return
         self.started = True
+        self.label = message
+        if self.latest:  # what the run reported before the progress showed (a retry)
+            message = f"{message}: {self.latest}"
         begin = types.WorkDoneProgressBegin(title=self.title, message=message, cancellable=self.cancel is not None)
         self.server.work_done_progress.begin(self.token, begin)
         cancel = self.cancel
@@ -72,8 +77,10 @@ class Progress:
         self.loop.call_soon_threadsafe(self._report, message)
 
     def _report(self, message: str) -> None:
+        self.latest = message
         if self.started and self.token is not None:
-            self.server.work_done_progress.report(self.token, types.WorkDoneProgressReport(message=message))
+            report = types.WorkDoneProgressReport(message=f"{self.label}: {message}")
+            self.server.work_done_progress.report(self.token, report)
 
     def end(self, message: str) -> None:
         if self.started and self.token is not None:

@@ -62,7 +62,7 @@ def assistants(path: Path) -> list[Assistant]:
 def _retry_hook(on_progress: Progress | None) -> RetryHook | None:
     if on_progress is None:
         return None
-    return lambda notice: on_progress(f"retrying in {notice.wait:.0f} s ({notice.reason})")
+    return lambda notice: on_progress(f"retrying in {notice.wait:.1f} s ({notice.reason})")
 
 
 def execute(job: Job) -> tuple[Result, Assistant]:
