@@ -87,11 +87,12 @@ def test_a_writers_result_can_open_elsewhere_leaving_the_buffer_alone(editor: An
 
 def test_the_argument_line_is_gpt_filters(editor: Any, api: FakeOpenAI) -> None:
     (Path(editor.current.buffer.name).parent / "facts.md").write_text("a fact\n", encoding="utf-8")  # beside it
-    start_run(editor, 'GptRun MarkdownLinter -i "Use British spelling" -m gpt-4o-mini --input-files facts.md')
+    line = r'GptRun MarkdownLinter -i "Use British spelling | say \"hi\"" -m gpt-4o-mini --input-files facts.md'
+    start_run(editor, line)
     assert wait_done(editor)["status"] == "ok"
     body = api.model_requests()[0].body
-    assert body["model"] == "gpt-4o-mini"
-    assert "Use British spelling" in body["instructions"] and "a fact" in body["instructions"]
+    assert body["model"] == "gpt-4o-mini"  # | and " are the command's own: no other Ex command, no comment
+    assert 'Use British spelling | say "hi"' in body["instructions"] and "a fact" in body["instructions"]
 
 
 def test_bare_words_are_refused_and_nothing_is_sent(editor: Any, api: FakeOpenAI) -> None:
