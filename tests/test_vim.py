@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BIN, log_file
+from tests.conftest import BIN, ROOT, log_file
 from tests.conftest import SAMPLE_LINES as LINES
 from tests.fake_openai import FakeOpenAI
 
@@ -56,3 +56,24 @@ def test_unknown_assistant_leaves_buffer_unchanged(api: FakeOpenAI, document: Pa
     _vim(document, "%!gpt-filter NoSuchAssistant")
     assert document.read_bytes() == before
     assert api.model_requests() == []
+
+
+@pytest.mark.skipif(shutil.which("nvim") is None and not os.environ.get("CI"), reason="nvim not installed")
+def test_neovim_with_the_plugin_shows_why_the_filter_failed(
+    api: FakeOpenAI, document: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Neovim runs filters without a terminal: the plugin shows what gpt-filter logged, not just
+    "shell returned 1" (tests/test_editor_screen.py shows it on a real screen)."""
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # nobody listens
+    before = document.read_bytes()
+    messages = document.with_name("messages.txt")
+    log_file().parent.mkdir(parents=True)
+    log_file().write_text("2026-01-01T00:00:00+00:00 gpt-filter[1] gpt-filter: error: an older run's line\n")
+    argv = ["nvim", "--headless", "-u", "NONE", "-i", "NONE", "--cmd", f"set rtp^={ROOT / 'editor'}"]
+    argv += ["--cmd", "runtime plugin/gpt_tools.vim", "-c", "%!gpt-filter MarkdownLinter"]
+    argv += ["-c", f"call writefile(split(execute('messages'), '\\n'), '{messages}')", "-c", "qa!", str(document)]
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    subprocess.run(argv, env=env, capture_output=True, timeout=60, start_new_session=True, check=False)
+    shown = messages.read_text(encoding="utf-8")
+    assert "gpt-filter: error: cannot reach http://127.0.0.1:9/v1" in shown and "older run" not in shown
+    assert document.read_bytes() == before
