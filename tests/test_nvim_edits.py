@@ -191,3 +191,11 @@ def test_edits_on_one_line_that_change_its_length_all_land(editor: Any, api: Fak
     start_run(editor, "GptRun MarkdownLinter")
     assert "3 edit(s) applied" in wait_done(editor)["message"]
     assert editor.current.buffer[2:5] == ["naive the 🎉 plan", "untouched line", "I do receive letters"]
+
+
+def test_an_edits_mode_result_asked_to_go_below_the_range_goes_there(editor: Any) -> None:
+    buffer = editor.current.buffer
+    start_run(editor, "3GptRun MarkdownLinter --target append")
+    done = wait_done(editor)
+    assert done["status"] == "ok" and "2 line(s) added below line 3" in done["message"], done
+    assert buffer[:] == [*LINES[:3], "", FIXED[2], *LINES[3:]]  # the range itself untouched

@@ -265,7 +265,10 @@ class Controller:
         return None
 
     def _plan(self, job: Job, result: Any) -> list[edits.Change] | None:
-        """An edits-mode result as individual changes; None: replace the range whole (document mode)."""
+        """An edits-mode result as individual changes; None: replace the range whole (document mode),
+        or put the result elsewhere (--target append: the fixed text goes below the range)."""
+        if job.target != "replace":
+            return None
         return edits.plan(job.sent, job.original, result, job.first + 1)
 
     def _review(self, job: Job, planned: list[edits.Change], result: Any, tick: int, cost: str) -> None:
