@@ -382,6 +382,8 @@ def test_a_block_for_a_chat_fences_the_text_longer_than_its_own_fences() -> None
     assert block == ["a.md lines 2-3:", "", "```markdown", "x", "y", "```"]
     inner = chatview.block("a.md", "markdown", ["```python", "code", "```"])
     assert inner[2] == "````markdown" and inner[-1] == "````"
+    assert chatview.file_block("d.v1/notes.md", "a\n\n") == ["d.v1/notes.md:", "", "```markdown", "a", "```"]
+    assert chatview.file_block("d.v1/Makefile", "all:\n")[2] == "```"  # no suffix: no type
 
 
 def test_an_error_with_advice_shows_the_advice_first(loaded: None) -> None:

@@ -29,7 +29,7 @@ from pynvim import Nvim
 from pynvim.api import NvimError
 
 from . import core
-from .chatview import HELD, ChatView, block, reply_lines, transcript
+from .chatview import HELD, ChatView, block, file_block, reply_lines, transcript
 from .jobs import read_attachment
 from .session import UserError
 from .ui import Ui, completion, usage_line
@@ -149,8 +149,7 @@ class Chats:
         attached = read_attachment(core.load(), name, folder)
         if attached.data is not None:
             raise UserError(f"{name} is not UTF-8 text; only text goes into a chat message")
-        suffix = Path(name).suffix.lstrip(".")
-        self.add_block(block(name, {"md": "markdown", "py": "python"}.get(suffix, suffix), reply_lines(attached.text)))
+        self.add_block(file_block(name, attached.text))
 
     def add_block(self, lines: list[str]) -> None:
         """lines into the next message of the chat here, else of the chat last opened."""

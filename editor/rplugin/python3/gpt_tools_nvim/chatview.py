@@ -48,6 +48,12 @@ def block(title: str, filetype: str, lines: Sequence[str]) -> list[str]:
     return [f"{title}:", "", f"{fence}{filetype}", *lines, fence]
 
 
+def file_block(name: str, text: str) -> list[str]:
+    """A file's text as a block, fenced with its type (md: markdown, else the suffix)."""
+    suffix = name.rpartition(".")[2] if "." in name.rpartition("/")[2] else ""
+    return block(name, {"md": "markdown", "py": "python"}.get(suffix, suffix), reply_lines(text))
+
+
 class ChatView:
     def __init__(self, nvim: Nvim) -> None:
         self.nvim = nvim
