@@ -540,3 +540,20 @@ def test_status_json_for_one_batch_and_for_the_list(files: dict[str, Path], api:
     records_dir().joinpath(f"{batch_id}.json").unlink()
     assert _batch("status", "--json") == 0
     assert json.loads(capfd.readouterr().out) == []  # none: an empty array, not a message on stdout
+
+
+@pytest.mark.parametrize("mode", ["document", "edits"])
+def test_a_batch_never_sends_an_opt_out_region_and_collect_keeps_it(
+    files: dict[str, Path], api: FakeOpenAI, capfd, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    monkeypatch.setenv("GPT_TOOLS_OUTPUT", mode)
+    region = "<!-- gpt-tools: off -->\r\nteh private\r\n<!-- gpt-tools: on -->\r\n"
+    doc = f"Fix teh start.\r\n\r\n{region}\r\nAnd teh end.\r\n"
+    path = Path("docs/opt.md")
+    path.write_bytes(doc.encode())
+    batch_id = _submit(capfd, str(path))
+    [line] = _lines(api, batch_id)
+    assert "teh private" not in json.dumps(line) and "⟦O1⟧" in line["body"]["input"][0]["content"][-1]["text"]
+    assert "- ⟦O…⟧ a part the author marked" in line["body"]["instructions"]
+    assert _batch("collect", batch_id, "--write") == 0
+    assert path.read_bytes() == doc.replace("Fix teh", "Fix the").replace("And teh", "And the").encode()
