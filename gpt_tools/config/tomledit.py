@@ -59,7 +59,7 @@ def edit_lock(config: Path) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     from filelock import FileLock  # here: ~20 ms of start-up that only config edits need
 
-    lock = FileLock(str(path), timeout=LOCK_TIMEOUT)
+    lock = FileLock(str(path), timeout=LOCK_TIMEOUT, mode=0o600)  # as every lock of ours: the owner's only
     try:
         lock.acquire()
     except TimeoutError:  # filelock.Timeout is one

@@ -144,12 +144,14 @@ def trust_command() -> str:
     """The command that trusts a project, as it can be typed here.
 
     The hook runs from pre-commit's own virtualenv, whose `gpt-tools` is on nobody's PATH: the advice
-    names the one beside the running interpreter whenever PATH would not find that same program.
+    names the one beside the running interpreter whenever PATH would not find that same program. Under
+    pre-commit ($PRE_COMMIT, set by `pre-commit run`) PATH is the hook's, with that virtualenv first,
+    not the user's shell's: the full path is named then too.
     """
     beside = Path(sys.executable).parent / "gpt-tools"
     if not beside.exists():
         return "gpt-tools trust"
-    found = shutil.which("gpt-tools")
+    found = None if os.environ.get("PRE_COMMIT") else shutil.which("gpt-tools")
     if found and os.path.realpath(found) == os.path.realpath(beside):
         return "gpt-tools trust"
     return f"{shlex.quote(str(beside))} trust"
