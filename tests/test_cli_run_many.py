@@ -216,6 +216,20 @@ def test_a_file_named_twice_is_checked_and_written_once(
     assert capfd.readouterr().out.splitlines() == ["fixed docs/a.md", "1 file fixed, 1 unchanged; 2 requests sent"]
 
 
+@pytest.mark.usefixtures("edits_mode")
+def test_one_file_named_through_a_linked_folder_or_a_hard_link_is_checked_once(
+    docs: list[Path], api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    Path("alias").symlink_to("docs")
+    os.link(docs[0], "docs/hard.md")
+    assert _run(str(docs[0]), "alias/a.md", "docs/hard.md", "--check") == 1
+    out = capfd.readouterr().out.splitlines()
+    assert next(line for line in out if line.startswith(("docs/", "alias/"))).startswith("docs/a.md:3:10:")
+    assert not any(line.startswith(("alias/", "docs/hard.md")) for line in out)
+    assert out[-2] == "1 file would be fixed; 1 request sent"
+    assert len(api.model_requests()) == 1
+
+
 def test_model_and_instruct_reach_every_request(docs: list[Path], api: FakeOpenAI) -> None:
     assert _run(*map(str, docs), "--check", "-m", "gpt-chosen", "-i", "Use British spelling") == 1
     bodies = [request.body for request in api.model_requests()]

@@ -161,3 +161,33 @@ def test_help_names_allow_secrets_and_the_github_format(capfd: pytest.CaptureFix
     text = " ".join(capfd.readouterr().out.split())
     assert "--allow-secrets send files even if they look like they hold a secret" in text
     assert "--output-format {text,github}" in text and "GitHub Actions annotations" in text
+
+
+def test_a_linked_folder_in_a_clone_named_from_outside_it_is_never_followed_out(
+    api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # The working folder is no repository (the home folder); the clone's linked folder leads into it.
+    private = Path("private.md")
+    private.write_text(TYPO)
+    (Path("clone") / ".git").mkdir(parents=True)
+    (Path("clone") / "docs").mkdir()
+    (Path("clone") / "docs" / "sub").symlink_to(Path.cwd())
+    assert main(["clone/docs/sub/private.md"]) == 0
+    assert private.read_text() == TYPO and api.model_requests() == []
+    out = capfd.readouterr().out
+    assert "clone/docs/sub/private.md: skipped: reached through a symbolic link that leads out" in out
+
+
+def test_one_file_named_by_two_paths_is_checked_and_counted_once(
+    api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    Path("docs").mkdir()
+    Path("docs/a.md").write_text(TYPO)
+    Path("alias").symlink_to("docs")  # a linked folder inside the repository: the same file again
+    assert main(["docs/a.md", "alias/a.md", "./docs/a.md"]) == 1
+    assert Path("docs/a.md").read_text() == FIXED
+    out = capfd.readouterr().out.splitlines()
+    assert out == [
+        "fixed docs/a.md",
+        "gpt-tools-hook: 1 file checked, 1 changed, 0 unchanged, 0 skipped, 0 failed; 1 request sent",
+    ]

@@ -163,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(console, exc)
     args = parser.parse_args(words)
     options = Options(
-        files=tuple(args.files),
+        files=hook_args.distinct(args.files),
         assistant=args.assistant,
         check=args.check,
         jobs=args.jobs,

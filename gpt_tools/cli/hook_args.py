@@ -118,6 +118,23 @@ def split(made: argparse.ArgumentParser, argv: Sequence[str]) -> list[str]:
     return [*words[:index], "--", *words[index:]]
 
 
+def distinct(paths: Sequence[str]) -> tuple[str, ...]:
+    """paths without repeats, in the order first named: one file named twice (`docs/*.md docs/a.md`,
+    `./a.md`, a hard link, a path through a linked folder) is checked, counted and written once."""
+    seen: set[object] = set()
+    kept: list[str] = []
+    for path in paths:
+        try:
+            info = os.lstat(path)  # the file itself, not a symbolic link's target: a link is skipped on its own
+            key: object = (info.st_dev, info.st_ino)
+        except OSError:
+            key = os.path.normpath(os.path.abspath(path))
+        if key not in seen:
+            seen.add(key)
+            kept.append(path)
+    return tuple(kept)
+
+
 def link_note(path: str) -> str | None:
     """Why path is skipped because of a symbolic link, or None: the hook never follows one.
 
@@ -130,7 +147,25 @@ def link_note(path: str) -> str | None:
     real = Path(os.path.realpath(path))
     if real == absolute:
         return None
-    root = Path(os.path.realpath(project_root(None, Path.cwd())))
-    if not real.is_relative_to(root):
+    if not real.is_relative_to(_repository(absolute)):
         return "skipped: reached through a symbolic link that leads out of the repository"
     return None
+
+
+def _repository(absolute: Path) -> Path:
+    """The real root of the repository holding a path as it is named, found without following links.
+
+    Not the working folder's: from outside a clone (`gpt-tools run X clone/docs/*/*.md --write` in
+    the home folder), a linked folder inside the clone leading into the home folder would otherwise
+    be "inside" and be sent and rewritten. Only the folders before the first link count, so a link
+    cannot bring its own `.git` with it. No repository: the working folder's project, as before.
+    """
+    unlinked = Path(absolute.anchor)
+    for part in absolute.parent.parts[1:]:
+        if os.path.islink(unlinked / part):
+            break
+        unlinked /= part
+    for folder in (unlinked, *unlinked.parents):
+        if os.path.lexists(folder / ".git"):
+            return Path(os.path.realpath(folder))
+    return Path(os.path.realpath(project_root(None, Path.cwd())))

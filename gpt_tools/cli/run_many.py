@@ -17,7 +17,6 @@ for a reason that sent nothing (no key, every input refused).
 from __future__ import annotations
 
 import functools
-import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -80,6 +79,8 @@ class ManyOptions:
 
 
 def _options(mode: Mode, output_format: str, given: dict[str, Any]) -> ManyOptions:
+    from gpt_tools.cli.hook_args import distinct
+
     bare = bool(given.get("bare"))  # `gpt-tools MarkdownLinter docs/*.md --check`: the first word is NAME
     _refuse_the_rest(mode, ignored={"bare", "prompt"} if bare else set())
     if output_format == "github" and mode == "diff":
@@ -93,8 +94,7 @@ def _options(mode: Mode, output_format: str, given: dict[str, Any]) -> ManyOptio
         raise click.UsageError(f"--{mode} needs the assistant and FILES: gpt-tools run NAME FILES... --{mode}")
     if "-" in files:
         raise click.UsageError(f"--{mode} works on files; stdin (-) cannot be written back or named in a report")
-    # `docs/*.md docs/a.md` names a.md twice: it is checked (and counted, and written) once, as ruff does.
-    files = tuple({os.path.normpath(os.path.abspath(path)): path for path in reversed(files)}.values())[::-1]
+    files = distinct(files)  # `docs/*.md docs/a.md`: a.md is checked, counted and written once, as ruff does
     return ManyOptions(mode=mode, github=output_format == "github", files=files, engine=_engine(mode, name, given))
 
 
