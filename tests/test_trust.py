@@ -276,3 +276,48 @@ def test_the_advice_names_a_trust_command_that_works_where_gpt_tools_is_not_on_p
     done = subprocess.run(command.split(), env=env, capture_output=True, check=False)  # exactly as advised
     assert done.returncode == 0, done.stderr
     assert gpt_tools.load_config().trusted == [str(isolated_env.resolve())]
+
+
+def test_a_hook_only_user_is_told_a_trust_command_that_works_through_real_pre_commit(
+    api: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pre-commit installs gpt-tools in its own virtualenv, on nobody's PATH: the advice must name it."""
+    import re
+    import shlex
+    import shutil
+    import subprocess
+
+    from tests.conftest import BIN, ROOT
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    monkeypatch.delenv("GPT_TOOLS_CONFIG")
+    monkeypatch.setenv("PRE_COMMIT_HOME", str(tmp_path / "pre-commit-home"))
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no gpt-tools here: only pre-commit's own venv has one
+    for role in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{role}_NAME", "Test")
+        monkeypatch.setenv(f"GIT_{role}_EMAIL", "test@example.com")
+    repo = tmp_path / "docs-repo"
+    repo.mkdir()
+    write_config(repo, f"base_url = '{api.url}'\nmax_retries = 0\n")
+    (repo / "guide.md").write_text("# Guide\n\nYou will recieve teh answer.\n")
+    for args in (["init", "-q", "-b", "main"], ["add", "."]):
+        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, timeout=60)
+
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True)
+    hook = "      - id: gpt-markdown-check\n"
+    config = f"repos:\n  - repo: {ROOT}\n    rev: {head.stdout.strip()}\n    hooks:\n{hook}"
+    (repo / ".pre-commit-config.yaml").write_text(config)  # installed as a user has it (try-repo's venv is temporary)
+
+    def try_repo() -> subprocess.CompletedProcess[str]:
+        command = [str(BIN / "pre-commit"), "run", "--all-files"]
+        return subprocess.run(command, cwd=repo, capture_output=True, text=True, timeout=300, check=False)
+
+    refused = try_repo()
+    assert refused.returncode != 0 and "not trusted" in refused.stdout, refused.stdout + refused.stderr
+    found = re.search(r"run `([^`]*/py_env-[^`]*/gpt-tools trust [^`]*)`", refused.stdout)
+    assert found, refused.stdout  # the gpt-tools inside pre-commit's environment, by its full path
+    done = subprocess.run(shlex.split(found.group(1)), cwd=repo, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr  # typed exactly as advised, with gpt-tools on no PATH
+    checked = try_repo()
+    assert "not trusted" not in checked.stdout and api.model_requests(), checked.stdout + checked.stderr
