@@ -321,3 +321,18 @@ def test_a_hook_only_user_is_told_a_trust_command_that_works_through_real_pre_co
     assert done.returncode == 0, done.stderr  # typed exactly as advised, with gpt-tools on no PATH
     checked = try_repo()
     assert "not trusted" not in checked.stdout and api.model_requests(), checked.stdout + checked.stderr
+
+
+def test_the_ci_recipe_names_the_clones_own_config_and_needs_no_trust(
+    fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CI: a fresh clone is never trusted; `GPT_TOOLS_CONFIG=gpt-tools.toml` (relative) is the way."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-ci-key")
+    write_config(Path.cwd(), f"base_url = '{fake.url}'\nmax_retries = 0\n")
+    Path("doc.md").write_text("# Doc\n\nteh text\n")
+    refused = run_program("gpt-tools-hook", "--fix", "doc.md")
+    assert refused.returncode == 2 and b"$GPT_TOOLS_CONFIG" in refused.stdout + refused.stderr
+    monkeypatch.setenv("GPT_TOOLS_CONFIG", "gpt-tools.toml")
+    fixed = run_program("gpt-tools-hook", "--fix", "doc.md")
+    assert fixed.returncode == 1, fixed.stdout + fixed.stderr  # fixed: pre-commit's "files were modified"
+    assert Path("doc.md").read_text() == "# Doc\n\nthe text\n" and fake.model_requests()
