@@ -73,6 +73,23 @@ def test_a_host_python_without_pynvim_gets_the_exact_install_command(fresh: Path
     assert ":UpdateRemotePlugins, and restart Neovim" in report
 
 
+def test_before_it_is_registered_gpt_run_says_how_to_install(fresh: Path, tmp_path: Path) -> None:
+    venv = tmp_path / "bare-venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    python = str(venv / "bin" / "python")
+    write_init(fresh, python)
+    editor = attach()
+    try:
+        editor.command("GptRun MarkdownLinter")  # not "E492: Not an editor command"
+        said = str(editor.api.exec("messages", True))
+        assert ":GptRun needs the remote plugin, which is not registered: :GptToolsInstall says how" in said
+        shown = str(editor.api.exec("GptToolsInstall", True))
+        assert f"the Python host {python} (g:python3_host_prog) has no pynvim" in shown, shown
+        assert f"'{python}' -m pip install '{ROOT}[nvim]'" in shown and ":UpdateRemotePlugins" in shown
+    finally:
+        stop_nvim(editor)
+
+
 def test_update_remote_plugins_then_gpt_run_works_on_a_fresh_neovim(fresh: Path, tmp_path: Path) -> None:
     write_init(fresh, sys.executable)  # the Python that has pynvim and gpt-tools: after the pip command
     before = health_report()
@@ -82,6 +99,7 @@ def test_update_remote_plugins_then_gpt_run_works_on_a_fresh_neovim(fresh: Path,
     assert manifest.exists() and "'GptRun'" in manifest.read_text(encoding="utf-8"), done.stderr
     after = health_report()
     assert "remote plugin registered" in after and "assistants loaded" in after, after
+    assert "not registered" not in after  # the stand-ins are gone: the manifest defines the commands
     document = tmp_path / "notes.md"
     document.write_text("teh notes\n", encoding="utf-8")
     editor = attach()
@@ -90,5 +108,6 @@ def test_update_remote_plugins_then_gpt_run_works_on_a_fresh_neovim(fresh: Path,
         start_run(editor, "GptRun MarkdownLinter")
         assert wait_done(editor)["status"] == "ok"
         assert editor.current.buffer[:] == ["the notes"]
+        assert "installed" in str(editor.api.exec("GptToolsInstall", True))
     finally:
         stop_nvim(editor)

@@ -13,46 +13,8 @@ local report = {
   error = health.error or health.report_error,
 }
 
--- The checkout this file belongs to: editor/lua/gpt_tools/health.lua -> four folders up.
-local function checkout()
-  local source = debug.getinfo(1, 'S').source:gsub('^@', '')
-  return vim.fn.fnamemodify(source, ':p:h:h:h:h')
-end
-
-local function code(text)
-  return '`' .. tostring(text):gsub('`', "'") .. '`'
-end
-
--- The Python Neovim runs remote plugins with: g:python3_host_prog, else the one the provider finds.
-local function host_python()
-  local set = vim.g.python3_host_prog
-  if set and set ~= '' then
-    return vim.fn.expand(set), 'g:python3_host_prog'
-  end
-  local ok, found = pcall(vim.fn['provider#python3#Prog'])
-  if ok and found and found ~= '' then
-    return found, 'found on $PATH'
-  end
-  return nil, nil
-end
-
--- The commands that install gpt-tools with pynvim (the `nvim` extra) into python, from the checkout.
-function M.install_commands(python)
-  local root = checkout()
-  local target = vim.fn.filereadable(root .. '/pyproject.toml') == 1 and root .. '[nvim]' or '/path/to/gpt-tools[nvim]'
-  local commands = {}
-  local set_host = nil
-  if not python then -- no Python for Neovim yet: a virtualenv of its own
-    local venv = vim.fn.stdpath('data') .. '/gpt-tools-venv'
-    python = venv .. '/bin/python'
-    commands[#commands + 1] = 'python3 -m venv ' .. vim.fn.shellescape(venv)
-    set_host = 'then in your init.lua: vim.g.python3_host_prog = ' .. vim.fn.string(python)
-  end
-  commands[#commands + 1] = vim.fn.shellescape(python) .. ' -m pip install ' .. vim.fn.shellescape(target)
-  commands[#commands + 1] = set_host
-  commands[#commands + 1] = 'then in Neovim: :UpdateRemotePlugins, and restart Neovim'
-  return commands
-end
+local install = require('gpt_tools.install')
+local code = install.code
 
 -- The folder of the buffer the user was in when :checkhealth opened its own tab.
 local function buffer_folder()
@@ -72,20 +34,11 @@ local function buffer_folder()
   return folder
 end
 
--- has('python3') is true in Neovim 0.7 as soon as g:python3_host_prog is set, pynvim or not: ask it.
-local function has_pynvim(python)
-  if not python or vim.fn.executable(python) == 0 then
-    return false
-  end
-  vim.fn.system({ python, '-c', 'import pynvim' })
-  return vim.v.shell_error == 0
-end
-
 local function host_checks()
-  local python, how = host_python()
-  if vim.fn.has('python3') == 0 or not has_pynvim(python) then
+  local python, how = install.host_python()
+  if not install.has_pynvim(python) then
     local what = python and ('no pynvim in ' .. code(python) .. ' (' .. how .. ')') or 'no Python 3 found for Neovim'
-    report.error('no Python 3 host with pynvim: ' .. what, M.install_commands(python))
+    report.error('no Python 3 host with pynvim: ' .. what, install.commands(python))
     return false
   end
   report.ok('Python 3 host with pynvim: ' .. code(python) .. ' (' .. how .. ')')
@@ -93,13 +46,13 @@ local function host_checks()
 end
 
 local function plugin_checks()
-  if vim.fn.exists(':GptRun') ~= 2 then
+  if not install.registered('GptRun') then
     report.error('the remote plugin is not registered', { 'run :UpdateRemotePlugins, then restart Neovim' })
     return false
   end
   report.ok('remote plugin registered (:GptRun, :GptChat, :GptList, :GptCancel)')
   for _, name in ipairs({ 'GptChatAdd', 'GptTrust' }) do
-    if vim.fn.exists(':' .. name) ~= 2 then
+    if not install.registered(name) then
       report.warn(':' .. name .. ' is not registered (a manifest from an older version)', { 'run :UpdateRemotePlugins' })
     end
   end
