@@ -37,7 +37,9 @@ def trust_command(folder: str | None, remove: bool, list_only: bool) -> int:
     for the values the config has now: a change to any of them (a `git pull`) makes the project
     untrusted again, and the refusal says what changed. The list lives in your user config
     (trusted_projects, with a digest of each value in trusted_values). A file named in
-    $GPT_TOOLS_CONFIG is always trusted (the way for CI, where a fresh clone never is).
+    $GPT_TOOLS_CONFIG is always trusted (the way for CI, where a fresh clone never is). Installed only
+    as a pre-commit hook, gpt-tools is on no PATH: the hook's refusal names its own gpt-tools by its
+    full path, to be typed as shown.
     """
     console = Console(PROGRAM)
     user = paths.user_config_file()
