@@ -661,3 +661,15 @@ def test_a_misspelt_backend_in_the_environment_or_a_flag_says_where(
     monkeypatch.delenv("GPT_TOOLS_BACKEND")
     assert main(["run", "--dry-run", "--backend", "opnai", "Summarizer", "-t", "hi"]) == 2
     assert "--backend: unknown backend 'opnai'; did you mean 'openai'?" in capfd.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("body", "key", "hint"),
+    [("mode = 'rewite'", "assistants.X.mode", "did you mean 'rewrite'?"),
+     ("tools = ['file_serch']", "assistants.X.tools", "did you mean 'file_search'?")],
+)  # fmt: skip
+def test_a_misspelt_mode_or_tool_gets_a_did_you_mean(isolated_env: Path, body: str, key: str, hint: str) -> None:
+    write_config(isolated_env, f"[assistants.X]\ninstructions = 'x'\n{body}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(isolated_env)
+    assert caught.value.key == key and hint in str(caught.value)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -113,10 +113,13 @@ def load_builtins() -> dict[str, Assistant]:
     return assistants
 
 
+def _did_you_mean(value: str, choices: Collection[str]) -> str:
+    close = difflib.get_close_matches(value, list(choices), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
 def _unknown_key(path: Path, key: str, allowed: Mapping[str, object]) -> ConfigError:
-    close = difflib.get_close_matches(key.rsplit(".", 1)[-1], list(allowed), n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    return ConfigError(str(path), key, f"unknown key{hint}")
+    return ConfigError(str(path), key, f"unknown key{_did_you_mean(key.rsplit('.', 1)[-1], allowed)}")
 
 
 _TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", list: "a list"}
@@ -143,8 +146,7 @@ def _parse_settings(table: Mapping[str, Any], path: Path, prefix: str) -> dict[s
         if key == "backend" and (problem := backend_problem(value)):
             raise ConfigError(str(path), prefix + key, problem)
         if key in CHOICES and value not in CHOICES[key]:
-            close = difflib.get_close_matches(value, CHOICES[key], n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = _did_you_mean(value, CHOICES[key])
             wanted = ", ".join(repr(choice) for choice in CHOICES[key])
             raise ConfigError(str(path), prefix + key, f"expected one of {wanted}, got {value!r}{hint}")
         parsed[key] = value
@@ -156,7 +158,8 @@ def _string_list(path: Path, key: str, value: list[Any], allowed: tuple[str, ...
         if not isinstance(item, str):
             raise ConfigError(str(path), key, f"expected a list of strings, found {item!r}")
         if allowed is not None and item not in allowed:
-            raise ConfigError(str(path), key, f"unknown tool {item!r}; known tools: {', '.join(allowed)}")
+            hint = _did_you_mean(item, allowed)
+            raise ConfigError(str(path), key, f"unknown tool {item!r}{hint}; known tools: {', '.join(allowed)}")
     return tuple(value)
 
 
@@ -206,7 +209,8 @@ def _parse_assistant(
             _check_type(path, f"{key}.{item}", value, ASSISTANT_TYPES[item])
             values[item] = value
     if values.get("mode", "write") not in ("rewrite", "write"):
-        raise ConfigError(str(path), key + ".mode", f"expected 'rewrite' or 'write', got {values['mode']!r}")
+        hint = _did_you_mean(values["mode"], ("rewrite", "write"))
+        raise ConfigError(str(path), key + ".mode", f"expected 'rewrite' or 'write', got {values['mode']!r}{hint}")
     start = base or Assistant(name=name, instructions="")
     return Assistant(
         name=name,
