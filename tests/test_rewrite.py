@@ -500,3 +500,14 @@ def test_edits_mode_sends_raw_text_and_says_what_edits_are_refused(scripted: Scr
     assert sent.text == "Fix teh `code` here.\n" and "Protected regions" not in sent.instructions
     assert edit_guard.NEVER_EDITED in sent.instructions.replace("\n  ", " ")
     assert set(protect._LETTERS) <= set(edit_guard._KIND_NAMES)
+
+
+def test_the_dry_run_counts_the_marker_explanation_it_would_send(scripted: ScriptedBackend) -> None:
+    from gpt_tools.core.preview import preview
+    from gpt_tools.markdown import protect, protect_explain
+    from gpt_tools.markdown.textio import estimate_tokens
+
+    plain, masked = "Fix teh code here.\n", "Fix teh `code` here.\n"
+    note = protect_explain.explain(protect.mask(masked))
+    grown = preview(LINTER, masked).input_tokens - preview(LINTER, plain).input_tokens
+    assert grown >= estimate_tokens(note) > 50

@@ -23,6 +23,7 @@ from gpt_tools.core import editmode, guards, knowledge
 from gpt_tools.core.inputs import InputFile, Prepared, checked_input, prepare, prepare_raw
 from gpt_tools.core.session import Session
 from gpt_tools.errors import MissingKey, UsageError
+from gpt_tools.markdown import protect_explain
 from gpt_tools.state import paths
 from gpt_tools.state.conversation import Conversation
 from gpt_tools.wire.backends import BackendRequest, Reply, get_backend
@@ -165,9 +166,17 @@ def decide(request: RunRequest, resolved: Resolved | None = None) -> Decision:
         knowledge=use,
         prepared=prepared,
         conversation=conversation,
-        input_tokens=document + chunks * guards.estimate_tokens(instructions) + history,
+        input_tokens=document + chunks * guards.estimate_tokens(instructions) + history + _notes(prepared, edits),
         output_tokens=_output_estimate(definition, document, chunks, edits),
     )
+
+
+def _notes(prepared: Prepared | None, edits: bool) -> int:
+    """The tokens of what each chunk's markers are (protect_explain.py), sent with its instructions."""
+    if prepared is None or not prepared.masked.regions:
+        return 0
+    notes = protect_explain.notes(prepared.masked, prepared.chunks, edits=edits)
+    return sum(guards.estimate_tokens(note) for note in notes)
 
 
 def _output_estimate(definition: Assistant, document: int, chunks: int, edits: bool) -> int | None:

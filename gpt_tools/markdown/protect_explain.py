@@ -7,8 +7,10 @@ what is sent: a custom assistant gets it too, and a document with no marker gets
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from gpt_tools.markdown import protect_inline, protect_optout
-from gpt_tools.markdown.protect import Masked
+from gpt_tools.markdown.protect import Masked, restrict
 
 # What the model is told each kind of marker stands for (explain()); every kind has its line.
 DESCRIPTIONS = {
@@ -56,3 +58,8 @@ _EDITS_RULE = (
     "Never put a marker in a find or a replace, and never write one of your own: the original text stays in "
     "its place, and an edit that touches a marker is refused."
 )
+
+
+def notes(masked: Masked, chunks: Sequence[str], *, edits: bool = False) -> list[str]:
+    """What each chunk's instructions get appended (explain() of its share of masked), for estimates."""
+    return [explain(restrict(masked, chunk), edits=edits) for chunk in chunks]
