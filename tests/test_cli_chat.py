@@ -6,6 +6,7 @@ import json
 import os
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -238,3 +239,55 @@ def test_a_bracketed_paste_starting_with_triple_quotes_is_sent_as_it_is(api: Fak
     chat.expect(b"the docstring")
     assert _leave(chat) == 0
     assert _sent(api) == ['"""teh docstring\ndef f(): pass']
+
+
+def test_ctrl_c_in_the_editor_or_as_a_turn_starts_cancels_that_and_stays(
+    api: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = tmp_path / "editor-started"
+    editor = tmp_path / "editor.sh"
+    editor.write_text(f'#!/bin/sh\ntouch "{started}"\nsleep 30\n')
+    editor.chmod(editor.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.setenv("EDITOR", str(editor))
+    chat = _chat("Summarizer")
+    chat.send(b"/edit\r")
+    deadline = time.monotonic() + 20
+    while not started.exists():
+        assert time.monotonic() < deadline, "the editor never started"
+        time.sleep(0.01)
+    chat.send(b"\x03")  # Ctrl-C while the editor runs: it was a KeyboardInterrupt that ended the chat
+    chat.expect(b"cancelled; nothing was sent")
+    chat.prompt()
+    # Ctrl-C the moment Enter is pressed, while the first turn loads the run path and starts its thread:
+    # it cancels that turn (or what it sent), never the chat.
+    chat.send(b"teh first\r")
+    chat.expect(b"teh first\r\n")
+    chat.send(b"\x03")
+    chat.expect(b"cancel")
+    chat.prompt()
+    chat.send(b"teh second\r")
+    chat.expect(b"the second")
+    assert _leave(chat) == 0
+    assert b"interrupted" not in chat.seen
+    assert _sent(api)[-1] == "teh second"
+
+
+def test_a_failed_turn_on_a_pipe_stops_the_chat_with_status_1(api: FakeOpenAI) -> None:
+    api.script(Scripted(text="the one"), Scripted(fault="500"))
+    done = _piped(b"teh one\nteh two\nteh three, which builds on two\n", "Summarizer")
+    assert done.returncode == 1  # it was 0: a script could not tell that a turn had failed
+    assert done.stdout == b"the one\n"
+    assert b"HTTP 500" in done.stderr and b"the rest of the input was not sent" in done.stderr
+    assert _sent(api) == ["teh one", "teh two"]
+
+
+def test_a_failed_turn_on_a_terminal_leaves_the_chat_open_and_its_status_0(api: FakeOpenAI) -> None:
+    api.script(Scripted(fault="500"))
+    chat = _chat("Summarizer")
+    chat.send(b"teh one\r")
+    chat.expect(b"HTTP 500")
+    chat.prompt()
+    chat.send(b"teh two\r")
+    chat.expect(b"the two")
+    assert _leave(chat) == 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -152,10 +153,18 @@ def repl(options: ChatOptions, console: Console) -> int:
         except UnicodeDecodeError as exc:  # a pipe's bytes, or a terminal's encoding: never sent mangled
             console.error(f"a message that is not UTF-8 was not sent ({exc.reason} at byte {exc.start})")
             continue
-        message = handle(line, state, console).send if line.strip() else None
-        if message is not None and message.strip():
-            state.saved = _turn(message, state, options, config, console) and state.saved
-    return 0 if state.saved else 1  # a reply that could not be saved is a failure, said when it happened
+        try:
+            message = handle(line, state, console).send if line.strip() else None
+            if message is not None and message.strip():
+                _turn(message, state, options, config, console)
+        except KeyboardInterrupt:  # in /edit, or before the turn's own Ctrl-C handling took over
+            console.message("cancelled; nothing was sent")
+        if state.failed and not lines.terminal:
+            # A script's next lines may build on the reply that failed: they are not sent.
+            console.error("stopped at the failed turn; the rest of the input was not sent")
+            break
+    # A reply that could not be saved is a failure, and so is a failed turn on a pipe (a script's).
+    return 0 if state.saved and not (state.failed and not lines.terminal) else 1
 
 
 def _start(options: ChatOptions, config: Config) -> ChatState:
@@ -180,15 +189,29 @@ def _start(options: ChatOptions, config: Config) -> ChatState:
     return ChatState(assistant=assistant.name, project=root, talk=talk, model=settings.model, model_given=options.model)
 
 
-def _turn(line: str, state: ChatState, options: ChatOptions, config: Config, console: Console) -> bool:
-    """One reply, streamed; Ctrl-C while it streams cancels it and returns to the prompt.
+def _turn(line: str, state: ChatState, options: ChatOptions, config: Config, console: Console) -> None:
+    """One reply, streamed; Ctrl-C from here on cancels it (never the chat) and returns to the prompt.
 
-    False when a reply arrived but could not be saved (it is shown all the same).
+    Ctrl-C only sets the turn's cancel event while the turn runs: a KeyboardInterrupt raised at any
+    point of it (an import, the thread's start) would end the chat over a request in flight.
     """
+    cancel = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: cancel.set())
+    try:
+        _run_turn(line, state, options, config, console, cancel)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _run_turn(
+    line: str, state: ChatState, options: ChatOptions, config: Config, console: Console, cancel: threading.Event
+) -> None:
     # The run path (~80 ms): paid by a chat's first turn, not by `gpt-tools --help`.
     from gpt_tools.core import runner
 
-    cancel = threading.Event()
+    if cancel.is_set():  # Ctrl-C before anything was sent
+        console.message("cancelled; nothing was sent")
+        return
     results: list[Result] = []
     errors: list[BaseException] = []
     streamed: list[str] = []
@@ -225,39 +248,37 @@ def _turn(line: str, state: ChatState, options: ChatOptions, config: Config, con
         finally:
             finished.set()
 
-    # Wait on an Event, not Thread.join(): a join interrupted by Ctrl-C can leave is_alive() False
-    # while the thread still runs (CPython 3.11), and the prompt would return over a live reply.
     finished = threading.Event()
     worker = threading.Thread(target=work, daemon=True, name="gpt-tools-chat")
     with spinner.running():
         worker.start()
-        while not finished.is_set():
-            try:
-                finished.wait(0.1)
-            except KeyboardInterrupt:
-                cancel.set()
+        while not finished.wait(0.1):  # Ctrl-C's handler runs here (signals reach the main thread only)
+            pass
     if streamed and not "".join(streamed).endswith("\n"):
         console.result("\n")
-    return _report(errors[0] if errors else None, results, bool(streamed), console)
+    _report(errors[0] if errors else None, results, bool(streamed), state, console)
 
 
-def _report(error: BaseException | None, results: list[Result], streamed: bool, console: Console) -> bool:
-    """Say how the turn ended; False when its reply could not be saved (shown all the same)."""
+def _report(
+    error: BaseException | None, results: list[Result], streamed: bool, state: ChatState, console: Console
+) -> None:
+    """Say how the turn ended; a reply that could not be saved is shown all the same (state.saved False)."""
     from gpt_tools.state.conversation import Removed  # loaded already: the chat holds a conversation
 
     if isinstance(error, TurnNotSaved):
         if not streamed:
             console.result(error.result.text + "\n")  # type: ignore[attr-defined]
         console.error(str(error))
-        return False
-    if isinstance(error, Cancelled):
+        state.saved = False
+    elif isinstance(error, Cancelled):
         console.message("reply cancelled")
     elif isinstance(error, Removed):
         console.error(f"conversation {error.conversation_id} was removed; /clear starts a new one")
+        state.failed = True
     elif isinstance(error, GptToolsError):
         console.error(str(error))
+        state.failed = True
     elif error is not None:
         raise error
     elif not streamed and results:
         console.result(results[0].text + "\n")
-    return True

@@ -37,6 +37,7 @@ class ChatState:
     model: str  # the model the next turn uses, as resolved (flag, environment, assistant, config)
     model_given: str | None  # -m or /model: passed to the run; None leaves the assistant's
     saved: bool = True  # every reply so far was saved
+    failed: bool = False  # a turn failed (nothing came back): a script's chat stops there
     leave: bool = False
 
 
