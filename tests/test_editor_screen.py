@@ -182,3 +182,26 @@ def test_typing_while_the_result_waits_sends_it_to_a_split(api: FakeOpenAI, docu
     screen.keys("Escape")
     shown = screen.shows("GptFilter MarkdownLinter: the buffer changed meanwhile; the result is in a split (diffed")
     assert "typed # Notes" in shown and "gpt-filter://MarkdownLinter/" in shown
+
+
+def test_a_waiting_result_can_be_cancelled(api: FakeOpenAI, document: Path, screen: Screen) -> None:
+    api.ttfb = 1
+    # <Cmd> runs it without leaving Insert mode (CTRL-O leaves it: the result would apply at once).
+    _vim(
+        screen,
+        document,
+        "set laststatus=2 statusline=[%{g:gpt_tools_status}]",
+        "inoremap <F5> <Cmd>GptFilterCancel!<CR>",
+    )
+    screen.command(":GptFilter MarkdownLinter")
+    screen.shows("[GptFilter MarkdownLinter on notes.md: 0 s]")
+    screen.keys("i")
+    screen.shows("result ready; applies when you leave insert mode")
+    screen.keys("F5")
+    screen.shows("[]")  # -- INSERT -- covers the message line; the status line says it is over
+    screen.keys("Escape")
+    screen.command(":messages")
+    assert "line(s) changed" not in screen.shows("GptFilter MarkdownLinter: cancelled; the text was left as it was")
+    screen.keys("Enter")
+    shown = screen.shows("teh first line")
+    assert "the first line" not in shown

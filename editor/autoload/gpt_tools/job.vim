@@ -40,7 +40,8 @@ endfunction
 " :GptFilterCancel[!]: this buffer's run (or the only one), or with ! every run.
 function! gpt_tools#job#cancel(all) abort
   let l:here = bufnr('%')
-  let l:bufs = a:all || (len(s:runs) == 1 && !has_key(s:runs, l:here)) ? keys(s:runs) : [l:here]
+  let l:all = keys(s:runs) + keys(s:pending)
+  let l:bufs = a:all || (len(l:all) == 1 && index(l:all, string(l:here)) < 0) ? l:all : [l:here]
   call filter(l:bufs, 'has_key(s:runs, v:val) || has_key(s:pending, v:val)')
   if empty(l:bufs)
     call gpt_tools#say('GptFilter: nothing is running in this buffer', 0)
@@ -131,7 +132,8 @@ function! s:deliver(run, result) abort
     " user's fingers: it waits for InsertLeave, and the checks below are made then.
     let s:pending[l:buf] = [a:run, a:result]
     let g:gpt_tools_status = 'GptFilter ' . a:run.name . ': result ready; applies when you leave insert mode'
-    execute 'autocmd InsertLeave <buffer=' . l:buf . '> ++once call s:leave(' . l:buf . ')'
+    " Any buffer's: Insert mode may be left in another one (<C-o>:bnext).
+    execute 'autocmd InsertLeave * ++once call s:leave(' . l:buf . ')'
     redrawstatus!
     return
   elseif !bufloaded(l:buf)
