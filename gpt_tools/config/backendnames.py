@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import difflib
 
-from gpt_tools.wire.backends.base import BACKENDS, ENTRY_POINT_GROUP
-
 BUILT_IN = ("openai", "chat")  # registered when their modules are imported; known by name before that
 
 
@@ -17,12 +15,14 @@ def known_backends() -> list[str]:
     """Built-in, registered and installed (entry point) backend names; nothing is imported to know them."""
     from importlib.metadata import entry_points  # start-up: only an unusual name pays for the scan
 
+    from gpt_tools.wire.backends.base import BACKENDS, ENTRY_POINT_GROUP  # as above: the wire loads http.client
+
     return sorted({*BUILT_IN, *BACKENDS, *(entry.name for entry in entry_points(group=ENTRY_POINT_GROUP))})
 
 
 def backend_problem(name: str) -> str | None:
     """Why name is not a usable backend ("unknown backend 'chaat'; did you mean 'chat'? ..."), or None."""
-    if name in BUILT_IN or name in BACKENDS:
+    if name in BUILT_IN:  # every config names one of these: nothing is imported for them
         return None
     known = known_backends()
     if name in known:

@@ -20,8 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shlex
-import shutil
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -148,6 +146,9 @@ def trust_command() -> str:
     pre-commit ($PRE_COMMIT, set by `pre-commit run`) PATH is the hook's, with that virtualenv first,
     not the user's shell's: the full path is named then too.
     """
+    import shlex  # the advice is the refusal's path only
+    import shutil
+
     beside = Path(sys.executable).parent / "gpt-tools"
     if not beside.exists():
         return "gpt-tools trust"
@@ -159,6 +160,8 @@ def trust_command() -> str:
 
 def advice(folder: Path) -> str:
     """What to run to trust folder, and the way for CI, where a fresh clone is never trusted."""
+    import shlex  # as in trust_command
+
     return (
         f"if you trust it, run `{trust_command()} {shlex.quote(str(folder))}` (or move the setting to your "
         "user config; in CI, name the file in $GPT_TOOLS_CONFIG)"
