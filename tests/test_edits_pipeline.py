@@ -262,3 +262,11 @@ def test_the_hidden_regions_survive_a_document_of_many_chunks(api: FakeOpenAI) -
     assert result.text == doc.replace("has teh", "has the") and len(api.model_requests()) > 2
     assert result.edits is not None and len(result.edits.applied) == 12
     assert all("teh" in doc[p.start : p.end] for p in result.edits.applied)  # offsets into the original
+
+
+def test_protect_false_still_hides_opt_out_regions_in_edits_mode(api: FakeOpenAI) -> None:
+    write_config(Path.cwd(), "max_retries = 0\nprotect = false\n")
+    doc = "Fix `teh` code.\n\n<!-- gpt-tools: off -->\nteh kept\n<!-- gpt-tools: on -->\n"
+    result = runner.run("MarkdownLinter", doc)
+    assert result.text == doc.replace("`teh`", "`the`")  # protection is off: code is edited, the region never
+    assert "teh kept" not in str(_sent(api))

@@ -493,3 +493,12 @@ def test_protect_false_still_honours_opt_out_regions(api: FakeOpenAI, tmp_path: 
     Path("gpt-tools.toml").write_text("protect = false\n")
     done = run_program("gpt-filter", "MarkdownLinter", stdin=text.encode())
     assert (done.returncode, done.stdout.decode()) == (0, fixed), done.stderr
+
+
+def test_marker_like_text_with_nothing_hidden_is_just_text() -> None:
+    from gpt_tools.markdown import edit_guard, protect_explain
+
+    text = "See ⟦O1⟧ and ⟦B2⟧ here.\n"  # e.g. a chunk of hidden text, or a document about markers
+    only = mask(text, everything=False)
+    assert (only.text, only.regions) == (text, ())
+    assert protect_explain.explain(only) == "" and edit_guard.regions(text, everything=False) == []

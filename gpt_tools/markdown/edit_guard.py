@@ -71,7 +71,9 @@ def regions(text: str, *, everything: bool = True) -> list[Region]:
         found.append((0, len(BOM), "byte order mark"))
     shift = 0  # how much longer the original is than the masked text, up to here
     for match in masked.pattern.finditer(masked.text):
-        region = by_token[match.group(0)]
+        region = by_token.get(match.group(0))
+        if region is None:  # marker-like text where nothing was masked (no opt-out region): just text
+            continue
         start = match.start() + shift
         found.append((start, start + len(region.original), region.kind))
         shift += len(region.original) - (match.end() - match.start())

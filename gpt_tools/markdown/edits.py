@@ -70,10 +70,10 @@ Reply with edits, not with the document. Your reply is a JSON object {"edits": [
   paragraph. Edits must not overlap; make one edit per separate change.
 - "replace" is the corrected text for exactly that span; everything outside your edits stays as it is.
 - "reason" says why in a few words (e.g. "spelling", "subject-verb agreement").
-- Never edit """ + edit_guard.NEVER_EDITED + """: such edits are refused, and so is an edit next to
-  one that would change what it is (a backtick or fence typed into prose, a blank line removed before code).
+- Never edit NEVER_EDITED: such edits are refused, and so is an edit next to one that would change
+  what it is (a backtick or fence typed into prose, a blank line removed before code).
 - If there is nothing to fix, reply {"edits": []}.
-"""
+""".replace("NEVER_EDITED", edit_guard.NEVER_EDITED)
 
 RefusalReason = Literal["not_found", "ambiguous", "overlap", "no_op", "protected", "invents"]
 

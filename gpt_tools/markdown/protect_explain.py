@@ -32,12 +32,12 @@ def explain(masked: Masked, *, edits: bool = False) -> str:
     """What the model must be told about the markers in masked.text, appended to its instructions; ""
     when there are none. Made from the markers themselves, so it says exactly what is sent; `edits`: the
     reply is edits (edits mode hides only opt-out regions), and an edit touching a marker is refused."""
-    tokens = masked.pattern.findall(masked.text)
+    by_token = {region.token: region for region in masked.regions}
+    tokens = [token for token in masked.pattern.findall(masked.text) if token in by_token]
     if not tokens:
         return ""
-    by_token = {region.token: region for region in masked.regions}
     opening, closing = masked.markers
-    kinds = dict.fromkeys((token[1], by_token[token].kind) for token in tokens if token in by_token)
+    kinds = dict.fromkeys((token[1], by_token[token].kind) for token in tokens)
     listed = "\n".join(f"- {opening}{letter}…{closing} {DESCRIPTIONS[kind]}" for letter, kind in kinds)
     rule = _EDITS_RULE if edits else _DOCUMENT_RULE
     return (
