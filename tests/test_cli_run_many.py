@@ -266,3 +266,31 @@ def test_write_output_format_github_annotates_fixes_and_refusals(
     lines = capfd.readouterr().out.splitlines()
     assert lines[0].startswith("::error file=docs/keys.md::refusing to send what looks like a secret")
     assert lines[1:] == ["::warning file=docs/a.md::fixed", "1 file fixed, 1 refused; 1 request sent"]
+
+
+@pytest.mark.parametrize("jobs", [10, 20])
+def test_forty_files_at_a_server_limit_of_ten_are_all_written_with_exact_counts(
+    api: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    monkeypatch.setattr(api, "max_in_flight", 10)  # beyond it: 429 with Retry-After
+    monkeypatch.setattr(api, "limit_retry_after", 0.05)
+    monkeypatch.setattr(api, "latency", 0.2)  # long enough that the requests overlap
+    paths = [Path(f"d{index:02}.md") for index in range(40)]
+    for index, path in enumerate(paths):
+        path.write_text(f"# Doc {index}\n\nteh line {index}\n")
+    done = subprocess.run(
+        [program("gpt-tools"), "run", "MarkdownLinter", *map(str, paths), "--write", "-O", "jobs", str(jobs)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert all(path.read_text() == f"# Doc {index}\n\nthe line {index}\n" for index, path in enumerate(paths))
+    out = done.stdout.splitlines()
+    assert sorted(out[:-1]) == sorted(f"fixed {path}" for path in paths)
+    # Every HTTP request is counted, the 429s retried included; each file once.
+    assert out[-1] == f"40 files fixed; {40 + api.refused_over_limit} requests sent"
+    assert api.peak_in_flight <= 10 and len(api.model_requests()) == 40 + api.refused_over_limit
+    if jobs == 10:
+        assert api.refused_over_limit == 0  # as many in flight as allowed, never more
