@@ -112,6 +112,16 @@ def test_submit_saves_the_record(files: dict[str, Path], api: FakeOpenAI, capfd)
     assert "recieve" not in json.dumps(record)  # no content in the record
 
 
+def test_dry_run_of_one_file_says_1_request_for_1_file(files: dict[str, Path], api: FakeOpenAI, capfd) -> None:
+    assert _batch("submit", "MarkdownLinter", str(files["typo"]), "--dry-run") == 0
+    assert "dry run: 1 request for 1 file (" in capfd.readouterr().out
+    batch_id = _submit(capfd, str(files["typo"]))
+    assert _batch("status", batch_id) == 0
+    assert "  MarkdownLinter, 1 file, submitted " in capfd.readouterr().out
+    assert _batch("status") == 0
+    assert f"{batch_id}  MarkdownLinter  1 file  " in capfd.readouterr().out
+
+
 def test_dry_run_sends_nothing(files: dict[str, Path], api: FakeOpenAI, capfd) -> None:
     assert _batch("submit", "MarkdownLinter", "docs", "--dry-run") == 0
     assert "dry run: 6 requests for 4 files" in capfd.readouterr().out

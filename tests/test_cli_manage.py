@@ -316,6 +316,7 @@ def test_files_list_and_prune_see_an_assistant_of_the_user_config(
         "[assistants.Mine]\ninstructions = 'Use my notes.'\ntools = ['file_search']\nfiles = ['notes.md']\n"
     )
     assert main(["files", "sync", "Mine"]) == 0
+    assert "Mine: 1 file, 1 uploaded" in capfd.readouterr().err
     assert main(["files", "list", "--json"]) == 0
     rows = json.loads(capfd.readouterr().out)
     assert [(r["name"], r["assistants"]) for r in rows] == [("notes.md", ["Mine"])]
@@ -324,7 +325,7 @@ def test_files_list_and_prune_see_an_assistant_of_the_user_config(
     capfd.readouterr()
     assert main(["files", "prune"]) == 0
     out, err = capfd.readouterr()
-    assert out.startswith("deleted ") and out.endswith(" notes.md\n") and "1 unused files deleted" in err
+    assert out.startswith("deleted ") and out.endswith(" notes.md\n") and "1 unused file deleted" in err
     assert len(api.files) == 1
 
 

@@ -638,3 +638,12 @@ def test_on_error_warn_never_forgives_a_usage_error(
     assert _run("--on-error", "warn", *args, str(files["typo"])) == 2  # was 0: every commit passed unchecked
     assert "no file was changed" in capfd.readouterr().err
     assert api.model_requests() == []
+
+
+@pytest.mark.usefixtures("edits_mode")
+def test_clean_files_in_edits_mode_get_no_edits_line(api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
+    Path("clean.md").write_text(CLEAN)
+    assert _run("--check", "clean.md") == 0
+    assert capfd.readouterr().out.splitlines() == [
+        "gpt-tools-hook: 1 file checked, 0 would change, 1 unchanged, 0 skipped, 0 failed; 1 request sent"
+    ]

@@ -65,6 +65,7 @@ def test_dry_run_counts_knowledge_uploads_without_uploading(api: FakeOpenAI, mon
     monkeypatch.setenv("GPT_TOOLS_CONFIG", str(config))
     plan = preview("Kb", "question?")
     assert (plan.knowledge_files, plan.knowledge_uploads) == (["kb.md"], 1)
+    assert "  knowledge: 1 file, 1 would be uploaded" in plan.describe().splitlines()
     assert api.requests == []
 
 

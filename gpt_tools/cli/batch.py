@@ -15,7 +15,7 @@ import click
 
 from gpt_tools.cli.completion import assistant_names
 from gpt_tools.cli.console import Console
-from gpt_tools.cli.report import diff
+from gpt_tools.cli.report import diff, plural
 from gpt_tools.cli.safe_text import printable
 from gpt_tools.errors import GptToolsError
 from gpt_tools.redact import redact
@@ -56,7 +56,7 @@ def submit_command(
     for path, note in submission.notes:
         console.message(f"{batch.shown(path)}: {note}")
     summary = (
-        f"{submission.requests} requests for {len(submission.documents)} files "
+        f"{plural(submission.requests, 'request')} for {plural(len(submission.documents), 'file')} "
         f"({submission.assistant.name} on {submission.settings.model})"
     )
     if dry_run:
@@ -119,7 +119,8 @@ def status_command(batch_id: str | None, as_json: bool) -> int:
             where = f" (line {error['line']})" if error.get("line") else ""
             console.line(printable(f"  error: {error.get('message')}{where}"))  # the server's text
         if record is not None:
-            console.line(f"  {record.assistant}, {len(record.files)} files, submitted {record.created}, {record.state}")
+            files = plural(len(record.files), "file")
+            console.line(f"  {record.assistant}, {files}, submitted {record.created}, {record.state}")
         return 0
     return _list_status(console, as_json)
 
@@ -140,9 +141,8 @@ def _list_status(console: Console, as_json: bool) -> int:
         if as_json:
             listed.append(_status_json(record.id, info, record, failure))
         else:
-            console.line(
-                printable(f"{record.id}  {record.assistant}  {len(record.files)} files  {record.state}  {server}")
-            )
+            files = plural(len(record.files), "file")
+            console.line(printable(f"{record.id}  {record.assistant}  {files}  {record.state}  {server}"))
     if as_json:
         _print_json(console, listed)
     elif not records:

@@ -10,6 +10,7 @@ import click
 
 from gpt_tools.cli.completion import assistant_names
 from gpt_tools.cli.console import PROGRAM, Console
+from gpt_tools.cli.report import plural
 from gpt_tools.cli.safe_text import printable
 from gpt_tools.config.loader import Config, load_config
 from gpt_tools.state import paths
@@ -61,7 +62,7 @@ def sync(names: tuple[str, ...], verify: bool, allow_secrets: bool, as_json: boo
                 timeout=settings.index_timeout,
             )
         console.message(
-            f"{assistant.name}: {len(report.file_ids)} files, {report.uploaded} uploaded, "
+            f"{assistant.name}: {plural(len(report.file_ids), 'file')}, {report.uploaded} uploaded, "
             f"{report.attached} attached, {report.detached} detached"
             + (f" ({report.vector_store_id})" if report.vector_store_id else "")
         )
@@ -117,5 +118,5 @@ def prune(dry_run: bool) -> int:
     console = Console(PROGRAM)
     for record in removed:
         console.result(printable(f"{'would delete' if dry_run else 'deleted'} {record['id']} {record['name']}") + "\n")
-    console.message(f"{len(removed)} unused files {'to delete' if dry_run else 'deleted'}")
+    console.message(f"{plural(len(removed), 'unused file')} {'to delete' if dry_run else 'deleted'}")
     return 0

@@ -22,7 +22,7 @@ from gpt_tools.cli.editlines import edits_summary
 from gpt_tools.cli.filecheck import Engine, EngineOptions, FileCheck, read_file
 from gpt_tools.cli.filereport import Lines
 from gpt_tools.cli.hook_args import PROGRAM
-from gpt_tools.cli.report import fail
+from gpt_tools.cli.report import fail, plural
 from gpt_tools.cli.safe_text import printable
 from gpt_tools.config.loader import load_config
 from gpt_tools.config.resolve import resolve_settings
@@ -60,10 +60,6 @@ class Options:
         )
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
 def _summary(outcomes: list[FileCheck], options: Options, written: int, held: int, sent: int) -> list[str]:
     """Exact counts, ruff-style: every file is in exactly one of changed, unchanged, skipped, failed."""
     checked = [o for o in outcomes if o.fixed is not None]
@@ -73,17 +69,17 @@ def _summary(outcomes: list[FileCheck], options: Options, written: int, held: in
     failed = sum(1 for o in outcomes if o.problem) + unwritten
     cached = sum(1 for o in checked if o.cached)
     counts = [
-        f"{_plural(len(checked), 'file')} checked",
+        f"{plural(len(checked), 'file')} checked",
         f"{done} {'would change' if options.check else 'changed'}",
         *([f"{held} held back (not written: some file was not checked)"] if held else []),
         f"{len(checked) - len(changed)} unchanged",
         f"{sum(1 for o in outcomes if o.note)} skipped",
         f"{failed} failed",
     ]
-    requests = f"{_plural(sent, 'request')} sent" + (f" ({cached} from cache)" if cached else "")
+    requests = f"{plural(sent, 'request')} sent" + (f" ({cached} from cache)" if cached else "")
     lines = [f"{PROGRAM}: {', '.join(counts)}; {requests}"]
     with_edits = [o.edits for o in checked if o.edits is not None]
-    if with_edits:
+    if any(e.applied or e.refused for e in with_edits):  # never "0 edits in 0 files"
         applied = sum(len(e.applied) for e in with_edits)
         files = sum(1 for e in with_edits if e.applied)
         lines.append(f"{PROGRAM}: {edits_summary(applied, files, sum(len(e.refused) for e in with_edits))}")
@@ -148,8 +144,8 @@ def _dry_run(options: Options, console: Console) -> int:
         unpriced += plan.cost is None
         cost = f"~{plan.input_tokens:,} tokens in, {plan.chunks} request(s), {plan.money}"  # unpriced: no false $0
         console.line(f"{printable(path)}: {cost}")
-    files = _plural(len(options.files), "file")
-    unknown = f", the cost of {_plural(unpriced, 'file')} unknown (no price)" if unpriced else ""
+    files = plural(len(options.files), "file")
+    unknown = f", the cost of {plural(unpriced, 'file')} unknown (no price)" if unpriced else ""
     console.line(f"{PROGRAM}: dry run, {files}, ~${total:.4f} at most (before the cache){unknown}; nothing sent")
     return 0
 

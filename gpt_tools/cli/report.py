@@ -22,6 +22,11 @@ if TYPE_CHECKING:  # the run path is imported only when a run happens (gpt-filte
 DIFF_LINES = 60  # per file: enough to see what changes, short enough to read in a terminal
 
 
+def plural(count: int, word: str) -> str:
+    """`1 file`, `2 files`, `0 files`: a count and its noun (a regular plural)."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 def fail(console: Console, exc: BaseException, *, after: str = "") -> int:
     """Say why the run ended (after: what it left, e.g. "; no file was changed"); its exit status."""
     if isinstance(exc, KeyboardInterrupt):

@@ -56,7 +56,8 @@ class Preview:
         if self.files:
             lines.append(f"  files: {', '.join(self.files)}")
         if self.knowledge_files:
-            lines.append(f"  knowledge: {len(self.knowledge_files)} files, {self.knowledge_uploads} would be uploaded")
+            count, uploads = len(self.knowledge_files), self.knowledge_uploads
+            lines.append(f"  knowledge: {count} file{'' if count == 1 else 's'}, {uploads} would be uploaded")
         return "\n".join(lines)
 
 
