@@ -164,22 +164,22 @@ def test_local_server_needs_no_key(fake: FakeOpenAI, monkeypatch: pytest.MonkeyP
 
 
 def test_api_key_cmd_supplies_the_key(fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
-    trust_project(Path.cwd())
     _configure(Path.cwd(), f"base_url = '{fake.url}'\napi_key_cmd = 'echo sk-from-command-0001'\n")
+    trust_project(Path.cwd())  # after the config: trust is for the values it has
     gpt_tools.run("MarkdownLinter", DOC)
     assert fake.model_requests()[0].headers["Authorization"] == "Bearer sk-from-command-0001"
 
 
 def test_failing_api_key_cmd_is_a_clear_error(fake: FakeOpenAI) -> None:
-    trust_project(Path.cwd())
     _configure(Path.cwd(), "api_key_cmd = 'echo nope >&2; exit 3'\n")
+    trust_project(Path.cwd())  # after the config: trust is for the values it has
     with pytest.raises(MissingKey, match=r"api_key_cmd failed \(exit 3\); its output is not shown"):
         gpt_tools.run("MarkdownLinter", DOC)
 
 
 def test_azure_style_key_header(fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
-    trust_project(Path.cwd())
     _configure(Path.cwd(), f"base_url = '{fake.url}'\nauth_header = 'api-key'\n")
+    trust_project(Path.cwd())  # after the config: trust is for the values it has
     monkeypatch.setenv("OPENAI_API_KEY", "azure-key")
     gpt_tools.run("MarkdownLinter", DOC)
     assert fake.model_requests()[0].headers["api-key"] == "azure-key"
