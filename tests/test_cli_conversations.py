@@ -195,3 +195,35 @@ def test_list_here_shows_only_this_projects_conversations(api: FakeOpenAI) -> No
     assert here.id in everywhere and elsewhere.id in everywhere
     code, out, _ = _cli("conversations", "list", "--here")
     assert code == 0 and here.id in out and elsewhere.id not in out
+
+
+DAMAGED = {  # valid JSON of the wrong shape: each crashed `list` (or `show`, or a turn) with a traceback
+    "conv-bad1": {"messages": [1]},
+    "conv-bad2": {"updated": 5},
+    "conv-bad3": {"messages": None},
+    "conv-bad4": {"assistant": ["x"]},
+    "conv-bad5": {"messages": [{"role": "user", "content": 7}]},
+    "conv-bad6": {"last_response_id": {"id": "resp_1"}},
+    "conv-bad7": {"id": "conv-other"},  # a record under another's name would be saved into that other file
+}
+
+
+def test_damaged_records_are_unreadable_never_a_crash(api: FakeOpenAI) -> None:
+    good = _talk("Summarizer", "teh one")
+    for name, damage in DAMAGED.items():
+        record = {"id": name, "assistant": "Summarizer", "project": str(Path.cwd()), "messages": []} | damage
+        (_state() / f"{name}.json").write_text(json.dumps(record))
+    (_state() / "conv-bad8.json").write_text("[1, 2]")
+    for args in (["list"], ["list", "--json"]):
+        code, out, err = _cli("conversations", *args)
+        assert code == 0 and good.id in out and "Traceback" not in err, err
+        assert "conv-bad" not in out and "conv-other" not in out
+        assert all(f"conv-bad{n}: cannot be read" in err for n in range(1, 9)), err
+    for name in (*DAMAGED, "conv-bad8"):
+        code, _, err = _cli("conversations", "show", name)
+        assert code == 2 and "cannot be read" in err and "Traceback" not in err, err
+    code, _, err = _cli("run", "Summarizer", "--conversation", "conv-bad1", "-t", "more")
+    assert code == 2 and "cannot be read" in err and "Traceback" not in err
+    code, _, err = _cli("conversations", "rm", *DAMAGED, "conv-bad8")
+    assert code == 0 and err.count("(unreadable)") == 8
+    assert not (_state() / "conv-other.json").exists() and [p.stem for p in _state().glob("conv-*.json")] == [good.id]

@@ -86,12 +86,37 @@ def new(assistant: str, project: Path) -> Conversation:
 
 def load(conversation_id: str) -> Conversation:
     try:
-        data: dict[str, Any] = json.loads(_path(conversation_id).read_text(encoding="utf-8"))
-        return Conversation(**data)
+        return _checked(json.loads(_path(conversation_id).read_text(encoding="utf-8")), conversation_id)
     except FileNotFoundError:
         raise UsageError(f"no conversation {conversation_id!r} (see {paths.conversations_dir()})") from None
     except (OSError, ValueError, TypeError) as exc:
         raise UsageError(f"conversation {conversation_id!r} cannot be read: {exc}") from None
+
+
+_TEXTS = ("id", "assistant", "project", "created", "updated")
+
+
+def _checked(data: Any, conversation_id: str) -> Conversation:
+    """The record in a file, every field of the type it is used as; TypeError/ValueError if not.
+
+    A damaged file (valid JSON, wrong shapes) must be `cannot be read`, never a crash of `list`,
+    `show` or a turn; and a record naming another ID would be saved into that other file.
+    """
+    if not isinstance(data, dict):
+        raise TypeError("not a JSON object")
+    talk = Conversation(**data)
+    if any(not isinstance(getattr(talk, name), str) for name in _TEXTS):
+        raise TypeError(f"{', '.join(_TEXTS)} must be strings")
+    if not (talk.last_response_id is None or isinstance(talk.last_response_id, str)):
+        raise TypeError("last_response_id must be a string or null")
+    messages = talk.messages
+    if not isinstance(messages, list) or not all(
+        isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str) for m in messages
+    ):
+        raise TypeError("messages must be a list of {role, content} strings")
+    if talk.id != conversation_id:
+        raise ValueError(f"its file is {conversation_id}.json but it says it is {talk.id!r}")
+    return talk
 
 
 def _write(conversation: Conversation) -> None:
