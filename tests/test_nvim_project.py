@@ -102,7 +102,16 @@ def test_gpt_trust_says_what_it_trusts_before_asking(untrusted: Path) -> None:
     editor = SimpleNamespace(funcs=SimpleNamespace(confirm=confirm))
     message, level = trust.trust_project(editor, str(untrusted), ask=True)  # type: ignore[arg-type]
     assert level == "WARN" and "not trusted (cancelled)" in message
-    assert str(untrusted) in asked[0] and "base_url" in asked[0] and "It is refused now: base_url" in asked[0]
+    assert asked[0].startswith(f"Trust the project {untrusted}?") and "Its config sets base_url." in asked[0]
+
+
+def test_completion_and_the_list_work_in_an_untrusted_project(untrusted: Path, nvim: Any) -> None:
+    """Nothing is sent: the project's assistants are listed without its trust-gated settings."""
+    config = 'base_url = "http://127.0.0.1:9/v1"\n[assistants.HouseStyle]\ninstructions = "House style."\n'
+    (untrusted / "gpt-tools.toml").write_text(config, encoding="utf-8")
+    nvim.command(f"edit {untrusted / 'notes.md'}")
+    assert nvim.funcs.getcompletion("GptRun Hou", "cmdline") == ["HouseStyle"]
+    assert "HouseStyle" in nvim.api.exec("GptList", True)
 
 
 def test_gpt_trust_outside_any_project_says_so(untrusted: Path, nvim: Any, tmp_path: Path) -> None:

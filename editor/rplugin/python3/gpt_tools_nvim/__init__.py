@@ -151,7 +151,7 @@ class GptTools:
     @pynvim.command("GptList", sync=True)
     def gpt_list(self) -> None:
         try:
-            config = core.load().load_config(self.controller.cwd())
+            config = core.listing_config(self.controller.cwd())
         except Exception as exc:
             self._error(f"GptList: {core.describe(exc)[0]}")
             return
@@ -164,7 +164,7 @@ class GptTools:
 
     def _names(self, lead: str, writers_only: bool) -> list[str]:
         try:
-            assistants = core.load().load_config(self.controller.cwd()).assistants
+            assistants = core.listing_config(self.controller.cwd()).assistants
         except Exception:
             return []
         return sorted(

@@ -12,6 +12,7 @@ import sys
 import threading
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 _lock = threading.Lock()
 _module: ModuleType | None = None
@@ -42,6 +43,17 @@ def preload() -> None:
     """`load()`, for a background thread: a failure is reported by the run that needs the core."""
     with contextlib.suppress(Exception):
         load()
+
+
+def listing_config(cwd: str) -> Any:
+    """The config as completion, :GptList and :GptTrust see it: an untrusted project's trust-gated keys
+    left out (and named in `ignored`) instead of refused, since nothing is sent (`load_config(inspect=True)`;
+    a gpt_tools from before that keyword: the plain load)."""
+    gpt = load()
+    try:
+        return gpt.load_config(cwd, inspect=True)
+    except TypeError:
+        return gpt.load_config(cwd)
 
 
 def describe(exc: BaseException) -> tuple[str, bool]:

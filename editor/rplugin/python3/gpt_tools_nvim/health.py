@@ -73,8 +73,11 @@ def _config_items(gpt: Any, cwd: str) -> tuple[list[Item], Any]:
         advice = getattr(exc, "advice", None)
         fix = f":GptTrust trusts it ({advice})" if advice else "fix the file and key named above"
         items = [["error", f"config of {code(cwd)}: {code(exc)}", fix]]
-        items.append(["warn", "the checks below use your user config and the built-ins only, not this project's"])
-        return items, gpt.load_config(os.sep)
+        if advice is None:  # a broken file: check the rest without it
+            items.append(["warn", "the checks below use your user config and the built-ins only, not this project's"])
+            return items, gpt.load_config(os.sep)
+        items.append(["warn", "the checks below use this project's config without the settings that need trust"])
+        return items, core.listing_config(cwd)
     files = ", ".join(code(path) for path in config.files)
     items = [["ok", f"config for {code(cwd)}: {files}"] if files else ["info", f"no config file above {code(cwd)}"]]
     root = config.project_root

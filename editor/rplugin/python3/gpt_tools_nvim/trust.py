@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from pynvim import Nvim
@@ -20,22 +21,40 @@ from . import core
 
 WHAT = (
     "Its config may then choose where your API key and documents go (base_url, api_key_env, api_key_cmd, "
-    "auth_header, store) and what your run log keeps (log_texts, run_log, [prices])."
+    "auth_header, store, files outside it) and what your run log keeps (log_texts, run_log, [prices])."
 )
 
 
-def project_of(cwd: str) -> tuple[Path | None, str | None]:
-    """(the folder to trust, the setting refused until then) for the project cwd is in; (None, None)
-    when no project config is found above cwd."""
+@dataclass(frozen=True, kw_only=True)
+class Project:
+    """What :GptTrust would trust: the folder of the project config, and what trust would let it set."""
+
+    folder: Path
+    gated: tuple[str, ...] = ()  # the trust-gated keys its config sets
+    changed: tuple[str, ...] = ()  # what changed since it was trusted ("base_url changed")
+
+
+def project_of(cwd: str) -> Project | None:
+    """The project cwd is in (None: no project config above cwd), as the core's trust sees it."""
     gpt = core.load()
     try:
-        config = gpt.load_config(cwd)
+        config = core.listing_config(cwd)
     except gpt.ConfigError as exc:
         if getattr(exc, "advice", None) is None:  # a malformed file: no trust can fix it
             raise
-        return Path(exc.path).parent, exc.key  # refused because untrusted: that project's folder
+        return Project(folder=Path(exc.path).parent, gated=(exc.key,) if exc.key else ())
+    standing = getattr(config, "trust_state", None)
+    if standing is not None:
+        return Project(folder=Path(standing.path).parent, gated=tuple(standing.gated), changed=tuple(standing.changed))
     root = config.project_root
-    return (Path(root), None) if root is not None else (None, None)
+    return Project(folder=Path(root)) if root is not None else None
+
+
+def question(project: Project) -> str:
+    """What :GptTrust asks: the folder, what its config sets now, what trust lets it do."""
+    sets = f" Its config sets {', '.join(project.gated)}." if project.gated else " Its config sets none of them now."
+    changed = f" Changed since you trusted it: {', '.join(project.changed)}." if project.changed else ""
+    return f"Trust the project {project.folder}?\n{WHAT}{sets}{changed}"
 
 
 def command() -> list[str]:
@@ -49,12 +68,11 @@ def command() -> list[str]:
 
 def trust_project(nvim: Nvim, cwd: str, *, ask: bool) -> tuple[str, str]:
     """(message, level) after trusting (or not) the project of cwd; asks first unless ask is False."""
-    folder, refused = project_of(cwd)
-    if folder is None:
+    project = project_of(cwd)
+    if project is None:
         return f"GptTrust: no project config (gpt-tools.toml, pyproject.toml) above {cwd}; nothing to trust", "WARN"
-    now = f" It is refused now: {refused}." if refused else ""
-    question = f"Trust the project {folder}?\n{WHAT}{now}"
-    if ask and int(nvim.funcs.confirm(question, "&Trust\n&Cancel", 2, "Question")) != 1:
+    folder = project.folder
+    if ask and int(nvim.funcs.confirm(question(project), "&Trust\n&Cancel", 2, "Question")) != 1:
         return f"GptTrust: {folder} not trusted (cancelled)", "WARN"
     try:
         argv = [*command(), "trust", str(folder)]
