@@ -34,6 +34,7 @@ from .ui import Ui, completion, usage_line
 PROGRESS_EVERY = 1.0  # seconds between progress messages
 APPLY_RETRIES = 25  # the buffer may be text-locked for a moment (e.g. the command-line window)
 APPLY_RETRY_WAIT = 0.2
+DIFF_KEYS = "a takes all, d drops, x a hunk"  # the diff split's keys (editor/lua/gpt_tools/result.lua)
 
 
 class UserError(Exception):
@@ -244,12 +245,11 @@ class Controller:
         ):
             self._review(job, planned, result, tick, cost)
         elif job.preview:
-            self._offer(
-                job, lines, result, "preview", f"{job.title}: preview in a diff split, nothing applied ({cost})"
-            )
+            message = f"{job.title}: preview in a diff split ({DIFF_KEYS}), nothing applied ({cost})"
+            self._offer(job, lines, result, "preview", message)
         elif (tick := self._unedited_tick(job, buffer)) is None:
             message = f"{job.title}: the buffer changed meanwhile, so nothing was overwritten; the result is "
-            self._offer(job, lines, result, "conflict", message + f"in a diff split ({cost})")
+            self._offer(job, lines, result, "conflict", message + f"in a diff split ({DIFF_KEYS}) ({cost})")
         else:
             self._apply(job, lines, result, tick, attempt)
 
