@@ -176,3 +176,37 @@ def test_a_second_run_in_the_same_buffer_is_refused(api: FakeOpenAI, document: P
     done = run_vim(document, "GptFilter MarkdownLinter", "GptFilter MarkdownLinter", wait=True)
     assert "already running" in done.errmsg
     assert done.last["status"] == "ok" and done.lines == FIXED and len(api.model_requests()) == 1
+
+
+# --- The keys of the split a result that could not be applied opens in. ---
+
+EDITED = ["# My notes", *LINES[1:]]
+
+
+def _conflict(*keys: str) -> list[str]:
+    return ["GptFilter MarkdownLinter", "1s/Notes/My notes/", *_wait_then("wincmd j", *keys)]
+
+
+def test_a_in_the_split_takes_the_whole_result_in_one_undo_step(api: FakeOpenAI, document: Path) -> None:
+    done = run_vim(document, *_conflict("normal a"))
+    assert done.windows == 1 and done.lines == FIXED and "the result replaced the buffer" in done.messages
+    document.write_text("\n".join(LINES) + "\n")
+    undone = run_vim(document, *_conflict("normal a", "undo"))
+    assert undone.lines == EDITED
+
+
+@pytest.mark.parametrize("key", ["d", "q"])
+def test_d_or_q_in_the_split_drops_the_result(api: FakeOpenAI, document: Path, key: str) -> None:
+    done = run_vim(document, *_conflict(f"normal {key}", "let g:gpt_tools_last.diff = &diff"))
+    assert done.windows == 1 and done.lines == EDITED and done.last["diff"] == 0
+    assert "the result was dropped" in done.messages
+
+
+def test_x_in_the_split_takes_the_hunk_under_the_cursor(api: FakeOpenAI, document: Path) -> None:
+    done = run_vim(document, *_conflict("3", "normal x", "wincmd k"))
+    assert done.lines == ["# My notes", *FIXED[1:]]  # the user's edit stays; the fixes below are taken
+
+
+def test_a_in_the_split_of_a_closed_buffer_says_it_is_gone(api: FakeOpenAI, document: Path) -> None:
+    done = run_vim(document, "GptFilter MarkdownLinter", "enew", "bwipeout! 1", *_wait_then("wincmd j", "normal a"))
+    assert "the buffer is gone; nothing was taken" in done.messages and done.windows == 2

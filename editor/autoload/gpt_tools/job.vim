@@ -142,7 +142,7 @@ function! s:deliver(run, result) abort
     return s:conflict(a:run, a:result, 'the buffer changed meanwhile')
   endif
   let l:old = s:slice(a:run.before, a:run.first - 1, a:run.last)
-  call s:apply(l:buf, a:run.first, a:run.last, a:result)
+  call gpt_tools#job#apply(l:buf, a:run.first, a:run.last, a:result)
   let l:changed = s:changed(l:old, a:result)
   let l:seconds = float2nr(round(reltimefloat(reltime(a:run.started))))
   let l:what = l:changed == 0 ? 'no change' : l:changed . ' line(s) changed, u undoes it'
@@ -162,7 +162,7 @@ endfunction
 
 " Replace lines first..last of buf with new in one undo step: in its window when it has one (the
 " view kept), else through the buffer functions.
-function! s:apply(buf, first, last, new) abort
+function! gpt_tools#job#apply(buf, first, last, new) abort
   let l:wins = win_findbuf(a:buf)
   let s:payload = [a:first, a:last, a:new]
   if !empty(l:wins)
@@ -221,13 +221,14 @@ function! s:conflict(run, result, why) abort
   let &l:filetype = l:filetype
   silent! execute 'file' fnameescape('gpt-filter://' . a:run.name . '/' . a:run.buf . '/result')
   setlocal nomodified
+  call gpt_tools#split#keys(a:run.buf, a:run.name, !empty(l:wins))
   if !empty(l:wins)
     diffthis
     call win_gotoid(l:wins[0])
     diffthis
   endif
   call win_gotoid(l:from)
-  let l:how = empty(l:wins) ? ':q drops it' : 'diffed: do takes a hunk, :q drops it'
+  let l:how = empty(l:wins) ? 'a takes it, q drops it' : 'diffed: a takes all, x a hunk, q drops it'
   call s:finish(a:run, 'conflict', 'GptFilter ' . a:run.name . ': ' . a:why . '; the result is in a split ('
         \ . l:how . ')', 1)
 endfunction
