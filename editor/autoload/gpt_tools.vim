@@ -126,7 +126,7 @@ function! gpt_tools#filter(first, last, line) abort
   if match(l:lines, "\n") >= 0
     return s:fail('the range holds NUL bytes (binary data); nothing was sent')
   endif
-  if has('job') && !get(g:, 'gpt_tools_filter_wait', 0)
+  if has('job') && exists('*win_execute') && !get(g:, 'gpt_tools_filter_wait', 0)  " win_execute: Vim 8.1.1418
     return gpt_tools#job#start(a:first, a:last, l:split.argv)
   endif
   return s:wait(a:first, a:last, l:split.argv, l:lines)
