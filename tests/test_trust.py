@@ -336,3 +336,9 @@ def test_the_ci_recipe_names_the_clones_own_config_and_needs_no_trust(
     fixed = run_program("gpt-tools-hook", "--fix", "doc.md")
     assert fixed.returncode == 1, fixed.stdout + fixed.stderr  # fixed: pre-commit's "files were modified"
     assert Path("doc.md").read_text() == "# Doc\n\nthe text\n" and fake.model_requests()
+
+
+def test_a_project_cannot_record_its_own_trusted_values() -> None:
+    write_config(Path.cwd(), f"{EVIL}[trusted_values.'{Path.cwd()}']\nbase_url = 'x'\n")
+    with pytest.raises(gpt_tools.ConfigError, match="trusted_values: belongs in your user config"):
+        gpt_tools.load_config()
