@@ -115,3 +115,12 @@ def test_models_needs_a_key_for_openai_and_sends_nothing_without_one(
     os.environ.pop("OPENAI_API_KEY", None)
     assert main(["models"]) == 2
     assert "no API key" in capfd.readouterr().err and fake.requests == []
+
+
+def test_with_json_a_failure_is_a_json_object_with_the_exit_status(capfd: pytest.CaptureFixture[str]) -> None:
+    assert main(["config", "show", "Nope", "--json"]) == 2
+    shown = json.loads(capfd.readouterr().out)
+    assert (shown["status"], shown["code"], shown["error"]) == ("error", 2, "UnknownAssistant")
+    assert main(["models", "--json"]) == 2  # no key: nothing sent
+    shown = json.loads(capfd.readouterr().out)
+    assert (shown["status"], shown["code"], shown["error"]) == ("error", 2, "MissingKey")

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from gpt_tools.cli.assistants import json_failures
 from gpt_tools.cli.completion import assistant_names
 from gpt_tools.cli.console import PROGRAM, Console
 from gpt_tools.cli.safe_text import printable
@@ -59,6 +60,10 @@ def show(assistant: str | None, model: str | None, backend: str | None, as_json:
     not run), the project's trust, and the price used for cost estimates. Nothing is sent, and an
     untrusted project is shown with its trust-gated keys left out instead of refused.
     """
+    return json_failures(as_json, lambda: _show(assistant, model, backend, as_json))
+
+
+def _show(assistant: str | None, model: str | None, backend: str | None, as_json: bool) -> int:
     config = load_config(inspect=True)
     found = explain(config, config.assistant(assistant) if assistant else None, model=model, backend=backend)
     price_text, price = describe_price(found.settings.model, config)

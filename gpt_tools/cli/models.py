@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 import click
 
+from gpt_tools.cli.assistants import json_failures
 from gpt_tools.cli.completion import assistant_names
 from gpt_tools.cli.console import PROGRAM, Console
 from gpt_tools.cli.safe_text import printable
@@ -17,6 +18,10 @@ from gpt_tools.cli.safe_text import printable
 @click.option("--json", "as_json", is_flag=True, help="Print the server's model objects as JSON.")
 def models_command(assistant: str | None, as_json: bool) -> int:
     """List the models the endpoint offers (GET /v1/models); `*` marks the model a run would use."""
+    return json_failures(as_json, lambda: _models(assistant, as_json))
+
+
+def _models(assistant: str | None, as_json: bool) -> int:
     # Imported here: `gpt-tools --help` must not pay for the wire and the config.
     from gpt_tools.config.definitions import Assistant
     from gpt_tools.config.loader import load_config
