@@ -342,3 +342,14 @@ def test_a_project_cannot_record_its_own_trusted_values() -> None:
     write_config(Path.cwd(), f"{EVIL}[trusted_values.'{Path.cwd()}']\nbase_url = 'x'\n")
     with pytest.raises(gpt_tools.ConfigError, match="trusted_values: belongs in your user config"):
         gpt_tools.load_config()
+
+
+def test_trusting_again_says_what_changed_since_the_last_trust(capfd: pytest.CaptureFixture[str]) -> None:
+    write_config(Path.cwd(), "base_url = 'http://127.0.0.1:1/v1'\n")
+    assert main(["trust"]) == 0
+    write_config(Path.cwd(), "base_url = 'http://127.0.0.1:2/v1'\nstore = true\n")
+    capfd.readouterr()
+    assert main(["trust"]) == 0
+    err = capfd.readouterr().err
+    assert "trusted with base_url, store as they are now" in err
+    assert "; since it was last trusted: base_url changed, store added" in err

@@ -8,8 +8,8 @@ import click
 
 from gpt_tools.cli.console import PROGRAM, Console
 from gpt_tools.cli.safe_text import printable
-from gpt_tools.config.loader import _read_toml, find_project_config
-from gpt_tools.config.trust import config_in, gated_values, trust, trusted_list
+from gpt_tools.config.loader import _read_toml, find_project_config, load_base_config
+from gpt_tools.config.trust import config_in, gated_values, state, trust, trusted_list
 from gpt_tools.state import paths
 
 
@@ -48,10 +48,18 @@ def trust_command(folder: str | None, remove: bool, list_only: bool) -> int:
         console.result("".join(f"{printable(entry)}\n" for entry in entries))
         return 0
     target = _project_folder(folder)
+    found = None if remove else config_in(target)
+    before = state(found[0], found[1], *_records()) if found else None
     changed = trust(target, user, remove=remove)
     verb = "no longer trusted" if remove else "trusted"
-    found = None if remove else config_in(target)
     keys = list(gated_values(*found)) if found else []
     values = f" with {', '.join(keys)} as they are now" if keys else ""
-    console.message(printable(f"{target}: {verb}{values}" + ("" if changed else " (already)") + f" ({user})"))
+    since = f"; since it was last trusted: {', '.join(before.changed)}" if before and before.changed else ""
+    console.message(printable(f"{target}: {verb}{values}" + ("" if changed else " (already)") + f"{since} ({user})"))
     return 0
+
+
+def _records() -> tuple[list[str], dict[str, dict[str, str]]]:
+    """The trusted folders and their recorded values, as the user config has them now."""
+    config = load_base_config()
+    return config.trusted, config.trusted_values
