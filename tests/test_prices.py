@@ -105,3 +105,9 @@ def test_logs_and_usage_label_costs_from_an_old_price(stale: None, capfd: pytest
     assert main(["usage", "--json"]) == 0  # by day: the day's costs include an old price
     [day] = json.loads(capfd.readouterr().out)
     assert day["cost_estimate"] == f"{DEFAULT_MODEL}: price checked 2025-11-01, over 90 days ago"
+
+
+def test_logs_still_work_with_a_broken_config(isolated_env: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    _seed(DEFAULT_MODEL)
+    write_config(isolated_env, "not toml at all\n")
+    assert main(["logs"]) == 0 and f" {DEFAULT_MODEL} " in capfd.readouterr().out

@@ -11,6 +11,7 @@ from gpt_tools.cli.console import PROGRAM, Console
 from gpt_tools.cli.safe_text import printable
 from gpt_tools.config.loader import Config, load_config
 from gpt_tools.config.prices import estimate_note
+from gpt_tools.errors import ConfigError
 from gpt_tools.state.runlog import PRICES, Filters, parse_time, recent, usage
 
 WHEN = "DATE"
@@ -74,6 +75,15 @@ def _estimates(models: object, config: Config) -> dict[str, str]:
     return {model: f"{model}: {note}" for model, note in notes.items() if note and not note.startswith("no price")}
 
 
+def _prices_config() -> Config:
+    """The config whose [prices] label `logs`' costs; `logs` worked before any config did, so a broken
+    one leaves the built-in table (the error is `gpt-tools config show`'s and every run's to report)."""
+    try:
+        return load_config(inspect=True)
+    except ConfigError:
+        return Config()
+
+
 def _footnote(notes: dict[str, str]) -> str:
     return f"* an estimate: {'; '.join(sorted(set(notes.values())))}\n" if notes else ""
 
@@ -121,7 +131,7 @@ def logs_command(
     rows = recent(filters, limit, replies=show_rejected)
     console = Console(PROGRAM)
     priced = sorted({str(row["model"]) for row in rows if row["cost"] is not None})
-    notes = _estimates(priced, load_config(inspect=True))  # reads the log, sends nothing
+    notes = _estimates(priced, _prices_config())
     if as_json:
         rows = [{**row, "cost_estimate": notes.get(str(row["model"]))} for row in rows]
         console.result(json.dumps(rows, indent=2) + "\n")
