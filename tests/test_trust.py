@@ -253,8 +253,12 @@ def test_list_and_show_work_in_an_untrusted_project_and_send_nothing(
 ) -> None:
     mine = "[assistants.Mine]\ninstructions = 'x'\napi_key_cmd = 'touch pwned'\n"
     write_config(Path.cwd(), f"base_url = '{fake.url}'\n{mine}")
-    assert main(["list"]) == 0 and "Mine" in capfd.readouterr().out
-    assert main(["show", "Mine"]) == 0 and "api_key_cmd" not in capfd.readouterr().out
+    assert main(["list"]) == 0
+    out, err = capfd.readouterr()
+    assert "Mine" in out and "base_url, assistants.Mine.api_key_cmd left out (the project is not trusted" in err
+    assert main(["show", "Mine"]) == 0
+    out, err = capfd.readouterr()
+    assert "api_key_cmd" not in out and "left out" in err
     assert fake.requests == [] and not Path("pwned").exists()
     assert main(["run", "--dry-run", "Mine", "-t", "hi"]) == 2  # a run still refuses
 

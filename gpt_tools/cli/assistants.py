@@ -16,7 +16,7 @@ from gpt_tools.cli.completion import assistant_names
 from gpt_tools.cli.console import PROGRAM, Console
 from gpt_tools.cli.report import fail_json
 from gpt_tools.cli.safe_text import printable
-from gpt_tools.config.loader import load_config
+from gpt_tools.config.loader import Config, load_config
 from gpt_tools.errors import GptToolsError
 
 if TYPE_CHECKING:  # imported where an edit needs it (below), not for `gpt-tools --help`
@@ -52,7 +52,15 @@ def print_assistants(*, as_json: bool) -> int:
     width = max(len(row["name"]) for row in shown)
     lines = [f"{row['name']:<{width}}  {row['mode']:<7}  {row['description']}  [{row['source']}]" for row in shown]
     console.result("\n".join(lines) + "\n")
+    note_ignored(console, config)
     return 0
+
+
+def note_ignored(console: Console, config: Config) -> None:
+    """Say which keys of an untrusted project a command that sends nothing left out (load_config(inspect=True))."""
+    if config.ignored:  # the names come from a cloned repository's config: printable()
+        left_out = f"{config.project_file}: {', '.join(config.ignored)} left out"
+        console.message(printable(f"note: {left_out} (the project is not trusted; a run refuses)"))
 
 
 @click.command("show")
@@ -90,6 +98,7 @@ def _show(name: str, as_json: bool) -> int:
         f"{key}: {printable(str(value))}" for key, value in fields.items() if value not in ((), {}, None, "")
     )
     Console(PROGRAM).result(f"{header}\n\n{printable(instructions, keep_newlines=True)}")
+    note_ignored(Console(PROGRAM), config)
     return 0
 
 
