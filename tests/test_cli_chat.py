@@ -256,8 +256,8 @@ def test_ctrl_c_in_the_editor_or_as_a_turn_starts_cancels_that_and_stays(
     while not started.exists():
         assert time.monotonic() < deadline, "the editor never started"
         time.sleep(0.01)
-    chat.send(b"\x03")  # Ctrl-C while the editor runs: it was a KeyboardInterrupt that ended the chat
-    chat.expect(b"cancelled; nothing was sent")
+    chat.send(b"\x03")  # Ctrl-C while the editor runs is the editor's: it was a KeyboardInterrupt that ended the chat
+    chat.expect(b"Editing failed; nothing was sent")
     chat.prompt()
     # Ctrl-C the moment Enter is pressed, while the first turn loads the run path and starts its thread:
     # it cancels that turn (or what it sent), never the chat.
@@ -291,3 +291,53 @@ def test_a_failed_turn_on_a_terminal_leaves_the_chat_open_and_its_status_0(api: 
     chat.send(b"teh two\r")
     chat.expect(b"the two")
     assert _leave(chat) == 0
+
+
+def test_save_refuses_what_is_not_a_regular_file_and_symlinks_leading_out(api: FakeOpenAI, tmp_path: Path) -> None:
+    os.mkfifo("pipe.md")  # it waited forever, reading the FIFO's first line
+    Path("dangling.md").symlink_to(tmp_path / "outside.md")  # would be created outside the folder
+    Path("folder").mkdir()
+    done = _piped(b"teh one\n/save pipe.md\n/save dangling.md\n/save folder\n/save kept.md\n", "Summarizer")
+    assert done.returncode == 0, done.stderr
+    assert b"pipe.md exists and is not a regular file" in done.stderr
+    assert b"folder exists and is not a regular file" in done.stderr
+    assert b"dangling.md: not written: it is a symlink to" in done.stderr
+    assert not (tmp_path / "outside.md").exists()
+    assert Path("kept.md").read_text().startswith("# Summarizer · conv-")
+
+
+def _editor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> None:
+    editor = tmp_path / "editor.sh"
+    editor.write_text("#!/bin/sh\n" + script)
+    editor.chmod(editor.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.setenv("EDITOR", f"{editor} --wait")  # an editor with arguments, as `code --wait`
+
+
+def test_edit_keeps_what_cannot_be_sent_and_starts_from_a_failed_turns_message(
+    api: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Latin-1 the first time (it crashed the chat, and the text was gone), then what it was given plus a line.
+    _editor(
+        tmp_path,
+        monkeypatch,
+        f'for f; do :; done\nif [ ! -e "{tmp_path}/once" ]; then touch "{tmp_path}/once"; printf "caf\\351\\n" > "$f"\n'
+        f'else cp "$f" "{tmp_path}/given"; printf "teh added\\n" >> "$f"; fi\n',
+    )
+    api.script(Scripted(fault="500"))
+    chat = _chat("Summarizer")
+    chat.send(b"/edit\r")
+    chat.expect(b"what was written is not UTF-8")
+    chat.expect(b"what was written is kept in ")
+    kept = Path(chat.seen.split(b"kept in ", 1)[1].split(b"\r", 1)[0].decode())
+    assert kept.read_bytes() == b"caf\xe9\n" and stat.S_IMODE(kept.stat().st_mode) == 0o600
+    chat.prompt()
+    chat.send(b"teh long message\r")
+    chat.expect(b"HTTP 500")
+    chat.prompt()
+    chat.send(b"/edit\r")  # starts from the message that was not answered
+    chat.expect(b"the added")
+    assert _leave(chat) == 0
+    assert (tmp_path / "given").read_text() == "teh long message\n"
+    assert _sent(api)[-1] == "teh long message\nteh added"
+    kept.unlink()

@@ -211,6 +211,7 @@ def _run_turn(
 
     if cancel.is_set():  # Ctrl-C before anything was sent
         console.message("cancelled; nothing was sent")
+        state.draft = line
         return
     results: list[Result] = []
     errors: list[BaseException] = []
@@ -257,6 +258,7 @@ def _run_turn(
     if streamed and not "".join(streamed).endswith("\n"):
         console.result("\n")
     _report(errors[0] if errors else None, results, bool(streamed), state, console)
+    state.draft = None if results or any(isinstance(error, TurnNotSaved) for error in errors) else line
 
 
 def _report(
