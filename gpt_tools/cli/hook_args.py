@@ -128,11 +128,20 @@ def distinct(paths: Sequence[str]) -> tuple[str, ...]:
             info = os.lstat(path)  # the file itself, not a symbolic link's target: a link is skipped on its own
             key: object = (info.st_dev, info.st_ino)
         except OSError:
-            key = os.path.normpath(os.path.abspath(path))
+            key = _spelled(path)
         if key not in seen:
             seen.add(key)
             kept.append(path)
     return tuple(kept)
+
+
+def _spelled(path: str) -> str:
+    """A missing path's identity by its spelling: absolute where the working folder still exists (a
+    deleted one makes abspath fail, and the run must still report it, not crash)."""
+    try:
+        return os.path.normpath(os.path.abspath(path))
+    except OSError:
+        return os.path.normpath(path)
 
 
 def link_note(path: str) -> str | None:
