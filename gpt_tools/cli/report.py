@@ -8,11 +8,11 @@ asks, so one failure never means two statuses.
 from __future__ import annotations
 
 import difflib
-import json
 import os
 from typing import TYPE_CHECKING, Any
 
 from gpt_tools.cli.console import Console
+from gpt_tools.cli.safe_text import json_text
 from gpt_tools.errors import GptToolsError, RunFailed, exit_status
 from gpt_tools.markdown.textio import split_lines
 
@@ -44,7 +44,7 @@ def fail_json(console: Console, exc: BaseException) -> int:
     """`fail()` for a command given --json: the error line, and on stdout one JSON object, `{"status":
     "error", "code": <the exit status>, "error": <its type>, "message": ..., "request_id"?, "result"?}`."""
     status = fail(console, exc)
-    console.result(json.dumps(error_json(exc, status), indent=2, ensure_ascii=False) + "\n")
+    console.result(json_text(error_json(exc, status)))
     return status
 
 

@@ -8,7 +8,10 @@ embeddings, overrides and isolates.
 
 from __future__ import annotations
 
+import json
+import os
 import re
+from typing import Any
 
 _UNSAFE = "\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c"
 _ALL = re.compile(f"[{_UNSAFE}]")
@@ -25,3 +28,15 @@ def printable(text: str, *, keep_newlines: bool = False) -> str:
     if keep_newlines:
         return _ALL_BUT_LINES.sub(_escape, text.replace("\r\n", "\n"))
     return _ALL.sub(_escape, text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def json_text(data: Any) -> str:
+    """JSON for stdout (fd 1, where Console.result writes): UTF-8 as it is for a program; on a terminal
+    every non-ASCII character escaped. JSON escapes C0 controls anyway, but C1 controls and bidi
+    overrides from a reply or a file name would act on a terminal; `\\uXXXX` is the same JSON. A lone
+    surrogate (a file name that is not UTF-8) is always escaped: raw, it cannot be written as UTF-8."""
+    text = json.dumps(data, indent=2, ensure_ascii=os.isatty(1))
+    return _SURROGATE.sub(lambda found: f"\\u{ord(found.group(0)):04x}", text) + "\n"
