@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,15 @@ def test_dry_run_json_carries_the_texts_whole(api: FakeOpenAI, capfd: pytest.Cap
     plan = json.loads(capfd.readouterr().out)
     assert plan["requests"] == [text] and plan["chunks"] == 1
     assert plan["instructions"].startswith("You summarize")
+
+
+def test_dry_run_json_on_a_terminal_escapes_what_json_leaves_raw(
+    api: FakeOpenAI, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = os.isatty
+    monkeypatch.setattr(os, "isatty", lambda fd: fd == 1 or real(fd))
+    hostile = "right\u202eleft \x9b31m café"  # a bidi override and a C1 CSI: JSON leaves both raw
+    assert main(["run", "Summarizer", "-t", hostile, "--dry-run", "--json"]) == 0
+    out = capfd.readouterr().out
+    assert "\u202e" not in out and "\x9b" not in out and "right\\u202eleft \\u009b31m caf\\u00e9" in out
+    assert json.loads(out)["requests"] == [hostile]

@@ -228,3 +228,45 @@ def test_json_click_usage_errors_print_an_error_object_too(capfd: pytest.Capture
     assert main(argv) == 2
     error = json.loads(capfd.readouterr().out)
     assert (error["status"], error["code"], error["error"]) == ("error", 2, "UsageError")
+
+
+HOSTILE = "right\u202eleft \x9b31m café"  # a bidi override and a C1 CSI: JSON leaves both raw
+ESCAPED = "right\\u202eleft \\u009b31m caf\\u00e9"
+
+
+def _stdout_is_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = os.isatty
+    monkeypatch.setattr(os, "isatty", lambda fd: fd == 1 or real(fd))
+
+
+def test_json_result_on_a_terminal_escapes_what_json_leaves_raw(
+    api: FakeOpenAI, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api.responder = lambda text: HOSTILE
+    assert main(["run", "Summarizer", "-t", "teh", "--json"]) == 0
+    assert "café" in capfd.readouterr().out  # a pipe gets UTF-8 as it is
+    _stdout_is_a_terminal(monkeypatch)
+    assert main(["run", "Summarizer", "-t", "teh", "--json"]) == 0
+    out = capfd.readouterr().out
+    assert "\u202e" not in out and "\x9b" not in out and ESCAPED in out
+    assert json.loads(out)["text"] == HOSTILE
+
+
+def test_json_error_on_a_terminal_escapes_what_json_leaves_raw(
+    api: FakeOpenAI, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _stdout_is_a_terminal(monkeypatch)
+    name = f"missing/{HOSTILE}.md"  # a file name is said in the error, and could come from a repository
+    assert main(["run", "Summarizer", "-t", "teh", "-o", name, "--json"]) == 2
+    out = capfd.readouterr().out
+    assert "\u202e" not in out and "\x9b" not in out and ESCAPED in out
+    assert HOSTILE in json.loads(out)["message"]
+
+
+def test_json_error_naming_a_file_whose_name_is_not_utf8_is_printed(
+    api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    name = os.fsdecode(b"gone\xff.md")  # Python holds the byte as a lone surrogate, which UTF-8 cannot encode
+    assert main(["run", "Summarizer", name, "--json"]) == 2  # was a traceback from the error's own JSON
+    out = capfd.readouterr().out
+    assert "gone\\udcff.md" in out and json.loads(out)["error"] == "InputRefused"

@@ -7,12 +7,11 @@ a few lines and its control characters are shown as escapes; `--json` carries th
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from typing import Any
 
 from gpt_tools.cli.console import Console
-from gpt_tools.cli.safe_text import printable
+from gpt_tools.cli.safe_text import json_text, printable
 from gpt_tools.core.plan import Decision, RunRequest, decide
 from gpt_tools.core.preview import describe
 from gpt_tools.markdown.textio import split_lines
@@ -51,7 +50,7 @@ def show(request: RunRequest, console: Console, *, as_json: bool) -> int:
         data: dict[str, Any] = asdict(plan)
         data["instructions"] = decision.instructions
         data["requests"] = texts
-        console.result(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        console.result(json_text(data))
         return 0
     parts = [plan.describe(), f"  instructions ({len(decision.instructions):,} characters):"]
     parts.append(bounded(decision.instructions))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +10,7 @@ from gpt_tools.cli import adhoc, dryrun, report
 from gpt_tools.cli.console import Console
 from gpt_tools.cli.inputs import gather, read_attachment
 from gpt_tools.cli.runsettings import RunFlags, applied
+from gpt_tools.cli.safe_text import json_text
 from gpt_tools.config.definitions import Assistant
 from gpt_tools.config.loader import Config, load_config
 from gpt_tools.core import runner
@@ -213,7 +213,7 @@ def _deliver(
     unwritten = output is not None and not output.written
     if options.as_json:
         if not unwritten and not isinstance(failed, TurnNotSaved):  # else the error's JSON carries the result
-            console.result(json.dumps(report.result_json(result), indent=2, ensure_ascii=False) + "\n")
+            console.result(json_text(report.result_json(result)))
     elif output is not None and output.written:
         pass
     elif streamed:
