@@ -73,3 +73,18 @@ def test_dry_run_json_on_a_terminal_escapes_what_json_leaves_raw(
     out = capfd.readouterr().out
     assert "\u202e" not in out and "\x9b" not in out and "right\\u202eleft \\u009b31m caf\\u00e9" in out
     assert json.loads(out)["requests"] == [hostile]
+
+
+def test_dry_run_of_a_document_of_many_requests_shows_the_first_ones_and_counts_the_rest(
+    api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    Path("doc.md").write_text(varied_text(200_000))
+    assert main(["run", "Simplifier", "doc.md", "--dry-run", "-O", "chunk_tokens", "300"]) == 0
+    out = capfd.readouterr().out
+    count = int(out.split(" request(s)")[0].rsplit(" ", 1)[1])
+    assert count > 100
+    assert f"request 20/{count} (" in out and f"request 21/{count} (" not in out
+    assert f"… {count - 20:,} more requests (" in out and "--json has every one" in out
+    assert len(out) < 25 * 2_500  # bounded by the requests shown, not by the document
+    assert main(["run", "Simplifier", "doc.md", "--dry-run", "-O", "chunk_tokens", "300", "--json"]) == 0
+    assert len(json.loads(capfd.readouterr().out)["requests"]) == count

@@ -1,8 +1,9 @@
 """`gpt-tools run --dry-run`: the plan's summary, then what each request would send, sending nothing.
 
 The texts shown are the run's own `plan.decide()`: a rewriter's chunks as sent (masked: protected
-regions are `⟦…⟧` markers), a writer's one message, and the instructions. On a terminal each is cut to
-a few lines and its control characters are shown as escapes; `--json` carries them whole.
+regions are `⟦…⟧` markers), a writer's one message, and the instructions. Each is cut to a few lines
+and its control characters are shown as escapes, and only the first SHOWN_REQUESTS requests are shown;
+`--json` carries them all, whole.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from gpt_tools.markdown.textio import split_lines
 
 SHOWN_LINES = 12  # per text: enough to recognise it, short enough to see every chunk of a long document
 SHOWN_CHARS = 1_500
+SHOWN_REQUESTS = 20  # a 10 MB document is 1,700 requests: a megabyte of terminal output if all were shown
 
 
 def sent_texts(decision: Decision) -> list[str]:
@@ -54,8 +56,12 @@ def show(request: RunRequest, console: Console, *, as_json: bool) -> int:
         return 0
     parts = [plan.describe(), f"  instructions ({len(decision.instructions):,} characters):"]
     parts.append(bounded(decision.instructions))
-    for number, text in enumerate(texts, 1):
+    for number, text in enumerate(texts[:SHOWN_REQUESTS], 1):
         parts.append(f"  request {number}/{len(texts)} ({len(text):,} characters):")
         parts.append(bounded(text))
+    left = texts[SHOWN_REQUESTS:]
+    if left:
+        size = sum(len(text) for text in left)
+        parts.append(f"  … {len(left):,} more requests ({size:,} characters) not shown; --json has every one")
     console.result("\n".join(parts) + "\n")
     return 0
