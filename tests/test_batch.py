@@ -567,3 +567,19 @@ def test_a_batch_never_sends_an_opt_out_region_and_collect_keeps_it(
     assert "- ⟦O…⟧ a part the author marked" in line["body"]["instructions"]
     assert _batch("collect", batch_id, "--write") == 0
     assert path.read_bytes() == doc.replace("Fix teh", "Fix the").replace("And teh", "And the").encode()
+
+
+def test_status_json_failure_is_the_error_object_and_odd_shapes_are_missing(api: FakeOpenAI) -> None:
+    from gpt_tools.cli.batch import _status_json
+    from tests.conftest import run_program
+
+    done = run_program("gpt-tools", "batch", "status", "batch_unknown", "--json")
+    assert done.returncode == 1 and b"HTTP 404" in done.stderr  # stdout was empty
+    error = json.loads(done.stdout)
+    assert error["status"] == "error" and error["code"] == 1 and error["error"] == "ApiError"
+    # A server's odd shapes are shown as missing: they crashed status with an AttributeError.
+    odd = {"status": "failed", "errors": ["not an object"], "request_counts": [1, 2]}
+    assert _status_json("batch_x", odd, None)["errors"] == []
+    odd = {"status": "failed", "errors": {"data": ["x", {"code": "c", "message": "m", "line": 2}]}}
+    shown = _status_json("batch_x", odd, None)
+    assert shown["errors"] == [{"code": "c", "message": "m", "line": 2}] and shown["request_counts"]["total"] == 0

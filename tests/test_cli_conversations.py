@@ -227,3 +227,11 @@ def test_damaged_records_are_unreadable_never_a_crash(api: FakeOpenAI) -> None:
     code, _, err = _cli("conversations", "rm", *DAMAGED, "conv-bad8")
     assert code == 0 and err.count("(unreadable)") == 8
     assert not (_state() / "conv-other.json").exists() and [p.stem for p in _state().glob("conv-*.json")] == [good.id]
+
+
+def test_json_failures_print_the_error_object_with_the_exit_status(api: FakeOpenAI) -> None:
+    for args in (["show", "nope", "--json"], ["export", "../../etc/passwd", "--json"]):
+        code, out, err = _cli("conversations", *args)
+        assert code == 2 and "error:" in err  # stdout was empty
+        error = json.loads(out)
+        assert error["status"] == "error" and error["code"] == 2 and error["error"] == "UsageError"

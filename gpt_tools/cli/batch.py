@@ -70,16 +70,27 @@ def submit_command(
     return 0
 
 
+def _field(info: Any, key: str) -> dict[str, Any]:
+    """info[key] if it is an object, else {}: a server's odd shape is shown as missing, never a crash."""
+    value = info.get(key) if isinstance(info, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def _errors(info: Any) -> list[dict[str, Any]]:
+    data = _field(info, "errors").get("data")
+    return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
+
+
 def _counts(info: dict[str, Any]) -> str:
-    counts = info.get("request_counts") or {}
+    counts = _field(info, "request_counts")
     done, failed, total = counts.get("completed", 0), counts.get("failed", 0), counts.get("total", 0)
     return f"{done}/{total} requests done, {failed} failed"
 
 
 def _status_json(batch_id: str, info: dict[str, Any] | None, record: Any, error: str | None = None) -> dict[str, Any]:
     """One batch for `status --json`: the server's view (None if it could not be asked) and the local record."""
-    counts = (info or {}).get("request_counts") or {}
-    errors = ((info or {}).get("errors") or {}).get("data") or []
+    counts = _field(info, "request_counts")
+    errors = _errors(info)
     return {
         "id": batch_id,
         "status": (info or {}).get("status"),
@@ -104,6 +115,12 @@ def _print_json(console: Console, data: Any) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the batch (or the list of batches) as JSON.")
 def status_command(batch_id: str | None, as_json: bool) -> int:
     """Show batch BATCH_ID on the server, or list every batch submitted from here."""
+    from gpt_tools.cli.conversations import json_failures
+
+    return json_failures(as_json, lambda: _status(batch_id, as_json), program=PROGRAM)
+
+
+def _status(batch_id: str | None, as_json: bool) -> int:
     # core.batch brings the core and the wire (~110 ms): paid by batch commands, not by `gpt-tools --help`.
     from gpt_tools.core import batch
 
@@ -115,7 +132,7 @@ def status_command(batch_id: str | None, as_json: bool) -> int:
             _print_json(console, _status_json(batch_id, info, record))
             return 0
         console.line(f"{batch_id}: {info.get('status')}, {_counts(info)}")
-        for error in (info.get("errors") or {}).get("data") or []:
+        for error in _errors(info):
             where = f" (line {error['line']})" if error.get("line") else ""
             console.line(printable(f"  error: {error.get('message')}{where}"))  # the server's text
         if record is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +20,7 @@ import click
 
 from gpt_tools.cli.console import Console
 from gpt_tools.cli.safe_text import printable
-from gpt_tools.errors import UsageError
+from gpt_tools.errors import GptToolsError, UsageError
 
 if TYPE_CHECKING:  # the state module brings filelock's users; imported when a command runs
     from gpt_tools.state.conversation import Conversation
@@ -89,6 +90,22 @@ def list_command(here: bool, as_json: bool) -> int:
 
     One line each: ID, assistant, turns, when it was last used, and its first words.
     """
+    return json_failures(as_json, lambda: _list(here, as_json))
+
+
+def json_failures(as_json: bool, command: Callable[[], int], *, program: str = PROGRAM) -> int:
+    """With --json a failure prints the `{"status": "error", ...}` object on stdout too, same exit status."""
+    try:
+        return command()
+    except GptToolsError as exc:
+        if not as_json:
+            raise
+        from gpt_tools.cli.report import fail_json
+
+        return fail_json(Console(program), exc)
+
+
+def _list(here: bool, as_json: bool) -> int:
     from gpt_tools.state import conversation
 
     console = Console(PROGRAM)
@@ -123,6 +140,10 @@ def _project() -> Path:
 @click.option("--json", "as_json", is_flag=True, help="Print the whole record as JSON.")
 def show_command(conversation_id: str, as_json: bool) -> int:
     """Show conversation ID and every turn of it."""
+    return json_failures(as_json, lambda: _show(conversation_id, as_json))
+
+
+def _show(conversation_id: str, as_json: bool) -> int:
     from gpt_tools.state import conversation
 
     talk = conversation.find(conversation_id)
@@ -161,6 +182,11 @@ def rm_command(conversation_ids: tuple[str, ...]) -> int:
     return 0
 
 
+def _print_json(data: Any) -> int:
+    Console(PROGRAM).result(json_text(data))
+    return 0
+
+
 def markdown(talk: Conversation) -> str:
     """The conversation as a Markdown document: a title, then each message under a heading."""
     parts = [
@@ -184,10 +210,9 @@ def export_command(conversation_id: str, as_json: bool) -> int:
     """
     from gpt_tools.state import conversation
 
-    talk = conversation.find(conversation_id)
     if as_json:
-        Console(PROGRAM).result(json_text(asdict(talk)))
-        return 0
+        return json_failures(True, lambda: _print_json(asdict(conversation.find(conversation_id))))
+    talk = conversation.find(conversation_id)
     text = markdown(talk)
     Console(PROGRAM).result(printable(text, keep_newlines=True) if sys.stdout.isatty() else text)
     return 0
