@@ -106,3 +106,38 @@ def test_the_environment_variable_way_prints_click_s_script_too() -> None:
 def test_completion_without_a_shell_is_a_usage_error(capfd: pytest.CaptureFixture[str]) -> None:
     assert main(["completion"]) == 2
     assert "name a shell" in capfd.readouterr().err
+
+
+def _path_env() -> dict[str, str]:
+    return {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}"}
+
+
+@pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed")
+def test_fish_completes_assistant_names_for_gpt_tools_and_gpt_filter() -> None:
+    script = 'gpt-tools completion fish | source; complete -C "gpt-tools show Mark"; complete -C "gpt-filter Pro"'
+    done = subprocess.run(["fish", "-c", script], env=_path_env(), capture_output=True, text=True, timeout=60)
+    names = [line.split("\t")[0] for line in done.stdout.splitlines()]
+    assert names == ["MarkdownLinter", "ProofReader"], done.stdout + done.stderr
+
+
+# Typed ahead as at a terminal: the completion line waits in the pty until the prompt reads it, and
+# `zpty -r z screen PATTERN` reads until the completed word shows (the test's timeout bounds it).
+ZSH = r"""
+zmodload zsh/zpty
+zpty z 'TERM=dumb zsh -f -i'
+zpty -w z 'PS1="> "; autoload -U compinit; compinit -u; eval "$(gpt-tools completion zsh)"'
+zpty -w -n z $'WORDS\t'
+zpty -r z screen '*COMPLETED*'
+print -r -- "$screen"
+zpty -d z
+"""
+ZSH_CASES = [("gpt-tools show Mark", "MarkdownLinter"), ("gpt-filter Pro", "ProofReader")]
+
+
+@pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")
+@pytest.mark.parametrize(("typed", "completed"), ZSH_CASES)
+def test_zsh_completes_assistant_names_at_a_real_prompt(typed: str, completed: str) -> None:
+    script = ZSH.replace("WORDS", typed).replace("COMPLETED", f"{typed.rsplit(' ', 1)[0]} {completed}")
+    done = subprocess.run(["zsh", "-f", "-c", script], env=_path_env(), capture_output=True, timeout=60, check=False)
+    screen = done.stdout.decode(errors="replace").replace("\r", "\n")
+    assert f"{typed.rsplit(' ', 1)[0]} {completed}" in screen, screen[-2000:]
