@@ -495,6 +495,34 @@ def test_protect_false_still_honours_opt_out_regions(api: FakeOpenAI, tmp_path: 
     assert (done.returncode, done.stdout.decode()) == (0, fixed), done.stderr
 
 
+@pytest.mark.parametrize("everything", [True, False], ids=["protect", "protect-false"])
+@pytest.mark.parametrize(
+    ("text", "damage"),
+    [
+        # The list marker or quote before `off` is the region's first byte: the model may not change it.
+        ("- one\n- <!-- gpt-tools: off -->\n  keep\n  <!-- gpt-tools: on -->\n- two\n", ("- ⟦O1⟧", "* ⟦O1⟧")),
+        ("> one\n> <!-- gpt-tools: off -->\n> keep\n> <!-- gpt-tools: on -->\n", ("> ⟦O1⟧", "⟦O1⟧")),
+        # Bytes intact, but no longer a region: inside an unclosed fence, or swallowed by a new `off`.
+        ("Fix teh.\n\n<!-- gpt-tools: off -->\nkeep\n<!-- gpt-tools: on -->\n", ("teh.", "the.\n\n```")),
+        ("Fix teh.\n\n<!-- gpt-tools: off -->\nkeep\n<!-- gpt-tools: on -->\n",
+         ("teh.", "the.\n\n<!-- gpt-tools: off -->")),
+    ],
+)  # fmt: skip
+def test_a_reply_that_changes_an_opt_out_regions_lines_is_refused(
+    text: str, damage: tuple[str, str], everything: bool
+) -> None:
+    masked = mask(text, everything=everything)
+    with pytest.raises(ReplyRejected, match=r"opt-out region .* of line [23] "):
+        unmask(masked.text.replace(*damage), masked)
+    assert unmask(masked.text.replace("one", "One"), masked) == text.replace("one", "One")  # prose may change
+
+
+def test_an_opt_out_region_ending_the_document_may_get_text_after_it() -> None:
+    text = "Fix teh.\n\n<!-- gpt-tools: off -->\nkeep\n<!-- gpt-tools: on -->"
+    masked = mask(text)
+    assert unmask(masked.text + "\n\nMore.", masked) == text + "\n\nMore."
+
+
 def test_marker_like_text_with_nothing_hidden_is_just_text() -> None:
     from gpt_tools.markdown import edit_guard, protect_explain
 

@@ -253,6 +253,16 @@ def unmask(reply: str, masked: Masked) -> str:
     restored, blocks = _restore(settle(reply, masked), masked)
     if masked.everything and (blocks or _has_links(masked)):
         _check_structure(restored, blocks, masked)
+    opt_outs = [region for region in masked.regions if region.kind == protect_optout.KIND]
+    if opt_outs:
+        before = _body(_restore(masked.text, masked)[0], masked)[0]
+        index = protect_optout.lost(before, _body(restored, masked)[0])
+        if index is not None:
+            raise ReplyRejected(
+                f"the reply changed the line the opt-out region (<!-- gpt-tools: off -->) of line "
+                f"{opt_outs[min(index, len(opt_outs) - 1)].line} starts or ends on, or what surrounds it: "
+                "it would no longer be the same region; nothing was applied"
+            )
     return restored
 
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import re
 
-from gpt_tools.markdown.protect_check import Shape
+from gpt_tools.markdown.protect_check import Shape, parse
+from gpt_tools.markdown.textio import split_lines
 
 KIND = "opt-out region"
 OFF = "<!-- gpt-tools: off -->"
@@ -54,3 +55,29 @@ def regions(blocks: list[tuple[int, int, Shape]], line_count: int) -> list[tuple
     if start is not None:
         found.append((start, line_count))  # never switched back on: to the end of the document
     return found
+
+
+def texts(text: str) -> list[str]:
+    """Each opt-out region of text, its whole lines as they are (the last one's line break included)."""
+    if not maybe(text):
+        return []
+    lines = split_lines(text)
+    return ["".join(lines[start:end]) for start, end in regions(parse(text).blocks, len(lines))]
+
+
+def lost(before: str, after: str) -> int | None:
+    """The index of before's first opt-out region that is no longer one in after, byte for byte and in
+    order (after may have new ones); None when all are kept. Markers prove a region's bytes came back;
+    only this shows it is still a region that starts and ends where it did: a reply that changed the
+    list marker or quote its first line starts with, joined text to a marker line, opened code around it
+    or wrote an `off` before it has not."""
+    remaining = iter(texts(after))
+    for index, region in enumerate(texts(before)):
+        if not any(_same(region, candidate) for candidate in remaining):
+            return index
+    return None
+
+
+def _same(region: str, candidate: str) -> bool:
+    # A region that ended the document without a line break gets one when text now follows it.
+    return candidate == region or (region[-1:] not in "\r\n" and candidate.rstrip("\r\n") == region)
