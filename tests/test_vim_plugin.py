@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import shlex
 import shutil
 from pathlib import Path
 
@@ -79,6 +81,28 @@ def test_the_split_follows_the_shared_table(tmp_path: Path) -> None:
             assert "error" in result and "argv" not in result, case
         else:
             assert result == {"argv": case["argv"]}, case
+
+
+def test_the_split_agrees_with_shlex_on_generated_lines(tmp_path: Path) -> None:
+    """Thousands of lines built from the characters that matter (quotes, backslash, blanks) and the
+    ones that must not (combining marks, other Unicode spaces, controls): Vim splits each as shlex."""
+    pieces = ["a", " ", "\t", "\n", "\r", "'", '"', "\\", "\u0301", "é", "\u00a0", "\u3000", "\x0b", "\x1b", "🎉", "$"]
+    rng = random.Random(14)
+    lines = sorted({"".join(rng.choice(pieces) for _ in range(rng.randint(0, 8))) for _ in range(3000)})
+    source, out = tmp_path / "lines.json", tmp_path / "split.json"
+    source.write_text(json.dumps(lines, ensure_ascii=False), encoding="utf-8")
+    run_vim(
+        None,
+        f"let g:got = map(json_decode(join(readfile({json.dumps(str(source))}), \"\\n\")), 'gpt_tools#split(v:val)')",
+        f"call writefile([json_encode(g:got)], {json.dumps(str(out))})",
+    )
+    for line, result in zip(lines, json.loads(out.read_text(encoding="utf-8")), strict=True):
+        try:
+            expected: dict[str, object] = {"argv": shlex.split(line)}
+        except ValueError:
+            assert "error" in result, repr(line)
+        else:
+            assert result == expected, repr(line)
 
 
 @pytest.mark.parametrize("mode", ["wait", "job"])

@@ -29,19 +29,21 @@ endfunction
 " Python's shlex.split: quotes and backslashes, no expansion). Returns {'argv': [...]} or {'error': why}.
 " tests/fixtures/editor_args.json is the shared definition Vim's and Neovim's splits are tested against.
 function! gpt_tools#split(line) abort
+  " Byte by byte: every character that matters is ASCII, and no byte of a UTF-8 sequence is one. By
+  " characters (split(line, '\zs')), a combining mark joins the quote, backslash or blank before it
+  " into one character that is none of them (a blank and its mark were dropped, a quote not seen).
   let [l:words, l:word, l:in_word, l:quote] = [[], '', 0, '']
-  let l:chars = split(a:line, '\zs')
-  let l:i = 0
-  while l:i < len(l:chars)
-    let l:c = l:chars[l:i]
+  let [l:i, l:end] = [0, strlen(a:line)]
+  while l:i < l:end
+    let l:c = a:line[l:i]
     if l:quote ==# "'"
       let [l:quote, l:word] = l:c ==# "'" ? ['', l:word] : [l:quote, l:word . l:c]
     elseif l:quote ==# '"'
       if l:c ==# '"'
         let l:quote = ''
-      elseif l:c ==# '\' && get(l:chars, l:i + 1, '') =~# '^["\\]$'
+      elseif l:c ==# '\' && a:line[l:i + 1] =~# '^["\\]$'
         let l:i += 1
-        let l:word .= l:chars[l:i]
+        let l:word .= a:line[l:i]
       else
         let l:word .= l:c
       endif
@@ -51,11 +53,11 @@ function! gpt_tools#split(line) abort
       endif
       let [l:word, l:in_word] = ['', 0]
     elseif l:c ==# '\'
-      if l:i + 1 >= len(l:chars)
+      if l:i + 1 >= l:end
         return {'error': 'a backslash at the end escapes nothing'}
       endif
       let l:i += 1
-      let [l:word, l:in_word] = [l:word . l:chars[l:i], 1]
+      let [l:word, l:in_word] = [l:word . a:line[l:i], 1]  " a lead byte's others follow as plain bytes
     elseif l:c ==# "'" || l:c ==# '"'
       let [l:quote, l:in_word] = [l:c, 1]
     else
