@@ -294,3 +294,50 @@ def test_forty_files_at_a_server_limit_of_ten_are_all_written_with_exact_counts(
     assert api.peak_in_flight <= 10 and len(api.model_requests()) == 40 + api.refused_over_limit
     if jobs == 10:
         assert api.refused_over_limit == 0  # as many in flight as allowed, never more
+
+
+NAMES = [b"nl\n+++ b/other.md", b'q"uote.md', b"back\\slash.md", b"bad\xff\x1b.md", b"spa ce.md", "\u00fcn.md".encode()]
+
+
+@pytest.fixture
+def odd_names(api: FakeOpenAI) -> list[bytes]:
+    """Files a repository may hold: a folder whose name forges a patch header, a quote, a backslash,
+    a name that is not UTF-8 and holds an escape, a space, non-ASCII; and other.md, never to change."""
+    os.mkdir(b"nl\n+++ b")
+    for name in NAMES:
+        Path(os.fsdecode(name)).write_text(TYPO)
+    Path("other.md").write_text(CLEAN)
+    subprocess.run(["git", "init", "-q"], check=True, timeout=60)
+    return NAMES
+
+
+def test_a_patch_names_every_file_as_git_does_and_git_apply_takes_it(odd_names: list[bytes]) -> None:
+    done = subprocess.run(
+        [os.fsencode(program("gpt-tools")), b"run", b"MarkdownLinter", b"--diff", b"--", *odd_names],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    headers = [line for line in done.stdout.splitlines() if line.startswith((b"--- ", b"+++ "))]
+    assert headers[:2] == [b'--- "a/nl\\n+++ b/other.md"', b'+++ "b/nl\\n+++ b/other.md"']  # git's quoting
+    assert b'--- "a/bad\\377\\033.md"' in headers and b"--- a/spa ce.md" in headers
+    subprocess.run(["git", "apply", "-"], input=done.stdout, check=True, timeout=60)
+    assert all(Path(os.fsdecode(name)).read_text() == FIXED for name in odd_names)
+    assert Path("other.md").read_text() == CLEAN
+
+
+def test_names_that_are_not_utf8_are_reported_escaped_in_text_and_annotations(odd_names: list[bytes]) -> None:
+    bad = os.fsdecode(b"bad\xff\x1b.md")
+    for output_format in ("text", "github"):
+        Path(bad).write_text(TYPO)
+        done = subprocess.run(
+            [program("gpt-tools"), "run", "MarkdownLinter", "--write", "--output-format", output_format, "--", bad],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        fixed = "fixed bad\\udcff\\x1b.md" if output_format == "text" else "::warning file=bad\\udcff\\x1b.md::fixed"
+        assert done.stdout.decode().splitlines()[0].startswith(fixed)  # the second time: "(from cache)"
+        assert Path(bad).read_text() == FIXED

@@ -647,3 +647,16 @@ def test_clean_files_in_edits_mode_get_no_edits_line(api: FakeOpenAI, capfd: pyt
     assert capfd.readouterr().out.splitlines() == [
         "gpt-tools-hook: 1 file checked, 0 would change, 1 unchanged, 0 skipped, 0 failed; 1 request sent"
     ]
+
+
+@pytest.mark.parametrize("output_format", ["text", "github"])
+def test_a_file_name_that_is_not_utf8_is_fixed_and_reported_escaped(
+    api: FakeOpenAI, capfd: pytest.CaptureFixture[str], output_format: str
+) -> None:
+    bad = os.fsdecode(b"bad\xff.md")  # as Python holds the bytes of a name that is not UTF-8
+    Path(bad).write_text(TYPO)
+    Path("z.md").write_text(TYPO)  # after it: a crash on the first name would leave it unwritten
+    assert _run("--output-format", output_format, bad, "z.md") == 1
+    assert Path(bad).read_text() == FIXED and Path("z.md").read_text() == FIXED
+    out = capfd.readouterr().out.splitlines()
+    assert out[0] == ("fixed bad\\udcff.md" if output_format == "text" else "::warning file=bad\\udcff.md::fixed")

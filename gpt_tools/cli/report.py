@@ -96,9 +96,23 @@ def patch(path: str, before: bytes, after: bytes) -> str:
     old = split_lines(before.decode("utf-8"))
     new = split_lines(after.decode("utf-8"))
     out: list[str] = []
-    for line in difflib.unified_diff(old, new, f"a/{path}", f"b/{path}", n=3):
+    for line in difflib.unified_diff(old, new, _git_name(f"a/{path}"), _git_name(f"b/{path}"), n=3):
         out.append(line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of file\n")
     return "".join(out)
+
+
+_GIT_ESCAPES = {7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r", 34: '\\"', 92: "\\\\"}
+
+
+def _git_name(name: str) -> str:
+    """A file name in a patch header as git writes it (quote_c_style): a name holding a newline, a
+    quote, a backslash, a control or a non-ASCII byte is quoted and escaped, so it can never end the
+    header and forge another (`x.md\\n+++ b/other.md`); `git apply` reads it back byte for byte."""
+    raw = name.encode("utf-8", "surrogateescape")  # a name that is not UTF-8: its own bytes
+    if all(0x20 <= byte < 0x7F and byte not in (34, 92) for byte in raw):
+        return name
+    quoted = "".join(_GIT_ESCAPES.get(byte, chr(byte) if 0x20 <= byte < 0x7F else f"\\{byte:03o}") for byte in raw)
+    return f'"{quoted}"'
 
 
 def refused_edits(console: Console, result: Result, *, where: str = "") -> None:

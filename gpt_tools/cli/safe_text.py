@@ -3,7 +3,8 @@
 An assistant's description, name or file name could carry escape sequences (moving the cursor,
 faking `[built-in]` in `gpt-tools list`) or bidi overrides (reordering what a line seems to say).
 Every such character is shown as a visible escape instead: C0 and C1 controls, DEL, and the bidi
-embeddings, overrides and isolates.
+embeddings, overrides and isolates; and lone surrogates, which is how Python holds the bytes of a
+file name that is not UTF-8 (`bad\xff.md`): printed raw they would not even encode.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 import re
 from typing import Any
 
-_UNSAFE = "\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c"
+_UNSAFE = "\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\ud800-\udfff"
 _ALL = re.compile(f"[{_UNSAFE}]")
 _ALL_BUT_LINES = re.compile(f"(?![\t\n])[{_UNSAFE}]")
 
