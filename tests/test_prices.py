@@ -95,7 +95,7 @@ def test_logs_and_usage_label_costs_from_an_old_price(stale: None, capfd: pytest
     [old] = [line for line in out.splitlines() if f" {DEFAULT_MODEL} " in line]
     [fresh] = [line for line in out.splitlines() if " gpt-6-luna " in line]
     assert "*" in old and "*" not in fresh
-    assert f"* an estimate: {DEFAULT_MODEL}: price checked 2025-11-01" in out
+    assert out.endswith(f"* an estimate: {DEFAULT_MODEL}: price checked 2025-11-01, over 90 days ago\n")
     assert main(["logs", "--json"]) == 0
     notes = {row["model"]: row["cost_estimate"] for row in json.loads(capfd.readouterr().out)}
     assert notes == {DEFAULT_MODEL: f"{DEFAULT_MODEL}: price checked 2025-11-01, over 90 days ago", "gpt-6-luna": None}

@@ -85,7 +85,8 @@ def _prices_config() -> Config:
 
 
 def _footnote(notes: dict[str, str]) -> str:
-    return f"* an estimate: {'; '.join(sorted(set(notes.values())))}\n" if notes else ""
+    """The line under the rows for the costs marked `*` (printable: model names come from configs)."""
+    return printable(f"* an estimate: {'; '.join(sorted(set(notes.values())))}") + "\n" if notes else ""
 
 
 def _line(row: dict[str, object], mark: str = "") -> str:
@@ -141,7 +142,7 @@ def logs_command(
         # Names came from a config (a cloned repository's), replies from a model: made printable.
         why = printable(_rejected(row), keep_newlines=True) if show_rejected else ""
         console.result(printable(_line(row, mark)) + "\n" + why)
-    console.result(printable(_footnote(notes)))
+    console.result(_footnote(notes))
     return 0
 
 
@@ -171,5 +172,5 @@ def usage_command(
         )
         console.result(printable(line) + "\n")
     console.result(f"{'total':<20} {_money(total) + ('*' if notes else ''):>62}\n" if rows else "no runs logged yet\n")
-    console.result(printable(_footnote(notes)))
+    console.result(_footnote(notes))
     return 0
