@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -163,3 +164,46 @@ def test_continue_after_a_prompt_continues_the_plain_assistants_conversation(api
     assert second["instructions"] == third["instructions"] == PLAIN
     assert "previous_response_id" not in second and third["previous_response_id"]
     assert first["instructions"] != PLAIN
+
+
+def test_run_options_may_come_before_the_prompt(api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
+    """As llm and mods take them: `gpt-tools -m MODEL "question"` (was "No such option '-m'")."""
+    assert main(["-m", "gpt-5", "--temperature", "0.5", "-O", "max_retries", "0", "What is two plus two?"]) == 0
+    body = _only_request(api)
+    assert (body["model"], body["temperature"], body["instructions"]) == ("gpt-5", 0.5, PLAIN)
+    assert user_text("responses", body) == "What is two plus two?"
+    capfd.readouterr()
+    assert main(["--json", "--no-stream", "Name a colour"]) == 0
+    assert json.loads(capfd.readouterr().out)["assistant"] == "Assistant"
+
+
+def test_system_before_a_file_runs_the_plain_assistant_on_it(api: FakeOpenAI) -> None:
+    Path("notes.md").write_text(NOTES)
+    assert main(["-s", "Answer in French.", "notes.md"]) == 0  # `run -s TEXT notes.md`: a FILE, not a prompt
+    body = _only_request(api)
+    assert (body["instructions"], user_text("responses", body)) == ("Answer in French.", NOTES)
+
+
+def test_double_dash_makes_any_word_the_prompt(api: FakeOpenAI) -> None:
+    Path("notes.md").write_text(NOTES)
+    assert main(["--", "list"]) == 0
+    assert main(["-m", "gpt-5", "--", "notes.md"]) == 0  # a file's name, sent as the words
+    sent = [(user_text("responses", r.body), r.body["instructions"]) for r in api.model_requests()]
+    assert sent == [("list", PLAIN), ("notes.md", PLAIN)]
+
+
+@pytest.mark.parametrize("argv", [["-"], ["-m", "gpt-5", "-"], ["-m"], ["-O", "temperature"], ["-m", "gpt-5"]])
+def test_odd_first_words_are_usage_errors_not_prompts(
+    api: FakeOpenAI, capfd: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    assert main(argv) == 2
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and ("Error:" in err or "error:" in err)
+    assert api.model_requests() == []
+
+
+def test_a_word_that_is_both_a_file_and_an_assistant_is_the_assistant(api: FakeOpenAI) -> None:
+    Path("notes.md").write_text(NOTES)
+    Path("Summarizer").write_text("a file named like the assistant\n")
+    assert main(["Summarizer", "notes.md"]) == 0  # `run Summarizer notes.md`, as the help says
+    assert _only_request(api)["instructions"] == load_builtins()["Summarizer"].instructions.strip()

@@ -5,9 +5,13 @@ instructions only say how files are wrapped; the default model) runs them, unles
 
 How a first word is read, so that no word means two things:
 - `gpt-tools WORD ...`: a command's name is that command (`help` is `--help`); an assistant's exact
-  name (any case) is `gpt-tools run WORD ...`; any other word is a prompt, except a single word that
-  names a file, or is close to a command's name, or close to an assistant's name and followed by
-  FILES or `-o` (`gpt-tools Summarizr notes.md`), which is refused (nothing is sent).
+  name (any case) is `gpt-tools run WORD ...`, even when a file has that name; any other word is a
+  prompt, except a single word that names a file, or is close to a command's name, or close to an
+  assistant's name and followed by FILES or `-o` (`gpt-tools Summarizr notes.md`), which is refused
+  (nothing is sent).
+- `run`'s options may come before WORD (`gpt-tools -m gpt-5 "question"`, as llm and mods take them);
+  with -s or -p among them it is `gpt-tools run ...` as typed. `gpt-tools -- WORD ...`: WORD is the
+  prompt whatever it names (`gpt-tools -- list` asks about "list").
 - `gpt-tools run -s TEXT WORD ...` (or `-p TEXT`): WORD is NAME when it is an assistant's exact name,
   else the first FILE. A file named like an assistant is written `./NAME`.
 - Any prompt at all, a command's name included: `gpt-tools run -p TEXT` (or `run Assistant -t TEXT`).
@@ -17,9 +21,11 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+import click
 
 from gpt_tools.cli.runsettings import RunFlags
 from gpt_tools.errors import UsageError
@@ -31,25 +37,69 @@ DEFAULT_ASSISTANT = "Assistant"
 _CUTOFF = 0.75  # `lst` for `list`, `MarkdownLintr`; not `hi`, `test` or a sentence
 
 
-def bare_prompt(args: list[str], commands: Collection[str]) -> list[str]:
-    """`gpt-tools WORD ...` as `gpt-tools run --bare --prompt WORD ...` when WORD names no command."""
-    if not args or args[0].startswith("-") or args[0] in commands:
+AD_HOC = ("-s", "--system", "-p", "--prompt")  # `run` options that make a run ad hoc by themselves
+
+
+def bare_prompt(args: list[str], commands: Mapping[str, click.Command]) -> list[str]:
+    """`gpt-tools [RUN OPTIONS] WORD ...` as `gpt-tools run --bare --prompt WORD ...` when WORD names
+    no command; `gpt-tools -s TEXT ...` as `gpt-tools run -s TEXT ...`."""
+    if not args or args[0] in commands:
         return args
-    word = args[0]
-    if word == "help":
+    if args[0] == "help":
         return ["--help", *args[1:]]
+    found = _first_word(args, commands["run"]) if "run" in commands else None
+    if found is None:  # a group option (--help, --version), or an option `run` does not know: click says so
+        return args
+    at, names = found
+    if names & set(AD_HOC):  # `gpt-tools -s TEXT notes.md`: a NAME or a FILE follows, as `run -s` reads it
+        return ["run", *args]
+    if at == len(args):  # options only (`gpt-tools -m gpt-5`): run says what is missing
+        return ["run", *args]
+    options, word, rest = args[:at], args[at], args[at + 1 :]
+    if options[-1:] == ["--"]:  # `gpt-tools -- list`: the prompt, whatever it names
+        return ["run", "--prompt", word, *options[:-1], *rest]
+    if word in commands:  # `gpt-tools -m x list`: no other command takes run's options
+        return args
+    if word == "-":
+        raise UsageError('"-" (stdin) is a FILE: give an assistant (gpt-tools run NAME -) or a prompt before it')
     if not word.strip():
         raise UsageError("the prompt is empty; nothing was sent")
     if len(word.split()) == 1:
         close = difflib.get_close_matches(word, list(commands), n=1, cutoff=_CUTOFF)
         if close:
             raise UsageError(_typo(word, close[0], "command"))
-        if os.path.lexists(word):  # `gpt-tools README.md`: an assistant was left out, not a question
-            raise UsageError(
-                f"{word!r} is a file, not a prompt: give an assistant (gpt-tools run NAME {word}) "
-                f'or a prompt before it (gpt-tools "…" {word}); nothing was sent'
-            )
-    return ["run", "--bare", "--prompt", word, *args[1:]]
+    return ["run", "--bare", "--prompt", word, *options, *rest]
+
+
+def _first_word(args: Sequence[str], run: click.Command) -> tuple[int, set[str]] | None:
+    """Where the first word that is no option of `run` (nor an option's value) is, just after `--` if
+    that comes first (len(args): every word is one), and the options before it; None if a word is an
+    option `run` does not have (or `--` ends the words)."""
+    takes = _option_values(run)
+    names: set[str] = set()
+    at = 0
+    while at < len(args):
+        arg = args[at]
+        if arg == "--":
+            return (at + 1, names) if at + 1 < len(args) else None
+        if arg == "-" or not arg.startswith("-"):
+            return at, names
+        name = arg.partition("=")[0] if arg.startswith("--") else arg[:2]
+        if name not in takes or (arg != name and takes[name] != 1):  # `--json=x`, `-Ox`: click would refuse
+            return None
+        names.add(name)
+        at += 1 + (takes[name] if arg == name else 0)
+    return min(at, len(args)), names  # past the end: an option's value is missing, as run will say
+
+
+def _option_values(run: click.Command) -> dict[str, int]:
+    """Each spelling of run's options and how many values it takes."""
+    takes: dict[str, int] = {}
+    for param in run.params:
+        if isinstance(param, click.Option):
+            for spelling in (*param.opts, *param.secondary_opts):
+                takes[spelling] = 0 if param.is_flag or param.count else param.nargs
+    return takes
 
 
 def _typo(word: str, close: str, what: str) -> str:
@@ -76,8 +126,13 @@ def choose(config: Config, files: Sequence[str], flags: RunFlags, *, output: boo
     if flags.bare and flags.prompt is not None:
         word = flags.prompt
         found = _assistant_named(config, word)
-        if found is not None:  # `gpt-tools DocWriter notes.md`: run DocWriter
+        if found is not None:  # `gpt-tools DocWriter notes.md`: run DocWriter (a file so named is ./DocWriter)
             return Chosen(name=found, files=words, prompt=None)
+        if len(word.split()) == 1 and os.path.lexists(word):  # `gpt-tools README.md`: no assistant, no question
+            raise UsageError(
+                f"{word!r} is a file, not a prompt: give an assistant (gpt-tools run NAME {word}) "
+                f'or a prompt before it (gpt-tools "…" {word}); nothing was sent'
+            )
         # `gpt-tools MarkdownLintr README.md -o README.md` must not send README.md to the plain Assistant
         # and write its answer over the file; `cat f | gpt-tools summarize` is a prompt all the same.
         close = difflib.get_close_matches(word, list(config.assistants), n=1, cutoff=_CUTOFF)
