@@ -55,6 +55,8 @@ def test_dash_o_wins_over_the_environment(api: FakeOpenAI) -> None:
         (["-O", "jobs", "two"], "-O jobs: expected a whole number, got 'two'"),
         (["-O", "output", "diff"], "-O output: expected one of 'edits', 'document', got 'diff'"),
         (["-O", "model", ""], "-O model: expected a model name, got ''"),
+        (["-O", "backend", "chaat"], "-O backend: unknown backend 'chaat'; did you mean 'chat'?"),
+        (["-O", "backend", "chaat", "--dry-run"], "-O backend: unknown backend 'chaat'; did you mean 'chat'?"),
         (["--temperature", "3"], "--temperature: expected at least 0 and at most 2, got 3.0"),
         (["--max-output-tokens", "0"], "--max-output-tokens: expected at least 1, got 0"),
         (["--temperature", "warm"], "--temperature: expected a number, got 'warm'"),

@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from gpt_tools.config.backendnames import backend_problem
 from gpt_tools.config.definitions import CHOICES, SETTING_TYPES, Assistant, out_of_range
 from gpt_tools.errors import UsageError
 
@@ -46,6 +47,8 @@ def _convert(key: str, text: str, types: tuple[type, ...], where: str) -> Any:
             raise UsageError(f"{where}: expected one of {', '.join(repr(c) for c in allowed)}, got {text!r}")
         if key in ("model", "backend") and not text.strip():
             raise UsageError(f"{where}: expected a {key} name, got {text!r}")
+        if key == "backend" and (problem := backend_problem(text)):  # as --backend and the config say it
+            raise UsageError(f"{where}: {problem}")
         return text
     try:
         value: float = int(text) if types == (int,) else float(text)
