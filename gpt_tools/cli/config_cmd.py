@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -12,10 +12,11 @@ from gpt_tools.cli.assistants import json_failures
 from gpt_tools.cli.completion import assistant_names
 from gpt_tools.cli.console import PROGRAM, Console
 from gpt_tools.cli.safe_text import printable
-from gpt_tools.config.explain import Explanation, explain
 from gpt_tools.config.loader import load_config
-from gpt_tools.config.prices import describe_price
 from gpt_tools.redact import redact
+
+if TYPE_CHECKING:  # imported by the command (below): explain brings the wire, prices the run log
+    from gpt_tools.config.explain import Explanation
 
 
 @click.group("config")
@@ -64,6 +65,10 @@ def show(assistant: str | None, model: str | None, backend: str | None, as_json:
 
 
 def _show(assistant: str | None, model: str | None, backend: str | None, as_json: bool) -> int:
+    # Here, not at the top: `gpt-tools --help` must not pay ~40 ms for http.client and sqlite3.
+    from gpt_tools.config.explain import explain
+    from gpt_tools.config.prices import describe_price
+
     config = load_config(inspect=True)
     found = explain(config, config.assistant(assistant) if assistant else None, model=model, backend=backend)
     price_text, price = describe_price(found.settings.model, config)
