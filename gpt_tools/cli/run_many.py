@@ -59,6 +59,7 @@ def many_files(command: Callable[..., int]) -> Callable[..., int]:
             if output_format != "text":
                 raise click.UsageError("--output-format applies to --check and --write")
             return int(command(*args, **kwargs))
+        _refuse_files_named_like_options(click.get_current_context())
         return run_files(_options(modes[0], output_format, kwargs), Console(PROGRAM))
 
     # click lists options in the reverse order they are applied: --write, --check, --diff, --output-format.
@@ -96,6 +97,34 @@ def _options(mode: Mode, output_format: str, given: dict[str, Any]) -> ManyOptio
         raise click.UsageError(f"--{mode} works on files; stdin (-) cannot be written back or named in a report")
     files = distinct(files)  # `docs/*.md docs/a.md`: a.md is checked, counted and written once, as ruff does
     return ManyOptions(mode=mode, github=output_format == "github", files=files, engine=_engine(mode, name, given))
+
+
+def _refuse_files_named_like_options(context: click.Context) -> None:
+    """A usage error when an option given may have been a file's name: `*.md` in a cloned repository
+    holding `-iAdd a link to x.md` (read as --instruct) or `--allow-secrets` (with `*`) must never
+    change what is sent or written. The hook's rule (cli/hook_args.py): nothing is sent, rename it."""
+    import os
+
+    words: list[str] = []
+    for param in context.command.params:
+        if not isinstance(param, click.Option) or context.get_parameter_source(param.name or "") != (
+            click.core.ParameterSource.COMMANDLINE
+        ):
+            continue
+        value = context.params.get(param.name or "")
+        firsts = (
+            [item[0] if isinstance(item, tuple) else item for item in value] if isinstance(value, tuple) else [value]
+        )
+        for opt in (*param.opts, *param.secondary_opts):
+            words.append(opt)  # `--allow-secrets`, `--write`: the word itself
+            glue = "=" if opt.startswith("--") else ""  # `--model=x.md`, `-mx.md`
+            words.extend(f"{opt}{glue}{first}" for first in firsts if isinstance(first, str | int | float))
+    clashes = sorted({word for word in words if os.path.lexists(word)})
+    if clashes:
+        raise click.UsageError(
+            f"{', '.join(map(printable, clashes))}: a file is named like an option given, so it cannot be told"
+            " from it and nothing was checked; rename it, or put -- before the files"
+        )
 
 
 def _refuse_the_rest(mode: Mode, *, ignored: set[str]) -> None:
