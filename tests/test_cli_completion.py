@@ -141,3 +141,8 @@ def test_zsh_completes_assistant_names_at_a_real_prompt(typed: str, completed: s
     done = subprocess.run(["zsh", "-f", "-c", script], env=_path_env(), capture_output=True, timeout=60, check=False)
     screen = done.stdout.decode(errors="replace").replace("\r", "\n")
     assert f"{typed.rsplit(' ', 1)[0]} {completed}" in screen, screen[-2000:]
+
+
+@needs_bash
+def test_config_show_completes_model_names_from_the_price_table() -> None:
+    assert _complete("gpt-tools config show -m gpt-6.1-t") == ["gpt-6.1-terra"]

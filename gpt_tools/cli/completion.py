@@ -69,6 +69,18 @@ def assistant_names(ctx: click.Context, param: click.Parameter, incomplete: str)
     ]
 
 
+def model_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """The models the price table knows (built-in and [prices]), offline: `gpt-tools models` asks the server."""
+    try:
+        from gpt_tools.config.loader import load_config  # as in assistant_names
+        from gpt_tools.config.prices import table
+
+        known = table(load_config(inspect=True))
+    except (GptToolsError, OSError):
+        return []
+    return [CompletionItem(name) for name in sorted(known) if name.startswith(incomplete)]
+
+
 def script(root: click.Command, shell: str) -> str:
     """The completion script for shell: click's for gpt-tools, then gpt-filter's."""
     source = get_completion_class(shell)

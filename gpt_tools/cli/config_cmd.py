@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from gpt_tools.cli.assistants import json_failures
-from gpt_tools.cli.completion import assistant_names
+from gpt_tools.cli.completion import assistant_names, model_names
 from gpt_tools.cli.console import PROGRAM, Console
 from gpt_tools.cli.safe_text import printable
 from gpt_tools.config.loader import load_config
@@ -51,7 +51,7 @@ def _text(found: Explanation, price: str) -> str:
 
 @config_group.command("show")
 @click.argument("assistant", required=False, shell_complete=assistant_names)
-@click.option("-m", "--model", help="As a run with --model would.")
+@click.option("-m", "--model", shell_complete=model_names, help="As a run with --model would.")
 @click.option("--backend", help="As a run with --backend would.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def show(assistant: str | None, model: str | None, backend: str | None, as_json: bool) -> int:
