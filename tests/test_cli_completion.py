@@ -144,5 +144,7 @@ def test_zsh_completes_assistant_names_at_a_real_prompt(typed: str, completed: s
 
 
 @needs_bash
-def test_config_show_completes_model_names_from_the_price_table() -> None:
+def test_model_options_complete_the_models_the_price_table_knows() -> None:
     assert _complete("gpt-tools config show -m gpt-6.1-t") == ["gpt-6.1-terra"]
+    assert _complete("gpt-tools run -m gpt-6-l") == ["gpt-6-luna"]
+    assert _complete("gpt-tools chat --model gpt-5.6-t") == ["gpt-5.6-terra"]

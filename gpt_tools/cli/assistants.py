@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from gpt_tools.cli.completion import assistant_names
+from gpt_tools.cli.completion import assistant_names, model_names
 from gpt_tools.cli.console import PROGRAM, Console
 from gpt_tools.cli.report import fail_json
 from gpt_tools.cli.safe_text import printable
@@ -104,7 +104,7 @@ def _show(name: str, as_json: bool) -> int:
 
 def _definition_options(command: click.decorators.FC) -> click.decorators.FC:
     options = [
-        click.option("--model", "-m", help="Model for this assistant."),
+        click.option("--model", "-m", shell_complete=model_names, help="Model for this assistant."),
         click.option(
             "--instruction-name",
             "--instruction_name",

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from gpt_tools.cli.completion import assistant_names
+from gpt_tools.cli.completion import assistant_names, model_names
 from gpt_tools.cli.console import Console
 from gpt_tools.cli.report import diff, plural
 from gpt_tools.cli.safe_text import printable
@@ -31,7 +31,7 @@ def batch_group() -> None:
 @batch_group.command("submit")
 @click.argument("name", shell_complete=assistant_names)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("-m", "--model", help="Model to use instead of the assistant's.")
+@click.option("-m", "--model", shell_complete=model_names, help="Model to use instead of the assistant's.")
 @click.option("-i", "--instruct", metavar="TEXT", help="Extra instructions for every file.")
 @click.option("--allow-secrets", is_flag=True, help="Send text even if it looks like it holds a secret.")
 @click.option("--max-bytes", type=click.IntRange(min=1), default=500_000, show_default=True, help="Skip larger files.")

@@ -22,7 +22,7 @@ import click
 
 from gpt_tools.cli.chat_commands import ChatState, handle
 from gpt_tools.cli.chat_input import Lines, read_message
-from gpt_tools.cli.completion import assistant_names
+from gpt_tools.cli.completion import assistant_names, model_names
 from gpt_tools.cli.console import PROGRAM, Console
 from gpt_tools.cli.runsettings import RunFlags, applied, chat_flags
 from gpt_tools.config.loader import Config, load_config
@@ -56,7 +56,7 @@ class ChatOptions:
 @click.option(
     "--conversation", "conversation_id", metavar="ID", help="Continue conversation ID (a unique prefix, or `last`)."
 )
-@click.option("-m", "--model", help="Model to use instead of the assistant's.")
+@click.option("-m", "--model", shell_complete=model_names, help="Model to use instead of the assistant's.")
 @click.option("--backend", help="Backend: openai, chat, or an installed plugin's.")
 @chat_flags
 def chat_command(

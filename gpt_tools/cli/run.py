@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from gpt_tools.cli.assistants import json_failures, print_assistants
-from gpt_tools.cli.completion import assistant_names
+from gpt_tools.cli.completion import assistant_names, model_names
 from gpt_tools.cli.console import PROGRAM, Console
 from gpt_tools.cli.run_many import many_files
 from gpt_tools.cli.runsettings import RunFlags, run_flags
@@ -28,7 +28,7 @@ from gpt_tools.cli.runsettings import RunFlags, run_flags
 @click.option("--list", "list_only", is_flag=True, help="List assistants and exit (the seed runner's --list).")
 @click.option("-t", "--input-text", "--input_text", help="Text to send (a rewriter's document, or a writer's request).")
 @click.option("-i", "--instruct", metavar="TEXT", help="Extra instructions for this run.")
-@click.option("-m", "--model", help="Model to use instead of the assistant's.")
+@click.option("-m", "--model", shell_complete=model_names, help="Model to use instead of the assistant's.")
 @click.option("--backend", help="Backend: openai, chat, or an installed plugin's.")
 @click.option(
     "-o", "--output-file", "--output_file", type=click.Path(dir_okay=False), help="Write the result here (atomically)."
