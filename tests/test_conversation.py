@@ -500,3 +500,34 @@ def test_continue_finds_the_projects_last_conversation_whatever_the_assistant(ap
     conversation.remove(first.id)
     assert conversation.latest(Path.cwd()).id == second.id  # type: ignore[union-attr]
     assert conversation.latest(Path.cwd() / "elsewhere") is None
+
+
+def test_listing_reads_only_the_conversations_changed_since_the_last_listing(
+    api: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    talks = [conversation.new("Summarizer", Path.cwd()) for _ in range(3)]
+    for talk in talks:
+        gpt_tools.run("Summarizer", "teh first", conversation=talk)
+    loads: list[str] = []
+    real_load = conversation.load
+    monkeypatch.setattr(conversation, "load", lambda cid: loads.append(cid) or real_load(cid))
+    found, _ = conversation.saved()
+    assert sorted(loads) == sorted(t.id for t in talks) and {s.turns for s in found} == {1}
+    loads.clear()
+    assert [s.id for s in conversation.saved()[0]] == [s.id for s in found] and loads == []  # none read again
+    gpt_tools.run("Summarizer", "teh second", conversation=talks[0])  # a turn: a new file
+    path = _state() / f"{talks[1].id}.json"
+    record = json.loads(path.read_text())
+    record["messages"][0]["content"] = "edited in place"
+    with path.open("r+") as file:  # same inode, same size class: its size and mtime tell
+        file.write(json.dumps(record))
+        file.truncate()
+    loads.clear()  # the turn read its conversation too
+    found, _ = conversation.saved()
+    assert sorted(loads) == sorted([talks[0].id, talks[1].id])
+    by_id = {s.id: s for s in found}
+    assert by_id[talks[0].id].turns == 2 and by_id[talks[1].id].first == "edited in place"
+    conversation.remove(talks[2].id)  # its first words must not stay behind in the cache
+    assert talks[2].id not in (_state() / "summaries.json").read_text()
+    (_state() / "summaries.json").write_text('{"version": 1, "files": {"x": 1, "%s": {"key": 5}}}' % talks[0].id)
+    assert {s.id for s in conversation.saved()[0]} == {talks[0].id, talks[1].id}  # a damaged cache is rebuilt

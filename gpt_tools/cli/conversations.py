@@ -24,6 +24,7 @@ from gpt_tools.errors import GptToolsError, UsageError
 
 if TYPE_CHECKING:  # the state module brings filelock's users; imported when a command runs
     from gpt_tools.state.conversation import Conversation
+    from gpt_tools.state.conversation_list import Summary
 
 PROGRAM = "gpt-tools conversations"
 FIRST_WORDS = 48  # characters of the first message shown by `list`
@@ -56,9 +57,9 @@ def _turns(talk: Conversation) -> int:
     return sum(1 for message in talk.messages if message.get("role") == "user")
 
 
-def first_words(talk: Conversation, width: int = FIRST_WORDS) -> str:
-    first = next((m.get("content", "") for m in talk.messages if m.get("role") == "user"), "")
-    words = " ".join(first.split())  # newlines and tabs would break the one-line listing
+def first_words(text: str, width: int = FIRST_WORDS) -> str:
+    """The start of a message on one line: newlines and tabs would break the listing."""
+    words = " ".join(text.split())
     return words if len(words) <= width else words[: width - 1].rstrip() + "…"
 
 
@@ -70,15 +71,15 @@ def _when(stamp: str) -> str:
         return stamp or "-"
 
 
-def _summary(talk: Conversation) -> dict[str, Any]:
+def _summary(talk: Summary) -> dict[str, Any]:
     return {
         "id": talk.id,
         "assistant": talk.assistant,
         "project": talk.project,
-        "turns": _turns(talk),
+        "turns": talk.turns,
         "created": talk.created,
         "updated": talk.updated,
-        "first_words": first_words(talk),
+        "first_words": first_words(talk.first),
     }
 
 
@@ -118,7 +119,7 @@ def _list(here: bool, as_json: bool) -> int:
     if as_json:
         console.result(json_text([_summary(talk) for talk in found]))
         return 0
-    rows = [(t.id, t.assistant, f"{_turns(t)} turns", _when(t.updated), first_words(t)) for t in found]
+    rows = [(t.id, t.assistant, f"{t.turns} turns", _when(t.updated), first_words(t.first)) for t in found]
     widths = [max((len(printable(row[i])) for row in rows), default=0) for i in range(4)]
     for row in rows:
         cells = [printable(cell).ljust(width) for cell, width in zip(row[:4], widths, strict=True)]

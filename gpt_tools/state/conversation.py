@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from filelock import BaseFileLock
 
 from gpt_tools.errors import Cancelled, GptToolsError, UsageError
-from gpt_tools.state import paths
+from gpt_tools.state import conversation_list, paths
 from gpt_tools.state.atomicwrite import write_atomic
 from gpt_tools.state.private import private_dir
 
@@ -320,18 +320,9 @@ class Busy(GptToolsError):
     """A turn of the conversation is in progress in another process; it was left alone (exit 1)."""
 
 
-def saved() -> tuple[list[Conversation], list[str]]:
-    """Every saved conversation, last used first, and the IDs of those whose file cannot be read."""
-    folder = paths.conversations_dir()
-    found: list[Conversation] = []
-    unreadable: list[str] = []
-    for path in sorted(folder.glob("conv-*.json")) if folder.is_dir() else []:
-        try:
-            found.append(load(path.stem))
-        except UsageError:  # damaged, or a name load() would refuse
-            unreadable.append(path.stem)
-    found.sort(key=_last_used, reverse=True)
-    return found, unreadable
+def saved() -> tuple[list[conversation_list.Summary], list[str]]:
+    """Every saved conversation's summary, last used first, and the IDs of those that cannot be read."""
+    return conversation_list.summaries(load)
 
 
 def find(given: str) -> Conversation:
@@ -397,6 +388,7 @@ def remove(conversation_id: str) -> None:
         path.unlink(missing_ok=True)
         with _index_lock():
             _forget(conversation_id)
+        conversation_list.forget(conversation_id)  # the start of its first message goes with it
         Path(f"{path}.lock").unlink(missing_ok=True)
     finally:
         lock.release()
