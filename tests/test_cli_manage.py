@@ -409,3 +409,16 @@ def test_list_json_failure_is_a_json_error_object(project: Path, capfd: pytest.C
         assert main(argv) == 2
         error = json.loads(capfd.readouterr().out)
         assert (error["status"], error["code"], error["error"]) == ("error", 2, "ConfigError")
+
+
+def test_an_untrusted_projects_base_url_does_not_lock_its_config_against_edits(
+    project: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """An edit sends nothing: after `create --base-url` (needing trust to run), the user can still edit
+    and delete with the tool (both were refused with the trust error)."""
+    argv = ["assistant", "create", "Local", "--instructions", "Fix typos.", "--base-url", "http://localhost:11434/v1"]
+    assert main(argv) == 0
+    assert main(["assistant", "edit", "Local", "--description", "Local typo fixer"]) == 0
+    assert main(["assistant", "create", "Other", "--instructions", "Be brief."]) == 0
+    assert main(["assistant", "delete", "Local"]) == 0
+    assert set(assistants(project)) == {"House", "Other"}

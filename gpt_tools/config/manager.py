@@ -182,7 +182,7 @@ def _editing(cwd: Path | str | None) -> Iterator[_Edit]:
     base = Path(cwd or os.getcwd()).resolve()
     path = _target(base)
     with edit_lock(path):
-        config = load_config(base)
+        config = load_config(base, inspect=True)  # an edit sends nothing: an untrusted base_url is no reason to refuse
         within = _refuse_outside_link(path, config)
         repin = paths.explicit_config_file() is None and trust_state(config, path).trusted
         doc, table, layout = _document(path)
