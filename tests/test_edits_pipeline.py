@@ -270,3 +270,30 @@ def test_protect_false_still_hides_opt_out_regions_in_edits_mode(api: FakeOpenAI
     result = runner.run("MarkdownLinter", doc)
     assert result.text == doc.replace("`teh`", "`the`")  # protection is off: code is edited, the region never
     assert "teh kept" not in str(_sent(api))
+
+
+LISTED = "- one teh\n- <!-- gpt-tools: off -->\n  keep\n  <!-- gpt-tools: on -->\n- two\n"
+
+
+@pytest.mark.parametrize("protect", ["true", "false"])
+@pytest.mark.parametrize(
+    ("find", "replace"),
+    [
+        ("- ⟦O1⟧", "* ⟦O1⟧"),  # the list marker before `off` is the region's first byte
+        ("teh\n- ", "teh\n* "),  # the same, reached from the line before
+        ("\n- two", " - two"),  # the line break after `on` is its last
+        ("one teh\n", "one the "),  # joins the line before to `off`: no longer a marker
+        ("one teh", "one the\n\n```"),  # opens code around the region
+        ("one teh", "one the ⟦O1⟧"),  # writes a marker, which would be left in the text as it is
+    ],
+)
+def test_an_edit_that_would_change_an_opt_out_regions_lines_is_refused(
+    api: FakeOpenAI, find: str, replace: str, protect: str
+) -> None:
+    write_config(Path.cwd(), f"max_retries = 0\nprotect = {protect}\n")
+    fix = {"find": "two", "replace": "Two", "reason": "capital"}
+    api.script(Scripted(text=edits_reply({"find": find, "replace": replace, "reason": "damage"}, fix)))
+    result = runner.run("MarkdownLinter", LISTED)
+    assert result.text == LISTED.replace("- two", "- Two")
+    assert result.edits is not None
+    assert [(r.edit.reason, r.reason) for r in result.edits.refused] == [("damage", "protected")]

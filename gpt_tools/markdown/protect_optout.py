@@ -15,6 +15,7 @@ is an ordinary comment. protect.mask() hides a region whole behind one block mar
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from gpt_tools.markdown.protect_check import Shape, parse
@@ -57,12 +58,18 @@ def regions(blocks: list[tuple[int, int, Shape]], line_count: int) -> list[tuple
     return found
 
 
-def texts(text: str) -> list[str]:
-    """Each opt-out region of text, its whole lines as they are (the last one's line break included)."""
+def spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of each opt-out region of text: its whole lines, the last one's break included."""
     if not maybe(text):
         return []
     lines = split_lines(text)
-    return ["".join(lines[start:end]) for start, end in regions(parse(text).blocks, len(lines))]
+    starts = list(itertools.accumulate((len(line) for line in lines), initial=0))
+    return [(starts[first], starts[end]) for first, end in regions(parse(text).blocks, len(lines))]
+
+
+def texts(text: str) -> list[str]:
+    """Each opt-out region of text, its whole lines as they are (the last one's line break included)."""
+    return [text[start:end] for start, end in spans(text)]
 
 
 def lost(before: str, after: str) -> int | None:
