@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -12,8 +14,9 @@ import socket
 import struct
 import subprocess
 import termios
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -536,3 +539,79 @@ def test_opt_out_regions_come_back_byte_identical(api: FakeOpenAI, monkeypatch: 
         crlf = text.replace("\n", "\r\n").encode()
         done = run_program("gpt-filter", "MarkdownLinter", stdin=crlf)
         assert (done.returncode, done.stdout) == (0, fixed.replace("\n", "\r\n").encode()), done.stderr
+
+
+@pytest.fixture
+def swallowing_url() -> Iterator[str]:
+    """A loopback URL whose listener never accepts and whose backlog is full: a new connection's SYN
+    is dropped, so connecting hangs until the connect timeout, as with a host behind a blackhole."""
+    with contextlib.ExitStack() as stack:
+        listener = stack.enter_context(socket.socket())
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        for _ in range(2):  # Linux queues backlog + 1 connections; these fill the queue
+            filler = stack.enter_context(socket.socket())
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+        yield f"http://127.0.0.1:{port}/v1"
+
+
+def test_a_host_that_swallows_connections_fails_after_one_connect_timeout(
+    api: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, swallowing_url: str
+) -> None:
+    # Several chunks: each runs in a pool thread, and each must see the filter's fail-fast switch.
+    monkeypatch.setenv("OPENAI_BASE_URL", swallowing_url)
+    write_config(Path.cwd(), "max_retries = 4\nconnect_timeout = 0.3\nchunk_tokens = 200\njobs = 3\n")
+    text = varied_text(4000).encode()
+    done = run_program("gpt-filter", "MarkdownLinter", stdin=text)
+    assert (done.returncode, done.stdout) == (1, text)
+    assert b"timed out connecting after 0.3 s" in done.stderr and b"retrying" not in done.stderr, done.stderr
+
+
+def test_the_cli_still_retries_a_connect_timeout(
+    api: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, swallowing_url: str
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", swallowing_url)
+    write_config(Path.cwd(), "max_retries = 1\nconnect_timeout = 0.3\n")
+    done = run_program("gpt-tools", "run", "MarkdownLinter", "-t", "teh")
+    assert done.returncode != 0 and b"timed out connecting" in done.stderr
+    assert b"retrying in" in done.stderr and b"(retry 1/1)" in done.stderr, done.stderr
+
+
+def test_the_fail_fast_switch_holds_only_where_it_was_set() -> None:
+    """Another thread's run in the same process (a CLI or library run) keeps retrying while a filter
+    fails fast, and overlapping uses leave the default behind whatever order they end in."""
+    from gpt_tools.wire import retrypolicy
+    from gpt_tools.wire.connections import ConnectTimeout
+
+    refused = ConnectionRefusedError(errno.ECONNREFUSED, "refused")
+    first, second = retrypolicy.unreachable_fails_fast(), retrypolicy.unreachable_fails_fast()
+    seen: dict[str, bool] = {}
+    entered, ended = threading.Event(), threading.Event()
+
+    def other() -> None:  # overlaps with first: enters after it, ends before it
+        with second:
+            seen["inside"] = retrypolicy.retry_unanswered(refused)
+            entered.set()
+            ended.wait(10)
+
+    with first:
+        assert not retrypolicy.retry_unanswered(ConnectTimeout("timed out connecting"))
+        worker = threading.Thread(target=other)
+        worker.start()
+        entered.wait(10)
+        seen["elsewhere"] = _in_thread(lambda: retrypolicy.retry_unanswered(refused))
+    ended.set()
+    worker.join(10)
+    assert seen == {"inside": False, "elsewhere": True}
+    assert retrypolicy.retry_unanswered(refused) and _in_thread(lambda: retrypolicy.retry_unanswered(refused))
+    assert retrypolicy.retry_unanswered(TimeoutError("a read timeout is not a connect timeout"))
+
+
+def _in_thread(probe: Callable[[], bool]) -> bool:
+    got: list[bool] = []
+    worker = threading.Thread(target=lambda: got.append(probe()))
+    worker.start()
+    worker.join(10)
+    return got[0]

@@ -9,6 +9,7 @@ reply that passed every guard is cached as a result, and it is checked again bef
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
@@ -172,7 +173,9 @@ def run_in_parallel(plan: Plan, count: int, work: Callable[[Plan, int], T]) -> l
     first: BaseException | None = None
     try:
         for index in range(count):
-            futures.append(pool.submit(work, plan, index))
+            # In a copy of this thread's context: settings held in context variables (the filter's
+            # fail-fast switch, wire/retrypolicy.py) hold for every chunk.
+            futures.append(pool.submit(contextvars.copy_context().run, work, plan, index))
         wait(futures, return_when=FIRST_EXCEPTION)
         first = next((f.exception() for f in futures if f.done() and f.exception() is not None), None)
         if first is not None and plan.session.cache is None:

@@ -23,6 +23,20 @@ from gpt_tools.errors import UsageError
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
+class ConnectTimeout(TimeoutError):
+    """The connect timeout ran out before the connection was made (TCP, a proxy's tunnel, the TLS
+    handshake): unlike a read timeout, nothing was sent, and the host may be swallowing connections."""
+
+
+def connect(conn: http.client.HTTPConnection) -> None:
+    """Open conn's connection within its (connect) timeout; a timeout is a ConnectTimeout."""
+    try:
+        conn.connect()
+    except TimeoutError as exc:  # socket.timeout: only the connect timeout applies until connect() returns
+        conn.close()
+        raise ConnectTimeout(f"timed out connecting after {conn.timeout:g} s (connect_timeout)") from exc
+
+
 class ProxyRefused(OSError):
     """The proxy answered CONNECT with an error status (407: it wants credentials)."""
 

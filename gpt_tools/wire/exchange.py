@@ -131,7 +131,7 @@ def exchange(
         watch: CancelWatch | None = None
         try:
             if conn.sock is None:
-                conn.connect()
+                connections.connect(conn)  # a timeout here is a ConnectTimeout: nothing was sent
             if cancel is not None:
                 watch = CancelWatch(conn.sock, cancel)
             method, target, body, headers = request

@@ -5,12 +5,13 @@ Held to `openai._base_client` (`_should_retry`, `_parse_retry_after_header`, `_c
 server asked for (retry-after-ms, Retry-After in seconds or as an HTTP date) when that is a sensible
 positive number, else exponential backoff with jitter. One deliberate difference: a 429 for an exhausted
 quota is not retried (it never succeeds on retry); `x-should-retry: true` still wins. A request that got no
-answer at all is retried too, as the SDK does, unless the process asked unreachable hosts to fail fast.
+answer at all is retried too, as the SDK does, unless the caller asked unreachable hosts to fail fast.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import email.utils
 import errno
 import math
@@ -20,36 +21,45 @@ import time
 from collections.abc import Iterator
 from email.message import Message
 
+from gpt_tools.wire.connections import ConnectTimeout
+
 INITIAL_RETRY_DELAY = 0.5
 MAX_RETRY_DELAY = 8.0
 _INFINITY_LITERALS = frozenset({"inf", "+inf", "infinity", "+infinity"})
 _UNREACHABLE_ERRNOS = frozenset({errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH})
-_unreachable_retried = [True]  # process-wide: gpt-filter's threads (chunks) must all see it
+# A context variable, not a global: it holds for the caller's own thread (and the chunk threads it
+# starts, which run in copies of its context: core/rewrite.py), never for another thread's CLI or
+# library run in the same process, and nested or overlapping uses each restore their own value.
+_unreachable_retried = contextvars.ContextVar("gpt_tools_unreachable_retried", default=True)
 
 
 def unreachable(exc: BaseException) -> bool:
-    """Nobody listens there, no route leads there, or the host name does not resolve."""
-    return isinstance(exc, socket.gaierror) or (isinstance(exc, OSError) and exc.errno in _UNREACHABLE_ERRNOS)
+    """Nobody listens there, no route leads there, the host name does not resolve, or the connect
+    timeout ran out (a host or firewall that swallows connections: ConnectTimeout, not a read timeout)."""
+    if isinstance(exc, (socket.gaierror, ConnectTimeout)):
+        return True
+    return isinstance(exc, OSError) and exc.errno in _UNREACHABLE_ERRNOS
 
 
 def retry_unanswered(exc: BaseException) -> bool:
     """Whether a request that failed before the server answered (connecting, sending) is worth another try."""
-    return _unreachable_retried[0] or not unreachable(exc)
+    return _unreachable_retried.get() or not unreachable(exc)
 
 
 @contextlib.contextmanager
 def unreachable_fails_fast() -> Iterator[None]:
-    """Inside: an unreachable host fails at once instead of after max_retries backoffs (7-12 s).
+    """Inside (this thread, and threads started in copies of its context): an unreachable host fails
+    at once instead of after max_retries backoffs (7-12 s; connect_timeout x (max_retries + 1) for a
+    host that swallows connections).
 
     For front ends a user waits on with nothing else to do (a Vim filter): the server that refused the
     connection a second ago almost never accepts it a few seconds later. Other failures retry as before.
     """
-    before = _unreachable_retried[0]
-    _unreachable_retried[0] = False
+    token = _unreachable_retried.set(False)
     try:
         yield
     finally:
-        _unreachable_retried[0] = before
+        _unreachable_retried.reset(token)
 
 
 def should_retry(status: int, code: str | None, headers: Message) -> bool:
