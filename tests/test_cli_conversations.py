@@ -235,3 +235,17 @@ def test_json_failures_print_the_error_object_with_the_exit_status(api: FakeOpen
         assert code == 2 and "error:" in err  # stdout was empty
         error = json.loads(out)
         assert error["status"] == "error" and error["code"] == 2 and error["error"] == "UsageError"
+
+
+def test_last_names_this_projects_last_conversation_in_show_export_and_rm(api: FakeOpenAI) -> None:
+    code, _, err = _cli("conversations", "show", "last")
+    assert code == 2 and "no conversation in" in err
+    older = _talk("Summarizer", "teh older")
+    assert run_program("gpt-tools", "run", "DocWriter", "-c", "-t", "draft it").returncode == 0
+    [newer] = [p.stem for p in _state().glob("conv-*.json") if p.stem != older.id]
+    code, out, _ = _cli("conversations", "show", "last")  # it was "no conversation 'last'"
+    assert code == 0 and out.startswith(f"{newer} · DocWriter")
+    code, out, _ = _cli("conversations", "export", "last", "--json")
+    assert code == 0 and json.loads(out)["id"] == newer
+    code, _, err = _cli("conversations", "rm", "last")
+    assert code == 0 and f"removed {newer}" in err and (_state() / f"{older.id}.json").exists()

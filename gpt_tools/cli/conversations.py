@@ -40,7 +40,7 @@ def conversations_group() -> None:
 
     A plain `gpt-tools run` is not part of any conversation: only `run --continue` (`-c`),
     `run --conversation ID`, `chat` and the editor's :GptChat make and continue them. An ID may be
-    given by a unique prefix (`conv-` may be left out).
+    given by a unique prefix (`conv-` may be left out); `last` is this project's last conversation.
     """
 
 
@@ -129,6 +129,19 @@ def _list(here: bool, as_json: bool) -> int:
     return 0
 
 
+def _resolved(given: str) -> str:
+    """The ID that given names: an ID, a unique prefix of one, or `last` (this project's last one)."""
+    from gpt_tools.state import conversation
+
+    if given != conversation.LAST:
+        return conversation.resolve_id(given)
+    project = _project()
+    talk = conversation.latest(project)
+    if talk is None:
+        raise UsageError(f"no conversation in {project} yet; `gpt-tools conversations list` shows them all")
+    return talk.id
+
+
 def _project() -> Path:
     from gpt_tools.config.loader import load_config
     from gpt_tools.state import conversation
@@ -147,7 +160,7 @@ def show_command(conversation_id: str, as_json: bool) -> int:
 def _show(conversation_id: str, as_json: bool) -> int:
     from gpt_tools.state import conversation
 
-    talk = conversation.find(conversation_id)
+    talk = conversation.load(_resolved(conversation_id))
     console = Console(PROGRAM)
     if as_json:
         console.result(json_text({**asdict(talk), "turns": _turns(talk)}))
@@ -171,7 +184,7 @@ def rm_command(conversation_ids: tuple[str, ...]) -> int:
     from gpt_tools.state import conversation
 
     console = Console(PROGRAM)
-    found = dict.fromkeys(conversation.resolve_id(given) for given in conversation_ids)
+    found = dict.fromkeys(_resolved(given) for given in conversation_ids)
     for conversation_id in found:
         try:
             talk = conversation.load(conversation_id)
@@ -212,8 +225,8 @@ def export_command(conversation_id: str, as_json: bool) -> int:
     from gpt_tools.state import conversation
 
     if as_json:
-        return json_failures(True, lambda: _print_json(asdict(conversation.find(conversation_id))))
-    talk = conversation.find(conversation_id)
+        return json_failures(True, lambda: _print_json(asdict(conversation.load(_resolved(conversation_id)))))
+    talk = conversation.load(_resolved(conversation_id))
     text = markdown(talk)
     Console(PROGRAM).result(printable(text, keep_newlines=True) if sys.stdout.isatty() else text)
     return 0
