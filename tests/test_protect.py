@@ -523,6 +523,17 @@ def test_an_opt_out_region_ending_the_document_may_get_text_after_it() -> None:
     assert unmask(masked.text + "\n\nMore.", masked) == text + "\n\nMore."
 
 
+@pytest.mark.parametrize("mode", ["document", "edits"])
+def test_a_document_starting_with_a_bom_keeps_its_first_line_opt_out(
+    api: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    monkeypatch.setenv("GPT_TOOLS_OUTPUT", mode)
+    text = "\ufeff<!-- gpt-tools: off -->\nteh kept\n<!-- gpt-tools: on -->\n\nFix teh rest.\n"
+    done = run_program("gpt-filter", "MarkdownLinter", stdin=text.encode())
+    assert (done.returncode, done.stdout.decode()) == (0, text.replace("Fix teh", "Fix the")), done.stderr
+    assert "teh kept" not in str(api.model_requests()[-1].body)
+
+
 def test_marker_like_text_with_nothing_hidden_is_just_text() -> None:
     from gpt_tools.markdown import edit_guard, protect_explain
 

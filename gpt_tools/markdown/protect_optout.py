@@ -4,7 +4,7 @@
     … left byte for byte as it is …
     <!-- gpt-tools: on -->
 
-Each marker is an HTML comment alone on its line (spaces around and inside it allowed, in a list item or
+Each marker is an HTML comment alone on its line, in any case (spaces around and inside it allowed, in a list item or
 quote too), as markdown-it sees it: one shown inside a code block, or inside a larger HTML block, is
 text, never a marker. A region runs from the start of its `off` line to the end of the next `on` line,
 both markers included; an `off` with no `on` after it runs to the end of the document. A second `off`
@@ -25,13 +25,14 @@ KIND = "opt-out region"
 OFF = "<!-- gpt-tools: off -->"
 ON = "<!-- gpt-tools: on -->"
 # markdown-it gives an HTML block's content with LF endings and without its container prefix.
-_MARKER = re.compile(r"<!--[ \t]*gpt-tools:[ \t]*(off|on)[ \t]*-->")
-_NEEDLE = "gpt-tools:"  # a document without it has no region, and skips the parse
+# Any case: an author who wrote `<!-- GPT-Tools: OFF -->` means it, and a marker missed sends the region.
+_MARKER = re.compile(r"<!--[ \t]*gpt-tools:[ \t]*(off|on)[ \t]*-->", re.IGNORECASE)
+_NEEDLE = re.compile("gpt-tools:", re.IGNORECASE)  # a document without it has no region, and skips the parse
 
 
 def maybe(text: str) -> bool:
     """Whether text could hold an opt-out marker: the cheap test before any parse."""
-    return _NEEDLE in text
+    return _NEEDLE.search(text) is not None
 
 
 def _switch(shape: Shape) -> str | None:
@@ -39,7 +40,7 @@ def _switch(shape: Shape) -> str | None:
     if shape[0] != "html_block":
         return None
     found = _MARKER.fullmatch(shape[2].strip())
-    return found.group(1) if found else None
+    return found.group(1).lower() if found else None
 
 
 def regions(blocks: list[tuple[int, int, Shape]], line_count: int) -> list[tuple[int, int]]:
