@@ -88,3 +88,21 @@ def test_dry_run_of_a_document_of_many_requests_shows_the_first_ones_and_counts_
     assert len(out) < 25 * 2_500  # bounded by the requests shown, not by the document
     assert main(["run", "Simplifier", "doc.md", "--dry-run", "-O", "chunk_tokens", "300", "--json"]) == 0
     assert len(json.loads(capfd.readouterr().out)["requests"]) == count
+
+
+def test_dry_run_shows_the_instructions_each_request_is_sent_with(
+    api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A rewriter's request adds what its chunk's markers stand for to the instructions: the dry run
+    shows it too, and with --json the instructions plus a request's note are what the server gets."""
+    config = '[assistants.Mine]\nmode = "rewrite"\ninstructions = "Fix typos."\n'
+    Path("gpt-tools.toml").write_text("max_retries = 0\n" + config)
+    Path("doc.md").write_text("# Notes\n\nteh text with `code` in it\n")
+    assert main(["run", "Mine", "doc.md", "--dry-run"]) == 0
+    out = capfd.readouterr().out
+    assert "its instructions end with what its markers are (" in out and "inline code" in out
+    assert main(["run", "Mine", "doc.md", "--dry-run", "--json"]) == 0
+    plan = json.loads(capfd.readouterr().out)
+    assert main(["run", "Mine", "doc.md"]) == 0
+    [request] = api.model_requests()
+    assert request.body["instructions"] == plan["instructions"] + plan["notes"][0]
