@@ -8,8 +8,11 @@ on bench/filter_startup.py's ~4 KB document with six typos, in interleaved round
   (b) unchanged didSave again with nothing changed: the result cache answers, 0 requests
 
 Every round is checked: (a) publishes the diagnostics for its new version and costs exactly one request,
-(b) costs none (GET /_fake/requests). (b)'s time is the server's own overhead on a re-save
-(target < 20 ms). The debounce is set to 0 so that it does not count.
+(b) costs none (GET /_fake/requests), each counted once the check behind it is in the run log. Two
+times per save: until the diagnostics are published (for (b), the server's own overhead on a re-save,
+target < 20 ms: it shows what it found for that text at once), and until the check behind them is
+logged (for (b), the confirming check the result cache answers). The debounce is 0 so that it does
+not count.
 
     .venv/bin/python bench/lsp_save.py [--rounds 5] [--ttfb 0.3] [--tokens-per-s 80]
 
@@ -19,7 +22,9 @@ Exits 0 when the target is met, 1 when not, 2 when the benchmark itself could no
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -48,13 +53,24 @@ def _environment(tmp: Path, url: str) -> None:
         XDG_STATE_HOME=str(tmp / "state"),
         XDG_DATA_HOME=str(tmp / "data"),
         XDG_CACHE_HOME=str(tmp / "cache"),
+        GPT_TOOLS_RUN_LOG=str(tmp / "runs.sqlite3"),
         OPENAI_BASE_URL=url,
         OPENAI_API_KEY=benchlib.API_KEY,
     )
 
 
-def _timed_save(client: LspClient, uri: str, version: int) -> float:
-    mark = client.mark()
+def _runs(tmp: Path) -> int:
+    """The rows of the server's run log (GPT_TOOLS_RUN_LOG): one per check, from the cache or not."""
+    path = tmp / "runs.sqlite3"
+    if not path.exists():
+        return 0
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        return int(db.execute("SELECT count(*) FROM runs").fetchone()[0])
+
+
+def _timed_save(client: LspClient, uri: str, version: int, tmp: Path) -> tuple[float, float]:
+    """(seconds to the diagnostics, seconds until the check behind them is logged)."""
+    mark, logged = client.mark(), _runs(tmp)
     started = time.perf_counter()
     client.save(uri)
     client.wait_for(
@@ -62,7 +78,13 @@ def _timed_save(client: LspClient, uri: str, version: int) -> float:
         timeout=60,
         after=mark,
     )
-    return time.perf_counter() - started
+    shown = time.perf_counter() - started
+    deadline = started + 60
+    while _runs(tmp) == logged:
+        if time.perf_counter() > deadline:
+            raise benchlib.BenchError("the check behind a save never reached the run log")
+        time.sleep(0.001)
+    return shown, time.perf_counter() - started
 
 
 def _requests(url: str) -> int:
@@ -82,17 +104,17 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
             client.initialize(root=work, options={"debounceMs": 0})
             uri = client.open(path, DOCUMENT)
             client.diagnostics(uri, timeout=60)  # the first check (on open) is not timed
-            changed: list[float] = []
-            unchanged: list[float] = []
+            changed: list[tuple[float, float]] = []
+            unchanged: list[tuple[float, float]] = []
             for round_ in range(args.rounds):  # the same size every round: one new typo in place of the last
                 text = DOCUMENT + f"\nOne more teh line, number {round_}.\n"
                 version = round_ + 2
                 client.change(uri, text, version)
                 before = _requests(url)
-                changed.append(_timed_save(client, uri, version))
+                changed.append(_timed_save(client, uri, version, tmp))
                 if _requests(url) != before + 1:
                     raise benchlib.BenchError("a changed document did not cost exactly one request")
-                unchanged.append(_timed_save(client, uri, version))
+                unchanged.append(_timed_save(client, uri, version, tmp))
                 if _requests(url) != before + 1:
                     raise benchlib.BenchError("an unchanged re-save sent a request")
             status = client.close()
@@ -103,17 +125,22 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
     return _report(changed, unchanged, args)
 
 
-def _report(changed: list[float], unchanged: list[float], args: argparse.Namespace) -> int:
-    overhead = statistics.median(unchanged) * 1000
+def _report(changed: list[tuple[float, float]], unchanged: list[tuple[float, float]], args: argparse.Namespace) -> int:
+    overhead = statistics.median(shown for shown, _ in unchanged) * 1000
     pace = f"ttfb {args.ttfb} s, {args.tokens_per_s:g} tokens/s"
     print(f"gpt-tools lsp didSave -> publishDiagnostics, {args.rounds} rounds, {pace}")
-    print("| save | requests | median (ms) | runs (ms) |")
-    print("|---|---:|---:|---|")
+    print("| save | requests | diagnostics shown, median (ms) | check logged, median (ms) | shown, each run (ms) |")
+    print("|---|---:|---:|---:|---|")
     for name, runs, requests in (("changed document", changed, 1), ("unchanged re-save", unchanged, 0)):
-        shown = ", ".join(f"{run * 1000:.0f}" for run in runs)
-        print(f"| {name} | {requests} | {statistics.median(runs) * 1000:.1f} | {shown} |")
+        shown = ", ".join(f"{run * 1000:.0f}" for run, _ in runs)
+        median_shown = statistics.median(run for run, _ in runs) * 1000
+        median_logged = statistics.median(done for _, done in runs) * 1000
+        print(f"| {name} | {requests} | {median_shown:.1f} | {median_logged:.1f} | {shown} |")
     verdict = "PASS" if overhead < TARGET_MS else "FAIL"
-    print(f"unchanged re-save: {overhead:.1f} ms median, target < {TARGET_MS:.0f} ms, 0 requests: {verdict}")
+    print(
+        f"unchanged re-save: {overhead:.1f} ms median to the diagnostics, "
+        f"target < {TARGET_MS:.0f} ms, 0 requests: {verdict}"
+    )
     return 0 if overhead < TARGET_MS else 1
 
 

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import program
-
 Message = dict[str, Any]
+GPT_TOOLS = Path(sys.executable).parent / "gpt-tools"  # the console script next to the running interpreter
 
 CAPABILITIES: dict[str, Any] = {
     "window": {"workDoneProgress": True},
@@ -41,7 +41,7 @@ def uri_of(path: Path) -> str:
 class LspClient:
     def __init__(self, command: Sequence[str] | None = None, *, cwd: Path | None = None) -> None:
         self.process = subprocess.Popen(
-            list(command or [program("gpt-tools"), "lsp"]),
+            list(command or [str(GPT_TOOLS), "lsp"]),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -4,8 +4,9 @@ the document's own project, and errors told with window/showMessage while the se
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,13 @@ def _doc(name: str, text: str, folder: Path | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(text.encode("utf-8"))
     return path
+
+
+def _wait(condition: Callable[[], bool], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
 
 
 def _ranges(items: list[dict]) -> list[tuple[int, int, int, int]]:
@@ -76,14 +84,11 @@ def test_a_client_lost_during_a_check_ends_the_server_and_hangs_up_its_request(
     client = LspClient()
     client.initialize()
     client.open(_doc("a.md", TYPO))
-    client.wait_for(lambda m: m.get("method") == "$/progress")  # the check is in flight
+    _wait(lambda: api.held == 1)  # the check's request is in flight
     assert client.process.stdin is not None
     client.process.stdin.close()
     assert client.process.wait(20) == 0
-    deadline = time.monotonic() + 20
-    while api.hung_up != 1:  # the fake sees the closed connection on its next look
-        assert time.monotonic() < deadline, "the model request was not hung up"
-        time.sleep(0.02)
+    _wait(lambda: api.hung_up == 1)  # the fake sees the closed connection on its next look
 
 
 # -- diagnostics
@@ -145,6 +150,22 @@ def test_retries_are_reported_as_progress(lsp: LspClient, api: FakeOpenAI) -> No
     assert values[0]["message"].startswith("MarkdownLinter: a.md: retrying in 0.4 s")
     assert values[1]["message"].startswith("MarkdownLinter: a.md: retrying in 0.4 s")
     assert values[2]["message"] == "2 suggestions"
+
+
+def test_an_unchanged_resave_shows_the_diagnostics_at_once_and_again_when_the_config_changed_them(
+    lsp: LspClient, api: FakeOpenAI
+) -> None:
+    uri = lsp.open(_doc("a.md", TYPO))
+    assert len(lsp.diagnostics(uri)) == 2
+    config = Path(os.environ["GPT_TOOLS_CONFIG"])
+    config.write_text(config.read_text() + 'model = "another-model"\n', encoding="utf-8")
+    api.responder = lambda text: text.replace("recieve", "receive")  # the other model finds one
+    mark = lsp.mark()
+    lsp.save(uri)
+    assert len(lsp.diagnostics(uri, after=mark)) == 2  # at once: what was found for this text
+    mark = lsp.mark()
+    assert [d["data"]["old"] for d in lsp.diagnostics(uri, after=mark)] == ["recieve"]  # then the new config's
+    assert len(api.model_requests()) == 2
 
 
 def test_changes_never_check_saves_do_and_close_clears(lsp: LspClient, api: FakeOpenAI) -> None:

@@ -1,7 +1,9 @@
 """Diagnostics: when a document is checked, and how its results reach the client.
 
 A document is checked on open and on save (settings.check), never on a change: each check costs
-money. Saves closer together than settings.debounceMs start one check. A save while a check of the
+money. A save of the text last checked shows its diagnostics again at once, then confirms them with a
+check (answered by the result cache, no request; shown again only if they differ: the config changed).
+Saves closer together than settings.debounceMs start one check. A save while a check of the
 same text is in flight starts none; a save of another text cancels the older check (its socket is
 closed) and checks the new one. Results are kept per document with the text they were computed for,
 and re-anchored onto the text the document has when they are shown (anchor.py): pushed with
@@ -109,7 +111,10 @@ async def check(server: GptToolsServer, uri: str, trigger: Literal["open", "save
         if flight.text == text:
             return  # that check's result is this text's
         flight.cancel.set()
-    await _run_check(server, uri, path, text, version)
+    held = server.checked.get(uri)
+    if held is not None and held.text == text:
+        publish(server, uri)  # an unchanged re-save: what was found is shown again at once ...
+    await _run_check(server, uri, path, text, version)  # ... and confirmed (the result cache: no request)
 
 
 async def _run_check(server: GptToolsServer, uri: str, path: Path, text: str, version: int | None) -> None:
@@ -146,5 +151,7 @@ async def _run_check(server: GptToolsServer, uri: str, path: Path, text: str, ve
     progress.end(f"{len(fixes)} suggestion{'' if len(fixes) == 1 else 's'}")
     if flight.cancel.is_set() or not server.is_open(uri):
         return
+    held = server.checked.get(uri)
     server.checked[uri] = Checked(version=version, text=text, fixes=fixes)
-    publish(server, uri)
+    if held is None or (held.text, held.fixes) != (text, fixes):  # else shown already
+        publish(server, uri)
