@@ -122,6 +122,13 @@ def test_dry_run_of_one_file_says_1_request_for_1_file(files: dict[str, Path], a
     assert f"{batch_id}  MarkdownLinter  1 file  " in capfd.readouterr().out
 
 
+def test_a_file_empty_but_for_a_bom_is_skipped(files: dict[str, Path], api: FakeOpenAI, capfd) -> None:
+    Path("docs/bom.md").write_bytes(b"\xef\xbb\xbf\n")
+    assert _batch("submit", "MarkdownLinter", "docs/bom.md", str(files["typo"]), "--dry-run") == 0
+    out, err = capfd.readouterr()
+    assert "docs/bom.md: skipped: empty" in err and "dry run: 1 request for 1 file (" in out
+
+
 def test_dry_run_sends_nothing(files: dict[str, Path], api: FakeOpenAI, capfd) -> None:
     assert _batch("submit", "MarkdownLinter", "docs", "--dry-run") == 0
     assert "dry run: 6 requests for 4 files" in capfd.readouterr().out

@@ -148,3 +148,13 @@ def test_empty_model_is_a_usage_error(api: FakeOpenAI, flag: str) -> None:
     assert done.returncode == 2
     assert b"expected a model name, got ''" in done.stderr
     assert api.model_requests() == []
+
+
+@pytest.mark.parametrize("program_args", [("gpt-filter", "ProofReader"), ("gpt-tools", "run", "ProofReader", "-")])
+def test_input_empty_but_for_a_bom_is_refused_unsent_like_whitespace(
+    api: FakeOpenAI, program_args: tuple[str, ...]
+) -> None:
+    bom = b"\xef\xbb\xbf\n\n"  # str.strip() keeps U+FEFF: it must not pay for a request about nothing
+    done = run_program(*program_args, stdin=bom)
+    assert done.returncode == 2 and b"the input is empty" in done.stderr
+    assert api.model_requests() == []

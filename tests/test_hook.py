@@ -660,3 +660,15 @@ def test_a_file_name_that_is_not_utf8_is_fixed_and_reported_escaped(
     assert Path(bad).read_text() == FIXED and Path("z.md").read_text() == FIXED
     out = capfd.readouterr().out.splitlines()
     assert out[0] == ("fixed bad\\udcff.md" if output_format == "text" else "::warning file=bad\\udcff.md::fixed")
+
+
+def test_a_file_empty_but_for_a_bom_is_unchanged_and_never_sent(
+    api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    Path("bom.md").write_bytes(b"\xef\xbb\xbf")
+    Path("bomlines.md").write_bytes(b"\xef\xbb\xbf\r\n\r\n")
+    assert _run("bom.md", "bomlines.md") == 0
+    assert capfd.readouterr().out.splitlines() == [
+        "gpt-tools-hook: 2 files checked, 0 changed, 2 unchanged, 0 skipped, 0 failed; 0 requests sent"
+    ]
+    assert api.model_requests() == [] and Path("bom.md").read_bytes() == b"\xef\xbb\xbf"

@@ -148,7 +148,7 @@ class Engine:
             text = decode_input(original, source=path)
         except GptToolsError as exc:
             return FileCheck(path, original, note=f"skipped: {exc}")
-        if not text.strip():
+        if not text.removeprefix("\ufeff").strip():  # empty but for a BOM (strip() keeps it): nothing to pay for
             return FileCheck(path, original, fixed=original)
         return self._run(path, original, text)
 

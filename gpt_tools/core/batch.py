@@ -228,7 +228,7 @@ def _read(path: Path, settings: Settings, max_bytes: int, *, edits: bool = False
         return f"skipped: it {exc.reason}" + (" (--max-bytes)" if exc.too_large else "")
     try:
         text = decode_input(data, source=shown(path))
-        if not text.strip():
+        if not text.removeprefix("\ufeff").strip():  # a BOM alone is empty too
             return "skipped: empty"
         prepared = (
             prepare_raw(text, chunk_tokens=settings.edit_chunk_tokens)

@@ -58,10 +58,11 @@ def check_input(
     `texts` is the user's input; `context` (instructions, knowledge files) goes out with it, so it is
     scanned for secrets and NULs too, but does not count as input.
     """
-    if not any(text.strip() for text in texts.values()):
+    # A BOM alone is empty too (str.strip() keeps U+FEFF): it would pay for a request about nothing.
+    if not any(text.removeprefix("\ufeff").strip() for text in texts.values()):
         raise InputRefused("the input is empty; nothing to send")
     document = texts.get("input")  # batch passes a single document under its file name: covered above
-    if assistant.rewrites and document is not None and not document.strip():
+    if assistant.rewrites and document is not None and not document.removeprefix("\ufeff").strip():
         # Its reply replaces the document: an empty one would be "fixed" into an empty file, whatever
         # else is attached.
         raise InputRefused(f"{assistant.name} rewrites a document and the document is empty; nothing to send")
