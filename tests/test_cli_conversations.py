@@ -249,3 +249,17 @@ def test_last_names_this_projects_last_conversation_in_show_export_and_rm(api: F
     assert code == 0 and json.loads(out)["id"] == newer
     code, _, err = _cli("conversations", "rm", "last")
     assert code == 0 and f"removed {newer}" in err and (_state() / f"{older.id}.json").exists()
+
+
+def test_continue_with_an_assistant_the_config_no_longer_defines_says_which_conversation(api: FakeOpenAI) -> None:
+    config = Path(os.environ["GPT_TOOLS_CONFIG"])
+    defined = config.read_text()
+    config.write_text(defined + '\n[assistants.Mine]\ninstructions = "Be brief."\n')
+    assert run_program("gpt-tools", "run", "Mine", "-c", "-t", "teh one").returncode == 0
+    config.write_text(defined)  # Mine is gone
+    talk = conversation.latest(Path.cwd())
+    assert talk is not None
+    for args in (["run", "-c", "-t", "more"], ["chat", "-c"]):
+        code, _, err = _cli(*args)
+        assert code == 2 and f"conversation {talk.id} is with 'Mine', which this project's config no longer" in err
+    assert len(api.model_requests()) == 1

@@ -250,15 +250,26 @@ def continued(name: str | None, files: tuple[str, ...], conversation_id: str | N
 
 def continued_assistant(conversation_id: str | None) -> str:
     """The assistant of the conversation `--continue`/`--conversation ID` names when no NAME is given."""
+    from gpt_tools.config.loader import load_config
+    from gpt_tools.errors import UnknownAssistant
     from gpt_tools.state import conversation
 
     if conversation_id and conversation_id != conversation.LAST:
-        return conversation.find(conversation_id).assistant
-    project = _project()
-    talk = conversation.latest(project)
-    if talk is None:
-        raise UsageError(
-            f"no conversation in {project} yet; start one with `gpt-tools run NAME --continue` or "
-            "`gpt-tools chat NAME` (a plain run is not part of any conversation)"
-        )
+        talk = conversation.find(conversation_id)
+    else:
+        project = _project()
+        found = conversation.latest(project)
+        if found is None:
+            raise UsageError(
+                f"no conversation in {project} yet; start one with `gpt-tools run NAME --continue` or "
+                "`gpt-tools chat NAME` (a plain run is not part of any conversation)"
+            )
+        talk = found
+    try:
+        load_config().assistant(talk.assistant)
+    except UnknownAssistant:  # the user never typed the name: say where it comes from
+        raise UnknownAssistant(
+            f"conversation {talk.id} is with {talk.assistant!r}, which this project's config no longer "
+            "defines; name an assistant to start a new conversation, or define it again to continue"
+        ) from None
     return talk.assistant
