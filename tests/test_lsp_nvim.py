@@ -1,6 +1,7 @@
 """Real Neovim 0.7's built-in LSP client with `gpt-tools lsp` (vim.lsp.start_client, as editor/LSP.md sets it
 up): after `:write` the check's diagnostics are in the buffer (vim.diagnostic.get), and a quick fix chosen
-through vim.lsp.buf.code_action (vim.ui.select picking it) changes exactly its text."""
+through vim.lsp.buf.code_action (vim.ui.select picking it) changes exactly its text; an assistant chosen on a
+selection (range_code_action, then codeAction/resolve) rewrites that selection only."""
 
 from __future__ import annotations
 
@@ -47,6 +48,18 @@ end
 vim.lsp.buf.code_action({ only = { 'quickfix' } })
 """
 
+# An assistant on a selection: the action is listed without its edit, and Neovim asks codeAction/resolve.
+RANGE = """
+local wanted, first, last = ...
+vim.ui.select = function(items, _, on_choice)
+  for index, item in ipairs(items) do
+    if item[2].title == wanted then return on_choice(item, index) end
+  end
+  on_choice(nil, nil)
+end
+vim.lsp.buf.range_code_action({ only = { 'refactor.rewrite' } }, { first, 0 }, { last, 0 })
+"""
+
 
 @pytest.fixture
 def editor(api: FakeOpenAI, edits_mode: None, tmp_path: Path) -> Iterator[Any]:
@@ -88,3 +101,19 @@ def test_diagnostics_after_write_and_a_quick_fix_changes_exactly_its_text(editor
     )
     assert changed == [*lines[:3], "Second the line."]
     assert len(api.model_requests()) == 1
+
+
+def test_an_assistant_chosen_on_a_selection_rewrites_only_that_selection(editor: Any, api: FakeOpenAI) -> None:
+    path = Path.cwd() / "notes.md"
+    lines = ["# Notes", "", "teh first line", "teh second line", "teh third line"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    editor.command(f"edit {path}")
+    wait_for("the client to attach", lambda: editor.exec_lua("return #vim.lsp.buf_get_clients(0)") == 1)
+    wait_for("the check on open", lambda: len(_diagnostics(editor)) == 3)
+    sent = len(api.model_requests())
+    editor.exec_lua(RANGE, "gpt-tools: ProofReader: rewrite the selection", 4, 5)  # lines 4 up to 5: the second
+    changed = wait_for(
+        "the rewrite", lambda: editor.current.buffer[:] if editor.current.buffer[3] != lines[3] else None
+    )
+    assert changed == [*lines[:3], "the second line", lines[4]]
+    assert len(api.model_requests()) == sent + 1
