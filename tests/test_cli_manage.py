@@ -129,6 +129,8 @@ ERRORS = [
     (["assistant", "create", "X", "--instructions", "a", "--instruction-name", "review"], "give the instructions once"),
     (["assistant", "create", "X", "--instructions", " "], "--instructions: the text is empty"),
     (["assistant", "create", "X", "--instructions-file", "gone.md"], "--instructions-file: gone.md: no such file"),
+    (["assistant", "create", "X", "--instructions-file", "instructions"], "instructions: a folder, not a file"),
+    (["assistant", "create", "X", "--instructions", "a", "--input-files", "instructions"], "must be regular files"),
     (["assistant", "create", "X", "--instructions", "a", "--temperature", "3"], "temperature: expected at least 0"),
 ]
 

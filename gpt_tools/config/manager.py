@@ -98,7 +98,8 @@ def _instruction_source(changes: Changes, config: Config, folder: Path, cwd: Pat
         return "instructions", changes.instructions
     if changes.instructions_file is not None:
         if not (cwd / changes.instructions_file).is_file():
-            raise UsageError(f"--instructions-file: {changes.instructions_file}: no such file; nothing was written")
+            why = _not_a_file(cwd / changes.instructions_file)
+            raise UsageError(f"--instructions-file: {changes.instructions_file}: {why}; nothing was written")
         return "instructions_file", _relative(cwd / changes.instructions_file, folder)
     return None
 
@@ -131,10 +132,20 @@ def _apply(entry: Any, changes: Changes, config: Config, folder: Path, cwd: Path
         entry["tools"] = tools
 
 
+def _not_a_file(path: Path) -> str:
+    """Why path, which is no regular file, cannot be read as one: a folder or a FIFO is no missing file."""
+    if not os.path.lexists(path):
+        return "no such file"
+    return "a folder, not a file" if path.is_dir() else "not a regular file (a FIFO, a device or a broken link)"
+
+
 def _check_files(names: Sequence[str], config: Config, folder: Path, cwd: Path) -> None:
     """Knowledge files must exist as regular files, and lie in the project until it is trusted."""
     missing = [name for name in names if not (cwd / name).is_file()]
     if missing:
+        odd = [f"{name} ({_not_a_file(cwd / name)})" for name in missing if os.path.lexists(cwd / name)]
+        if odd:
+            raise UsageError(f"input files must be regular files: {', '.join(odd)}")
         raise UsageError(f"input file not found: {', '.join(missing)}")
     path = _target(cwd)
     root = confinement(config, path)
