@@ -519,3 +519,26 @@ def test_run_sends_a_document_and_an_attachment_whose_secret_lines_are_marked(ap
     Path("data.bin").write_bytes(f"\0\0key = {AWS_ID}\n".encode())
     refused = run_program("gpt-tools", "run", "DocWriter", "-t", "describe", "notes.md", "--input-files", "data.bin")
     assert refused.returncode == 2 and b"data.bin, line 1" in refused.stderr
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Lines some editors show apart (U+2028, NEL, form feed) are not one line for the pragma.
+        f"Not a key <!-- pragma: allowlist secret -->\u2028{AWS_ID}\n",
+        f"Not a key <!-- pragma: allowlist secret -->\x85{AWS_ID}\n",
+        f"# pragma: allowlist nextline secret\x0c{AWS_ID}\n",
+        f"{AWS_ID}\u2029# pragma: allowlist secret\n",
+        # A secret over several lines needs each marked: the value is on the line after the pragma's.
+        f"# pragma: allowlist nextline secret\naws_secret_access_key =\n{AWS_SECRET}\n",
+        # A private key is the lines between BEGIN and END, which the BEGIN line's pragma does not mark.
+        PRIVATE_KEY.replace("KEY-----\n", "KEY----- <!-- pragma: allowlist secret -->\n", 1),
+    ],
+)
+def test_a_pragma_never_allows_a_secret_on_another_line(text: str) -> None:
+    assert len(find_secrets(text)) == 1
+
+
+def test_a_private_key_marked_on_every_line_is_allowed() -> None:
+    marked = "\n".join(f"{line} # pragma: allowlist secret" for line in PRIVATE_KEY.splitlines())
+    assert find_secrets(marked + "\n") == []

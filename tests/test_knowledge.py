@@ -199,12 +199,12 @@ def test_files_sync_list_and_prune_commands(kb: FakeOpenAI, capfd: pytest.Captur
 
     assert main(["files", "prune", "--dry-run"]) == 0
     out, err = capfd.readouterr()
-    assert out == f"would delete {old} k0.md\n" and "1 unused files to delete" in err
+    assert out == f"would delete {old} k0.md\n" and "1 unused file to delete" in err
     assert old in kb.files and len(state()["files"]) == 4
 
     assert main(["files", "prune"]) == 0
     out, err = capfd.readouterr()
-    assert out == f"deleted {old} k0.md\n" and "1 unused files deleted" in err
+    assert out == f"deleted {old} k0.md\n" and "1 unused file deleted" in err
     assert old not in kb.files and len(kb.files) == 3
     assert sha(FILES["kb/k0.md"]) not in state()["files"] and len(state()["files"]) == 3
     assert main(["files", "prune"]) == 0

@@ -85,22 +85,47 @@ def find_secrets(text: str, source: str = "input") -> list[SecretFinding]:
 def _find_in(text: str, source: str) -> list[SecretFinding]:
     findings: list[SecretFinding] = []
     starts: list[int] = []  # each line's offset, computed once a secret is found
+    broad: list[int] = []
     for kind, pattern in _SECRET_PATTERNS:
         for match in pattern.finditer(text):
             if kind != "a private key block" and _PLACEHOLDER.search(match.group(0)):
                 continue
             starts = starts or line_starts(text)
-            line = bisect_right(starts, match.start())
-            if not _allowed(text, starts, line):
-                findings.append(SecretFinding(source, line, kind))
+            broad = broad or [0, *accumulate(len(line) for line in text.splitlines(keepends=True))]
+            end = _key_end(text, match.end()) if kind == "a private key block" else match.end()
+            if not _allowed(text, broad, match.start(), end):
+                findings.append(SecretFinding(source, bisect_right(starts, match.start()), kind))
     return sorted(findings, key=lambda f: (f.source, f.line))
 
 
-def _allowed(text: str, starts: list[int], line: int) -> bool:
-    """Whether the author marked this line (1-based) as holding no secret, as detect-secrets reads it."""
-    here = text[starts[line - 1] : starts[line]] if line < len(starts) else text[starts[line - 1] :]
-    before = text[starts[line - 2] : starts[line - 1]] if line > 1 else ""
-    return bool(_ALLOW_LINE.search(here) or _ALLOW_NEXT.search(before))
+_KEY_EDGE = re.compile(r"-----(?:END|BEGIN) (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
+
+
+def _key_end(text: str, after: int) -> int:
+    """Where a private key block that starts before `after` ends: its END line (the key is the lines
+    between, which no pattern sees), else the next block's BEGIN, else the end of text."""
+    edge = _KEY_EDGE.search(text, after)
+    if edge is None:
+        return len(text)
+    return edge.end() if edge.group(0).startswith("-----END") else edge.start()
+
+
+def _allowed(text: str, broad: list[int], start: int, end: int) -> bool:
+    """Whether the author marked every line text[start:end] is on as holding no secret, as detect-secrets
+    reads it. Lines here break at every character some editor breaks at (str.splitlines: U+2028, NEL,
+    form feed... as well as LF and CR): a pragma shown on a line of its own never allows a secret next
+    to it, and a secret that runs over several lines needs each of them marked."""
+    first, last = bisect_right(broad, start), bisect_right(broad, max(start, end - 1))
+    return all(_line_allowed(text, broad, line) for line in range(first, last + 1))
+
+
+def _line_allowed(text: str, broad: list[int], line: int) -> bool:
+    here = text[broad[line - 1] : broad[line]] if line < len(broad) else text[broad[line - 1] :]
+    if _ALLOW_LINE.search(here):
+        return True
+    before = text[broad[line - 2] : broad[line - 1]] if line > 1 else ""
+    # `nextline` means the next line Markdown sees: not one only a U+2028 or a form feed starts.
+    return bool(_ALLOW_NEXT.search(before)) and before.endswith(("\n", "\r"))
 
 
 def scannable_text(data: bytes) -> str:
