@@ -158,3 +158,23 @@ def test_input_empty_but_for_a_bom_is_refused_unsent_like_whitespace(
     done = run_program(*program_args, stdin=bom)
     assert done.returncode == 2 and b"the input is empty" in done.stderr
     assert api.model_requests() == []
+
+
+def test_files_whose_names_are_not_utf8_are_sent_with_the_odd_bytes_escaped(api: FakeOpenAI) -> None:
+    """A name the file system allows but UTF-8 cannot encode: the run was a traceback (an attachment's
+    upload) or a request no server could read (the `<file path>` tag); now the byte is shown as `\\xff`."""
+    os.makedirs("docs")
+    Path(os.fsdecode(b"docs/notes\xff.md")).write_text("Some notes.\n")
+    Path(os.fsdecode(b"scan\xfe.pdf")).write_bytes(b"%PDF-1.4\x00\xff\xfe binary")
+    argv = ["run", "DocWriter", "-t", "Sum up.", os.fsdecode(b"docs/notes\xff.md")]
+    done = subprocess.run(
+        [program("gpt-tools"), *argv, "--input-files", os.fsdecode(b"scan\xfe.pdf")],
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    [request] = api.model_requests()
+    assert '<file path="docs/notes\\xff.md">\nSome notes.\n</file>' in user_text("responses", request.body)
+    [stored] = api.files.values()  # uploaded (a multipart quoted-string reads the backslash as an escape)
+    assert stored.filename.startswith("scan") and stored.filename.endswith("fe.pdf")

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,13 +31,20 @@ class RunInput:
     files: tuple[InputFile, ...] = ()
 
 
+def label(name: str) -> str:
+    """A file's name as the request carries it (`<file path="...">`, an upload's filename): a name that
+    is not UTF-8 (`doc\xff.md`, held by Python as a lone surrogate) with its odd bytes as `\xff`
+    escapes, since no request can be encoded with the surrogate in it."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
 def _read_file(name: str) -> InputFile:
     # Bounded, like --input-files: `run X /dev/zero` must be refused at the cap, not eat the memory.
     try:
         data = read_regular(Path(name), pipes=True)
     except FileRefused as exc:
         raise InputRefused(f"{name} {exc.reason}") from None
-    return InputFile(name, decode_input(data, source=name))
+    return InputFile(label(name), decode_input(data, source=name))
 
 
 def _read_stdin(stdin: BinaryIO) -> bytes:
@@ -136,6 +144,6 @@ def read_attachment(name: str) -> InputFile:
     except FileRefused as exc:
         raise InputRefused(f"{name} {exc.reason}") from None
     try:
-        return InputFile(name, decode_input(data, source=name))
+        return InputFile(label(name), decode_input(data, source=name))
     except InputRefused:
-        return InputFile(name, "", data=data)
+        return InputFile(label(name), "", data=data)
