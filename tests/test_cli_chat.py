@@ -262,7 +262,7 @@ def test_ctrl_c_in_the_editor_or_as_a_turn_starts_cancels_that_and_stays(
     # Ctrl-C the moment Enter is pressed, while the first turn loads the run path and starts its thread:
     # it cancels that turn (or what it sent), never the chat.
     chat.send(b"teh first\r")
-    chat.expect(b"teh first\r\n")
+    chat.expect(b"teh first\r\n\x1b[?2004l")  # readline has returned the line (and left the terminal)
     chat.send(b"\x03")
     chat.expect(b"cancel")
     chat.prompt()
