@@ -538,3 +538,15 @@ def test_within_refuses_a_symlink_leading_out_and_follows_one_inside(isolated_en
     link.symlink_to("real.json")
     assert write_atomic(link, b"new", within=isolated_env).changed
     assert (isolated_env / "real.json").read_text() == "new" and link.is_symlink()
+
+
+@pytest.mark.timeout(30)
+def test_a_regular_file_replaced_by_a_fifo_since_it_was_read_is_changed_meanwhile_not_opened(tmp_path: Path) -> None:
+    path = tmp_path / "doc.md"
+    path.write_bytes(b"old\n")
+    expect = atomicwrite.snapshot(path)
+    path.unlink()
+    os.mkfifo(path)  # opening it to write would block until a reader came
+    with pytest.raises(atomicwrite.ChangedMeanwhile):
+        atomicwrite.write_atomic(path, b"new\n", expect=expect)
+    assert stat.S_ISFIFO(path.lstat().st_mode)

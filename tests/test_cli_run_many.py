@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 from pathlib import Path
 
@@ -354,3 +355,21 @@ def test_a_file_named_like_an_option_given_never_changes_the_run(
     assert api.model_requests() == [] and docs[0].read_text() == TYPO
     assert _run("--write", "--", name, str(docs[0])) == 0  # after --, it is a file like any other
     assert Path(name).read_text() == FIXED and docs[0].read_text() == FIXED
+
+
+@pytest.mark.timeout(60)
+def test_a_file_replaced_by_a_fifo_while_its_request_is_in_flight_is_not_written_and_nothing_hangs(
+    docs: list[Path], api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    def fifo_then_reply(text: str) -> str:
+        if "recieve" in text:
+            docs[0].unlink()
+            os.mkfifo(docs[0])  # opening it to write would wait for a reader forever
+        return text.replace("teh", "the").replace("recieve", "receive")
+
+    api.responder = fifo_then_reply
+    assert _run(*map(str, docs), "--write") == 1
+    assert stat.S_ISFIFO(docs[0].lstat().st_mode) and docs[2].read_text() == "the last line has no newline"
+    out = capfd.readouterr().out.splitlines()
+    assert "docs/a.md: not written: replaced by a pipe or device since it was read" in out[0]
+    assert out[-1] == "1 file fixed, 1 unchanged, 1 failed; 3 requests sent"

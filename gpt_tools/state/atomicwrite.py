@@ -229,6 +229,8 @@ def _write(target: _Target, data: bytes, *, durable: bool, private: bool, expect
             return Written(changed=False)
         _check_replaceable(target.path, info)
         if not stat.S_ISREG(info.st_mode):
+            if isinstance(expect, bytes):  # read as a regular file: opening the FIFO now put there would block
+                raise ChangedMeanwhile(target.path, "replaced by a pipe or device since it was read")
             return _write_through(target.path, data)
         if expect is ABSENT:
             raise ChangedMeanwhile(target.path, "created since it was read")
