@@ -297,3 +297,21 @@ def test_an_edit_that_would_change_an_opt_out_regions_lines_is_refused(
     assert result.text == LISTED.replace("- two", "- Two")
     assert result.edits is not None
     assert [(r.edit.reason, r.reason) for r in result.edits.refused] == [("damage", "protected")]
+
+
+def test_refusals_name_the_documents_lines_and_the_opt_out_region_in_every_chunk(api: FakeOpenAI) -> None:
+    write_config(Path.cwd(), "max_retries = 0\nedit_chunk_tokens = 64\n")
+    region = "<!-- gpt-tools: off -->\nteh one\nteh two\n<!-- gpt-tools: on -->\n\n"  # 4 lines, 1 marker line
+    parts = [f"Paragraph {i} has teh typo in it, long enough to fill a chunk of its own here.\n\n" for i in range(6)]
+    doc = parts[0] + region + "".join(parts[1:]) + region.replace("one", "three")
+    edits = [{"find": "⟦O2⟧", "replace": "x", "reason": "touch"}, {"find": "teh typo", "replace": "the", "reason": "r"}]
+    api.script(*[Scripted(text=json.dumps({"edits": edits}))] * 8)
+    result = runner.run("MarkdownLinter", doc)
+    assert result.text == doc and len(api.model_requests()) > 2
+    assert result.edits is not None
+    lines = doc.splitlines()
+    ambiguous = [lines.index(line) + 1 for line in lines if "teh typo" in line]
+    details = {r.detail for r in result.edits.refused}
+    second = len(lines) - lines[::-1].index("<!-- gpt-tools: off -->")  # the second region's `off` line
+    assert f"it touches an opt-out region (<!-- gpt-tools: off -->) (line {second})" in details
+    assert any(detail.startswith(f"matches 2 places (lines {ambiguous[-2]}, {ambiguous[-1]}") for detail in details)

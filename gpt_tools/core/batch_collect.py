@@ -83,14 +83,15 @@ def _edited(record: BatchRecord, entry: FileRecord, text: str, results: dict[str
     hidden = prepared.masked  # its opt-out regions went out as markers (protect_hidden.py)
     spans = chunk_spans(hidden.text, prepared.chunks, protect=record.protect, hidden=hidden)
     parts = []
-    for custom_id, chunk, where, protected in zip(
-        entry.custom_ids, prepared.chunks, prepared.names, spans, strict=True
+    places = protect_hidden.places(hidden, prepared.chunks)  # refusals name the document's lines
+    for custom_id, chunk, where, protected, place in zip(
+        entry.custom_ids, prepared.chunks, prepared.names, spans, places, strict=True
     ):
         line = results.get(custom_id)
         try:
             if line is None:
                 raise RunFailed("no result in the batch's output")
-            parts.append(apply_edits(chunk, edits_of(_reply(line), chunk), protected=protected))
+            parts.append(apply_edits(chunk, edits_of(_reply(line), chunk), protected=protected, place=place))
         except GptToolsError as exc:
             raise RunFailed(str(exc) if where in str(exc) else f"{where}: {exc}") from None
     whole = protect_hidden.reveal(join_results(hidden.text, prepared.chunks, parts, protect=record.protect), hidden)

@@ -31,6 +31,7 @@ from gpt_tools.markdown.edit_guard import opt_out_spans
 from gpt_tools.markdown.edits import (
     Edit,
     EditResult,
+    Place,
     PlacedEdit,
     RefusedEdit,
     apply_edits,
@@ -100,12 +101,12 @@ def _remember_result(plan: Plan, cache: ResultCache, result: EditResult, hidden:
         cache.put(_key(plan, cache, result.text, hidden), _stored(left))
 
 
-def _run_chunk(plan: Plan, chunk: str, spans: list[Span], where: str, hidden: Masked) -> _Part:
+def _run_chunk(plan: Plan, chunk: str, spans: list[Span], where: str, place: Place, hidden: Masked) -> _Part:
     check_chunk_size(chunk, plan.settings.max_input_tokens, where)
     cache = plan.session.cache
     key = _key(plan, cache, chunk, hidden) if cache else ""
     if cache and (known := _from_cache(cache, key)) is not None:
-        return _Part(result=apply_edits(chunk, known, protected=spans), spent=None)
+        return _Part(result=apply_edits(chunk, known, protected=spans, place=place), spent=None)
     reply = plan.send(chunk_request(plan, chunk, hidden))
     try:
         # Incomplete, cut or empty replies are transient: refused, but never remembered.
@@ -121,7 +122,7 @@ def _run_chunk(plan: Plan, chunk: str, spans: list[Span], where: str, hidden: Ma
         refused.reply_text = reply.text  # and with log_texts it keeps the reply it refused
         refused.request_id = refused.request_id or reply.request_id
         raise
-    result = apply_edits(chunk, edits, protected=spans)
+    result = apply_edits(chunk, edits, protected=spans, place=place)  # refusals name the document's lines
     if cache:
         cache.put(key, _stored(edits))
         _remember_result(plan, cache, result, hidden)
@@ -177,7 +178,7 @@ def edit_document(plan: Plan, text: str, *, prepared: Prepared | None = None) ->
     prepared = prepared or prepare_raw(text, chunk_tokens=plan.settings.edit_chunk_tokens)
     body, hidden, chunks, protect = prepared.body, prepared.masked, prepared.chunks, plan.settings.protect
     spans = chunk_spans(hidden.text, chunks, protect=protect, hidden=hidden)
-    jobs = list(zip(chunks, spans, prepared.names, strict=True))
+    jobs = list(zip(chunks, spans, prepared.names, protect_hidden.places(hidden, chunks), strict=True))
     parts = run_in_parallel(plan, len(jobs), lambda sent_by, i: _run_chunk(sent_by, *jobs[i], hidden))
     joined = join_results(hidden.text, chunks, [part.result for part in parts], protect=protect)
     whole = protect_hidden.reveal(joined, hidden)  # the opt-out regions back, offsets into body

@@ -29,7 +29,7 @@ import bisect
 import itertools
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -174,6 +174,7 @@ class _Context:
     original: str
     folded: locate.Folded
     line_starts: tuple[int, ...]
+    line_of: Callable[[int], int] | None  # a chunk's offset -> its line in the whole document
     protected: list[tuple[int, int, str]]  # sorted by start
     own_regions: list[tuple[int, int, str]]  # protect's finders on this text: what must survive the edits
     protected_ends: list[int]  # running maximum of the ends, for bisecting
@@ -186,7 +187,7 @@ class _Context:
         return self.located[find]
 
     def line(self, offset: int) -> int:
-        return bisect.bisect_right(self.line_starts, offset)
+        return self.line_of(offset) if self.line_of else bisect.bisect_right(self.line_starts, offset)
 
     def lines(self, spans: Sequence[tuple[int, int]]) -> str:
         return ", ".join(str(self.line(start)) for start, _ in spans)
@@ -202,14 +203,15 @@ class _Context:
 _LINE_START = re.compile(r"\r\n|\r(?!\n)|\n")
 
 
-def _context(original: str, protected: Sequence[tuple[int, int]] | None) -> _Context:
+def _context(original: str, protected: Sequence[tuple[int, int]] | None, place: Place | None = None) -> _Context:
     """The context of one reply; protection off (no regions, no structure check) when protected is empty."""
     found = edit_guard.regions(original) if protected is None or protected else []
     if protected is None:
         regions = found
     else:  # the caller's spans (e.g. a chunk's share of the document's), named by our own where they agree
         kinds = {(start, end): kind for start, end, kind in found}
-        regions = [(s, e, kinds.get((s, e), "protected region")) for s, e in protected]
+        other = place.kind if place else "protected region"
+        regions = [(s, e, kinds.get((s, e), other)) for s, e in protected]
         found = _within(found, sorted(protected))  # only what the caller protects must survive (protect = false)
     regions = sorted(region for region in regions if region[1] > region[0])
     ends: list[int] = []
@@ -219,6 +221,7 @@ def _context(original: str, protected: Sequence[tuple[int, int]] | None) -> _Con
         original=original,
         folded=locate.fold(original),
         line_starts=line_starts(original),
+        line_of=place.line_of if place else None,
         protected=regions,
         protected_ends=ends,
         own_regions=found,
@@ -330,8 +333,21 @@ def _overlap_refusals(context: _Context, group: list[tuple[int, PlacedEdit]]) ->
     return out
 
 
+@dataclass(frozen=True, kw_only=True)
+class Place:
+    """Where a chunk sits in its document, for refusals to name: the document line of each offset into
+    the chunk, and what its protected spans that are none of its own regions are (hidden opt-outs)."""
+
+    line_of: Callable[[int], int]
+    kind: str
+
+
 def apply_edits(
-    original: str, edits: Sequence[Edit], *, protected: Sequence[tuple[int, int]] | None = None
+    original: str,
+    edits: Sequence[Edit],
+    *,
+    protected: Sequence[tuple[int, int]] | None = None,
+    place: Place | None = None,
 ) -> EditResult:
     """original with every valid edit applied, and the refused ones with their reasons.
 
@@ -339,7 +355,7 @@ def apply_edits(
     document's) are used instead; empty: nothing is protected. While something is protected, an edit
     that would change what one of original's protected regions is (edit_guard.py) is refused too.
     """
-    context = _context(original, protected)
+    context = _context(original, protected, place)
     placed: list[tuple[int, PlacedEdit]] = []
     refused: list[tuple[int, RefusedEdit]] = []
     for index, edit in enumerate(edits):

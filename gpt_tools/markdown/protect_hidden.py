@@ -11,12 +11,15 @@ original document, so reports, editors and the language server see positions in 
 from __future__ import annotations
 
 import bisect
+import functools
 import re
+from collections.abc import Sequence
 from dataclasses import replace
 
 from gpt_tools.markdown import protect, protect_optout
 from gpt_tools.markdown.edit_guard import splice
-from gpt_tools.markdown.edits import EditResult, PlacedEdit, RefusedEdit, line_col
+from gpt_tools.markdown.edits import EditResult, Place, PlacedEdit, RefusedEdit, line_col
+from gpt_tools.markdown.locate import line_starts
 
 Span = tuple[int, int]
 _BREAK = re.compile(r"\r\n|\r|\n")
@@ -74,6 +77,24 @@ class _Offsets:
             pieces += [hidden.text[cursor:start], original]
             cursor = end
         return "".join(pieces) + hidden.text[cursor:]
+
+
+def places(hidden: protect.Masked, chunks: Sequence[str]) -> list[Place]:
+    """Where each chunk of hidden.text sits in the original, for refusals to name: an offset into it as a
+    line of the document the user has (a marker counts the lines of the region it stands for), and its
+    spans that are none of its own regions (the markers) named as opt-out regions."""
+    offsets = _Offsets(hidden) if hidden.regions else None
+    starts = line_starts(offsets.body(hidden) if offsets else hidden.text)
+    found, at = [], 0
+    for chunk in chunks:
+        found.append(Place(line_of=functools.partial(_line, starts, offsets, at), kind=protect_optout.KIND))
+        at += len(chunk)
+    return found
+
+
+def _line(starts: Sequence[int], offsets: _Offsets | None, chunk_start: int, offset: int) -> int:
+    at = chunk_start + offset
+    return bisect.bisect_right(starts, offsets.original(at, end=False) if offsets else at)
 
 
 def reveal(result: EditResult, hidden: protect.Masked) -> EditResult:
