@@ -191,3 +191,22 @@ def test_one_file_named_by_two_paths_is_checked_and_counted_once(
         "fixed docs/a.md",
         "gpt-tools-hook: 1 file checked, 1 changed, 0 unchanged, 0 skipped, 0 failed; 1 request sent",
     ]
+
+
+def test_a_file_replaced_by_a_link_while_its_request_is_in_flight_is_never_written_through(
+    tmp_path: Path, api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    outside = tmp_path / "outside_notes.md"
+    outside.write_text(TYPO)  # the same bytes: "still holds what was read" cannot tell them apart
+    (Path.cwd() / ".git").mkdir()
+    Path("doc.md").write_text(TYPO)
+
+    def link_then_reply(text: str) -> str:
+        Path("doc.md").unlink()
+        Path("doc.md").symlink_to(outside)
+        return text.replace("teh", "the").replace("recieve", "receive")
+
+    api.responder = link_then_reply
+    assert main(["doc.md"]) == 1
+    assert outside.read_text() == TYPO and Path("doc.md").is_symlink()
+    assert "doc.md: not written: it became a symbolic link since it was read" in capfd.readouterr().out

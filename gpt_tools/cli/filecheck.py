@@ -195,6 +195,9 @@ class WriteEnd:
 def write_fix(outcome: FileCheck) -> WriteEnd:
     """Write one fix atomically, unless the file changed since it was read or cannot be written."""
     assert outcome.fixed is not None
+    if link_note(outcome.path) is not None:  # a link put in its place meanwhile: its target may hold the same bytes
+        problem = f"{outcome.shown}: not written: it became a symbolic link since it was read"
+        return WriteEnd(written=False, problem=problem, changed_meanwhile=True)
     try:
         written = atomicwrite.write_atomic(outcome.path, outcome.fixed, expect=outcome.original)
     except atomicwrite.ChangedMeanwhile as exc:
