@@ -357,3 +357,24 @@ def test_trusting_again_says_what_changed_since_the_last_trust(capfd: pytest.Cap
     err = capfd.readouterr().err
     assert "trusted with base_url, store as they are now" in err
     assert "; since it was last trusted: base_url changed, store added" in err
+
+
+def test_a_trusted_symlink_pointed_elsewhere_by_a_pull_is_a_change(
+    isolated_env: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # The config's value stays 'link.md'; only where the link in the repository leads changes.
+    outside = isolated_env.parent
+    (outside / "style.md").write_text("house style\n")
+    (outside / "id_rsa").write_text("PRIVATE KEY\n")
+    (isolated_env / "link.md").symlink_to(outside / "style.md")
+    write_config(isolated_env, "[assistants.Mine]\ninstructions_file = 'link.md'\n")
+    assert main(["trust"]) == 0
+    assert gpt_tools.load_config().assistant("Mine").instructions == "house style\n"
+    (isolated_env / "link.md").unlink()
+    (isolated_env / "link.md").symlink_to(outside / "id_rsa")  # what a `git pull` brings
+    with pytest.raises(gpt_tools.ConfigError, match="outside the project"):
+        gpt_tools.load_config()
+    capfd.readouterr()
+    assert main(["trust"]) == 0  # seen and accepted
+    assert "since it was last trusted: assistants.Mine.instructions_file changed" in capfd.readouterr().err
+    assert gpt_tools.load_config().assistant("Mine").instructions == "PRIVATE KEY\n"

@@ -54,14 +54,14 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
 
 
-def _outside(root: str, value: Any) -> bool:
+def _targets(root: str, value: Any) -> list[str]:
+    """The real paths a file key's value names, symlinks followed (names relative to the config's folder)."""
     names = value if isinstance(value, list) else [value]
-    for name in names:
-        if isinstance(name, str):
-            real = os.path.realpath(os.path.join(root, os.path.expanduser(name)))
-            if os.path.commonpath([real, root]) != root:
-                return True
-    return False
+    return [os.path.realpath(os.path.join(root, os.path.expanduser(name))) for name in names if isinstance(name, str)]
+
+
+def _outside(root: str, value: Any) -> bool:
+    return any(os.path.commonpath([real, root]) != root for real in _targets(root, value))
 
 
 def gated_values(path: Path, table: Mapping[str, Any]) -> dict[str, str]:
@@ -72,7 +72,13 @@ def gated_values(path: Path, table: Mapping[str, Any]) -> dict[str, str]:
     for name, body in assistants.items() if isinstance(assistants, Mapping) else ():
         if isinstance(body, Mapping):
             found |= {f"assistants.{name}.{key}": body[key] for key in SENSITIVE if key in body}
-            found |= {f"assistants.{name}.{k}": body[k] for k in FILE_KEYS if k in body and _outside(root, body[k])}
+            # The value and where it leads: a symlink in the repository kept by name but pointed
+            # elsewhere by a pull (link.md -> ~/.ssh/id_rsa) is a change, as a new name would be.
+            found |= {
+                f"assistants.{name}.{k}": [body[k], _targets(root, body[k])]
+                for k in FILE_KEYS
+                if k in body and _outside(root, body[k])
+            }
     return {key: _digest(value) for key, value in sorted(found.items())}
 
 
