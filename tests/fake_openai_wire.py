@@ -403,7 +403,8 @@ def chat_chunks(plan: Plan, cut: bool) -> list[JSON]:
 
 def dumps(payload: Any) -> bytes:
     # Compact, raw UTF-8 like the real service, so clients meet multi-byte text split across reads.
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    # A lone surrogate in a scripted text has no UTF-8: it goes out as the JSON escape `\ud800`.
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
 
 
 def sse(data: Any, event: str | None = None) -> bytes:

@@ -341,3 +341,17 @@ def test_edit_keeps_what_cannot_be_sent_and_starts_from_a_failed_turns_message(
     assert (tmp_path / "given").read_text() == "teh long message\n"
     assert _sent(api)[-1] == "teh long message\nteh added"
     kept.unlink()
+
+
+def test_a_reply_holding_a_lone_surrogate_is_shown_and_saved_with_a_replacement_character(api: FakeOpenAI) -> None:
+    # JSON may escape half a surrogate pair ("\ud800"): writing it as UTF-8 crashed the turn with a
+    # traceback (stdout, the conversation file) after the reply was paid for.
+    api.script(Scripted(text="bad \ud800 half"), Scripted(text="bad \udc00 half"))
+    done = _piped(b"teh one\nteh two\n", "Summarizer")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "bad \ufffd half\nbad \ufffd half\n".encode()
+    [saved] = list(_state().glob("conv-*.json"))
+    assert [m["content"] for m in json.loads(saved.read_text())["messages"]][1::2] == ["bad \ufffd half"] * 2
+    api.script(Scripted(text="x \ud800"))  # in a whole JSON body too
+    done = run_program("gpt-tools", "run", "Summarizer", "--no-stream", "-t", "teh")
+    assert done.returncode == 0 and done.stdout == "x \ufffd".encode(), done.stderr

@@ -301,11 +301,35 @@ def _too_long(error: RunFailed, wait: float) -> RunFailed:
     return RunFailed(message)
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def loads(data: str | bytes) -> Any:
+    """json.loads, with each lone surrogate (`"\\ud800"`: valid JSON, but no character) made U+FFFD.
+
+    Kept, one would crash whatever writes the text as UTF-8 (stdout, a conversation file) after the
+    reply was paid for. A pair (`"\\ud83d\\ude00"`) is decoded to its character by json itself.
+    """
+    value = json.loads(data)
+    marker: str | bytes = b"\\u" if isinstance(data, bytes) else "\\u"
+    return _mended(value) if marker in data else value  # type: ignore[operator]
+
+
+def _mended(value: Any) -> Any:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_mended(item) for item in value]
+    if isinstance(value, dict):
+        return {_mended(key): _mended(item) for key, item in value.items()}
+    return value
+
+
 def read_json(response: Response) -> dict[str, Any]:
     """The whole JSON body of a non-streamed reply; a body cut short is an error, never a result."""
     try:
         data = response.read()
-        value = json.loads(data)
+        value = loads(data)
     except (OSError, http.client.HTTPException, ValueError) as exc:
         raise RunFailed(_failure("the reply was cut short or unreadable", exc)) from None
     finally:

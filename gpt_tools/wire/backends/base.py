@@ -248,7 +248,7 @@ def sse_objects(response: Response, cancel: threading.Event | None) -> Generator
                 yield None
                 continue
             try:
-                value = json.loads(data)
+                value = transport.loads(data)
             except ValueError:
                 raise RunFailed(f"the reply stream held an event that is not JSON: {redact(data[:80])!r}") from None
             if not isinstance(value, dict):
