@@ -207,3 +207,13 @@ def test_a_word_that_is_both_a_file_and_an_assistant_is_the_assistant(api: FakeO
     Path("Summarizer").write_text("a file named like the assistant\n")
     assert main(["Summarizer", "notes.md"]) == 0  # `run Summarizer notes.md`, as the help says
     assert _only_request(api)["instructions"] == load_builtins()["Summarizer"].instructions.strip()
+
+
+@pytest.mark.parametrize("argv", [["lst", "--json"], ["", "--json"], ["-m", "gpt-5", "-", "--json"]])
+def test_a_refused_first_word_with_json_is_a_json_error_object(
+    api: FakeOpenAI, capfd: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    assert main(argv) == 2
+    error = json.loads(capfd.readouterr().out)  # was only the error line: --json promises the object
+    assert (error["status"], error["code"], error["error"]) == ("error", 2, "UsageError")
+    assert api.model_requests() == []

@@ -27,7 +27,7 @@ from gpt_tools.cli.files import files_group
 from gpt_tools.cli.logs import logs_command, usage_command
 from gpt_tools.cli.lsp import lsp_command
 from gpt_tools.cli.models import models_command
-from gpt_tools.cli.report import error_json, fail
+from gpt_tools.cli.report import error_json, fail, fail_json
 from gpt_tools.cli.run import run_command
 from gpt_tools.cli.trust import trust_command
 from gpt_tools.errors import GptToolsError
@@ -133,6 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.error("interrupted")
         return 130
     except (GptToolsError, KeyboardInterrupt) as exc:
+        if "--json" in args:  # raised before a command could say it as JSON (a prompt's first word) or by one
+            return fail_json(console, exc)  # that does not itself (models, logs, files --json)
         return fail(console, exc)
     return status if isinstance(status, int) else 0
 
