@@ -373,3 +373,19 @@ def test_a_file_replaced_by_a_fifo_while_its_request_is_in_flight_is_not_written
     out = capfd.readouterr().out.splitlines()
     assert "docs/a.md: not written: replaced by a pipe or device since it was read" in out[0]
     assert out[-1] == "1 file fixed, 1 unchanged, 1 failed; 3 requests sent"
+
+
+def test_a_patch_of_files_with_cr_line_ends_is_one_git_apply_takes(api: FakeOpenAI) -> None:
+    # git and patch(1) cut lines at LF only: a CR-only file is one line, a lone CR stays inside its line.
+    texts = {"mac.md": b"# Mac\r\rteh cr\r", "mixed.md": b"# Mixed\r\n\nteh x\rand teh\n", "last.md": b"a\n\nteh"}
+    for name, data in texts.items():
+        Path(name).write_bytes(data)
+    subprocess.run(["git", "init", "-q"], check=True, timeout=60)
+    done = subprocess.run(
+        [program("gpt-tools"), "run", "MarkdownLinter", *texts, "--diff"], capture_output=True, timeout=60, check=False
+    )
+    assert done.returncode == 1, done.stderr
+    subprocess.run(["git", "apply", "-"], input=done.stdout, check=True, timeout=60)
+    assert {name: Path(name).read_bytes() for name in texts} == {
+        name: data.replace(b"teh", b"the") for name, data in texts.items()
+    }

@@ -92,13 +92,20 @@ def diff(path: str, before: bytes, after: bytes) -> str:
 
 def patch(path: str, before: bytes, after: bytes) -> str:
     """The whole unified diff of one file's fix, as `git apply` and `patch -p1` take it (3 lines of
-    context; a last line without a newline marked `\\ No newline at end of file`)."""
-    old = split_lines(before.decode("utf-8"))
-    new = split_lines(after.decode("utf-8"))
+    context; a last line without a newline marked `\\ No newline at end of file`). Lines are cut at
+    LF only, as git and patch(1) cut them: a CR-only file (old Mac) is one line to them, and a line
+    ending in a lone CR would run into the next line of the patch."""
+    old = _lf_lines(before.decode("utf-8"))
+    new = _lf_lines(after.decode("utf-8"))
     out: list[str] = []
     for line in difflib.unified_diff(old, new, _git_name(f"a/{path}"), _git_name(f"b/{path}"), n=3):
-        out.append(line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of file\n")
+        out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
     return "".join(out)
+
+
+def _lf_lines(text: str) -> list[str]:
+    parts = text.split("\n")
+    return [part + "\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
 
 
 _GIT_ESCAPES = {7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r", 34: '\\"', 92: "\\\\"}
