@@ -110,3 +110,11 @@ def test_clear_with_no_cache_yet(api: FakeOpenAI, capfd: pytest.CaptureFixture[s
     assert main(["cache", "clear"]) == 0
     assert "removed 0 cached results" in capfd.readouterr().err
     assert not os.path.exists(paths.results_cache())
+
+
+def test_clear_file_for_a_writing_assistant_says_nothing_of_its_is_cached(
+    api: FakeOpenAI, docs: tuple[Path, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["cache", "clear", "--assistant", "Summarizer", "doc.md"]) == 0
+    err = capfd.readouterr().err  # "removed 0" alone read as if the cache had missed an entry
+    assert "note: Summarizer writes (it does not rewrite): its replies are never cached" in err

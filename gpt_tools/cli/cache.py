@@ -43,6 +43,8 @@ def clear_command(files: tuple[str, ...], assistants: tuple[str, ...], model: st
         console.message(f"removed {_results(cleared.entries)} ({cleared.size:,} bytes) from {paths.results_cache()}")
         return 0
     total = 0
+    if assistants:
+        _say_writers(console, assistants)
     for name in files:
         removed = _forget_file(cache, name, assistants, model, backend)
         total += removed
@@ -50,6 +52,16 @@ def clear_command(files: tuple[str, ...], assistants: tuple[str, ...], model: st
     if len(files) > 1:
         console.message(f"removed {_results(total)} for {len(files)} files")
     return 0
+
+
+def _say_writers(console: Console, names: tuple[str, ...]) -> None:
+    """--assistant naming a writing assistant: its replies are never cached, so there is nothing to forget."""
+    from gpt_tools.config.loader import load_config
+
+    config = load_config()
+    for name in names:
+        if not config.assistant(name).rewrites:
+            console.message(f"note: {printable(name)} writes (it does not rewrite): its replies are never cached")
 
 
 def _results(count: int) -> str:
