@@ -672,3 +672,16 @@ def test_a_file_empty_but_for_a_bom_is_unchanged_and_never_sent(
         "gpt-tools-hook: 2 files checked, 0 changed, 2 unchanged, 0 skipped, 0 failed; 0 requests sent"
     ]
     assert api.model_requests() == [] and Path("bom.md").read_bytes() == b"\xef\xbb\xbf"
+
+
+def test_a_read_only_file_skipped_anyway_is_counted_skipped_or_unchanged_not_failed(
+    api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    Path("logo.png").write_bytes(b"\x89PNG\0\0")
+    Path("empty.md").write_bytes(b"")
+    for name in ("logo.png", "empty.md"):
+        Path(name).chmod(0o444)
+    assert _run("logo.png", "empty.md") == 0
+    out = capfd.readouterr().out.splitlines()
+    assert out[-1] == "gpt-tools-hook: 1 file checked, 0 changed, 1 unchanged, 1 skipped, 0 failed; 0 requests sent"
+    assert api.model_requests() == []

@@ -137,11 +137,6 @@ class Engine:
         original = read_file(path)
         if isinstance(original, FileCheck):
             return original
-        if self.options.write:
-            try:  # before paying for a fix that could not be written
-                atomicwrite.check_writable(path)
-            except atomicwrite.WriteRefused as exc:
-                return FileCheck(path, original, problem=f"not written: {exc.problem}", kind="unwritable", status=2)
         if len(original) > self.options.max_bytes:
             return FileCheck(path, original, note=f"skipped: {len(original):,} bytes is over {self.options.size_limit}")
         try:
@@ -150,6 +145,11 @@ class Engine:
             return FileCheck(path, original, note=f"skipped: {exc}")
         if not text.removeprefix("\ufeff").strip():  # empty but for a BOM (strip() keeps it): nothing to pay for
             return FileCheck(path, original, fixed=original)
+        if self.options.write:
+            try:  # before paying for a fix that could not be written; a file skipped anyway is not a failure
+                atomicwrite.check_writable(path)
+            except atomicwrite.WriteRefused as exc:
+                return FileCheck(path, original, problem=f"not written: {exc.problem}", kind="unwritable", status=2)
         return self._run(path, original, text)
 
     def _run(self, path: str, original: bytes, text: str) -> FileCheck:
