@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -378,3 +380,29 @@ def test_a_trusted_symlink_pointed_elsewhere_by_a_pull_is_a_change(
     assert main(["trust"]) == 0  # seen and accepted
     assert "since it was last trusted: assistants.Mine.instructions_file changed" in capfd.readouterr().err
     assert gpt_tools.load_config().assistant("Mine").instructions == "PRIVATE KEY\n"
+
+
+@pytest.mark.parametrize(
+    ("config", "command"),
+    [
+        (EVIL, ["run", "--dry-run", "Summarizer", "-t", "hi"]),  # trust.check's advice
+        ("[assistants.Mine]\ninstructions_file = '../../style.md'\n", ["list"]),  # loader.refused
+        ("[assistants.Mine]\ninstructions = 'x'\n", ["assistant", "edit", "Mine", "--input-files", "../../style.md"]),
+    ],
+)
+def test_the_trust_command_a_refusal_advises_is_shell_quoted(
+    isolated_env: Path, capfd: pytest.CaptureFixture[str], config: str, command: list[str]
+) -> None:
+    # A cloned repository chooses its folder's name; the user is told to type the command as shown.
+    (isolated_env.parent / "style.md").write_text("style\n")
+    project = isolated_env / "a b;touch pwned;$(touch pwned2)"
+    project.mkdir()
+    write_config(project, config)
+    os.chdir(project)
+    assert main(command) == 2
+    advised = capfd.readouterr().err.split("`")[1]
+    assert advised.endswith(" trust " + shlex.quote(str(project.resolve())))
+    done = subprocess.run(["bash", "-c", advised], cwd=isolated_env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert not list(isolated_env.glob("pwned*")) and not list(project.glob("pwned*"))
+    assert gpt_tools.load_config(project).trusted == [str(project.resolve())]

@@ -167,7 +167,7 @@ def refused(path: Path, key: str, name: str, exc: FileRefused, root: Path | None
     """The ConfigError for a file a config names and may not (or cannot) be read."""
     hint = ""
     if exc.outside and root is not None:
-        hint = f"; until you trust this project its files must lie inside it (`{trust.trust_command()} {root}`)"
+        hint = f"; until you trust this project its files must lie inside it (`{trust.command_for(root)}`)"
     return ConfigError(str(path), key, f"{name!r} {exc.reason}{hint}")
 
 

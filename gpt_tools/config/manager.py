@@ -150,10 +150,10 @@ def _check_files(names: Sequence[str], config: Config, folder: Path, cwd: Path) 
     path = _target(cwd)
     root = confinement(config, path)
     outside = [name for name in names if root is not None and not inside(cwd / name, root)]
-    if outside:
+    if outside and root is not None:
         raise UsageError(
             f"{', '.join(outside)}: outside the project {root}; an untrusted project's knowledge files "
-            f"must lie inside it (`{trust.trust_command()} {root}` lifts that); nothing was written"
+            f"must lie inside it (`{trust.command_for(root)}` lifts that); nothing was written"
         )
 
 
@@ -211,7 +211,7 @@ def _refuse_outside_link(path: Path, config: Config) -> Path | None:
             str(path),
             None,
             f"is a symlink to {os.path.realpath(path)}, outside the project {root}; "
-            f"nothing was written (`{trust.trust_command()} {root}` allows it)",
+            f"nothing was written (`{trust.command_for(root)}` allows it)",
         )
     return root
 

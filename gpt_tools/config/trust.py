@@ -164,12 +164,18 @@ def trust_command() -> str:
     return f"{shlex.quote(str(beside))} trust"
 
 
-def advice(folder: Path) -> str:
-    """What to run to trust folder, and the way for CI, where a fresh clone is never trusted."""
+def command_for(folder: Path) -> str:
+    """The command that trusts folder, shell-quoted: a cloned repository's folder name may hold `;`,
+    `$(...)` or spaces, and the user is told to type this."""
     import shlex  # as in trust_command
 
+    return f"{trust_command()} {shlex.quote(str(folder))}"
+
+
+def advice(folder: Path) -> str:
+    """What to run to trust folder, and the way for CI, where a fresh clone is never trusted."""
     return (
-        f"if you trust it, run `{trust_command()} {shlex.quote(str(folder))}` (or move the setting to your "
+        f"if you trust it, run `{command_for(folder)}` (or move the setting to your "
         "user config; in CI, name the file in $GPT_TOOLS_CONFIG)"
     )
 
