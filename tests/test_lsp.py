@@ -197,6 +197,21 @@ def test_settings_choose_when_and_what_is_checked(api: FakeOpenAI, edits_mode: N
     assert client.close() == 0
 
 
+def test_the_assistant_model_and_a_path_glob_are_the_settings_own(api: FakeOpenAI, edits_mode: None) -> None:
+    client = LspClient()
+    options = {"assistant": "ProofReader", "model": "lsp-model", "globs": ["*/docs/*.txt"], "languageIds": []}
+    client.initialize(options=options)
+    uri = client.open(_doc("docs/a.txt", TYPO), language="plaintext")
+    assert len(client.diagnostics(uri)) == 2
+    client.open(_doc("other/b.txt", TYPO), language="plaintext")  # not under docs/: not checked
+    client.request("textDocument/codeAction", _action_params(uri, 0, 0))
+    (sent,) = api.model_requests()
+    assert sent.body["model"] == "lsp-model"
+    rows = runlog.recent(runlog.Filters(frontend="lsp"), 10)
+    assert [row["assistant"] for row in rows] == ["ProofReader"]
+    assert client.close() == 0
+
+
 def test_workspace_configuration_overrides_initialization_options(api: FakeOpenAI, edits_mode: None) -> None:
     client = LspClient()
     client.configuration = {"check": "off", "bogus": 1}
