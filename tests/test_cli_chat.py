@@ -355,3 +355,18 @@ def test_a_reply_holding_a_lone_surrogate_is_shown_and_saved_with_a_replacement_
     api.script(Scripted(text="x \ud800"))  # in a whole JSON body too
     done = run_program("gpt-tools", "run", "Summarizer", "--no-stream", "-t", "teh")
     assert done.returncode == 0 and done.stdout == "x \ufffd".encode(), done.stderr
+
+
+def test_a_paste_of_many_lines_starting_with_a_slash_is_sent_not_taken_for_a_command(api: FakeOpenAI) -> None:
+    chat = _chat("Summarizer")
+    chat.send(b"\x1b[200~/usr/bin/tool fails with teh error:\nTraceback (most recent call last)\x1b[201~\r")
+    chat.expect(b"the error")  # it was "unknown command /usr/bin/tool" and nothing was sent
+    chat.prompt()
+    chat.send(b"\x1b[200~/model gpt-other\nexplain teh model\x1b[201~\r")  # it set the model to both lines
+    chat.expect(b"explain the model")
+    assert _leave(chat) == 0
+    assert _sent(api) == [
+        "/usr/bin/tool fails with teh error:\nTraceback (most recent call last)",
+        "/model gpt-other\nexplain teh model",
+    ]
+    assert {r.body["model"] for r in api.model_requests()} == {_model()}

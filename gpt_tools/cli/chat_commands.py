@@ -1,6 +1,7 @@
 """The chat's slash commands: /help, /model, /clear, /save, /edit, /exit.
 
-A line starting with `/` is a command, never sent; `//` sends the line with one `/` less.
+A line starting with `/` is a command, never sent; `//` sends the line with one `/` less. A message
+of many lines is never a command.
 """
 
 from __future__ import annotations
@@ -57,10 +58,12 @@ class Outcome:
 
 def handle(line: str, state: ChatState, console: Console) -> Outcome:
     """A typed line: a message to send, or a command carried out here."""
-    if not line.startswith("/"):
-        return Outcome(send=line)
     if line.startswith("//"):
         return Outcome(send=line[1:])
+    if not line.startswith("/") or "\n" in line:
+        # A message of many lines (a paste, a block) is text even when it starts with a path: a
+        # command is one line. `/model x` + a pasted question would have set the model to both.
+        return Outcome(send=line)
     word, _, rest = line[1:].partition(" ")
     rest = rest.strip()
     if word == "help":
