@@ -205,3 +205,16 @@ def test_a_waiting_result_can_be_cancelled(api: FakeOpenAI, document: Path, scre
     screen.keys("Enter")
     shown = screen.shows("teh first line")
     assert "the first line" not in shown
+
+
+def test_a_result_waits_for_the_command_line_window_to_close(api: FakeOpenAI, document: Path, screen: Screen) -> None:
+    # The command-line window allows no change to another window (E11): the split was lost with it.
+    api.ttfb = 2
+    _vim(screen, document, "set laststatus=2 statusline=%f[%{g:gpt_tools_status}]")
+    screen.command(":GptFilter MarkdownLinter")
+    screen.shows("GptFilter MarkdownLinter on notes.md: 0 s")
+    screen.keys("x", "q:")  # an edit (the result must go to a split), then the command-line window
+    screen.shows("result ready; applies when you leave the command-line window")
+    screen.command(":quit")
+    shown = screen.shows("GptFilter MarkdownLinter: the buffer changed meanwhile; the result is in a split (diffed")
+    assert "gpt-filter://MarkdownLinter/" in shown and "E11" not in shown

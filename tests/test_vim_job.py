@@ -210,3 +210,52 @@ def test_x_in_the_split_takes_the_hunk_under_the_cursor(api: FakeOpenAI, documen
 def test_a_in_the_split_of_a_closed_buffer_says_it_is_gone(api: FakeOpenAI, document: Path) -> None:
     done = run_vim(document, "GptFilter MarkdownLinter", "enew", "bwipeout! 1", *_wait_then("wincmd j", "normal a"))
     assert "the buffer is gone; nothing was taken" in done.messages and done.windows == 2
+
+
+# --- Temp files, and results that cannot go in where they belong. ---
+
+
+def test_the_temp_files_are_private_and_gone_afterwards(api: FakeOpenAI, document: Path) -> None:
+    api.script(Scripted(delay=2))
+    out = document.with_name("seen.json")
+    listing = "map(glob(s:dir . '/*', 0, 1), 'getfperm(v:val)')"
+    run_vim(
+        document,
+        "let s:dir = fnamemodify(tempname(), ':h')",
+        "GptFilter MarkdownLinter",
+        "let g:seen = {'dir': getfperm(s:dir), 'during': " + listing + "}",
+        _until_in_vim("!empty(g:gpt_tools_last)"),
+        "let g:seen.after = " + listing,
+        f"call writefile([json_encode(g:seen)], {json.dumps(str(out))})",
+    )
+    seen = json.loads(out.read_text())
+    # the text, the result and the messages: none readable by others, even if the folder were
+    assert seen == {"dir": "rwx------", "during": ["rw-------"] * 3, "after": []}
+
+
+def test_a_temp_file_that_cannot_be_made_runs_nothing(api: FakeOpenAI, document: Path) -> None:
+    # The next tempname() taken by a folder: writefile() fails, and :silent! lets a failure go on.
+    before = document.read_bytes()
+    block = "let s:t = tempname() | call mkdir(fnamemodify(s:t, ':h') . '/' . (str2nr(fnamemodify(s:t, ':t')) + 1))"
+    done = run_vim(
+        document, block, "silent! GptFilter MarkdownLinter", "let g:gpt_tools_last.state = gpt_tools#job#state(1)"
+    )
+    assert "private temp file" in done.errmsg and "nothing was run" in done.errmsg
+    assert done.last == {"state": ""} and document.read_bytes() == before and api.model_requests() == []
+
+
+def test_a_buffer_made_unmodifiable_meanwhile_gets_its_result_in_a_split(api: FakeOpenAI, document: Path) -> None:
+    done = run_vim(document, "GptFilter MarkdownLinter", "setlocal nomodifiable", *_wait_then())
+    assert done.last["status"] == "conflict" and "'modifiable' is off" in done.last["message"]
+    assert done.errmsg == "" and done.lines == LINES and done.windows == 2 and done.other == FIXED
+    taken = run_vim(document, "GptFilter MarkdownLinter", "setlocal nomodifiable", *_wait_then("wincmd j", "normal a"))
+    assert "'modifiable' is off); nothing was taken" in taken.messages and taken.windows == 2
+
+
+def test_a_result_with_no_room_for_a_split_opens_in_a_tab(api: FakeOpenAI, document: Path) -> None:
+    fill = "set lines=10 | while 1 | try | new | catch | break | endtry | endwhile | wincmd b"
+    done = run_vim(
+        document, "GptFilter MarkdownLinter", "1s/Notes/My notes/", fill,
+        *_wait_then("let g:gpt_tools_last.tab = [tabpagenr('$'), getbufline(tabpagebuflist(2)[0], 1, '$')]"),
+    )  # fmt: skip
+    assert done.last["status"] == "conflict" and done.last["tab"] == [2, FIXED] and done.errmsg == ""

@@ -136,7 +136,10 @@ endfunction
 
 " Without +job: run gpt-filter and wait, as :%! does. Ctrl-C stops it (gpt-filter gives the input back).
 function! s:wait(first, last, argv, lines) abort
-  let l:errors = tempname()
+  let l:errors = gpt_tools#private_file()
+  if empty(l:errors)
+    return s:fail('could not make a private temp file (' . fnamemodify(tempname(), ':h') . '); nothing was run')
+  endif
   let l:command = s:in_folder(gpt_tools#folder(bufnr('%')), [gpt_tools#program()] + a:argv)
   try
     let l:output = system(l:command . ' 2>' . shellescape(l:errors), join(a:lines, "\n") . "\n")
@@ -153,6 +156,19 @@ function! s:wait(first, last, argv, lines) abort
   endif
   call gpt_tools#replace(a:first, a:last, gpt_tools#lines(split(l:output, "\n", 1)))
   return ''
+endfunction
+
+" A new empty file only its owner may read (0600: it will hold the buffer's text or what the run
+" said about it), in Vim's private temp folder (0700, a random name); '' when it cannot be made.
+" writefile() and the redirections would make it 0644 (the umask).
+function! gpt_tools#private_file() abort
+  let l:file = tempname()
+  try
+    call writefile([], l:file, 'b')
+  catch
+    return ''
+  endtry
+  return setfperm(l:file, 'rw-------') ? l:file : ''
 endfunction
 
 " Output lines (readfile(..., 'b') or split(..., 1)) without the empty item a final newline leaves.

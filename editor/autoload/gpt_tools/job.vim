@@ -13,8 +13,12 @@ function! gpt_tools#job#start(first, last, argv) abort
   if has_key(s:runs, l:buf)
     return 'echoerr ' . string('GptFilter: already running in this buffer; :GptFilterCancel stops it')
   endif
-  let l:files = {'in': tempname(), 'out': tempname(), 'err': tempname()}
-  call writefile(getline(a:first, a:last) + [''], l:files.in, 'b')  " + '': the last line ends in a newline
+  let l:files = {'in': gpt_tools#private_file(), 'out': gpt_tools#private_file(), 'err': gpt_tools#private_file()}
+  if !s:write_input(l:files, getline(a:first, a:last))
+    call s:delete({'files': l:files})
+    return 'echoerr ' . string('GptFilter: could not write the text to a private temp file (' . fnamemodify(
+          \ l:files.in, ':h') . '); nothing was run')
+  endif
   let l:run = {'buf': l:buf, 'first': a:first, 'last': a:last, 'name': get(a:argv, 0, ''),
         \ 'before': getline(1, '$'), 'started': reltime(), 'files': l:files, 'cancelled': 0}
   let l:run.job = job_start([gpt_tools#program()] + a:argv, {
@@ -35,6 +39,20 @@ function! gpt_tools#job#start(first, last, argv) abort
   call s:map_cancel()
   call s:tick(0)
   return ''
+endfunction
+
+" The range into the input file, whole: a file cut short (a full disk, even under :silent!, which
+" lets a failed writefile() go on) would have the run return a cut text that replaced the range.
+function! s:write_input(files, lines) abort
+  if index(values(a:files), '') >= 0
+    return 0
+  endif
+  let l:text = a:lines + ['']  " + '': the last line ends in a newline
+  try
+    return writefile(l:text, a:files.in, 'b') == 0 && getfsize(a:files.in) == strlen(join(l:text, "\n"))
+  catch
+    return 0
+  endtry
 endfunction
 
 " :GptFilterCancel[!]: this buffer's run (or the only one), or with ! every run.
@@ -124,31 +142,47 @@ function! s:delete(run) abort
   endfor
 endfunction
 
-" Apply the result, or wait for Insert mode to end, or open it in a split (the buffer changed or is gone).
+" Apply the result, or wait for Insert mode (or the command-line window) to end, or open it in a
+" split (the buffer changed, is gone, or cannot be changed).
 function! s:deliver(run, result) abort
   let l:buf = a:run.buf
   if mode() =~# '^[iR]' && bufnr('%') == l:buf
     " Applied now, the result would join the undo step of the typing; a split would open under the
     " user's fingers: it waits for InsertLeave, and the checks below are made then.
-    let s:pending[l:buf] = [a:run, a:result]
-    let g:gpt_tools_status = 'GptFilter ' . a:run.name . ': result ready; applies when you leave insert mode'
     " Any buffer's: Insert mode may be left in another one (<C-o>:bnext).
-    execute 'autocmd InsertLeave * ++once call s:leave(' . l:buf . ')'
-    redrawstatus!
-    return
+    return s:hold(a:run, a:result, 'InsertLeave', 'applies when you leave insert mode')
+  elseif getcmdwintype() !=# ''
+    " The command-line window allows no change to another window (E11): neither the result nor a
+    " split could go in. CmdwinLeave comes while it is still open: the result goes just after.
+    return s:hold(a:run, a:result, 'CmdwinLeave', 'applies when you leave the command-line window')
   elseif !bufloaded(l:buf)
     return s:conflict(a:run, a:result, 'the buffer was closed meanwhile')
   elseif getbufline(l:buf, 1, '$') !=# a:run.before
     return s:conflict(a:run, a:result, 'the buffer changed meanwhile')
+  elseif !getbufvar(l:buf, '&modifiable')
+    return s:conflict(a:run, a:result, "the buffer cannot be changed ('modifiable' is off)")
   endif
   let l:old = s:slice(a:run.before, a:run.first - 1, a:run.last)
-  call gpt_tools#job#apply(l:buf, a:run.first, a:run.last, a:result)
+  try
+    call gpt_tools#job#apply(l:buf, a:run.first, a:run.last, a:result)
+  catch  " something refused the change: the result must not be lost with it (a takes it all)
+    return s:conflict(a:run, a:result, 'it could not be applied (' . v:exception . ')')
+  endtry
   let l:changed = s:changed(l:old, a:result)
   let l:seconds = float2nr(round(reltimefloat(reltime(a:run.started))))
   let l:what = l:changed == 0 ? 'no change' : l:changed . ' line(s) changed, u undoes it'
   let l:notes = empty(a:run.notes) ? '' : '; ' . len(a:run.notes) . ' note(s) in :messages'
   let l:message = 'GptFilter ' . a:run.name . ': ' . l:what . ' (' . l:seconds . ' s)' . l:notes
   call s:finish(a:run, 'ok', join([l:message] + a:run.notes, "\n"), 0)
+endfunction
+
+" Keep the result until event, then deliver it (the checks are made again then).
+function! s:hold(run, result, event, when) abort
+  let s:pending[a:run.buf] = [a:run, a:result]
+  let g:gpt_tools_status = 'GptFilter ' . a:run.name . ': result ready; ' . a:when
+  let l:call = 's:leave(' . a:run.buf . ')'
+  execute 'autocmd' a:event '* ++once call' (a:event ==# 'CmdwinLeave' ? 'timer_start(0, {-> ' . l:call . '})' : l:call)
+  redrawstatus!
 endfunction
 
 function! s:leave(buf) abort
@@ -215,7 +249,12 @@ function! s:conflict(run, result, why) abort
     call win_gotoid(l:wins[0])
   endif
   let l:filetype = getbufvar(a:run.buf, '&filetype')
-  belowright new
+  try
+    belowright new
+  catch /^Vim\%((\a\+)\)\=:E36:/  " no room for another window: a tab has room (no diff across tabs)
+    tabnew
+    let l:wins = []
+  endtry
   setlocal buftype=nofile bufhidden=wipe noswapfile
   call setline(1, l:text)
   let &l:filetype = l:filetype

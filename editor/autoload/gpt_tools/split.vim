@@ -26,6 +26,10 @@ function! gpt_tools#split#take_all() abort
   if !bufloaded(l:result.target)
     call gpt_tools#say('GptFilter ' . l:result.name . ': the buffer is gone; nothing was taken', 1)
     return
+  elseif !getbufvar(l:result.target, '&modifiable')
+    call gpt_tools#say('GptFilter ' . l:result.name . ": the buffer cannot be changed ('modifiable' is off);"
+          \ . ' nothing was taken (set it, then a again)', 1)
+    return
   endif
   let l:lines = getline(1, '$')
   call s:close(l:result.target)
