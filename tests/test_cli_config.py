@@ -124,3 +124,19 @@ def test_with_json_a_failure_is_a_json_object_with_the_exit_status(capfd: pytest
     assert main(["models", "--json"]) == 2  # no key: nothing sent
     shown = json.loads(capfd.readouterr().out)
     assert (shown["status"], shown["code"], shown["error"]) == ("error", 2, "MissingKey")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["show", "Mine"], ["show", "Mine", "--json"], ["config", "show", "Mine"], ["config", "show", "Mine", "--json"]],
+)
+def test_a_password_in_a_base_url_is_never_shown(
+    isolated_env: Path, capfd: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    # User info and query are where proxies take a password (https://u:PW@host/v1, ?api-key=PW).
+    mine = "[assistants.Mine]\ninstructions = 'x'\nbase_url = 'https://u:hunter2@proxy.example/v1?api-key=sk-q1'\n"
+    write_config(isolated_env, mine)
+    trust_project(isolated_env)
+    assert main(argv) == 0
+    out = capfd.readouterr().out
+    assert "https://proxy.example/v1" in out and "hunter2" not in out and "sk-q1" not in out

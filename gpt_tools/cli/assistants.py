@@ -82,9 +82,12 @@ def json_failures(as_json: bool, command: Callable[[], int]) -> int:
 
 
 def _show(name: str, as_json: bool) -> int:
+    from gpt_tools.config.explain import shown_settings  # here: it brings the wire, which --help must not load
+
     config = load_config(inspect=True)  # as in print_assistants
     assistant = config.assistant(name)
     fields = asdict(assistant)
+    fields["settings"] = shown_settings(assistant.settings)  # a base_url's password is never shown
     if as_json:  # where each field came from is `gpt-tools config show NAME`'s
         fields = {key: value for key, value in fields.items() if key != "origins"}
         fields.update(model=assistant.model or config.settings.model, default_model=assistant.model is None)
@@ -197,6 +200,24 @@ def _the_name(name: str | None, assistant_name: str | None) -> str:
     return chosen
 
 
+def _new_name(name: str, where: str = "NAME") -> str:
+    """A name a new (or renamed) assistant may take: one that can be typed and read back as it is."""
+    if not name.strip() or name != name.strip() or printable(name) != name:
+        raise click.UsageError(
+            f"{where} '{printable(name)}': a name must not be blank, start or end with a space, "
+            "or hold control characters; nothing was written"
+        )
+    return name
+
+
+def _say_shadowed(console: Console, name: str) -> None:
+    """A name that is also a command: `gpt-tools NAME` is the command, so say how to run it."""
+    from gpt_tools.cli.main import cli  # the registered commands; imported here: main imports this module
+
+    if name in cli.commands or name == "help":
+        console.message(f"note: `{PROGRAM} {name}` is the command; run this assistant as `{PROGRAM} run {name}`")
+
+
 def _still_loads(console: Console) -> None:
     """A definition that needs trust to be used (base_url in a project config) says so at once."""
     from gpt_tools.errors import ConfigError
@@ -215,10 +236,11 @@ def create(name: str | None, assistant_name: str | None, **fields: object) -> in
     # config.manager brings tomlkit (~20 ms): paid by the commands that edit, not by `gpt-tools --help`.
     from gpt_tools.config.manager import create_assistant
 
-    name = _the_name(name, assistant_name)
+    name = _new_name(_the_name(name, assistant_name))
     path = create_assistant(name, _changes(fields))
     console = Console(PROGRAM)
     console.message(f"created {name} in {path}")
+    _say_shadowed(console, name)
     _still_loads(console)
     return 0
 
@@ -233,9 +255,12 @@ def edit(name: str | None, assistant_name: str | None, new_name: str | None, **f
     from gpt_tools.config.manager import edit_assistant
 
     name = _the_name(name, assistant_name)
+    new_name = _new_name(new_name, "--new-name") if new_name is not None else None
     path = edit_assistant(name, _changes(fields), new_name=new_name)
     console = Console(PROGRAM)
     console.message(f"updated {new_name or name} in {path}")
+    if new_name:
+        _say_shadowed(console, new_name)
     _still_loads(console)
     return 0
 

@@ -6,6 +6,7 @@ Nothing is sent and no key command is run: the key's source is named, never the 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -55,6 +56,11 @@ def _origin(key: str, config: Config, assistant: Assistant | None, flags: dict[s
 def _shown(key: str, value: Any) -> Any:
     # A base_url's user info or query may hold a password: shown as every message shows an endpoint.
     return display_url(value) if key == "base_url" and isinstance(value, str) else value
+
+
+def shown_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """An assistant's own settings as `show` prints them: a base_url without user info or query."""
+    return {key: _shown(key, value) for key, value in settings.items()}
 
 
 def _endpoint(settings: Settings, origin: str) -> Value:
