@@ -130,6 +130,10 @@ ERRORS = [
     (["assistant", "create", "X", "--instructions", " "], "--instructions: the text is empty"),
     (["assistant", "create", "X", "--instructions-file", "gone.md"], "--instructions-file: gone.md: no such file"),
     (["assistant", "create", "X", "--instructions-file", "instructions"], "instructions: a folder, not a file"),
+    (["assistant", "create", " ", "--instructions", "a"], "NAME ' ': a name must not be blank"),
+    (["assistant", "create", "X ", "--instructions", "a"], "start or end with a space"),
+    (["assistant", "create", "e\x1b[2J", "--instructions", "a"], "NAME 'e\\x1b[2J': a name must not"),
+    (["assistant", "edit", "House", "--new-name", "\tHouse"], "--new-name '\\x09House': a name must not"),
     (["assistant", "create", "X", "--instructions", "a", "--input-files", "instructions"], "must be regular files"),
     (["assistant", "create", "X", "--instructions", "a", "--temperature", "3"], "temperature: expected at least 0"),
 ]
@@ -424,3 +428,12 @@ def test_an_untrusted_projects_base_url_does_not_lock_its_config_against_edits(
     assert main(["assistant", "create", "Other", "--instructions", "Be brief."]) == 0
     assert main(["assistant", "delete", "Local"]) == 0
     assert set(assistants(project)) == {"House", "Other"}
+
+
+def test_an_assistant_named_like_a_command_is_told_how_to_run_it(
+    project: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["assistant", "create", "list", "--instructions", "List the points."]) == 0
+    assert "note: `gpt-tools list` is the command; run this assistant as `gpt-tools run list`" in capfd.readouterr().err
+    assert main(["assistant", "edit", "House", "--new-name", "chat"]) == 0
+    assert "run this assistant as `gpt-tools run chat`" in capfd.readouterr().err
