@@ -370,3 +370,13 @@ def test_a_paste_of_many_lines_starting_with_a_slash_is_sent_not_taken_for_a_com
         "/model gpt-other\nexplain teh model",
     ]
     assert {r.body["model"] for r in api.model_requests()} == {_model()}
+
+
+def test_a_message_holding_a_secret_is_refused_and_allow_secrets_sends_it(api: FakeOpenAI) -> None:
+    message = b"my key is sk-proj-" + b"a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8 teh\n"
+    done = _piped(message, "Summarizer")
+    assert done.returncode == 1 and b"refusing to send what looks like a secret" in done.stderr
+    assert _sent(api) == []
+    done = _piped(message, "Summarizer", "--allow-secrets")  # the flag the refusal names: chat refused it
+    assert done.returncode == 0, done.stderr
+    assert len(_sent(api)) == 1

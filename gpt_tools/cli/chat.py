@@ -42,6 +42,7 @@ class ChatOptions:
     model: str | None
     backend: str | None
     flags: RunFlags = field(default_factory=RunFlags)  # -s, --temperature, --max-output-tokens, -O
+    allow_secrets: bool = False  # the secret guard's refusal names this flag, as run's does
 
 
 @click.command("chat")
@@ -58,6 +59,7 @@ class ChatOptions:
 )
 @click.option("-m", "--model", shell_complete=model_names, help="Model to use instead of the assistant's.")
 @click.option("--backend", help="Backend: openai, chat, or an installed plugin's.")
+@click.option("--allow-secrets", is_flag=True, help="Send messages even if they look like they hold a secret.")
 @chat_flags
 def chat_command(
     name: str | None,
@@ -65,6 +67,7 @@ def chat_command(
     conversation_id: str | None,
     model: str | None,
     backend: str | None,
+    allow_secrets: bool,
     **flag_values: Any,
 ) -> int:
     """Talk with assistant NAME (without NAME, -c continues the last conversation, with its assistant).
@@ -82,7 +85,8 @@ def chat_command(
         name = DEFAULT_ASSISTANT  # `gpt-tools chat -s "..."`: the plain Assistant's chat
     if name is None and not (continue_last or conversation_id):
         raise click.UsageError("missing the assistant: give NAME, or -c to continue the last conversation")
-    status = repl(ChatOptions(name, continue_last, conversation_id, model, backend, flags), Console(PROGRAM))
+    options = ChatOptions(name, continue_last, conversation_id, model, backend, flags, allow_secrets=allow_secrets)
+    status = repl(options, Console(PROGRAM))
     if sys.stdin.isatty():
         # After a Ctrl-C at the prompt, GNU readline can spin forever in interpreter shutdown (seen
         # with CPython 3.11 here). Every turn is already saved and logged; save the history and leave.
@@ -235,6 +239,7 @@ def _run_turn(
                 line,
                 model=state.model_given,
                 backend=options.backend,
+                allow_secrets=options.allow_secrets,
                 on_delta=on_delta,
                 on_retry=lambda notice: on_wait(f"{notice.reason}; retrying in {notice.wait:.1f} s"),
                 cancel=cancel,
