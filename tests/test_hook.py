@@ -685,3 +685,18 @@ def test_a_read_only_file_skipped_anyway_is_counted_skipped_or_unchanged_not_fai
     out = capfd.readouterr().out.splitlines()
     assert out[-1] == "gpt-tools-hook: 1 file checked, 0 changed, 1 unchanged, 1 skipped, 0 failed; 0 requests sent"
     assert api.model_requests() == []
+
+
+@pytest.mark.usefixtures("edits_mode")
+def test_text_reports_never_give_githubs_runner_a_workflow_command(
+    api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # The runner takes a log line starting (after blanks) with `::`, or holding `##[` anywhere, for a command.
+    Path("::add-mask::x.md").write_text("# Doc\n\n  ::set-output name=ok::1 teh\n\n##[add-mask]y teh\n")
+    Path("##[add-mask]z.md").write_text("teh")
+    assert _run("--check", "::add-mask::x.md", "##[add-mask]z.md") == 1
+    assert _run("--check", "--diff", "::add-mask::x.md") == 1
+    out = capfd.readouterr().out
+    assert "x.md" in out and "z.md" in out and "set-output" in out
+    assert "##[" not in out and not any(line.lstrip().startswith("::") for line in out.splitlines())
+    assert "\\x3a:add-mask::x.md:3:" in out and "#\\x23[add-mask]z.md" in out

@@ -8,6 +8,7 @@ The summary lines stay plain in both: they are for the log.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from gpt_tools.cli import github
@@ -15,6 +16,16 @@ from gpt_tools.cli.console import Console
 from gpt_tools.cli.editlines import edit_lines, refused_line
 from gpt_tools.cli.filecheck import FileCheck, write_fix
 from gpt_tools.cli.report import diff
+
+# GitHub's runner takes any log line that starts, after blanks, with `::` for a workflow command
+# (`::add-mask::`, `::stop-commands::`, `::error file=…::`). A text report line may start with a
+# repository's file name, or show a document's line indented or as a diff's context: such a `::` is
+# shown as `\x3a:`, as control characters are. Annotations (--output-format github) escape their data.
+_COMMAND_LIKE = re.compile(r"^(\s*):(?=:)", re.MULTILINE)
+
+
+def no_workflow_commands(text: str) -> str:
+    return _COMMAND_LIKE.sub(r"\1\\x3a", text)
 
 
 def from_cache(outcome: FileCheck) -> str:
@@ -31,7 +42,7 @@ class Lines:
 
     def say(self, *lines: str) -> None:
         for line in lines:
-            self.console.line(line)
+            self.console.line(line if self.github else no_workflow_commands(line))
 
     def file(self, outcome: FileCheck, text: str, *, level: github.Level = "error") -> None:
         """A line about one file as a whole (a note, a problem)."""

@@ -4,7 +4,9 @@ An assistant's description, name or file name could carry escape sequences (movi
 faking `[built-in]` in `gpt-tools list`) or bidi overrides (reordering what a line seems to say).
 Every such character is shown as a visible escape instead: C0 and C1 controls, DEL, and the bidi
 embeddings, overrides and isolates; and lone surrogates, which is how Python holds the bytes of a
-file name that is not UTF-8 (`bad\xff.md`): printed raw they would not even encode.
+file name that is not UTF-8 (`bad\xff.md`): printed raw they would not even encode. And `##[`, which
+GitHub's runner takes anywhere in a log line for a (legacy) workflow command (`##[add-mask]…`): a
+document or file name quoted in CI output must not give it commands; it is shown as `#\x23[`.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ def _escape(match: re.Match[str]) -> str:
 def printable(text: str, *, keep_newlines: bool = False) -> str:
     """text with every terminal control character escaped; newlines (and tabs) kept if asked."""
     if keep_newlines:
-        return _ALL_BUT_LINES.sub(_escape, text.replace("\r\n", "\n"))
-    return _ALL.sub(_escape, text)
+        return _ALL_BUT_LINES.sub(_escape, text.replace("\r\n", "\n")).replace("##[", "#\\x23[")
+    return _ALL.sub(_escape, text).replace("##[", "#\\x23[")
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
