@@ -188,8 +188,9 @@ def test_double_dash_makes_any_word_the_prompt(api: FakeOpenAI) -> None:
     Path("notes.md").write_text(NOTES)
     assert main(["--", "list"]) == 0
     assert main(["-m", "gpt-5", "--", "notes.md"]) == 0  # a file's name, sent as the words
+    assert main(["-5 °C in °F?"]) == 0  # a dash but a space: no option (was "No such option '-5'")
     sent = [(user_text("responses", r.body), r.body["instructions"]) for r in api.model_requests()]
-    assert sent == [("list", PLAIN), ("notes.md", PLAIN)]
+    assert sent == [("list", PLAIN), ("notes.md", PLAIN), ("-5 °C in °F?", PLAIN)]
 
 
 @pytest.mark.parametrize("argv", [["-"], ["-m", "gpt-5", "-"], ["-m"], ["-O", "temperature"], ["-m", "gpt-5"]])

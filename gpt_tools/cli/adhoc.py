@@ -85,6 +85,8 @@ def _first_word(args: Sequence[str], run: click.Command) -> tuple[int, set[str]]
         if arg == "-" or not arg.startswith("-"):
             return at, names
         name = arg.partition("=")[0] if arg.startswith("--") else arg[:2]
+        if name not in takes and any(char.isspace() for char in arg):  # `gpt-tools "-5 °C in °F?"`: no option
+            return at, names
         if name not in takes or (arg != name and takes[name] != 1):  # `--json=x`, `-Ox`: click would refuse
             return None
         names.add(name)
