@@ -3,7 +3,7 @@
 The public API is small: `run()` one assistant over a text, `load_config()` to see what is defined,
 the errors (each with an `exit_code`; `exit_status(exc)` for any exception), the knowledge-file
 functions of the seed scripts, and `conversation` (new, load, resume, project_for) for multi-turn runs.
-Front ends (CLI, Vim filter, pre-commit hook, Neovim plugin) are thin adapters over these.
+Front ends (CLI, Vim filter, pre-commit hook, Neovim plugin, language server) are thin adapters over these.
 
 Every name is imported on first use (PEP 562), so `import gpt_tools` costs nothing: a front end that
 only needs an error class or the version does not pay for the whole run path. Anything not listed in
