@@ -263,3 +263,17 @@ def test_continue_with_an_assistant_the_config_no_longer_defines_says_which_conv
         code, _, err = _cli(*args)
         assert code == 2 and f"conversation {talk.id} is with 'Mine', which this project's config no longer" in err
     assert len(api.model_requests()) == 1
+
+
+def test_json_output_onto_a_full_disk_is_one_error_line_never_a_traceback(api: FakeOpenAI) -> None:
+    import subprocess
+
+    from tests.conftest import program
+
+    _talk("Summarizer", "teh one")
+    for args in (["conversations", "list", "--json"], ["conversations", "show", "last", "--json"], ["list", "--json"]):
+        with open("/dev/full", "wb") as full:
+            done = subprocess.run([program("gpt-tools"), *args], stdout=full, stderr=subprocess.PIPE, timeout=60)
+        # The --json failure object was written to the same full stdout, which raised again.
+        assert done.returncode == 1 and b"Traceback" not in done.stderr, (args, done.stderr)
+        assert done.stderr.count(b"cannot write to stdout: No space left on device") == 1, done.stderr

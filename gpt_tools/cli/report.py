@@ -11,7 +11,7 @@ import difflib
 import os
 from typing import TYPE_CHECKING, Any
 
-from gpt_tools.cli.console import Console
+from gpt_tools.cli.console import Console, OutputFailed
 from gpt_tools.cli.safe_text import json_text
 from gpt_tools.errors import GptToolsError, RunFailed, exit_status
 from gpt_tools.markdown.textio import split_lines
@@ -44,7 +44,8 @@ def fail_json(console: Console, exc: BaseException) -> int:
     """`fail()` for a command given --json: the error line, and on stdout one JSON object, `{"status":
     "error", "code": <the exit status>, "error": <its type>, "message": ..., "request_id"?, "result"?}`."""
     status = fail(console, exc)
-    console.result(json_text(error_json(exc, status)))
+    if not isinstance(exc, OutputFailed):  # stdout itself failed (a full disk): the error line must do
+        console.result(json_text(error_json(exc, status)))
     return status
 
 
