@@ -542,3 +542,16 @@ def test_a_pragma_never_allows_a_secret_on_another_line(text: str) -> None:
 def test_a_private_key_marked_on_every_line_is_allowed() -> None:
     marked = "\n".join(f"{line} # pragma: allowlist secret" for line in PRIVATE_KEY.splitlines())
     assert find_secrets(marked + "\n") == []
+
+
+def test_a_pragma_in_a_container_allows_nothing() -> None:
+    # A .docx keeps its whole text on one XML line: a pragma in its first paragraph would otherwise
+    # allow a key in its last one.
+    xml = (
+        "<w:document><w:body><w:p><w:r><w:t>Notes <!-- pragma: allowlist secret --></w:t></w:r></w:p>"
+        f"<w:p><w:r><w:t>Much later: {AWS_ID}</w:t></w:r></w:p></w:body></w:document>"
+    )
+    docx = _zip({"[Content_Types].xml": b"<Types/>", "word/document.xml": xml.encode()})
+    found = find_secrets(scannable_text(docx), "notes.docx")
+    assert {f.source for f in found} == {"notes.docx: word/document.xml", "notes.docx: word/document.xml (text)"}
+    assert find_secrets(scannable_text(_gzip(f"x {AWS_ID} # pragma: allowlist secret\n".encode())), "a.gz") != []
