@@ -239,6 +239,7 @@ def test_an_opt_out_region_goes_out_as_a_marker_and_edits_land_in_the_original(a
     sent = body["input"][-1]["content"][-1]["text"]
     assert sent == "Fix teh first.\r\n\r\n⟦O1⟧\r\n\r\nFix teh last.\r\n⟦O2⟧\r\n"  # the regions stay here
     assert "an edit that touches a marker is refused" in body["instructions"]
+    assert "A marker's whole line is the author's text too" in body["instructions"]  # its lead is protected
     assert result.edits is not None
     assert [(p.start, p.end) for p in result.edits.applied] == [
         (OPT_OUT_DOC.index("teh first"), OPT_OUT_DOC.index("teh first") + 9),

@@ -56,7 +56,8 @@ _DOCUMENT_RULE = (
 )
 _EDITS_RULE = (
     "Never put a marker in a find or a replace, and never write one of your own: the original text stays in "
-    "its place, and an edit that touches a marker is refused."
+    "its place, and an edit that touches a marker is refused. A marker's whole line is the author's text too "
+    "(the list marker or quote marks before it, the line break after it): leave that line as it is."
 )
 
 
