@@ -178,3 +178,21 @@ def test_files_whose_names_are_not_utf8_are_sent_with_the_odd_bytes_escaped(api:
     assert '<file path="docs/notes\\xff.md">\nSome notes.\n</file>' in user_text("responses", request.body)
     [stored] = api.files.values()  # uploaded (a multipart quoted-string reads the backslash as an escape)
     assert stored.filename.startswith("scan") and stored.filename.endswith("fe.pdf")
+
+
+@pytest.mark.parametrize(
+    ("program_args", "said"),
+    [
+        (["gpt-tools", "run", "DocWriter", "-t", "x", "--input-files", "-"], b"'-' (stdin) cannot be attached"),
+        (["gpt-filter", "DocWriter", "--input-files", "-"], b"'-' (stdin) cannot be attached"),
+        (["gpt-tools", "run", "DocWriter", "-t", "x", "--input-files"], b"'--input-files' requires an argument"),
+    ],
+    ids=["run-dash", "filter-dash", "run-no-value"],
+)
+def test_input_files_without_a_file_is_refused_not_dropped(
+    api: FakeOpenAI, program_args: list[str], said: bytes
+) -> None:
+    """`--input-files -` (or none at all) once dropped the option: stdin went in as a FILE and was sent."""
+    done = run_program(*program_args, stdin=b"piped text\n")
+    assert done.returncode == 2 and said in done.stderr
+    assert api.model_requests() == []

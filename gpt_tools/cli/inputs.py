@@ -139,6 +139,8 @@ def read_attachment(name: str) -> InputFile:
     The user named it, so it may be anywhere; but only a regular file within the size cap is read (a
     FIFO or a device must not hang the editor or fill the memory).
     """
+    if name == "-":  # read as a file named "-" it was "no such file"; stdin is the run's own input
+        raise UsageError("--input-files: '-' (stdin) cannot be attached: stdin is the input itself; nothing was sent")
     try:
         data = read_regular(Path(name), pipes=True)
     except FileRefused as exc:

@@ -85,14 +85,19 @@ def _spread(args: list[str], options: tuple[str, ...]) -> list[str]:
     """`--input_files a b c` (the seed's argparse nargs='+') as click's repeated options."""
     spread: list[str] = []
     current: str | None = None
+    given = False  # whether the current option took a value
     for arg in args:
-        if arg in options:
-            current = arg
-        elif current is not None and not arg.startswith("-"):
-            spread += [current, arg]
-        else:
-            current = None
+        if current is not None and arg not in options and (arg == "-" or not arg.startswith("-")):
+            spread += [current, arg]  # `-` too, as argparse takes it
+            given = True
+            continue
+        if current is not None and not given:  # never dropped silently: click says it needs a value
+            spread.append(current)
+        current, given = (arg, False) if arg in options else (None, False)
+        if current is None:
             spread.append(arg)
+    if current is not None and not given:
+        spread.append(current)
     return spread
 
 
