@@ -380,3 +380,17 @@ def test_a_message_holding_a_secret_is_refused_and_allow_secrets_sends_it(api: F
     done = _piped(message, "Summarizer", "--allow-secrets")  # the flag the refusal names: chat refused it
     assert done.returncode == 0, done.stderr
     assert len(_sent(api)) == 1
+
+
+def test_save_includes_the_turns_another_front_end_added_meanwhile(api: FakeOpenAI) -> None:
+    chat = _chat("Summarizer")
+    chat.send(b"teh one\r")
+    chat.expect(b"the one")
+    chat.prompt()
+    [saved] = list(_state().glob("conv-*.json"))
+    done = run_program("gpt-tools", "run", "Summarizer", "--conversation", saved.stem, "-t", "teh elsewhere")
+    assert done.returncode == 0, done.stderr
+    chat.send(b"/save talk.md\r")
+    chat.expect(b"wrote talk.md (2 turns)")  # it wrote the chat's own, older view: 1 turn
+    assert _leave(chat) == 0
+    assert "the elsewhere" in Path("talk.md").read_text()

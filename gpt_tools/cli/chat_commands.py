@@ -6,6 +6,7 @@ of many lines is never a command.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import tempfile
@@ -103,8 +104,14 @@ def _clear(state: ChatState, console: Console) -> None:
 def _save(name: str, state: ChatState, console: Console) -> None:
     """The conversation as Markdown; never over a file that holds anything but this conversation."""
     from gpt_tools.cli.conversations import markdown
+    from gpt_tools.errors import UsageError
+    from gpt_tools.state import conversation
     from gpt_tools.state.atomicwrite import WriteRefused, write_atomic
 
+    # With the turns another front end added meanwhile (`run -c`, a second chat, the editor); a
+    # conversation removed meanwhile is saved as this chat holds it.
+    with contextlib.suppress(UsageError):
+        conversation.refresh(state.talk)
     path = Path(name).expanduser() if name else Path(f"{state.talk.id}.md")
     text = markdown(state.talk)
     header = text.partition("\n")[0]
