@@ -386,7 +386,7 @@ def test_a_trusted_symlink_pointed_elsewhere_by_a_pull_is_a_change(
     ("config", "command"),
     [
         (EVIL, ["run", "--dry-run", "Summarizer", "-t", "hi"]),  # trust.check's advice
-        ("[assistants.Mine]\ninstructions_file = '../../style.md'\n", ["list"]),  # loader.refused
+        ("[assistants.Mine]\ninstructions_file = '../../style.md'\n", ["run", "--dry-run", "Mine", "-t", "hi"]),
         ("[assistants.Mine]\ninstructions = 'x'\n", ["assistant", "edit", "Mine", "--input-files", "../../style.md"]),
     ],
 )
@@ -406,3 +406,21 @@ def test_the_trust_command_a_refusal_advises_is_shell_quoted(
     assert done.returncode == 0, done.stderr
     assert not list(isolated_env.glob("pwned*")) and not list(project.glob("pwned*"))
     assert gpt_tools.load_config(project).trusted == [str(project.resolve())]
+
+
+@pytest.mark.parametrize(
+    "argv", [["list"], ["show", "Mine"], ["config", "show", "Mine"], ["completion", "--names"], ["show", "Kb"]]
+)
+def test_what_sends_nothing_works_in_an_untrusted_project_naming_files_outside_it(
+    isolated_env: Path, capfd: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    secret = isolated_env.parent / "secret.md"
+    secret.write_text("SECRET CONTENT\n")
+    kb = f"[assistants.Kb]\ninstructions = 'x'\nfiles = ['{secret}']\n"
+    write_config(isolated_env, f"[assistants.Mine]\ninstructions_file = '{secret}'\n{kb}")
+    assert main(argv) == 0
+    out, err = capfd.readouterr()
+    assert "Mine" in out or "Kb" in out
+    assert "SECRET CONTENT" not in out + err
+    assert main(["run", "--dry-run", "Mine", "-t", "hi"]) == 2  # a run still refuses
+    assert "outside the project" in capfd.readouterr().err

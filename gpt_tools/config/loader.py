@@ -394,21 +394,13 @@ def load_config(cwd: Path | str | None = None, *, inspect: bool = False) -> Conf
             if not inspect:
                 raise
             config.ignored = trust.sensitive_keys(table)
-            table = _without(table, config.ignored)
-        _apply_layer(config, table, path, confinement(config, path))
+            table = trust.without(table, config.ignored)
+        root = confinement(config, path)
+        if inspect and root is not None:  # its files outside it are not read either: named, not refused
+            outside = [key for key in config.trust_state.gated if key.rsplit(".", 1)[-1] in trust.FILE_KEYS]
+            config.ignored += outside
+            table = trust.unread(table, outside)
+        _apply_layer(config, table, path, root)
         config.project_file = path
     return config
 
-
-def _without(table: Mapping[str, Any], dotted: list[str]) -> dict[str, Any]:
-    """table without the dotted keys (top level, or `assistants.NAME.key`)."""
-    kept = {key: value for key, value in table.items() if key not in dotted}
-    assistants = kept.get("assistants")
-    if isinstance(assistants, dict):
-        kept["assistants"] = {
-            name: {k: v for k, v in body.items() if f"assistants.{name}.{k}" not in dotted}
-            if isinstance(body, dict)
-            else body
-            for name, body in assistants.items()
-        }
-    return kept

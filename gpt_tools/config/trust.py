@@ -275,3 +275,29 @@ def _values_at(folder: Path) -> dict[str, str]:
     """The gated values of the project config in folder (none: a project without one)."""
     found = config_in(Path(os.path.realpath(folder)))
     return gated_values(found[0], found[1]) if found else {}
+
+
+def without(table: Mapping[str, Any], dotted: list[str]) -> dict[str, Any]:
+    """table without the dotted keys (top level, or `assistants.NAME.key`)."""
+    kept = {key: value for key, value in table.items() if key not in dotted}
+    assistants = kept.get("assistants")
+    if isinstance(assistants, dict):
+        kept["assistants"] = {
+            name: {k: v for k, v in body.items() if f"assistants.{name}.{k}" not in dotted}
+            if isinstance(body, dict)
+            else body
+            for name, body in assistants.items()
+        }
+    return kept
+
+
+def unread(table: Mapping[str, Any], dotted: list[str]) -> dict[str, Any]:
+    """table without the outside files named by dotted (`assistants.NAME.instructions_file` or `.files`),
+    for what sends nothing: an instructions_file is replaced by a note saying it was not read."""
+    kept = without(table, dotted)
+    for key in dotted:
+        name, item = key.removeprefix("assistants.").rsplit(".", 1)
+        body = kept["assistants"][name]
+        if item == "instructions_file":
+            body["instructions"] = f"(not read: {table['assistants'][name][item]!r} lies outside the untrusted project)"
+    return kept
