@@ -70,8 +70,9 @@ def run_command(
     """Run assistant NAME over FILES, --input-text or stdin.
 
     With -s or -p and no NAME, the plain Assistant runs (a first word that is an assistant's name is
-    NAME, any other is a FILE); `gpt-tools "question"` is `run -p "question"`. A run is not part of a
-    conversation unless -c or --conversation says so.
+    NAME, any other is a FILE); `gpt-tools "question"` is `run -p "question"`, and run's options may
+    come before it (`gpt-tools -m MODEL "question"`; `gpt-tools -- WORD` sends any word). A run is not
+    part of a conversation unless -c or --conversation says so.
 
     With --write, --check or --diff, a rewriting assistant runs over every FILE, like ruff
     (`gpt-tools run MarkdownLinter docs/*.md --check`), and one line counts them: "3 files fixed,
