@@ -903,3 +903,20 @@ def test_a_refusal_remembered_from_the_cache_costs_a_known_zero(api: FakeOpenAI,
     paid, remembered = _rows()
     assert paid["status"] == remembered["status"] == "rejected" and paid["cost"] > 0
     assert (remembered["usage_known"], remembered["cost"], remembered["input_tokens"]) == (1, 0, 0)
+
+
+def test_a_log_at_version_2_gets_usage_known_and_keeps_its_rows(
+    api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    _db().parent.mkdir(parents=True, exist_ok=True)
+    with closing(sqlite3.connect(_db())) as db:
+        for statement in [s for migration in runlog.MIGRATIONS[:2] for s in migration]:
+            db.executescript(statement)
+        db.executescript(V0_SCHEMA[V0_SCHEMA.index("INSERT") :])  # a row the older code wrote
+        db.execute("PRAGMA user_version = 2")
+        db.commit()
+    gpt_tools.run("Summarizer", "teh", cwd=Path.cwd())
+    with closing(sqlite3.connect(_db())) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == runlog.VERSION
+    rows = _json(capfd, "logs")
+    assert len(rows) == 2 and rows[0]["input_tokens"] is not None and rows[1]["assistant"] == "ProofReader"
