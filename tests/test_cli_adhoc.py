@@ -218,3 +218,10 @@ def test_a_refused_first_word_with_json_is_a_json_error_object(
     error = json.loads(capfd.readouterr().out)  # was only the error line: --json promises the object
     assert (error["status"], error["code"], error["error"]) == ("error", 2, "UsageError")
     assert api.model_requests() == []
+
+
+def test_system_before_a_question_sends_the_question(api: FakeOpenAI) -> None:
+    """llm's `llm -s "Be terse." "question"` (was "'What is a monad?' cannot be read: no such file")."""
+    assert main(["-s", "Be terse.", "What is a monad?"]) == 0
+    body = _only_request(api)
+    assert (body["instructions"], user_text("responses", body)) == ("Be terse.", "What is a monad?")

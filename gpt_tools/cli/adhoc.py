@@ -9,9 +9,10 @@ How a first word is read, so that no word means two things:
   prompt, except a single word that names a file, or is close to a command's name, or close to an
   assistant's name and followed by FILES or `-o` (`gpt-tools Summarizr notes.md`), which is refused
   (nothing is sent).
-- `run`'s options may come before WORD (`gpt-tools -m gpt-5 "question"`, as llm and mods take them);
-  with -s or -p among them it is `gpt-tools run ...` as typed. `gpt-tools -- WORD ...`: WORD is the
-  prompt whatever it names (`gpt-tools -- list` asks about "list").
+- `run`'s options may come before WORD (`gpt-tools -m gpt-5 "question"`, `gpt-tools -s "Be terse."
+  "question"`, as llm and mods take them); with -p among them, or -s and a WORD that is an existing
+  file (or `-`), it is `gpt-tools run ...` as typed (WORD is NAME or the first FILE).
+  `gpt-tools -- WORD ...`: WORD is the prompt whatever it names (`gpt-tools -- list` asks about "list").
 - `gpt-tools run -s TEXT WORD ...` (or `-p TEXT`): WORD is NAME when it is an assistant's exact name,
   else the first FILE. A file named like an assistant is written `./NAME`.
 - Any prompt at all, a command's name included: `gpt-tools run -p TEXT` (or `run Assistant -t TEXT`).
@@ -37,12 +38,9 @@ DEFAULT_ASSISTANT = "Assistant"
 _CUTOFF = 0.75  # `lst` for `list`, `MarkdownLintr`; not `hi`, `test` or a sentence
 
 
-AD_HOC = ("-s", "--system", "-p", "--prompt")  # `run` options that make a run ad hoc by themselves
-
-
 def bare_prompt(args: list[str], commands: Mapping[str, click.Command]) -> list[str]:
     """`gpt-tools [RUN OPTIONS] WORD ...` as `gpt-tools run --bare --prompt WORD ...` when WORD names
-    no command; `gpt-tools -s TEXT ...` as `gpt-tools run -s TEXT ...`."""
+    no command; with -p, or -s and a WORD that is a file, `gpt-tools run ...` as typed."""
     if not args or args[0] in commands:
         return args
     if args[0] == "help":
@@ -51,13 +49,14 @@ def bare_prompt(args: list[str], commands: Mapping[str, click.Command]) -> list[
     if found is None:  # a group option (--help, --version), or an option `run` does not know: click says so
         return args
     at, names = found
-    if names & set(AD_HOC):  # `gpt-tools -s TEXT notes.md`: a NAME or a FILE follows, as `run -s` reads it
-        return ["run", *args]
-    if at == len(args):  # options only (`gpt-tools -m gpt-5`): run says what is missing
+    # Options only (`gpt-tools -m gpt-5`: run says what is missing), or -p: a NAME or a FILE follows.
+    if at == len(args) or names & {"-p", "--prompt"}:
         return ["run", *args]
     options, word, rest = args[:at], args[at], args[at + 1 :]
     if options[-1:] == ["--"]:  # `gpt-tools -- list`: the prompt, whatever it names
         return ["run", "--prompt", word, *options[:-1], *rest]
+    if names & {"-s", "--system"} and (word == "-" or os.path.lexists(word)):  # `gpt-tools -s TEXT notes.md`
+        return ["run", *args]
     if word in commands:  # `gpt-tools -m x list`: no other command takes run's options
         return args
     if word == "-":
