@@ -202,3 +202,12 @@ def test_trust_asks_first_and_names_what_the_config_sets(
 def test_trust_outside_any_project_says_there_is_nothing_to_trust(api: FakeOpenAI, document: Path) -> None:
     done = run_vim(document, "GptTrust!")
     assert "nothing to trust" in done.messages and done.errmsg == ""
+
+
+@pytest.mark.parametrize("mode", ["wait", "job"])
+def test_an_unmodifiable_buffer_sends_nothing(api: FakeOpenAI, document: Path, mode: str) -> None:
+    # The result could go nowhere: the waiting path lost it to E21 after the request was paid for.
+    setting = WAIT if mode == "wait" else ""
+    done = run_vim(document, setting, "setlocal nomodifiable", "GptFilter MarkdownLinter")
+    assert "'modifiable' is off); nothing was sent" in done.errmsg and api.model_requests() == []
+    assert done.lines == LINES and done.last == {}

@@ -124,6 +124,9 @@ function! gpt_tools#filter(first, last, line) abort
   if !executable(gpt_tools#program())
     return s:fail(gpt_tools#program() . ' not found; pip install gpt-tools, or set g:gpt_tools_filter')
   endif
+  if !&modifiable  " a help page, a -M buffer: the result could go nowhere, so nothing is sent (and paid)
+    return s:fail("the buffer cannot be changed ('modifiable' is off); nothing was sent")
+  endif
   let l:lines = getline(a:first, a:last)
   if match(l:lines, "\n") >= 0
     return s:fail('the range holds NUL bytes (binary data); nothing was sent')
