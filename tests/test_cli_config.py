@@ -140,3 +140,19 @@ def test_a_password_in_a_base_url_is_never_shown(
     assert main(argv) == 0
     out = capfd.readouterr().out
     assert "https://proxy.example/v1" in out and "hunter2" not in out and "sk-q1" not in out
+
+
+def test_a_runs_per_run_options_are_shown_as_what_set_them(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    project = write_config(isolated_env, "[assistants.Mine]\ninstructions = 'x'\ntemperature = 0.3\n")
+    values = _show(capfd, "Mine", "-O", "read_timeout", "600", "-O", "model", "gpt-6-sol", "-m", "ignored")["values"]
+    assert values["read_timeout"] == {"value": 600.0, "origin": "-O read_timeout"}
+    assert values["model"] == {"value": "gpt-6-sol", "origin": "-O model"}  # -O wins over -m, as in a run
+    assert values["temperature"] == {"value": 0.3, "origin": f"{project} [assistants.Mine]"}
+    assert _show(capfd, "Mine", "--temperature", "1")["values"]["temperature"]["value"] == 1.0
+    assert _show(capfd)["values"]["max_output_tokens"]["value"] is None
+    monkeypatch.setenv("GPT_TOOLS_OUTPUT", "bogus")  # ignored by a run: not what set output
+    assert _show(capfd)["values"]["output"]["origin"] != "$GPT_TOOLS_OUTPUT"
+    assert main(["config", "show", "-O", "read_timout", "6", "--json"]) == 2
+    assert "did you mean 'read_timeout'" in json.loads(capfd.readouterr().out)["message"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -11,6 +12,7 @@ import click
 from gpt_tools.cli.assistants import json_failures
 from gpt_tools.cli.completion import assistant_names, model_names
 from gpt_tools.cli.console import PROGRAM, Console
+from gpt_tools.cli.runsettings import PerRun, per_run
 from gpt_tools.cli.safe_text import printable
 from gpt_tools.config.loader import load_config
 from gpt_tools.redact import redact
@@ -53,24 +55,37 @@ def _text(found: Explanation, price: str) -> str:
 @click.argument("assistant", required=False, shell_complete=assistant_names)
 @click.option("-m", "--model", shell_complete=model_names, help="As a run with --model would.")
 @click.option("--backend", help="As a run with --backend would.")
+@click.option("--temperature", metavar="T", help="As a run with --temperature would.")
+@click.option("--max-output-tokens", metavar="N", help="As a run with --max-output-tokens would.")
+@click.option("-O", "--option", "options", nargs=2, multiple=True, metavar="KEY VALUE", help="As a run with -O would.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-def show(assistant: str | None, model: str | None, backend: str | None, as_json: bool) -> int:
+def show(
+    assistant: str | None,
+    model: str | None,
+    backend: str | None,
+    temperature: str | None,
+    max_output_tokens: str | None,
+    options: tuple[tuple[str, str], ...],
+    as_json: bool,
+) -> int:
     """Every setting in effect (for ASSISTANT, if given) and which file, variable or default set it.
 
     Shows the model, backend, endpoint, where the key would come from (never the key; api_key_cmd is
     not run), the project's trust, and the price used for cost estimates. Nothing is sent, and an
     untrusted project is shown with its trust-gated keys left out instead of refused.
     """
-    return json_failures(as_json, lambda: _show(assistant, model, backend, as_json))
+    per = partial(per_run, options, temperature=temperature, max_output_tokens=max_output_tokens)
+    return json_failures(as_json, lambda: _show(assistant, model, backend, per(), as_json))
 
 
-def _show(assistant: str | None, model: str | None, backend: str | None, as_json: bool) -> int:
+def _show(assistant: str | None, model: str | None, backend: str | None, per: PerRun, as_json: bool) -> int:
     # Here, not at the top: `gpt-tools --help` must not pay ~40 ms for http.client and sqlite3.
     from gpt_tools.config.explain import explain
     from gpt_tools.config.prices import describe_price
 
     config = load_config(inspect=True)
-    found = explain(config, config.assistant(assistant) if assistant else None, model=model, backend=backend)
+    chosen = config.assistant(assistant) if assistant else None
+    found = explain(config, chosen, model=model, backend=backend, options=per.settings, sampling=per.assistant)
     price_text, price = describe_price(found.settings.model, config)
     console = Console(PROGRAM)
     if as_json:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from gpt_tools.config.definitions import Assistant, Settings
+from gpt_tools.config.definitions import CHOICES, Assistant, Settings, apply_settings
 from gpt_tools.config.keys import base_url
 from gpt_tools.config.loader import Config
 from gpt_tools.config.resolve import resolve_settings
@@ -46,7 +46,9 @@ class Explanation:
 def _origin(key: str, config: Config, assistant: Assistant | None, flags: dict[str, str | None]) -> str:
     if flags.get(key) is not None:
         return _FLAGS[key]
-    if key in _ENV and os.environ.get(_ENV[key]) is not None:
+    env = os.environ.get(_ENV.get(key, ""))
+    # GPT_TOOLS_OUTPUT with a value it does not take is ignored by a run (resolve_settings): not the origin.
+    if key in _ENV and env is not None and (key not in CHOICES or env in CHOICES[key]):
         return f"${_ENV[key]}"
     if assistant is not None and key in assistant.origins and (key in assistant.settings or key == "model"):
         return f"{assistant.origins[key]} [assistants.{assistant.name}]"
@@ -96,17 +98,47 @@ def _trust(config: Config) -> str:
     return "not trusted" + (f": {', '.join(state.gated)} would be refused" if state.gated else "")
 
 
+def _sampling(assistant: Assistant | None, given: Mapping[str, Any]) -> list[Value]:
+    """The assistant's temperature and max_output_tokens (not sent when unset), -O or flags first."""
+    found = []
+    for key in ("temperature", "max_output_tokens"):
+        if key in given:
+            found.append(Value(key=key, value=given[key], origin=f"-O {key} / --{key.replace('_', '-')}"))
+        elif assistant is not None and getattr(assistant, key) is not None:
+            where = assistant.origins.get(key, DEFAULT)
+            found.append(Value(key=key, value=getattr(assistant, key), origin=f"{where} [assistants.{assistant.name}]"))
+        else:
+            found.append(Value(key=key, value=None, origin=f"{DEFAULT} (not sent: the model's own)"))
+    return found
+
+
 def explain(
-    config: Config, assistant: Assistant | None, *, model: str | None = None, backend: str | None = None
+    config: Config,
+    assistant: Assistant | None,
+    *,
+    model: str | None = None,
+    backend: str | None = None,
+    options: Mapping[str, Any] | None = None,
+    sampling: Mapping[str, Any] | None = None,
 ) -> Explanation:
-    """Every setting a run of assistant (or of an assistant with no settings of its own) would use."""
+    """Every setting a run of assistant (or of an assistant with no settings of its own) would use.
+
+    options: a run's `-O KEY VALUE` settings (checked), which win over everything; sampling: its
+    temperature and max_output_tokens (--temperature, --max-output-tokens, -O).
+    """
     stand_in = assistant or Assistant(name="", instructions="")
-    settings = resolve_settings(config, stand_in, model=model, backend=backend)
+    given = dict(options or {})
+    settings = apply_settings(resolve_settings(config, stand_in, model=model, backend=backend), given)
     flags = {"model": model, "backend": backend}
     values = [
-        Value(key=key, value=_shown(key, getattr(settings, key)), origin=_origin(key, config, assistant, flags))
+        Value(
+            key=key,
+            value=_shown(key, getattr(settings, key)),
+            origin=f"-O {key}" if key in given else _origin(key, config, assistant, flags),
+        )
         for key in (f.name for f in fields(Settings))
     ]
+    values += _sampling(assistant, sampling or {})
     origin_of = {value.key: value.origin for value in values}
     return Explanation(
         assistant=assistant.name if assistant else None,
