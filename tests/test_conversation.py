@@ -531,3 +531,13 @@ def test_listing_reads_only_the_conversations_changed_since_the_last_listing(
     assert talks[2].id not in (_state() / "summaries.json").read_text()
     (_state() / "summaries.json").write_text('{"version": 1, "files": {"x": 1, "%s": {"key": 5}}}' % talks[0].id)
     assert {s.id for s in conversation.saved()[0]} == {talks[0].id, talks[1].id}  # a damaged cache is rebuilt
+
+
+def test_a_conversations_folder_that_is_a_file_is_said_before_anything_is_sent(api: FakeOpenAI) -> None:
+    _state().parent.mkdir(parents=True, exist_ok=True)
+    _state().write_text("not a folder")
+    done = run_program("gpt-tools", "run", "Summarizer", "-c", "-t", "teh")
+    assert done.returncode == 1 and b"Traceback" not in done.stderr, done.stderr  # it was filelock's traceback
+    assert b"conversations cannot be kept in" in done.stderr and api.model_requests() == []
+    done = run_program("gpt-tools", "conversations", "list")
+    assert done.returncode == 2 and b"Not a directory" in done.stderr and b"Traceback" not in done.stderr

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import errno
 import json
 import re
 import secrets
@@ -70,7 +71,10 @@ def _last_used(talk: Conversation) -> tuple[datetime, str]:
 
 def _folder() -> Path:
     """The folder, created private (0700 up to the app dir), looser modes of older versions fixed."""
-    return private_dir(paths.conversations_dir(), owned_below=paths.app_dir("state"))
+    folder = private_dir(paths.conversations_dir(), owned_below=paths.app_dir("state"))
+    if not folder.is_dir():  # a file in its place: an OSError, as every writer here expects
+        raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(folder))
+    return folder
 
 
 def _path(conversation_id: str) -> Path:
@@ -169,26 +173,42 @@ def turn(
     if conversation is None:
         yield
         return
-    _folder()
-    lock = _file_lock(f"{_path(conversation.id)}.lock")
     try:
-        lock.acquire(timeout=0)
-    except TimeoutError:  # filelock.Timeout is one
-        if on_wait is not None:
-            on_wait(f"conversation {conversation.id} has a turn in progress elsewhere; waiting for it to finish")
-        while True:
-            if cancel is not None and cancel.is_set():
-                raise Cancelled("cancelled while waiting for the conversation's other turn") from None
-            try:
-                lock.acquire(timeout=LOCK_POLL)
-                break
-            except TimeoutError:  # filelock.Timeout is one
-                continue
+        lock = _hold(conversation, cancel, on_wait)
+    except OSError as exc:  # not TimeoutError: _hold waits those out
+        raise _unusable(exc) from None
     try:
         refresh(conversation)  # under the lock: the state this turn chains on is the latest one
         yield
     finally:
         lock.release()
+
+
+def _unusable(exc: OSError) -> GptToolsError:
+    """The folder cannot hold conversations (a file in its place, no permission): before anything is sent."""
+    return GptToolsError(f"conversations cannot be kept in {paths.conversations_dir()}: {exc.strerror or exc}")
+
+
+def _hold(
+    conversation: Conversation, cancel: threading.Event | None, on_wait: Callable[[str], None] | None
+) -> BaseFileLock:
+    """The conversation's turn lock, acquired: at once, or after the turn in progress elsewhere."""
+    _folder()
+    lock = _file_lock(f"{_path(conversation.id)}.lock")
+    try:
+        lock.acquire(timeout=0)
+        return lock
+    except TimeoutError:  # filelock.Timeout is one
+        if on_wait is not None:
+            on_wait(f"conversation {conversation.id} has a turn in progress elsewhere; waiting for it to finish")
+    while True:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("cancelled while waiting for the conversation's other turn")
+        try:
+            lock.acquire(timeout=LOCK_POLL)
+            return lock
+        except TimeoutError:  # filelock.Timeout is one
+            continue
 
 
 def record_turn(conversation: Conversation, user: str, reply: str, response_id: str | None) -> None:
@@ -377,13 +397,15 @@ def remove(conversation_id: str) -> None:
     Busy if another process holds the lock. The lock file goes too, unlinked while held: a turn that
     was waiting on it then finds the conversation removed (refresh raises Removed) and sends nothing.
     """
-    _folder()
     path = _path(conversation_id)
     lock = _file_lock(f"{path}.lock")
     try:
+        _folder()
         lock.acquire(timeout=0)
     except TimeoutError:  # filelock.Timeout is one
         raise Busy(f"conversation {conversation_id} has a turn in progress; try again when it is done") from None
+    except OSError as exc:
+        raise _unusable(exc) from None
     try:
         path.unlink(missing_ok=True)
         with _index_lock():

@@ -91,6 +91,8 @@ def summaries(load: Callable[[str], Any]) -> tuple[list[Summary], list[str]]:
         entries = [entry for entry in os.scandir(folder) if entry.name.startswith("conv-")]
     except FileNotFoundError:
         return [], []
+    except OSError as exc:  # not a folder, no permission: said, never a traceback nor "none yet"
+        raise UsageError(f"cannot read {folder}: {exc.strerror or exc}") from None
     cache, fresh, changed = _read_cache(), {}, False
     found: list[Summary] = []
     unreadable: list[str] = []
