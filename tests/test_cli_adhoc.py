@@ -225,3 +225,15 @@ def test_system_before_a_question_sends_the_question(api: FakeOpenAI) -> None:
     assert main(["-s", "Be terse.", "What is a monad?"]) == 0
     body = _only_request(api)
     assert (body["instructions"], user_text("responses", body)) == ("Be terse.", "What is a monad?")
+
+
+def test_an_attachment_before_the_prompt_takes_one_file(api: FakeOpenAI) -> None:
+    """`gpt-tools --input-files notes.txt "question"` (llm's -a): the seed's list spreading took the
+    question for a second attachment ("missing the assistant"); after the prompt, lists still spread."""
+    Path("notes.txt").write_text("The launch is on Friday.\n")
+    Path("more.txt").write_text("The venue is the harbour.\n")
+    assert main(["--input-files", "notes.txt", "When is the launch?"]) == 0
+    assert main(["Where is it?", "--input-files", "notes.txt", "more.txt"]) == 0
+    first, second = (user_text("responses", request.body) for request in api.model_requests())
+    assert first.startswith("When is the launch?") and "The launch is on Friday." in first
+    assert "The launch is on Friday." in second and "The venue is the harbour." in second

@@ -123,7 +123,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     reserve_std_fds()  # a closed fd 1 must not be taken by a file or socket that then gets the result
     console = Console(PROGRAM)
     try:
-        args = bare_prompt(_spread(args, ("--input-files", "--input_files")), cli.commands)  # `gpt-tools "question"`
+        # `gpt-tools "question"` first: before the prompt, --input-files takes one file (`gpt-tools
+        # --input-files a.pdf "What is it?"`); the seed's lists are spread in the command line it makes.
+        args = _spread(bare_prompt(args, cli.commands), ("--input-files", "--input_files"))
         _full_summaries(cli)  # here, after every module has registered its commands
         status = cli.main(args=args, prog_name=PROGRAM, standalone_mode=False)
     except click.exceptions.Exit as exc:
