@@ -18,10 +18,10 @@ import secrets
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from filelock import BaseFileLock
@@ -29,33 +29,14 @@ if TYPE_CHECKING:
 from gpt_tools.errors import Cancelled, GptToolsError, UsageError
 from gpt_tools.state import conversation_list, paths
 from gpt_tools.state.atomicwrite import write_atomic
+from gpt_tools.state.conversation_record import Conversation as Conversation
+from gpt_tools.state.conversation_record import checked, now
 from gpt_tools.state.private import private_dir
 
 LAST = "last"  # `--conversation last`: this project's last conversation with the assistant
 _ID = re.compile(r"conv-[A-Za-z0-9_-]{1,100}")  # names a file: nothing that could leave the folder
 LOCK_POLL = 0.2  # seconds between checks for a cancel while another turn holds the conversation
 project_for = paths.project_root  # the project a conversation belongs to, by the one rule (the editor calls it here)
-
-
-@dataclass
-class Conversation:
-    id: str
-    assistant: str
-    project: str
-    last_response_id: str | None = None
-    messages: list[dict[str, str]] = field(default_factory=list)  # {"role": user|assistant, "content": ...}
-    created: str = ""
-    updated: str = ""
-
-    def add_turn(self, user: str, reply: str, response_id: str | None) -> None:
-        self.messages += [{"role": "user", "content": user}, {"role": "assistant", "content": reply}]
-        self.last_response_id = response_id
-        self.updated = _now()
-
-
-def _now() -> str:
-    # To the microsecond: `conversations list` and `--continue` order turns made within one second.
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
 def _last_used(talk: Conversation) -> tuple[datetime, str]:
@@ -84,43 +65,17 @@ def _path(conversation_id: str) -> Path:
 
 
 def new(assistant: str, project: Path) -> Conversation:
-    stamp = _now()
+    stamp = now()
     return Conversation(f"conv-{secrets.token_hex(6)}", assistant, str(project), created=stamp, updated=stamp)
 
 
 def load(conversation_id: str) -> Conversation:
     try:
-        return _checked(json.loads(_path(conversation_id).read_text(encoding="utf-8")), conversation_id)
+        return checked(json.loads(_path(conversation_id).read_text(encoding="utf-8")), conversation_id)
     except FileNotFoundError:
         raise UsageError(f"no conversation {conversation_id!r} (see {paths.conversations_dir()})") from None
     except (OSError, ValueError, TypeError) as exc:
         raise UsageError(f"conversation {conversation_id!r} cannot be read: {exc}") from None
-
-
-_TEXTS = ("id", "assistant", "project", "created", "updated")
-
-
-def _checked(data: Any, conversation_id: str) -> Conversation:
-    """The record in a file, every field of the type it is used as; TypeError/ValueError if not.
-
-    A damaged file (valid JSON, wrong shapes) must be `cannot be read`, never a crash of `list`,
-    `show` or a turn; and a record naming another ID would be saved into that other file.
-    """
-    if not isinstance(data, dict):
-        raise TypeError("not a JSON object")
-    talk = Conversation(**data)
-    if any(not isinstance(getattr(talk, name), str) for name in _TEXTS):
-        raise TypeError(f"{', '.join(_TEXTS)} must be strings")
-    if not (talk.last_response_id is None or isinstance(talk.last_response_id, str)):
-        raise TypeError("last_response_id must be a string or null")
-    messages = talk.messages
-    if not isinstance(messages, list) or not all(
-        isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str) for m in messages
-    ):
-        raise TypeError("messages must be a list of {role, content} strings")
-    if talk.id != conversation_id:
-        raise ValueError(f"its file is {conversation_id}.json but it says it is {talk.id!r}")
-    return talk
 
 
 def _write(conversation: Conversation) -> None:

@@ -70,7 +70,7 @@ def _cached(entry: Any, key: list[int]) -> Summary | None:
     if not isinstance(entry, dict) or entry.get("key") != key:
         return None
     fields = entry.get("summary")
-    # Checked as the files are (conversation._checked): a damaged cache must not crash `list` either.
+    # Checked as the files are (conversation_record.checked): a damaged cache must not crash `list` either.
     if not isinstance(fields, dict) or fields.keys() != _TYPES.keys():
         return None
     if not all(type(fields[name]) is kind for name, kind in _TYPES.items()):
