@@ -106,3 +106,13 @@ def test_dry_run_shows_the_instructions_each_request_is_sent_with(
     assert main(["run", "Mine", "doc.md"]) == 0
     [request] = api.model_requests()
     assert request.body["instructions"] == plan["instructions"] + plan["notes"][0]
+
+
+def test_dry_run_summary_escapes_a_file_name_holding_control_characters(
+    api: FakeOpenAI, capfd: pytest.CaptureFixture[str]
+) -> None:
+    name = "evil\x1b]0;owned\x07.md"  # a file a cloned repository holds, reached by a glob
+    Path(name).write_text("Some notes.\n")
+    assert main(["run", "DocWriter", "-t", "Document it.", name, "--dry-run"]) == 0
+    out = capfd.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "files: evil\\x1b]0;owned\\x07.md" in out

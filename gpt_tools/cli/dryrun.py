@@ -66,7 +66,11 @@ def show(request: RunRequest, console: Console, *, as_json: bool) -> int:
         data["notes"] = added  # appended to the instructions of the request of the same index
         console.result(json_text(data))
         return 0
-    parts = [plan.describe(), f"  instructions ({len(decision.instructions):,} characters):"]
+    # The summary names files and assistants (a cloned repository's): escaped like the texts.
+    parts = [
+        printable(plan.describe(), keep_newlines=True),
+        f"  instructions ({len(decision.instructions):,} characters):",
+    ]
     parts.append(bounded(decision.instructions))
     for number, (text, note) in enumerate(zip(texts[:SHOWN_REQUESTS], added, strict=False), 1):
         parts.append(f"  request {number}/{len(texts)} ({len(text):,} characters):")
