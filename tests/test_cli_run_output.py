@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import pty
 import stat
 import subprocess
 import threading
@@ -270,3 +271,39 @@ def test_json_error_naming_a_file_whose_name_is_not_utf8_is_printed(
     assert main(["run", "Summarizer", name, "--json"]) == 2  # was a traceback from the error's own JSON
     out = capfd.readouterr().out
     assert "gone\\udcff.md" in out and json.loads(out)["error"] == "InputRefused"
+
+
+def _on_a_terminal(*args: str) -> tuple[int, bytes]:
+    """gpt-tools with stdout on a pseudo-terminal (stderr piped): its exit status and what the terminal got."""
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [program("gpt-tools"), *args], stdin=subprocess.DEVNULL, stdout=follower, stderr=subprocess.PIPE
+    )
+    os.close(follower)
+    process.communicate(timeout=60)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # EIO: the other side closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    return process.returncode, b"".join(chunks)
+
+
+@pytest.mark.parametrize("stream", [[], ["--no-stream"]], ids=["streamed", "whole"])
+def test_a_reply_on_a_terminal_has_its_control_characters_escaped(api: FakeOpenAI, stream: list[str]) -> None:
+    """As conversations export does: a reply's ESC/OSC, C1 and bidi characters never act on the terminal."""
+    api.responder = lambda text: "title \x1b]0;owned\x07 \x9b2J right\u202eleft\tend\n"
+    code, terminal = _on_a_terminal("run", "Summarizer", "-t", "teh", *stream)
+    assert code == 0
+    shown = terminal.decode().replace("\r\n", "\n")
+    assert "\x1b" not in shown and "\x9b" not in shown and "\u202e" not in shown
+    assert "title \\x1b]0;owned\\x07 \\x9b2J right\\u202eleft\tend" in shown
+    done = subprocess.run(
+        [program("gpt-tools"), "run", "Summarizer", "-t", "teh"], capture_output=True, stdin=subprocess.DEVNULL
+    )
+    assert done.stdout.startswith("title \x1b]0;owned\x07 \x9b2J right\u202eleft\tend".encode())  # a pipe: as is

@@ -10,7 +10,7 @@ from gpt_tools.cli import adhoc, dryrun, report
 from gpt_tools.cli.console import Console
 from gpt_tools.cli.inputs import gather, read_attachment
 from gpt_tools.cli.runsettings import RunFlags, applied
-from gpt_tools.cli.safe_text import json_text
+from gpt_tools.cli.safe_text import json_text, printable
 from gpt_tools.config.definitions import Assistant
 from gpt_tools.config.loader import Config, load_config
 from gpt_tools.core import runner
@@ -142,7 +142,7 @@ def _send(request: RunRequest, options: RunOptions, console: Console, streamed: 
         if stream_to_terminal:
             spinner.stop()
             streamed.append(delta)
-            console.result(delta)
+            console.result(printable(delta, keep_newlines=True))  # a terminal: see _deliver
 
     def on_retry(notice: RetryNotice) -> None:
         spinner.stop()
@@ -219,8 +219,10 @@ def _deliver(
     elif streamed:
         # The terminal already shows the streamed text; only finish the line.
         console.result("" if streamed.endswith("\n") else "\n")
+    elif sys.stdout.isatty():  # a reply's ESC, C1 and bidi characters must not act on a terminal: shown escaped
+        console.result(printable(result.text, keep_newlines=True))
     else:
-        console.result(result.text)
+        console.result(result.text)  # a pipe or a file: exactly the text
     if not options.as_json:  # --json carries them in "edits"
         report.refused_edits(console, result)
     if console.stderr_tty:
