@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -148,3 +149,40 @@ def test_model_options_complete_the_models_the_price_table_knows() -> None:
     assert _complete("gpt-tools config show -m gpt-6.1-t") == ["gpt-6.1-terra"]
     assert _complete("gpt-tools run -m gpt-6-l") == ["gpt-6-luna"]
     assert _complete("gpt-tools chat --model gpt-5.6-t") == ["gpt-5.6-terra"]
+
+
+HOSTILE = (
+    '[assistants."$(touch pwned)"]\ninstructions = "x"\n'
+    '[assistants."it\'s"]\ninstructions = "x"\n'
+    '[assistants."My Reviewer"]\ninstructions = "x"\n'
+)
+
+
+def _replies(function: str, *words: str) -> list[str]:
+    """COMPREPLY for words (each one bash word, as typed: `My\\ R`), one element a line."""
+    quoted = " ".join(shlex.quote(word) for word in words)
+    call = f"COMP_WORDS=({quoted}); COMP_CWORD={len(words) - 1}; {function} {words[0]}"
+    return _bash(call + '; printf "%s\\n" "${COMPREPLY[@]}"').splitlines()
+
+
+@needs_bash
+def test_bash_inserts_names_quoted_and_never_runs_what_a_cloned_config_names(isolated_env: Path) -> None:
+    write_config(isolated_env, HOSTILE)
+    assert _replies("_gpt_filter_completion", "gpt-filter", "Pro") == ["ProofReader"]  # a quote breaks nothing
+    assert _replies("_gpt_filter_completion", "gpt-filter", "My") == ["My\\ Reviewer"]
+    assert _replies("_gpt_filter_completion", "gpt-filter", "My\\ R") == ["My\\ Reviewer"]
+    assert _replies("_gpt_filter_completion", "gpt-filter", "$") == ["\\$\\(touch\\ pwned\\)"]
+    assert _replies("_gpt_filter_completion", "gpt-filter", "-O", "jobs", "2", "Pro") == ["ProofReader"]
+    assert _replies("_gpt_tools_completion", "gpt-tools", "show", "My\\ R") == ["My\\ Reviewer"]
+    assert _replies("_gpt_tools_completion", "gpt-tools", "show", "it") == ["it\\'s"]
+    assert not list(isolated_env.glob("pwned"))
+
+
+@pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")
+def test_zsh_completes_a_name_with_a_space_quoted_and_runs_nothing_a_cloned_config_names(isolated_env: Path) -> None:
+    write_config(isolated_env, HOSTILE)
+    typed, completed = "gpt-filter My", "gpt-filter My\\ Reviewer"
+    script = ZSH.replace("WORDS", typed).replace("COMPLETED", completed.replace("\\", "\\\\"))
+    done = subprocess.run(["zsh", "-f", "-c", script], env=_path_env(), capture_output=True, timeout=60, check=False)
+    assert completed in done.stdout.decode(errors="replace"), done.stdout[-2000:]
+    assert not list(isolated_env.glob("pwned"))

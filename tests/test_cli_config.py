@@ -66,7 +66,9 @@ def test_the_key_is_named_by_its_source_never_shown_and_no_key_command_runs(
     assert main(["config", "show"]) == 0
     assert "abcdefghij" not in capfd.readouterr().out
     monkeypatch.delenv("OPENAI_API_KEY")
-    write_config(isolated_env, "api_key_cmd = 'touch ran; echo sk-x'\nbase_url = 'https://u:hunter2@h.example/v1?k=s'\n")
+    write_config(
+        isolated_env, "api_key_cmd = 'touch ran; echo sk-x'\nbase_url = 'https://u:hunter2@h.example/v1?k=s'\n"
+    )
     trust_project(isolated_env)
     data = _show(capfd)
     assert data["key_source"] == "api_key_cmd (not run here)" and not Path("ran").exists()

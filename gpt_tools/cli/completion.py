@@ -22,28 +22,36 @@ COMPLETE_VAR = "_GPT_TOOLS_COMPLETE"
 _FILTER = {
     "bash": """
 _gpt_filter_completion() {
-    local cur=${COMP_WORDS[COMP_CWORD]} word skip=0 named=0
+    local cur=${COMP_WORDS[COMP_CWORD]} word name skip=0 named=0
     COMPREPLY=()
     for word in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
-        if [[ $skip -eq 1 ]]; then skip=0; continue; fi
+        if [[ $skip -gt 0 ]]; then skip=$((skip - 1)); continue; fi
         case $word in
-            -m|--model|--backend|-i|--instruct) skip=1 ;;  # options that take a value
+            -O|--option) skip=2 ;;  # KEY VALUE
+            -m|--model|--backend|-i|--instruct|--temperature|--max-output-tokens) skip=1 ;;
             -*) ;;
             *) named=1 ;;
         esac
     done
-    if [[ $skip -eq 0 && $named -eq 0 && $cur != -* ]]; then
-        local IFS=$'\\n'
-        COMPREPLY=($(compgen -W "$(gpt-tools completion --names 2>/dev/null)" -- "$cur"))
-    fi
+    [[ $skip -eq 0 && $named -eq 0 && $cur != -* ]] || return 0
+    cur=${cur//\\\\/}  # what was typed as My\\ Re is matched as My Re
+    # Names come from the project's config, a cloned repository's: matched as plain text and inserted
+    # quoted (printf %q), never given to compgen -W, which expands $(...) in its word list.
+    while IFS= read -r name; do
+        [[ ${name,,} == "${cur,,}"* ]] && COMPREPLY+=("$(printf '%q' "$name")")
+    done < <(gpt-tools completion --names 2>/dev/null)
 }
 complete -o default -F _gpt_filter_completion gpt-filter
 """,
     "zsh": """
 _gpt_filter_completion() {
+    local curcontext=$curcontext state line
     local -a names
-    names=(${(f)"$(gpt-tools completion --names 2>/dev/null)"})
-    _arguments '1:assistant:($names)' '*:file:_files'
+    _arguments -C '1:assistant:->name' '*:file:_files'
+    if [[ $state == name ]]; then  # compadd -a: each name as it is, never evaluated (a cloned config's)
+        names=(${(f)"$(gpt-tools completion --names 2>/dev/null)"})
+        compadd -a names
+    fi
 }
 compdef _gpt_filter_completion gpt-filter
 """,
@@ -81,11 +89,22 @@ def model_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> 
     return [CompletionItem(name) for name in sorted(known) if name.startswith(incomplete)]
 
 
+# click's bash script inserts a value as it is (`My Reviewer` becomes two words, `*` a glob) and
+# reads it with backslashes processed: a value is inserted quoted, as bash quotes file names.
+_BASH_QUOTING = (
+    ("IFS=',' read type value", "IFS=',' read -r type value"),
+    ("COMPREPLY+=($value)", 'COMPREPLY+=("$(printf \'%q\' "$value")")'),
+)
+
+
 def script(root: click.Command, shell: str) -> str:
     """The completion script for shell: click's for gpt-tools, then gpt-filter's."""
     source = get_completion_class(shell)
     assert source is not None  # SHELLS are click's own
-    return source(root, {}, PROGRAM, COMPLETE_VAR).source().rstrip("\n") + "\n" + _FILTER[shell]
+    text = source(root, {}, PROGRAM, COMPLETE_VAR).source()
+    for old, new in _BASH_QUOTING if shell == "bash" else ():
+        text = text.replace(old, new)
+    return text.rstrip("\n") + "\n" + _FILTER[shell]
 
 
 @click.command("completion")

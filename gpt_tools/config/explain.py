@@ -150,4 +150,3 @@ def explain(
         trust=_trust(config),
         ignored=list(config.ignored),
     )
-

@@ -403,4 +403,3 @@ def load_config(cwd: Path | str | None = None, *, inspect: bool = False) -> Conf
         _apply_layer(config, table, path, root)
         config.project_file = path
     return config
-
