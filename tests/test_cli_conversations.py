@@ -277,3 +277,10 @@ def test_json_output_onto_a_full_disk_is_one_error_line_never_a_traceback(api: F
         # The --json failure object was written to the same full stdout, which raised again.
         assert done.returncode == 1 and b"Traceback" not in done.stderr, (args, done.stderr)
         assert done.stderr.count(b"cannot write to stdout: No space left on device") == 1, done.stderr
+
+
+def test_bare_conversations_and_batch_print_their_help_and_succeed_as_bare_gpt_tools_does() -> None:
+    for group in ("conversations", "batch"):
+        done = run_program("gpt-tools", group)
+        assert done.returncode == 0, (group, done.stderr)  # it was 2, the help on stderr
+        assert done.stdout.startswith(f"Usage: gpt-tools {group} ".encode()) and b"Commands:" in done.stdout
