@@ -111,3 +111,10 @@ def test_logs_still_work_with_a_broken_config(isolated_env: Path, capfd: pytest.
     _seed(DEFAULT_MODEL)
     write_config(isolated_env, "not toml at all\n")
     assert main(["logs"]) == 0 and f" {DEFAULT_MODEL} " in capfd.readouterr().out
+
+
+def test_a_variant_priced_by_its_familys_entry_is_an_estimate_a_dated_snapshot_is_not() -> None:
+    config = load_config()
+    assert estimate_note("gpt-5-pro", config, today=TODAY) == "no price for gpt-5-pro, priced as gpt-5"
+    assert estimate_note("gpt-5-2025-08-07", config, today=TODAY) is None
+    assert estimate_note("gpt-4o-mini-2024-07-18", config, today=TODAY) is None

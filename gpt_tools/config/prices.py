@@ -8,6 +8,7 @@ an estimate wherever it is shown (`usage`, `logs`, dry runs, `config show`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timezone
 from typing import Any
@@ -15,6 +16,8 @@ from typing import Any
 from gpt_tools.config.loader import Config
 from gpt_tools.state import runlog
 
+# A dated snapshot of a model (gpt-5-2025-08-07, gpt-4-0613) bills as the model itself.
+_SNAPSHOT = re.compile(r"\d{4}(-\d{2}-\d{2})?")
 MAX_AGE_DAYS = 90  # OpenAI changes prices a few times a year; an older check may be out of date
 
 
@@ -53,6 +56,9 @@ def estimate_note(model: str, config: Config, *, today: date | None = None) -> s
     info = price_info(model, config)
     if info is None:
         return f"no price for {model}"
+    if info.model != model and not _SNAPSHOT.fullmatch(model.removeprefix(info.model + "-")):
+        # gpt-5-pro is not gpt-5 (it bills twelve times as much): a variant's cost is its family's guess
+        return f"no price for {model}, priced as {info.model}"
     if info.checked is None:
         return None
     age = ((today or datetime.now(timezone.utc).date()) - info.checked).days
