@@ -284,3 +284,14 @@ def test_bare_conversations_and_batch_print_their_help_and_succeed_as_bare_gpt_t
         done = run_program("gpt-tools", group)
         assert done.returncode == 0, (group, done.stderr)  # it was 2, the help on stderr
         assert done.stdout.startswith(f"Usage: gpt-tools {group} ".encode()) and b"Commands:" in done.stdout
+
+
+def test_export_keeps_a_messages_leading_indent(api: FakeOpenAI) -> None:
+    api.responder = lambda text: "    indented code\n    second line\n\n"
+    talk = _talk("Summarizer", "  two spaces first")
+    code, out, _ = _cli("conversations", "export", talk.id)
+    # strip() took the indent of the first line: the code block became a paragraph.
+    assert code == 0 and "## Summarizer\n\n    indented code\n    second line\n" in out
+    assert "## You\n\n  two spaces first\n" in out
+    code, out, _ = _cli("conversations", "show", talk.id)
+    assert code == 0 and "Summarizer>\n    indented code\n" in out

@@ -173,7 +173,7 @@ def _show(conversation_id: str, as_json: bool) -> int:
     console.line(f"started {_when(talk.created)}, last used {_when(talk.updated)}")
     for message in talk.messages:
         who = "you" if message.get("role") == "user" else talk.assistant
-        console.line(f"\n{who}>\n{message.get('content', '').rstrip()}")
+        console.line(f"\n{who}>\n{message.get('content', '').rstrip().lstrip(chr(10))}")
     return 0
 
 
@@ -212,7 +212,8 @@ def markdown(talk: Conversation) -> str:
     ]
     for message in talk.messages:
         who = "You" if message.get("role") == "user" else talk.assistant
-        parts.append(f"## {who}\n\n{message.get('content', '').strip()}\n")
+        # Blank lines around a message are layout; its first line's indent is not (an indented code block).
+        parts.append(f"## {who}\n\n{message.get('content', '').strip(chr(10))}\n")
     return "\n".join(parts)
 
 
