@@ -212,9 +212,9 @@ def _new_name(name: str, where: str = "NAME") -> str:
 
 def _say_shadowed(console: Console, name: str) -> None:
     """A name that is also a command: `gpt-tools NAME` is the command, so say how to run it."""
-    from gpt_tools.cli.main import cli  # the registered commands; imported here: main imports this module
-
-    if name in cli.commands or name == "help":
+    root = click.get_current_context().find_root().command  # the group: main.py registers this module's commands
+    commands = root.commands if isinstance(root, click.Group) else {}
+    if name in commands or name == "help":
         console.message(f"note: `{PROGRAM} {name}` is the command; run this assistant as `{PROGRAM} run {name}`")
 
 
