@@ -555,3 +555,12 @@ def test_a_pragma_in_a_container_allows_nothing() -> None:
     found = find_secrets(scannable_text(docx), "notes.docx")
     assert {f.source for f in found} == {"notes.docx: word/document.xml", "notes.docx: word/document.xml (text)"}
     assert find_secrets(scannable_text(_gzip(f"x {AWS_ID} # pragma: allowlist secret\n".encode())), "a.gz") != []
+
+
+def test_a_marked_key_header_in_prose_is_only_its_own_line() -> None:
+    header = PRIVATE_KEY.splitlines()[0]
+    prose = f"The file starts with `{header}` <!-- pragma: allowlist secret -->\nand then prose follows.\n"
+    assert find_secrets(prose) == []
+    # Without an END line, the key is the key-like lines after the header, each needing the pragma.
+    body = f"{header} <!-- pragma: allowlist secret -->\nMIIEpAIBAAKCAQEA7abc\n\nProse after.\n"
+    assert [f.line for f in find_secrets(body)] == [1]

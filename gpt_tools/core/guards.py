@@ -100,16 +100,30 @@ def _find_in(text: str, source: str, *, pragmas: bool = True) -> list[SecretFind
     return sorted(findings, key=lambda f: (f.source, f.line))
 
 
-_KEY_EDGE = re.compile(r"-----(?:END|BEGIN) (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
+_KEY_END = re.compile(r"[ \t]*-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
+# A key's body: base64 lines, PEM headers (Proc-Type: ...) and the blank line after them.
+_KEY_LINE = re.compile(r"[ \t]*(?:[A-Za-z0-9+/=]{8,}|[A-Za-z-]+:[^\r\n]*)?[ \t]*")
+_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def _key_end(text: str, after: int) -> int:
-    """Where a private key block that starts before `after` ends: its END line (the key is the lines
-    between, which no pattern sees), else the next block's BEGIN, else the end of text."""
-    edge = _KEY_EDGE.search(text, after)
-    if edge is None:
-        return len(text)
-    return edge.end() if edge.group(0).startswith("-----END") else edge.start()
+    """Where a private key block whose BEGIN ends at `after` ends: its END line, else its last line that
+    looks like key material (a header alone in prose is just that line). The key is those lines, which
+    no pattern sees, so a pragma must mark each of them."""
+    last = after
+    newline = _BREAK.search(text, after)
+    while newline is not None:
+        start = newline.end()
+        end = _KEY_END.match(text, start)
+        if end:
+            return end.end()
+        line = _KEY_LINE.match(text, start)
+        after_line = _BREAK.match(text, line.end()) if line else None
+        if line is None or (after_line is None and line.end() < len(text)):
+            break  # not key material: the block ended with the line before
+        last = line.end() if line.group(0).strip() else last
+        newline = after_line
+    return last
 
 
 def _allowed(text: str, broad: list[int], start: int, end: int) -> bool:
