@@ -341,3 +341,46 @@ def _action_params(uri: str, line: int, character: int, end: tuple[int, int] | N
 
 def test_the_uri_helper_matches_what_the_server_reads(tmp_path: Path) -> None:
     assert uri_of(tmp_path / "a b.md").endswith("/a%20b.md")
+
+
+# -- keeping the document in step
+
+
+def _change(client: LspClient, uri: str, version: int, span: tuple[int, int, int, int], text: str) -> None:
+    first, last = {"line": span[0], "character": span[1]}, {"line": span[2], "character": span[3]}
+    change = {"range": {"start": first, "end": last}, "text": text}
+    client.notify(
+        "textDocument/didChange", {"textDocument": {"uri": uri, "version": version}, "contentChanges": [change]}
+    )
+
+
+def _sent_text(api: FakeOpenAI) -> str:
+    """The document the last model request carried (a short one is sent whole, in one message)."""
+    return str(api.model_requests()[-1].body["input"][0]["content"][0]["text"])
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "new", "expected"),
+    [
+        # U+2028, U+0085 and a form feed end no line in the protocol (str.splitlines() ends one at each)
+        ("x\u2028y teh\nline two\n", (1, 0, 1, 4), "LINE", "x\u2028y teh\nLINE two\n"),
+        ("a\x0cb\x85c teh\nline two\n", (1, 5, 1, 8), "2", "a\x0cb\x85c teh\nline 2\n"),
+        # UTF-16 columns after an astral character, on CRLF and lone-CR lines
+        ("😀 teh\r\nline\rq 😀 x teh\n", (2, 5, 2, 6), "y", "😀 teh\r\nline\rq 😀 y teh\n"),
+        # a column past the end of the last line is its end
+        ("# teh x", (0, 7, 0, 99), "!", "# teh x!"),
+    ],
+)
+def test_incremental_changes_are_placed_by_the_protocols_line_ends_and_columns(
+    lsp: LspClient, api: FakeOpenAI, text: str, span: tuple[int, int, int, int], new: str, expected: str
+) -> None:
+    uri = lsp.open(_doc("sync.md", text), text)
+    lsp.diagnostics(uri)
+    _change(lsp, uri, 2, span, new)
+    mark = lsp.mark()
+    lsp.save(uri)
+    items = lsp.diagnostics(uri, after=mark)
+    assert _sent_text(api) == expected  # the server's text is the editor's
+    teh = expected.index("teh")
+    line = expected.count("\n", 0, teh) + expected.count("\r", 0, teh) - expected.count("\r\n", 0, teh)
+    assert items[0]["range"]["start"]["line"] == line and items[0]["data"]["old"].startswith("teh")

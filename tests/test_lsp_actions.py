@@ -220,3 +220,55 @@ def test_positions_count_utf16_units_and_never_point_inside_crlf() -> None:
     assert where.offset(types.Position(line=0, character=99)) == 3  # the line's end, before \r\n
     assert where.offset(types.Position(line=0, character=3)) == 2
     assert Positions(text, "utf-8").position(2) == types.Position(line=0, character=5)
+
+
+# -- cancelling, and documents that are not open
+
+
+def _no_resolve_client(options: dict[str, Any] | None = None) -> LspClient:
+    client = LspClient()
+    capabilities = {**CAPABILITIES, "textDocument": {**CAPABILITIES["textDocument"], "codeAction": {}}}
+    client.initialize(capabilities=capabilities, options=options or {"check": "off"})
+    return client
+
+
+def test_cancel_request_of_the_command_hangs_up_its_model_request_and_applies_nothing(
+    api: FakeOpenAI, edits_mode: None
+) -> None:
+    client = _no_resolve_client()
+    path = Path.cwd() / "a.md"
+    path.write_text(TYPO, encoding="utf-8")
+    uri = client.open(path)
+    actions = client.request("textDocument/codeAction", _params(uri, (2, 0), (3, 0), only=["refactor.rewrite"]))
+    action = next(a for a in actions if a["title"] == "gpt-tools: Simplifier: rewrite the selection")
+    api.script(Scripted(delay=60))
+    request = client.send_request("workspace/executeCommand", action["command"])
+    _wait(lambda: api.held == 1)
+    for _ in range(2):  # twice, as an impatient editor may
+        client.notify("$/cancelRequest", {"id": request})
+    assert client.response(request)["error"]["code"] == -32800  # RequestCancelled
+    _wait(lambda: api.hung_up == 1)  # its socket was closed: no more tokens billed
+    client.notify("$/cancelRequest", {"id": request})  # after it ended, and for an id never sent
+    client.notify("$/cancelRequest", {"id": 4242})
+    assert client.request("textDocument/codeAction", _params(uri, (0, 0), only=["quickfix"])) == []
+    assert client.applied == [] and client.close() == 0
+
+
+def test_a_document_not_open_is_never_read_from_disk_nor_sent(lsp: LspClient, api: FakeOpenAI) -> None:
+    secret = Path.cwd() / "never-opened.md"
+    secret.write_text(TYPO, encoding="utf-8")
+    uri = secret.resolve().as_uri()
+    assert lsp.request("textDocument/codeAction", _params(uri, (0, 0), (3, 0))) == []
+    assert lsp.request("textDocument/diagnostic", {"textDocument": {"uri": uri}})["items"] == []
+    data = {"uri": uri, "version": None, "assistant": "ProofReader", "start": 0, "end": 0}
+    action = {"title": "gpt-tools: ProofReader: rewrite the document", "kind": "refactor.rewrite", "data": data}
+    assert "edit" not in lsp.request("codeAction/resolve", action)
+    assert api.model_requests() == []
+
+
+def test_a_request_before_initialize_is_refused_as_not_initialized(api: FakeOpenAI) -> None:
+    client = LspClient()
+    answer = client.response(client.send_request("textDocument/codeAction", _params("file:///a.md", (0, 0))))
+    assert answer["error"]["code"] == -32002  # ServerNotInitialized
+    client.initialize()
+    assert client.close() == 0

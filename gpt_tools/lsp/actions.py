@@ -95,6 +95,8 @@ def _resolves(server: GptToolsServer) -> bool:
 def code_actions(server: GptToolsServer, params: types.CodeActionParams) -> list[types.CodeAction]:
     uri = params.text_document.uri
     document = server.document(uri)
+    if document is None:
+        return []  # only an open document's text is the editor's: nothing else is read
     where = Positions(document.source, server.encoding)
     start, end = where.offset(params.range.start), where.offset(params.range.end)
     only = params.context.only
@@ -172,7 +174,7 @@ async def run_action(
     """An assistant's action, run: its edit for the document as it is when the run ends (None: nothing to apply)."""
     uri = str(data["uri"])
     document = server.document(uri)
-    if document.version != data.get("version"):
+    if document is None or document.version != data.get("version"):
         server.warn("gpt-tools: the document changed since the action was offered; choose it again")
         return None
     text = document.source
@@ -200,6 +202,8 @@ async def run_action(
     else:
         placed = _writer_fixes(fixes, text, start + len(job.text))
     now = server.document(uri)
+    if now is None:
+        return None  # closed meanwhile: there is no text to place the edits in
     moved = reanchor(placed, text, now.source)
     if len(moved) < len(placed):
         dropped = len(placed) - len(moved)

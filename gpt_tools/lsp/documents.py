@@ -41,12 +41,16 @@ def wanted(server: GptToolsServer, uri: str) -> Path | None:
     if path is None:
         return None
     document = server.document(uri)
+    if document is None:
+        return None
     return path if server.settings.wants(str(path), document.language_id) else None
 
 
 def current_fixes(server: GptToolsServer, uri: str) -> tuple[int | None, str, list[Fix]]:
     """(version, text, fixes) of the document as it is now: the last check's fixes re-anchored onto it."""
     document = server.document(uri)
+    if document is None:
+        return None, "", []
     checked = server.checked.get(uri)
     if checked is None:
         return document.version, document.source, []
@@ -105,6 +109,8 @@ async def check(server: GptToolsServer, uri: str, trigger: Literal["open", "save
         if server.saves.get(uri) != count:
             return  # a later save will check
     document = server.document(uri)
+    if document is None:
+        return  # closed meanwhile
     text, version = document.source, document.version
     flight = server.checking.get(uri)
     if flight is not None:

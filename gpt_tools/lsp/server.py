@@ -27,6 +27,7 @@ from gpt_tools import Cancelled, GptToolsError, __version__
 from gpt_tools.core.session import Session
 from gpt_tools.lsp import runs
 from gpt_tools.lsp.anchor import Fix
+from gpt_tools.lsp.protocol import GptToolsProtocol
 from gpt_tools.lsp.settings import LspSettings
 from gpt_tools.redact import redact
 
@@ -58,7 +59,12 @@ class InFlight:
 
 class GptToolsServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("gpt-tools", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        super().__init__(
+            "gpt-tools",
+            __version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            protocol_cls=GptToolsProtocol,
+        )
         self.settings = LspSettings()
         self.checked: dict[str, Checked] = {}
         self.saves: dict[str, int] = {}  # uri -> how many saves asked for a check (the debounce's clock)
@@ -74,8 +80,11 @@ class GptToolsServer(LanguageServer):
 
     # -- documents and workspaces
 
-    def document(self, uri: str) -> TextDocument:
-        return self.workspace.get_text_document(uri)
+    def document(self, uri: str) -> TextDocument | None:
+        """The open document; None for one not open (pygls would read the file from disk: a closed
+        document's text, or any file a request names, must never be checked or sent)."""
+        document: TextDocument | None = self.workspace.text_documents.get(unquote(uri))  # pygls's keys: unquoted
+        return document
 
     @property
     def encoding(self) -> str:
@@ -129,7 +138,7 @@ class GptToolsServer(LanguageServer):
             self.tell(error, what)
 
     def is_open(self, uri: str) -> bool:
-        return unquote(uri) in self.workspace.text_documents  # pygls keys its documents by the unquoted URI
+        return self.document(uri) is not None
 
     def warn(self, text: str) -> None:
         self.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=redact(text)))
