@@ -394,3 +394,9 @@ def test_save_includes_the_turns_another_front_end_added_meanwhile(api: FakeOpen
     chat.expect(b"wrote talk.md (2 turns)")  # it wrote the chat's own, older view: 1 turn
     assert _leave(chat) == 0
     assert "the elsewhere" in Path("talk.md").read_text()
+
+
+def test_piped_crlf_lines_end_at_the_crlf(api: FakeOpenAI) -> None:
+    done = _piped(b'teh one\r\n"""\r\nteh two\r\nteh three\r\n"""\r\n/exit\r\nteh never\r\n', "Summarizer")
+    assert done.returncode == 0 and b"unknown command" not in done.stderr, done.stderr
+    assert _sent(api) == ["teh one", "teh two\nteh three"]  # /exit left: "teh never" is not sent

@@ -53,7 +53,8 @@ class Lines:
         if not raw:
             raise EOFError
         line = raw.decode("utf-8")  # UnicodeDecodeError: the caller says so and sends nothing
-        return line[:-1] if line.endswith("\n") else line
+        # CRLF is a line ending too (a script written on Windows): `/exit\r` was an unknown command.
+        return line.removesuffix("\n").removesuffix("\r") if line.endswith("\n") else line
 
     def pending(self) -> bool:
         """True when more input is already waiting on the terminal (the rest of a paste)."""
