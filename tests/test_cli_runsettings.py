@@ -120,3 +120,10 @@ def test_chat_refuses_a_bad_setting_before_the_first_turn(api: FakeOpenAI) -> No
     assert done.returncode == 2
     assert b"did you mean 'temperature'?" in done.stderr
     assert api.model_requests() == []
+
+
+def test_an_option_key_or_value_in_the_wrong_case_gets_a_did_you_mean(capfd: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--dry-run", "Summarizer", "-t", "hi", "-O", "Read_Timeout", "5"]) == 2
+    assert "did you mean 'read_timeout'?" in capfd.readouterr().err
+    assert main(["run", "--dry-run", "Summarizer", "-t", "hi", "-O", "reasoning_effort", "HIGH"]) == 2
+    assert "did you mean 'high'?" in capfd.readouterr().err

@@ -317,6 +317,20 @@ def test_unknown_top_level_key_suggests_close_match(isolated_env: Path) -> None:
     assert_config_error(isolated_env, 'modle = "gpt-5"\n', "modle", "unknown key", "did you mean 'model'")
 
 
+@pytest.mark.parametrize(
+    ("text", "key", "hint"),
+    [
+        ("BASE_URL = 'http://x/v1'\n", "BASE_URL", "did you mean 'base_url'?"),
+        ("backend = 'OpenAI'\n", "backend", "did you mean 'openai'?"),
+        ("reasoning_effort = 'HIGH'\n", "reasoning_effort", "did you mean 'high'?"),
+    ],
+)
+def test_a_value_or_key_in_the_wrong_case_gets_a_did_you_mean(
+    isolated_env: Path, text: str, key: str, hint: str
+) -> None:
+    assert_config_error(isolated_env, text, key, hint)
+
+
 def test_unknown_top_level_key_without_close_match_has_no_suggestion(isolated_env: Path) -> None:
     error = assert_config_error(isolated_env, "zzzqqq = 1\n", "zzzqqq", "unknown key")
     assert "did you mean" not in str(error)

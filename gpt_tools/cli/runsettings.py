@@ -8,7 +8,6 @@ run only and win over the config, the environment and `-m/--backend`.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import click
 
 from gpt_tools.config.backendnames import backend_problem
-from gpt_tools.config.definitions import CHOICES, SETTING_TYPES, Assistant, out_of_range
+from gpt_tools.config.definitions import CHOICES, SETTING_TYPES, Assistant, close_match, out_of_range
 from gpt_tools.errors import UsageError
 
 ASSISTANT_FIELDS: dict[str, tuple[type, ...]] = {"temperature": (int, float), "max_output_tokens": (int,)}
@@ -44,7 +43,8 @@ def _convert(key: str, text: str, types: tuple[type, ...], where: str) -> Any:
     if str in types:
         allowed = CHOICES.get(key)
         if allowed is not None and text not in allowed:
-            raise UsageError(f"{where}: expected one of {', '.join(repr(c) for c in allowed)}, got {text!r}")
+            hint = f"; did you mean {close!r}?" if (close := close_match(text, allowed)) else ""
+            raise UsageError(f"{where}: expected one of {', '.join(repr(c) for c in allowed)}, got {text!r}{hint}")
         if key in ("model", "backend") and not text.strip():
             raise UsageError(f"{where}: expected a {key} name, got {text!r}")
         if key == "backend" and (problem := backend_problem(text)):  # as --backend and the config say it
@@ -64,8 +64,8 @@ def _convert(key: str, text: str, types: tuple[type, ...], where: str) -> Any:
 def _known(key: str) -> tuple[type, ...]:
     types = ASSISTANT_FIELDS.get(key) or SETTING_TYPES.get(key)
     if types is None:
-        close = difflib.get_close_matches(key, known_keys(), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(known_keys())}"
+        close = close_match(key, known_keys())
+        hint = f"; did you mean {close!r}?" if close else f"; known: {', '.join(known_keys())}"
         raise UsageError(f"-O {key}: unknown setting{hint}")
     return types
 

@@ -6,7 +6,7 @@ is an error naming the file and the key with a did-you-mean, not an error in the
 
 from __future__ import annotations
 
-import difflib
+from gpt_tools.config.definitions import close_match
 
 BUILT_IN = ("openai", "chat")  # registered when their modules are imported; known by name before that
 
@@ -27,8 +27,8 @@ def backend_problem(name: str) -> str | None:
     known = known_backends()
     if name in known:
         return None
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.7)  # "nope" is not a typo of "openai"
+    close = close_match(name, known, cutoff=0.7)  # "nope" is not a typo of "openai"; "OpenAI" is
     listed = ", ".join(known)
     if close:
-        return f"unknown backend {name!r}; did you mean {close[0]!r}? Known backends: {listed}"
+        return f"unknown backend {name!r}; did you mean {close!r}? Known backends: {listed}"
     return f"unknown backend {name!r}; known backends: {listed}"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
@@ -190,3 +191,10 @@ def apply_settings(base: Settings, overrides: Mapping[str, Any]) -> Settings:
     """Settings with the given keys replaced; None values mean 'not set here'."""
     given = {key: value for key, value in overrides.items() if value is not None}
     return replace(base, **given) if given else base
+
+
+def close_match(value: str, choices: Collection[str], cutoff: float = 0.6) -> str | None:
+    """The choice value is most likely a typo of, in any case (BASE_URL, 'OpenAI', 'HIGH'), or None."""
+    folded = {choice.lower(): choice for choice in choices}
+    close = difflib.get_close_matches(value.lower(), list(folded), n=1, cutoff=cutoff)
+    return folded[close[0]] if close else None

@@ -26,6 +26,7 @@ from gpt_tools.config.definitions import (
     Assistant,
     Settings,
     apply_settings,
+    close_match,
     out_of_range,
 )
 from gpt_tools.errors import ConfigError, UnknownAssistant, UsageError
@@ -114,8 +115,8 @@ def load_builtins() -> dict[str, Assistant]:
 
 
 def _did_you_mean(value: str, choices: Collection[str]) -> str:
-    close = difflib.get_close_matches(value, list(choices), n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    close = close_match(value, choices)
+    return f"; did you mean {close!r}?" if close else ""
 
 
 def _unknown_key(path: Path, key: str, allowed: Mapping[str, object]) -> ConfigError:
