@@ -77,3 +77,36 @@ def test_neovim_with_the_plugin_shows_why_the_filter_failed(
     shown = messages.read_text(encoding="utf-8")
     assert "gpt-filter: error: cannot reach http://127.0.0.1:9/v1" in shown and "older run" not in shown
     assert document.read_bytes() == before
+
+
+def _neovim(document: Path, *commands: str) -> None:
+    argv = ["nvim", "--headless", "-u", "NONE", "-i", "NONE", "--cmd", f"set rtp^={ROOT / 'editor'}"]
+    argv += ["--cmd", "runtime plugin/gpt_tools.vim", *(arg for command in commands for arg in ("-c", command))]
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    subprocess.run(
+        [*argv, str(document)], env=env, capture_output=True, timeout=60, start_new_session=True, check=False
+    )
+
+
+@pytest.mark.skipif(shutil.which("nvim") is None and not os.environ.get("CI"), reason="nvim not installed")
+@pytest.mark.parametrize("command", ["%!{}", "3,4!{}"])
+def test_neovim_dropping_what_gpt_filter_gave_back_is_undone(tmp_path: Path, document: Path, command: str) -> None:
+    """Neovim 0.7 may drop a filter's output when Ctrl-C stopped it (it sees the Ctrl-C again while
+    reading the output back): the range went empty. Here a program stands for that: it logs as
+    gpt-filter does, and nothing comes back. The plugin undoes the emptying."""
+    dropped = tmp_path / "dropped"
+    dropped.write_text(
+        "#!/bin/sh\ncat >/dev/null\n"
+        "printf '2026-01-01T00:00:00+00:00 gpt-filter[%s] gpt-filter: error: stopped by SIGINT\\n' $$"
+        f" >> '{log_file()}'\n"
+        "exit 130\n"
+    )
+    dropped.chmod(0o755)
+    log_file().parent.mkdir(parents=True)
+    before = document.read_bytes()
+    _neovim(document, command.format(dropped), "sleep 100m", "wq")  # the undo comes from a timer
+    assert document.read_bytes() == before
+    other = document.with_name("other.txt")
+    other.write_bytes(before)  # another program's failure without gpt-filter's log: left to Neovim
+    _neovim(other, f"{command.format('false')}", "sleep 100m", "wq")
+    assert other.read_bytes() != before

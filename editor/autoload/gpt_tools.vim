@@ -215,13 +215,20 @@ endfunction
 " meanwhile instead of a bare "shell returned 1". (Neither editor has a ShellFilterPre event.)
 function! gpt_tools#filter_pre() abort
   let s:log_size = getfsize(gpt_tools#log_file())
+  " '[ and '] hold the range written for the filter: what a dropped output takes away (see below).
+  let s:filtered = {'buf': bufnr('%'), 'lines': line("']") - line("'[") + 1, 'total': line('$'),
+        \ 'change': changenr()}
 endfunction
 
 function! gpt_tools#filter_post() abort
   let [l:before, s:log_size] = [get(s:, 'log_size', -2), -2]
+  let [l:filtered, s:filtered] = [get(s:, 'filtered', {}), {}]
   let l:log = gpt_tools#log_file()
   if v:shell_error == 0 || !(has('nvim') || has('gui_running')) || !filereadable(l:log)
     return
+  endif
+  if has('nvim') && !empty(l:filtered) && l:before >= -1 && getfsize(l:log) > l:before
+    call timer_start(0, function('s:restore', [l:filtered]))  " once the filter command is over
   endif
   let l:text = join(readfile(l:log, 'b'), "\n")
   if l:before >= -1  " FilterWritePre saw the log's size (-1: there was none): what came since
@@ -242,4 +249,17 @@ function! gpt_tools#filter_post() abort
     echomsg matchstr(l:line, '^\S\+ \S\+\[\d\+\] \zs.*')
   endfor
   echohl None
+endfunction
+
+" Neovim 0.7 may drop what a filter printed when Ctrl-C stopped it (the Ctrl-C is seen again while
+" it reads the output back): the range goes empty, whatever gpt-filter gave back. When gpt-filter
+" logged meanwhile (so it ran, and printed the input back) and the range is gone in one change,
+" that change is undone: the text is exactly as it was.
+function! s:restore(filtered, timer) abort
+  if bufnr('%') != a:filtered.buf || changenr() != a:filtered.change + 1
+        \ || line('$') != max([a:filtered.total - a:filtered.lines, 1])
+    return
+  endif
+  silent undo
+  call gpt_tools#say('gpt-filter: Neovim dropped the text it gave back (Ctrl-C); the text is restored', 1)
 endfunction
