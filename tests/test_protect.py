@@ -502,22 +502,38 @@ def test_protect_false_still_honours_opt_out_regions(api: FakeOpenAI, tmp_path: 
 @pytest.mark.parametrize(
     ("text", "damage"),
     [
-        # The list marker or quote before `off` is the region's first byte: the model may not change it.
-        ("- one\n- <!-- gpt-tools: off -->\n  keep\n  <!-- gpt-tools: on -->\n- two\n", ("- ⟦O1⟧", "* ⟦O1⟧")),
-        ("> one\n> <!-- gpt-tools: off -->\n> keep\n> <!-- gpt-tools: on -->\n", ("> ⟦O1⟧", "⟦O1⟧")),
         # Bytes intact, but no longer a region: inside an unclosed fence, or swallowed by a new `off`.
-        ("Fix teh.\n\n<!-- gpt-tools: off -->\nkeep\n<!-- gpt-tools: on -->\n", ("teh.", "the.\n\n```")),
-        ("Fix teh.\n\n<!-- gpt-tools: off -->\nkeep\n<!-- gpt-tools: on -->\n",
-         ("teh.", "the.\n\n<!-- gpt-tools: off -->")),
+        ("- one\n- two\n\n<!-- gpt-tools: off -->\nkeep\n<!-- gpt-tools: on -->\n", ("two", "two\n\n```")),
+        ("- one\n- two\n\n<!-- gpt-tools: off -->\nkeep\n<!-- gpt-tools: on -->\n",
+         ("two", "two\n\n<!-- gpt-tools: off -->")),
+        # Text joined to the marker's line: refused as a moved marker, before any restoring.
+        ("- one\n- <!-- gpt-tools: off -->\n  keep\n  <!-- gpt-tools: on -->\n- two\n", ("- ⟦O1⟧", "- x ⟦O1⟧")),
     ],
 )  # fmt: skip
 def test_a_reply_that_changes_an_opt_out_regions_lines_is_refused(
     text: str, damage: tuple[str, str], everything: bool
 ) -> None:
     masked = mask(text, everything=everything)
-    with pytest.raises(ReplyRejected, match=r"opt-out region .* of line [23] "):
+    with pytest.raises(ReplyRejected, match=r"opt-out region .*\(?line [24]"):
         unmask(masked.text.replace(*damage), masked)
     assert unmask(masked.text.replace("one", "One"), masked) == text.replace("one", "One")  # prose may change
+
+
+@pytest.mark.parametrize("everything", [True, False], ids=["protect", "protect-false"])
+@pytest.mark.parametrize(
+    ("text", "damage"),
+    [
+        # The list marker or quote before `off` is the region's first byte: the model's is not kept.
+        ("- one\n- <!-- gpt-tools: off -->\n  keep\n  <!-- gpt-tools: on -->\n- two\n", ("- ⟦O1⟧", "* ⟦O1⟧")),
+        ("1. one\n2. <!-- gpt-tools: off -->\n   keep\n   <!-- gpt-tools: on -->\n", ("2. ⟦O1⟧", "1. ⟦O1⟧")),
+        ("> one\n> <!-- gpt-tools: off -->\n> keep\n> <!-- gpt-tools: on -->\n", ("> ⟦O1⟧", "⟦O1⟧")),
+    ],
+)  # fmt: skip
+def test_an_opt_out_regions_first_line_gets_its_own_prefix_back(
+    text: str, damage: tuple[str, str], everything: bool
+) -> None:
+    masked = mask(text, everything=everything)
+    assert unmask(masked.text.replace(*damage).replace("one", "One"), masked) == text.replace("one", "One")
 
 
 def test_an_opt_out_region_ending_the_document_may_get_text_after_it() -> None:

@@ -312,8 +312,8 @@ def _settle_block_lines(reply: str, masked: Masked) -> str:
             raise _moved(region)
         if region.token[1] == "F" and (number != 0 or prefix):
             raise _moved(region)
-        if _squeezed(prefix) == _squeezed(region.lead):
-            prefix = region.lead
+        if _squeezed(prefix) == _squeezed(region.lead) or region.kind == protect_optout.KIND:
+            prefix = region.lead  # an opt-out region's first bytes are its lead: never the model's
         lines[number] = prefix + region.token + ending
     return "".join(lines)
 
