@@ -529,7 +529,7 @@ def test_listing_reads_only_the_conversations_changed_since_the_last_listing(
     assert by_id[talks[0].id].turns == 2 and by_id[talks[1].id].first == "edited in place"
     conversation.remove(talks[2].id)  # its first words must not stay behind in the cache
     assert talks[2].id not in (_state() / "summaries.json").read_text()
-    (_state() / "summaries.json").write_text(json.dumps({"version": 1, "files": {"x": 1, talks[0].id: {"key": 5}}}))
+    (_state() / "summaries.json").write_text('{"version": 1, "files": {"x": 1, "%s": {"key": 5}}}' % talks[0].id)
     assert {s.id for s in conversation.saved()[0]} == {talks[0].id, talks[1].id}  # a damaged cache is rebuilt
 
 

@@ -227,8 +227,9 @@ function! gpt_tools#filter_post() abort
   if v:shell_error == 0 || !(has('nvim') || has('gui_running')) || !filereadable(l:log)
     return
   endif
-  if has('nvim') && !empty(l:filtered) && l:before >= -1 && getfsize(l:log) > l:before
-    call timer_start(0, function('s:restore', [l:filtered]))  " once the filter command is over
+  if has('nvim') && !empty(l:filtered) && l:before >= -1
+    " Once the filter command is over; gpt-filter's log line may come after Neovim went on.
+    call timer_start(50, function('s:restore', [extend(l:filtered, {'log': l:log, 'size': l:before})]))
   endif
   let l:text = join(readfile(l:log, 'b'), "\n")
   if l:before >= -1  " FilterWritePre saw the log's size (-1: there was none): what came since
@@ -257,7 +258,7 @@ endfunction
 " that change is undone: the text is exactly as it was.
 function! s:restore(filtered, timer) abort
   if bufnr('%') != a:filtered.buf || changenr() != a:filtered.change + 1
-        \ || line('$') != max([a:filtered.total - a:filtered.lines, 1])
+        \ || line('$') != max([a:filtered.total - a:filtered.lines, 1]) || getfsize(a:filtered.log) <= a:filtered.size
     return
   endif
   silent undo
