@@ -560,3 +560,13 @@ def test_marker_like_text_with_nothing_hidden_is_just_text() -> None:
     only = mask(text, everything=False)
     assert (only.text, only.regions) == (text, ())
     assert protect_explain.explain(only) == "" and edit_guard.regions(text, everything=False) == []
+
+
+def test_opt_out_regions_in_lists_survive_a_document_of_many_chunks(api: FakeOpenAI, tmp_path: Path) -> None:
+    Path("gpt-tools.toml").write_text("max_retries = 0\nchunk_tokens = 64\n")
+    region = "- <!-- gpt-tools: off -->\n  teh kept\n  <!-- gpt-tools: on -->\n"
+    parts = [f"Paragraph {i} has teh typo in it, long enough for a chunk.\n\n- item\n{region}\n" for i in range(8)]
+    doc = "".join(parts)
+    done = run_program("gpt-filter", "MarkdownLinter", stdin=doc.encode())
+    assert (done.returncode, done.stdout.decode()) == (0, doc.replace("has teh", "has the")), done.stderr
+    assert len(api.model_requests()) > 2 and "teh kept" not in str([r.body for r in api.model_requests()])
