@@ -529,7 +529,7 @@ def test_listing_reads_only_the_conversations_changed_since_the_last_listing(
     assert by_id[talks[0].id].turns == 2 and by_id[talks[1].id].first == "edited in place"
     conversation.remove(talks[2].id)  # its first words must not stay behind in the cache
     assert talks[2].id not in (_state() / "summaries.json").read_text()
-    (_state() / "summaries.json").write_text('{"version": 1, "files": {"x": 1, "%s": {"key": 5}}}' % talks[0].id)
+    (_state() / "summaries.json").write_text(json.dumps({"version": 1, "files": {"x": 1, talks[0].id: {"key": 5}}}))
     assert {s.id for s in conversation.saved()[0]} == {talks[0].id, talks[1].id}  # a damaged cache is rebuilt
 
 
@@ -541,3 +541,21 @@ def test_a_conversations_folder_that_is_a_file_is_said_before_anything_is_sent(a
     assert b"conversations cannot be kept in" in done.stderr and api.model_requests() == []
     done = run_program("gpt-tools", "conversations", "list")
     assert done.returncode == 2 and b"Not a directory" in done.stderr and b"Traceback" not in done.stderr
+
+
+def test_a_conversation_removed_while_listing_leaves_no_summary_behind(
+    api: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = sorted((conversation.new("Summarizer", Path.cwd()) for _ in range(2)), key=lambda t: t.id)
+    gpt_tools.run("Summarizer", "teh private words", conversation=first)
+    gpt_tools.run("Summarizer", "teh other", conversation=second)
+    real_load = conversation.load
+
+    def load(cid: str) -> conversation.Conversation:
+        if cid == second.id:  # `conversations rm` in another process, after the listing read the first
+            conversation.remove(first.id)
+        return real_load(cid)
+
+    monkeypatch.setattr(conversation, "load", load)
+    conversation.saved()
+    assert "private words" not in (_state() / "summaries.json").read_text()

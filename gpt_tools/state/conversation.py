@@ -297,7 +297,7 @@ class Busy(GptToolsError):
 
 def saved() -> tuple[list[conversation_list.Summary], list[str]]:
     """Every saved conversation's summary, last used first, and the IDs of those that cannot be read."""
-    return conversation_list.summaries(load)
+    return conversation_list.summaries(load, _index_lock)
 
 
 def find(given: str) -> Conversation:
@@ -365,7 +365,7 @@ def remove(conversation_id: str) -> None:
         path.unlink(missing_ok=True)
         with _index_lock():
             _forget(conversation_id)
-        conversation_list.forget(conversation_id)  # the start of its first message goes with it
+            conversation_list.forget(conversation_id)  # the start of its first message goes with it
         Path(f"{path}.lock").unlink(missing_ok=True)
     finally:
         lock.release()

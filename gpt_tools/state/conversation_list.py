@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -81,10 +82,13 @@ def _cached(entry: Any, key: list[int]) -> Summary | None:
 _TYPES = {"turns": int} | dict.fromkeys(("id", "assistant", "project", "created", "updated", "first"), str)
 
 
-def summaries(load: Callable[[str], Any]) -> tuple[list[Summary], list[str]]:
+def summaries(
+    load: Callable[[str], Any], lock: Callable[[], AbstractContextManager[Any]]
+) -> tuple[list[Summary], list[str]]:
     """Every saved conversation's summary, last used first, and the IDs of those that cannot be read.
 
-    `load` reads one record (conversation.load: UsageError when it cannot be read).
+    `load` reads one record (conversation.load: UsageError when it cannot be read); `lock` is the
+    one `forget` is called under (conversation's index lock).
     """
     folder = paths.conversations_dir()
     try:
@@ -116,7 +120,10 @@ def summaries(load: Callable[[str], Any]) -> tuple[list[Summary], list[str]]:
                 fresh[stem] = {"key": key, "summary": asdict(cached)}
             found.append(cached)
     if changed or len(fresh) != len(cache):
-        _write_cache(fresh)
+        with contextlib.suppress(OSError), lock():  # filelock.Timeout included: the cache can wait
+            # Under the lock `conversations rm` forgets under: a summary of a file removed since the
+            # folder was read would otherwise be written back, and the removed text kept.
+            _write_cache({stem: entry for stem, entry in fresh.items() if (folder / f"{stem}.json").exists()})
     found.sort(key=_last_used, reverse=True)
     return found, unreadable
 
@@ -139,7 +146,9 @@ def _last_used(summary: Summary) -> tuple[datetime, str]:
 
 
 def forget(conversation_id: str) -> None:
-    """Drop a removed conversation's summary: the start of its first message must go with it."""
+    """Drop a removed conversation's summary: the start of its first message must go with it.
+
+    Call it under the lock `summaries` writes under, after the file is gone."""
     files = _read_cache()
     if files.pop(conversation_id, None) is not None:
         _write_cache(files)
