@@ -75,7 +75,8 @@ def chat_command(
     A paste is one message however many lines it has; a line starting with \"\"\" starts a message
     of many lines that a line ending with \"\"\" sends. /help lists the commands (/model, /clear,
     /save, /edit, /exit). Ctrl-C cancels a reply, Ctrl-D leaves. With stdin a pipe, each line (or
-    \"\"\" block) is one turn and stdout carries only the replies.
+    \"\"\" block) is one turn, stdout carries only the replies, and a failed turn stops the chat
+    (exit 1): the lines after it are not sent.
     """
     flags = RunFlags(**flag_values)
     flags.checked()  # a bad -O is a usage error now, not at the first turn
