@@ -424,3 +424,14 @@ def test_what_sends_nothing_works_in_an_untrusted_project_naming_files_outside_i
     assert "SECRET CONTENT" not in out + err
     assert main(["run", "--dry-run", "Mine", "-t", "hi"]) == 2  # a run still refuses
     assert "outside the project" in capfd.readouterr().err
+
+
+def test_trust_of_a_subfolder_named_trusts_the_project_it_belongs_to(capfd: pytest.CaptureFixture[str]) -> None:
+    write_config(Path.cwd(), EVIL)
+    root = Path.cwd().resolve()
+    (root / "docs").mkdir()
+    os.chdir(root / "docs")
+    assert main(["trust", "."]) == 0  # it trusted docs/, and the project stayed untrusted
+    assert gpt_tools.load_config().trusted == [str(root)]
+    assert main(["trust", "--remove", "."]) == 0
+    assert gpt_tools.load_config(inspect=True).trusted == []

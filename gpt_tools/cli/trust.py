@@ -8,18 +8,20 @@ import click
 
 from gpt_tools.cli.console import PROGRAM, Console
 from gpt_tools.cli.safe_text import printable
-from gpt_tools.config.loader import _read_toml, find_project_config, load_base_config
+from gpt_tools.config.loader import _read_toml, load_base_config
 from gpt_tools.config.trust import config_in, gated_values, state, trust, trusted_list
 from gpt_tools.state import paths
 
 
 def _project_folder(folder: str | None) -> Path:
-    """FOLDER, else the folder of the project config found from here (the one trust is checked for)."""
-    if folder is not None:
-        return Path(folder).resolve()
-    here = Path.cwd().resolve()
-    found = find_project_config(here) if paths.explicit_config_file() is None else None
-    return found[0].parent.resolve() if found else here
+    """The folder of the project config found from FOLDER (default: here), walking up as a run does:
+    `gpt-tools trust .` in docs/ trusts the project docs/ belongs to, the one trust is checked for.
+    FOLDER itself when no config is found (trusted ahead of its config)."""
+    start = Path(folder or Path.cwd()).resolve()
+    if folder is None and paths.explicit_config_file() is not None:
+        return start
+    found = next((place for place in (start, *start.parents) if config_in(place) is not None), None)
+    return found or start
 
 
 @click.command("trust")
@@ -31,8 +33,10 @@ def trust_command(folder: str | None, remove: bool, list_only: bool) -> int:
 
     Trust-gated: base_url, api_key_env, api_key_cmd, auth_header (where your key goes), store (whether
     the provider keeps your documents), log_texts, run_log and [prices] (what your run log keeps and
-    says you spent), and instructions_file or knowledge files outside the project.
+    says you spent), and instructions_file or knowledge files outside the project (by name and by where
+    they lead: a symlink pointed elsewhere is a change).
 
+    FOLDER may be any folder inside the project: the config found from it, walking up, is trusted.
     Until you trust the project they are refused, and the files it names must lie inside it. Trust is
     for the values the config has now: a change to any of them (a `git pull`) makes the project
     untrusted again, and the refusal says what changed. The list lives in your user config
@@ -48,6 +52,8 @@ def trust_command(folder: str | None, remove: bool, list_only: bool) -> int:
         console.result("".join(f"{printable(entry)}\n" for entry in entries))
         return 0
     target = _project_folder(folder)
+    if remove and folder is not None and str(Path(folder).resolve()) in _records()[0]:
+        target = Path(folder).resolve()  # a folder trusted as such (ahead of its config) is removed as named
     found = None if remove else config_in(target)
     before = state(found[0], found[1], *_records()) if found else None
     changed = trust(target, user, remove=remove)
