@@ -564,3 +564,12 @@ def test_a_marked_key_header_in_prose_is_only_its_own_line() -> None:
     # Without an END line, the key is the key-like lines after the header, each needing the pragma.
     body = f"{header} <!-- pragma: allowlist secret -->\nMIIEpAIBAAKCAQEA7abc\n\nProse after.\n"
     assert [f.line for f in find_secrets(body)] == [1]
+
+
+def test_the_refusal_offers_the_pragma_only_where_one_would_count() -> None:
+    with pytest.raises(InputRefused) as caught:
+        refuse_secrets({"notes.md": PRIVATE_KEY + "\n"})
+    assert "comment to each line it is on" in str(caught.value)  # a key is several lines
+    with pytest.raises(InputRefused) as caught:
+        refuse_secrets({"a.gz": scannable_text(_gzip(f"{AWS_ID}\n".encode()))})
+    assert "pragma" not in str(caught.value) and "--allow-secrets" in str(caught.value)

@@ -49,6 +49,7 @@ class SecretFinding:
     line: int
     kind: str
     unscannable: bool = False  # kind is then why the file could not be scanned
+    contained: bool = False  # in a container's member, where no pragma counts
 
     def describe(self) -> str:
         if self.unscannable:
@@ -96,7 +97,7 @@ def _find_in(text: str, source: str, *, pragmas: bool = True) -> list[SecretFind
             broad = broad or [0, *accumulate(len(line) for line in text.splitlines(keepends=True))]
             end = _key_end(text, match.end()) if kind == "a private key block" else match.end()
             if not (pragmas and _allowed(text, broad, match.start(), end)):
-                findings.append(SecretFinding(source, bisect_right(starts, match.start()), kind))
+                findings.append(SecretFinding(source, bisect_right(starts, match.start()), kind, contained=not pragmas))
     return sorted(findings, key=lambda f: (f.source, f.line))
 
 
@@ -195,7 +196,8 @@ def refuse_secrets(texts: dict[str, str]) -> None:
             )
         raise InputRefused(
             f"refusing to send what looks like a secret: {listed}{more}. Remove it; if it is not one, "
-            f"add a `{PRAGMA}` comment to its line, or pass --allow-secrets to send everything unchecked."
+            + ("" if all(f.contained for f in findings) else f"add a `{PRAGMA}` comment to each line it is on, or ")
+            + "pass --allow-secrets to send everything unchecked."
         )
 
 
