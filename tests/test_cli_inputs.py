@@ -196,3 +196,46 @@ def test_input_files_without_a_file_is_refused_not_dropped(
     done = run_program(*program_args, stdin=b"piped text\n")
     assert done.returncode == 2 and said in done.stderr
     assert api.model_requests() == []
+
+
+@pytest.fixture
+def clone(tmp_path: Path) -> Path:
+    """A cloned repository (the working folder, with .git) whose links lead into the user's files."""
+    private = tmp_path / "home-files"
+    private.mkdir()
+    (private / "credentials.md").write_text("# Mine\n\nteh secret notes\n")
+    Path(".git").mkdir()
+    Path("docs").mkdir()
+    os.symlink(private / "credentials.md", "guide.md")
+    os.symlink(private, "docs/linked")
+    Path("inside.md").write_text("teh inside\n")
+    os.symlink("inside.md", "alias.md")
+    return private
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "MarkdownLinter", "guide.md", "-o", "guide.md"],
+        ["run", "MarkdownLinter", "guide.md"],
+        ["run", "MarkdownLinter", "-t", "teh", "-o", "docs/linked/credentials.md"],
+        ["run", "DocWriter", "-t", "Sum up.", "docs/linked/credentials.md"],
+        ["run", "DocWriter", "-t", "Sum up.", "--input-files", "guide.md"],
+    ],
+    ids=["in-place", "read", "output-through-folder", "writer-source", "attachment"],
+)
+def test_a_link_out_of_a_cloned_repository_is_neither_sent_nor_written(
+    api: FakeOpenAI, clone: Path, argv: list[str]
+) -> None:
+    """As `run --write` and the hook skip them: a clone's `guide.md -> ~/credentials.md` named on the
+    command line was sent, and `-o guide.md` rewrote the user's own file."""
+    done = run_program("gpt-tools", *argv)
+    assert done.returncode == 2 and b"leads out of the repository" in done.stderr
+    assert (clone / "credentials.md").read_text() == "# Mine\n\nteh secret notes\n"
+    assert api.model_requests() == []
+
+
+def test_a_link_inside_the_repository_is_followed(api: FakeOpenAI, clone: Path) -> None:
+    done = run_program("gpt-tools", "run", "MarkdownLinter", "alias.md", "-o", "alias.md")
+    assert done.returncode == 0, done.stderr
+    assert Path("inside.md").read_text() == "the inside\n" and Path("alias.md").is_symlink()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from gpt_tools.cli import adhoc, dryrun, report
 from gpt_tools.cli.console import Console
-from gpt_tools.cli.inputs import gather, read_attachment
+from gpt_tools.cli.inputs import gather, left_repository, read_attachment
 from gpt_tools.cli.runsettings import RunFlags, applied
 from gpt_tools.cli.safe_text import json_text, printable
 from gpt_tools.config.definitions import Assistant
@@ -167,6 +167,8 @@ def _check_output(path: str | None) -> atomicwrite.Expected:
         return None
     if not path.strip():  # `-o ""` (an unset shell variable) names no file: said as such, before anything
         raise UsageError(f"-o/--output-file: expected a file name, got {path!r}")
+    if (why := left_repository(path)) is not None:  # a clone's link must not make -o write your files
+        raise UsageError(f"-o/--output-file: {why}; nothing was sent")
     try:
         atomicwrite.check_writable(path)
     except atomicwrite.WriteRefused as exc:

@@ -38,8 +38,32 @@ def label(name: str) -> str:
     return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
+def left_repository(name: str) -> str | None:
+    """Why a path must not be followed: named inside a git repository (a clone), it leads out of it
+    through a symbolic link (`docs/guide.md -> ~/.aws/credentials`), as `run --write` and the hook
+    refuse too; None when it stays inside, or lies in no repository (your own links are yours).
+
+    The repository is found from the folders before the first link, so a link cannot bring its own
+    `.git` with it."""
+    absolute = Path(os.path.abspath(name))
+    unlinked = Path(absolute.anchor)
+    for part in absolute.parent.parts[1:]:
+        if os.path.islink(unlinked / part):
+            break
+        unlinked /= part
+    root = next((folder for folder in (unlinked, *unlinked.parents) if os.path.lexists(folder / ".git")), None)
+    if root is None:
+        return None
+    real, inside = Path(os.path.realpath(absolute)), Path(os.path.realpath(root))
+    if real.is_relative_to(inside):
+        return None
+    return f"{name} leads out of the repository {inside} through a symbolic link (to {real}); name the target itself"
+
+
 def _read_file(name: str) -> InputFile:
     # Bounded, like --input-files: `run X /dev/zero` must be refused at the cap, not eat the memory.
+    if (why := left_repository(name)) is not None:
+        raise InputRefused(f"{why}; nothing was sent")
     try:
         data = read_regular(Path(name), pipes=True)
     except FileRefused as exc:
@@ -141,6 +165,8 @@ def read_attachment(name: str) -> InputFile:
     """
     if name == "-":  # read as a file named "-" it was "no such file"; stdin is the run's own input
         raise UsageError("--input-files: '-' (stdin) cannot be attached: stdin is the input itself; nothing was sent")
+    if (why := left_repository(name)) is not None:
+        raise InputRefused(f"--input-files: {why}; nothing was sent")
     try:
         data = read_regular(Path(name), pipes=True)
     except FileRefused as exc:
