@@ -137,11 +137,13 @@ def test_a_password_in_a_base_url_is_never_shown(
 ) -> None:
     # User info and query are where proxies take a password (https://u:PW@host/v1, ?api-key=PW).
     mine = "[assistants.Mine]\ninstructions = 'x'\nbase_url = 'https://u:hunter2@proxy.example/v1?api-key=sk-q1'\n"
-    write_config(isolated_env, mine)
+    key = "sk-proj-abcdefghijklmnopqrstuvwxyz0123"
+    write_config(isolated_env, f"{mine}api_key_cmd = 'echo {key}'\n")
     trust_project(isolated_env)
     assert main(argv) == 0
     out = capfd.readouterr().out
     assert "https://proxy.example/v1" in out and "hunter2" not in out and "sk-q1" not in out
+    assert "api_key_cmd" in out and key not in out
 
 
 def test_a_runs_per_run_options_are_shown_as_what_set_them(

@@ -14,6 +14,7 @@ from gpt_tools.config.definitions import CHOICES, Assistant, Settings, apply_set
 from gpt_tools.config.keys import base_url
 from gpt_tools.config.loader import Config
 from gpt_tools.config.resolve import resolve_settings
+from gpt_tools.redact import redact
 from gpt_tools.wire.backends.chat import is_openai_host
 from gpt_tools.wire.transport import display_url
 
@@ -61,8 +62,9 @@ def _shown(key: str, value: Any) -> Any:
 
 
 def shown_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
-    """An assistant's own settings as `show` prints them: a base_url without user info or query."""
-    return {key: _shown(key, value) for key, value in settings.items()}
+    """An assistant's own settings as `show` prints them: a base_url without user info or query, and
+    any key-shaped text (`api_key_cmd = "echo sk-…"`) masked as config show masks it."""
+    return {key: redact(_shown(key, value)) if isinstance(value, str) else value for key, value in settings.items()}
 
 
 def _endpoint(settings: Settings, origin: str) -> Value:
