@@ -400,3 +400,18 @@ def test_piped_crlf_lines_end_at_the_crlf(api: FakeOpenAI) -> None:
     done = _piped(b'teh one\r\n"""\r\nteh two\r\nteh three\r\n"""\r\n/exit\r\nteh never\r\n', "Summarizer")
     assert done.returncode == 0 and b"unknown command" not in done.stderr, done.stderr
     assert _sent(api) == ["teh one", "teh two\nteh three"]  # /exit left: "teh never" is not sent
+
+
+def test_a_replys_escapes_are_shown_on_a_terminal_and_kept_on_a_pipe(api: FakeOpenAI) -> None:
+    reply = "colour \x1b]0;owned\x07 \x1b[2J\u202e done"
+    api.script(Scripted(text=reply), Scripted(text=reply))
+    chat = _chat("Summarizer")
+    chat.send(b"hi\r")
+    chat.expect(b"done")
+    assert _leave(chat) == 0
+    # They were written raw: the window retitled, the screen cleared ("run" escaped them already).
+    shown = chat.seen.split(b"hi\r\n", 1)[1]
+    assert b"\x1b]0" not in shown and b"\x1b[2J" not in shown and "\u202e".encode() not in shown
+    assert b"colour \\x1b]0;owned\\x07 \\x1b[2J\\u202e done" in shown
+    done = _piped(b"hi\n", "Summarizer")
+    assert done.returncode == 0 and done.stdout == (reply + "\n").encode()

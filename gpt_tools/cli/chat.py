@@ -25,6 +25,7 @@ from gpt_tools.cli.chat_input import Lines, read_message
 from gpt_tools.cli.completion import assistant_names, model_names
 from gpt_tools.cli.console import PROGRAM, Console
 from gpt_tools.cli.runsettings import RunFlags, applied, chat_flags
+from gpt_tools.cli.safe_text import printable
 from gpt_tools.config.loader import Config, load_config
 from gpt_tools.errors import Cancelled, GptToolsError, TurnNotSaved, UsageError
 from gpt_tools.state import paths
@@ -227,7 +228,7 @@ def _run_turn(
     def on_delta(delta: str) -> None:
         spinner.stop()
         streamed.append(delta)
-        console.result(delta)
+        console.result(_shown(delta))
 
     def on_wait(message: str) -> None:
         spinner.stop()
@@ -275,7 +276,7 @@ def _report(
 
     if isinstance(error, TurnNotSaved):
         if not streamed:
-            console.result(error.result.text + "\n")  # type: ignore[attr-defined]
+            console.result(_shown(error.result.text) + "\n")  # type: ignore[attr-defined]
         console.error(str(error))
         state.saved = False
     elif isinstance(error, Cancelled):
@@ -289,4 +290,10 @@ def _report(
     elif error is not None:
         raise error
     elif not streamed and results:
-        console.result(results[0].text + "\n")
+        console.result(_shown(results[0].text) + "\n")
+
+
+def _shown(text: str) -> str:
+    """A reply as written to stdout: as it is for a program; on a terminal its escapes are shown, as
+    `run` shows them (an OSC could retitle the window, a CSI clear the screen)."""
+    return printable(text, keep_newlines=True) if sys.stdout.isatty() else text
