@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, write_config
+from tests.conftest import BIN, ROOT, write_config
 from tests.conftest import SAMPLE_LINES as LINES
 from tests.fake_openai import FakeOpenAI
 from tests.vim_helpers import run_vim
@@ -211,3 +211,19 @@ def test_an_unmodifiable_buffer_sends_nothing(api: FakeOpenAI, document: Path, m
     done = run_vim(document, setting, "setlocal nomodifiable", "GptFilter MarkdownLinter")
     assert "'modifiable' is off); nothing was sent" in done.errmsg and api.model_requests() == []
     assert done.lines == LINES and done.last == {}
+
+
+@pytest.mark.parametrize("mode", ["wait", "job"])
+def test_a_filter_path_relative_to_vims_folder_still_runs(api: FakeOpenAI, tmp_path: Path, mode: str) -> None:
+    # The run goes in the buffer's folder: bin/gpt-filter, found from Vim's, named nothing there.
+    (tmp_path / "vim" / "bin").mkdir(parents=True)
+    (tmp_path / "vim" / "bin" / "gpt-filter").symlink_to(BIN / "gpt-filter")
+    (tmp_path / "docs").mkdir()
+    notes = tmp_path / "docs" / "notes.md"
+    notes.write_text("\n".join(LINES) + "\n", encoding="utf-8")
+    setting = WAIT if mode == "wait" else ""
+    done = run_vim(
+        notes, setting, "let g:gpt_tools_filter = 'bin/gpt-filter'", "GptFilter MarkdownLinter",
+        wait=mode == "job", cwd=tmp_path / "vim",
+    )  # fmt: skip
+    assert done.errmsg == "" and notes.read_text().splitlines() == FIXED

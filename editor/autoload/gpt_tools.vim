@@ -1,9 +1,12 @@
 " gpt-tools for Vim: the body of :GptFilter (and the helpers :GptTrust shares). Plain legacy Vim script (Vim 8.1+, Neovim).
 " The job-based :GptFilter (Vim with +job) is in autoload/gpt_tools/job.vim.
 
-" The program to run; g:gpt_tools_filter overrides it (e.g. a path inside a virtualenv).
+" The program to run; g:gpt_tools_filter overrides it (e.g. a path inside a virtualenv). As a full
+" path: it runs in the buffer's folder, where a path relative to Vim's would name nothing.
 function! gpt_tools#program() abort
-  return get(g:, 'gpt_tools_filter', 'gpt-filter')
+  let l:program = get(g:, 'gpt_tools_filter', 'gpt-filter')
+  let l:found = exepath(l:program)
+  return empty(l:found) ? l:program : fnamemodify(l:found, ':p')
 endfunction
 
 " `gpt-tools`, next to gpt-filter when that is a path (a virtualenv's bin), else from $PATH.
