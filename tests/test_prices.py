@@ -115,6 +115,22 @@ def test_logs_still_work_with_a_broken_config(isolated_env: Path, capfd: pytest.
 
 def test_a_variant_priced_by_its_familys_entry_is_an_estimate_a_dated_snapshot_is_not() -> None:
     config = load_config()
-    assert estimate_note("gpt-5-pro", config, today=TODAY) == "no price for gpt-5-pro, priced as gpt-5"
+    assert estimate_note("gpt-5-pro", config, today=TODAY) == "priced as gpt-5 (no price of its own)"
     assert estimate_note("gpt-5-2025-08-07", config, today=TODAY) is None
     assert estimate_note("gpt-4o-mini-2024-07-18", config, today=TODAY) is None
+
+
+def test_logs_and_usage_mark_a_variants_cost_and_show_an_unpriced_models_as_unknown(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    _seed("gpt-5-pro")
+    _seed("house-model-7b")
+    assert main(["logs"]) == 0
+    out = capfd.readouterr().out
+    [variant] = [line for line in out.splitlines() if " gpt-5-pro " in line]
+    [unknown] = [line for line in out.splitlines() if " house-model-7b " in line]
+    assert "*" in variant and "   -  ok" in unknown
+    assert out.endswith("* an estimate: gpt-5-pro: priced as gpt-5 (no price of its own)\n")
+    assert main(["usage", "--by", "model"]) == 0
+    [row] = [line for line in capfd.readouterr().out.splitlines() if line.startswith("house-model-7b")]
+    assert "$0.0000" not in row and " -  (1 runs of unpriced models)" in row

@@ -166,9 +166,11 @@ def usage_command(
         total += float(row["cost"])  # type: ignore[arg-type]
         unpriced = f"  ({row['unpriced_runs']} runs of unpriced models)" if row["unpriced_runs"] else ""
         unpriced += f"  ({row['unknown_runs']} runs of unknown usage)" if row["unknown_runs"] else ""
+        # Not one run of the row priced: its cost is unknown (-), not a false $0.0000.
+        cost = None if row["unpriced_runs"] + row["unknown_runs"] >= row["runs"] else row["cost"]  # type: ignore[operator]
         line = (
             f"{row[by]!s:<20} {row['runs']:>6} runs {row['input_tokens']:>11,} in {row['output_tokens']:>11,} out  "
-            f"{_money(row['cost']) + ('*' if _estimates(row['models'], config) else ''):>10}{unpriced}"
+            f"{_money(cost) + ('*' if _estimates(row['models'], config) else ''):>10}{unpriced}"
         )
         console.result(printable(line) + "\n")
     console.result(f"{'total':<20} {_money(total) + ('*' if notes else ''):>62}\n" if rows else "no runs logged yet\n")

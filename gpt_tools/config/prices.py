@@ -58,7 +58,7 @@ def estimate_note(model: str, config: Config, *, today: date | None = None) -> s
         return f"no price for {model}"
     if info.model != model and not _SNAPSHOT.fullmatch(model.removeprefix(info.model + "-")):
         # gpt-5-pro is not gpt-5 (it bills twelve times as much): a variant's cost is its family's guess
-        return f"no price for {model}, priced as {info.model}"
+        return f"priced as {info.model} (no price of its own)"
     if info.checked is None:
         return None
     age = ((today or datetime.now(timezone.utc).date()) - info.checked).days
