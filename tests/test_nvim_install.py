@@ -8,7 +8,9 @@ machine: the host Python Neovim uses and the pip command that installs the check
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -111,3 +113,34 @@ def test_update_remote_plugins_then_gpt_run_works_on_a_fresh_neovim(fresh: Path,
         assert "installed" in str(editor.api.exec("GptToolsInstall", True))
     finally:
         stop_nvim(editor)
+
+
+def test_the_printed_commands_hold_for_a_data_folder_with_a_quote_and_a_space(tmp_path: Path) -> None:
+    data = tmp_path / "o'brien's data"
+    data.mkdir()
+    assert NVIM is not None
+    script = "lua for _, c in ipairs(require('gpt_tools.install').commands(nil)) do io.stdout:write(c, '\\n') end"
+    done = subprocess.run(
+        [NVIM, "--headless", "-u", "NONE", "-i", "NONE", "--cmd", f"set rtp^={EDITOR}", f"+{script}", "+qa!"],
+        env={**os.environ, "XDG_DATA_HOME": str(data)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    venv, pip, host, _ = done.stdout.splitlines()
+    python = f"{data}/nvim/gpt-tools-venv/bin/python"
+    assert shlex.split(venv) == ["python3", "-m", "venv", f"{data}/nvim/gpt-tools-venv"]
+    assert shlex.split(pip) == [python, "-m", "pip", "install", f"{ROOT}[nvim]"]
+    prefix = "then in your init.lua: vim.g.python3_host_prog = "
+    assert host.startswith(prefix)
+    literal = host.removeprefix(prefix)  # was '...o''brien...': Vim script quoting, a Lua syntax error
+    check = f"lua io.stdout:write(tostring(assert(loadstring('return ' .. {json.dumps(literal)}))()))"
+    said = subprocess.run(
+        [NVIM, "--headless", "-u", "NONE", "-i", "NONE", f"+{check}", "+qa!"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert said.stdout == python, said.stderr

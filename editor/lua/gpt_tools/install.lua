@@ -40,7 +40,8 @@ function M.commands(python)
     local venv = vim.fn.stdpath('data') .. '/gpt-tools-venv'
     python = venv .. '/bin/python'
     commands[#commands + 1] = 'python3 -m venv ' .. vim.fn.shellescape(venv)
-    set_host = 'then in your init.lua: vim.g.python3_host_prog = ' .. vim.fn.string(python)
+    -- %q: a Lua string literal (vim.fn.string's '' for a quote is Vim script, a syntax error in Lua)
+    set_host = 'then in your init.lua: vim.g.python3_host_prog = ' .. string.format('%q', python)
   end
   commands[#commands + 1] = vim.fn.shellescape(python) .. ' -m pip install ' .. vim.fn.shellescape(target)
   commands[#commands + 1] = set_host
