@@ -6,8 +6,6 @@ messages go to stderr.
 
 from __future__ import annotations
 
-import json
-import sys
 from collections import Counter
 from typing import Any
 
@@ -16,7 +14,7 @@ import click
 from gpt_tools.cli.completion import assistant_names, model_names
 from gpt_tools.cli.console import Console
 from gpt_tools.cli.report import diff, plural
-from gpt_tools.cli.safe_text import printable
+from gpt_tools.cli.safe_text import json_text, printable
 from gpt_tools.errors import GptToolsError
 from gpt_tools.redact import redact
 
@@ -110,7 +108,7 @@ def _status_json(batch_id: str, info: dict[str, Any] | None, record: Any, error:
 
 def _print_json(console: Console, data: Any) -> None:
     # On a terminal every non-ASCII character is escaped: the server's words must not act on it.
-    console.result(json.dumps(data, indent=2, ensure_ascii=sys.stdout.isatty()) + "\n")
+    console.result(json_text(data))
 
 
 @batch_group.command("status")

@@ -8,7 +8,6 @@ writes the text as it is, except to a terminal.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from gpt_tools.cli.console import Console
-from gpt_tools.cli.safe_text import printable
+from gpt_tools.cli.safe_text import json_text, printable
 from gpt_tools.errors import GptToolsError, UsageError
 
 if TYPE_CHECKING:  # the state module brings filelock's users; imported when a command runs
@@ -45,15 +44,6 @@ def conversations_group(ctx: click.Context) -> None:
     """
     if ctx.invoked_subcommand is None:  # bare: the help on stdout, and success, as bare `gpt-tools` does
         Console(PROGRAM).result(ctx.get_help() + "\n")
-
-
-def json_text(data: Any) -> str:
-    """JSON for stdout: UTF-8 as it is for a program, every non-ASCII character escaped on a terminal.
-
-    JSON escapes C0 controls (ESC included) anyway; on a terminal, C1 controls and bidi overrides from
-    a reply must not act either, and `\\uXXXX` is the same JSON.
-    """
-    return json.dumps(data, indent=2, ensure_ascii=sys.stdout.isatty()) + "\n"
 
 
 def _turns(talk: Conversation) -> int:
