@@ -129,7 +129,7 @@ def test_edit_during_the_run_is_kept_and_the_result_offered(api: FakeOpenAI, nvi
     assert done["status"] == "conflict" and "nothing was overwritten" in done["message"]
     assert buffer[:] == mine == ["my own edit", *LINES]
     scratch = [b for b in nvim.buffers if b.name.startswith("gpt-tools://")]
-    assert len(scratch) == 1 and scratch[0][:] == FIXED
+    assert len(scratch) == 1 and scratch[0][:] == ["my own edit", *FIXED]  # the user's edit is no hunk of it
     assert nvim.current.buffer.number == buffer.number  # the cursor stays where the user was
     assert nvim.funcs.getwinvar(nvim.funcs.bufwinid(scratch[0].number), "&diff") == 1
 

@@ -173,6 +173,16 @@ def test_review_refuses_to_apply_once_the_buffer_changed(editor: Any) -> None:
     assert editor.api.buf_is_valid(listing.number)  # still open: nothing was applied
 
 
+def test_review_on_a_buffer_made_not_modifiable_says_so_and_stays_open(editor: Any) -> None:
+    target = editor.current.buffer
+    listing = review(editor)
+    target.options["modifiable"] = False
+    start_run(editor, "write")  # was: a Lua error from inside the list's BufWriteCmd
+    done = wait_done(editor)
+    assert done["status"] == "error" and "not 'modifiable'; nothing applied" in done["message"], done
+    assert target[:] == LINES and editor.api.buf_is_valid(listing.number)
+
+
 def test_review_without_edits_opens_nothing(editor: Any, api: FakeOpenAI) -> None:
     api.script(Scripted(text=edits_reply()))
     windows = len(editor.api.list_wins())

@@ -144,13 +144,71 @@ def test_the_diff_split_shows_its_keys_and_a_takes_everything(editor: Any, api: 
     namespace = editor.api.get_namespaces()["gpt_tools_keys"]
     ((_, row, _, details),) = editor.api.buf_get_extmarks(scratch.number, namespace, 0, -1, {"details": True})
     assert row == 0 and "d/q drop" in details["virt_text"][0][0]  # in the window: no line added to the diff
+    assert scratch[:] == [*(line.replace("teh", "the") for line in LINES), "mine"]  # the user's edit is no hunk
     editor.api.set_current_win(window)
     editor.input("a")
     editor.command("echo")
-    assert buffer[:] == [line.replace("teh", "the") for line in LINES] and results(editor) == []
+    assert buffer[:] == [*(line.replace("teh", "the") for line in LINES), "mine"] and results(editor) == []
     assert editor.funcs.getwinvar(editor.funcs.bufwinid(buffer.number), "&diff") == 0
-    editor.command("undo")  # the take is one step: the user's own edit is back
+    editor.command("undo")  # the take is one step, and it took only the result
     assert buffer[:] == [*LINES, "mine"]
+
+
+def take_all(nvim: Any, scratch: Any) -> None:
+    nvim.api.set_current_win(nvim.funcs.bufwinid(scratch.number))
+    nvim.input("a")
+    nvim.command("echo")  # the key has been handled once a request after it is
+
+
+def test_a_keeps_edits_made_after_the_preview_opened(editor: Any) -> None:
+    buffer = editor.current.buffer
+    start_run(editor, "3,4GptRun! MarkdownLinter")
+    assert wait_done(editor)["status"] == "preview"
+    (scratch,) = results(editor)
+    buffer.api.set_lines(0, 1, True, ["# Edited above"])  # above the result's lines and below them
+    buffer.append("added below")
+    take_all(editor, scratch)
+    assert buffer[:] == ["# Edited above", "", "the first line", "the second line", *LINES[4:], "added below"]
+
+
+def test_a_takes_nothing_once_the_result_lines_were_edited_and_x_still_works(editor: Any) -> None:
+    buffer = editor.current.buffer
+    start_run(editor, "3,4GptRun! MarkdownLinter")
+    assert wait_done(editor)["status"] == "preview"
+    (scratch,) = results(editor)
+    buffer.api.set_lines(2, 3, True, ["my own first line"])
+    take_all(editor, scratch)
+    assert buffer[:] == [*LINES[:2], "my own first line", *LINES[3:]] and results(editor) == [scratch]
+    assert "you edited the lines the result changes; nothing taken" in editor.api.exec("messages", True)
+    editor.command("normal! gg]c")
+    editor.input("x")  # hunk by hunk, as the diff shows it now
+    editor.command("echo")
+    assert buffer[2:4] == ["the first line", "the second line"]
+    take_all(editor, scratch)  # what x took is no edit of the user's: nothing left to refuse
+    assert results(editor) == [] and buffer[:] == [*LINES[:2], "the first line", "the second line", *LINES[4:]]
+
+
+def test_the_diff_keys_on_a_buffer_not_modifiable_say_so(editor: Any) -> None:
+    buffer = editor.current.buffer
+    editor.command("setlocal nomodifiable")
+    start_run(editor, "3,4GptRun! MarkdownLinter")
+    assert wait_done(editor)["status"] == "preview"
+    (scratch,) = results(editor)
+    take_all(editor, scratch)  # was: E5108 Lua error, "Buffer is not 'modifiable'" with a traceback
+    editor.input("x")
+    editor.command("echo")
+    said = editor.api.exec("messages", True)
+    assert "the buffer is not 'modifiable'; nothing taken" in said and "E5108" not in said, said
+    assert buffer[:] == LINES and results(editor) == [scratch]
+
+
+def test_a_writer_opening_elsewhere_runs_on_a_buffer_not_modifiable(editor: Any) -> None:
+    buffer = editor.current.buffer
+    editor.command("let g:gpt_tools_writer_target = 'popup' | setlocal nomodifiable")
+    start_run(editor, "3,4GptRun Summarizer")  # was refused: only --target popup was looked at
+    done = wait_done(editor)
+    assert done["status"] == "ok" and "in a popup" in done["message"], done
+    assert editor.current.buffer[:] == ["the first line", "the second line"] and buffer[:] == LINES
 
 
 def test_the_diff_split_drops_with_d_and_takes_a_hunk_with_x(editor: Any, api: FakeOpenAI) -> None:
@@ -189,3 +247,13 @@ def test_a_popup_waits_until_insert_mode_ends_so_it_takes_no_keys(editor: Any, a
     assert wait_done(editor)["status"] == "ok"
     assert buffer[-1] == "the end typed"  # the typing went where the user typed it
     assert editor.current.buffer[:] == ["the first line", "the second line"] and len(editor.windows) == 2
+
+
+def test_a_result_that_cannot_be_shown_ends_the_run_and_frees_the_buffer(editor: Any) -> None:
+    buffer = editor.current.buffer
+    editor.command("autocmd WinNew * ++once throw 'a broken autocommand of the user'")
+    start_run(editor, "3,4GptRun! MarkdownLinter")  # the diff split cannot open
+    done = wait_done(editor)  # was: no end at all, and every later :GptRun "is still running"
+    assert done["status"] == "error" and "the buffer was left unchanged" in done["message"], done
+    start_run(editor, "3,4GptRun MarkdownLinter")
+    assert wait_done(editor)["status"] == "ok" and buffer[2:4] == ["the first line", "the second line"]

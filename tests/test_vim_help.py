@@ -77,3 +77,10 @@ def test_the_trust_question_names_the_settings_trust_guards() -> None:
     listed = re.findall(r"let s:(?:sensitive|top_level) = \[(.*?)\]", vim_keys)
     names = [name for line in listed for name in re.findall(r"'(\w+)'", line)]
     assert names == [*trust.SENSITIVE, *trust.TOP_LEVEL_ONLY]
+
+
+def test_no_help_line_is_wider_than_78_columns() -> None:
+    text = (DOC / "gpt-tools.txt").read_text(encoding="utf-8")
+    # Characters, as 'textwidth' counts them (help's own convention); a tab is one.
+    wide = [(number, line) for number, line in enumerate(text.splitlines(), 1) if len(line) > 78]
+    assert wide == []

@@ -184,13 +184,28 @@ local function scratch(lines, name, filetype)
   return buf
 end
 
+-- The text to offer for bufnr: lines (the result applied to base, the text the run started from)
+-- made on the buffer as it is now, so that edits the user made meanwhile away from the result's lines
+-- are not shown (nor taken) as part of it; and the text it is now relative to.
+local function proposal(bufnr, lines, base)
+  local cur = vim.api.nvim_buf_get_lines(bufnr, 0, -1, true)
+  local result = require('gpt_tools.result')
+  local start, stop, repl = result.merge(base or cur, lines, cur)
+  if start then
+    return result.spliced(cur, start, stop, repl), cur
+  end
+  return lines, base -- the user edited the result's lines too: shown against the text it was made for
+end
+
 -- Show a proposed text without touching the user's buffer: a scratch split, in diff mode against
 -- bufnr when it still exists, with keys to take all of it, drop it, or take hunk by hunk
--- (editor/lua/gpt_tools/result.lua). The cursor returns where it was.
-function M.offer(bufnr, lines, name)
+-- (editor/lua/gpt_tools/result.lua). The cursor returns where it was. base: the text of bufnr the
+-- proposal was made from (the run's start).
+function M.offer(bufnr, lines, name, base)
   local back = vim.api.nvim_get_current_win()
   local target = vim.api.nvim_buf_is_valid(bufnr) and vim.api.nvim_buf_is_loaded(bufnr)
   if target then
+    lines, base = proposal(bufnr, lines, base)
     local win = vim.fn.bufwinid(bufnr)
     if win == -1 then
       vim.cmd('split')
@@ -204,7 +219,7 @@ function M.offer(bufnr, lines, name)
     vim.api.nvim_win_call(target_win, function()
       vim.cmd('diffthis')
     end)
-    require('gpt_tools.result').diff_keys(buf, bufnr)
+    require('gpt_tools.result').diff_keys(buf, bufnr, base)
   else
     require('gpt_tools.result').diff_keys(scratch(lines, name, nil), nil)
   end

@@ -55,6 +55,10 @@ local function apply(buf)
     say(r, 'error', r.title .. ': the buffer is gone; nothing applied', 'ERROR')
     return
   end
+  if not vim.bo[target].modifiable then
+    say(r, 'error', r.title .. ": the buffer is not 'modifiable'; nothing applied (:setlocal modifiable, then :w)", 'ERROR')
+    return
+  end
   if vim.api.nvim_buf_get_changedtick(target) ~= r.tick then
     local msg = r.title .. ': the buffer changed since the run started; nothing applied (run :GptRun! again)'
     say(r, 'conflict', msg, 'ERROR')

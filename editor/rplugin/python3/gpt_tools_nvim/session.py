@@ -70,15 +70,19 @@ class Controller:
             job = self.jobs[buffer.number]
             state = "is still running" if job.waiting is None else "has a result waiting for the end of Insert mode"
             raise UserError(f"{job.title} {state}; :GptCancel stops it")
-        if not preview and args.target not in SHOWN and not buffer.options["modifiable"]:
-            raise UserError(
-                "the buffer is not 'modifiable'; :GptRun! shows the result without applying it, "
-                "and --target split (or enew, popup) shows it elsewhere"
-            )
         try:
             default = writer_target(self.nvim.vars.get("gpt_tools_writer_target"))
         except ValueError as exc:
             raise UserError(str(exc)) from None
+        # Refused before anything is sent unless the result may open elsewhere: a writer's goes to
+        # g:gpt_tools_writer_target (the assistant is known only in the worker; a rewriter's result for
+        # a buffer still not 'modifiable' then is offered in a diff split, never lost).
+        elsewhere = args.target in SHOWN or (args.target is None and default in SHOWN)
+        if not preview and not elsewhere and not buffer.options["modifiable"]:
+            raise UserError(
+                "the buffer is not 'modifiable'; :GptRun! shows the result without applying it, "
+                "and --target split (or enew, popup) shows it elsewhere"
+            )
         snapshot = list(buffer.api.get_lines(0, -1, True))
         first, last = line_range[0] - 1, line_range[1]
         job = Job(
@@ -130,11 +134,17 @@ class Controller:
         if job is None:
             return  # cancelled meanwhile (already reported): the result is dropped
         result, job.waiting, job.result = job.result, None, None
+        self._deliver_safely(job, result, 0)
+
+    def _deliver_safely(self, job: Job, result: Any, attempt: int) -> None:
+        """`_deliver`, from the loop's callbacks: a failure there (a bug, Neovim refusing a window)
+        must not leave the job in flight for good (every later :GptRun refused), nor the user without
+        a word; the buffer is not touched by it."""
         try:
-            self._deliver(job, result, 0)
-        except Exception as exc:  # the job must not stay in flight, nor the user left without a word
-            message = f"{job.title}: internal error ({type(exc).__name__}: {exc})"
-            self._report(job, "error", message, "ERROR")
+            self._deliver(job, result, attempt)
+        except Exception as exc:
+            message = f"{job.title}: internal error ({type(exc).__name__}: {' '.join(str(exc).split())})"
+            self._report(job, "error", message + "; the buffer was left unchanged", "ERROR")
 
     def shutdown(self) -> None:
         for job in self.jobs.values():
@@ -217,7 +227,7 @@ class Controller:
             message = f"{job.title} failed: {outcome.error}; the buffer was left unchanged"
             self._report(job, status, core.advice_first(job.title, outcome.advice, message), "ERROR")
         else:
-            self._deliver(job, outcome.result, 0)
+            self._deliver_safely(job, outcome.result, 0)
 
     def _buffer(self, bufnr: int) -> Buffer | None:
         api = self.nvim.api
@@ -347,7 +357,7 @@ class Controller:
             )
 
     def _retry(self, job: Job, result: Any, attempt: int) -> None:
-        timer = threading.Timer(APPLY_RETRY_WAIT, self.nvim.async_call, (self._deliver, job, result, attempt))
+        timer = threading.Timer(APPLY_RETRY_WAIT, self.nvim.async_call, (self._deliver_safely, job, result, attempt))
         timer.daemon = True
         timer.start()
 
@@ -364,7 +374,8 @@ class Controller:
     def _offer(self, job: Job, lines: list[str], result: Any, status: str, message: str) -> None:
         proposed = job.snapshot[: job.first] + job.new_range(lines) + job.snapshot[job.last :]
         alive = self._buffer(job.bufnr) is not None
-        self.ui.offer(job.bufnr, proposed if alive else lines, f"gpt-tools://{job.id}/{job.assistant}/{job.label}")
+        name = f"gpt-tools://{job.id}/{job.assistant}/{job.label}"
+        self.ui.offer(job.bufnr, proposed if alive else lines, name, job.snapshot)
         self._report(job, status, message, "WARN" if status == "conflict" else "INFO", result)
 
     def _report(self, job: Job, status: str, message: str, level: str, result: Any = None) -> None:

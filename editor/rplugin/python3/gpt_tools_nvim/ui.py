@@ -45,9 +45,11 @@ class Ui:
         """Tell the user, set g:gpt_tools_last = info, then fire `User GptToolsDone`."""
         self._lua("done", info, message, level)
 
-    def offer(self, bufnr: int, lines: list[str], name: str) -> None:
-        """Open lines in a scratch split, diffed against buffer bufnr when it still exists."""
-        self._lua("offer", bufnr, lines, name)
+    def offer(self, bufnr: int, lines: list[str], name: str, base: list[str]) -> None:
+        """Open lines (the result applied to base, bufnr's text when the run started) in a scratch split,
+        diffed against buffer bufnr when it still exists; edits made to bufnr since, away from the
+        result's lines, are kept in the split (so `a` does not undo them)."""
+        self._lua("offer", bufnr, lines, name, base)
 
     def show(self, target: str, lines: list[str], name: str, filetype: str) -> str:
         """Open lines at target (enew, split, popup): 'shown', or 'insert' / 'busy' (nothing done)."""
