@@ -438,3 +438,16 @@ def test_the_plugin_names_only_the_public_api() -> None:
     }
     assert {(file, name) for file, name in named if name not in gpt_tools.__all__} == set()
     assert ("core.py", "run") in named  # the check sees what it should
+
+
+@pytest.mark.parametrize(
+    ("line", "name"),
+    [
+        ('"My Assistant" -i x', "My Assistant"),
+        ("'Two Words'", "Two Words"),
+        ('"unclosed name -i', '"unclosed'),
+        ("", ""),
+    ],
+)
+def test_the_name_in_messages_is_the_first_word_by_shell_rules(line: str, name: str) -> None:
+    assert args.first_word(line) == name  # was '"My' for a quoted name with a space

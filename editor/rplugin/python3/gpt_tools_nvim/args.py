@@ -98,8 +98,12 @@ def parse(line: str) -> RunArgs:
 
 
 def first_word(line: str) -> str:
-    """The assistant name as typed (for messages about a line that could not be parsed)."""
-    words = line.split()
+    """The assistant name (for messages, also about a line that could not be parsed): the first word
+    by the same shell rules (a quoted name with spaces is one word), else as typed up to a space."""
+    try:
+        words = shlex.split(line)
+    except ValueError:
+        words = line.split()
     return words[0] if words else ""
 
 
