@@ -415,3 +415,15 @@ def test_a_replys_escapes_are_shown_on_a_terminal_and_kept_on_a_pipe(api: FakeOp
     assert b"colour \\x1b]0;owned\\x07 \\x1b[2J\\u202e done" in shown
     done = _piped(b"hi\n", "Summarizer")
     assert done.returncode == 0 and done.stdout == (reply + "\n").encode()
+
+
+def test_a_message_refused_as_a_secret_stays_out_of_the_history_file(api: FakeOpenAI) -> None:
+    chat = _chat("Summarizer")
+    chat.send(b"my key is sk-proj-" + b"a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8\r")
+    chat.expect(b"refusing to send what looks like a secret")
+    chat.prompt()
+    chat.send(b"teh fine\r")
+    chat.expect(b"the fine")
+    assert _leave(chat) == 0
+    history = (_state().parent / "chat_history").read_bytes()
+    assert b"teh fine" in history and b"a1B2c3D4e5F6g7H8" not in history  # it was kept there, in clear

@@ -27,7 +27,7 @@ from gpt_tools.cli.console import PROGRAM, Console
 from gpt_tools.cli.runsettings import RunFlags, applied, chat_flags
 from gpt_tools.cli.safe_text import printable
 from gpt_tools.config.loader import Config, load_config
-from gpt_tools.errors import Cancelled, GptToolsError, TurnNotSaved, UsageError
+from gpt_tools.errors import Cancelled, GptToolsError, InputRefused, TurnNotSaved, UsageError
 from gpt_tools.state import paths
 from gpt_tools.state.private import open_private, private_dir
 
@@ -266,6 +266,8 @@ def _run_turn(
         console.result("\n")
     _report(errors[0] if errors else None, results, bool(streamed), state, console)
     state.draft = None if results or any(isinstance(error, TurnNotSaved) for error in errors) else line
+    if any(isinstance(error, InputRefused) for error in errors):
+        _unremember(line)  # a secret the guard refused must not reach the history file (/edit has it)
 
 
 def _report(
@@ -297,3 +299,16 @@ def _shown(text: str) -> str:
     """A reply as written to stdout: as it is for a program; on a terminal its escapes are shown, as
     `run` shows them (an OSC could retitle the window, a CSI clear the screen)."""
     return printable(text, keep_newlines=True) if sys.stdout.isatty() else text
+
+
+def _unremember(message: str) -> None:
+    """Drop the readline history entries that typed message: the whole of it, or its lines as typed."""
+    readline = sys.modules.get("readline")  # loaded only for a terminal chat
+    if readline is None:
+        return
+    typed = {message, *message.split("\n")}
+    for _ in range(message.count("\n") + 1):  # its entries are the last ones
+        length = readline.get_current_history_length()
+        if length == 0 or readline.get_history_item(length) not in typed:
+            break
+        readline.remove_history_item(length - 1)
