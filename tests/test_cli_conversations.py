@@ -295,3 +295,14 @@ def test_export_keeps_a_messages_leading_indent(api: FakeOpenAI) -> None:
     assert "## You\n\n  two spaces first\n" in out
     code, out, _ = _cli("conversations", "show", talk.id)
     assert code == 0 and "Summarizer>\n    indented code\n" in out
+
+
+def test_a_stamp_at_the_ends_of_time_is_shown_as_stored(api: FakeOpenAI) -> None:
+    _state().mkdir(parents=True, exist_ok=True)
+    for n, stamp in enumerate(("0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00")):
+        record = {"id": f"conv-edge{n}", "assistant": "Summarizer", "project": str(Path.cwd()), "updated": stamp}
+        (_state() / f"conv-edge{n}.json").write_text(json.dumps(record))
+    code, out, err = _cli("conversations", "list")  # an OverflowError in local time: a traceback
+    assert code == 0 and "Traceback" not in err and "0001-01-01T00:00:00+05:00" in out
+    code, out, err = _cli("conversations", "show", "conv-edge1")
+    assert code == 0 and "last used 9999-12-31T23:59:59-05:00" in out, err

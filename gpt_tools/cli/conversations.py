@@ -60,7 +60,7 @@ def _when(stamp: str) -> str:
     """A stored UTC stamp in local time, to the minute; as stored if it is not one."""
     try:
         return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
-    except ValueError:
+    except (ValueError, OverflowError):  # year 1 or 9999 does not fit in local time
         return stamp or "-"
 
 
