@@ -259,3 +259,15 @@ def test_a_result_with_no_room_for_a_split_opens_in_a_tab(api: FakeOpenAI, docum
         *_wait_then("let g:gpt_tools_last.tab = [tabpagenr('$'), getbufline(tabpagebuflist(2)[0], 1, '$')]"),
     )  # fmt: skip
     assert done.last["status"] == "conflict" and done.last["tab"] == [2, FIXED] and done.errmsg == ""
+
+
+def test_the_status_holds_no_control_character(api: FakeOpenAI, tmp_path: Path) -> None:
+    # A file name is anyone's (a cloned repository's): in a 'titlestring' it reached the terminal raw.
+    named = tmp_path / "a\x1b]2;title\x07.md"
+    named.write_text("\n".join(LINES) + "\n", encoding="utf-8")
+    out = tmp_path / "status.json"
+    run_vim(
+        named, "GptFilter MarkdownLinter", f"call writefile([json_encode(g:gpt_tools_status)], {json.dumps(str(out))})"
+    )
+    status = json.loads(out.read_text())
+    assert status.startswith("GptFilter MarkdownLinter on a^[]2;title^G.md: ") and "\x1b" not in status

@@ -88,7 +88,9 @@ function! s:tick(timer) abort
     call add(l:parts, printf('GptFilter %s on %s: %d s', l:run.name, empty(l:where) ? '[No Name]' : l:where,
           \ l:seconds) . (empty(l:said) ? '' : ' (' . l:said . ')'))
   endfor
-  let g:gpt_tools_status = join(l:parts, '; ')
+  " strtrans(): a file name may hold control characters, and a 'titlestring' showing this status
+  " would send them to the terminal raw (the status line and :echo show them as ^[).
+  let g:gpt_tools_status = strtrans(join(l:parts, '; '))
   if get(g:, 'gpt_tools_progress', 1) && mode() ==# 'n' && !empty(l:parts)
     echo gpt_tools#fit(g:gpt_tools_status . (s:mapped ? '; Ctrl-C cancels' : ''))
   endif
@@ -179,7 +181,7 @@ endfunction
 " Keep the result until event, then deliver it (the checks are made again then).
 function! s:hold(run, result, event, when) abort
   let s:pending[a:run.buf] = [a:run, a:result]
-  let g:gpt_tools_status = 'GptFilter ' . a:run.name . ': result ready; ' . a:when
+  let g:gpt_tools_status = strtrans('GptFilter ' . a:run.name . ': result ready; ' . a:when)
   let l:call = 's:leave(' . a:run.buf . ')'
   execute 'autocmd' a:event '* ++once call' (a:event ==# 'CmdwinLeave' ? 'timer_start(0, {-> ' . l:call . '})' : l:call)
   redrawstatus!
