@@ -112,7 +112,7 @@ class _Masker:
             return [(line, first_line + i) for i, line in enumerate(lines)]
         out: list[tuple[str, int]] = []
         cursor = 0
-        for start, end, kind, shape in _hidden(parse(text).blocks, len(lines), code=code):
+        for start, end, kind, shape in _hidden(parse(text).blocks, lines, code=code):
             if start < cursor:  # nested inside a block or region already masked
                 continue
             out.extend((line, first_line + cursor + i) for i, line in enumerate(lines[cursor:start]))
@@ -169,12 +169,12 @@ class _Masker:
         return current, number
 
 
-def _hidden(blocks: list[tuple[int, int, Shape]], line_count: int, *, code: bool) -> list[tuple[int, int, str, Shape]]:
+def _hidden(blocks: list[tuple[int, int, Shape]], lines: list[str], *, code: bool) -> list[tuple[int, int, str, Shape]]:
     """(first line, end line, kind, shape) of what blocks() hides, in order: every opt-out region, and
     with code every code/HTML block. A region comes before the block its `off` marker is, and holds it;
     it has no shape to check, since its bytes come back as they were whatever surrounds them."""
     none: Shape = ()
-    hidden = [(start, end, protect_optout.KIND, none) for start, end in protect_optout.regions(blocks, line_count)]
+    hidden = [(start, end, protect_optout.KIND, none) for start, end in protect_optout.regions(blocks, lines)]
     if code:
         hidden += [(start, end, BLOCKS[shape[0]], shape) for start, end, shape in blocks]
     return sorted(hidden, key=lambda item: (item[0], -item[1]))

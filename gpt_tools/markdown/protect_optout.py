@@ -15,11 +15,12 @@ is an ordinary comment. protect.mask() hides a region whole behind one block mar
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 
 from gpt_tools.markdown.protect_check import Shape, parse
-from gpt_tools.markdown.textio import split_lines
+from gpt_tools.markdown.textio import BOM, split_lines
 
 KIND = "opt-out region"
 OFF = "<!-- gpt-tools: off -->"
@@ -43,19 +44,34 @@ def _switch(shape: Shape) -> str | None:
     return found.group(1).lower() if found else None
 
 
-def regions(blocks: list[tuple[int, int, Shape]], line_count: int) -> list[tuple[int, int]]:
-    """(first line, end line) of each opt-out region, from the document's parsed code/HTML blocks."""
+def regions(blocks: list[tuple[int, int, Shape]], lines: list[str]) -> list[tuple[int, int]]:
+    """(first line, end line) of each opt-out region, from the document's parsed code/HTML blocks and lines."""
     found: list[tuple[int, int]] = []
     start: int | None = None
-    for first, end, shape in blocks:
-        switch = _switch(shape)
+    for first, end, switch in _switches(blocks, lines):
         if switch == "off" and start is None:
             start = first
         elif switch == "on" and start is not None:
             found.append((start, end))
             start = None
     if start is not None:
-        found.append((start, line_count))  # never switched back on: to the end of the document
+        found.append((start, len(lines)))  # never switched back on: to the end of the document
+    return found
+
+
+def _switches(blocks: list[tuple[int, int, Shape]], lines: list[str]) -> list[tuple[int, int, str | None]]:
+    """Each marker's (first line, end line, switch), in order. A marker line a stray BOM starts (files
+    joined with `cat`) is a paragraph to markdown-it, yet reads as a marker to its author: one outside
+    every code/HTML block counts, since a marker missed sends the region."""
+    found = [(first, end, _switch(shape)) for first, end, shape in blocks]
+    if any(line.lstrip(" \t").startswith(BOM) for line in lines):
+        starts = [first for first, _, _ in blocks]
+        for number, line in enumerate(lines):
+            marker = _MARKER.fullmatch(line.strip().lstrip(BOM).strip()) if BOM in line else None
+            i = bisect.bisect_right(starts, number) - 1
+            if marker and line.lstrip(" \t").startswith(BOM) and not (i >= 0 and number < blocks[i][1]):
+                found.append((number, number + 1, marker.group(1).lower()))
+        found.sort(key=lambda item: item[0])
     return found
 
 
@@ -65,7 +81,7 @@ def spans(text: str) -> list[tuple[int, int]]:
         return []
     lines = split_lines(text)
     starts = list(itertools.accumulate((len(line) for line in lines), initial=0))
-    return [(starts[first], starts[end]) for first, end in regions(parse(text).blocks, len(lines))]
+    return [(starts[first], starts[end]) for first, end in regions(parse(text).blocks, lines)]
 
 
 def texts(text: str) -> list[str]:
