@@ -257,3 +257,23 @@ def test_a_result_that_cannot_be_shown_ends_the_run_and_frees_the_buffer(editor:
     assert done["status"] == "error" and "the buffer was left unchanged" in done["message"], done
     start_run(editor, "3,4GptRun MarkdownLinter")
     assert wait_done(editor)["status"] == "ok" and buffer[2:4] == ["the first line", "the second line"]
+
+
+@pytest.mark.parametrize(("command", "status"), [(" Summarizer --target split", "ok"), ("! MarkdownLinter", "preview")])
+def test_a_window_result_waits_for_the_command_line_window_to_close(
+    editor: Any, api: FakeOpenAI, command: str, status: str
+) -> None:
+    buffer = editor.current.buffer
+    opened = gate(api)
+    start_run(editor, f"3,4GptRun{command}")
+    wait_requests(api)
+    editor.input("q:")  # no other window may open (E11) while it is open
+    wait_for("the command-line window", lambda: editor.funcs.getcmdwintype() == ":" or None)
+    opened.set()
+    wait_for("the result held back", lambda: editor.vars["gpt_tools_pending"] == 0 or None)
+    assert editor.vars.get("gpt_tools_last") is None  # was: an E11 error, the result lost
+    editor.input("<C-c><C-c>")
+    done = wait_done(editor)
+    assert done["status"] == status, done
+    (shown,) = results(editor)
+    assert "the first line" in shown[:] and buffer[:] == LINES

@@ -201,7 +201,11 @@ end
 -- bufnr when it still exists, with keys to take all of it, drop it, or take hunk by hunk
 -- (editor/lua/gpt_tools/result.lua). The cursor returns where it was. base: the text of bufnr the
 -- proposal was made from (the run's start).
+-- Returns 'shown', or 'busy' when no window can open now (the command-line window: nothing done).
 function M.offer(bufnr, lines, name, base)
+  if vim.fn.getcmdwintype() ~= '' then
+    return 'busy'
+  end
   local back = vim.api.nvim_get_current_win()
   local target = vim.api.nvim_buf_is_valid(bufnr) and vim.api.nvim_buf_is_loaded(bufnr)
   if target then
@@ -226,6 +230,7 @@ function M.offer(bufnr, lines, name, base)
   if vim.api.nvim_win_is_valid(back) then
     vim.api.nvim_set_current_win(back)
   end
+  return 'shown'
 end
 
 M.set_texts = set_texts

@@ -66,16 +66,20 @@ function M.hint(buf, text)
   end
 end
 
-local function blocked()
+-- Whether a window may open now: 'insert' (the user types: a new window would take their keys),
+-- 'busy' (Neovim waits for a key, or the command-line window is open, where no other window may be
+-- made or entered: E11), else nil.
+function M.blocked()
   local mode = api.nvim_get_mode()
   if mode.mode:match('^[iR]') or mode.mode:match('^ni') then
     return 'insert'
   end
-  if mode.blocking then
+  if mode.blocking or vim.fn.getcmdwintype() ~= '' then
     return 'busy'
   end
   return nil
 end
+local blocked = M.blocked
 
 local function fill(buf, lines, filetype)
   api.nvim_buf_set_lines(buf, 0, -1, true, lines)

@@ -84,8 +84,12 @@ local function apply(buf)
 end
 
 -- Open the review list for bufnr (changedtick tick, range from 0-based line first) below the
--- current window; changes in document order, each with its label. Returns the list's buffer.
+-- current window; changes in document order, each with its label. Returns the list's buffer, or
+-- 'busy' when no window can open now (the command-line window: nothing done).
 function M.open(bufnr, tick, first, changes, name, title)
+  if vim.fn.getcmdwintype() ~= '' then
+    return 'busy'
+  end
   vim.cmd('belowright new')
   local buf = vim.api.nvim_get_current_buf()
   vim.bo[buf].buftype = 'acwrite'

@@ -287,7 +287,9 @@ class Controller:
             self._report(job, "preview", f"{job.title}: no edits to review ({cost})", "INFO", result)
             return
         name = f"gpt-tools://{job.id}/{job.assistant}/{job.label}/edits"
-        self.ui.review(job.bufnr, tick, job.first, [c.as_dict() for c in planned], name, job.title)
+        if not self.ui.review(job.bufnr, tick, job.first, [c.as_dict() for c in planned], name, job.title):
+            self._retry(job, result, 0)  # the command-line window is open: the list opens after it
+            return
         message = f"{job.title}: {len(planned)} edit(s) to review (a all, d none, x/<CR> toggle, :w apply) ({cost})"
         self._report(job, "preview", message, "INFO", result)
 
@@ -375,7 +377,9 @@ class Controller:
         proposed = job.snapshot[: job.first] + job.new_range(lines) + job.snapshot[job.last :]
         alive = self._buffer(job.bufnr) is not None
         name = f"gpt-tools://{job.id}/{job.assistant}/{job.label}"
-        self.ui.offer(job.bufnr, proposed if alive else lines, name, job.snapshot)
+        if self.ui.offer(job.bufnr, proposed if alive else lines, name, job.snapshot) == "busy":
+            self._retry(job, result, 0)  # the command-line window is open: the split opens after it
+            return
         self._report(job, status, message, "WARN" if status == "conflict" else "INFO", result)
 
     def _report(self, job: Job, status: str, message: str, level: str, result: Any = None) -> None:

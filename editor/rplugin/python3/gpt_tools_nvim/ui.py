@@ -45,11 +45,12 @@ class Ui:
         """Tell the user, set g:gpt_tools_last = info, then fire `User GptToolsDone`."""
         self._lua("done", info, message, level)
 
-    def offer(self, bufnr: int, lines: list[str], name: str, base: list[str]) -> None:
+    def offer(self, bufnr: int, lines: list[str], name: str, base: list[str]) -> str:
         """Open lines (the result applied to base, bufnr's text when the run started) in a scratch split,
         diffed against buffer bufnr when it still exists; edits made to bufnr since, away from the
-        result's lines, are kept in the split (so `a` does not undo them)."""
-        self._lua("offer", bufnr, lines, name, base)
+        result's lines, are kept in the split (so `a` does not undo them). 'shown', or 'busy' (the
+        command-line window is open: nothing done)."""
+        return str(self._lua("offer", bufnr, lines, name, base))
 
     def show(self, target: str, lines: list[str], name: str, filetype: str) -> str:
         """Open lines at target (enew, split, popup): 'shown', or 'insert' / 'busy' (nothing done)."""
@@ -68,9 +69,10 @@ class Ui:
         line first, byte columns), last to first, all in one call: one undo step."""
         return str(self._lua("apply_edits", bufnr, tick, first, changes))
 
-    def review(self, bufnr: int, tick: int, first: int, changes: list[dict[str, Any]], name: str, title: str) -> None:
-        """The review list of :GptRun! in edits mode (editor/lua/gpt_tools/review.lua)."""
-        self._lua("review", bufnr, tick, first, changes, name, title)
+    def review(self, bufnr: int, tick: int, first: int, changes: list[dict[str, Any]], name: str, title: str) -> bool:
+        """The review list of :GptRun! in edits mode (editor/lua/gpt_tools/review.lua); False when it
+        cannot open now (the command-line window is open: nothing done)."""
+        return self._lua("review", bufnr, tick, first, changes, name, title) != "busy"
 
     def history(self, lines: list[str], level: str) -> None:
         """Each line in the message history (:messages), in full."""
