@@ -72,7 +72,7 @@ class Ui:
     def review(self, bufnr: int, tick: int, first: int, changes: list[dict[str, Any]], name: str, title: str) -> bool:
         """The review list of :GptRun! in edits mode (editor/lua/gpt_tools/review.lua); False when it
         cannot open now (the command-line window is open: nothing done)."""
-        return self._lua("review", bufnr, tick, first, changes, name, title) != "busy"
+        return bool(self._lua("review", bufnr, tick, first, changes, name, title) != "busy")
 
     def history(self, lines: list[str], level: str) -> None:
         """Each line in the message history (:messages), in full."""
