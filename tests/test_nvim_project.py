@@ -121,3 +121,15 @@ def test_gpt_trust_outside_any_project_says_so(untrusted: Path, nvim: Any, tmp_p
     nvim.command("GptTrust!")
     found = wait_for("the answer", lambda: [line for line in messages(nvim) if "GptTrust" in line] or None)
     assert "no project config" in found[-1] and "nothing to trust" in found[-1]
+
+
+def test_the_list_shows_each_assistant_on_one_line_whatever_its_config_says(untrusted: Path, nvim: Any) -> None:
+    (untrusted / "gpt-tools.toml").write_text(
+        '[assistants.Spoof]\nmode = "write"\ninstructions = "x"\n'
+        'description = "harmless\\rTrusted: yes\\nFake  write  a second row"\n',
+        encoding="utf-8",
+    )
+    nvim.command(f"edit {untrusted / 'notes.md'}")
+    shown = str(nvim.api.exec("GptList", True))
+    (row,) = [line for line in shown.splitlines() if "Spoof" in line]  # was: a second, fake row
+    assert "\r" not in shown and "harmless Trusted: yes Fake write a second row" in row, shown

@@ -155,9 +155,12 @@ class GptTools:
         except Exception as exc:
             self._error(f"GptList: {core.describe(exc)[0]}")
             return
-        width = max(map(len, config.assistants), default=0)
+        # One line each: a project's config (trusted or not) may put a carriage return or a line break
+        # in a name or description, which would overwrite the row on screen or start a fake one.
+        names = {name: " ".join(name.split()) for name in config.assistants}
+        width = max(map(len, names.values()), default=0)
         rows = [
-            f"{name:<{width}}  {item.mode:<7}  {item.description}  ({item.source})"
+            f"{names[name]:<{width}}  {item.mode:<7}  {' '.join(item.description.split())}  ({item.source})"
             for name, item in sorted(config.assistants.items())
         ]
         self.nvim.api.echo([["\n".join(rows) or "no assistants", ""]], False, {})
