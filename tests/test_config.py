@@ -687,3 +687,14 @@ def test_a_misspelt_mode_or_tool_gets_a_did_you_mean(isolated_env: Path, body: s
     with pytest.raises(ConfigError) as caught:
         load_config(isolated_env)
     assert caught.value.key == key and hint in str(caught.value)
+
+
+def test_a_missing_file_named_by_gpt_tools_config_says_so_and_where_a_relative_name_was_looked_for(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_config(isolated_env, "jobs = 2\n")
+    (isolated_env / "docs").mkdir()
+    monkeypatch.chdir(isolated_env / "docs")  # CI running a step from a subfolder
+    monkeypatch.setenv("GPT_TOOLS_CONFIG", "gpt-tools.toml")
+    with pytest.raises(ConfigError, match=r"named by \$GPT_TOOLS_CONFIG \(relative to the working folder .*docs\)"):
+        load_config()

@@ -311,6 +311,9 @@ def find_project_config(start: Path) -> tuple[Path, dict[str, Any]] | None:
     """The nearest gpt-tools.toml, or pyproject.toml with [tool.gpt-tools], at or above start."""
     explicit = paths.explicit_config_file()
     if explicit is not None:
+        if not explicit.exists():  # a relative name is taken from the working folder: say which one
+            where = "" if explicit.is_absolute() else f" (relative to the working folder {_working_folder()})"
+            raise ConfigError(str(explicit), None, f"named by $GPT_TOOLS_CONFIG{where}, does not exist")
         return explicit, _table_of(explicit, _read_toml(explicit))
     for folder in (start, *start.parents):
         candidate = folder / paths.PROJECT_FILE
