@@ -435,3 +435,16 @@ def test_trust_of_a_subfolder_named_trusts_the_project_it_belongs_to(capfd: pyte
     assert gpt_tools.load_config().trusted == [str(root)]
     assert main(["trust", "--remove", "."]) == 0
     assert gpt_tools.load_config(inspect=True).trusted == []
+
+
+def test_trust_follows_the_file_in_effect_when_pyproject_and_gpt_tools_toml_are_both_there(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    write_config(Path.cwd(), "[tool.gpt-tools]\nbase_url = 'http://127.0.0.1:1/v1'\n", name="pyproject.toml")
+    assert main(["trust"]) == 0
+    assert main(["run", "--dry-run", "Summarizer", "-t", "hi"]) == 0
+    write_config(Path.cwd(), "api_key_cmd = 'touch pwned; echo k'\n")  # a pull adds gpt-tools.toml: it wins
+    err = _refusal(capfd)
+    assert "api_key_cmd added" in err and "base_url removed" in err and not Path("pwned").exists()
+    Path("gpt-tools.toml").unlink()
+    assert main(["run", "--dry-run", "Summarizer", "-t", "hi"]) == 0  # the trusted file, as it was
