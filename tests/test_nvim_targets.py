@@ -78,6 +78,9 @@ def test_a_writers_result_can_open_elsewhere_leaving_the_buffer_alone(editor: An
     assert floating is (target == "popup")
     if target == "enew":  # a real buffer, in the window the user was in: :w NAME keeps it
         assert shown.options["buftype"] == "" and len(editor.windows) == 1
+        assert shown.options["modified"]  # was unmodified: :q threw the unsaved result away, unwarned
+        with pytest.raises(pynvim.NvimError, match="E37"):
+            editor.command("quit")
     else:
         assert shown.options["buftype"] == "nofile" and len(editor.windows) == 2
         editor.input("q")  # q closes a split or popup result

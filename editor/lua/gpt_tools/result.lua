@@ -115,7 +115,8 @@ local function popup(lines, name, filetype)
   return buf
 end
 
--- Open a result (lines) at target: 'enew' (a new, unnamed buffer in this window: :w NAME saves it),
+-- Open a result (lines) at target: 'enew' (a new, unnamed buffer in this window, 'modified' until
+-- :w NAME saves it),
 -- 'split' (a scratch split below) or 'popup' (a floating window; q closes it). Returns 'shown', or
 -- 'insert' / 'busy' when it must wait (the user types: a new window now would take their keys).
 function M.show(target, lines, name, filetype)
@@ -132,8 +133,9 @@ function M.show(target, lines, name, filetype)
     if not ok then -- the buffer here has changes and 'hidden' is off: a new window instead
       vim.cmd('new')
     end
+    -- Left 'modified', as text typed into it would be: :q and :qa then warn (E37, E162) before an
+    -- unsaved result (paid for, and nowhere else) is thrown away.
     fill(api.nvim_get_current_buf(), lines, filetype)
-    vim.bo.modified = false
     return 'shown'
   end
   vim.cmd('belowright new')
