@@ -330,7 +330,9 @@ def test_edit_keeps_what_cannot_be_sent_and_starts_from_a_failed_turns_message(
     chat.expect(b"what was written is not UTF-8")
     chat.expect(b"what was written is kept in ")
     kept = Path(chat.seen.split(b"kept in ", 1)[1].split(b"\r", 1)[0].decode())
-    assert kept.read_bytes() == b"caf\xe9\n" and stat.S_IMODE(kept.stat().st_mode) == 0o600
+    content, mode = kept.read_bytes(), stat.S_IMODE(kept.stat().st_mode)
+    kept.unlink()  # before any assertion: a failing test must not leave it in /tmp
+    assert content == b"caf\xe9\n" and mode == 0o600
     chat.prompt()
     chat.send(b"teh long message\r")
     chat.expect(b"HTTP 500")
@@ -340,7 +342,6 @@ def test_edit_keeps_what_cannot_be_sent_and_starts_from_a_failed_turns_message(
     assert _leave(chat) == 0
     assert (tmp_path / "given").read_text() == "teh long message\n"
     assert _sent(api)[-1] == "teh long message\nteh added"
-    kept.unlink()
 
 
 def test_a_reply_holding_a_lone_surrogate_is_shown_and_saved_with_a_replacement_character(api: FakeOpenAI) -> None:
