@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import BIN, ROOT, write_config
 from tests.conftest import SAMPLE_LINES as LINES
-from tests.fake_openai import FakeOpenAI
+from tests.fake_openai import FakeOpenAI, Scripted
 from tests.vim_helpers import run_vim
 
 pytestmark = pytest.mark.skipif(shutil.which("vim") is None and not os.environ.get("CI"), reason="vim not installed")
@@ -227,3 +227,13 @@ def test_a_filter_path_relative_to_vims_folder_still_runs(api: FakeOpenAI, tmp_p
         wait=mode == "job", cwd=tmp_path / "vim",
     )  # fmt: skip
     assert done.errmsg == "" and notes.read_text().splitlines() == FIXED
+
+
+@pytest.mark.parametrize("mode", ["wait", "job"])
+def test_a_nul_byte_in_the_result_stays_a_nul_byte(api: FakeOpenAI, document: Path, mode: str) -> None:
+    # As :%! puts it in; the waiting path's system() turned it into ^A (0x01).
+    reply = "\n".join([*FIXED[:-1], FIXED[-1] + "\x00"]) + "\n"
+    api.script(Scripted(text=reply))
+    setting = WAIT if mode == "wait" else ""
+    done = run_vim(document, setting, "GptFilter ProofReader", wait=mode == "job")
+    assert done.errmsg == "" and document.read_bytes() == reply.encode()

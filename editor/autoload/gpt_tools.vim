@@ -148,7 +148,8 @@ function! s:wait(first, last, argv, lines) abort
   endif
   let l:command = s:in_folder(gpt_tools#folder(bufnr('%')), [gpt_tools#program()] + a:argv)
   try
-    let l:output = system(l:command . ' 2>' . shellescape(l:errors), join(a:lines, "\n") . "\n")
+    " systemlist(): NUL bytes come back as NUL (as in readfile(..., 'b')); system() makes them ^A.
+    let l:output = systemlist(l:command . ' 2>' . shellescape(l:errors), join(a:lines, "\n") . "\n")
     let l:status = v:shell_error
   catch /^Vim:Interrupt$/
     let l:status = 130
@@ -160,7 +161,7 @@ function! s:wait(first, last, argv, lines) abort
   elseif l:status != 0
     return s:fail(empty(l:message) ? 'gpt-filter exited with status ' . l:status : l:message)
   endif
-  call gpt_tools#replace(a:first, a:last, gpt_tools#lines(split(l:output, "\n", 1)))
+  call gpt_tools#replace(a:first, a:last, l:output)  " systemlist() leaves no item for the final newline
   return ''
 endfunction
 
