@@ -291,3 +291,24 @@ def test_chat_add_puts_the_buffer_or_a_file_into_the_next_message(api: FakeOpenA
     assert chat_turn(nvim, "Compare.")["status"] == "ok"
     sent = api.model_requests()[0].body["input"][0]["content"][0]["text"]
     assert "teh draft" in sent and "a fact" in sent and sent.endswith("Compare.")
+
+
+def test_chat_add_refuses_what_is_not_a_text_file_and_says_why(nvim: Any, tmp_path: Path) -> None:
+    folder = Path(nvim.funcs.getcwd())
+    (folder / "nul.txt").write_bytes(b"a\x00b\n")
+    os.mkfifo(folder / "pipe")
+    (folder / "link").symlink_to(folder / "pipe")
+    (folder / "dos.txt").write_bytes(b"one\r\ntwo\r\n")
+    chat = open_chat(nvim)
+    refused = {
+        "/dev/zero": "GptChatAdd: /dev/zero: not a regular file",  # was "internal error (InputRefused: --input-files
+        "link": "GptChatAdd: link: not a regular file",
+        "nul.txt": "GptChatAdd: nul.txt is not UTF-8 text",  # was put in as text, NUL bytes and all
+    }
+    for name, said in refused.items():
+        start_run(nvim, f"GptChatAdd {name}")
+        message = wait_done(nvim)["message"]
+        assert message.startswith(said) and "internal error" not in message, message
+    assert chat[2:] == [""]  # nothing added
+    nvim.command("GptChatAdd dos.txt")
+    assert chat[2:6] == ["dos.txt:", "", "```txt", "one"] and chat[6] == "two"  # no ^M on each line

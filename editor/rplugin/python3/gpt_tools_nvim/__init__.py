@@ -102,8 +102,8 @@ class GptTools:
                 self.chats.add_block(self._context(line_range if count else None))
         except (UserError, run_args.ArgsError) as exc:
             self.controller.refuse("", f"GptChatAdd: {exc}")
-        except Exception as exc:
-            self.controller.refuse("", f"GptChatAdd: internal error ({type(exc).__name__}: {exc})")
+        except Exception as exc:  # a file refused by the core (not a regular file, too large), or a bug
+            self.controller.refuse("", f"GptChatAdd: {core.describe(exc)[0]}")
 
     @pynvim.command("GptTrust", bang=True, sync=True)
     def gpt_trust(self, bang: bool) -> None:

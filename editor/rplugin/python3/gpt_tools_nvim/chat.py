@@ -146,8 +146,8 @@ class Chats:
 
     def add_file(self, name: str, folder: str) -> None:
         """:GptChatAdd FILE: the file's text (UTF-8 only) into the next message."""
-        attached = read_attachment(core.load(), name, folder)
-        if attached.data is not None:
+        attached = read_attachment(core.load(), name, folder, what="")
+        if attached.data is not None or "\0" in attached.text:  # a NUL: binary, as :GptRun refuses it
             raise UserError(f"{name} is not UTF-8 text; only text goes into a chat message")
         self.add_block(file_block(name, attached.text))
 

@@ -49,9 +49,11 @@ def block(title: str, filetype: str, lines: Sequence[str]) -> list[str]:
 
 
 def file_block(name: str, text: str) -> list[str]:
-    """A file's text as a block, fenced with its type (md: markdown, else the suffix)."""
+    """A file's text as a block, fenced with its type (md: markdown, else the suffix); CRLF line ends
+    become the buffer's own (a "\r" would show as ^M in every line)."""
     suffix = name.rpartition(".")[2] if "." in name.rpartition("/")[2] else ""
-    return block(name, {"md": "markdown", "py": "python"}.get(suffix, suffix), reply_lines(text))
+    lines = reply_lines(text.replace("\r\n", "\n"))
+    return block(name, {"md": "markdown", "py": "python"}.get(suffix, suffix), lines)
 
 
 class ChatView:

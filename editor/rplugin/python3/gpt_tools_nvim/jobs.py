@@ -98,21 +98,23 @@ def writer_target(value: Any) -> str:
     return text
 
 
-def read_attachment(gpt: Any, name: str, folder: str) -> Any:
+def read_attachment(gpt: Any, name: str, folder: str, what: str = "--input-files ") -> Any:
     """A file named with --input-files as a `gpt_tools.InputFile`: UTF-8 text as text, anything else as
     data (uploaded for the run). Only a regular file within ATTACHMENT_LIMIT is read: a FIFO or a device
-    must not hang the editor's worker or fill its memory."""
+    must not hang the editor's worker or fill its memory. It is opened without blocking and checked
+    through the open file, so a FIFO put in its place after a check cannot hang the read either.
+    what: how messages name it (the option, or nothing for :GptChatAdd)."""
     path = os.path.join(folder, name)  # an absolute name stays as it is; nothing is expanded (no ~)
     try:
-        info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode):
-            raise gpt.InputRefused(f"--input-files {name}: not a regular file")
-        if info.st_size > ATTACHMENT_LIMIT:
-            raise gpt.InputRefused(f"--input-files {name}: larger than {ATTACHMENT_LIMIT // 1024 // 1024} MB")
-        with open(path, "rb") as handle:
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise gpt.InputRefused(f"{what}{name}: not a regular file")
+            if info.st_size > ATTACHMENT_LIMIT:
+                raise gpt.InputRefused(f"{what}{name}: larger than {ATTACHMENT_LIMIT // 1024 // 1024} MB")
             data = handle.read(ATTACHMENT_LIMIT + 1)
     except OSError as exc:
-        raise gpt.InputRefused(f"--input-files {name}: {exc.strerror or exc}") from None
+        raise gpt.InputRefused(f"{what}{name}: {exc.strerror or exc}") from None
     try:
         return gpt.InputFile(name, data.decode("utf-8"))
     except UnicodeDecodeError:
