@@ -15,6 +15,7 @@ from lsprotocol import types
 from gpt_tools.lsp.anchor import Fix, reanchor
 from gpt_tools.lsp.positions import Positions
 from tests.fake_openai import FakeOpenAI, Scripted
+from tests.fake_openai_wire import edits_reply
 from tests.lsp_client import CAPABILITIES, LspClient
 
 TYPO = "# Guide\n\nYou will recieve teh answer.\n"
@@ -272,3 +273,23 @@ def test_a_request_before_initialize_is_refused_as_not_initialized(api: FakeOpen
     assert answer["error"]["code"] == -32002  # ServerNotInitialized
     client.initialize()
     assert client.close() == 0
+
+
+def test_a_quick_fix_whose_text_was_edited_away_is_never_moved_onto_another_occurrence(
+    lsp: LspClient, api: FakeOpenAI
+) -> None:
+    text = "Well, its raining.\n\nThe dog wagged a tail.\n"
+    api.script(Scripted(text=edits_reply({"find": "its", "replace": "it's", "reason": "grammar"})))  # unique in the text checked
+    uri = _open_checked(lsp, "its.md", text)
+    # the wrong "its" fixed by hand, and a right one typed further down, in one change
+    changed = "Well, it is raining.\n\nThe dog wagged its tail.\n"
+    lsp.change(uri, changed, 2)
+    assert lsp.request("textDocument/codeAction", _params(uri, (2, 16), only=["quickfix"])) == []
+    assert lsp.request("textDocument/diagnostic", {"textDocument": {"uri": uri}})["items"] == []
+    # an edit elsewhere, before and after it, keeps the fix where its text still is
+    lsp.change(uri, "Intro.\n\n" + text + "Outro.\n", 3)
+    actions = lsp.request("textDocument/codeAction", _params(uri, (2, 7), only=["quickfix"]))
+    assert (
+        _apply("Intro.\n\n" + text + "Outro.\n", actions[0]["edit"])
+        == "Intro.\n\n" + text.replace("its", "it's") + "Outro.\n"
+    )

@@ -1,18 +1,23 @@
 """Edits computed for one version of a document, moved onto the text it has now, or dropped.
 
-A fix is anchored by the text it replaces (`old`, the exact span at its version). The part of the
-document both texts share at the start and at the end is where nothing moved: a fix there keeps its
-place (shifted by the change's length when after it). A fix in or across the changed part is looked
-for again: its `old` text must occur exactly once within NEAR characters of its old place, else it
-is dropped. Whatever is kept is checked to replace exactly `old`: never the wrong text.
+A fix is anchored by the text it replaces (`old`, the exact span at its version). The two texts are
+compared as a diff does (difflib: the shared start and end, then lines, then the characters of each
+changed run of lines): a fix whose span lies wholly in a part both texts share keeps that part's
+place (in a changed line, with a shared character on each side of it); a fix in or across a changed
+part is dropped. The diff's matches keep their order, so a fix
+is never moved onto another occurrence of its text (an `its` deleted where it was wrong is not
+looked for in an `its` typed elsewhere, where it is right). Whatever is kept is checked to replace
+exactly `old`: never the wrong text.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import difflib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
-NEAR = 400  # characters either side of a fix's old place where it may be found again
+CONTEXT = 1  # shared characters a fix in a changed line needs on either side (see _changed_blocks)
+CHARS_LIMIT = 20_000  # characters of a changed run of lines compared one by one; a longer run's fixes drop
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,44 +33,81 @@ class Fix:
     replace: str = ""
 
 
+Block = tuple[int, int, int]  # (start in before, start in after, length) of text both share
+
+
+def _shared_prefix(before: str, after: str) -> int:
+    """The length of the common prefix, by halving (slices compare at C speed; a 50 MB text is fast)."""
+    low, high = 0, min(len(before), len(after))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if before[low:middle] == after[low:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
 def _shared_ends(before: str, after: str) -> tuple[int, int]:
     """The lengths of the common prefix and of the common suffix (not overlapping the prefix)."""
-    limit = min(len(before), len(after))
-    prefix = 0
-    while prefix < limit and before[prefix] == after[prefix]:
-        prefix += 1
-    suffix = 0
-    while suffix < limit - prefix and before[-1 - suffix] == after[-1 - suffix]:
-        suffix += 1
+    prefix = _shared_prefix(before, after)
+    suffix = _shared_prefix(before[prefix:][::-1], after[prefix:][::-1])
     return prefix, suffix
 
 
-def _found_near(after: str, fix: Fix, guess: int) -> int | None:
-    """The one place within NEAR of guess where fix.old occurs now; None if none or several."""
-    if not fix.old:
-        return None
-    low = max(0, guess - NEAR)
-    window = after[low : guess + NEAR + len(fix.old)]
-    first = window.find(fix.old)
-    if first < 0 or window.find(fix.old, first + 1) >= 0:
-        return None
-    return low + first
+def _line_starts(lines: list[str], base: int) -> list[int]:
+    starts = [base]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+    return starts
+
+
+def _changed_blocks(before: str, after: str, a: int, b: int) -> Iterator[Block]:
+    """What before[a:] and after[b:] (the changed middle) share: equal lines, then equal characters."""
+    old_lines, new_lines = before.splitlines(keepends=True), after.splitlines(keepends=True)
+    old_at, new_at = _line_starts(old_lines, a), _line_starts(new_lines, b)
+    matcher = difflib.SequenceMatcher(None, old_lines, new_lines)  # autojunk: blank lines repeat by the thousand
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            yield old_at[i1], new_at[j1], old_at[i2] - old_at[i1]
+        elif tag == "replace" and old_at[i2] - old_at[i1] + new_at[j2] - new_at[j1] <= CHARS_LIMIT:
+            old, new = "".join(old_lines[i1:i2]), "".join(new_lines[j1:j2])
+            chars = difflib.SequenceMatcher(None, old, new, autojunk=False)
+            for x, y, size in chars.get_matching_blocks():
+                # a fix keeps a shared character on each side, unless it reaches its line's edge:
+                # one typed right against it (or a lone word left of a rewritten line) is not surely it
+                head = 0 if x == 0 else CONTEXT
+                tail = 0 if x + size == len(old) else CONTEXT
+                if size > head + tail:
+                    yield old_at[i1] + x + head, new_at[j1] + y + head, size - head - tail
+
+
+def _blocks(before: str, after: str) -> list[Block]:
+    prefix, suffix = _shared_ends(before, after)
+    middle = _changed_blocks(before[prefix : len(before) - suffix], after[prefix : len(after) - suffix], prefix, prefix)
+    return [(0, 0, prefix), *middle, (len(before) - suffix, len(after) - suffix, suffix)]
+
+
+def _place(fix: Fix, blocks: list[Block], before: str) -> int | None:
+    """Where fix.start is in after: its span wholly inside one shared block. An insertion point is
+    kept strictly inside a block, or at the document's start or end when the block reaches it."""
+    for a, b, size in blocks:
+        if fix.start < fix.end:
+            if a <= fix.start and fix.end <= a + size:
+                return b + fix.start - a
+        elif a < fix.start < a + size or (fix.start == a == 0) or (fix.start == a + size == len(before)):
+            return b + fix.start - a
+    return None
 
 
 def reanchor(fixes: Sequence[Fix], before: str, after: str) -> list[Fix]:
     """fixes (offsets into before) as offsets into after; those that cannot be placed surely are dropped."""
     if before == after:
         return list(fixes)
-    prefix, suffix = _shared_ends(before, after)
-    delta = len(after) - len(before)
+    blocks = _blocks(before, after)
     moved: list[Fix] = []
     for fix in fixes:
-        if fix.end <= prefix and (fix.end < prefix or fix.start < fix.end):
-            start: int | None = fix.start  # wholly before the change (an insertion point at its edge is not)
-        elif fix.start >= len(before) - suffix and fix.start > prefix:
-            start = fix.start + delta
-        else:
-            start = _found_near(after, fix, fix.start + (delta if fix.start > prefix else 0))
+        start = _place(fix, blocks, before)
         if start is None or after[start : start + len(fix.old)] != fix.old:
             continue
         moved.append(replace(fix, start=start, end=start + len(fix.old)))
@@ -73,7 +115,7 @@ def reanchor(fixes: Sequence[Fix], before: str, after: str) -> list[Fix]:
 
 
 def _without_overlaps(fixes: list[Fix]) -> list[Fix]:
-    """Two fixes found again at overlapping places cannot both be meant: both are dropped."""
+    """Two fixes placed at overlapping places cannot both be meant: both are dropped."""
     ordered = sorted(fixes, key=lambda fix: (fix.start, fix.end))
     clashing: set[int] = set()
     for i in range(1, len(ordered)):
