@@ -172,6 +172,14 @@ def test_bare_gpt_tools_prints_the_help_and_succeeds() -> None:
     assert b"Usage: gpt-tools" in done.stdout and b"Commands:" in done.stdout
 
 
+@pytest.mark.parametrize("group", ["assistant", "files", "cache", "config", "conversations", "batch"])
+def test_a_bare_command_group_prints_its_help_and_succeeds(group: str, capfd: pytest.CaptureFixture[str]) -> None:
+    assert main([group]) == 0  # was exit 2 with the help on stderr for assistant, files, cache and config
+    captured = capfd.readouterr()
+    assert captured.err == ""
+    assert f"Usage: gpt-tools {group}" in captured.out and "Commands:" in captured.out
+
+
 def test_help_never_cuts_a_command_summary(capfd: pytest.CaptureFixture[str]) -> None:
     for argv in (["--help"], ["assistant", "--help"], ["files", "--help"], ["batch", "--help"]):
         assert main(argv) == 0

@@ -79,6 +79,25 @@ def _full_summaries(group: click.Group) -> None:
             command.short_help = _summary(command.help)
         if isinstance(command, click.Group):
             _full_summaries(command)
+            _bare_group_shows_help(command)
+
+
+def _bare_group_shows_help(group: click.Group) -> None:
+    """`gpt-tools assistant` with no subcommand prints that group's help on stdout and succeeds, as
+    bare `gpt-tools` does (click's default is the help on stderr and exit 2). Done here, once, so no
+    group can forget it; a group that handles it itself is left alone."""
+    if group.invoke_without_command or group.callback is None:
+        return
+    callback = group.callback
+
+    def shows_help(*args: object, **kwargs: object) -> object:
+        ctx = click.get_current_context()
+        if ctx.invoked_subcommand is None:
+            Console(PROGRAM).result(ctx.get_help() + "\n")
+            return None
+        return callback(*args, **kwargs)
+
+    group.invoke_without_command, group.no_args_is_help, group.callback = True, False, shows_help
 
 
 def _spread(args: list[str], options: tuple[str, ...]) -> list[str]:
