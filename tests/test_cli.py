@@ -156,7 +156,7 @@ def test_malformed_config_exit_2(
 
 def test_installed_program_and_version(api: FakeOpenAI) -> None:
     done = run_program("gpt-tools", "--version")
-    assert done.returncode == 0 and b"gpt-tools, version 0.1.0" in done.stdout
+    assert done.returncode == 0 and b"gpt-tools, version 0.2.0" in done.stdout
     done = run_program("gpt-tools", "run", "MarkdownLinter", stdin=DOC.encode())
     assert (done.returncode, done.stdout, done.stderr) == (0, b"# Notes\n\nthe text\n", b"")
 
