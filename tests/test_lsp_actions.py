@@ -19,6 +19,7 @@ from tests.fake_openai_wire import edits_reply
 from tests.lsp_client import CAPABILITIES, LspClient
 
 TYPO = "# Guide\n\nYou will recieve teh answer.\n"
+SHOW = "window/showMessage"
 
 
 @pytest.fixture
@@ -279,7 +280,9 @@ def test_a_quick_fix_whose_text_was_edited_away_is_never_moved_onto_another_occu
     lsp: LspClient, api: FakeOpenAI
 ) -> None:
     text = "Well, its raining.\n\nThe dog wagged a tail.\n"
-    api.script(Scripted(text=edits_reply({"find": "its", "replace": "it's", "reason": "grammar"})))  # unique in the text checked
+    api.script(
+        Scripted(text=edits_reply({"find": "its", "replace": "it's", "reason": "grammar"}))
+    )  # unique in the text checked
     uri = _open_checked(lsp, "its.md", text)
     # the wrong "its" fixed by hand, and a right one typed further down, in one change
     changed = "Well, it is raining.\n\nThe dog wagged its tail.\n"
@@ -293,3 +296,24 @@ def test_a_quick_fix_whose_text_was_edited_away_is_never_moved_onto_another_occu
         _apply("Intro.\n\n" + text + "Outro.\n", actions[0]["edit"])
         == "Intro.\n\n" + text.replace("its", "it's") + "Outro.\n"
     )
+
+
+def test_an_action_offered_before_the_document_was_closed_and_reopened_runs_nothing(
+    lsp: LspClient, api: FakeOpenAI
+) -> None:
+    uri = _open_checked(lsp, "a.md", TYPO)
+    lsp.change(uri, TYPO + "More.\n", 2)
+    actions = lsp.request("textDocument/codeAction", _params(uri, (2, 0), (3, 0), only=["refactor.rewrite"]))
+    action = next(a for a in actions if a["title"] == "gpt-tools: ProofReader: rewrite the selection")
+    lsp.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
+    other = "Another text entirely, which teh selection's offsets know nothing of.\n"
+    mark = lsp.mark()
+    lsp.open(Path.cwd() / "a.md", other, version=2)  # versions start anew: the same number, another text
+    lsp.wait_for(  # its own check is over (and found its teh)
+        lambda m: m.get("method") == "textDocument/publishDiagnostics" and bool(m["params"]["diagnostics"]),
+        after=mark,
+    )
+    sent = len(api.model_requests())
+    assert "edit" not in lsp.request("codeAction/resolve", action)
+    assert len(api.model_requests()) == sent
+    assert "changed since the action was offered" in lsp.notifications(SHOW)[-1]["message"]

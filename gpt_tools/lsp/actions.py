@@ -13,6 +13,7 @@ edits; a writer's inserts its output below the selection.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
@@ -49,6 +50,12 @@ def workspace_edit(
         document = types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version)
         return types.WorkspaceEdit(document_changes=[types.TextDocumentEdit(text_document=document, edits=edits)])
     return types.WorkspaceEdit(changes={uri: edits})
+
+
+def text_digest(text: str) -> str:
+    """What an action's data holds of the text it was offered for: a version alone is not enough, as a
+    document closed and opened again starts its versions anew (and a client may not count them)."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
 
 
 def _wanted(kind: str, only: Sequence[str] | None) -> bool:
@@ -110,11 +117,19 @@ def code_actions(server: GptToolsServer, params: types.CodeActionParams) -> list
         server.tell_once(error, "code actions")
         return actions
     scope = "selection" if end > start else "document"
+    digest = text_digest(document.source)
     for assistant in assistants:
         kind = types.CodeActionKind.RefactorRewrite if assistant.rewrites else WRITE_KIND
         if not _wanted(kind, only):
             continue
-        data = {"uri": uri, "version": document.version, "assistant": assistant.name, "start": start, "end": end}
+        data = {
+            "uri": uri,
+            "version": document.version,
+            "text": digest,
+            "assistant": assistant.name,
+            "start": start,
+            "end": end,
+        }
         verb = "rewrite the" if assistant.rewrites else "write below the"
         title = f"gpt-tools: {assistant.name}: {verb} {scope}"
         if _resolves(server):
@@ -174,7 +189,7 @@ async def run_action(
     """An assistant's action, run: its edit for the document as it is when the run ends (None: nothing to apply)."""
     uri = str(data["uri"])
     document = server.document(uri)
-    if document is None or document.version != data.get("version"):
+    if document is None or (document.version, text_digest(document.source)) != (data.get("version"), data.get("text")):
         server.warn("gpt-tools: the document changed since the action was offered; choose it again")
         return None
     text = document.source
