@@ -384,3 +384,23 @@ def test_incremental_changes_are_placed_by_the_protocols_line_ends_and_columns(
     teh = expected.index("teh")
     line = expected.count("\n", 0, teh) + expected.count("\r", 0, teh) - expected.count("\r\n", 0, teh)
     assert items[0]["range"]["start"]["line"] == line and items[0]["data"]["old"].startswith("teh")
+
+
+def test_a_file_uri_naming_another_host_is_remote_never_checked_nor_offered_assistants(
+    lsp: LspClient, api: FakeOpenAI
+) -> None:
+    path = _doc("a.md", TYPO)
+    uri = "file://fileserver" + path.as_posix()  # the same path, on another machine
+    lsp.notify(
+        "textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "markdown", "version": 1, "text": TYPO}}
+    )
+    actions = lsp.request("textDocument/codeAction", {"textDocument": {"uri": uri}, **_whole(TYPO)})
+    assert actions == []
+    local = lsp.open(path)
+    lsp.diagnostics(local)  # the local file's check is over, and was the only one
+    assert len(api.model_requests()) == 1
+
+
+def _whole(text: str) -> dict:
+    end = {"line": text.count("\n"), "character": 0}
+    return {"range": {"start": {"line": 0, "character": 0}, "end": end}, "context": {"diagnostics": []}}

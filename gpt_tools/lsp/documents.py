@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from lsprotocol import types
 from pygls.uris import to_fs_path
@@ -28,8 +29,9 @@ from gpt_tools.lsp.server import Checked, GptToolsServer, InFlight
 
 
 def file_path(uri: str) -> Path | None:
-    """The file behind a file: URI; None for an untitled or remote document (it has no project)."""
-    if not uri.startswith("file:"):
+    """The file behind a file: URI; None for an untitled or remote document (it has no project): a
+    file URI naming another host (file://server/share/a.md) is remote, though pygls makes a path of it."""
+    if not uri.startswith("file:") or urlsplit(uri).netloc not in ("", "localhost"):
         return None
     path = to_fs_path(uri)
     return Path(path) if path else None
