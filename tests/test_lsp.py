@@ -404,3 +404,25 @@ def test_a_file_uri_naming_another_host_is_remote_never_checked_nor_offered_assi
 def _whole(text: str) -> dict:
     end = {"line": text.count("\n"), "character": 0}
     return {"range": {"start": {"line": 0, "character": 0}, "end": end}, "context": {"diagnostics": []}}
+
+
+def test_a_document_that_is_a_symlink_leading_out_of_its_project_is_never_checked_by_itself(
+    lsp: LspClient, api: FakeOpenAI, tmp_path: Path
+) -> None:
+    secret = _doc("credentials.md", "aws teh secret\n", tmp_path / "home")
+    project = Path.cwd() / "cloned"
+    (project / ".git").mkdir(parents=True)
+    link = project / "notes.md"
+    link.symlink_to(secret)
+    uri = link.absolute().as_uri()  # the editor's name for it: the link's own
+    lsp.notify(
+        "textDocument/didOpen",
+        {"textDocument": {"uri": uri, "languageId": "markdown", "version": 1, "text": "aws teh secret\n"}},
+    )
+    lsp.save(uri)
+    shown = lsp.wait_for(lambda m: m.get("method") == SHOW)["params"]["message"]
+    assert "notes.md leads outside its project" in shown and str(secret.resolve()) in shown
+    inside = lsp.open(_doc("cloned/guide.md", TYPO))
+    lsp.diagnostics(inside)  # a file of the project itself is checked, and was the only one sent
+    assert len(api.model_requests()) == 1 and "secret" not in str(api.model_requests()[0].body)
+    assert len(lsp.notifications(SHOW)) == 1  # told once

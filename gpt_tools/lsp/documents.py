@@ -26,6 +26,7 @@ from gpt_tools.lsp.anchor import Fix, reanchor
 from gpt_tools.lsp.diagnostics import diagnostics
 from gpt_tools.lsp.progress import PROGRESS_DELAY, Progress
 from gpt_tools.lsp.server import Checked, GptToolsServer, InFlight
+from gpt_tools.state import paths
 
 
 def file_path(uri: str) -> Path | None:
@@ -43,9 +44,27 @@ def wanted(server: GptToolsServer, uri: str) -> Path | None:
     if path is None:
         return None
     document = server.document(uri)
-    if document is None:
+    if document is None or not server.settings.wants(str(path), document.language_id):
         return None
-    return path if server.settings.wants(str(path), document.language_id) else None
+    return path if _inside_its_project(server, path) else None
+
+
+def _inside_its_project(server: GptToolsServer, path: Path) -> bool:
+    """Whether the file is where it says: a document that is (or lies under) a symbolic link leading out
+    of its project (a cloned repository's notes.md -> ~/.aws/credentials) is never checked by itself,
+    as a project's own files are trusted only for where they lead. Choosing an assistant still runs."""
+    root = paths.project_root(None, path.parent).resolve()
+    real = path.resolve()
+    if real.is_relative_to(root):
+        return True
+    text = (
+        f"gpt-tools: {path.name} leads outside its project {root} (to {real}): not checked on open or save; "
+        "open the file where it is to have it checked"
+    )
+    if text not in server.told:
+        server.told.add(text)
+        server.warn(text)
+    return False
 
 
 def current_fixes(server: GptToolsServer, uri: str) -> tuple[int | None, str, list[Fix]]:
