@@ -312,3 +312,31 @@ def test_chat_add_refuses_what_is_not_a_text_file_and_says_why(nvim: Any, tmp_pa
     assert chat[2:] == [""]  # nothing added
     nvim.command("GptChatAdd dos.txt")
     assert chat[2:6] == ["dos.txt:", "", "```txt", "one"] and chat[6] == "two"  # no ^M on each line
+
+
+def test_a_selection_holding_nul_bytes_goes_into_no_chat(nvim: Any) -> None:
+    chat = open_chat(nvim)
+    nvim.command("new")
+    nvim.current.buffer[:] = ["text", "bin\0ary"]  # a NUL byte, as a binary file gives one
+    start_run(nvim, "2GptChatAdd")
+    message = wait_done(nvim)["message"]
+    assert message.startswith("GptChatAdd: line 2 holds a NUL byte"), message  # was added, NUL and all
+    start_run(nvim, "%GptChat Summarizer")
+    assert "line 2 holds a NUL byte" in wait_done(nvim)["message"]
+    assert chat[2:] == [""]
+
+
+def test_the_range_of_each_call_counts_not_the_first_ones(nvim: Any, tmp_path: Path) -> None:
+    source = tmp_path / "notes.md"
+    source.write_text("one\ntwo\nthree\n", encoding="utf-8")
+    first = open_chat(nvim)  # no range: nothing added
+    assert first[2:] == [""]
+    nvim.command(f"split {source}")
+    nvim.command("2,3GptChat Summarizer")  # was: no selection, the first call's "no range" kept for good
+    second = nvim.current.buffer
+    assert second[2:5] == [f"{source} lines 2-3:", "", "```markdown"], second[:]
+    nvim.command(f"split {source}")
+    nvim.command("1GptChatAdd")
+    nvim.command(f"split {source}")
+    nvim.command("GptChatAdd")  # the whole buffer (was: one line, the count of the call before)
+    assert second[-9:] == [f"{source}:", "", "```markdown", "one", "two", "three", "```", "", ""], second[:]

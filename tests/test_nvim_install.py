@@ -85,6 +85,8 @@ def test_before_it_is_registered_gpt_run_says_how_to_install(fresh: Path, tmp_pa
         editor.command("GptRun MarkdownLinter")  # not "E492: Not an editor command"
         said = str(editor.api.exec("messages", True))
         assert ":GptRun needs the remote plugin, which is not registered: :GptToolsInstall says how" in said
+        editor.command("%GptChat Summarizer")  # defined in Lua, calling the remote plugin's function
+        assert ":GptChat needs the remote plugin" in str(editor.api.exec("messages", True))
         shown = str(editor.api.exec("GptToolsInstall", True))
         assert f"the Python host {python} (g:python3_host_prog) has no pynvim" in shown, shown
         assert f"'{python}' -m pip install '{ROOT}[nvim]'" in shown and ":UpdateRemotePlugins" in shown

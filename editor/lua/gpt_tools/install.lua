@@ -4,8 +4,42 @@
 -- so (editor/plugin/gpt_tools_nvim.lua), instead of "E492: Not an editor command".
 local M = {}
 
-local REMOTE = { 'GptRun', 'GptChat', 'GptChatAdd', 'GptCancel', 'GptList', 'GptTrust' }
+local REMOTE = { 'GptRun', 'GptCancel', 'GptList', 'GptTrust' }
 local stand_ins = {} -- the commands defined here, because the remote plugin did not define them
+
+-- Commands defined here that call a remote function: they need the range count, which a remote
+-- command cannot get (Neovim's bootstrap fixes `<range>` at the first call; see gpt_tools_nvim).
+local VIA_FUNCTION = { GptChat = 'GptToolsChatCommand', GptChatAdd = 'GptToolsChatAddCommand' }
+
+-- Whether remote function name is registered (a remote function is defined on its first call,
+-- through FuncUndefined, so exists('*...') alone is not it).
+local function has_function(name)
+  return vim.fn.exists('*' .. name) == 1 or vim.fn.exists('#FuncUndefined#' .. name) == 1
+end
+
+local function not_registered(name)
+  local msg = ':' .. name .. ' needs the remote plugin, which is not registered: :GptToolsInstall says how'
+  vim.api.nvim_echo({ { 'gpt-tools: ' .. msg, 'ErrorMsg' } }, true, {})
+end
+
+-- :GptChat and :GptChatAdd (defined again once Neovim has started, over any older manifest's).
+function M.chat_commands()
+  local function define(name, complete, bang)
+    vim.api.nvim_create_user_command(name, function(o)
+      local fn = VIA_FUNCTION[name]
+      if not has_function(fn) then
+        return not_registered(name)
+      end
+      local args = { o.args, o.line1, o.line2, o.range }
+      if bang then
+        args[#args + 1] = o.bang
+      end
+      vim.fn[fn](unpack(args))
+    end, { nargs = '?', range = true, bang = bang, complete = complete, desc = 'gpt-tools: ' .. name })
+  end
+  define('GptChat', 'customlist,GptToolsCompleteWriters', true)
+  define('GptChatAdd', 'file', false)
+end
 
 -- The checkout this file belongs to: editor/lua/gpt_tools/install.lua -> four folders up.
 local function checkout()
@@ -60,6 +94,9 @@ end
 
 -- Whether the remote plugin defined command name (a stand-in of ours does not count).
 function M.registered(name)
+  if VIA_FUNCTION[name] then
+    return has_function(VIA_FUNCTION[name])
+  end
   return vim.fn.exists(':' .. name) == 2 and not stand_ins[name]
 end
 
@@ -70,8 +107,7 @@ function M.stand_ins()
     if vim.fn.exists(':' .. name) ~= 2 then
       stand_ins[name] = true
       vim.api.nvim_create_user_command(name, function()
-        local msg = ':' .. name .. ' needs the remote plugin, which is not registered: :GptToolsInstall says how'
-        vim.api.nvim_echo({ { 'gpt-tools: ' .. msg, 'ErrorMsg' } }, true, {})
+        not_registered(name)
       end, { nargs = '*', range = true, bang = true, desc = 'gpt-tools: not installed yet (:GptToolsInstall)' })
     end
   end

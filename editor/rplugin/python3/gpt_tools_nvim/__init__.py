@@ -30,7 +30,7 @@ from . import args as run_args
 from . import core, health, trust
 from .chat import Chats
 from .session import Controller, UserError
-from .text import RangeRefused
+from .text import RangeRefused, lines_to_text
 
 COMMAND = re.compile(r"Gpt\w*!?")  # the command's name in a command line being completed
 
@@ -59,15 +59,22 @@ class GptTools:
         except Exception as exc:  # a bug here must not show a traceback or touch the buffer
             self.controller.refuse(name, f"GptRun: internal error ({type(exc).__name__}: {exc}); nothing changed")
 
-    @pynvim.command(
-        "GptChat",
-        nargs="?",
-        range=True,
-        bang=True,
-        complete="customlist,GptToolsCompleteWriters",
-        sync=True,
-        eval="<range>",
-    )
+    # :GptChat and :GptChatAdd are defined in Lua (editor/lua/gpt_tools/install.lua), which calls these
+    # with the range count: a remote command cannot get it. Its first call goes through Neovim's bootstrap,
+    # which substitutes the `<range>` of `eval` once, at that first call (every later :'<,'>GptChat
+    # then got the first one's count), and forwards that call with an explicit range.
+    @pynvim.function("GptToolsChatCommand", sync=True)
+    def gpt_chat_command(self, args: list[Any]) -> None:
+        """:[range]GptChat[!] {args}: [args, line1, line2, range count (0: none given), bang]."""
+        raw, first, last, count, bang = str(args[0]), int(args[1]), int(args[2]), int(args[3]), bool(args[4])
+        self.gpt_chat([raw] if raw else [], [first, last], bang, count)
+
+    @pynvim.function("GptToolsChatAddCommand", sync=True)
+    def gpt_chat_add_command(self, args: list[Any]) -> None:
+        """:[range]GptChatAdd [file]: [args, line1, line2, range count (0: none given)]."""
+        raw, first, last, count = str(args[0]), int(args[1]), int(args[2]), int(args[3])
+        self.gpt_chat_add([raw] if raw else [], [first, last], count)
+
     def gpt_chat(self, line: list[str], line_range: list[int], bang: bool, count: int) -> None:
         raw = line[0] if line else ""
         name = run_args.first_word(raw)
@@ -77,7 +84,7 @@ class GptTools:
                 raise UserError(f"no assistant named; usage: {self.chats.usage}")
             selection = self._context(line_range) if count else None
             self.chats.open(words, bang, self.controller.cwd(), selection)
-        except (UserError, run_args.ArgsError) as exc:
+        except (UserError, RangeRefused, run_args.ArgsError) as exc:
             self.controller.refuse(name, f"GptChat {name}: {exc}")
         except Exception as exc:  # unknown assistant, unreadable conversation, or a bug: said, never raised
             title = f"GptChat {name}"
@@ -87,9 +94,10 @@ class GptTools:
     def _context(self, line_range: list[int] | None) -> list[str]:
         """The current buffer's lines (a range of them) as a block for a chat message."""
         buffer = self.nvim.current.buffer
+        first, last = line_range if line_range is not None else (1, len(buffer))
+        lines_to_text(buffer[first - 1 : last], first)  # RangeRefused for binary text, as :GptRun says
         return self.chats.block_of_buffer(buffer, line_range)
 
-    @pynvim.command("GptChatAdd", nargs="?", range=True, complete="file", sync=True, eval="<range>")
     def gpt_chat_add(self, line: list[str], line_range: list[int], count: int) -> None:
         raw = line[0] if line else ""
         try:
@@ -100,7 +108,7 @@ class GptTools:
                 self.chats.add_file(words[0], str(self.nvim.funcs.getcwd()))
             else:
                 self.chats.add_block(self._context(line_range if count else None))
-        except (UserError, run_args.ArgsError) as exc:
+        except (UserError, RangeRefused, run_args.ArgsError) as exc:
             self.controller.refuse("", f"GptChatAdd: {exc}")
         except Exception as exc:  # a file refused by the core (not a regular file, too large), or a bug
             self.controller.refuse("", f"GptChatAdd: {core.describe(exc)[0]}")
