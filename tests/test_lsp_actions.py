@@ -13,7 +13,7 @@ import pytest
 from lsprotocol import types
 
 from gpt_tools.lsp.anchor import Fix, reanchor
-from gpt_tools.lsp.positions import Positions
+from gpt_tools.lsp.positions import Positions, positions_of
 from tests.fake_openai import FakeOpenAI, Scripted
 from tests.fake_openai_wire import edits_reply
 from tests.lsp_client import CAPABILITIES, LspClient
@@ -317,3 +317,14 @@ def test_an_action_offered_before_the_document_was_closed_and_reopened_runs_noth
     assert "edit" not in lsp.request("codeAction/resolve", action)
     assert len(api.model_requests()) == sent
     assert "changed since the action was offered" in lsp.notifications(SHOW)[-1]["message"]
+
+
+def test_line_starts_follow_the_protocols_line_ends_and_a_texts_positions_are_kept() -> None:
+    for text in ("a\r\nb\rc\n\nd", "", "\n", "x\r", "\r\n\r\n", "a\u2028b\x0cc\x85d\ne", "😀\r\r\n"):
+        breaks = [
+            i + 1 for i, char in enumerate(text) if char == "\n" or (char == "\r" and text[i + 1 : i + 2] != "\n")
+        ]
+        assert Positions(text).starts == (0, *breaks), text
+    text = "teh word line\n" * 1000
+    assert positions_of(text) is positions_of(text)  # a code action at every cursor move: built once
+    assert positions_of(text).position(len(text) - 1) == types.Position(line=999, character=13)

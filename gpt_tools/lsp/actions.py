@@ -26,7 +26,7 @@ from gpt_tools.lsp import runs
 from gpt_tools.lsp.anchor import Fix, reanchor
 from gpt_tools.lsp.diagnostics import diagnostic, message, same_fix
 from gpt_tools.lsp.documents import current_fixes, file_path
-from gpt_tools.lsp.positions import Positions
+from gpt_tools.lsp.positions import positions_of
 from gpt_tools.lsp.progress import PROGRESS_DELAY, Progress
 from gpt_tools.lsp.server import GptToolsServer
 
@@ -44,7 +44,7 @@ def _versioned(server: GptToolsServer) -> bool:
 def workspace_edit(
     server: GptToolsServer, uri: str, version: int | None, text: str, fixes: Sequence[Fix]
 ) -> types.WorkspaceEdit:
-    where = Positions(text, server.encoding)
+    where = positions_of(text, server.encoding)
     edits = [types.TextEdit(range=where.range(fix.start, fix.end), new_text=fix.new) for fix in fixes]
     if _versioned(server):
         document = types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version)
@@ -67,7 +67,7 @@ def _quick_fixes(
 ) -> list[types.CodeAction]:
     uri = params.text_document.uri
     version, text, fixes = current_fixes(server, uri)
-    where = Positions(text, server.encoding)
+    where = positions_of(text, server.encoding)
     sent = params.context.diagnostics
     hit = [f for f in fixes if (f.start <= end and f.end >= start) or any(same_fix(f, d, where) for d in sent)]
     actions = []
@@ -104,7 +104,7 @@ def code_actions(server: GptToolsServer, params: types.CodeActionParams) -> list
     document = server.document(uri)
     if document is None:
         return []  # only an open document's text is the editor's: nothing else is read
-    where = Positions(document.source, server.encoding)
+    where = positions_of(document.source, server.encoding)
     start, end = where.offset(params.range.start), where.offset(params.range.end)
     only = params.context.only
     actions = _quick_fixes(server, params, start, end) if _wanted(types.CodeActionKind.QuickFix, only) else []

@@ -15,7 +15,7 @@ from typing import Any
 from lsprotocol import types
 
 from gpt_tools.lsp.anchor import Fix
-from gpt_tools.lsp.positions import Positions
+from gpt_tools.lsp.positions import Positions, positions_of
 
 SOURCE = "gpt-tools"
 ARROW = "→"
@@ -49,7 +49,7 @@ def diagnostic(fix: Fix, where: Positions, version: int | None) -> types.Diagnos
 
 
 def diagnostics(fixes: Sequence[Fix], text: str, version: int | None, encoding: str) -> list[types.Diagnostic]:
-    where = Positions(text, encoding)
+    where = positions_of(text, encoding)
     return [diagnostic(fix, where, version) for fix in fixes]
 
 
