@@ -426,3 +426,21 @@ def test_a_document_that_is_a_symlink_leading_out_of_its_project_is_never_checke
     lsp.diagnostics(inside)  # a file of the project itself is checked, and was the only one sent
     assert len(api.model_requests()) == 1 and "secret" not in str(api.model_requests()[0].body)
     assert len(lsp.notifications(SHOW)) == 1  # told once
+
+
+class _Unanswering(LspClient):
+    """A client that says it answers workspace/configuration and never does."""
+
+    def _answer(self, request: dict) -> None:
+        if request["method"] != "workspace/configuration":
+            super()._answer(request)
+
+
+def test_a_client_that_never_answers_workspace_configuration_still_gets_its_checks(
+    api: FakeOpenAI, edits_mode: None
+) -> None:
+    client = _Unanswering()
+    client.initialize(options={"debounceMs": 0})
+    uri = client.open(_doc("a.md", TYPO))
+    assert len(client.diagnostics(uri, timeout=20)) == 2  # by the initializationOptions, once the wait is over
+    assert client.close() == 0

@@ -14,6 +14,7 @@ from gpt_tools.lsp.server import GptToolsServer
 from gpt_tools.lsp.settings import SECTION, read_settings
 
 KINDS = [types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorRewrite, actions.WRITE_KIND]
+CONFIGURATION_WAIT = 5.0  # seconds for workspace/configuration's answer: checks wait for it, not forever
 _tasks: set[asyncio.Task[None]] = set()  # checks in flight: a task nobody holds may be collected
 
 
@@ -68,10 +69,13 @@ async def _configure(ls: GptToolsServer) -> bool:
     if not (workspace and workspace.configuration):
         return False
     try:
-        found = await ls.workspace_configuration_async(
-            types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)])
+        found = await asyncio.wait_for(
+            ls.workspace_configuration_async(
+                types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)])
+            ),
+            CONFIGURATION_WAIT,
         )
-    except Exception:  # a client that cannot answer keeps the settings it gave at initialize
+    except Exception:  # a client that cannot answer (or never does) keeps the settings it gave at initialize
         return False
     if found and found[0] is not None:
         ls.settings = read_settings(found[0], ls.settings)
