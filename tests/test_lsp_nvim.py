@@ -117,3 +117,26 @@ def test_an_assistant_chosen_on_a_selection_rewrites_only_that_selection(editor:
     )
     assert changed == [*lines[:3], "the second line", lines[4]]
     assert len(api.model_requests()) == sent + 1
+
+
+def test_a_line_after_a_line_separator_edited_then_written_is_checked_and_fixed_where_it_is(
+    editor: Any, api: FakeOpenAI
+) -> None:
+    path = Path.cwd() / "notes.md"
+    lines = ["x\u2028y recieve", "", "Old line."]  # U+2028 is a character inside a line to Neovim and the protocol
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    editor.command(f"edit {path}")
+    wait_for("the client to attach", lambda: editor.exec_lua("return #vim.lsp.buf_get_clients(0)") == 1)
+    wait_for("the check on open", lambda: len(_diagnostics(editor)) == 1)
+    editor.current.buffer[2] = "New teh line."  # sent as an incremental change of line 2
+    editor.command("write")
+    found = wait_for(
+        "diagnostics after :write", lambda: _diagnostics(editor) if len(_diagnostics(editor)) == 2 else None
+    )
+    assert [(d["lnum"], d["col"], d["end_col"]) for d in found] == [(0, 6, 13), (2, 4, 7)]  # columns in bytes
+    editor.current.window.cursor = (3, 5)
+    editor.exec_lua(FIX, 'gpt-tools: spelling: "teh" → "the"')
+    changed = wait_for(
+        "the quick fix", lambda: editor.current.buffer[:] if editor.current.buffer[2] != "New teh line." else None
+    )
+    assert changed == [lines[0], "", "New the line."]
