@@ -272,8 +272,10 @@ def test_a_request_before_initialize_is_refused_as_not_initialized(api: FakeOpen
     client = LspClient()
     answer = client.response(client.send_request("textDocument/codeAction", _params("file:///a.md", (0, 0))))
     assert answer["error"]["code"] == -32002  # ServerNotInitialized
+    client.open(Path.cwd() / "early.md", TYPO)  # a notification before initialize: dropped, nothing shown
     client.initialize()
-    assert client.close() == 0
+    client.request("textDocument/codeAction", _params("file:///a.md", (0, 0)))  # a round trip after it
+    assert client.notifications(SHOW) == [] and client.close() == 0
 
 
 def test_a_quick_fix_whose_text_was_edited_away_is_never_moved_onto_another_occurrence(

@@ -8,8 +8,8 @@
 - `workspace/executeCommand` runs the command's handler as the request's own task, so
   `$/cancelRequest` cancels it: pygls runs it as a step of a generator whose cancelled request left
   the handler (and its model request) running.
-- A request before `initialize` is answered ServerNotInitialized, as the protocol asks (pygls failed
-  it with an internal error and a traceback).
+- A request before `initialize` is answered ServerNotInitialized and a notification is dropped, as
+  the protocol asks (pygls failed both with an internal error: a traceback, an error message shown).
 """
 
 from __future__ import annotations
@@ -64,12 +64,8 @@ class GptToolsProtocol(LanguageServerProtocol):
 
     def handle_message(self, message: Any) -> None:
         method = getattr(message, "method", None)
-        if (
-            getattr(message, "id", None) is not None
-            and method is not None
-            and method not in _BEFORE_INITIALIZE
-            and self._workspace is None  # initialize makes it
-        ):
-            self._send_response(message.id, error=JsonRpcServerNotInitialized().to_response_error())
-            return
+        if method is not None and method not in _BEFORE_INITIALIZE and self._workspace is None:  # initialize makes it
+            if getattr(message, "id", None) is not None:
+                self._send_response(message.id, error=JsonRpcServerNotInitialized().to_response_error())
+            return  # a notification is dropped, as the protocol says (pygls failed it with an error message)
         super().handle_message(message)
