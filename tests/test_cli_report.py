@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import grimp
 import pytest
@@ -82,3 +84,24 @@ def test_start_up_imports_neither_the_core_nor_the_wire(code: str) -> None:
     loaded = _loaded_by(code)
     assert "gpt_tools.cli.console" in loaded
     assert [m for m in loaded if m.startswith(("gpt_tools.core", "gpt_tools.wire", "gpt_tools.compat"))] == []
+
+
+def test_a_filter_run_imports_neither_click_nor_the_conversation_listing(tmp_path: Path) -> None:
+    """gpt-filter parses its argv with argparse: click (with uuid and platform) cost a Vim filter call
+    about 25 ms when the per-run options' checks pulled it in (bench/RESULTS.md)."""
+    probe = (
+        "import io, json, sys\n"
+        "sys.argv = ['gpt-filter', 'MarkdownLinter', '--dry-run', '-O', 'reasoning_effort', 'low']\n"
+        "from gpt_tools.cli.filter import main\n"
+        "import contextlib\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
+        "    status = main()\n"
+        "print(json.dumps([status, sorted(m for m in sys.modules if m.split('.')[0] in ('click', 'uuid')"
+        " or m == 'gpt_tools.state.conversation_list')]))"
+    )
+    env = {**os.environ, "OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], input="# T\n\nteh text\n", capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    status, loaded = json.loads(done.stdout.splitlines()[-1])
+    assert (status, loaded) == (0, [])

@@ -24,7 +24,8 @@ from gpt_tools.cli.chat_commands import ChatState, handle
 from gpt_tools.cli.chat_input import Lines, read_message
 from gpt_tools.cli.completion import assistant_names, model_names
 from gpt_tools.cli.console import PROGRAM, Console
-from gpt_tools.cli.runsettings import RunFlags, applied, chat_flags
+from gpt_tools.cli.runflags import chat_flags
+from gpt_tools.cli.runsettings import RunFlags, applied
 from gpt_tools.cli.safe_text import printable
 from gpt_tools.config.loader import Config, load_config
 from gpt_tools.errors import Cancelled, GptToolsError, InputRefused, TurnNotSaved, UsageError

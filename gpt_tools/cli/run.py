@@ -10,7 +10,8 @@ from gpt_tools.cli.assistants import json_failures, print_assistants
 from gpt_tools.cli.completion import assistant_names, model_names
 from gpt_tools.cli.console import PROGRAM, Console
 from gpt_tools.cli.run_many import many_files
-from gpt_tools.cli.runsettings import RunFlags, run_flags
+from gpt_tools.cli.runflags import run_flags
+from gpt_tools.cli.runsettings import RunFlags
 
 
 @click.command("run")

@@ -26,8 +26,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from filelock import BaseFileLock
 
+    from gpt_tools.state.conversation_list import Summary
+
 from gpt_tools.errors import Cancelled, GptToolsError, UsageError
-from gpt_tools.state import conversation_list, paths
+from gpt_tools.state import paths
 from gpt_tools.state.atomicwrite import write_atomic
 from gpt_tools.state.conversation_record import Conversation as Conversation
 from gpt_tools.state.conversation_record import checked, now
@@ -295,8 +297,10 @@ class Busy(GptToolsError):
     """A turn of the conversation is in progress in another process; it was left alone (exit 1)."""
 
 
-def saved() -> tuple[list[conversation_list.Summary], list[str]]:
+def saved() -> tuple[list[Summary], list[str]]:
     """Every saved conversation's summary, last used first, and the IDs of those that cannot be read."""
+    from gpt_tools.state import conversation_list  # only listing needs it; every run's start-up imports this module
+
     return conversation_list.summaries(load, _index_lock)
 
 
@@ -365,6 +369,8 @@ def remove(conversation_id: str) -> None:
         path.unlink(missing_ok=True)
         with _index_lock():
             _forget(conversation_id)
+            from gpt_tools.state import conversation_list  # not at module level: see saved()
+
             conversation_list.forget(conversation_id)  # the start of its first message goes with it
         Path(f"{path}.lock").unlink(missing_ok=True)
     finally:
