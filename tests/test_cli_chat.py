@@ -260,12 +260,15 @@ def test_ctrl_c_in_the_editor_or_as_a_turn_starts_cancels_that_and_stays(
     chat.expect(b"Editing failed; nothing was sent")
     chat.prompt()
     # Ctrl-C the moment Enter is pressed, while the first turn loads the run path and starts its thread:
-    # it cancels that turn (or what it sent), never the chat.
+    # it cancels that turn (or what it sent), never the chat. The server holds its reply, so on a slow
+    # machine the Ctrl-C still lands before the turn is over, whichever phase it reaches.
+    api.latency = 30
     chat.send(b"teh first\r")
     chat.expect(b"teh first\r\n\x1b[?2004l")  # readline has returned the line (and left the terminal)
     chat.send(b"\x03")
     chat.expect(b"cancel")
     chat.prompt()
+    api.latency = 0
     chat.send(b"teh second\r")
     chat.expect(b"the second")
     assert _leave(chat) == 0
