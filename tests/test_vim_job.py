@@ -100,7 +100,8 @@ def test_an_edit_made_while_waiting_is_never_overwritten(api: FakeOpenAI, docume
     done = run_vim(document, "GptFilter MarkdownLinter", "1s/Notes/My notes/", *_wait_then())
     assert done.last["status"] == "conflict" and "changed meanwhile" in done.last["message"]
     assert document.read_text().splitlines() == ["# My notes", *LINES[1:]]  # the user's edit, nothing else
-    assert done.windows == 2 and done.other == FIXED  # the result, diffed in a split; the cursor stays
+    # The result, made on the buffer as it is (the user's edit in it), diffed in a split; the cursor stays.
+    assert done.windows == 2 and done.other == ["# My notes", *FIXED[1:]]
 
 
 def test_an_edit_undone_before_the_result_counts_as_no_edit(api: FakeOpenAI, document: Path) -> None:
@@ -187,12 +188,53 @@ def _conflict(*keys: str) -> list[str]:
     return ["GptFilter MarkdownLinter", "1s/Notes/My notes/", *_wait_then("wincmd j", *keys)]
 
 
-def test_a_in_the_split_takes_the_whole_result_in_one_undo_step(api: FakeOpenAI, document: Path) -> None:
-    done = run_vim(document, *_conflict("normal a"))
-    assert done.windows == 1 and done.lines == FIXED and "the result replaced the buffer" in done.messages
+def test_a_in_the_split_keeps_the_edit_made_while_it_ran(api: FakeOpenAI, document: Path) -> None:
+    api.script(Scripted(delay=1))  # the edit is in before the result arrives
+    done = run_vim(document, *_conflict("let g:gpt_tools_last.split = getline(1, '$')", "normal a"))
+    # The split shows the result on the buffer as it is: only the result's own changes differ.
+    assert done.last["split"] == ["# My notes", *FIXED[1:]]
+    assert done.windows == 1 and done.lines == ["# My notes", *FIXED[1:]]  # a took 'teh' fixes, not '# Notes'
+    assert "the result was taken, your other edits kept; u undoes it" in done.messages
     document.write_text("\n".join(LINES) + "\n")
     undone = run_vim(document, *_conflict("normal a", "undo"))
-    assert undone.lines == EDITED
+    assert undone.lines == EDITED  # one undo step, back to the user's edit
+
+
+def test_a_keeps_edits_above_and_below_made_while_it_ran_and_after_the_split_opened(
+    api: FakeOpenAI, document: Path
+) -> None:
+    done = run_vim(
+        document,
+        "GptFilter MarkdownLinter",
+        "1s/Notes/My notes/",
+        "normal! Goadded while it ran",
+        *_wait_then("2s/^/typed after it opened/", "wincmd j", "normal a"),
+    )
+    assert done.last["status"] == "conflict" and done.windows == 1
+    assert done.lines == ["# My notes", "typed after it opened", *FIXED[2:], "added while it ran"]
+
+
+def test_a_takes_nothing_when_the_result_s_own_lines_were_edited(api: FakeOpenAI, document: Path) -> None:
+    done = run_vim(document, "GptFilter MarkdownLinter", "3s/first/1st/", *_wait_then("wincmd j", "normal a"))
+    assert "you edited the lines the result changes; nothing was taken" in done.messages
+    assert done.windows == 2 and done.other == ["# Notes", "", "teh 1st line", *LINES[3:]]  # the buffer as edited
+    document.write_text("\n".join(LINES) + "\n")
+    hunk = run_vim(document, "GptFilter MarkdownLinter", "3s/first/1st/", *_wait_then("wincmd j", "3", "normal x"))
+    assert hunk.other == FIXED  # x still takes the hunk under the cursor (the user chose to)
+
+
+def test_a_after_x_takes_the_rest_of_the_result(api: FakeOpenAI, document: Path) -> None:
+    apart = ["# Notes", "teh first line", "plain", "plain too", "also plain", "last teh line"]
+    document.write_text("\n".join(apart) + "\n")
+    fixed = [line.replace("teh", "the") for line in apart]
+    done = run_vim(
+        document, "GptFilter MarkdownLinter", "1s/Notes/My notes/", *_wait_then("wincmd j", "2", "normal x", "normal a")
+    )
+    # The hunk x put is not taken for an edit of the user's: a takes the other one.
+    assert done.windows == 1 and done.lines == ["# My notes", *fixed[1:]]
+    document.write_text("\n".join(apart) + "\n")
+    taken = run_vim(document, "GptFilter MarkdownLinter", "1s/Notes/My notes/", *_wait_then("wincmd j", "normal a"))
+    assert taken.lines == ["# My notes", *fixed[1:]]
 
 
 @pytest.mark.parametrize("key", ["d", "q"])
@@ -250,6 +292,10 @@ def test_a_buffer_made_unmodifiable_meanwhile_gets_its_result_in_a_split(api: Fa
     assert done.errmsg == "" and done.lines == LINES and done.windows == 2 and done.other == FIXED
     taken = run_vim(document, "GptFilter MarkdownLinter", "setlocal nomodifiable", *_wait_then("wincmd j", "normal a"))
     assert "'modifiable' is off); nothing was taken" in taken.messages and taken.windows == 2
+    hunk = run_vim(
+        document, "GptFilter MarkdownLinter", "setlocal nomodifiable", *_wait_then("wincmd j", "3", "normal x")
+    )
+    assert "'modifiable' is off); nothing was taken" in hunk.messages and "E793" not in hunk.messages
 
 
 def test_a_result_with_no_room_for_a_split_opens_in_a_tab(api: FakeOpenAI, document: Path) -> None:
@@ -258,7 +304,8 @@ def test_a_result_with_no_room_for_a_split_opens_in_a_tab(api: FakeOpenAI, docum
         document, "GptFilter MarkdownLinter", "1s/Notes/My notes/", fill,
         *_wait_then("let g:gpt_tools_last.tab = [tabpagenr('$'), getbufline(tabpagebuflist(2)[0], 1, '$')]"),
     )  # fmt: skip
-    assert done.last["status"] == "conflict" and done.last["tab"] == [2, FIXED] and done.errmsg == ""
+    assert done.last["status"] == "conflict" and done.last["tab"] == [2, ["# My notes", *FIXED[1:]]]
+    assert done.errmsg == ""
 
 
 def test_the_status_holds_no_control_character(api: FakeOpenAI, tmp_path: Path) -> None:

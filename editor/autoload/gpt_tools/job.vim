@@ -242,9 +242,19 @@ function! s:slice(list, start, end) abort
 endfunction
 
 " The buffer as the result would have made it, in a scratch split, diffed against the buffer when it
-" is still shown: take hunks with :diffget (do), drop the result by closing the split.
+" is still shown: take hunks with :diffget (do), drop the result by closing the split. The result is
+" made on the buffer as it is now when the user's edits are away from its lines, so that the diff
+" shows only what the result changes (and a takes only that).
 function! s:conflict(run, result, why) abort
-  let l:text = s:slice(a:run.before, 0, a:run.first - 1) + a:result + a:run.before[a:run.last :]
+  let [l:text, l:base] = [s:slice(a:run.before, 0, a:run.first - 1) + a:result + a:run.before[a:run.last :],
+        \ a:run.before]
+  if bufloaded(a:run.buf)
+    let l:cur = getbufline(a:run.buf, 1, '$')
+    let l:change = gpt_tools#merge#merge(a:run.before, l:text, l:cur)
+    if !empty(l:change)
+      let [l:text, l:base] = [call('gpt_tools#merge#spliced', [l:cur] + l:change), l:cur]
+    endif
+  endif
   let l:from = win_getid()  " the cursor goes back there: the split must not take it from the user
   let l:wins = bufloaded(a:run.buf) ? win_findbuf(a:run.buf) : []
   if !empty(l:wins)
@@ -262,7 +272,7 @@ function! s:conflict(run, result, why) abort
   let &l:filetype = l:filetype
   silent! execute 'file' fnameescape('gpt-filter://' . a:run.name . '/' . a:run.buf . '/result')
   setlocal nomodified
-  call gpt_tools#split#keys(a:run.buf, a:run.name, !empty(l:wins))
+  call gpt_tools#split#keys(a:run.buf, a:run.name, !empty(l:wins), l:base)
   if !empty(l:wins)
     diffthis
     call win_gotoid(l:wins[0])
