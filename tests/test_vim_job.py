@@ -223,6 +223,17 @@ def test_a_takes_nothing_when_the_result_s_own_lines_were_edited(api: FakeOpenAI
     assert hunk.other == FIXED  # x still takes the hunk under the cursor (the user chose to)
 
 
+def test_a_takes_nothing_when_edits_are_too_many_to_tell_apart(api: FakeOpenAI, document: Path) -> None:
+    # 51 lines changed above the result's: 102 lines removed and added, past the 100 the help names.
+    document.write_text("".join(f"line {n}\n" for n in range(60)) + "\n".join(LINES) + "\n")
+    edit = "1,51s/^/edited /"
+    done = run_vim(document, "GptFilter MarkdownLinter", edit, *_wait_then("wincmd j", "normal a"))
+    assert "you edited too many lines to tell them from the result's; nothing was taken" in done.messages
+    assert done.windows == 2 and done.other[0] == "edited line 0" and done.other[-1] == LINES[-1]
+    fewer = run_vim(document, "GptFilter MarkdownLinter", "1,50s/^/again /", *_wait_then("wincmd j", "normal a"))
+    assert fewer.windows == 1 and fewer.lines[0] == "again edited line 0" and fewer.lines[-1] == FIXED[-1]
+
+
 def test_a_after_x_takes_the_rest_of_the_result(api: FakeOpenAI, document: Path) -> None:
     apart = ["# Notes", "teh first line", "plain", "plain too", "also plain", "last teh line"]
     document.write_text("\n".join(apart) + "\n")

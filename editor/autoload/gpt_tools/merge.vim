@@ -5,13 +5,14 @@
 " Three texts: base (the buffer the result was made for), new (the result applied to base) and cur
 " (the buffer now). What new changes in base, as a change to cur: [start, stop, lines] (0-based, stop
 " exclusive), or [] when cur changed where new does (or right there, both adding lines at one place:
-" which goes first is unknown), so taking it would overwrite an edit of the user's.
+" which goes first is unknown), so taking it would overwrite an edit of the user's; 0 when base and cur
+" differ too much to tell (see s:most).
 function! gpt_tools#merge#merge(base, new, cur) abort
   let [l:first, l:stop] = s:span(a:base, a:new)
   let l:lines = s:slice(a:new, l:first, len(a:new) - (len(a:base) - l:stop))
   let l:hunks = s:hunks(a:base, a:cur)
   if type(l:hunks) != v:t_list  " too different to tell the user's edits apart: take nothing
-    return []
+    return 0
   endif
   let l:shift = 0
   for [l:from, l:to, l:count] in l:hunks

@@ -47,7 +47,10 @@ function! gpt_tools#split#take_all() abort
     return gpt_tools#say('GptFilter ' . l:result.name . ': the buffer already has the whole result', 0)
   endif
   let l:change = gpt_tools#merge#merge(l:result.base, l:new, l:cur)
-  if empty(l:change)
+  if type(l:change) != v:t_list
+    return gpt_tools#say('GptFilter ' . l:result.name . ': you edited too many lines to tell them from the'
+          \ . " result's; nothing was taken (x takes a hunk, d drops it)", 1)
+  elseif empty(l:change)
     return gpt_tools#say('GptFilter ' . l:result.name . ': you edited the lines the result changes;'
           \ . ' nothing was taken (x takes a hunk, d drops it)', 1)
   endif
