@@ -26,6 +26,9 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 from gpt_tools.core import alignment
+from gpt_tools.core.fidelity_blocks import WORD
+from gpt_tools.core.fidelity_blocks import Block as Block  # public here: the guard's one module
+from gpt_tools.core.fidelity_blocks import blocks as blocks
 from gpt_tools.errors import ReplyRejected
 
 VERSION = 3  # in every result-cache key: a stricter guard must not replay a reply it would now refuse
@@ -47,13 +50,6 @@ class Fidelity:
 STRICT = Fidelity(name="strict", kept=0.5, similar=0.6, shared=0.5, min_size=0.5)
 REWORDS = Fidelity(name="rewords", kept=0.5, similar=0.6, shared=0.2, min_size=0.3)  # plain English is shorter
 
-_MARKER = re.compile("[⟦⟪〚⦃][A-Z][0-9]+[⟧⟫〛⦄]")
-_WORD = re.compile(r"[^\W_]+")
-_BLANK = re.compile(r"^[ \t>]*$")  # a blank line, also inside a block quote
-_HEADING = re.compile(r"^ {0,3}(?:>[ \t]?)*#{1,6}(?:[ \t]|$)")
-_ITEM = re.compile(r"^[ \t]*(?:>[ \t]?)*(?:[-+*]|\d{1,9}[.)])[ \t]+")
-_ROW = re.compile(r"^[ \t]*(?:>[ \t]?)*\|")  # a table row: dropping rows is losing content too
-_ONE_LINE = ("heading", "table row")
 # Words too common to say two texts are about the same thing (stems of 4+ letters only count anyway).
 _COMMON = frozenset(
     ("that", "this", "with", "from", "have", "your", "will", "been", "were", "they", "them", "then", "than", "what")
@@ -64,52 +60,6 @@ _CHAR_LIMIT = 6000  # character similarity is quadratic: longer stretches are ju
 # alone. Only stretches already lost or invented are compared: a fixed block is kept, it has no stretch.
 _CHAR_BUDGET = 20_000_000
 _EXCERPT = 40
-
-
-@dataclass(frozen=True, kw_only=True)
-class Block:
-    kind: str  # "paragraph", "heading", "list item" or "table row"
-    text: str
-    start: int  # index of its first word in the text's word list
-    end: int  # one past its last word
-
-
-def blocks(text: str) -> tuple[list[Block], list[str]]:
-    """The text's prose blocks that hold words, and all its words in order (lower-cased)."""
-    found: list[Block] = []
-    words: list[str] = []
-    current: list[str] = []
-    kind = "paragraph"
-
-    def close() -> None:
-        body = _MARKER.sub(" ", "".join(current))
-        own = [w.lower() for w in _WORD.findall(body)]
-        if own:
-            found.append(Block(kind=kind, text=" ".join(body.split()), start=len(words), end=len(words) + len(own)))
-            words.extend(own)
-        current.clear()
-
-    for line in text.splitlines(keepends=True):
-        if _BLANK.match(line):
-            close()
-            kind = "paragraph"
-            continue
-        starts = _starts(line)
-        if starts or kind in _ONE_LINE:
-            close()
-            kind = starts or "paragraph"
-        current.append(line)
-    close()
-    return found, words
-
-
-def _starts(line: str) -> str | None:
-    """The kind of block this line starts, if it starts one without a blank line before it."""
-    if _HEADING.match(line):
-        return "heading"
-    if _ITEM.match(line):
-        return "list item"
-    return "table row" if _ROW.match(line) else None
 
 
 def _stems(words: Sequence[str]) -> Counter[str]:
@@ -314,7 +264,7 @@ def _least_present(lost: list[Block], before: list[str], new_words: list[str], c
 # against; at the very edge a note to the user looks like any sentence, so it is refused unless the
 # input has as many words there that the reply replaced (a rewritten last sentence).
 _BOUNDARY = re.compile(r"[.!?:;…]['\"\u201d\u2019)\]]*\s+|\s+[(\[]|\s+[\u2014\u2013-]+\s+")
-_EDGE_WORDS = 6  # words an edge may gain without a sentence boundary (a missing word restored)
+_EDGEWORDS = 6  # words an edge may gain without a sentence boundary (a missing word restored)
 
 
 def _edge(ins: list[Block], outs: list[Block], partner: list[int], n_in: int, *, start: bool) -> str | None:
@@ -326,19 +276,19 @@ def _edge(ins: list[Block], outs: list[Block], partner: list[int], n_in: int, *,
     block = outs[0] if start else outs[-1]
     if not block.start <= p < block.end:
         return None  # whole blocks at the edge: the gaps judged them
-    word = list(_WORD.finditer(block.text))[p - block.start]
+    word = list(WORD.finditer(block.text))[p - block.start]
     text = block.text[: word.start()] if start else block.text[word.end() :]
     lost = k if start else n_in - 1 - k  # input words at the edge that the reply's edge replaced
-    extra = len(_WORD.findall(text)) - lost
+    extra = len(WORD.findall(text)) - lost
     if extra <= 0:
         return None
     where = f"at the {'start' if start else 'end'} of its {'first' if start else 'last'} {block.kind}"
     bounds = list(_BOUNDARY.finditer(text))
     if bounds:  # the words beyond the boundary nearest the edge make a sentence (or aside) of their own
         own = text[: bounds[-1].start()] if start else text[bounds[0].end() :]
-        if len(_WORD.findall(own)) > lost:
+        if len(WORD.findall(own)) > lost:
             return f"adds {_excerpt(own.strip())} {where} (a note to you, not part of the document)"
-    return f"adds {_excerpt(text.strip())} {where}" if extra > _EDGE_WORDS else None
+    return f"adds {_excerpt(text.strip())} {where}" if extra > _EDGEWORDS else None
 
 
 _ALIKE = 0.75  # character similarity at which an input block counts as a copy of a repeated reply block
