@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ import pytest
 from tests.conftest import SAMPLE_LINES as LINES
 from tests.conftest import write_config
 from tests.fake_openai import FakeOpenAI, Scripted
+from tests.tmux_helpers import Screen, tmux_screen
 from tests.vim_helpers import EDITOR, vim_env
 
 pytestmark = [
@@ -31,59 +31,16 @@ WIDTH, HEIGHT = 100, 14
 PLUGIN = ["--cmd", f"set rtp^={EDITOR}", "--cmd", "runtime plugin/gpt_tools.vim"]
 
 
-class Screen:
-    """One editor in a detached tmux session."""
-
-    def __init__(self, socket: str) -> None:
-        self.socket = socket
-
-    def tmux(self, *args: str) -> str:
-        done = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=True)
-        return done.stdout
-
-    def start(self, argv: list[str], cwd: Path) -> None:
-        """Run argv with only the test's environment (its fake server, key and state dirs)."""
-        names = ("OPENAI_", "GPT_TOOLS_", "XDG_")
-        env = {name: value for name, value in vim_env().items() if name.startswith(names) or name in ("PATH", "HOME")}
-        command = ["env", "-i", "TERM=xterm-256color", "LANG=C.UTF-8", *(f"{k}={v}" for k, v in env.items()), *argv]
-        self.tmux("new-session", "-d", "-x", str(WIDTH), "-y", str(HEIGHT), "-c", str(cwd), *command)
-
-    def keys(self, *keys: str) -> None:
-        self.tmux("send-keys", "-t", "0", *keys)
-
-    def command(self, line: str) -> None:
-        self.keys(line)
-        self.keys("Enter")
-
-    def text(self) -> str:
-        return self.tmux("capture-pane", "-p", "-t", "0")
-
-    def until(self, check: Callable[[str], bool], what: str, seconds: float = 30) -> str:
-        deadline = time.monotonic() + seconds
-        while True:
-            shown = self.text()
-            if check(shown):
-                return shown
-            if time.monotonic() > deadline:
-                raise AssertionError(f"the screen never showed {what}:\n{shown}")
-            time.sleep(0.05)
-
-    def shows(self, text: str, seconds: float = 30) -> str:
-        return self.until(lambda shown: text in shown, repr(text), seconds)
-
-
 @pytest.fixture
 def screen(tmp_path: Path) -> Iterator[Screen]:
-    view = Screen(f"gpt-tools-test-{os.getpid()}-{tmp_path.name}")
-    try:
+    with tmux_screen(f"gpt-tools-test-{os.getpid()}-{tmp_path.name}", WIDTH, HEIGHT) as view:
         yield view
-    finally:
-        subprocess.run(["tmux", "-L", view.socket, "kill-server"], capture_output=True, check=False)
 
 
 def _vim(screen: Screen, document: Path, *commands: str) -> None:
     extra = [arg for command in commands for arg in ("--cmd", command)]
-    screen.start(["vim", "-N", "-u", "NONE", "-i", "NONE", *PLUGIN, *extra, str(document)], document.parent)
+    argv = ["vim", "-N", "-u", "NONE", "-i", "NONE", *PLUGIN, *extra, str(document)]
+    screen.start(argv, document.parent, vim_env())
     screen.shows(LINES[2])
 
 
@@ -149,7 +106,7 @@ def test_neovim_shows_why_the_filter_failed(
     api: FakeOpenAI, document: Path, screen: Screen, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
-    screen.start(["nvim", "-u", "NONE", "-i", "NONE", *PLUGIN, str(document)], document.parent)
+    screen.start(["nvim", "-u", "NONE", "-i", "NONE", *PLUGIN, str(document)], document.parent, vim_env())
     screen.shows(LINES[2])
     screen.command(":%!gpt-filter MarkdownLinter")
     shown = screen.shows("shell returned 1")

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +17,7 @@ import pytest
 from gpt_tools.state.paths import user_config_file
 from tests.fake_openai import FakeOpenAI
 from tests.nvim_helpers import NVIM
+from tests.tmux_helpers import PASSED, Screen, tmux_screen
 
 pytestmark = [
     pytest.mark.skipif(
@@ -30,56 +29,17 @@ pytestmark = [
 WIDTH, HEIGHT = 100, 12
 
 
-class Screen:
-    def __init__(self, socket: str) -> None:
-        self.socket = socket
-
-    def tmux(self, *args: str) -> str:
-        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=True).stdout
-
-    def start(self, argv: list[str], cwd: Path) -> None:
-        names = ("OPENAI_", "GPT_TOOLS_", "XDG_", "NVIM_RPLUGIN_MANIFEST")
-        env = {k: v for k, v in os.environ.items() if k.startswith(names) or k in ("PATH", "HOME")}
-        command = ["env", "-i", "TERM=xterm-256color", "LANG=C.UTF-8", *(f"{k}={v}" for k, v in env.items()), *argv]
-        self.tmux("new-session", "-d", "-x", str(WIDTH), "-y", str(HEIGHT), "-c", str(cwd), *command)
-
-    def keys(self, *keys: str) -> None:
-        self.tmux("send-keys", "-t", "0", *keys)
-
-    def command(self, line: str) -> None:
-        self.keys(line)
-        self.keys("Enter")
-
-    def text(self) -> str:
-        return self.tmux("capture-pane", "-p", "-t", "0")
-
-    def until(self, check: Callable[[str], bool], what: str, seconds: float = 30) -> str:
-        deadline = time.monotonic() + seconds
-        while True:
-            shown = self.text()
-            if check(shown):
-                return shown
-            if time.monotonic() > deadline:
-                raise AssertionError(f"the screen never showed {what}:\n{shown}")
-            time.sleep(0.05)
-
-    def shows(self, text: str, seconds: float = 30) -> str:
-        return self.until(lambda shown: text in shown, repr(text), seconds)
-
-
 @pytest.fixture
 def screen(tmp_path: Path, plugin_init: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> Iterator[Screen]:
     monkeypatch.setenv("NVIM_RPLUGIN_MANIFEST", str(plugin_init[1]))
-    view = Screen(f"gpt-tools-nvim-{os.getpid()}-{tmp_path.name}")
-    try:
+    with tmux_screen(f"gpt-tools-nvim-{os.getpid()}-{tmp_path.name}", WIDTH, HEIGHT) as view:
         yield view
-    finally:
-        subprocess.run(["tmux", "-L", view.socket, "kill-server"], capture_output=True, check=False)
 
 
 def open_in_nvim(screen: Screen, init: Path, document: Path) -> None:
     assert NVIM is not None
-    screen.start([NVIM, "-i", "NONE", "-u", str(init), str(document)], document.parent)
+    argv = [NVIM, "-i", "NONE", "-u", str(init), str(document)]
+    screen.start(argv, document.parent, os.environ, (*PASSED, "NVIM_RPLUGIN_MANIFEST"))
     screen.shows(document.read_text(encoding="utf-8").splitlines()[0])
 
 
