@@ -19,7 +19,6 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,24 +31,13 @@ from gpt_tools.errors import Cancelled, GptToolsError, UsageError
 from gpt_tools.state import paths
 from gpt_tools.state.atomicwrite import write_atomic
 from gpt_tools.state.conversation_record import Conversation as Conversation
-from gpt_tools.state.conversation_record import checked, now
+from gpt_tools.state.conversation_record import checked, last_used, now
 from gpt_tools.state.private import private_dir
 
 LAST = "last"  # `--conversation last`: this project's last conversation with the assistant
 _ID = re.compile(r"conv-[A-Za-z0-9_-]{1,100}")  # names a file: nothing that could leave the folder
 LOCK_POLL = 0.2  # seconds between checks for a cancel while another turn holds the conversation
 project_for = paths.project_root  # the project a conversation belongs to, by the one rule (the editor calls it here)
-
-
-def _last_used(talk: Conversation) -> tuple[datetime, str]:
-    """Sort key, newest last: when it was last used (files of older versions hold seconds), then its ID."""
-    try:
-        when = datetime.fromisoformat(talk.updated)
-    except ValueError:
-        when = datetime.min
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when, talk.id
 
 
 def _folder() -> Path:
@@ -347,7 +335,7 @@ def latest(project: Path) -> Conversation | None:
         if key.rsplit("::", 1)[0] == str(project) and conversation_id != with_any:
             with contextlib.suppress(UsageError):
                 found.append(load(str(conversation_id)))
-    return max(found, key=_last_used, default=None)
+    return max(found, key=last_used, default=None)
 
 
 def remove(conversation_id: str) -> None:

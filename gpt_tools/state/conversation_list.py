@@ -14,13 +14,13 @@ import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from gpt_tools.errors import UsageError
 from gpt_tools.state import paths
 from gpt_tools.state.atomicwrite import write_atomic
+from gpt_tools.state.conversation_record import last_used
 
 FIRST = 200  # characters of the first message kept: `list` shows fewer
 _VERSION = 1
@@ -124,7 +124,7 @@ def summaries(
             # Under the lock `conversations rm` forgets under: a summary of a file removed since the
             # folder was read would otherwise be written back, and the removed text kept.
             _write_cache({stem: entry for stem, entry in fresh.items() if (folder / f"{stem}.json").exists()})
-    found.sort(key=_last_used, reverse=True)
+    found.sort(key=last_used, reverse=True)
     return found, unreadable
 
 
@@ -132,17 +132,6 @@ def _write_cache(files: dict[str, Any]) -> None:
     data = json.dumps({"version": _VERSION, "files": files}, ensure_ascii=False).encode("utf-8")
     with contextlib.suppress(OSError):  # a cache that cannot be written costs the next list its speed only
         write_atomic(_cache(), data, durable=False, private=True)
-
-
-def _last_used(summary: Summary) -> tuple[datetime, str]:
-    """Sort key, newest last: when it was last used (files of older versions hold seconds), then its ID."""
-    try:
-        when = datetime.fromisoformat(summary.updated)
-    except ValueError:
-        when = datetime.min
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when, summary.id
 
 
 def forget(conversation_id: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol
 
 
 @dataclass
@@ -26,6 +26,24 @@ class Conversation:
 def now() -> str:
     # To the microsecond: `conversations list` and `--continue` order turns made within one second.
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+class _Dated(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def updated(self) -> str: ...
+
+
+def last_used(record: _Dated) -> tuple[datetime, str]:
+    """Sort key, newest last: when it was last used (files of older versions hold seconds), then its ID."""
+    try:
+        when = datetime.fromisoformat(record.updated)
+    except ValueError:
+        when = datetime.min
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when, record.id
 
 
 _TEXTS = ("id", "assistant", "project", "created", "updated")
