@@ -52,8 +52,9 @@ def test_writer_combines_request_files_and_stdin(api: FakeOpenAI, stdin: io.Byte
     stdin.seek(0)
     assert main(["run", "DocWriter", "-t", "Write a guide.", "a.py", "-"]) == 0
     sent = api.model_requests()[0].body["input"][0]["content"][0]["text"]
-    assert (
-        sent == 'Write a guide.\n\n<file path="a.py">\nprint(1)\n</file>\n\n<file path="<stdin>">\npiped notes\n</file>'
+    assert sent == (
+        'Write a guide.\n\n<file path="a.py">\nprint(1)\n</file>\n\n'
+        '<file path="&lt;stdin&gt;">\npiped notes\n</file>'
     )
 
 

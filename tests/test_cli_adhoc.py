@@ -54,7 +54,7 @@ def test_a_bare_prompt_takes_piped_stdin_as_its_material(api: FakeOpenAI, monkey
     assert main(["summarize", "-m", "gpt-5"]) == 0
     body = _only_request(api)
     sent = user_text("responses", body)
-    assert sent.startswith("summarize\n\n") and NOTES.strip() in sent and '<file path="<stdin>">' in sent
+    assert sent.startswith("summarize\n\n") and NOTES.strip() in sent and '<file path="&lt;stdin&gt;">' in sent
     assert body["model"] == "gpt-5"
 
 

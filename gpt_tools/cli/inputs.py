@@ -7,7 +7,8 @@
 - A rewriting assistant (MarkdownLinter) takes exactly one document: one FILE, stdin, or
   --input-text; its reply replaces that document.
 - A writing assistant (DocWriter) gets --input-text as the request and every FILE (and stdin) as a
-  source, each wrapped in <file path="..."> tags.
+  source, each wrapped in <file path="..."> tags (core/fileblock.py: neither a name nor a text can
+  fake a tag boundary).
 """
 
 from __future__ import annotations

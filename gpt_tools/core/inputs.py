@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from gpt_tools.config.definitions import Assistant, Settings
 from gpt_tools.core import guards, knowledge
+from gpt_tools.core.fileblock import file_block
 from gpt_tools.errors import InputRefused
 from gpt_tools.markdown import protect, protect_hidden, textio
 from gpt_tools.markdown.chunking import split_chunks
@@ -25,17 +26,13 @@ class InputFile:
     data: bytes | None = None
 
 
-def _file_block(file: InputFile) -> str:
-    return f'<file path="{file.path}">\n{file.text.rstrip(chr(10))}\n</file>'
-
-
 def compose(assistant: Assistant, text: str, files: Sequence[InputFile], extra: str | None) -> tuple[str, str]:
     """(instructions, user text). A rewriter's message must be the bare document, so its extras and
     reference files go into the instructions; a writer gets the files as sources after the text."""
     instructions = assistant.instructions.rstrip("\n")
     if extra:
         instructions += "\n\n# Additional instructions from the user\n\n" + extra.strip()
-    blocks = [_file_block(file) for file in files if file.data is None]
+    blocks = [file_block(file.path, file.text) for file in files if file.data is None]
     if assistant.rewrites:
         if blocks:
             instructions += "\n\n# Reference files (not to be edited or output)\n\n" + "\n\n".join(blocks)

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from gpt_tools.config.definitions import Assistant
 from gpt_tools.config.loader import refused
+from gpt_tools.core.fileblock import file_block
 from gpt_tools.core.guards import estimate_tokens, scannable_text
 from gpt_tools.errors import ApiError, ConfigError, RunFailed, UsageError
 from gpt_tools.markdown.textio import decode_input
@@ -322,7 +323,7 @@ def inline(assistant: Assistant, budget_tokens: int) -> str:
             f"({budget_tokens:,}): {listed}. Use the openai backend with file_search, or raise the budget."
         )
     blocks = [
-        f'<file path="{path.name}">\n{text.rstrip()}\n</file>'
+        file_block(path.name, text.rstrip())
         for path, text in zip(knowledge.paths, texts, strict=True)
     ]
     return "\n\n# Knowledge files (reference material)\n\n" + "\n\n".join(blocks)
