@@ -24,8 +24,15 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from gpt_tools.errors import GptToolsError
 from gpt_tools.state.private import private_file
+
+# The refusals are public here too: callers match them where they call write_atomic.
+from gpt_tools.state.write_refusals import ChangedMeanwhile as ChangedMeanwhile
+from gpt_tools.state.write_refusals import HardLinked as HardLinked
+from gpt_tools.state.write_refusals import LeadsOutside as LeadsOutside
+from gpt_tools.state.write_refusals import NotAFile as NotAFile
+from gpt_tools.state.write_refusals import ReadOnlyFile as ReadOnlyFile
+from gpt_tools.state.write_refusals import WriteRefused as WriteRefused
 
 
 class Absent(enum.Enum):
@@ -36,51 +43,6 @@ class Absent(enum.Enum):
 
 ABSENT = Absent.ABSENT
 Expected = bytes | Absent | None
-
-
-class WriteRefused(GptToolsError, OSError):
-    """The file was not written, on purpose. An OSError too, so every `except OSError` writer reports it."""
-
-    code = errno.EPERM
-
-    def __init__(self, path: str | Path, problem: str) -> None:
-        self.message = f"{path}: not written: {problem}"
-        super().__init__(self.code, self.message)
-        self.path = str(path)
-        self.problem = problem
-
-    def __str__(self) -> str:
-        return self.message  # not OSError's "[Errno N] ...": this is a message for the user
-
-
-class ChangedMeanwhile(WriteRefused):
-    """The file no longer holds what the caller read (edited, created or deleted meanwhile)."""
-
-    code = errno.EAGAIN
-
-
-class ReadOnlyFile(WriteRefused):
-    """Its permissions or attributes (chattr +i) forbid writing it."""
-
-    code = errno.EACCES
-
-
-class HardLinked(WriteRefused):
-    """Replacing it would break its other hard links (they would keep the old text)."""
-
-    code = errno.EMLINK
-
-
-class LeadsOutside(WriteRefused):
-    """A symlink leads it out of the folder it must stay in (a repository's file, written for it)."""
-
-    code = errno.EXDEV
-
-
-class NotAFile(WriteRefused):
-    """A directory, block device or socket: nothing a document can be written to."""
-
-    code = errno.EISDIR
 
 
 @dataclass(frozen=True, kw_only=True)
