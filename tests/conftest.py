@@ -15,6 +15,7 @@ import pytest
 from gpt_tools.backends import BACKENDS, register
 from tests.fake_clock import FakeClock
 from tests.fake_openai import FakeOpenAI
+from tests.lsp_client import LspClient
 from tests.scripted_backend import NAME as SCRIPTED
 from tests.scripted_backend import ScriptedBackend
 
@@ -125,6 +126,15 @@ def api(fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> FakeOpenAI:
     # Keep retry waits short; tests about backoff set their own.
     monkeypatch.setenv("GPT_TOOLS_CONFIG", str(write_config(Path.cwd(), "max_retries = 2\nmax_retry_wait = 5\n")))
     return fake
+
+
+@pytest.fixture
+def lsp(api: FakeOpenAI, edits_mode: None) -> Iterator[LspClient]:
+    """A `gpt-tools lsp` process in edits mode against `api`, initialized on the cwd, checking saves at once."""
+    client = LspClient(cwd=Path.cwd())
+    client.initialize(root=Path.cwd(), options={"debounceMs": 0})
+    yield client
+    client.kill()
 
 
 @pytest.fixture

@@ -38,6 +38,14 @@ def uri_of(path: Path) -> str:
     return path.resolve().as_uri()
 
 
+def wait_until(condition: Callable[[], bool], timeout: float = 20) -> None:
+    """Poll condition (the fake server's state, not a message: for those, LspClient.wait_for) until it holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
 class LspClient:
     def __init__(self, command: Sequence[str] | None = None, *, cwd: Path | None = None) -> None:
         self.process = subprocess.Popen(

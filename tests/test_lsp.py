@@ -5,8 +5,6 @@ the document's own project, and errors told with window/showMessage while the se
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,18 +12,10 @@ import pytest
 from gpt_tools.state import runlog
 from tests.conftest import trust_project, write_config
 from tests.fake_openai import FakeOpenAI, Scripted
-from tests.lsp_client import CAPABILITIES, LspClient, uri_of
+from tests.lsp_client import CAPABILITIES, LspClient, uri_of, wait_until
 
 TYPO = "# Guide\n\nYou will recieve teh answer.\n"
 SHOW = "window/showMessage"
-
-
-@pytest.fixture
-def lsp(api: FakeOpenAI, edits_mode: None) -> Iterator[LspClient]:
-    client = LspClient(cwd=Path.cwd())
-    client.initialize(root=Path.cwd(), options={"debounceMs": 0})
-    yield client
-    client.kill()
 
 
 def _doc(name: str, text: str, folder: Path | None = None) -> Path:
@@ -33,13 +23,6 @@ def _doc(name: str, text: str, folder: Path | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(text.encode("utf-8"))
     return path
-
-
-def _wait(condition: Callable[[], bool], timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def _ranges(items: list[dict]) -> list[tuple[int, int, int, int]]:
@@ -84,11 +67,11 @@ def test_a_client_lost_during_a_check_ends_the_server_and_hangs_up_its_request(
     client = LspClient()
     client.initialize()
     client.open(_doc("a.md", TYPO))
-    _wait(lambda: api.held == 1)  # the check's request is in flight
+    wait_until(lambda: api.held == 1)  # the check's request is in flight
     assert client.process.stdin is not None
     client.process.stdin.close()
     assert client.process.wait(20) == 0
-    _wait(lambda: api.hung_up == 1)  # the fake sees the closed connection on its next look
+    wait_until(lambda: api.hung_up == 1)  # the fake sees the closed connection on its next look
 
 
 # -- diagnostics

@@ -4,8 +4,6 @@ command + workspace/applyEdit); $/cancelRequest hangs up the model request; anch
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,18 +14,10 @@ from gpt_tools.lsp.anchor import Fix, reanchor
 from gpt_tools.lsp.positions import Positions, positions_of
 from tests.fake_openai import FakeOpenAI, Scripted
 from tests.fake_openai_wire import edits_reply
-from tests.lsp_client import CAPABILITIES, LspClient
+from tests.lsp_client import CAPABILITIES, LspClient, wait_until
 
 TYPO = "# Guide\n\nYou will recieve teh answer.\n"
 SHOW = "window/showMessage"
-
-
-@pytest.fixture
-def lsp(api: FakeOpenAI, edits_mode: None) -> Iterator[LspClient]:
-    client = LspClient(cwd=Path.cwd())
-    client.initialize(root=Path.cwd(), options={"debounceMs": 0})
-    yield client
-    client.kill()
 
 
 def _params(
@@ -52,13 +42,6 @@ def _apply(text: str, edit: dict) -> str:
     for start, end, new in sorted(spans, reverse=True):
         text = text[:start] + new + text[end:]
     return text
-
-
-def _wait(condition: Callable[[], bool], timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def _open_checked(client: LspClient, name: str, text: str) -> str:
@@ -131,7 +114,7 @@ def test_edits_of_a_run_are_re_anchored_onto_the_document_changed_meanwhile(lsp:
     action = next(a for a in actions if a["title"] == "gpt-tools: ProofReader: rewrite the selection")
     api.script(Scripted(delay=1.0))
     request = lsp.send_request("codeAction/resolve", action)
-    _wait(lambda: api.held == 1)  # the run is in flight: the fake holds its reply for a second
+    wait_until(lambda: api.held == 1)  # the run is in flight: the fake holds its reply for a second
     changed = "New first line.\n" + TYPO
     lsp.change(uri, changed, 2)
     edit = lsp.response(request)["result"]["edit"]
@@ -145,10 +128,10 @@ def test_cancel_request_hangs_up_the_model_request_and_the_server_stays_up(lsp: 
     action = next(a for a in actions if a["title"] == "gpt-tools: Simplifier: rewrite the selection")
     api.script(Scripted(delay=60))
     request = lsp.send_request("codeAction/resolve", action)
-    _wait(lambda: api.held == 1)
+    wait_until(lambda: api.held == 1)
     lsp.notify("$/cancelRequest", {"id": request})
     assert lsp.response(request)["error"]["code"] == -32800  # RequestCancelled
-    _wait(lambda: api.hung_up == 1)  # the socket was closed: the server stopped writing the reply
+    wait_until(lambda: api.hung_up == 1)  # the socket was closed: the server stopped writing the reply
     assert lsp.request("textDocument/codeAction", _params(uri, (0, 0), only=["quickfix"]))
 
 
@@ -168,7 +151,7 @@ def test_cancelling_a_commands_progress_hangs_up_its_request_and_applies_nothing
     begun = client.wait_for(lambda m: m.get("method") == "$/progress" and m["params"]["value"]["kind"] == "begin")
     assert begun["params"]["value"]["cancellable"] is True
     client.notify("window/workDoneProgress/cancel", {"token": begun["params"]["token"]})
-    _wait(lambda: api.hung_up == 1)
+    wait_until(lambda: api.hung_up == 1)
     assert "error" not in client.response(request) and client.applied == []
     assert client.close() == 0
 
@@ -245,11 +228,11 @@ def test_cancel_request_of_the_command_hangs_up_its_model_request_and_applies_no
     action = next(a for a in actions if a["title"] == "gpt-tools: Simplifier: rewrite the selection")
     api.script(Scripted(delay=60))
     request = client.send_request("workspace/executeCommand", action["command"])
-    _wait(lambda: api.held == 1)
+    wait_until(lambda: api.held == 1)
     for _ in range(2):  # twice, as an impatient editor may
         client.notify("$/cancelRequest", {"id": request})
     assert client.response(request)["error"]["code"] == -32800  # RequestCancelled
-    _wait(lambda: api.hung_up == 1)  # its socket was closed: no more tokens billed
+    wait_until(lambda: api.hung_up == 1)  # its socket was closed: no more tokens billed
     client.notify("$/cancelRequest", {"id": request})  # after it ended, and for an id never sent
     client.notify("$/cancelRequest", {"id": 4242})
     assert client.request("textDocument/codeAction", _params(uri, (0, 0), only=["quickfix"])) == []
