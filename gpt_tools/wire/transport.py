@@ -1,4 +1,4 @@
-"""All HTTP goes through here: the standard library's http.client, retries, timeouts and SSE.
+"""All HTTP goes through here: the standard library's http.client, retries, timeouts and SSE (read in replies.py).
 
 Why not the openai SDK: importing it costs 0.4-1.2 s on our machines, which a Vim filter would pay on
 every call (bench/RESULTS.md). The two wire formats we speak are small JSON/SSE contracts; this module keeps
@@ -15,7 +15,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +26,12 @@ from gpt_tools.wire import connections, retrypolicy
 from gpt_tools.wire.exchange import Response as Response  # re-exported: what post() and send() return
 from gpt_tools.wire.exchange import exchange
 from gpt_tools.wire.ratelimit import RateGate
+from gpt_tools.wire.replies import failure
+
+# Reading a reply's body is public here too: the backends read what send() returned through this module.
+from gpt_tools.wire.replies import iter_sse as iter_sse
+from gpt_tools.wire.replies import loads as loads
+from gpt_tools.wire.replies import read_json as read_json
 
 USER_AGENT = "gpt-tools/0.1"
 _STREAM = "text/event-stream"
@@ -152,11 +158,6 @@ def display_url(url: str) -> str:
     return redact.redact(f"{parts.scheme}://{netloc}{parts.path}")
 
 
-def _failure(what: str, exc: BaseException) -> str:
-    """A message about a low-level exception (http.client, socket, ssl), which may quote a header value."""
-    return redact.redact(f"{what}: {exc or type(exc).__name__}")
-
-
 def _attempt(
     endpoint: Endpoint, method: str, path: str, payload: Payload, sent: dict[str, str], cancel: threading.Event | None
 ) -> tuple[Response | None, RunFailed | None, float | None]:
@@ -169,14 +170,14 @@ def _attempt(
         conn, raw, watch = exchange(where, timeouts, (method, where.target(path), payload.data, headers), cancel)
     except connections.ProxyRefused as exc:
         _raise_if_cancelled(cancel)
-        message = _failure(f"cannot reach {display_url(endpoint.base_url)}", exc) + _PROXY_HINT
+        message = failure(f"cannot reach {display_url(endpoint.base_url)}", exc) + _PROXY_HINT
         error = ApiError(message, status=exc.status)
         if exc.status < 500:
             raise error from None
         return None, error, None
     except (OSError, http.client.HTTPException) as exc:
         _raise_if_cancelled(cancel)
-        unreached = RunFailed(_failure(f"cannot reach {display_url(endpoint.base_url)}", exc))
+        unreached = RunFailed(failure(f"cannot reach {display_url(endpoint.base_url)}", exc))
         if not retrypolicy.retry_unanswered(exc):
             raise unreached from None
         return None, unreached, None
@@ -188,7 +189,7 @@ def _attempt(
     except (OSError, http.client.HTTPException) as exc:
         # Nothing reached the caller yet, so a cut body is retried like a connection that failed.
         _raise_if_cancelled(cancel)
-        return None, _cut(_failure("the reply was cut short", exc), response.request_id), None
+        return None, _cut(failure("the reply was cut short", exc), response.request_id), None
     finally:
         response.close()
     if 200 <= raw.status < 300:
@@ -301,78 +302,6 @@ def _too_long(error: RunFailed, wait: float) -> RunFailed:
     return RunFailed(message)
 
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def loads(data: str | bytes) -> Any:
-    """json.loads, with each lone surrogate (`"\\ud800"`: valid JSON, but no character) made U+FFFD.
-
-    Kept, one would crash whatever writes the text as UTF-8 (stdout, a conversation file) after the
-    reply was paid for. A pair (`"\\ud83d\\ude00"`) is decoded to its character by json itself.
-    """
-    value = json.loads(data)
-    marker: str | bytes = b"\\u" if isinstance(data, bytes) else "\\u"
-    return _mended(value) if marker in data else value  # type: ignore[operator]
-
-
-def _mended(value: Any) -> Any:
-    if isinstance(value, str):
-        return _LONE_SURROGATE.sub("\ufffd", value)
-    if isinstance(value, list):
-        return [_mended(item) for item in value]
-    if isinstance(value, dict):
-        return {_mended(key): _mended(item) for key, item in value.items()}
-    return value
-
-
-def read_json(response: Response) -> dict[str, Any]:
-    """The whole JSON body of a non-streamed reply; a body cut short is an error, never a result."""
-    try:
-        data = response.read()
-        value = loads(data)
-    except (OSError, http.client.HTTPException, ValueError) as exc:
-        raise RunFailed(_failure("the reply was cut short or unreadable", exc)) from None
-    finally:
-        response.close()
-    if not isinstance(value, dict):
-        raise RunFailed("the reply was not a JSON object")
-    return value
-
-
-def iter_sse(response: Response, cancel: threading.Event | None = None) -> Iterator[tuple[str, str]]:
-    """(event, data) pairs of a server-sent event stream; ends when the connection does."""
-    event, data = "", list[str]()
-    try:
-        while True:
-            if cancel is not None and cancel.is_set():
-                raise Cancelled("cancelled")
-            raw = response.readline()
-            if not raw:
-                if cancel is not None and cancel.is_set():  # our own shutdown ends the stream: not a cut
-                    raise Cancelled("cancelled")
-                return
-            try:
-                line = raw.decode("utf-8").rstrip("\r\n")
-            except UnicodeDecodeError:
-                raise RunFailed("the reply stream was not valid UTF-8") from None
-            if not line:
-                if data:
-                    yield event, "\n".join(data)
-                event, data = "", list[str]()
-            elif line.startswith("data:"):
-                data.append(line[5:].removeprefix(" "))
-            elif line.startswith("event:"):
-                event = line[6:].strip()
-    except (OSError, http.client.HTTPException) as exc:
-        if cancel is not None and cancel.is_set():
-            raise Cancelled("cancelled") from None
-        if isinstance(exc, TimeoutError):
-            raise RunFailed("the server stopped sending the reply (read timeout)") from None
-        raise RunFailed(_failure("the reply stream was cut short", exc)) from None
-    finally:
-        response.close()
-
-
 def probe(endpoint: Endpoint) -> int | str:
     """GET /models: the HTTP status (any status means reachable) or why the server is unreachable.
 
@@ -387,7 +316,7 @@ def probe(endpoint: Endpoint) -> int | str:
     except UsageError as exc:  # a header or proxy setting that cannot be used: already redacted
         return f"not sent: {exc}"
     except (OSError, http.client.HTTPException) as exc:
-        return _failure("unreachable", exc)
+        return failure("unreachable", exc)
     conn.close()  # the body is never read, so the connection cannot be reused
     return raw.status
 
@@ -398,6 +327,6 @@ def fetch(endpoint: Endpoint, path: str, *, on_retry: RetryHook | None = None) -
     try:
         return response.read()
     except (OSError, http.client.HTTPException) as exc:
-        raise RunFailed(_failure("the download was cut short", exc)) from None
+        raise RunFailed(failure("the download was cut short", exc)) from None
     finally:
         response.close()
