@@ -52,6 +52,26 @@ def _open_checked(client: LspClient, name: str, text: str) -> str:
     return uri
 
 
+def _no_resolve_client(options: dict[str, Any] | None = None) -> LspClient:
+    client = LspClient()
+    capabilities = {**CAPABILITIES, "textDocument": {**CAPABILITIES["textDocument"], "codeAction": {}}}
+    client.initialize(capabilities=capabilities, options=options or {"check": "off"})
+    return client
+
+
+def _open_typo(client: LspClient) -> str:
+    """a.md holding TYPO, written and opened (not waiting for a check: the client may have them off)."""
+    path = Path.cwd() / "a.md"
+    path.write_text(TYPO, encoding="utf-8")
+    return client.open(path)
+
+
+def _rewrite_action(client: LspClient, uri: str, assistant: str) -> dict[str, Any]:
+    """The action offered to run assistant on the selection of lines 2 to 3 (TYPO's paragraph)."""
+    actions = client.request("textDocument/codeAction", _params(uri, (2, 0), (3, 0), only=["refactor.rewrite"]))
+    return next(a for a in actions if a["title"] == f"gpt-tools: {assistant}: rewrite the selection")
+
+
 def test_a_quick_fix_changes_exactly_its_text_and_apply_all_every_one(lsp: LspClient) -> None:
     uri = _open_checked(lsp, "a.md", TYPO)
     actions = lsp.request("textDocument/codeAction", _params(uri, (2, 18), only=["quickfix"]))
@@ -94,14 +114,9 @@ def test_assistants_are_listed_free_and_run_when_resolved(lsp: LspClient, api: F
 
 
 def test_a_client_without_resolve_gets_a_command_that_applies_the_edit(api: FakeOpenAI, edits_mode: None) -> None:
-    client = LspClient()
-    capabilities = {**CAPABILITIES, "textDocument": {**CAPABILITIES["textDocument"], "codeAction": {}}}
-    client.initialize(capabilities=capabilities, options={"check": "off"})
-    path = Path.cwd() / "a.md"
-    path.write_text(TYPO, encoding="utf-8")
-    uri = client.open(path)
-    actions = client.request("textDocument/codeAction", _params(uri, (2, 0), (3, 0), only=["refactor.rewrite"]))
-    action = next(a for a in actions if a["title"] == "gpt-tools: ProofReader: rewrite the selection")
+    client = _no_resolve_client()
+    uri = _open_typo(client)
+    action = _rewrite_action(client, uri, "ProofReader")
     assert action["command"]["command"] == "gpt-tools.run"
     client.request("workspace/executeCommand", action["command"])
     assert [_apply(TYPO, edit) for edit in client.applied] == ["# Guide\n\nYou will receive the answer.\n"]
@@ -110,8 +125,7 @@ def test_a_client_without_resolve_gets_a_command_that_applies_the_edit(api: Fake
 
 def test_edits_of_a_run_are_re_anchored_onto_the_document_changed_meanwhile(lsp: LspClient, api: FakeOpenAI) -> None:
     uri = _open_checked(lsp, "a.md", TYPO)
-    actions = lsp.request("textDocument/codeAction", _params(uri, (2, 0), (3, 0), only=["refactor.rewrite"]))
-    action = next(a for a in actions if a["title"] == "gpt-tools: ProofReader: rewrite the selection")
+    action = _rewrite_action(lsp, uri, "ProofReader")
     api.script(Scripted(delay=1.0))
     request = lsp.send_request("codeAction/resolve", action)
     wait_until(lambda: api.held == 1)  # the run is in flight: the fake holds its reply for a second
@@ -124,8 +138,7 @@ def test_edits_of_a_run_are_re_anchored_onto_the_document_changed_meanwhile(lsp:
 
 def test_cancel_request_hangs_up_the_model_request_and_the_server_stays_up(lsp: LspClient, api: FakeOpenAI) -> None:
     uri = _open_checked(lsp, "a.md", TYPO)
-    actions = lsp.request("textDocument/codeAction", _params(uri, (2, 0), (3, 0), only=["refactor.rewrite"]))
-    action = next(a for a in actions if a["title"] == "gpt-tools: Simplifier: rewrite the selection")
+    action = _rewrite_action(lsp, uri, "Simplifier")
     api.script(Scripted(delay=60))
     request = lsp.send_request("codeAction/resolve", action)
     wait_until(lambda: api.held == 1)
@@ -138,14 +151,9 @@ def test_cancel_request_hangs_up_the_model_request_and_the_server_stays_up(lsp: 
 def test_cancelling_a_commands_progress_hangs_up_its_request_and_applies_nothing(
     api: FakeOpenAI, edits_mode: None
 ) -> None:
-    client = LspClient()
-    capabilities = {**CAPABILITIES, "textDocument": {**CAPABILITIES["textDocument"], "codeAction": {}}}
-    client.initialize(capabilities=capabilities, options={"check": "off"})
-    path = Path.cwd() / "a.md"
-    path.write_text(TYPO, encoding="utf-8")
-    uri = client.open(path)
-    actions = client.request("textDocument/codeAction", _params(uri, (2, 0), (3, 0), only=["refactor.rewrite"]))
-    action = next(a for a in actions if a["title"] == "gpt-tools: Simplifier: rewrite the selection")
+    client = _no_resolve_client()
+    uri = _open_typo(client)
+    action = _rewrite_action(client, uri, "Simplifier")
     api.script(Scripted(delay=60))
     request = client.send_request("workspace/executeCommand", action["command"])
     begun = client.wait_for(lambda m: m.get("method") == "$/progress" and m["params"]["value"]["kind"] == "begin")
@@ -210,22 +218,12 @@ def test_positions_count_utf16_units_and_never_point_inside_crlf() -> None:
 # -- cancelling, and documents that are not open
 
 
-def _no_resolve_client(options: dict[str, Any] | None = None) -> LspClient:
-    client = LspClient()
-    capabilities = {**CAPABILITIES, "textDocument": {**CAPABILITIES["textDocument"], "codeAction": {}}}
-    client.initialize(capabilities=capabilities, options=options or {"check": "off"})
-    return client
-
-
 def test_cancel_request_of_the_command_hangs_up_its_model_request_and_applies_nothing(
     api: FakeOpenAI, edits_mode: None
 ) -> None:
     client = _no_resolve_client()
-    path = Path.cwd() / "a.md"
-    path.write_text(TYPO, encoding="utf-8")
-    uri = client.open(path)
-    actions = client.request("textDocument/codeAction", _params(uri, (2, 0), (3, 0), only=["refactor.rewrite"]))
-    action = next(a for a in actions if a["title"] == "gpt-tools: Simplifier: rewrite the selection")
+    uri = _open_typo(client)
+    action = _rewrite_action(client, uri, "Simplifier")
     api.script(Scripted(delay=60))
     request = client.send_request("workspace/executeCommand", action["command"])
     wait_until(lambda: api.held == 1)
@@ -288,8 +286,7 @@ def test_an_action_offered_before_the_document_was_closed_and_reopened_runs_noth
 ) -> None:
     uri = _open_checked(lsp, "a.md", TYPO)
     lsp.change(uri, TYPO + "More.\n", 2)
-    actions = lsp.request("textDocument/codeAction", _params(uri, (2, 0), (3, 0), only=["refactor.rewrite"]))
-    action = next(a for a in actions if a["title"] == "gpt-tools: ProofReader: rewrite the selection")
+    action = _rewrite_action(lsp, uri, "ProofReader")
     lsp.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
     other = "Another text entirely, which teh selection's offsets know nothing of.\n"
     mark = lsp.mark()
