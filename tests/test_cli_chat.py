@@ -44,6 +44,13 @@ def _chat(*args: str) -> Terminal:
     return chat
 
 
+def _say(chat: Terminal, typed: bytes, shown: bytes) -> None:
+    """At the prompt, type a line and Enter, and wait until shown is on the screen."""
+    chat.prompt()
+    chat.send(typed + b"\r")
+    chat.expect(shown)
+
+
 def _leave(chat: Terminal) -> int:
     chat.prompt()
     chat.send(b"\x04")
@@ -85,38 +92,22 @@ def test_the_header_names_the_model_and_model_switches_it(api: FakeOpenAI) -> No
     assert f"Summarizer · {_model()} · conv-".encode() in chat.seen
     chat.send(b"/model\r")
     chat.expect(f"model: {_model()}".encode())
-    chat.prompt()
-    chat.send(b"/model gpt-other\r")
-    chat.expect(b"model: gpt-other from the next turn")
-    chat.prompt()
-    chat.send(b"teh question\r")
-    chat.expect(b"the question")
+    _say(chat, b"/model gpt-other", b"model: gpt-other from the next turn")
+    _say(chat, b"teh question", b"the question")
     assert _leave(chat) == 0
     assert [r.body["model"] for r in api.model_requests()] == ["gpt-other"]
 
 
 def test_clear_starts_a_new_conversation_and_save_writes_markdown(api: FakeOpenAI) -> None:
     chat = _chat("Summarizer")
-    chat.send(b"teh one\r")
-    chat.expect(b"the one")
-    chat.prompt()
-    chat.send(b"/save talk.md\r")
-    chat.expect(b"wrote talk.md (1 turns)")
-    chat.prompt()
-    chat.send(b"teh again\r")
-    chat.expect(b"the again")
-    chat.prompt()
-    chat.send(b"/save talk.md\r")  # this conversation's own file: brought up to date
-    chat.expect(b"wrote talk.md (2 turns)")
-    chat.prompt()
-    chat.send(b"/clear\r")
-    chat.expect(b"new conversation conv-")
-    chat.prompt()
-    chat.send(b"teh two\r")
-    chat.expect(b"the two")
-    chat.prompt()
-    chat.send(b"/save talk.md\r")  # the first conversation's file: not this one's to replace
-    chat.expect(b"talk.md exists and holds something else")
+    _say(chat, b"teh one", b"the one")
+    _say(chat, b"/save talk.md", b"wrote talk.md (1 turns)")
+    _say(chat, b"teh again", b"the again")
+    _say(chat, b"/save talk.md", b"wrote talk.md (2 turns)")  # this conversation's own file: brought up to date
+    _say(chat, b"/clear", b"new conversation conv-")
+    _say(chat, b"teh two", b"the two")
+    # the first conversation's file: not this one's to replace
+    _say(chat, b"/save talk.md", b"talk.md exists and holds something else")
     chat.prompt()
     Path("other.md").write_text("mine\n")
     chat.send(b"/save other.md\r")
@@ -140,22 +131,16 @@ def test_edit_sends_what_was_written_in_the_editor(
     monkeypatch.delenv("VISUAL", raising=False)
     monkeypatch.setenv("EDITOR", str(editor))
     chat = _chat("Summarizer")
-    chat.send(b"/edit\r")
-    chat.expect(b"in an editor")
+    _say(chat, b"/edit", b"in an editor")
     assert _leave(chat) == 0
     assert _sent(api) == ["teh written\nin an editor"]
 
 
 def test_unknown_commands_are_never_sent_and_a_double_slash_is(api: FakeOpenAI) -> None:
     chat = _chat("Summarizer")
-    chat.send(b"/nope\r")
-    chat.expect(b"unknown command /nope; /help lists them")
-    chat.prompt()
-    chat.send(b"/help\r")
-    chat.expect(b"/save [FILE]")
-    chat.prompt()
-    chat.send(b"//usr/bin teh\r")
-    chat.expect(b"/usr/bin the")
+    _say(chat, b"/nope", b"unknown command /nope; /help lists them")
+    _say(chat, b"/help", b"/save [FILE]")
+    _say(chat, b"//usr/bin teh", b"/usr/bin the")
     chat.prompt()
     chat.send(b"/exit\r")
     assert chat.exit_code() == 0
@@ -165,8 +150,7 @@ def test_unknown_commands_are_never_sent_and_a_double_slash_is(api: FakeOpenAI) 
 def test_the_spinner_shows_on_a_terminal_and_is_erased_before_the_reply(api: FakeOpenAI) -> None:
     api.script(Scripted(text="the answer", delay=0.4))
     chat = _chat("Summarizer")
-    chat.send(b"teh question\r")
-    chat.expect(b"the answer")
+    _say(chat, b"teh question", b"the answer")
     assert _leave(chat) == 0
     after_prompt = chat.seen.split(b"teh question", 1)[1]
     spun = after_prompt.index(f"⠋ Summarizer · {_model()}".encode())
@@ -209,19 +193,14 @@ def test_chat_continue_without_a_name_takes_the_last_conversations_assistant(api
 
 def test_a_conversation_removed_while_chatting_is_not_brought_back(api: FakeOpenAI) -> None:
     chat = _chat("Summarizer")
-    chat.send(b"teh one\r")
-    chat.expect(b"the one")
+    _say(chat, b"teh one", b"the one")
     chat.prompt()
     [saved] = list(_state().glob("conv-*.json"))
     assert run_program("gpt-tools", "conversations", "rm", saved.stem).returncode == 0
     chat.send(b"teh two\r")
     chat.expect(f"conversation {saved.stem} was removed; /clear starts a new one".encode())
-    chat.prompt()
-    chat.send(b"/clear\r")
-    chat.expect(b"new conversation")
-    chat.prompt()
-    chat.send(b"teh three\r")
-    chat.expect(b"the three")
+    _say(chat, b"/clear", b"new conversation")
+    _say(chat, b"teh three", b"the three")
     assert _leave(chat) == 0
     assert _sent(api) == ["teh one", "teh three"] and not saved.exists()
 
@@ -288,11 +267,8 @@ def test_a_failed_turn_on_a_pipe_stops_the_chat_with_status_1(api: FakeOpenAI) -
 def test_a_failed_turn_on_a_terminal_leaves_the_chat_open_and_its_status_0(api: FakeOpenAI) -> None:
     api.script(Scripted(fault="500"))
     chat = _chat("Summarizer")
-    chat.send(b"teh one\r")
-    chat.expect(b"HTTP 500")
-    chat.prompt()
-    chat.send(b"teh two\r")
-    chat.expect(b"the two")
+    _say(chat, b"teh one", b"HTTP 500")
+    _say(chat, b"teh two", b"the two")
     assert _leave(chat) == 0
 
 
@@ -329,19 +305,14 @@ def test_edit_keeps_what_cannot_be_sent_and_starts_from_a_failed_turns_message(
     )
     api.script(Scripted(fault="500"))
     chat = _chat("Summarizer")
-    chat.send(b"/edit\r")
-    chat.expect(b"what was written is not UTF-8")
+    _say(chat, b"/edit", b"what was written is not UTF-8")
     chat.expect(b"what was written is kept in ")
     kept = Path(chat.seen.split(b"kept in ", 1)[1].split(b"\r", 1)[0].decode())
     content, mode = kept.read_bytes(), stat.S_IMODE(kept.stat().st_mode)
     kept.unlink()  # before any assertion: a failing test must not leave it in /tmp
     assert content == b"caf\xe9\n" and mode == 0o600
-    chat.prompt()
-    chat.send(b"teh long message\r")
-    chat.expect(b"HTTP 500")
-    chat.prompt()
-    chat.send(b"/edit\r")  # starts from the message that was not answered
-    chat.expect(b"the added")
+    _say(chat, b"teh long message", b"HTTP 500")
+    _say(chat, b"/edit", b"the added")  # starts from the message that was not answered
     assert _leave(chat) == 0
     assert (tmp_path / "given").read_text() == "teh long message\n"
     assert _sent(api)[-1] == "teh long message\nteh added"
@@ -388,8 +359,7 @@ def test_a_message_holding_a_secret_is_refused_and_allow_secrets_sends_it(api: F
 
 def test_save_includes_the_turns_another_front_end_added_meanwhile(api: FakeOpenAI) -> None:
     chat = _chat("Summarizer")
-    chat.send(b"teh one\r")
-    chat.expect(b"the one")
+    _say(chat, b"teh one", b"the one")
     chat.prompt()
     [saved] = list(_state().glob("conv-*.json"))
     done = run_program("gpt-tools", "run", "Summarizer", "--conversation", saved.stem, "-t", "teh elsewhere")
@@ -410,8 +380,7 @@ def test_a_replys_escapes_are_shown_on_a_terminal_and_kept_on_a_pipe(api: FakeOp
     reply = "colour \x1b]0;owned\x07 \x1b[2J\u202e done"
     api.script(Scripted(text=reply), Scripted(text=reply))
     chat = _chat("Summarizer")
-    chat.send(b"hi\r")
-    chat.expect(b"done")
+    _say(chat, b"hi", b"done")
     assert _leave(chat) == 0
     # They were written raw: the window retitled, the screen cleared ("run" escaped them already).
     shown = chat.seen.split(b"hi\r\n", 1)[1]
@@ -425,9 +394,7 @@ def test_a_message_refused_as_a_secret_stays_out_of_the_history_file(api: FakeOp
     chat = _chat("Summarizer")
     chat.send(b"my key is sk-proj-" + b"a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8\r")
     chat.expect(b"refusing to send what looks like a secret")
-    chat.prompt()
-    chat.send(b"teh fine\r")
-    chat.expect(b"the fine")
+    _say(chat, b"teh fine", b"the fine")
     assert _leave(chat) == 0
     history = (_state().parent / "chat_history").read_bytes()
     assert b"teh fine" in history and b"a1B2c3D4e5F6g7H8" not in history  # it was kept there, in clear
