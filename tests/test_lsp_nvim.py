@@ -36,8 +36,8 @@ vim.api.nvim_create_autocmd('FileType', {
 """
 
 # Neovim 0.7's code_action(context) has no `filter`/`apply` options (0.8 added them): it offers the actions
-# through vim.ui.select, which picks the one titled so, as a user would.
-FIX = """
+# through vim.ui.select, which picks the one titled as the chunk's first argument, as a user would.
+PICK = """
 local wanted = ...
 vim.ui.select = function(items, _, on_choice)
   for index, item in ipairs(items) do
@@ -45,20 +45,18 @@ vim.ui.select = function(items, _, on_choice)
   end
   on_choice(nil, nil)
 end
-vim.lsp.buf.code_action({ only = { 'quickfix' } })
 """
 
+FIX = PICK + "vim.lsp.buf.code_action({ only = { 'quickfix' } })\n"
+
 # An assistant on a selection: the action is listed without its edit, and Neovim asks codeAction/resolve.
-RANGE = """
-local wanted, first, last = ...
-vim.ui.select = function(items, _, on_choice)
-  for index, item in ipairs(items) do
-    if item[2].title == wanted then return on_choice(item, index) end
-  end
-  on_choice(nil, nil)
-end
+RANGE = (
+    PICK
+    + """
+local _, first, last = ...
 vim.lsp.buf.range_code_action({ only = { 'refactor.rewrite' } }, { first, 0 }, { last, 0 })
 """
+)
 
 
 @pytest.fixture
