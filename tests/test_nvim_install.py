@@ -51,6 +51,15 @@ def headless(*commands: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
 
 
+def bare_host(config: Path, tmp_path: Path) -> str:
+    """Neovim's host Python set to a new venv without pip, so without pynvim: the Python that venv runs."""
+    venv = tmp_path / "bare-venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    python = str(venv / "bin" / "python")
+    write_init(config, python)
+    return python
+
+
 def health_report() -> str:
     """:checkhealth gpt_tools in a headless Neovim, written to a file (its buffer is the report)."""
     out = Path(os.environ["XDG_STATE_HOME"]) / "health.txt"
@@ -65,10 +74,7 @@ def attach() -> Any:
 
 
 def test_a_host_python_without_pynvim_gets_the_exact_install_command(fresh: Path, tmp_path: Path) -> None:
-    venv = tmp_path / "bare-venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
-    python = str(venv / "bin" / "python")
-    write_init(fresh, python)
+    python = bare_host(fresh, tmp_path)
     report = health_report()
     assert f"no pynvim in `{python}` (g:python3_host_prog)" in report, report
     assert f"'{python}' -m pip install '{ROOT}[nvim]'" in report, report
@@ -76,10 +82,7 @@ def test_a_host_python_without_pynvim_gets_the_exact_install_command(fresh: Path
 
 
 def test_before_it_is_registered_gpt_run_says_how_to_install(fresh: Path, tmp_path: Path) -> None:
-    venv = tmp_path / "bare-venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
-    python = str(venv / "bin" / "python")
-    write_init(fresh, python)
+    python = bare_host(fresh, tmp_path)
     editor = attach()
     try:
         editor.command("GptRun MarkdownLinter")  # not "E492: Not an editor command"
