@@ -698,3 +698,23 @@ def test_a_missing_file_named_by_gpt_tools_config_says_so_and_where_a_relative_n
     monkeypatch.setenv("GPT_TOOLS_CONFIG", "gpt-tools.toml")
     with pytest.raises(ConfigError, match=r"named by \$GPT_TOOLS_CONFIG \(relative to the working folder .*docs\)"):
         load_config()
+
+
+def test_knowledge_files_named_with_a_tilde_are_the_home_files_and_outside_an_untrusted_project(
+    isolated_env: Path,
+) -> None:
+    """`files add Kb '~/kb.md'` looked for ./~/kb.md, where the run (and trust) looks in the home folder."""
+    from gpt_tools.config.manager import add_assistant_files
+    from gpt_tools.errors import UsageError
+
+    home = Path(os.environ["HOME"])
+    (home / "kb.md").write_text("home\n")
+    (isolated_env / "~").mkdir()
+    (isolated_env / "~" / "kb.md").write_text("decoy\n")
+    write_config(isolated_env, "[assistants.Kb]\ninstructions = 'x'\n")
+    with pytest.raises(UsageError, match="outside the project"):
+        add_assistant_files("Kb", ["~/kb.md"])
+    trust_project(isolated_env)
+    add_assistant_files("Kb", ["~/kb.md"])
+    [name] = load_config().assistant("Kb").files
+    assert (isolated_env / name).resolve() == (home / "kb.md").resolve()

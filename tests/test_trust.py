@@ -448,3 +448,37 @@ def test_trust_follows_the_file_in_effect_when_pyproject_and_gpt_tools_toml_are_
     assert "api_key_cmd added" in err and "base_url removed" in err and not Path("pwned").exists()
     Path("gpt-tools.toml").unlink()
     assert main(["run", "--dry-run", "Summarizer", "-t", "hi"]) == 0  # the trusted file, as it was
+
+
+def _home_and_decoy(project: Path) -> None:
+    """~/style.md and ~/kb.md in the home folder, and decoys at ./~/… in the project."""
+    for folder, words in ((Path(os.environ["HOME"]), "home"), (project / "~", "project")):
+        folder.mkdir(exist_ok=True)
+        (folder / "style.md").write_text(f"From the {words}.\n")
+        (folder / "kb.md").write_text(f"Knowledge from the {words}.\n")
+
+
+def test_a_tilde_name_is_the_home_file_for_the_trust_check_and_the_reader_alike(
+    isolated_env: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """`instructions_file = '~/x'`: the trust check expanded the `~` and the reader did not (it read ./~/x,
+    in the project): an untrusted run used the project's decoy, a trusted one never the file trusted."""
+    _home_and_decoy(isolated_env)
+    kb = "[assistants.Kb]\ninstructions = 'x'\nfiles = ['~/kb.md']\n"
+    write_config(isolated_env, f"[assistants.Mine]\ninstructions_file = '~/style.md'\n{kb}")
+    for name in ("Mine", "Kb"):  # untrusted: outside the project, refused like any path leading out
+        assert main(["run", "--dry-run", name, "-t", "hi"]) == 2
+        assert "outside the project" in capfd.readouterr().err
+    assert main(["config", "show", "Mine"]) == 0
+    out, _ = capfd.readouterr()
+    assert "From the" not in out and "Knowledge from the" not in out
+    assert main(["trust"]) == 0
+    config = gpt_tools.load_config()
+    assert config.assistant("Mine").instructions == "From the home.\n"
+    from gpt_tools.core.knowledge import read_knowledge
+
+    assert read_knowledge(config.assistant("Kb")).contents == (b"Knowledge from the home.\n",)
+    (Path(os.environ["HOME"]) / "style.md").unlink()  # the trusted file is the home one: no fallback
+    with pytest.raises(gpt_tools.ConfigError) as refused:
+        gpt_tools.load_config()
+    assert refused.value.key == "assistants.Mine.instructions_file"

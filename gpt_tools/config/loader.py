@@ -29,6 +29,7 @@ from gpt_tools.config.definitions import (
     close_match,
     out_of_range,
 )
+from gpt_tools.config.filenames import named_file
 from gpt_tools.errors import ConfigError, UnknownAssistant, UsageError
 from gpt_tools.state import paths
 from gpt_tools.state.localread import FileRefused, read_regular
@@ -179,7 +180,7 @@ def _instructions(table: Mapping[str, Any], base: Assistant | None, path: Path, 
     if "instructions_file" in table:
         name = str(table["instructions_file"])
         try:
-            return read_regular(path.parent / name, root=root).decode("utf-8")
+            return read_regular(named_file(path.parent, name), root=root).decode("utf-8")
         except FileRefused as exc:
             raise refused(path, key + ".instructions_file", name, exc, root) from None
         except UnicodeDecodeError as exc:

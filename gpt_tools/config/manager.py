@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gpt_tools.config import trust
+from gpt_tools.config.filenames import named_file
 from gpt_tools.config.loader import (
     Config,
     apply_project_layer,
@@ -97,10 +98,11 @@ def _instruction_source(changes: Changes, config: Config, folder: Path, cwd: Pat
             raise UsageError("--instructions: the text is empty; nothing was written")
         return "instructions", changes.instructions
     if changes.instructions_file is not None:
-        if not (cwd / changes.instructions_file).is_file():
-            why = _not_a_file(cwd / changes.instructions_file)
+        named = named_file(cwd, changes.instructions_file)
+        if not named.is_file():
+            why = _not_a_file(named)
             raise UsageError(f"--instructions-file: {changes.instructions_file}: {why}; nothing was written")
-        return "instructions_file", _relative(cwd / changes.instructions_file, folder)
+        return "instructions_file", _relative(named, folder)
     return None
 
 
@@ -121,7 +123,7 @@ def _apply(entry: Any, changes: Changes, config: Config, folder: Path, cwd: Path
             entry[field_name] = value
     if changes.input_files is not None:
         _check_files(changes.input_files, config, folder, cwd)
-        entry["files"] = [_relative(cwd / name, folder) for name in changes.input_files]
+        entry["files"] = [_relative(named_file(cwd, name), folder) for name in changes.input_files]
     tools = list(entry.get("tools", []))
     for tool, wanted in (("file_search", changes.retrieval), ("code_interpreter", changes.code)):
         if wanted is True and tool not in tools:
@@ -141,15 +143,16 @@ def _not_a_file(path: Path) -> str:
 
 def _check_files(names: Sequence[str], config: Config, folder: Path, cwd: Path) -> None:
     """Knowledge files must exist as regular files, and lie in the project until it is trusted."""
-    missing = [name for name in names if not (cwd / name).is_file()]
+    given = {name: named_file(cwd, name) for name in names}
+    missing = [name for name in names if not given[name].is_file()]
     if missing:
-        odd = [f"{name} ({_not_a_file(cwd / name)})" for name in missing if os.path.lexists(cwd / name)]
+        odd = [f"{name} ({_not_a_file(given[name])})" for name in missing if os.path.lexists(given[name])]
         if odd:
             raise UsageError(f"input files must be regular files: {', '.join(odd)}")
         raise UsageError(f"input file not found: {', '.join(missing)}")
     path = _target(cwd)
     root = confinement(config, path)
-    outside = [name for name in names if root is not None and not inside(cwd / name, root)]
+    outside = [name for name in names if root is not None and not inside(given[name], root)]
     if outside and root is not None:
         raise UsageError(
             f"{', '.join(outside)}: outside the project {root}; an untrusted project's knowledge files "
@@ -274,7 +277,7 @@ def set_assistant_files(name: str, files: Sequence[str], *, cwd: Path | str | No
 
 def add_assistant_files(name: str, files: Sequence[str], *, cwd: Path | str | None = None) -> Path:
     with _editing(cwd) as edit:
-        current = [_relative(edit.path.parent / f, edit.base) for f in edit.config.assistant(name).files]
+        current = [_relative(named_file(edit.path.parent, f), edit.base) for f in edit.config.assistant(name).files]
         wanted = list(dict.fromkeys([*current, *files]))
         return _edit_entry(edit, name, Changes(input_files=wanted), None)
 
@@ -282,7 +285,8 @@ def add_assistant_files(name: str, files: Sequence[str], *, cwd: Path | str | No
 def remove_assistant_files(name: str, files: Sequence[str], *, cwd: Path | str | None = None) -> Path:
     with _editing(cwd) as edit:
         folder, base = edit.path.parent, edit.base
-        drop = {(base / f).resolve() for f in files}
+        drop = {named_file(base, f).resolve() for f in files}
         assistant = edit.config.assistant(name)
-        kept = [_relative(folder / f, base) for f in assistant.files if (folder / f).resolve() not in drop]
+        named = [named_file(folder, f) for f in assistant.files]
+        kept = [_relative(path, base) for path in named if path.resolve() not in drop]
         return _edit_entry(edit, name, Changes(input_files=kept), None)

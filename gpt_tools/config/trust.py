@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gpt_tools.config.filenames import named_file
 from gpt_tools.config.tomledit import dumps, edit_lock, read_document, write_document
 from gpt_tools.errors import ConfigError
 from gpt_tools.state import paths
@@ -57,7 +58,7 @@ def _digest(value: Any) -> str:
 def _targets(root: str, value: Any) -> list[str]:
     """The real paths a file key's value names, symlinks followed (names relative to the config's folder)."""
     names = value if isinstance(value, list) else [value]
-    return [os.path.realpath(os.path.join(root, os.path.expanduser(name))) for name in names if isinstance(name, str)]
+    return [os.path.realpath(named_file(root, name)) for name in names if isinstance(name, str)]
 
 
 def _outside(root: str, value: Any) -> bool:

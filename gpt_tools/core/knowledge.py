@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gpt_tools.config.definitions import Assistant
+from gpt_tools.config.filenames import named_file
 from gpt_tools.config.loader import refused
 from gpt_tools.core.fileblock import file_block
 from gpt_tools.core.guards import estimate_tokens, scannable_text
@@ -82,7 +83,7 @@ def read_knowledge(assistant: Assistant) -> Knowledge:
     confined = Path(assistant.confined_to) if assistant.confined_to else None
     paths, hashes, contents = [], [], []
     for name in assistant.files:
-        path = root / name
+        path = named_file(root, name)
         try:
             data = read_regular(path, root=confined)
         except FileRefused as exc:
