@@ -12,6 +12,7 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -102,6 +103,18 @@ _TYPO_RE = re.compile(r"\b(" + "|".join(_TYPOS) + r")\b")
 def fix_typos(text: str) -> str:
     """Default responder: a visible, deterministic edit that leaves every other byte alone."""
     return _TYPO_RE.sub(lambda m: _TYPOS[m.group(1)], text)
+
+
+def failing_on(marker: str) -> Callable[[str], str]:
+    """A responder that fails for a text holding marker (the fake answers that request HTTP 500) and fixes
+    "teh" and "recieve" in every other (as plain replacements, inside words too, unlike fix_typos)."""
+
+    def responder(text: str) -> str:
+        if marker in text:
+            raise RuntimeError("the fake answers 500 when its responder fails")
+        return text.replace("teh", "the").replace("recieve", "receive")
+
+    return responder
 
 
 def wants_json_schema(kind: str, body: JSON) -> bool:

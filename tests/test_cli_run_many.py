@@ -18,6 +18,7 @@ from gpt_tools.cli.main import main
 from tests.conftest import program
 from tests.fake_clock import FakeClock
 from tests.fake_openai import FakeOpenAI
+from tests.fake_openai_wire import failing_on
 from tests.scripted_backend import ScriptedBackend
 
 TYPO = "# Guide\n\nYou will recieve teh answer.\n"
@@ -127,12 +128,7 @@ def test_a_file_saved_while_its_request_is_in_flight_is_kept_and_the_others_writ
 def test_an_unreachable_file_is_named_and_the_others_are_still_written(
     docs: list[Path], api: FakeOpenAI, waits: FakeClock, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    def responder(text: str) -> str:
-        if "no newline" in text:
-            raise RuntimeError("the fake answers 500 when its responder fails")
-        return text.replace("teh", "the").replace("recieve", "receive")
-
-    api.responder = responder
+    api.responder = failing_on("no newline")
     assert _run(*map(str, docs), "--write") == 1
     assert docs[0].read_text() == FIXED and docs[2].read_text() == "teh last line has no newline"
     out = capfd.readouterr().out.splitlines()

@@ -21,6 +21,7 @@ from gpt_tools.state import atomicwrite
 from tests.conftest import program
 from tests.fake_clock import FakeClock
 from tests.fake_openai import FakeOpenAI, Scripted
+from tests.fake_openai_wire import failing_on
 from tests.scripted_backend import ScriptedBackend
 
 TYPO = "# Guide\n\nYou will recieve teh answer.\n\n```sh\necho teh\n```\n"
@@ -465,12 +466,7 @@ def test_a_fix_from_the_cache_says_so(
 def test_check_mode_still_lists_the_edits_known_when_one_file_is_unreachable(
     files: dict[str, Path], api: FakeOpenAI, capfd: pytest.CaptureFixture[str], waits: FakeClock
 ) -> None:
-    def responder(text: str) -> str:
-        if "second" in text:
-            raise RuntimeError("the fake answers 500 when its responder fails")
-        return text.replace("teh", "the").replace("recieve", "receive")
-
-    api.responder = responder
+    api.responder = failing_on("second")
     assert _run("--check", *map(str, files.values())) == 1
     out = capfd.readouterr().out.splitlines()
     assert TYPO_EDITS[0] in out and "  crlf.md" in out
@@ -611,12 +607,7 @@ def test_output_format_github_annotates_each_edit_and_problem(
 def test_output_format_github_document_mode_annotates_each_changed_run_of_lines(
     files: dict[str, Path], api: FakeOpenAI, waits: FakeClock, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    def responder(text: str) -> str:
-        if "second" in text:
-            raise RuntimeError("the fake answers 500 when its responder fails")
-        return text.replace("teh", "the").replace("recieve", "receive")
-
-    api.responder = responder
+    api.responder = failing_on("second")
     assert _run("--check", "--output-format", "github", str(files["typo"]), str(files["crlf"])) == 1
     lines = capfd.readouterr().out.splitlines()
     change = "would change:%0A-You will recieve teh answer.%0A+You will receive the answer."
