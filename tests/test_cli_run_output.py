@@ -59,13 +59,18 @@ def test_output_created_meanwhile_is_kept(api: FakeOpenAI, capfd: pytest.Capture
     assert capfd.readouterr().out == "the"
 
 
+def _assert_run_leaves_untouched(out: Path, argv: list[str]) -> None:
+    """argv succeeds and out is the same file, not written (neither replaced nor touched)."""
+    before = out.stat()
+    assert main(argv) == 0
+    after = out.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+
 def test_unchanged_result_leaves_the_file_untouched(api: FakeOpenAI) -> None:
     doc = Path("doc.md")
     doc.write_text(FIXED)
-    before = doc.stat()
-    assert main(["run", "MarkdownLinter", "doc.md", "-o", "doc.md"]) == 0
-    after = doc.stat()
-    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    _assert_run_leaves_untouched(doc, ["run", "MarkdownLinter", "doc.md", "-o", "doc.md"])
 
 
 @pytest.mark.parametrize("mode", [0o444, 0o555])
@@ -214,10 +219,7 @@ def test_unchanged_result_into_another_file_leaves_it_untouched(api: FakeOpenAI)
     Path("a.md").write_text(DOC)
     out = Path("b.md")
     out.write_text(FIXED)
-    before = out.stat()
-    assert main(["run", "MarkdownLinter", "a.md", "-o", "b.md"]) == 0
-    after = out.stat()
-    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    _assert_run_leaves_untouched(out, ["run", "MarkdownLinter", "a.md", "-o", "b.md"])
 
 
 @pytest.mark.parametrize(
