@@ -72,6 +72,16 @@ def _rewrite_action(client: LspClient, uri: str, assistant: str) -> dict[str, An
     return next(a for a in actions if a["title"] == f"gpt-tools: {assistant}: rewrite the selection")
 
 
+def _held_command(api: FakeOpenAI) -> tuple[LspClient, str, int]:
+    """A client without resolve that has sent the Simplifier command on TYPO's paragraph, a run whose reply the
+    fake holds for 60 s: the client, the document's uri and the request's id."""
+    client = _no_resolve_client()
+    uri = _open_typo(client)
+    action = _rewrite_action(client, uri, "Simplifier")
+    api.script(Scripted(delay=60))
+    return client, uri, client.send_request("workspace/executeCommand", action["command"])
+
+
 def test_a_quick_fix_changes_exactly_its_text_and_apply_all_every_one(lsp: LspClient) -> None:
     uri = _open_checked(lsp, "a.md", TYPO)
     actions = lsp.request("textDocument/codeAction", _params(uri, (2, 18), only=["quickfix"]))
@@ -151,11 +161,7 @@ def test_cancel_request_hangs_up_the_model_request_and_the_server_stays_up(lsp: 
 def test_cancelling_a_commands_progress_hangs_up_its_request_and_applies_nothing(
     api: FakeOpenAI, edits_mode: None
 ) -> None:
-    client = _no_resolve_client()
-    uri = _open_typo(client)
-    action = _rewrite_action(client, uri, "Simplifier")
-    api.script(Scripted(delay=60))
-    request = client.send_request("workspace/executeCommand", action["command"])
+    client, _, request = _held_command(api)
     begun = client.wait_for(lambda m: m.get("method") == "$/progress" and m["params"]["value"]["kind"] == "begin")
     assert begun["params"]["value"]["cancellable"] is True
     client.notify("window/workDoneProgress/cancel", {"token": begun["params"]["token"]})
@@ -221,11 +227,7 @@ def test_positions_count_utf16_units_and_never_point_inside_crlf() -> None:
 def test_cancel_request_of_the_command_hangs_up_its_model_request_and_applies_nothing(
     api: FakeOpenAI, edits_mode: None
 ) -> None:
-    client = _no_resolve_client()
-    uri = _open_typo(client)
-    action = _rewrite_action(client, uri, "Simplifier")
-    api.script(Scripted(delay=60))
-    request = client.send_request("workspace/executeCommand", action["command"])
+    client, uri, request = _held_command(api)
     wait_until(lambda: api.held == 1)
     for _ in range(2):  # twice, as an impatient editor may
         client.notify("$/cancelRequest", {"id": request})
