@@ -210,3 +210,17 @@ def run_program(
         start_new_session=True,
         check=False,
     )
+
+
+def read_pty(fd: int) -> bytes:
+    """All a pseudo-terminal's leader side gets until the last holder of its other side has closed it."""
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: the other side closed (Linux says so rather than reading b"")
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from gpt_tools.cli.main import main
-from tests.conftest import program
+from tests.conftest import program, read_pty
 from tests.fake_openai import FakeOpenAI
 
 DOC = "# Notes\n\nteh text\n"
@@ -283,17 +283,9 @@ def _on_a_terminal(*args: str) -> tuple[int, bytes]:
     )
     os.close(follower)
     process.communicate(timeout=60)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:  # EIO: the other side closed
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
+    shown = read_pty(leader)
     os.close(leader)
-    return process.returncode, b"".join(chunks)
+    return process.returncode, shown
 
 
 @pytest.mark.parametrize("stream", [[], ["--no-stream"]], ids=["streamed", "whole"])

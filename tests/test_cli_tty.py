@@ -12,21 +12,8 @@ import gpt_tools
 from gpt_tools.config.loader import load_config
 from gpt_tools.config.resolve import resolve_settings
 from gpt_tools.state import conversation
-from tests.conftest import program
+from tests.conftest import program, read_pty
 from tests.fake_openai import FakeOpenAI, Scripted
-
-
-def _read_all(fd: int) -> bytes:
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:  # EIO: the other side closed
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _run(args: list[str], *, stdout_tty: bool, stderr_tty: bool) -> tuple[int, bytes, bytes]:
@@ -41,7 +28,7 @@ def _run(args: list[str], *, stdout_tty: bool, stderr_tty: bool) -> tuple[int, b
     piped = process.stdout or process.stderr
     piped_bytes = piped.read() if piped else b""
     code = process.wait(timeout=60)
-    terminal = _read_all(master)
+    terminal = read_pty(master)
     os.close(master)
     return code, terminal, piped_bytes
 
