@@ -53,13 +53,18 @@ def test_attached_forms_naming_files_are_files(api: FakeOpenAI) -> None:
     assert {request.body["model"] for request in api.model_requests()} == {"gpt-chosen"}
 
 
-@pytest.mark.parametrize("args", [["--max-bytes", "-1"], ["--max-bytes", "0"], ["--jobs", "0"], ["--jobs", "-2"]])
-def test_values_that_would_check_nothing_are_usage_errors(api: FakeOpenAI, args: list[str]) -> None:
+def _assert_usage_error(api: FakeOpenAI, args: list[str]) -> None:
+    """The hook given args and a typo file exits 2 (usage) and neither sends nor writes anything."""
     Path("doc.md").write_text(TYPO)
     with pytest.raises(SystemExit) as caught:
         main([*args, "doc.md"])
     assert caught.value.code == 2
     assert Path("doc.md").read_text() == TYPO and api.model_requests() == []
+
+
+@pytest.mark.parametrize("args", [["--max-bytes", "-1"], ["--max-bytes", "0"], ["--jobs", "0"], ["--jobs", "-2"]])
+def test_values_that_would_check_nothing_are_usage_errors(api: FakeOpenAI, args: list[str]) -> None:
+    _assert_usage_error(api, args)
 
 
 def test_an_empty_model_flag_is_a_usage_error(api: FakeOpenAI, capfd: pytest.CaptureFixture[str]) -> None:
@@ -148,11 +153,7 @@ def test_a_newline_in_a_file_name_never_starts_a_line_of_its_own(
 
 @pytest.mark.parametrize("args", [["--output-format", "json"], ["--output-format"], ["--diff", "doc.md"]])
 def test_a_bad_output_format_or_a_diff_without_check_is_a_usage_error(api: FakeOpenAI, args: list[str]) -> None:
-    Path("doc.md").write_text(TYPO)
-    with pytest.raises(SystemExit) as caught:
-        main([*args, "doc.md"])
-    assert caught.value.code == 2
-    assert Path("doc.md").read_text() == TYPO and api.model_requests() == []
+    _assert_usage_error(api, args)
 
 
 def test_help_names_allow_secrets_and_the_github_format(capfd: pytest.CaptureFixture[str]) -> None:
