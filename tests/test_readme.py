@@ -7,7 +7,7 @@ command's form rather than an example (placeholders such as `BATCH_ID`) is marke
 `<!-- readme: synopsis -->` on the line before it; the install block is marked `<!-- readme: install
 -->` and runs without its venv and pip steps (the venv under test is already installed). The test
 command (`<!-- ci: test command -->`) is what CI runs, so it is not run again here. ```toml blocks
-must parse.
+must parse, and load as a project's config.
 """
 
 from __future__ import annotations
@@ -150,6 +150,22 @@ def test_readme_toml_examples_parse() -> None:
                 tomllib.loads(block.text)
             except tomllib.TOMLDecodeError as error:
                 pytest.fail(f"README.md:{block.line}: the TOML example does not parse: {error}")
+
+
+def test_readme_config_examples_load(tmp_path: Path) -> None:
+    """Each TOML example, saved as a project's gpt-tools.toml, is a config gpt-tools accepts."""
+    for block in readme_blocks(README.read_text(encoding="utf-8")):
+        if block.language != "toml":
+            continue
+        project = tmp_path / f"line{block.line}"
+        (project / "docs").mkdir(parents=True)
+        (project / "docs" / "style-prompt.md").write_text("Use our house style.\n", encoding="utf-8")
+        (project / "gpt-tools.toml").write_text(block.text, encoding="utf-8")
+        env = {k: v for k, v in os.environ.items() if k != "GPT_TOOLS_CONFIG"}
+        done = subprocess.run(
+            [str(BIN / "gpt-tools"), "config", "show"], cwd=project, env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, f"README.md:{block.line}: the config example is refused: {done.stderr}"
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="the examples are POSIX shell")
