@@ -2,7 +2,8 @@
 
 A reader thread parses every message into `messages` (in order); requests the server sends are
 answered at once (workspace/configuration from `configuration`, workDoneProgress/create, applyEdit:
-recorded in `applied` and accepted, diagnostic refresh). Waiting is always on a message, with a deadline.
+recorded in `applied` and answered `apply_answer`, showDocument: recorded in `shown`, diagnostic refresh).
+Waiting is always on a message, with a deadline.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ class LspClient:
         )
         self.messages: list[Message] = []
         self.applied: list[Any] = []
+        self.apply_answer = True  # what workspace/applyEdit answers: False plays a client that refused the edit
+        self.shown: list[Any] = []  # window/showDocument requests, answered with success
         self.configuration: Any = None
         self._next_id = 0
         self._changed = threading.Condition()
@@ -108,7 +111,10 @@ class LspClient:
             result = [self.configuration for _ in request["params"]["items"]]
         elif method == "workspace/applyEdit":
             self.applied.append(request["params"]["edit"])
-            result = {"applied": True}
+            result = {"applied": self.apply_answer}
+        elif method == "window/showDocument":
+            self.shown.append(request["params"])
+            result = {"success": True}
         self._send({"id": request["id"], "result": result})
 
     # -- requests and notifications

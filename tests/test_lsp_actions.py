@@ -312,3 +312,57 @@ def test_line_starts_follow_the_protocols_line_ends_and_a_texts_positions_are_ke
     text = "teh word line\n" * 1000
     assert positions_of(text) is positions_of(text)  # a code action at every cursor move: built once
     assert positions_of(text).position(len(text) - 1) == types.Position(line=999, character=13)
+
+
+def _creating_client(show: bool = True) -> LspClient:
+    """A client whose workspace edits create files (and, with show, that opens documents it is asked to)."""
+    client = LspClient()
+    edit = {"documentChanges": True, "resourceOperations": ["create"]}
+    window = {**CAPABILITIES["window"], **({"showDocument": {"support": True}} if show else {})}
+    workspace = {**CAPABILITIES["workspace"], "workspaceEdit": edit}
+    client.initialize(capabilities={**CAPABILITIES, "window": window, "workspace": workspace}, options={"check": "off"})
+    return client
+
+
+def _writer_titles(client: LspClient, uri: str) -> dict[str, dict[str, Any]]:
+    actions = client.request("textDocument/codeAction", _params(uri, (2, 0), (3, 0), only=["refactor.write"]))
+    return {a["title"]: a for a in actions if "Summarizer" in a["title"]}
+
+
+def test_a_writer_puts_its_output_in_a_new_file_beside_the_document_never_over_one(
+    api: FakeOpenAI, edits_mode: None
+) -> None:
+    client = _creating_client()
+    uri = _open_typo(client)
+    taken = Path.cwd() / "a.Summarizer.md"
+    taken.write_text("mine\n", encoding="utf-8")
+    actions = _writer_titles(client, uri)
+    new = "gpt-tools: Summarizer: write the selection's output into a new document"
+    assert set(actions) == {"gpt-tools: Summarizer: write below the selection", new}
+    api.responder = lambda text: "A summary."
+    client.request("workspace/executeCommand", actions[new]["command"])  # a command even where the client resolves
+    target = (Path.cwd() / "a.Summarizer-2.md").as_uri()
+    create, fill = client.applied[0]["documentChanges"]
+    assert create == {"kind": "create", "uri": target, "options": {"overwrite": False, "ignoreIfExists": True}}
+    assert fill["textDocument"] == {"uri": target, "version": None}
+    assert _apply("", {"documentChanges": [fill]}) == "A summary.\n"
+    assert len(client.applied) == 1 and client.shown == [{"uri": target, "takeFocus": True}]
+    assert taken.read_text(encoding="utf-8") == "mine\n" and (Path.cwd() / "a.md").read_text(encoding="utf-8") == TYPO
+    client.apply_answer = False  # the client refuses the edit: told, nothing shown
+    mark = client.mark()
+    client.request("workspace/executeCommand", actions[new]["command"])
+    told = client.wait_for(lambda m: m.get("method") == SHOW, after=mark)
+    assert told["params"]["type"] == types.MessageType.Warning and len(client.shown) == 1
+    assert client.close() == 0
+
+
+def test_a_client_that_cannot_create_files_is_offered_only_the_insert(api: FakeOpenAI, edits_mode: None) -> None:
+    plain = _no_resolve_client()
+    assert list(_writer_titles(plain, _open_typo(plain))) == ["gpt-tools: Summarizer: write below the selection"]
+    assert plain.close() == 0
+    unshown = _creating_client(show=False)  # creates files but cannot be asked to show one: created, not shown
+    actions = _writer_titles(unshown, _open_typo(unshown))
+    command = actions["gpt-tools: Summarizer: write the selection's output into a new document"]["command"]
+    unshown.request("workspace/executeCommand", command)
+    assert unshown.applied[0]["documentChanges"][0]["uri"] == (Path.cwd() / "a.Summarizer.md").as_uri()
+    assert unshown.shown == [] and unshown.close() == 0

@@ -7,7 +7,9 @@ which applies its result with `workspace/applyEdit`. Every edit is built for the
 has when it is sent (anchor.py moves or drops each fix) and, where the client takes them, as a
 `TextDocumentEdit` of that version, which the client refuses if the document changed again since.
 A rewriter's action replaces the selection (the whole document when nothing is selected) with its
-edits; a writer's inserts its output below the selection.
+edits; a writer's inserts its output below the selection, and, for a client that creates files, a
+second action puts it in a new document next to the source (newdoc.py), always through the command,
+so that the server can open the new document once the client has made it.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ import hashlib
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
+from pygls.uris import from_fs_path
 
 from gpt_tools import GptToolsError
-from gpt_tools.lsp import runs
+from gpt_tools.lsp import newdoc, runs
 from gpt_tools.lsp.anchor import Fix, reanchor
 from gpt_tools.lsp.diagnostics import diagnostic, message, same_fix
 from gpt_tools.lsp.documents import current_fixes, file_path
@@ -135,9 +139,17 @@ def code_actions(server: GptToolsServer, params: types.CodeActionParams) -> list
         if _resolves(server):
             actions.append(types.CodeAction(title=title, kind=kind, data=data))
         else:
-            command = types.Command(title=title, command=COMMAND, arguments=[data])
-            actions.append(types.CodeAction(title=title, kind=kind, command=command))
+            actions.append(_command_action(title, kind, data))
+        if not assistant.rewrites and newdoc.creates(server):
+            title = f"gpt-tools: {assistant.name}: write the {scope}'s output into a new document"
+            actions.append(_command_action(title, kind, {**data, "new": True}))
     return actions
+
+
+def _command_action(title: str, kind: str, data: dict[str, Any]) -> types.CodeAction:
+    return types.CodeAction(
+        title=title, kind=kind, command=types.Command(title=title, command=COMMAND, arguments=[data])
+    )
 
 
 def _insertion_point(text: str, end: int) -> int:
@@ -183,6 +195,17 @@ def _writer_fixes(fixes: list[Fix], text: str, end: int) -> list[Fix]:
     return out
 
 
+def _new_document(server: GptToolsServer, source: Path, assistant: str, fixes: list[Fix]) -> types.WorkspaceEdit | None:
+    """The edit creating a fresh file next to source with a writer's output; None (and a message) if none is free."""
+    target = newdoc.fresh_path(
+        source, assistant, lambda path: path.exists() or server.is_open(from_fs_path(str(path)) or "")
+    )
+    if target is None:
+        server.warn(f"gpt-tools: {assistant}: no free name for a new document next to {source.name}")
+        return None
+    return newdoc.new_document_edit(from_fs_path(str(target)) or target.as_uri(), newdoc.output_text(fixes))
+
+
 async def run_action(
     server: GptToolsServer, data: dict[str, Any], token: types.ProgressToken | None
 ) -> types.WorkspaceEdit | None:
@@ -212,6 +235,8 @@ async def run_action(
         if showing is not None:
             showing.cancel()
     progress.end("done")
+    if data.get("new") and not rewrites:
+        return _new_document(server, job.path, job.assistant, fixes)
     if rewrites:
         placed = [replace(fix, start=fix.start + start, end=fix.end + start) for fix in fixes]
     else:

@@ -9,7 +9,7 @@ from typing import Any, BinaryIO
 
 from lsprotocol import types
 
-from gpt_tools.lsp import actions, documents
+from gpt_tools.lsp import actions, documents, newdoc
 from gpt_tools.lsp.server import GptToolsServer
 from gpt_tools.lsp.settings import SECTION, read_settings
 
@@ -127,9 +127,22 @@ def _actions(server: GptToolsServer) -> None:
             return
         edit = await actions.run_action(ls, data, None)
         if edit is not None:
-            await ls.workspace_apply_edit_async(
+            answer = await ls.workspace_apply_edit_async(
                 types.ApplyWorkspaceEditParams(edit=edit, label=str(data.get("assistant")))
             )
+            created = newdoc.created_uri(edit)
+            if created is not None:
+                await _show_created(ls, created, answer.applied)
+
+
+async def _show_created(ls: GptToolsServer, uri: str, applied: bool) -> None:
+    """The new document shown in the editor; if the client refused the edit, the user is told."""
+    if not applied:
+        ls.warn(
+            f"gpt-tools: the editor did not create {uri} (a file of that name may exist now); choose the action again"
+        )
+    elif newdoc.shows(ls):
+        await ls.window_show_document_async(types.ShowDocumentParams(uri=uri, take_focus=True))
 
 
 def build() -> GptToolsServer:
