@@ -337,7 +337,7 @@ def test_a_writer_puts_its_output_in_a_new_file_beside_the_document_never_over_o
     taken = Path.cwd() / "a.Summarizer.md"
     taken.write_text("mine\n", encoding="utf-8")
     actions = _writer_titles(client, uri)
-    new = "gpt-tools: Summarizer: write the selection's output into a new document"
+    new = "gpt-tools: Summarizer: write a new document from the selection"
     assert set(actions) == {"gpt-tools: Summarizer: write below the selection", new}
     api.responder = lambda text: "A summary."
     client.request("workspace/executeCommand", actions[new]["command"])  # a command even where the client resolves
@@ -362,7 +362,7 @@ def test_a_client_that_cannot_create_files_is_offered_only_the_insert(api: FakeO
     assert plain.close() == 0
     unshown = _creating_client(show=False)  # creates files but cannot be asked to show one: created, not shown
     actions = _writer_titles(unshown, _open_typo(unshown))
-    command = actions["gpt-tools: Summarizer: write the selection's output into a new document"]["command"]
+    command = actions["gpt-tools: Summarizer: write a new document from the selection"]["command"]
     unshown.request("workspace/executeCommand", command)
     assert unshown.applied[0]["documentChanges"][0]["uri"] == (Path.cwd() / "a.Summarizer.md").as_uri()
     assert unshown.shown == [] and unshown.close() == 0

@@ -141,7 +141,7 @@ def code_actions(server: GptToolsServer, params: types.CodeActionParams) -> list
         else:
             actions.append(_command_action(title, kind, data))
         if not assistant.rewrites and newdoc.creates(server):
-            title = f"gpt-tools: {assistant.name}: write the {scope}'s output into a new document"
+            title = f"gpt-tools: {assistant.name}: write a new document from the {scope}"
             actions.append(_command_action(title, kind, {**data, "new": True}))
     return actions
 
