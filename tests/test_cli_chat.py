@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import stat
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -225,7 +227,13 @@ def test_ctrl_c_in_the_editor_or_as_a_turn_starts_cancels_that_and_stays(
 ) -> None:
     started = tmp_path / "editor-started"
     editor = tmp_path / "editor.sh"
-    editor.write_text(f'#!/bin/sh\ntouch "{started}"\nsleep 30\n')
+    # The process that says it started is the one Ctrl-C must stop, with Ctrl-C at its default. A shell
+    # script's `touch; sleep` was not: a Ctrl-C between the two is held by sh until `sleep 30` ends.
+    holds = (
+        "import signal, pathlib; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+        f"pathlib.Path({str(started)!r}).touch(); signal.pause()"
+    )
+    editor.write_text(f"#!/bin/sh\nexec {sys.executable} -c {shlex.quote(holds)}\n")
     editor.chmod(editor.stat().st_mode | stat.S_IXUSR)
     monkeypatch.delenv("VISUAL", raising=False)
     monkeypatch.setenv("EDITOR", str(editor))
