@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -867,7 +868,7 @@ def test_a_refused_reply_is_logged_with_why_and_shown_by_show_rejected(
     assert main(["logs", "--show-rejected"]) == 0
     out = capfd.readouterr().out
     first, _why, reply, text, second, why, kept = out.splitlines()
-    assert first.endswith("rejected") and second.endswith("rejected")
+    assert re.search(r" rejected  req_\w+$", first) and re.search(r" rejected  req_\w+$", second)
     assert "why: ReplyRejected: the reply for the document is" in why
     assert reply == "  reply:" and text == "    \\x1b[31mHere is the fixed document:\\x1b[0m"  # escaped
     assert kept == "  reply: not kept (log_texts = true keeps it)"
@@ -920,3 +921,16 @@ def test_a_log_at_version_2_gets_usage_known_and_keeps_its_rows(
         assert db.execute("PRAGMA user_version").fetchone()[0] == runlog.VERSION
     rows = _json(capfd, "logs")
     assert len(rows) == 2 and rows[0]["input_tokens"] is not None and rows[1]["assistant"] == "ProofReader"
+
+
+@pytest.mark.parametrize("output", ["document", "edits"])
+def test_a_refused_reply_keeps_the_servers_request_id(
+    api: FakeOpenAI, output: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GPT_TOOLS_OUTPUT", output)
+    _configure(retries=0)
+    api.script(Scripted(text="I'm sorry, I can't help with that."))
+    with pytest.raises(gpt_tools.ReplyRejected):
+        gpt_tools.run("MarkdownLinter", PROSE * 20, cwd=Path.cwd())
+    [row] = _rows()
+    assert row["status"] == "rejected" and row["request_id"].startswith("req_")  # the reply was billed: quote it

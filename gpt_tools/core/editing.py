@@ -118,9 +118,7 @@ def _run_chunk(plan: Plan, chunk: str, spans: list[Span], where: str, place: Pla
                 cache.put(key, {"refused": str(refused)})
             raise
     except ReplyRejected as refused:
-        refused.usage = reply.usage  # billed all the same: the run log must say so
-        refused.reply_text = reply.text  # and with log_texts it keeps the reply it refused
-        refused.request_id = refused.request_id or reply.request_id
+        guards.billed(refused, reply)
         raise
     result = apply_edits(chunk, edits, protected=spans, place=place)  # refusals name the document's lines
     if cache:

@@ -6,10 +6,14 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from itertools import accumulate
+from typing import TYPE_CHECKING
 
 from gpt_tools.errors import InputRefused, ReplyRejected
 from gpt_tools.markdown.textio import estimate_tokens as estimate_tokens  # re-exported: chunking needs it below core
 from gpt_tools.markdown.textio import split_lines
+
+if TYPE_CHECKING:
+    from gpt_tools.wire.backends.base import Reply
 
 # Each pattern names what it found; the matched text itself is never shown to anyone.
 _SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -257,3 +261,12 @@ def check_reply(text: str, *, status: str, reason: str | None, original: str) ->
     if not cleaned.strip() and original.strip():
         raise ReplyRejected("the model returned an empty reply for a non-empty input; nothing was applied")
     return cleaned
+
+
+def billed(refused: ReplyRejected, reply: Reply) -> None:
+    """refused, carrying what the reply it refused cost and was: the tokens are billed all the same
+    (the run log must say so), log_texts keeps the reply, and the server's request id is what its
+    support asks for. Every path that refuses a reply it was sent calls this, so none forgets one."""
+    refused.usage = reply.usage
+    refused.reply_text = reply.text
+    refused.request_id = refused.request_id or reply.request_id

@@ -140,8 +140,7 @@ def _run_chunk(plan: Plan, chunk: str, masked: protect.Masked, where: str, on_de
                 cache.put(key, {"refused": str(refused)})
             raise
     except ReplyRejected as refused:
-        refused.usage = reply.usage  # billed all the same: the run log must say so
-        refused.reply_text = reply.text  # and with log_texts it keeps the reply it refused
+        guards.billed(refused, reply)
         raise
     if cache:
         cache.put(key, {"text": out})

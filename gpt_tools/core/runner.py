@@ -113,9 +113,7 @@ def _execute(plan: Plan, decision: Decision, on_delta: DeltaHook | None) -> tupl
     try:
         cleaned = guards.check_reply(reply.text, status=reply.status, reason=reply.reason, original=text)
     except ReplyRejected as refused:
-        refused.usage = reply.usage  # billed all the same: the run log must say so
-        refused.reply_text = reply.text  # and with log_texts it keeps the reply it refused
-        refused.request_id = refused.request_id or reply.request_id
+        guards.billed(refused, reply)
         raise
     spent = Spent(usage=reply.usage, model=reply.model, response_id=reply.response_id, request_id=reply.request_id)
     return textio.conform_to_input(cleaned, text, rewrite=False), spent
