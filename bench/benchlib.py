@@ -16,9 +16,10 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -205,3 +206,15 @@ def stats(values: Sequence[float]) -> Stats:
 def verdict(ok: bool) -> str:
     """The result column of the target tables."""
     return "PASS" if ok else "FAIL"
+
+
+def run_in_tempdir(prefix: str, bench: Callable[[Any, Path], int], args: Any) -> int:
+    """bench(args, tmp) in a fresh temporary folder, removed afterwards. A benchmark that could not run
+    correctly (a command failed, the server misbehaved, a timeout, the disk) exits 2, as the scripts'
+    docs promise, with the reason on stderr."""
+    try:
+        with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+            return bench(args, Path(tmp))
+    except (BenchError, subprocess.TimeoutExpired, OSError) as exc:
+        print(f"\nbenchmark failed: {exc}", file=sys.stderr)
+        return 2

@@ -36,7 +36,6 @@ import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -50,6 +49,7 @@ from benchlib import (
     fake_server,
     recorded_requests,
     reset_server,
+    run_in_tempdir,
     timed_child,
     verdict,
 )
@@ -267,12 +267,7 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        with tempfile.TemporaryDirectory(prefix="gpt-tools-edits-bench-") as tmp:
-            return bench(args, Path(tmp))
-    except (BenchError, subprocess.TimeoutExpired, OSError) as exc:
-        print(f"\nbenchmark failed: {exc}", file=sys.stderr)
-        return 2
+    return run_in_tempdir("gpt-tools-edits-bench-", bench, args)
 
 
 if __name__ == "__main__":

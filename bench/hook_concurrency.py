@@ -28,9 +28,7 @@ import random
 import re
 import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +40,7 @@ from benchlib import (
     recorded_requests,
     request_path,
     reset_server,
+    run_in_tempdir,
     timed_child,
     verdict,
 )
@@ -422,12 +421,7 @@ def bench(args: argparse.Namespace, tmp: Path) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        with tempfile.TemporaryDirectory(prefix="gpt-tools-hook-bench-") as tmp:
-            return bench(args, Path(tmp))
-    except (BenchError, subprocess.TimeoutExpired, OSError) as exc:
-        print(f"\nbenchmark failed: {exc}", file=sys.stderr)
-        return 2
+    return run_in_tempdir("gpt-tools-hook-bench-", bench, args)
 
 
 if __name__ == "__main__":

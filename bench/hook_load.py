@@ -19,14 +19,12 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchlib import BenchError, child_env, control, fake_server, reset_server, timed_child, verdict
+from benchlib import BenchError, child_env, control, fake_server, reset_server, run_in_tempdir, timed_child, verdict
 from hook_concurrency import DEFAULT_HOOK, N_DOCS, RUN_TIMEOUT, check_files, make_documents, write_docs
 
 MAX_RATIO = 1.5  # (a) / (b), medians: the target
@@ -122,12 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--retry-after", type=float, default=1.0, help="Retry-After of the server's 429s")
     parser.add_argument("--hook", default=DEFAULT_HOOK)
     args = parser.parse_args(argv)
-    try:
-        with tempfile.TemporaryDirectory(prefix="gpt-tools-load-bench-") as tmp:
-            return bench(args, Path(tmp))
-    except (BenchError, subprocess.TimeoutExpired, OSError) as exc:
-        print(f"\nbenchmark failed: {exc}", file=sys.stderr)
-        return 2
+    return run_in_tempdir("gpt-tools-load-bench-", bench, args)
 
 
 if __name__ == "__main__":
