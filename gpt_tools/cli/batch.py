@@ -21,12 +21,9 @@ from gpt_tools.redact import redact
 PROGRAM = "gpt-tools batch"
 
 
-@click.group("batch", invoke_without_command=True)
-@click.pass_context
-def batch_group(ctx: click.Context) -> None:
+@click.group("batch")
+def batch_group() -> None:
     """Run a rewriting assistant over many files with OpenAI's Batch API (cheaper, done within 24 h)."""
-    if ctx.invoked_subcommand is None:  # bare: the help on stdout, and success, as bare `gpt-tools` does
-        Console(PROGRAM).result(ctx.get_help() + "\n")
 
 
 @batch_group.command("submit")

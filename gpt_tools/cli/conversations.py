@@ -33,17 +33,14 @@ NOT_A_CONVERSATION = (
 )
 
 
-@click.group("conversations", invoke_without_command=True)
-@click.pass_context
-def conversations_group(ctx: click.Context) -> None:
+@click.group("conversations")
+def conversations_group() -> None:
     """Saved conversations: list, show, export or remove them.
 
     A plain `gpt-tools run` is not part of any conversation: only `run --continue` (`-c`),
     `run --conversation ID`, `chat` and the editor's :GptChat make and continue them. An ID may be
     given by a unique prefix (`conv-` may be left out); `last` is this project's last conversation.
     """
-    if ctx.invoked_subcommand is None:  # bare: the help on stdout, and success, as bare `gpt-tools` does
-        Console(PROGRAM).result(ctx.get_help() + "\n")
 
 
 def _turns(talk: Conversation) -> int:
