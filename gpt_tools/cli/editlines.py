@@ -8,22 +8,16 @@ one line and the line stays parseable.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from gpt_tools.core.records import EditReport
+from gpt_tools.markdown.edit_protocol import find_to_replace
+from gpt_tools.markdown.edit_protocol import quoted as quoted
 from gpt_tools.markdown.edits import PlacedEdit, RefusedEdit, line_col
 from gpt_tools.markdown.locate import line_starts
 
-QUOTE_LIMIT = 80  # characters of find/replace shown: the whole edit is in --json and in the diff
-ARROW = "→"
 LINE_LIMIT = 160  # characters of a fixed line shown: a paragraph on one line is cut around its edit
 LINE_BEFORE = 40  # of which before the edit
-
-
-def quoted(text: str, limit: int = QUOTE_LIMIT) -> str:
-    """text as one line in JSON's quoting (newlines and quotes escaped), cut at limit characters."""
-    return json.dumps(text if len(text) <= limit else text[: limit - 1] + "…", ensure_ascii=False)
 
 
 def _place(path: str, text: str, offset: int | None) -> str:
@@ -36,7 +30,7 @@ def _place(path: str, text: str, offset: int | None) -> str:
 def applied_line(path: str, text: str, placed: PlacedEdit) -> str:
     """`path:line:col: reason: "find" → "replace"` for an edit that applies."""
     edit = placed.edit
-    return f"{_place(path, text, placed.start)}: {edit.reason}: {quoted(edit.find)} {ARROW} {quoted(edit.replace)}"
+    return f"{_place(path, text, placed.start)}: {edit.reason}: {find_to_replace(edit.find, edit.replace)}"
 
 
 def refused_line(path: str, text: str, refusal: RefusedEdit) -> str:
@@ -45,7 +39,7 @@ def refused_line(path: str, text: str, refusal: RefusedEdit) -> str:
     closest = f" (did you mean {quoted(refusal.closest)}?)" if refusal.closest else ""
     return (
         f"{_place(path, text, refusal.start)}: not applicable ({refusal.reason}): "
-        f"{quoted(edit.find)} {ARROW} {quoted(edit.replace)}: {refusal.detail}{closest}"
+        f"{find_to_replace(edit.find, edit.replace)}: {refusal.detail}{closest}"
     )
 
 

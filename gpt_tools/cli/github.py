@@ -59,7 +59,8 @@ def _at(text: str, offset: int | None) -> tuple[int | None, int | None]:
 def edit_annotations(path: str, report: EditReport, *, applied: bool = True) -> list[str]:
     """Each applied edit a warning at its line and column (applied=False: only the refused ones),
     each refused one a notice: the checks kept it out, it never fails anything."""
-    from gpt_tools.cli.editlines import ARROW, fixed_lines, quoted
+    from gpt_tools.cli.editlines import fixed_lines
+    from gpt_tools.markdown.edit_protocol import find_to_replace
 
     text = report.original
     out: list[str] = []
@@ -67,13 +68,13 @@ def edit_annotations(path: str, report: EditReport, *, applied: bool = True) -> 
     for index, placed in enumerate(report.applied if applied else ()):
         line, col = _at(text, placed.start)
         edit = placed.edit
-        message = f"{edit.reason}: {quoted(edit.find)} {ARROW} {quoted(edit.replace)}\n{fixed[index]}"
+        message = f"{edit.reason}: {find_to_replace(edit.find, edit.replace)}\n{fixed[index]}"
         out.append(annotation("warning", message, file=path, line=line, col=col))
     for refusal in report.refused:
         line, col = _at(text, refusal.start)
         edit = refusal.edit
         message = (
-            f"not applicable ({refusal.reason}): {quoted(edit.find)} {ARROW} {quoted(edit.replace)}: {refusal.detail}"
+            f"not applicable ({refusal.reason}): {find_to_replace(edit.find, edit.replace)}: {refusal.detail}"
         )
         out.append(annotation("notice", message, file=path, line=line, col=col))
     return out

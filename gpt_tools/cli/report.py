@@ -140,11 +140,10 @@ def refused_edits(console: Console, result: Result, *, where: str = "") -> None:
         )
 
 
-def _quoted(text: str, limit: int = 60) -> str:
-    """text as one line in JSON's quoting (newlines and quotes escaped), cut at limit characters."""
-    import json
+def _quoted(text: str) -> str:
+    from gpt_tools.markdown.edit_protocol import quoted  # not at module level: report.py is on every start-up
 
-    return json.dumps(text if len(text) <= limit else text[: limit - 1] + "…", ensure_ascii=False)
+    return quoted(text, 60)
 
 
 def result_json(result: Result) -> dict[str, Any]:

@@ -8,7 +8,6 @@ version it was computed for), so a client can hand it back in a code action requ
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,18 +15,11 @@ from lsprotocol import types
 
 from gpt_tools.lsp.anchor import Fix
 from gpt_tools.lsp.positions import Positions, positions_of
+from gpt_tools.markdown.edit_protocol import find_to_replace
 
 SOURCE = "gpt-tools"
-ARROW = "→"
-QUOTE_LIMIT = 80  # characters of find/replace in a message: the whole edit is in data
-
-
-def quoted(text: str) -> str:
-    return json.dumps(text if len(text) <= QUOTE_LIMIT else text[: QUOTE_LIMIT - 1] + "…", ensure_ascii=False)
-
-
 def message(fix: Fix) -> str:
-    return f"{fix.reason}: {quoted(fix.find or fix.old)} {ARROW} {quoted(fix.replace or fix.new)}"
+    return f"{fix.reason}: {find_to_replace(fix.find or fix.old, fix.replace or fix.new)}"
 
 
 def diagnostic(fix: Fix, where: Positions, version: int | None) -> types.Diagnostic:

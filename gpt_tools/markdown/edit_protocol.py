@@ -13,6 +13,20 @@ from gpt_tools.errors import ReplyRejected
 from gpt_tools.markdown import edit_guard
 from gpt_tools.markdown.locate import line_col
 
+ARROW = "→"
+QUOTE_LIMIT = 80  # characters of find/replace shown in a report or message: the whole edit is in --json and data
+
+
+def quoted(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """text as one line in JSON's quoting (newlines and quotes escaped), cut at limit characters:
+    how every front end shows an edit's find and replace."""
+    return json.dumps(text if len(text) <= limit else text[: limit - 1] + "…", ensure_ascii=False)
+
+
+def find_to_replace(find: str, replace: str) -> str:
+    """`"find" → "replace"`, as the hook, run --check, GitHub annotations and the language server say it."""
+    return f"{quoted(find)} {ARROW} {quoted(replace)}"
+
 SCHEMA_NAME = "edits"
 _EDIT_FIELDS = ("find", "replace", "reason")
 EDITS_SCHEMA: dict[str, Any] = {
