@@ -320,3 +320,17 @@ def test_fake_indexing_and_batch_status_sequences_follow_the_spec(server: FakeOp
         assert spec_errors("Batch", polled) == []
         statuses.append(polled["status"])
     assert statuses[-1] == "completed"
+
+
+def test_the_fake_model_list_follows_the_spec_and_list_models_reads_the_sdks_models(
+    server: FakeOpenAI, client: Any
+) -> None:
+    from gpt_tools.wire.models import list_models
+    from gpt_tools.wire.transport import Endpoint
+
+    listed = _raw(client.with_raw_response.models.list())
+    assert spec_errors("ListModelsResponse", listed) == []  # what `gpt-tools models` is tested against
+    sdk_ids = sorted(model.id for model in client.models.list())
+    ours = list_models(Endpoint(server.url, "sk-test", max_retries=0))
+    assert [model["id"] for model in ours] == sdk_ids != []
+    assert all(spec_errors("Model", model) == [] for model in ours)  # kept whole, as the spec shapes them

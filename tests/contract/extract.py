@@ -28,7 +28,7 @@ ROOTS = (
     "CreateChatCompletionRequest", "CreateChatCompletionResponse", "CreateChatCompletionStreamResponse",
     "OpenAIFile", "ListFilesResponse", "DeleteFileResponse",
     "VectorStoreObject", "VectorStoreFileObject", "VectorStoreFileBatchObject", "ListVectorStoreFilesResponse",
-    "Batch", "ListBatchesResponse", "ErrorResponse",
+    "Batch", "ListBatchesResponse", "ErrorResponse", "ListModelsResponse",
 )  # fmt: skip
 KEEP = {
     "Tool": {"FunctionTool", "FileSearchTool", "CodeInterpreterTool"},
